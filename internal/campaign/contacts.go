@@ -1,0 +1,342 @@
+package campaign
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxRecordBytes bounds one CSV record. Without a bound, a quote that is never closed makes
+// encoding/csv read the rest of the file into one field, so memory would grow with the file.
+const maxRecordBytes = 1 << 20
+
+// sniffBytes is how much of the file delimiter detection looks at.
+const sniffBytes = 64 << 10
+
+var errRecordTooLong = errors.New("record too long")
+
+// CSVError is a contact file that cannot be read: no header, a broken header, or a record
+// encoding/csv cannot parse. Its Error reads "contacts.csv:12:8: message", leaving out what is
+// not known.
+type CSVError struct {
+	Path   string // the file as given in ReaderOptions.Path; "" when unknown
+	Line   int    // 1-based line; 0 when the error is not tied to a line
+	Column int    // 1-based byte column; 0 when unknown
+	Msg    string // what is wrong and what to do about it
+}
+
+func (e *CSVError) Error() string { return errorPrefix(e.Path, e.Line, e.Column) + e.Msg }
+
+// errorPrefix formats "path:line:col: ", leaving out the parts that are empty or zero.
+func errorPrefix(path string, line, col int) string {
+	var b strings.Builder
+	b.WriteString(path)
+	if line > 0 {
+		if b.Len() > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strconv.Itoa(line))
+		if col > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(col))
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	return b.String()
+}
+
+// ReaderOptions configures a ContactReader.
+type ReaderOptions struct {
+	// Path names the file in error messages, e.g. "contacts.csv". It is never opened.
+	Path string
+	// Delimiter separates fields: ',', ';' or '\t'. Zero means detect it from the header line,
+	// taking the one of the three that occurs most often outside quotes, and ',' when none does.
+	Delimiter rune
+}
+
+// Row is one data record of a contact file.
+type Row struct {
+	// Index is the 1-based number of the row among the file's data rows: the contact's ID.
+	Index int
+	// Line is the 1-based file line where the record starts.
+	Line int
+	// Fields are the record's cells as written. A record longer than the header whose extra
+	// cells are all empty (a trailing delimiter) is cut to the header's length.
+	Fields []string
+	// Problem says why the row cannot be used as it is, e.g. "row has 4 fields, header has 6";
+	// "" when it can. A row with a problem is not an error: it becomes an invalid contact.
+	Problem string
+}
+
+// DynamicVariables maps each header name to the row's cell in that column, as the assistant's
+// dynamic variables. A short row's missing cells are ""; cells beyond the header are left out.
+func (r *Row) DynamicVariables(header []string) map[string]string {
+	vars := make(map[string]string, len(header))
+	for i, name := range header {
+		if i < len(r.Fields) {
+			vars[name] = r.Fields[i]
+		} else {
+			vars[name] = ""
+		}
+	}
+	return vars
+}
+
+// ContactReader reads a contact file one row at a time, in constant memory. The file is CSV
+// (RFC 4180: quoted cells may hold delimiters, doubled quotes and line breaks; lines end in LF
+// or CRLF) with a header line naming the columns. A UTF-8 byte order mark is skipped. Blank
+// lines, and rows whose cells are all empty, are skipped.
+type ContactReader struct {
+	path    string
+	csv     *csv.Reader
+	src     *recordGuard
+	header  []string
+	comma   rune
+	index   int   // Index of the last row read
+	endLine int   // line the last record read ended on
+	err     error // the error that ended reading, returned again by later calls
+}
+
+// NewContactReader reads the header line from r. It returns a *CSVError when the file is empty,
+// is not UTF-8, or has a header that names no column or names one column twice.
+func NewContactReader(r io.Reader, opt ReaderOptions) (*ContactReader, error) {
+	switch opt.Delimiter {
+	case 0, ',', ';', '\t':
+	default:
+		return nil, fmt.Errorf("contact reader: delimiter %q is not one of ',' ';' '\\t'", opt.Delimiter)
+	}
+	br := bufio.NewReaderSize(r, sniffBytes)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, fmt.Errorf("read %s: %w", opt.Path, err)
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
+		br.Discard(3)
+		head = head[3:]
+	case bytes.HasPrefix(head, []byte("\xff\xfe")), bytes.HasPrefix(head, []byte("\xfe\xff")):
+		return nil, &CSVError{Path: opt.Path, Msg: "file is UTF-16 text; save it as \"CSV UTF-8\""}
+	}
+	cr := &ContactReader{path: opt.Path, comma: opt.Delimiter}
+	if cr.comma == 0 {
+		cr.comma = detectDelimiter(head)
+	}
+	cr.src = &recordGuard{r: br}
+	cr.csv = csv.NewReader(cr.src)
+	cr.csv.Comma = cr.comma
+	cr.csv.FieldsPerRecord = -1 // a ragged row is a Row.Problem, not an error
+	cr.csv.ReuseRecord = true
+
+	rec, err := cr.csv.Read()
+	if err == io.EOF {
+		return nil, &CSVError{Path: opt.Path, Msg: "file is empty; its first line must be a header naming the columns, e.g. First Name,phone"}
+	}
+	if err != nil {
+		return nil, cr.readError(err)
+	}
+	cr.consumed(rec)
+	cr.header = make([]string, len(rec))
+	seen := make(map[string]int, len(rec))
+	for i, name := range rec {
+		name = strings.TrimSpace(name)
+		line, col := cr.csv.FieldPos(i)
+		switch j, dup := seen[name]; {
+		case !utf8.ValidString(name):
+			return nil, &CSVError{Path: opt.Path, Line: line, Column: col,
+				Msg: fmt.Sprintf("header column %d is not valid UTF-8; save the file as \"CSV UTF-8\"", i+1)}
+		case name == "":
+			return nil, &CSVError{Path: opt.Path, Line: line, Column: col,
+				Msg: fmt.Sprintf("header column %d has no name; name the column or remove it", i+1)}
+		case dup:
+			return nil, &CSVError{Path: opt.Path, Line: line, Column: col,
+				Msg: fmt.Sprintf("header names columns %d and %d both %q; rename one of them", j+1, i+1, name)}
+		}
+		seen[name] = i
+		cr.header[i] = name
+	}
+	return cr, nil
+}
+
+// Header returns the column names, trimmed of surrounding space, in file order.
+func (cr *ContactReader) Header() []string { return slices.Clone(cr.header) }
+
+// Delimiter returns the field delimiter in use, given or detected.
+func (cr *ContactReader) Delimiter() rune { return cr.comma }
+
+// Column returns the index of the column whose header is name, and whether there is one.
+func (cr *ContactReader) Column(name string) (int, bool) {
+	i := slices.Index(cr.header, strings.TrimSpace(name))
+	return i, i >= 0
+}
+
+// Read returns the next row, and io.EOF after the last. A record that cannot be parsed (a stray
+// quote, a quoted cell that is never closed, a record over 1 MiB) is a *CSVError, after which
+// the reader is done; a row that parses but cannot be used is a Row with a Problem.
+func (cr *ContactReader) Read() (*Row, error) {
+	for cr.err == nil {
+		rec, err := cr.csv.Read()
+		if err == io.EOF {
+			cr.err = io.EOF
+			break
+		}
+		if err != nil {
+			cr.err = cr.readError(err)
+			break
+		}
+		line := cr.consumed(rec)
+		if !slices.ContainsFunc(rec, func(f string) bool { return f != "" }) {
+			continue
+		}
+		cr.index++
+		row := &Row{Index: cr.index, Line: line, Fields: cr.cut(rec)}
+		row.Problem = cr.problem(row.Fields)
+		return row, nil
+	}
+	return nil, cr.err
+}
+
+// consumed notes that the csv.Reader has just returned rec, and returns the line it starts on.
+func (cr *ContactReader) consumed(rec []string) int {
+	cr.src.mark = cr.csv.InputOffset()
+	line, _ := cr.csv.FieldPos(0)
+	cr.endLine = line
+	for _, f := range rec {
+		cr.endLine += strings.Count(f, "\n")
+	}
+	return line
+}
+
+// cut copies rec, which the csv.Reader reuses, dropping empty cells beyond the header.
+func (cr *ContactReader) cut(rec []string) []string {
+	n := len(rec)
+	for n > len(cr.header) && rec[n-1] == "" {
+		n--
+	}
+	return slices.Clone(rec[:n])
+}
+
+func (cr *ContactReader) problem(fields []string) string {
+	switch n, h := len(fields), len(cr.header); {
+	case n > h:
+		return fmt.Sprintf("row has %d fields, header has %d; quote cells that hold %s", n, h, delimiterName(cr.comma))
+	case n < h:
+		return fmt.Sprintf("row has %d fields, header has %d", n, h)
+	}
+	for i, f := range fields {
+		if !utf8.ValidString(f) {
+			return fmt.Sprintf("invalid UTF-8 in column %q; save the file as \"CSV UTF-8\"", cr.header[i])
+		}
+	}
+	return ""
+}
+
+// readError turns what csv.Reader.Read returned into a *CSVError that says what to do.
+func (cr *ContactReader) readError(err error) error {
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, errRecordTooLong):
+		return &CSVError{Path: cr.path, Line: cr.endLine + 1,
+			Msg: fmt.Sprintf("record starting on or after this line is longer than %d MiB; a quoted cell is probably never closed", maxRecordBytes>>20)}
+	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrBareQuote):
+		return &CSVError{Path: cr.path, Line: pe.Line, Column: pe.Column,
+			Msg: `bare " in non-quoted field; quote the field and double the quote inside it, e.g. "say ""hi"""`}
+	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote) && cr.src.eof && cr.csv.InputOffset() == cr.src.n:
+		return &CSVError{Path: cr.path, Line: pe.StartLine,
+			Msg: `a quoted field in the record starting on this line is never closed; add the closing "`}
+	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote):
+		return &CSVError{Path: cr.path, Line: pe.Line, Column: pe.Column,
+			Msg: `extraneous " in quoted field; a quote inside a quoted field must be doubled ("")`}
+	case errors.As(err, &pe):
+		return &CSVError{Path: cr.path, Line: pe.Line, Column: pe.Column, Msg: pe.Err.Error()}
+	}
+	return fmt.Errorf("read %s: %w", cr.path, err)
+}
+
+// CheckContacts reads a whole contact file and returns how many data rows it holds and the
+// first error that would stop a ContactReader (a *CSVError for a broken file). The uploader
+// runs it before storing anything, so a broken file enqueues nothing. Rows with a Problem are
+// counted, not errors.
+func CheckContacts(r io.Reader, opt ReaderOptions) (rows int, err error) {
+	cr, err := NewContactReader(r, opt)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		if _, err := cr.Read(); err == io.EOF {
+			return rows, nil
+		} else if err != nil {
+			return rows, err
+		}
+		rows++
+	}
+}
+
+// detectDelimiter returns the most frequent of , ; and tab outside quotes on the first line of
+// head, preferring them in that order on a tie, and ',' when none occurs.
+func detectDelimiter(head []byte) rune {
+	var comma, semi, tab int
+	quoted := false
+scan:
+	for _, c := range head {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '\n':
+			break scan
+		case c == ',':
+			comma++
+		case c == ';':
+			semi++
+		case c == '\t':
+			tab++
+		}
+	}
+	switch {
+	case semi > comma && semi >= tab:
+		return ';'
+	case tab > comma && tab > semi:
+		return '\t'
+	}
+	return ','
+}
+
+func delimiterName(r rune) string {
+	switch r {
+	case '\t':
+		return "a tab"
+	case ';':
+		return "a ';'"
+	}
+	return "a ','"
+}
+
+// recordGuard passes bytes through to the csv.Reader and fails once the record being read
+// is over maxRecordBytes: more than that past mark, the input offset where it began.
+type recordGuard struct {
+	r    io.Reader
+	n    int64 // bytes passed on
+	mark int64 // input offset of the end of the last record read
+	eof  bool  // r has returned io.EOF
+}
+
+func (g *recordGuard) Read(p []byte) (int, error) {
+	if g.n-g.mark > maxRecordBytes {
+		return 0, errRecordTooLong
+	}
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if err == io.EOF {
+		g.eof = true
+	}
+	return n, err
+}

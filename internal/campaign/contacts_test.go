@@ -1,0 +1,410 @@
+package campaign
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// mustReadAll reads every row of a contact file, returning the header, the rows and the error
+// that ended reading (nil at io.EOF).
+func mustReadAll(tb testing.TB, in string, opt ReaderOptions) ([]string, []*Row, error) {
+	tb.Helper()
+	cr, err := NewContactReader(strings.NewReader(in), opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []*Row
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return cr.Header(), rows, nil
+		}
+		if err != nil {
+			return cr.Header(), rows, err
+		}
+		rows = append(rows, row)
+	}
+}
+
+func TestContactReader(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        string
+		opt       ReaderOptions
+		wantDelim rune
+		header    []string
+		rows      []*Row
+		err       error
+	}{
+		{
+			name:      "simple",
+			in:        "name,phone\nAda,415 555 0100\nBob,415 555 0101\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+			rows: []*Row{
+				{Index: 1, Line: 2, Fields: []string{"Ada", "415 555 0100"}},
+				{Index: 2, Line: 3, Fields: []string{"Bob", "415 555 0101"}},
+			},
+		},
+		{
+			name:      "BOM, CRLF, no final newline, trimmed header",
+			in:        "\ufeff First Name ,phone\r\nAda,415 555 0100\r\nBob,415 555 0101",
+			wantDelim: ',',
+			header:    []string{"First Name", "phone"},
+			rows: []*Row{
+				{Index: 1, Line: 2, Fields: []string{"Ada", "415 555 0100"}},
+				{Index: 2, Line: 3, Fields: []string{"Bob", "415 555 0101"}},
+			},
+		},
+		{
+			name:      "quoted cells hold commas, quotes and newlines",
+			in:        "name,phone,notes\r\nAda,1,\"late, again\"\r\nBob,2,\"says \"\"hi\"\"\"\r\nCy,3,\"two\r\nlines\"\r\nDi,4,\r\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone", "notes"},
+			rows: []*Row{
+				{Index: 1, Line: 2, Fields: []string{"Ada", "1", "late, again"}},
+				{Index: 2, Line: 3, Fields: []string{"Bob", "2", `says "hi"`}},
+				{Index: 3, Line: 4, Fields: []string{"Cy", "3", "two\nlines"}},
+				{Index: 4, Line: 6, Fields: []string{"Di", "4", ""}},
+			},
+		},
+		{
+			name:      "blank lines and all-empty rows are skipped",
+			in:        "name,phone\n\nAda,1\n,\n\r\nBob,2\n,,\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+			rows: []*Row{
+				{Index: 1, Line: 3, Fields: []string{"Ada", "1"}},
+				{Index: 2, Line: 6, Fields: []string{"Bob", "2"}},
+			},
+		},
+		{
+			name:      "ragged rows are problems, not errors",
+			in:        "a,b,c\n1,2\n1,2,3,4\n1,2,3,,\n1,2,3\n",
+			wantDelim: ',',
+			header:    []string{"a", "b", "c"},
+			rows: []*Row{
+				{Index: 1, Line: 2, Fields: []string{"1", "2"}, Problem: "row has 2 fields, header has 3"},
+				{Index: 2, Line: 3, Fields: []string{"1", "2", "3", "4"}, Problem: "row has 4 fields, header has 3; quote cells that hold a ','"},
+				{Index: 3, Line: 4, Fields: []string{"1", "2", "3"}},
+				{Index: 4, Line: 5, Fields: []string{"1", "2", "3"}},
+			},
+		},
+		{
+			name:      "invalid UTF-8 is a problem",
+			in:        "name,phone\nJos\xe9,1\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+			rows: []*Row{
+				{Index: 1, Line: 2, Fields: []string{"Jos\xe9", "1"}, Problem: `invalid UTF-8 in column "name"; save the file as "CSV UTF-8"`},
+			},
+		},
+		{
+			name:      "semicolons detected",
+			in:        "name;phone;note\nAda;1;\"a, b; c\"\n",
+			wantDelim: ';',
+			header:    []string{"name", "phone", "note"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"Ada", "1", "a, b; c"}}},
+		},
+		{
+			name:      "tabs detected, commas inside quotes ignored",
+			in:        "\"last, first\"\tphone\nLovelace, Ada\t1\n",
+			wantDelim: '\t',
+			header:    []string{"last, first", "phone"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"Lovelace, Ada", "1"}}},
+		},
+		{
+			name:      "single column defaults to comma",
+			in:        "phone\n415 555 0100\n",
+			wantDelim: ',',
+			header:    []string{"phone"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"415 555 0100"}}},
+		},
+		{
+			name:      "given delimiter wins",
+			in:        "a;b,c\n1;2,3\n",
+			opt:       ReaderOptions{Delimiter: ','},
+			wantDelim: ',',
+			header:    []string{"a;b", "c"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"1;2", "3"}}},
+		},
+		{
+			name:      "header only",
+			in:        "name,phone\r\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+		},
+		{
+			name:      "bare quote",
+			in:        "name,phone\nAda,1\nBob \"the\" builder,2\n",
+			opt:       ReaderOptions{Path: "c.csv"},
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"Ada", "1"}}},
+			err:       &CSVError{Path: "c.csv", Line: 3, Column: 5, Msg: `bare " in non-quoted field; quote the field and double the quote inside it, e.g. "say ""hi"""`},
+		},
+		{
+			name:      "extraneous quote",
+			in:        "name,phone\n\"Ada\"x,1\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+			err:       &CSVError{Line: 2, Column: 5, Msg: `extraneous " in quoted field; a quote inside a quoted field must be doubled ("")`},
+		},
+		{
+			name:      "quote never closed",
+			in:        "name,phone\nAda,1\n\"Bob,2\nCy,3\nDi,4\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"Ada", "1"}}},
+			err:       &CSVError{Line: 3, Msg: `a quoted field in the record starting on this line is never closed; add the closing "`},
+		},
+		{
+			name: "empty file",
+			in:   "",
+			opt:  ReaderOptions{Path: "c.csv"},
+			err:  &CSVError{Path: "c.csv", Msg: "file is empty; its first line must be a header naming the columns, e.g. First Name,phone"},
+		},
+		{
+			name: "only a BOM and blank lines",
+			in:   "\ufeff\r\n\r\n",
+			err:  &CSVError{Msg: "file is empty; its first line must be a header naming the columns, e.g. First Name,phone"},
+		},
+		{
+			name: "UTF-16",
+			in:   "\xff\xfen\x00a\x00",
+			err:  &CSVError{Msg: `file is UTF-16 text; save it as "CSV UTF-8"`},
+		},
+		{
+			name: "empty header name",
+			in:   "name,,phone\n",
+			err:  &CSVError{Line: 1, Column: 6, Msg: "header column 2 has no name; name the column or remove it"},
+		},
+		{
+			name: "duplicate header name",
+			in:   "phone,name, phone\n",
+			err:  &CSVError{Line: 1, Column: 12, Msg: `header names columns 1 and 3 both "phone"; rename one of them`},
+		},
+		{
+			name: "broken header",
+			in:   "na\"me,phone\n",
+			err:  &CSVError{Line: 1, Column: 3, Msg: `bare " in non-quoted field; quote the field and double the quote inside it, e.g. "say ""hi"""`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header, rows, err := mustReadAll(t, tt.in, tt.opt)
+			if diff := cmp.Diff(tt.err, err); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.header, header); diff != "" {
+				t.Errorf("header (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.rows, rows); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			if tt.wantDelim == 0 {
+				return
+			}
+			cr, err := NewContactReader(strings.NewReader(tt.in), tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cr.Delimiter(); got != tt.wantDelim {
+				t.Errorf("Delimiter() = %q, want %q", got, tt.wantDelim)
+			}
+		})
+	}
+}
+
+func TestCSVErrorError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *CSVError
+		want string
+	}{
+		{"everything", &CSVError{Path: "contacts.csv", Line: 12, Column: 8, Msg: "bad"}, "contacts.csv:12:8: bad"},
+		{"no column", &CSVError{Path: "contacts.csv", Line: 12, Msg: "bad"}, "contacts.csv:12: bad"},
+		{"no line", &CSVError{Path: "contacts.csv", Msg: "bad"}, "contacts.csv: bad"},
+		{"no path", &CSVError{Line: 3, Column: 1, Msg: "bad"}, "3:1: bad"},
+		{"nothing", &CSVError{Msg: "bad"}, "bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestContactReaderColumn(t *testing.T) {
+	cr, err := NewContactReader(strings.NewReader("First Name,phone\n"), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		column string
+		want   int
+		ok     bool
+	}{
+		{"first", "First Name", 0, true},
+		{"second", "phone", 1, true},
+		{"surrounding space", " phone ", 1, true},
+		{"case matters", "Phone", -1, false},
+		{"missing", "email", -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := cr.Column(tt.column)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("Column(%q) = %d, %v; want %d, %v", tt.column, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestRowDynamicVariables(t *testing.T) {
+	header := []string{"First Name", "phone", "clinic"}
+	tests := []struct {
+		name string
+		row  Row
+		want map[string]string
+	}{
+		{"full", Row{Fields: []string{"Ada", "1", "Main St"}}, map[string]string{"First Name": "Ada", "phone": "1", "clinic": "Main St"}},
+		{"short", Row{Fields: []string{"Ada"}}, map[string]string{"First Name": "Ada", "phone": "", "clinic": ""}},
+		{"long", Row{Fields: []string{"Ada", "1", "Main St", "extra"}}, map[string]string{"First Name": "Ada", "phone": "1", "clinic": "Main St"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.row.DynamicVariables(header)); diff != "" {
+				t.Errorf("DynamicVariables (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckContacts(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		rows int
+		err  error
+	}{
+		{"good", "name,phone\nAda,1\nBob\n", 2, nil},
+		{"broken", "name,phone\nAda,1\nBob,\"2\n", 1, &CSVError{Line: 3, Msg: `a quoted field in the record starting on this line is never closed; add the closing "`}},
+		{"no header", "", 0, &CSVError{Msg: "file is empty; its first line must be a header naming the columns, e.g. First Name,phone"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := CheckContacts(strings.NewReader(tt.in), ReaderOptions{})
+			if rows != tt.rows {
+				t.Errorf("rows = %d, want %d", rows, tt.rows)
+			}
+			if diff := cmp.Diff(tt.err, err); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestContactReaderRecordLimit checks that a quote that is never closed in a large file stops
+// reading after maxRecordBytes instead of reading the whole file into one field.
+func TestContactReaderRecordLimit(t *testing.T) {
+	var in bytes.Buffer
+	in.WriteString("name,phone\nAda,1\n\"Bob,2\n")
+	line := strings.Repeat("x", 99) + "\n"
+	for in.Len() < 3*maxRecordBytes {
+		in.WriteString(line)
+	}
+	src := &countingReader{r: &in}
+	rows, err := CheckContacts(src, ReaderOptions{})
+	want := &CSVError{Line: 3, Msg: "record starting on or after this line is longer than 1 MiB; a quoted cell is probably never closed"}
+	if diff := cmp.Diff(want, err); diff != "" {
+		t.Errorf("error (-want +got):\n%s", diff)
+	}
+	if rows != 1 {
+		t.Errorf("rows = %d, want 1", rows)
+	}
+	if src.n > maxRecordBytes+2*sniffBytes {
+		t.Errorf("read %d bytes, want at most about %d", src.n, maxRecordBytes)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestContactReaderStreams checks that reading a large file allocates per row, not per file:
+// the reader holds no more than one record.
+func TestContactReaderStreams(t *testing.T) {
+	const rows = 20000
+	var in bytes.Buffer
+	in.WriteString("First Name,phone,notes\n")
+	for range rows {
+		in.WriteString("Ada,(415) 555-0100,\"a note, with a comma\"\n")
+	}
+	data := in.Bytes()
+	allocs := testing.AllocsPerRun(3, func() {
+		n, err := CheckContacts(bytes.NewReader(data), ReaderOptions{})
+		if err != nil || n != rows {
+			t.Fatalf("CheckContacts = %d, %v", n, err)
+		}
+	})
+	// Two allocations per row (the record's string and the copied slice) and a few for Row.
+	if perRow := allocs / rows; perRow > 4 {
+		t.Errorf("%.1f allocations per row, want at most 4", perRow)
+	}
+}
+
+// FuzzContactReader checks that any input either reads or fails with a *CSVError, that rows
+// are numbered 1, 2, 3 and that CheckContacts agrees with reading row by row.
+func FuzzContactReader(f *testing.F) {
+	seeds, err := filepath.Glob("testdata/*.csv")
+	if err != nil || len(seeds) == 0 {
+		f.Fatalf("no seeds in testdata/*.csv: %v", err)
+	}
+	for _, path := range seeds {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		header, rows, err := mustReadAll(t, string(data), ReaderOptions{})
+		var ce *CSVError
+		if err != nil && !errors.As(err, &ce) {
+			t.Fatalf("error %T %v, want *CSVError", err, err)
+		}
+		for i, row := range rows {
+			if row.Index != i+1 {
+				t.Fatalf("row %d has Index %d", i+1, row.Index)
+			}
+			if row.Problem == "" && len(row.Fields) != len(header) {
+				t.Fatalf("row %d has %d fields, header %d, and no problem", row.Index, len(row.Fields), len(header))
+			}
+			if i > 0 && row.Line <= rows[i-1].Line {
+				t.Fatalf("row %d starts on line %d, before row %d on line %d", row.Index, row.Line, i, rows[i-1].Line)
+			}
+		}
+		n, checkErr := CheckContacts(bytes.NewReader(data), ReaderOptions{})
+		if n != len(rows) || !cmp.Equal(checkErr, err) {
+			t.Fatalf("CheckContacts = %d, %v; reading gave %d, %v", n, checkErr, len(rows), err)
+		}
+	})
+}

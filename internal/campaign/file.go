@@ -1,0 +1,796 @@
+package campaign
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+	"go.yaml.in/yaml/v3"
+)
+
+// maxFileBytes bounds a campaign file, which is a few dozen lines of YAML.
+const maxFileBytes = 1 << 20
+
+// File is a campaign file: what to call the contacts with and how hard to try. Its YAML form
+// is documented, key by key, in campaigns/example.yaml. Parse reads it; WithDefaults fills
+// what was left out; Validate checks it.
+type File struct {
+	// Name labels the campaign in status output and reports. Required; one line, at most
+	// 100 characters.
+	Name string `yaml:"name" json:"name"`
+	// AssistantID is the Interactly assistant that makes the calls. Required.
+	AssistantID string `yaml:"assistantId" json:"assistantId"`
+	// PhoneNumberID is the Interactly phone number the calls come from. Required.
+	PhoneNumberID string `yaml:"phoneNumberId" json:"phoneNumberId"`
+	// DefaultRegion is the ISO 3166 country code ("US", "GB") of numbers written without a
+	// country code. Defaults to "US".
+	DefaultRegion string `yaml:"defaultRegion" json:"defaultRegion"`
+	// Contacts says how to read the contact file.
+	Contacts ContactsConfig `yaml:"contacts" json:"contacts"`
+	// Retry says when a contact is dialed again.
+	Retry RetryConfig `yaml:"retry" json:"retry"`
+	// RateLimit caps how fast and how many calls are placed, across all workers.
+	RateLimit RateLimitConfig `yaml:"rateLimit" json:"rateLimit"`
+	// Poll says how calls are followed until they end.
+	Poll PollConfig `yaml:"poll" json:"poll"`
+	// Metadata is merged into each call's metadata. Optional; values are any YAML.
+	Metadata map[string]any `yaml:"metadata,omitempty" json:"metadata,omitempty"`
+	// AssistantOverrides is sent as each call's assistantOverrides, with the contact's row
+	// merged over its dynamicVariables (see AssistantOverridesFor). Optional; values are any
+	// YAML, except that dynamicVariables, when present, maps names to strings.
+	AssistantOverrides map[string]any `yaml:"assistantOverrides,omitempty" json:"assistantOverrides,omitempty"`
+
+	src source // where Parse found each key; empty for a File built in code or from JSON
+}
+
+// ContactsConfig says how to read the contact file.
+type ContactsConfig struct {
+	// NumberColumn is the header of the column that holds the phone numbers. Required.
+	NumberColumn string `yaml:"numberColumn" json:"numberColumn"`
+	// NameColumn is the header of the column sent as customer.name. Optional.
+	NameColumn string `yaml:"nameColumn,omitempty" json:"nameColumn,omitempty"`
+	// Delimiter separates fields: ",", ";" or "\t". Empty means detect it from the header line.
+	Delimiter string `yaml:"delimiter,omitempty" json:"delimiter,omitempty"`
+}
+
+// DelimiterRune returns Delimiter as ReaderOptions.Delimiter wants it: 0 to detect.
+func (c ContactsConfig) DelimiterRune() rune {
+	for _, r := range c.Delimiter {
+		return r
+	}
+	return 0
+}
+
+// RetryConfig says when a contact is dialed again.
+type RetryConfig struct {
+	// MaxAttempts is how many times a contact is dialed at most, the first dial included:
+	// 1 to 10. Defaults to 3.
+	MaxAttempts int `yaml:"maxAttempts" json:"maxAttempts"`
+	// RetryOn lists the attempt outcomes that lead to another attempt: any of busy, no-answer
+	// and failed. An empty list means never retry. Defaults to [busy, no-answer].
+	RetryOn []Outcome `yaml:"retryOn" json:"retryOn"`
+	// Delay is the time from the end of one attempt to the start of the next; not negative.
+	// Defaults to 30m.
+	Delay Duration `yaml:"delay" json:"delay"`
+}
+
+// RateLimitConfig caps how fast and how many calls are placed. Both limits hold across every
+// worker process of the campaign.
+type RateLimitConfig struct {
+	// CallsPerSecond is how many calls may start per second, more than 0 and at most 1000;
+	// it may be fractional (0.5 is one call every 2 seconds). Defaults to 1.
+	CallsPerSecond float64 `yaml:"callsPerSecond" json:"callsPerSecond"`
+	// MaxConcurrentCalls is how many calls may be live at once, at least 1. Defaults to 10.
+	MaxConcurrentCalls int `yaml:"maxConcurrentCalls" json:"maxConcurrentCalls"`
+}
+
+// PollConfig says how a call is followed until it ends.
+type PollConfig struct {
+	// Interval is the time between two looks at a live call, at least 100ms. Defaults to 5s.
+	Interval Duration `yaml:"interval" json:"interval"`
+	// AnalysisWait is how long to keep looking at an ended call for its analysis (summary,
+	// success evaluation) before recording it without one; not negative. Defaults to 30s.
+	AnalysisWait Duration `yaml:"analysisWait" json:"analysisWait"`
+}
+
+// Duration is a time.Duration that YAML and JSON write as a Go duration string: "30m",
+// "1h30m", "1.5s".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats d like time.Duration.String without its zero units: "30m" rather than
+// "30m0s".
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// MarshalText writes d as String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a Go duration string ("30m", "1h30m").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// FileError is a campaign file that cannot be used. Its Error reads
+// "campaigns/x.yaml:7:3: retry.maxAttempts: must be between 1 and 10, got 0", leaving out
+// what is not known.
+type FileError struct {
+	Path   string // the file as given to Parse; "" when unknown
+	Line   int    // 1-based line; 0 when unknown (the key is missing, or the File came from JSON)
+	Column int    // 1-based column; 0 when unknown
+	Key    string // dotted path of the key, e.g. "retry.maxAttempts"; "" for the whole file
+	Msg    string // what is wrong and, where it helps, what to do
+}
+
+func (e *FileError) Error() string {
+	s := errorPrefix(e.Path, e.Line, e.Column)
+	if e.Key != "" {
+		s += e.Key + ": "
+	}
+	return s + e.Msg
+}
+
+// ParseFile reads the campaign file at path, fills in defaults and validates it. Errors about
+// the contents are a *FileError.
+func ParseFile(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read campaign file: %w", err)
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, maxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read campaign file %s: %w", path, err)
+	}
+	if len(data) > maxFileBytes {
+		return nil, &FileError{Path: path, Msg: "file is larger than 1 MiB; a campaign file is a few lines of YAML (is this the contact file?)"}
+	}
+	f, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Parse decodes a campaign file. path only names the file in errors. It refuses, with a
+// *FileError naming the line and key, YAML syntax errors, an empty file, unknown or repeated
+// keys, values of the wrong type and unparsable durations. It neither fills in defaults nor
+// checks ranges and required keys: call WithDefaults and Validate, or use ParseFile.
+func Parse(path string, data []byte) (*File, error) {
+	f := &File{src: source{path: path, at: make(map[string]spot)}}
+	d := &decoder{path: path, at: f.src.at}
+	root, err := d.document(data)
+	if err != nil {
+		return nil, err
+	}
+	err = d.mapping(root, "", []field{
+		{"name", d.str(&f.Name)},
+		{"assistantId", d.str(&f.AssistantID)},
+		{"phoneNumberId", d.str(&f.PhoneNumberID)},
+		{"defaultRegion", d.str(&f.DefaultRegion)},
+		{"contacts", d.section(
+			field{"numberColumn", d.str(&f.Contacts.NumberColumn)},
+			field{"nameColumn", d.str(&f.Contacts.NameColumn)},
+			field{"delimiter", d.str(&f.Contacts.Delimiter)},
+		)},
+		{"retry", d.section(
+			field{"maxAttempts", d.integer(&f.Retry.MaxAttempts)},
+			field{"retryOn", d.outcomes(&f.Retry.RetryOn)},
+			field{"delay", d.duration(&f.Retry.Delay)},
+		)},
+		{"rateLimit", d.section(
+			field{"callsPerSecond", d.float(&f.RateLimit.CallsPerSecond)},
+			field{"maxConcurrentCalls", d.integer(&f.RateLimit.MaxConcurrentCalls)},
+		)},
+		{"poll", d.section(
+			field{"interval", d.duration(&f.Poll.Interval)},
+			field{"analysisWait", d.duration(&f.Poll.AnalysisWait)},
+		)},
+		{"metadata", d.freeform(&f.Metadata)},
+		{"assistantOverrides", d.freeform(&f.AssistantOverrides)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.DefaultRegion = strings.ToUpper(f.DefaultRegion)
+	return f, nil
+}
+
+// WithDefaults fills in each setting the file leaves out with the default its field documents.
+// A key written with a zero value (maxAttempts: 0) is left for Validate to refuse; in a File
+// not made by Parse, a zero value counts as left out.
+func (f *File) WithDefaults() {
+	left := func(key string) bool { _, ok := f.src.at[key]; return !ok }
+	if f.DefaultRegion == "" && left("defaultRegion") {
+		f.DefaultRegion = "US"
+	}
+	if f.Retry.MaxAttempts == 0 && left("retry.maxAttempts") {
+		f.Retry.MaxAttempts = 3
+	}
+	if f.Retry.RetryOn == nil && left("retry.retryOn") {
+		f.Retry.RetryOn = []Outcome{OutcomeBusy, OutcomeNoAnswer}
+	}
+	if f.Retry.Delay == 0 && left("retry.delay") {
+		f.Retry.Delay = Duration(30 * time.Minute)
+	}
+	if f.RateLimit.CallsPerSecond == 0 && left("rateLimit.callsPerSecond") {
+		f.RateLimit.CallsPerSecond = 1
+	}
+	if f.RateLimit.MaxConcurrentCalls == 0 && left("rateLimit.maxConcurrentCalls") {
+		f.RateLimit.MaxConcurrentCalls = 10
+	}
+	if f.Poll.Interval == 0 && left("poll.interval") {
+		f.Poll.Interval = Duration(5 * time.Second)
+	}
+	if f.Poll.AnalysisWait == 0 && left("poll.analysisWait") {
+		f.Poll.AnalysisWait = Duration(30 * time.Second)
+	}
+}
+
+// Validate checks required keys and the range of each value, and returns a *FileError for
+// the first problem, in file order. Call WithDefaults first: a setting left out is zero
+// until then, and most zeros are refused.
+func (f *File) Validate() error {
+	switch name := strings.TrimSpace(f.Name); {
+	case name == "":
+		return f.errorAt("name", "missing; name the campaign, e.g. name: flu-shot-reminders")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return f.errorAt("name", "must be one line of text")
+	case len([]rune(name)) > 100:
+		return f.errorAt("name", fmt.Sprintf("must be at most 100 characters, got %d", len([]rune(name))))
+	}
+	if err := f.checkID("assistantId", f.AssistantID, "the Interactly assistant that makes the calls"); err != nil {
+		return err
+	}
+	if err := f.checkID("phoneNumberId", f.PhoneNumberID, "the Interactly phone number the calls come from"); err != nil {
+		return err
+	}
+	if !phonenumbers.GetSupportedRegions()[strings.ToUpper(f.DefaultRegion)] {
+		return f.errorAt("defaultRegion", fmt.Sprintf("unknown region code %q; use a two-letter country code such as US, GB or DE", f.DefaultRegion))
+	}
+
+	if strings.TrimSpace(f.Contacts.NumberColumn) == "" {
+		return f.errorAt("contacts.numberColumn", "missing; set it to the header of the contact file's column that holds the phone numbers")
+	}
+	switch f.Contacts.Delimiter {
+	case "", ",", ";", "\t":
+	default:
+		return f.errorAt("contacts.delimiter", fmt.Sprintf(`must be ",", ";" or "\t" (a tab, in double quotes), got %q; leave it out to detect it`, f.Contacts.Delimiter))
+	}
+
+	if n := f.Retry.MaxAttempts; n < 1 || n > 10 {
+		return f.errorAt("retry.maxAttempts", fmt.Sprintf("must be between 1 and 10, got %d", n))
+	}
+	for i, o := range f.Retry.RetryOn {
+		if !slices.Contains(retryOutcomes, o) {
+			return f.errorAt(fmt.Sprintf("retry.retryOn[%d]", i), fmt.Sprintf("cannot retry on %q; use busy, no-answer or failed", o))
+		}
+	}
+	if f.Retry.Delay < 0 {
+		return f.errorAt("retry.delay", "must not be negative, got "+f.Retry.Delay.String())
+	}
+
+	if cps := f.RateLimit.CallsPerSecond; !(cps > 0 && cps <= 1000) {
+		return f.errorAt("rateLimit.callsPerSecond", fmt.Sprintf("must be more than 0 and at most 1000, got %v; use 0.5 for one call every 2 seconds", cps))
+	}
+	if n := f.RateLimit.MaxConcurrentCalls; n < 1 {
+		return f.errorAt("rateLimit.maxConcurrentCalls", fmt.Sprintf("must be at least 1, got %d", n))
+	}
+
+	if f.Poll.Interval.D() < 100*time.Millisecond {
+		return f.errorAt("poll.interval", "must be at least 100ms, got "+f.Poll.Interval.String())
+	}
+	if f.Poll.AnalysisWait < 0 {
+		return f.errorAt("poll.analysisWait", "must not be negative, got "+f.Poll.AnalysisWait.String())
+	}
+
+	switch vars := f.AssistantOverrides["dynamicVariables"].(type) {
+	case nil, map[string]string:
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
+			if _, ok := vars[k].(string); !ok {
+				return f.errorAt("assistantOverrides.dynamicVariables."+k, fmt.Sprintf("must be text, got %T", vars[k]))
+			}
+		}
+	default:
+		return f.errorAt("assistantOverrides.dynamicVariables", fmt.Sprintf("must map names to text, got %T", vars))
+	}
+	return nil
+}
+
+func (f *File) checkID(key, id, what string) error {
+	switch {
+	case id == "":
+		return f.errorAt(key, "missing; set it to the id of "+what)
+	case strings.ContainsFunc(id, unicode.IsSpace):
+		return f.errorAt(key, fmt.Sprintf("must not contain spaces, got %q", id))
+	}
+	return nil
+}
+
+// AssistantOverridesFor returns the assistantOverrides to send for one contact: a copy of
+// AssistantOverrides whose dynamicVariables are the file's with vars (the contact's row, see
+// Row.DynamicVariables) written over them. It does not modify f.
+func (f *File) AssistantOverridesFor(vars map[string]string) map[string]any {
+	out := maps.Clone(f.AssistantOverrides)
+	if out == nil {
+		out = make(map[string]any, 1)
+	}
+	merged := make(map[string]any, len(vars))
+	switch base := f.AssistantOverrides["dynamicVariables"].(type) {
+	case map[string]any:
+		maps.Copy(merged, base)
+	case map[string]string:
+		for k, v := range base {
+			merged[k] = v
+		}
+	}
+	for k, v := range vars {
+		merged[k] = v
+	}
+	out["dynamicVariables"] = merged
+	return out
+}
+
+// errorAt returns a *FileError for key, placed at its value when Parse saw the key and at
+// the nearest enclosing key it saw otherwise.
+func (f *File) errorAt(key, msg string) *FileError {
+	e := &FileError{Path: f.src.path, Key: key, Msg: msg}
+	if s, ok := f.src.at[key]; ok {
+		e.Line, e.Column = s.valueLine, s.valueColumn
+		return e
+	}
+	for k := key; strings.Contains(k, "."); {
+		k = k[:strings.LastIndex(k, ".")]
+		if s, ok := f.src.at[k]; ok {
+			e.Line, e.Column = s.keyLine, s.keyColumn
+			break
+		}
+	}
+	return e
+}
+
+// source remembers where in the file Parse found each key, so that WithDefaults can tell
+// "left out" from "written as zero" and Validate can point at a line.
+type source struct {
+	path string
+	at   map[string]spot // by dotted key; list items as "retry.retryOn[1]"
+}
+
+type spot struct {
+	keyLine, keyColumn     int
+	valueLine, valueColumn int
+}
+
+// decoder walks a yaml.Node tree into a File. Walking nodes rather than calling
+// yaml.Unmarshal is what lets every error name the key and its line.
+type decoder struct {
+	path string
+	at   map[string]spot
+}
+
+// setter stores the value v of key (a dotted path) or says why it cannot.
+type setter func(key string, v *yaml.Node) error
+
+// field is one known key of a mapping.
+type field struct {
+	name string
+	set  setter
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// document parses data and returns its top-level mapping.
+func (d *decoder) document(data []byte) (*yaml.Node, error) {
+	empty := &FileError{Path: d.path, Msg: "file is empty; start from campaigns/example.yaml"}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err == io.EOF {
+		return nil, empty
+	} else if err != nil {
+		return nil, d.syntaxError(data, err)
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err != io.EOF {
+		if err != nil {
+			return nil, d.syntaxError(data, err)
+		}
+		return nil, &FileError{Path: d.path, Line: next.Line, Msg: "file holds more than one YAML document; keep one and remove the --- line"}
+	}
+	root := doc.Content[0]
+	switch {
+	case root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null":
+		return nil, empty
+	case root.Kind != yaml.MappingNode:
+		return nil, &FileError{Path: d.path, Line: root.Line, Column: root.Column,
+			Msg: "must be a set of keys such as name: and assistantId:, got " + kindName(root)}
+	}
+	return root, nil
+}
+
+func (d *decoder) syntaxError(data []byte, err error) *FileError {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &FileError{Path: d.path, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	line, _ := strconv.Atoi(m[1])
+	lines := bytes.Split(data, []byte("\n"))
+	if line >= 1 && line <= len(lines) {
+		text := lines[line-1]
+		indent := text[:len(text)-len(bytes.TrimLeft(text, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			return &FileError{Path: d.path, Line: line, Msg: "indented with a tab; YAML indentation must use spaces"}
+		}
+	}
+	return &FileError{Path: d.path, Line: line, Msg: "not valid YAML: " + m[2] + "; check the indentation, and quote values that hold \": \" or start with a special character"}
+}
+
+func (d *decoder) errorAt(key string, n *yaml.Node, msg string) *FileError {
+	return &FileError{Path: d.path, Line: n.Line, Column: n.Column, Key: key, Msg: msg}
+}
+
+// mapping sets each key of n through its field. key is n's own dotted path, "" at the top.
+// A null node (a key written with nothing after it) counts as an empty mapping.
+func (d *decoder) mapping(n *yaml.Node, key string, fields []field) error {
+	if err := d.noAlias(key, n); err != nil {
+		return err
+	}
+	names := make([]string, len(fields))
+	for i, fl := range fields {
+		names[i] = fl.name
+	}
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return d.errorAt(key, n, fmt.Sprintf("must be a set of keys (%s), got %s", strings.Join(names, ", "), kindName(n)))
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		name, err := d.keyName(key, k)
+		if err != nil {
+			return err
+		}
+		child := join(key, name)
+		j := slices.Index(names, name)
+		if j < 0 {
+			msg := "unknown key"
+			if s := suggest(name, names); s != "" {
+				msg += " (did you mean " + s + "?)"
+			}
+			return d.errorAt(child, k, msg+"; known keys: "+strings.Join(names, ", "))
+		}
+		if s, dup := d.at[child]; dup {
+			return d.errorAt(child, k, fmt.Sprintf("written twice; first on line %d", s.keyLine))
+		}
+		d.at[child] = spot{k.Line, k.Column, v.Line, v.Column}
+		if err := d.noAlias(child, v); err != nil {
+			return err
+		}
+		if err := fields[j].set(child, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *decoder) section(fields ...field) setter {
+	return func(key string, v *yaml.Node) error { return d.mapping(v, key, fields) }
+}
+
+// keyName returns the text of mapping key k of the mapping at key.
+func (d *decoder) keyName(key string, k *yaml.Node) (string, error) {
+	switch {
+	case k.Kind == yaml.AliasNode:
+		return "", d.errorAt(key, k, "aliases (*name) are not supported as keys; write the key out")
+	case k.ShortTag() == "!!merge":
+		return "", d.errorAt(join(key, "<<"), k, "merge keys (<<) are not supported; write the keys out")
+	case k.Kind != yaml.ScalarNode:
+		return "", d.errorAt(key, k, "keys must be plain words, got "+kindName(k))
+	}
+	return k.Value, nil
+}
+
+// noAlias refuses aliases: following them by hand could expand a small file exponentially,
+// and a campaign file has no need for them.
+func (d *decoder) noAlias(key string, n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode {
+		return d.errorAt(key, n, "aliases (*"+n.Value+") are not supported; write the value out")
+	}
+	return nil
+}
+
+func (d *decoder) str(dst *string) setter {
+	return func(key string, v *yaml.Node) error {
+		switch {
+		case isNull(v):
+			*dst = ""
+		case v.Kind != yaml.ScalarNode:
+			return d.errorAt(key, v, "must be text, got "+kindName(v))
+		default:
+			*dst = v.Value
+		}
+		return nil
+	}
+}
+
+func (d *decoder) integer(dst *int) setter {
+	return func(key string, v *yaml.Node) error {
+		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(dst) != nil {
+			return d.errorAt(key, v, "must be a whole number, got "+kindName(v))
+		}
+		return nil
+	}
+}
+
+func (d *decoder) float(dst *float64) setter {
+	return func(key string, v *yaml.Node) error {
+		tag := v.ShortTag()
+		if v.Kind != yaml.ScalarNode || (tag != "!!int" && tag != "!!float") || v.Decode(dst) != nil {
+			return d.errorAt(key, v, "must be a number, got "+kindName(v))
+		}
+		if math.IsNaN(*dst) || math.IsInf(*dst, 0) {
+			return d.errorAt(key, v, "must be a finite number, got "+v.Value)
+		}
+		return nil
+	}
+}
+
+func (d *decoder) duration(dst *Duration) setter {
+	return func(key string, v *yaml.Node) error {
+		const want = "must be a duration such as 500ms, 30s, 5m or 1h30m"
+		switch tag := v.ShortTag(); {
+		case v.Kind != yaml.ScalarNode:
+			return d.errorAt(key, v, want+", got "+kindName(v))
+		case (tag == "!!int" || tag == "!!float") && v.Value != "0":
+			return d.errorAt(key, v, fmt.Sprintf("%s, got %s; add a unit: s for seconds, m for minutes", want, v.Value))
+		case tag != "!!str" && tag != "!!int":
+			return d.errorAt(key, v, want+", got "+kindName(v))
+		}
+		t, err := time.ParseDuration(v.Value)
+		if err != nil {
+			return d.errorAt(key, v, fmt.Sprintf("%s, got %q", want, v.Value))
+		}
+		*dst = Duration(t)
+		return nil
+	}
+}
+
+func (d *decoder) outcomes(dst *[]Outcome) setter {
+	return func(key string, v *yaml.Node) error {
+		if isNull(v) {
+			*dst = []Outcome{}
+			return nil
+		}
+		if v.Kind != yaml.SequenceNode {
+			return d.errorAt(key, v, "must be a list such as [busy, no-answer], got "+kindName(v))
+		}
+		out := make([]Outcome, 0, len(v.Content))
+		for i, item := range v.Content {
+			k := fmt.Sprintf("%s[%d]", key, i)
+			if err := d.noAlias(k, item); err != nil {
+				return err
+			}
+			if item.Kind != yaml.ScalarNode {
+				return d.errorAt(k, item, "must be busy, no-answer or failed, got "+kindName(item))
+			}
+			d.at[k] = spot{item.Line, item.Column, item.Line, item.Column}
+			out = append(out, Outcome(item.Value))
+		}
+		*dst = out
+		return nil
+	}
+}
+
+// freeform decodes a mapping of any YAML into JSON-friendly values: maps with string keys,
+// []any, string, bool, int, float64 and nil. Under key "assistantOverrides", a
+// dynamicVariables mapping becomes map[string]any of strings.
+func (d *decoder) freeform(dst *map[string]any) setter {
+	return func(key string, v *yaml.Node) error {
+		if isNull(v) {
+			return nil
+		}
+		if v.Kind != yaml.MappingNode {
+			return d.errorAt(key, v, "must be a set of keys, got "+kindName(v))
+		}
+		val, err := d.value(key, v)
+		if err != nil {
+			return err
+		}
+		m := val.(map[string]any)
+		if key == "assistantOverrides" {
+			if err := d.dynamicVariables(m, v); err != nil {
+				return err
+			}
+		}
+		*dst = m
+		return nil
+	}
+}
+
+// dynamicVariables replaces m["dynamicVariables"] by its values as written, as strings.
+func (d *decoder) dynamicVariables(m map[string]any, n *yaml.Node) error {
+	const key = "assistantOverrides.dynamicVariables"
+	var dv *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "dynamicVariables" {
+			dv = n.Content[i+1]
+		}
+	}
+	if dv == nil {
+		return nil
+	}
+	if isNull(dv) {
+		delete(m, "dynamicVariables")
+		return nil
+	}
+	if dv.Kind != yaml.MappingNode {
+		return d.errorAt(key, dv, "must map variable names to values, got "+kindName(dv))
+	}
+	vars := make(map[string]any, len(dv.Content)/2)
+	for i := 0; i+1 < len(dv.Content); i += 2 {
+		k, v := dv.Content[i], dv.Content[i+1]
+		switch {
+		case isNull(v):
+			vars[k.Value] = ""
+		case v.Kind != yaml.ScalarNode:
+			return d.errorAt(join(key, k.Value), v, "must be text or a number, got "+kindName(v)+"; dynamic variables are strings")
+		default:
+			vars[k.Value] = v.Value
+		}
+	}
+	m["dynamicVariables"] = vars
+	return nil
+}
+
+// value converts n to a JSON-friendly Go value.
+func (d *decoder) value(key string, n *yaml.Node) (any, error) {
+	if err := d.noAlias(key, n); err != nil {
+		return nil, err
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			name, err := d.keyName(key, k)
+			if err != nil {
+				return nil, err
+			}
+			child := join(key, name)
+			if _, dup := m[name]; dup {
+				return nil, d.errorAt(child, k, "written twice")
+			}
+			if m[name], err = d.value(child, v); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		s := make([]any, len(n.Content))
+		for i, item := range n.Content {
+			var err error
+			if s[i], err = d.value(fmt.Sprintf("%s[%d]", key, i), item); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return nil, nil
+	case "!!bool", "!!int":
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, d.errorAt(key, n, "cannot read "+n.Value+": "+err.Error())
+		}
+		return v, nil
+	case "!!float":
+		var v float64
+		if err := n.Decode(&v); err != nil {
+			return nil, d.errorAt(key, n, "cannot read "+n.Value+": "+err.Error())
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, d.errorAt(key, n, "must be a finite number, got "+n.Value+"; quote it to send it as text")
+		}
+		return v, nil
+	}
+	return n.Value, nil // strings, and timestamps and custom tags as written
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+func join(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + "." + name
+}
+
+// kindName describes n for "got ..." in messages.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a set of keys"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	if isNull(n) {
+		return "nothing"
+	}
+	s := n.Value
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:37]) + "..."
+	}
+	switch n.ShortTag() {
+	case "!!bool", "!!int", "!!float":
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// suggest returns the name in names that key was most likely meant to be, or "".
+func suggest(key string, names []string) string {
+	best, bestDist := "", 3
+	for _, name := range names {
+		if strings.EqualFold(key, name) {
+			return name
+		}
+		if dist := editDistance(strings.ToLower(key), strings.ToLower(name)); dist < bestDist {
+			best, bestDist = name, dist
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

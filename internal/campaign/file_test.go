@@ -1,0 +1,656 @@
+package campaign
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.yaml.in/yaml/v3"
+)
+
+const examplePath = "../../campaigns/example.yaml"
+
+// ignoreSource compares Files by their settings, not by where Parse found them.
+var ignoreSource = cmpopts.IgnoreUnexported(File{})
+
+// mustParse runs what ParseFile runs, on data.
+func mustParse(tb testing.TB, data string) (*File, error) {
+	tb.Helper()
+	f, err := Parse("c.yaml", []byte(data))
+	if err != nil {
+		return nil, err
+	}
+	f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+const minimal = `
+name: flu
+assistantId: a1
+phoneNumberId: p1
+contacts:
+  numberColumn: phone
+`
+
+func TestParseFileExample(t *testing.T) {
+	f, err := ParseFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &File{
+		Name:          "flu-shot-reminders",
+		AssistantID:   "678a253ca6d866573043502e",
+		PhoneNumberID: "5f7b1b1b1b1b1b1b1b1b1b1b",
+		DefaultRegion: "US",
+		Contacts:      ContactsConfig{NumberColumn: "phone", NameColumn: "First Name", Delimiter: ","},
+		Retry: RetryConfig{
+			MaxAttempts: 3,
+			RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
+			Delay:       Duration(5 * time.Second),
+		},
+		RateLimit: RateLimitConfig{CallsPerSecond: 2, MaxConcurrentCalls: 5},
+		Poll:      PollConfig{Interval: Duration(time.Second), AnalysisWait: Duration(5 * time.Second)},
+		Metadata:  map[string]any{"campaign": "flu-shot-reminders", "team": "patient-outreach"},
+		AssistantOverrides: map[string]any{
+			"dynamicVariables": map[string]any{"clinic_phone": "(415) 555-0100", "season": "2025-26"},
+		},
+	}
+	if diff := cmp.Diff(want, f, ignoreSource); diff != "" {
+		t.Errorf("ParseFile (-want +got):\n%s", diff)
+	}
+}
+
+// TestExampleContacts pins what the example campaign's demo shows: 50 rows, of which 4 are
+// invalid and 2 repeat an earlier number, leaving 44 to dial.
+func TestExampleContacts(t *testing.T) {
+	f, err := ParseFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open("../../campaigns/example.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	cr, err := NewContactReader(fh, ReaderOptions{Path: "example.csv", Delimiter: f.Contacts.DelimiterRune()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	numberCol, ok := cr.Column(f.Contacts.NumberColumn)
+	if !ok {
+		t.Fatalf("no column %q in %q", f.Contacts.NumberColumn, cr.Header())
+	}
+	if _, ok := cr.Column(f.Contacts.NameColumn); !ok {
+		t.Fatalf("no column %q in %q", f.Contacts.NameColumn, cr.Header())
+	}
+	var rows, dialable int
+	invalid := map[string]string{} // raw number -> reason
+	duplicate := map[string]int{}  // raw number -> row holding the number first
+	first := map[string]int{}      // E.164 -> first row
+	var notes []string
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows++
+		if row.Problem != "" {
+			t.Errorf("row %d: %s", row.Index, row.Problem)
+		}
+		if n := row.DynamicVariables(cr.Header())["notes"]; strings.ContainsAny(n, ",\"\n") {
+			notes = append(notes, n)
+		}
+		raw := row.Fields[numberCol]
+		e164, err := NormalizeNumber(raw, f.DefaultRegion)
+		switch {
+		case err != nil:
+			invalid[raw] = err.Error()
+		case first[e164] != 0:
+			duplicate[raw] = first[e164]
+		default:
+			first[e164] = row.Index
+			dialable++
+		}
+	}
+	if rows != 50 || dialable != 44 {
+		t.Errorf("rows = %d, dialable = %d; want 50, 44", rows, dialable)
+	}
+	wantInvalid := map[string]string{
+		"415 555 01":             "not a valid US number (too short)",
+		"415-555-CARE":           "contains letters; write the number with digits only",
+		"":                       "no number",
+		"+1 (415) 555-0119 x204": "has extension 204; the dialer cannot dial extensions, so remove it",
+	}
+	if diff := cmp.Diff(wantInvalid, invalid); diff != "" {
+		t.Errorf("invalid numbers (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"(415) 555-0103": 3, "+1 408 555 0125": 29}, duplicate); diff != "" {
+		t.Errorf("duplicates (-want +got):\n%s", diff)
+	}
+	wantNotes := []string{
+		"Prefers mornings, call after 9am",
+		`Asked for "the usual nurse" again`,
+		"Needs wheelchair access.\nBring insurance card.",
+		"Work number, front desk",
+	}
+	if diff := cmp.Diff(wantNotes, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
+
+func TestWithDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want *File
+	}{
+		{
+			name: "everything left out",
+			in:   minimal,
+			want: &File{
+				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", DefaultRegion: "US",
+				Contacts: ContactsConfig{NumberColumn: "phone"},
+				Retry: RetryConfig{
+					MaxAttempts: 3,
+					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
+					Delay:       Duration(30 * time.Minute),
+				},
+				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
+				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+			},
+		},
+		{
+			name: "written zeros and empty lists are kept",
+			in: minimal + `
+retry:
+  retryOn: []
+  delay: 0
+poll:
+  analysisWait: 0s
+`,
+			want: &File{
+				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", DefaultRegion: "US",
+				Contacts:  ContactsConfig{NumberColumn: "phone"},
+				Retry:     RetryConfig{MaxAttempts: 3, RetryOn: []Outcome{}},
+				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
+				Poll:      PollConfig{Interval: Duration(5 * time.Second)},
+			},
+		},
+		{
+			name: "region is upper-cased, tab delimiter, fractional rate",
+			in: minimal + `  delimiter: "\t"
+defaultRegion: gb
+rateLimit: {callsPerSecond: 0.5}
+`,
+			want: &File{
+				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", DefaultRegion: "GB",
+				Contacts: ContactsConfig{NumberColumn: "phone", Delimiter: "\t"},
+				Retry: RetryConfig{
+					MaxAttempts: 3,
+					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
+					Delay:       Duration(30 * time.Minute),
+				},
+				RateLimit: RateLimitConfig{CallsPerSecond: 0.5, MaxConcurrentCalls: 10},
+				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := mustParse(t, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got, ignoreSource); diff != "" {
+				t.Errorf("File (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want *FileError
+	}{
+		{
+			name: "empty file",
+			in:   "",
+			want: &FileError{Path: "c.yaml", Msg: "file is empty; start from campaigns/example.yaml"},
+		},
+		{
+			name: "only comments",
+			in:   "# nothing yet\n",
+			want: &FileError{Path: "c.yaml", Msg: "file is empty; start from campaigns/example.yaml"},
+		},
+		{
+			name: "not a mapping",
+			in:   "- name: flu\n",
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Msg: "must be a set of keys such as name: and assistantId:, got a list"},
+		},
+		{
+			name: "a CSV file",
+			in:   "First Name,phone\nAda,415 555 0100\n",
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Msg: "must be a set of keys such as name: and assistantId:, got \"First Name,phone Ada,415 555 0100\""},
+		},
+		{
+			name: "a long CSV file",
+			in:   "First Name,Last Name,phone,appointment_date\nAda,Lovelace,415 555 0100,2025-11-03\n",
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Msg: "must be a set of keys such as name: and assistantId:, got \"First Name,Last Name,phone,appointmen...\""},
+		},
+		{
+			name: "syntax error",
+			in:   "name: flu\nassistantId: a: b\n",
+			want: &FileError{Path: "c.yaml", Line: 2, Msg: `not valid YAML: mapping values are not allowed in this context; check the indentation, and quote values that hold ": " or start with a special character`},
+		},
+		{
+			name: "tab indentation",
+			in:   "name: flu\ncontacts:\n\tnumberColumn: phone\n",
+			want: &FileError{Path: "c.yaml", Line: 3, Msg: "indented with a tab; YAML indentation must use spaces"},
+		},
+		{
+			name: "two documents",
+			in:   minimal + "---\nname: other\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Msg: "file holds more than one YAML document; keep one and remove the --- line"},
+		},
+		{
+			name: "unknown key with suggestion",
+			in:   minimal + "retry:\n  maxAtempts: 3\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 3, Key: "retry.maxAtempts", Msg: "unknown key (did you mean maxAttempts?); known keys: maxAttempts, retryOn, delay"},
+		},
+		{
+			name: "unknown key, wrong case",
+			in:   "assistantID: a1\n",
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, metadata, assistantOverrides"},
+		},
+		{
+			name: "unknown key without suggestion",
+			in:   minimal + "webhook: https://example.com\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, metadata, assistantOverrides"},
+		},
+		{
+			name: "key written twice",
+			in:   minimal + "name: again\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "name", Msg: "written twice; first on line 2"},
+		},
+		{
+			name: "section is a list",
+			in:   minimal + "retry: [3]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 8, Key: "retry", Msg: "must be a set of keys (maxAttempts, retryOn, delay), got a list"},
+		},
+		{
+			name: "text where a number goes",
+			in:   minimal + "retry:\n  maxAttempts: three\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 16, Key: "retry.maxAttempts", Msg: `must be a whole number, got "three"`},
+		},
+		{
+			name: "fraction where a whole number goes",
+			in:   minimal + "rateLimit:\n  maxConcurrentCalls: 2.5\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 23, Key: "rateLimit.maxConcurrentCalls", Msg: "must be a whole number, got 2.5"},
+		},
+		{
+			name: "quoted number",
+			in:   minimal + "rateLimit:\n  callsPerSecond: \"2\"\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: `must be a number, got "2"`},
+		},
+		{
+			name: "infinite rate",
+			in:   minimal + "rateLimit:\n  callsPerSecond: .inf\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be a finite number, got .inf"},
+		},
+		{
+			name: "duration without unit",
+			in:   minimal + "retry:\n  delay: 30\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 10, Key: "retry.delay", Msg: "must be a duration such as 500ms, 30s, 5m or 1h30m, got 30; add a unit: s for seconds, m for minutes"},
+		},
+		{
+			name: "duration in words",
+			in:   minimal + "retry:\n  delay: 30 minutes\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 10, Key: "retry.delay", Msg: `must be a duration such as 500ms, 30s, 5m or 1h30m, got "30 minutes"`},
+		},
+		{
+			name: "retryOn not a list",
+			in:   minimal + "retry:\n  retryOn: busy\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 12, Key: "retry.retryOn", Msg: `must be a list such as [busy, no-answer], got "busy"`},
+		},
+		{
+			name: "retryOn outcome not retryable",
+			in:   minimal + "retry:\n  retryOn:\n    - busy\n    - completed\n",
+			want: &FileError{Path: "c.yaml", Line: 10, Column: 7, Key: "retry.retryOn[1]", Msg: `cannot retry on "completed"; use busy, no-answer or failed`},
+		},
+		{
+			name: "text is a list",
+			in:   "name: flu\nassistantId: a1\nphoneNumberId: [p1]\n",
+			want: &FileError{Path: "c.yaml", Line: 3, Column: 16, Key: "phoneNumberId", Msg: "must be text, got a list"},
+		},
+		{
+			name: "alias",
+			in:   "name: &n flu\nassistantId: *n\n",
+			want: &FileError{Path: "c.yaml", Line: 2, Column: 14, Key: "assistantId", Msg: "aliases (*n) are not supported; write the value out"},
+		},
+		{
+			name: "merge key",
+			in:   "metadata:\n  <<: {a: 1}\n",
+			want: &FileError{Path: "c.yaml", Line: 2, Column: 3, Key: "metadata.<<", Msg: "merge keys (<<) are not supported; write the keys out"},
+		},
+		{
+			name: "metadata not a mapping",
+			in:   minimal + "metadata: [a, b]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 11, Key: "metadata", Msg: "must be a set of keys, got a list"},
+		},
+		{
+			name: "metadata NaN",
+			in:   minimal + "metadata:\n  x: [1, .nan]\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 10, Key: "metadata.x[1]", Msg: "must be a finite number, got .nan; quote it to send it as text"},
+		},
+		{
+			name: "metadata key written twice",
+			in:   minimal + "metadata:\n  a: 1\n  a: 2\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 3, Key: "metadata.a", Msg: "written twice"},
+		},
+		{
+			name: "dynamicVariables not a mapping",
+			in:   minimal + "assistantOverrides:\n  dynamicVariables: [a]\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 21, Key: "assistantOverrides.dynamicVariables", Msg: "must map variable names to values, got a list"},
+		},
+		{
+			name: "dynamicVariables value not a scalar",
+			in:   minimal + "assistantOverrides:\n  dynamicVariables:\n    clinic: {name: x}\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 13, Key: "assistantOverrides.dynamicVariables.clinic", Msg: "must be text or a number, got a set of keys; dynamic variables are strings"},
+		},
+
+		// Validate's errors point at the value, or at the enclosing key when the key is missing.
+		{
+			name: "name missing",
+			in:   "assistantId: a1\n",
+			want: &FileError{Path: "c.yaml", Key: "name", Msg: "missing; name the campaign, e.g. name: flu-shot-reminders"},
+		},
+		{
+			name: "name empty",
+			in:   "name:\nassistantId: a1\n",
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 6, Key: "name", Msg: "missing; name the campaign, e.g. name: flu-shot-reminders"},
+		},
+		{
+			name: "name on two lines",
+			in:   "name: |\n  flu\n  shots\n",
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 7, Key: "name", Msg: "must be one line of text"},
+		},
+		{
+			name: "assistantId missing",
+			in:   "name: flu\n",
+			want: &FileError{Path: "c.yaml", Key: "assistantId", Msg: "missing; set it to the id of the Interactly assistant that makes the calls"},
+		},
+		{
+			name: "phoneNumberId with a space",
+			in:   "name: flu\nassistantId: a1\nphoneNumberId: p 1\n",
+			want: &FileError{Path: "c.yaml", Line: 3, Column: 16, Key: "phoneNumberId", Msg: `must not contain spaces, got "p 1"`},
+		},
+		{
+			name: "unknown region",
+			in:   minimal + "defaultRegion: XX\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 16, Key: "defaultRegion", Msg: `unknown region code "XX"; use a two-letter country code such as US, GB or DE`},
+		},
+		{
+			name: "region written empty",
+			in:   minimal + "defaultRegion: \"\"\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 16, Key: "defaultRegion", Msg: `unknown region code ""; use a two-letter country code such as US, GB or DE`},
+		},
+		{
+			name: "numberColumn missing",
+			in:   "name: flu\nassistantId: a1\nphoneNumberId: p1\ncontacts:\n  nameColumn: First Name\n",
+			want: &FileError{Path: "c.yaml", Line: 4, Column: 1, Key: "contacts.numberColumn", Msg: "missing; set it to the header of the contact file's column that holds the phone numbers"},
+		},
+		{
+			name: "contacts missing",
+			in:   "name: flu\nassistantId: a1\nphoneNumberId: p1\n",
+			want: &FileError{Path: "c.yaml", Key: "contacts.numberColumn", Msg: "missing; set it to the header of the contact file's column that holds the phone numbers"},
+		},
+		{
+			name: "delimiter",
+			in:   minimal + "  delimiter: \"|\"\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 14, Key: "contacts.delimiter", Msg: `must be ",", ";" or "\t" (a tab, in double quotes), got "|"; leave it out to detect it`},
+		},
+		{
+			name: "maxAttempts zero",
+			in:   minimal + "retry:\n  maxAttempts: 0\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 16, Key: "retry.maxAttempts", Msg: "must be between 1 and 10, got 0"},
+		},
+		{
+			name: "maxAttempts too many",
+			in:   minimal + "retry:\n  maxAttempts: 11\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 16, Key: "retry.maxAttempts", Msg: "must be between 1 and 10, got 11"},
+		},
+		{
+			name: "negative delay",
+			in:   minimal + "retry:\n  delay: -5s\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 10, Key: "retry.delay", Msg: "must not be negative, got -5s"},
+		},
+		{
+			name: "zero rate",
+			in:   minimal + "rateLimit:\n  callsPerSecond: 0\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be more than 0 and at most 1000, got 0; use 0.5 for one call every 2 seconds"},
+		},
+		{
+			name: "rate too high",
+			in:   minimal + "rateLimit:\n  callsPerSecond: 1001\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be more than 0 and at most 1000, got 1001; use 0.5 for one call every 2 seconds"},
+		},
+		{
+			name: "no concurrent calls",
+			in:   minimal + "rateLimit:\n  maxConcurrentCalls: 0\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 23, Key: "rateLimit.maxConcurrentCalls", Msg: "must be at least 1, got 0"},
+		},
+		{
+			name: "poll too often",
+			in:   minimal + "poll:\n  interval: 50ms\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 13, Key: "poll.interval", Msg: "must be at least 100ms, got 50ms"},
+		},
+		{
+			name: "negative analysisWait",
+			in:   minimal + "poll:\n  analysisWait: -1m\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 17, Key: "poll.analysisWait", Msg: "must not be negative, got -1m"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := mustParse(t, tt.in)
+			var got *FileError
+			if !errors.As(err, &got) {
+				t.Fatalf("error = %v, want a *FileError", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFileErrorError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *FileError
+		want string
+	}{
+		{
+			name: "everything",
+			err:  &FileError{Path: "campaigns/x.yaml", Line: 7, Column: 3, Key: "retry.maxAttempts", Msg: "must be between 1 and 10, got 0"},
+			want: "campaigns/x.yaml:7:3: retry.maxAttempts: must be between 1 and 10, got 0",
+		},
+		{
+			name: "no position",
+			err:  &FileError{Path: "campaigns/x.yaml", Key: "name", Msg: "missing"},
+			want: "campaigns/x.yaml: name: missing",
+		},
+		{
+			name: "no key",
+			err:  &FileError{Path: "campaigns/x.yaml", Line: 2, Msg: "not valid YAML"},
+			want: "campaigns/x.yaml:2: not valid YAML",
+		},
+		{
+			name: "from JSON",
+			err:  &FileError{Key: "name", Msg: "missing"},
+			want: "name: missing",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestFileJSON checks the File survives the JSON round trip the Store puts it through.
+func TestFileJSON(t *testing.T) {
+	f, err := ParseFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"assistantId":"678a253ca6d866573043502e"`, `"delay":"5s"`, `"retryOn":["busy","no-answer"]`, `"callsPerSecond":2`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("JSON %s lacks %s", data, want)
+		}
+	}
+	var got File
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	got.WithDefaults()
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{30 * time.Minute, "30m"},
+		{2 * time.Hour, "2h"},
+		{90 * time.Minute, "1h30m"},
+		{5 * time.Second, "5s"},
+		{1500 * time.Millisecond, "1.5s"},
+		{100 * time.Millisecond, "100ms"},
+		{0, "0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := Duration(tt.in).String(); got != tt.want {
+				t.Errorf("String() = %q, want %q", got, tt.want)
+			}
+			var back Duration
+			if err := back.UnmarshalText([]byte(tt.want)); err != nil || back.D() != tt.in {
+				t.Errorf("UnmarshalText(%q) = %v, %v", tt.want, back.D(), err)
+			}
+			out, err := yaml.Marshal(struct{ D Duration }{Duration(tt.in)})
+			if err != nil || string(out) != "d: "+tt.want+"\n" {
+				t.Errorf("yaml.Marshal = %q, %v", out, err)
+			}
+		})
+	}
+}
+
+func TestAssistantOverridesFor(t *testing.T) {
+	tests := []struct {
+		name      string
+		overrides map[string]any
+		vars      map[string]string
+		want      map[string]any
+	}{
+		{
+			name: "none",
+			vars: map[string]string{"First Name": "Ada"},
+			want: map[string]any{"dynamicVariables": map[string]any{"First Name": "Ada"}},
+		},
+		{
+			name: "row wins over file",
+			overrides: map[string]any{
+				"firstMessage":     "Hi",
+				"dynamicVariables": map[string]any{"clinic": "Main St", "season": "2025"},
+			},
+			vars: map[string]string{"clinic": "Oakland", "First Name": "Ada"},
+			want: map[string]any{
+				"firstMessage":     "Hi",
+				"dynamicVariables": map[string]any{"clinic": "Oakland", "season": "2025", "First Name": "Ada"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &File{AssistantOverrides: tt.overrides}
+			if diff := cmp.Diff(tt.want, f.AssistantOverridesFor(tt.vars)); diff != "" {
+				t.Errorf("AssistantOverridesFor (-want +got):\n%s", diff)
+			}
+			if tt.overrides != nil {
+				if dv := tt.overrides["dynamicVariables"].(map[string]any); len(dv) != 2 {
+					t.Errorf("the File's dynamicVariables changed: %v", dv)
+				}
+			}
+		})
+	}
+}
+
+// FuzzParse checks that any input parses or fails with a *FileError, and that a File that
+// validates survives the JSON round trip and still validates.
+func FuzzParse(f *testing.F) {
+	seeds, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(seeds) == 0 {
+		f.Fatalf("no seeds in testdata/*.yaml: %v", err)
+	}
+	for _, path := range append(seeds, examplePath) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse("fuzz.yaml", data)
+		if err == nil {
+			file.WithDefaults()
+			err = file.Validate()
+		}
+		if err != nil {
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %T %v, want *FileError", err, err)
+			}
+			return
+		}
+		out, err := json.Marshal(file)
+		if err != nil {
+			t.Fatalf("json.Marshal: %v", err)
+		}
+		var back File
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("json.Unmarshal(%s): %v", out, err)
+		}
+		back.WithDefaults()
+		if err := back.Validate(); err != nil {
+			t.Fatalf("after the JSON round trip: %v", err)
+		}
+	})
+}

@@ -1,0 +1,48 @@
+package campaign
+
+import "strconv"
+
+// Every Redis key the dialer owns is built here. A campaign's keys carry its ID in braces
+// (a Redis Cluster hash tag), so one campaign lives in one slot and its scripts and
+// pipelines may touch several of them at once.
+//
+//	dialer:campaigns                  ZSET  campaign ID -> creation time (Unix ms)
+//	dialer:{C}:campaign               HASH  the campaign: file, header, state, counts
+//	dialer:{C}:contact:N              HASH  contact N (1-based input row): row, number, last attempt, outcome
+//	dialer:{C}:phones                 HASH  E.164 number -> first contact N that holds it
+//	dialer:{C}:attempt:N:A            HASH  attempt A of contact N: state, call id, result
+//	dialer:{C}:outcomes               HASH  final outcome -> number of contacts
+//	dialer:{C}:counters               HASH  attempts, first_dial_at, ...
+//	dialer:{C}:live                   SET   attempt keys "N:A" whose call is live
+//	dialer:{C}:slots                  ZSET  concurrency leases (package ratelimit)
+//	rate:dialer:{C}:cps               STR   GCRA state (redis_rate adds "rate:")
+const keyPrefix = "dialer:"
+
+func campaignsKey() string { return keyPrefix + "campaigns" }
+
+func tag(id string) string { return keyPrefix + "{" + id + "}:" }
+
+func campaignKey(id string) string { return tag(id) + "campaign" }
+
+func contactKey(id string, n int) string { return tag(id) + "contact:" + strconv.Itoa(n) }
+
+func phonesKey(id string) string { return tag(id) + "phones" }
+
+func attemptKey(id string, n, a int) string {
+	return tag(id) + "attempt:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+}
+
+func outcomesKey(id string) string { return tag(id) + "outcomes" }
+
+func countersKey(id string) string { return tag(id) + "counters" }
+
+func liveKey(id string) string { return tag(id) + "live" }
+
+// SlotsKey is the key of campaign id's concurrency leases, held by ratelimit.Semaphore.
+func SlotsKey(id string) string { return tag(id) + "slots" }
+
+// RateKey is the key of campaign id's calls-per-second state, kept by ratelimit.Limiter.
+func RateKey(id string) string { return tag(id) + "cps" }
+
+// campaignKeyPattern matches every key of campaign id, for deleting a failed upload.
+func campaignKeyPattern(id string) string { return tag(id) + "*" }

@@ -1,0 +1,85 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Status is a campaign's progress, as `dialer status` prints it. Its JSON form is a public
+// interface: campaignId, total, done and outcomes are always present.
+type Status struct {
+	CampaignID string `json:"campaignId"`
+	Name       string `json:"name"`
+	State      State  `json:"state"`
+	// Total counts the contact file's rows; Dialable, Invalid and Duplicate split them.
+	Total     int `json:"total"`
+	Dialable  int `json:"dialable"`
+	Invalid   int `json:"invalid"`
+	Duplicate int `json:"duplicate"`
+	// Finished counts rows with a final outcome, invalid and duplicate ones included.
+	Finished int `json:"finished"`
+	// LiveCalls counts calls placed and not yet seen to end.
+	LiveCalls int `json:"liveCalls"`
+	// Attempts counts dials begun, retries included.
+	Attempts int `json:"attempts"`
+	// Outcomes maps each final outcome to its number of rows.
+	Outcomes map[Outcome]int `json:"outcomes"`
+	// Done is true only when every row has a final outcome.
+	Done bool `json:"done"`
+	// FirstDialAt is when the first dial began; zero before.
+	FirstDialAt time.Time `json:"firstDialAt,omitzero"`
+	// ETASeconds estimates the seconds until Done from the rate at which contacts have
+	// finished so far; 0 when done, -1 when there is nothing to estimate from yet.
+	ETASeconds float64 `json:"etaSeconds"`
+}
+
+// Status reads campaign id's progress. It returns ErrCampaignNotFound when there is none.
+func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var outcomes *redis.MapStringStringCmd
+	var counters *redis.MapStringStringCmd
+	var live *redis.IntCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		outcomes = p.HGetAll(ctx, outcomesKey(id))
+		counters = p.HGetAll(ctx, countersKey(id))
+		live = p.SCard(ctx, liveKey(id))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read status of %s: %w", id, err)
+	}
+	st := &Status{
+		CampaignID: id, Name: c.File.Name, State: c.State,
+		Total: c.Rows, Dialable: c.Dialable, Invalid: c.Invalid, Duplicate: c.Duplicate,
+		LiveCalls: int(live.Val()), Outcomes: map[Outcome]int{},
+	}
+	for o, v := range outcomes.Val() {
+		n, _ := strconv.Atoi(v)
+		st.Outcomes[Outcome(o)] = n
+		st.Finished += n
+	}
+	st.Attempts, _ = strconv.Atoi(counters.Val()["attempts"])
+	st.FirstDialAt = parseTime(counters.Val()["first_dial_at"])
+	st.Done = c.State == StateReady && st.Finished == st.Total
+	st.ETASeconds = st.eta(s.now())
+	return st, nil
+}
+
+func (st *Status) eta(now time.Time) float64 {
+	if st.Done {
+		return 0
+	}
+	dialed := st.Finished - st.Invalid - st.Duplicate
+	if dialed <= 0 || st.FirstDialAt.IsZero() {
+		return -1
+	}
+	perContact := now.Sub(st.FirstDialAt).Seconds() / float64(dialed)
+	return perContact * float64(st.Dialable-dialed)
+}

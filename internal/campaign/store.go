@@ -1,0 +1,450 @@
+package campaign
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrCampaignNotFound is returned by Store methods given a campaign ID that Redis does not hold.
+var ErrCampaignNotFound = errors.New("campaign not found")
+
+// State is where a campaign is in its life. Whether it is done is derived from its outcomes
+// (see Status.Done), not stored.
+type State string
+
+const (
+	// StateUploading: contacts are being stored and enqueued; workers hold its tasks.
+	StateUploading State = "uploading"
+	// StateReady: every dialable contact is enqueued.
+	StateReady State = "ready"
+)
+
+// AttemptState is where one attempt (one dial of one contact) is.
+type AttemptState string
+
+const (
+	// AttemptNew: nobody has claimed the attempt; dialing it is allowed.
+	AttemptNew AttemptState = ""
+	// AttemptDialing: a worker claimed it and may have sent Connect Call; no call id is known.
+	AttemptDialing AttemptState = "dialing"
+	// AttemptLive: Connect Call answered with a call id; the call has not been seen to end.
+	AttemptLive AttemptState = "live"
+	// AttemptDone: the attempt's result is recorded.
+	AttemptDone AttemptState = "done"
+)
+
+// Campaign is one upload: a campaign file applied to one contact file.
+type Campaign struct {
+	// ID is the campaign ID, e.g. "c3j5kq8m2x0a9b7d": lowercase letters and digits.
+	ID string `json:"campaignId"`
+	// File is the campaign file as parsed, with defaults applied.
+	File File `json:"file"`
+	// Header is the contact file's header row, names trimmed.
+	Header []string `json:"header"`
+	// ContactsPath is the contact file's name as given to upload.
+	ContactsPath string `json:"contactsPath"`
+	// State is StateUploading until every task is enqueued.
+	State State `json:"state"`
+	// CreatedAt is when the upload began.
+	CreatedAt time.Time `json:"createdAt"`
+	// Rows counts the contact file's data rows; Dialable, Invalid and Duplicate split them.
+	Rows, Dialable, Invalid, Duplicate int
+}
+
+// NumberIndex is the index in Header of the number column, or -1.
+func (c *Campaign) NumberIndex() int { return indexOf(c.Header, c.File.Contacts.NumberColumn) }
+
+// NameIndex is the index in Header of the name column, or -1 when there is none.
+func (c *Campaign) NameIndex() int { return indexOf(c.Header, c.File.Contacts.NameColumn) }
+
+func indexOf(header []string, name string) int {
+	if name == "" {
+		return -1
+	}
+	for i, h := range header {
+		if h == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Contact is one input row and what became of it.
+type Contact struct {
+	// ID is the 1-based data-row number in the contact file; the report keeps this order.
+	ID int
+	// Line is the file line where the row starts.
+	Line int
+	// Fields are the row's cells as read.
+	Fields []string
+	// Number is the E.164 number dialed, "" when the row is invalid.
+	Number string
+	// Name is the nameColumn cell, sent as customer.name.
+	Name string
+	// NextAttempt is the attempt number the contact's pending dial task carries (1-based).
+	NextAttempt int
+	// Attempts counts attempts begun.
+	Attempts int
+	// Outcome is the final outcome, "" while the contact is still in progress.
+	Outcome Outcome
+	// Last is the latest attempt's result; its Error also holds why a row is invalid or duplicate.
+	Last Result
+}
+
+// Result is what one attempt ended with, as recorded from Get Call.
+type Result struct {
+	Outcome           Outcome   // this attempt's outcome: completed, busy, no-answer, failed, forwarded or error
+	CallID            string    // Interactly call id, e.g. "CC-…"
+	StartedAt         time.Time // when the call was created (zero if never placed)
+	EndedAt           time.Time // when the call ended (zero if unknown)
+	PhoneCallStatus   string    // Interactly phoneCallStatus as received
+	EndedBy           string    // Interactly callEndTriggerBy as received
+	SuccessEvaluation string    // analysis.successEvaluation
+	Summary           string    // analysis.summary
+	StructuredData    string    // analysis.structuredData as JSON, "" when none
+	Error             string    // why the attempt failed, for outcome error (and invalid, duplicate)
+}
+
+// Attempt is one attempt's record.
+type Attempt struct {
+	State      AttemptState
+	DialingAt  time.Time // when a worker claimed it
+	CallID     string
+	ControlURL string // monitor.controlUrl of the call
+	Result     Result // filled once State is AttemptDone
+}
+
+// Store keeps campaigns, contacts and outcomes in Redis under the keys of keys.go. asynq's own
+// records are no record of outcomes (its archive is capped), so everything a report needs is here.
+type Store struct {
+	rdb redis.UniversalClient
+	now func() time.Time
+}
+
+// NewStore returns a Store on rdb.
+func NewStore(rdb redis.UniversalClient) *Store {
+	return &Store{rdb: rdb, now: time.Now}
+}
+
+// Redis is the client the store uses.
+func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+
+// NewCampaignID returns a fresh campaign ID: 16 lowercase base32 characters, time-ordered.
+func NewCampaignID(now time.Time) string {
+	var b [10]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
+	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// CreateCampaign stores c (State uploading) and lists it.
+func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
+	file, err := json.Marshal(c.File)
+	if err != nil {
+		return fmt.Errorf("encode campaign file: %w", err)
+	}
+	header, _ := json.Marshal(c.Header)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, campaignKey(c.ID),
+			"id", c.ID, "file", file, "header", header, "contacts_path", c.ContactsPath,
+			"state", string(c.State), "created_at", c.CreatedAt.UTC().Format(time.RFC3339Nano))
+		p.ZAdd(ctx, campaignsKey(), redis.Z{Score: float64(c.CreatedAt.UnixMilli()), Member: c.ID})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create campaign %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// finishUpload records the upload's counts and marks the campaign ready.
+func (s *Store) finishUpload(ctx context.Context, c *Campaign) error {
+	err := s.rdb.HSet(ctx, campaignKey(c.ID),
+		"rows", c.Rows, "dialable", c.Dialable, "invalid", c.Invalid, "duplicate", c.Duplicate,
+		"state", string(StateReady)).Err()
+	if err != nil {
+		return fmt.Errorf("mark campaign %s ready: %w", c.ID, err)
+	}
+	c.State = StateReady
+	return nil
+}
+
+// DeleteCampaign removes every key of campaign id. Tasks still queued for it are dropped by
+// the worker, which finds no campaign.
+func (s *Store) DeleteCampaign(ctx context.Context, id string) error {
+	var cursor uint64
+	for {
+		keys, next, err := s.rdb.Scan(ctx, cursor, campaignKeyPattern(id), 1000).Result()
+		if err != nil {
+			return fmt.Errorf("delete campaign %s: %w", id, err)
+		}
+		if len(keys) > 0 {
+			if err := s.rdb.Unlink(ctx, keys...).Err(); err != nil {
+				return fmt.Errorf("delete campaign %s: %w", id, err)
+			}
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	return s.rdb.ZRem(ctx, campaignsKey(), id).Err()
+}
+
+// Campaign reads campaign id. It returns ErrCampaignNotFound when there is none.
+func (s *Store) Campaign(ctx context.Context, id string) (*Campaign, error) {
+	m, err := s.rdb.HGetAll(ctx, campaignKey(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read campaign %s: %w", id, err)
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("campaign %q: %w", id, ErrCampaignNotFound)
+	}
+	c := &Campaign{ID: id, ContactsPath: m["contacts_path"], State: State(m["state"])}
+	if err := json.Unmarshal([]byte(m["file"]), &c.File); err != nil {
+		return nil, fmt.Errorf("campaign %s: decode file: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(m["header"]), &c.Header); err != nil {
+		return nil, fmt.Errorf("campaign %s: decode header: %w", id, err)
+	}
+	c.CreatedAt, _ = time.Parse(time.RFC3339Nano, m["created_at"])
+	c.Rows, _ = strconv.Atoi(m["rows"])
+	c.Dialable, _ = strconv.Atoi(m["dialable"])
+	c.Invalid, _ = strconv.Atoi(m["invalid"])
+	c.Duplicate, _ = strconv.Atoi(m["duplicate"])
+	return c, nil
+}
+
+// CampaignIDs lists campaign IDs, oldest first.
+func (s *Store) CampaignIDs(ctx context.Context) ([]string, error) {
+	return s.rdb.ZRange(ctx, campaignsKey(), 0, -1).Result()
+}
+
+// Contact fields in Redis. The last attempt's result is copied onto the contact so that a
+// report reads one hash per row.
+var contactFields = []string{
+	"line", "row", "e164", "name", "next_attempt", "attempts", "outcome",
+	"attempt_outcome", "call_id", "started_at", "ended_at", "phone_call_status", "ended_by",
+	"success_evaluation", "summary", "structured_data", "error",
+}
+
+// Contact reads contact n of campaign id. A contact that does not exist comes back with ID 0.
+func (s *Store) Contact(ctx context.Context, id string, n int) (*Contact, error) {
+	vals, err := s.rdb.HMGet(ctx, contactKey(id, n), contactFields...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read contact %s/%d: %w", id, n, err)
+	}
+	return decodeContact(n, vals), nil
+}
+
+// Contacts reads contacts from..to (inclusive) of campaign id in one round trip.
+func (s *Store) Contacts(ctx context.Context, id string, from, to int) ([]*Contact, error) {
+	cmds := make([]*redis.SliceCmd, 0, to-from+1)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for n := from; n <= to; n++ {
+			cmds = append(cmds, p.HMGet(ctx, contactKey(id, n), contactFields...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read contacts %s/%d-%d: %w", id, from, to, err)
+	}
+	out := make([]*Contact, len(cmds))
+	for i, cmd := range cmds {
+		out[i] = decodeContact(from+i, cmd.Val())
+	}
+	return out, nil
+}
+
+func decodeContact(n int, vals []any) *Contact {
+	str := func(i int) string {
+		s, _ := vals[i].(string)
+		return s
+	}
+	if vals[1] == nil { // no row: no such contact
+		return &Contact{}
+	}
+	c := &Contact{ID: n, Number: str(2), Name: str(3), Outcome: Outcome(str(6))}
+	c.Line, _ = strconv.Atoi(str(0))
+	_ = json.Unmarshal([]byte(str(1)), &c.Fields)
+	c.NextAttempt, _ = strconv.Atoi(str(4))
+	if c.NextAttempt == 0 {
+		c.NextAttempt = 1
+	}
+	c.Attempts, _ = strconv.Atoi(str(5))
+	c.Last = Result{
+		Outcome: Outcome(str(7)), CallID: str(8),
+		StartedAt: parseTime(str(9)), EndedAt: parseTime(str(10)),
+		PhoneCallStatus: str(11), EndedBy: str(12),
+		SuccessEvaluation: str(13), Summary: str(14), StructuredData: str(15), Error: str(16),
+	}
+	return c
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// resultFields are a Result as hash fields, with the prefix-free names shared by the
+// attempt and contact hashes.
+func resultFields(r Result) []any {
+	return []any{
+		"attempt_outcome", string(r.Outcome), "call_id", r.CallID,
+		"started_at", formatTime(r.StartedAt), "ended_at", formatTime(r.EndedAt),
+		"phone_call_status", r.PhoneCallStatus, "ended_by", r.EndedBy,
+		"success_evaluation", r.SuccessEvaluation, "summary", r.Summary,
+		"structured_data", r.StructuredData, "error", r.Error,
+	}
+}
+
+var attemptFields = []string{
+	"state", "dialing_at", "call_id", "control_url", "attempt_outcome", "started_at", "ended_at",
+	"phone_call_status", "ended_by", "success_evaluation", "summary", "structured_data", "error",
+}
+
+// Attempt reads attempt a of contact n. An attempt nobody claimed has State AttemptNew.
+func (s *Store) Attempt(ctx context.Context, id string, n, a int) (*Attempt, error) {
+	vals, err := s.rdb.HMGet(ctx, attemptKey(id, n, a), attemptFields...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read attempt %s/%d/%d: %w", id, n, a, err)
+	}
+	str := func(i int) string {
+		s, _ := vals[i].(string)
+		return s
+	}
+	return &Attempt{
+		State: AttemptState(str(0)), DialingAt: parseTime(str(1)),
+		CallID: str(2), ControlURL: str(3),
+		Result: Result{
+			Outcome: Outcome(str(4)), CallID: str(2),
+			StartedAt: parseTime(str(5)), EndedAt: parseTime(str(6)),
+			PhoneCallStatus: str(7), EndedBy: str(8), SuccessEvaluation: str(9),
+			Summary: str(10), StructuredData: str(11), Error: str(12),
+		},
+	}, nil
+}
+
+// claimScript moves an attempt from new to dialing, once.
+//
+//	KEYS[1] -> dialer:{C}:attempt:N:A
+//	KEYS[2] -> dialer:{C}:contact:N
+//	KEYS[3] -> dialer:{C}:counters
+//	ARGV[1] -> now, RFC 3339
+//	ARGV[2] -> worker name
+//
+// Returns 1 when this call claimed the attempt, 0 when someone already had.
+var claimScript = redis.NewScript(`
+if redis.call("HSETNX", KEYS[1], "state", "dialing") == 0 then
+  return 0
+end
+redis.call("HSET", KEYS[1], "dialing_at", ARGV[1], "worker", ARGV[2])
+redis.call("HINCRBY", KEYS[2], "attempts", 1)
+redis.call("HINCRBY", KEYS[3], "attempts", 1)
+redis.call("HSETNX", KEYS[3], "first_dial_at", ARGV[1])
+return 1
+`)
+
+// ClaimAttempt marks attempt a of contact n as dialing, so that no other delivery of the
+// same task dials it. It reports whether this call made the claim.
+func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker string) (bool, error) {
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id)}
+	ok, err := claimScript.Run(ctx, s.rdb, keys, formatTime(s.now()), worker).Int()
+	if err != nil {
+		return false, fmt.Errorf("claim attempt %s/%d/%d: %w", id, n, a, err)
+	}
+	return ok == 1, nil
+}
+
+// RecordCall records the call id that Connect Call returned for attempt a of contact n and
+// counts the call live. It is called before anything else is done with the call, so that a
+// redelivered task resumes the call instead of dialing again.
+func (s *Store) RecordCall(ctx context.Context, id string, n, a int, callID, controlURL string, startedAt time.Time) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, attemptKey(id, n, a), "state", string(AttemptLive), "call_id", callID,
+			"control_url", controlURL, "started_at", formatTime(startedAt))
+		p.HSet(ctx, contactKey(id, n), "call_id", callID, "started_at", formatTime(startedAt))
+		p.SAdd(ctx, liveKey(id), liveMember(n, a))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record call %s for %s/%d/%d: %w", callID, id, n, a, err)
+	}
+	return nil
+}
+
+func liveMember(n, a int) string { return strconv.Itoa(n) + ":" + strconv.Itoa(a) }
+
+// FinishAttempt records attempt a's result, copies it onto the contact and no longer counts
+// the call live. Recording the same result again changes nothing.
+func (s *Store) FinishAttempt(ctx context.Context, id string, n, a int, r Result) error {
+	fields := resultFields(r)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, attemptKey(id, n, a), append([]any{"state", string(AttemptDone)}, fields...)...)
+		p.HSet(ctx, contactKey(id, n), fields...)
+		p.SRem(ctx, liveKey(id), liveMember(n, a))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record attempt %s/%d/%d: %w", id, n, a, err)
+	}
+	return nil
+}
+
+// ScheduleNext records that contact n's next attempt is next, due at the given time.
+func (s *Store) ScheduleNext(ctx context.Context, id string, n, next int, at time.Time) error {
+	err := s.rdb.HSet(ctx, contactKey(id, n), "next_attempt", next, "next_at", formatTime(at)).Err()
+	if err != nil {
+		return fmt.Errorf("schedule attempt %d of %s/%d: %w", next, id, n, err)
+	}
+	return nil
+}
+
+// finalizeScript sets a contact's final outcome once and counts it.
+//
+//	KEYS[1] -> dialer:{C}:contact:N
+//	KEYS[2] -> dialer:{C}:outcomes
+//	ARGV[1] -> outcome
+//	ARGV[2] -> error text ("" keeps what the contact has)
+//	ARGV[3] -> now, RFC 3339
+//
+// Returns 1 when the outcome was set by this call, 0 when the contact already had one.
+var finalizeScript = redis.NewScript(`
+if redis.call("HSETNX", KEYS[1], "outcome", ARGV[1]) == 0 then
+  return 0
+end
+if ARGV[2] ~= "" then
+  redis.call("HSET", KEYS[1], "error", ARGV[2])
+end
+redis.call("HSET", KEYS[1], "finished_at", ARGV[3])
+redis.call("HINCRBY", KEYS[2], ARGV[1], 1)
+return 1
+`)
+
+// Finalize gives contact n its final outcome, counting it once however often it is called.
+// errText, when not empty, replaces the contact's error cell. It reports whether this call
+// set the outcome.
+func (s *Store) Finalize(ctx context.Context, id string, n int, outcome Outcome, errText string) (bool, error) {
+	keys := []string{contactKey(id, n), outcomesKey(id)}
+	ok, err := finalizeScript.Run(ctx, s.rdb, keys, string(outcome), errText, formatTime(s.now())).Int()
+	if err != nil {
+		return false, fmt.Errorf("record outcome of %s/%d: %w", id, n, err)
+	}
+	return ok == 1, nil
+}

@@ -1,0 +1,342 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+)
+
+// Enqueuer enqueues the dial task for one attempt of one contact. A zero at means now.
+// Enqueueing a task that exists already must succeed without a second task (queue.Client
+// does this with asynq's TaskID).
+type Enqueuer interface {
+	EnqueueDial(ctx context.Context, campaignID string, contactID, attempt int, at time.Time) error
+}
+
+// UploadOptions tune Upload. The zero value works.
+type UploadOptions struct {
+	// Delimiter of the contact file: ',', ';' or '\t'. Defaults to the campaign file's
+	// contacts.delimiter, else it is detected from the header line.
+	Delimiter rune
+	// Enqueuers is how many goroutines enqueue tasks at once. Defaults to 32: one asynq
+	// Enqueue is one Redis round trip, so the rate grows with the number in flight.
+	Enqueuers int
+	// BatchSize is how many rows go to Redis in one pipeline. Defaults to 512.
+	BatchSize int
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+}
+
+func (o *UploadOptions) withDefaults(f *File) {
+	if o.Delimiter == 0 && f.Contacts.Delimiter != "" {
+		o.Delimiter = []rune(f.Contacts.Delimiter)[0]
+	}
+	if o.Enqueuers <= 0 {
+		o.Enqueuers = 32
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 512
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// ColumnError says that a column the campaign file names is not in the contact file.
+type ColumnError struct {
+	ContactsPath string   // the contact file
+	Key          string   // the campaign file key that names it, e.g. "contacts.numberColumn"
+	Column       string   // the column asked for
+	Header       []string // the columns the file has
+}
+
+func (e *ColumnError) Error() string {
+	return fmt.Sprintf("%s: no column %q (named by %s in the campaign file); the header has %s; set %s to one of them",
+		e.ContactsPath, e.Column, e.Key, quoteList(e.Header), e.Key)
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Upload creates a campaign from f and the contact file that open opens (twice: once to check
+// the whole file's structure, so that a broken file enqueues nothing, and once to load it).
+// Each row becomes a contact; a dialable one gets a dial task for attempt 1 through enq.
+// Rows whose number is invalid get outcome invalid, and rows repeating an earlier row's number
+// get outcome duplicate, each with the reason in its error cell; neither is dialed.
+//
+// The campaign is StateUploading until every task is enqueued, and workers hold its tasks
+// until then. On any error the campaign's keys are deleted (the tasks already enqueued are
+// dropped by the workers, who find no campaign) and the error says what and where: a
+// *ColumnError, a *CSVError, or a Redis error.
+func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open func() (io.ReadCloser, error), enq Enqueuer, opt UploadOptions) (*Campaign, error) {
+	opt.withDefaults(f)
+	header, delim, err := checkContacts(f, contactsPath, open, opt.Delimiter)
+	if err != nil {
+		return nil, err
+	}
+	c := &Campaign{
+		ID: NewCampaignID(opt.Now()), File: *f, Header: header, ContactsPath: contactsPath,
+		State: StateUploading, CreatedAt: opt.Now().UTC(),
+	}
+	if err := s.CreateCampaign(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := s.load(ctx, c, open, delim, enq, opt); err != nil {
+		if derr := s.DeleteCampaign(context.WithoutCancel(ctx), c.ID); derr != nil {
+			err = fmt.Errorf("%w (and the partial campaign %s could not be deleted: %v)", err, c.ID, derr)
+		}
+		return nil, err
+	}
+	if err := s.finishUpload(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkContacts reads the whole contact file once: header, the columns the campaign names,
+// and the structure of every row.
+func checkContacts(f *File, path string, open func() (io.ReadCloser, error), delim rune) ([]string, rune, error) {
+	rc, err := open()
+	if err != nil {
+		return nil, 0, fmt.Errorf("open contacts: %w", err)
+	}
+	defer rc.Close()
+	cr, err := NewContactReader(rc, ReaderOptions{Path: path, Delimiter: delim})
+	if err != nil {
+		return nil, 0, err
+	}
+	header := cr.Header()
+	if _, ok := cr.Column(f.Contacts.NumberColumn); !ok {
+		return nil, 0, &ColumnError{ContactsPath: path, Key: "contacts.numberColumn", Column: f.Contacts.NumberColumn, Header: header}
+	}
+	if name := f.Contacts.NameColumn; name != "" {
+		if _, ok := cr.Column(name); !ok {
+			return nil, 0, &ColumnError{ContactsPath: path, Key: "contacts.nameColumn", Column: name, Header: header}
+		}
+	}
+	rows := 0
+	for ; ; rows++ {
+		if _, err := cr.Read(); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, 0, err
+		}
+	}
+	if rows == 0 {
+		return nil, 0, fmt.Errorf("%s: %w; add contacts below the header", path, errNoRows)
+	}
+	return header, cr.Delimiter(), nil
+}
+
+// uploadBatch is a run of rows on its way to Redis. Batches are normalised in parallel and
+// stored in input order, so that the first of two rows with one number is the one dialed.
+type uploadBatch struct {
+	rows     []*Row
+	contacts []uploadContact
+	ready    chan struct{} // closed once contacts is filled
+}
+
+type uploadContact struct {
+	number, name string
+	reason       string // why the row is not dialable, "" when it is
+}
+
+// load is the second pass: read, normalise, store and enqueue.
+func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadCloser, error), delim rune, enq Enqueuer, opt UploadOptions) error {
+	rc, err := open()
+	if err != nil {
+		return fmt.Errorf("open contacts: %w", err)
+	}
+	defer rc.Close()
+	cr, err := NewContactReader(rc, ReaderOptions{Path: c.ContactsPath, Delimiter: delim})
+	if err != nil {
+		return err
+	}
+	numberCol, nameCol := c.NumberIndex(), c.NameIndex()
+	region := c.File.DefaultRegion
+
+	g, ctx := errgroup.WithContext(ctx)
+	normalizers := max(1, runtime.GOMAXPROCS(0))
+	toNormalize := make(chan *uploadBatch, normalizers)
+	inOrder := make(chan *uploadBatch, 2*normalizers)
+	dialable := make(chan int, 4*opt.BatchSize)
+
+	g.Go(func() error { // read
+		defer close(toNormalize)
+		defer close(inOrder)
+		b := &uploadBatch{ready: make(chan struct{})}
+		send := func() error {
+			for _, ch := range []chan *uploadBatch{inOrder, toNormalize} {
+				select {
+				case ch <- b:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			b = &uploadBatch{ready: make(chan struct{})}
+			return nil
+		}
+		for {
+			row, err := cr.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			b.rows = append(b.rows, row)
+			if len(b.rows) == opt.BatchSize {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
+		if len(b.rows) > 0 {
+			return send()
+		}
+		return nil
+	})
+	for range normalizers {
+		g.Go(func() error {
+			for b := range toNormalize {
+				b.contacts = make([]uploadContact, len(b.rows))
+				for i, row := range b.rows {
+					b.contacts[i] = normalizeRow(row, numberCol, nameCol, region)
+				}
+				close(b.ready)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { // store, in input order
+		defer close(dialable)
+		for b := range inOrder {
+			select {
+			case <-b.ready:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if err := s.storeBatch(ctx, c, b, dialable); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for range opt.Enqueuers {
+		g.Go(func() error {
+			for n := range dialable {
+				if err := enq.EnqueueDial(ctx, c.ID, n, 1, time.Time{}); err != nil {
+					return fmt.Errorf("enqueue contact %d: %w", n, err)
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func normalizeRow(row *Row, numberCol, nameCol int, region string) uploadContact {
+	var uc uploadContact
+	if nameCol >= 0 && nameCol < len(row.Fields) {
+		uc.name = strings.TrimSpace(row.Fields[nameCol])
+	}
+	if row.Problem != "" {
+		uc.reason = row.Problem
+		return uc
+	}
+	raw := ""
+	if numberCol < len(row.Fields) {
+		raw = row.Fields[numberCol]
+	}
+	number, err := NormalizeNumber(raw, region)
+	if err != nil {
+		uc.reason = err.Error()
+		return uc
+	}
+	uc.number = number
+	return uc
+}
+
+// storeBatch writes one batch of contacts: the first pipeline claims each number for its
+// row (HSETNX) and reads back which row holds it; the second writes the contact hashes and
+// counts invalid and duplicate rows. Dialable contact IDs go to dialable.
+func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, dialable chan<- int) error {
+	owners := make([]*redis.StringCmd, len(b.rows))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, uc := range b.contacts {
+			if uc.reason == "" {
+				p.HSetNX(ctx, phonesKey(c.ID), uc.number, phoneOwner(b.rows[i]))
+				owners[i] = p.HGet(ctx, phonesKey(c.ID), uc.number)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store contacts: %w", err)
+	}
+	var invalid, duplicate int
+	var ids []int
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, uc := range b.contacts {
+			row := b.rows[i]
+			fields, _ := json.Marshal(row.Fields)
+			values := []any{"line", row.Line, "row", fields, "e164", uc.number, "name", uc.name}
+			switch {
+			case uc.reason != "":
+				invalid++
+				values = append(values, "outcome", string(OutcomeInvalid), "error", uc.reason)
+			case owners[i].Val() != phoneOwner(row):
+				duplicate++
+				_, line, _ := strings.Cut(owners[i].Val(), ":")
+				values = append(values, "outcome", string(OutcomeDuplicate),
+					"error", fmt.Sprintf("same number %s as line %s; dialed once, for that line", uc.number, line))
+			default:
+				ids = append(ids, row.Index)
+			}
+			p.HSet(ctx, contactKey(c.ID, row.Index), values...)
+		}
+		if invalid > 0 {
+			p.HIncrBy(ctx, outcomesKey(c.ID), string(OutcomeInvalid), int64(invalid))
+		}
+		if duplicate > 0 {
+			p.HIncrBy(ctx, outcomesKey(c.ID), string(OutcomeDuplicate), int64(duplicate))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store contacts: %w", err)
+	}
+	c.Rows += len(b.rows)
+	c.Invalid += invalid
+	c.Duplicate += duplicate
+	c.Dialable += len(ids)
+	for _, n := range ids {
+		select {
+		case dialable <- n:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// phoneOwner is what the phones hash holds for the row that a number was first seen in:
+// "contact:line".
+func phoneOwner(row *Row) string { return strconv.Itoa(row.Index) + ":" + strconv.Itoa(row.Line) }
+
+// errNoRows is returned for a contact file with a header and no data rows.
+var errNoRows = errors.New("the contact file has a header and no rows")

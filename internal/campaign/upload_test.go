@@ -1,0 +1,259 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeEnqueuer records dial tasks; with failAfter > 0 it fails from that call on.
+type fakeEnqueuer struct {
+	mu        sync.Mutex
+	tasks     []string
+	failAfter int
+}
+
+func (f *fakeEnqueuer) EnqueueDial(_ context.Context, campaign string, contact, attempt int, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAfter > 0 && len(f.tasks) >= f.failAfter {
+		return errors.New("redis went away")
+	}
+	f.tasks = append(f.tasks, fmt.Sprintf("%s:%d:%d", campaign, contact, attempt))
+	return nil
+}
+
+func mustFile(tb testing.TB) *File {
+	tb.Helper()
+	f, err := Parse("test.yaml", []byte(`
+name: reminders
+assistantId: a1
+phoneNumberId: p1
+contacts:
+  numberColumn: phone
+  nameColumn: First Name
+`))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.WithDefaults()
+	return f
+}
+
+func opener(s string) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(s)), nil }
+}
+
+const contactsCSV = "\ufeffFirst Name,phone,note\r\n" +
+	"Ann,(415) 555-0101,\"likes mornings, not evenings\"\r\n" +
+	"Bob,not a number,\r\n" +
+	"Cy,+1 415 555 0101,same as Ann\r\n" +
+	"Di,415.555.0102,\"multi\nline\"\r\n" +
+	"Ed,415-555-0103\r\n"
+
+func TestUpload(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	enq := &fakeEnqueuer{}
+	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(contactsCSV), enq, UploadOptions{Enqueuers: 3, BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := []int{c.Rows, c.Dialable, c.Invalid, c.Duplicate}
+	if diff := cmp.Diff([]int{5, 2, 2, 1}, counts); diff != "" {
+		t.Errorf("rows, dialable, invalid, duplicate (-want +got):\n%s", diff)
+	}
+	slices.Sort(enq.tasks)
+	if diff := cmp.Diff([]string{c.ID + ":1:1", c.ID + ":4:1"}, enq.tasks); diff != "" {
+		t.Errorf("enqueued (-want +got):\n%s", diff)
+	}
+
+	got, err := store.Campaign(t.Context(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != StateReady || got.Rows != 5 || !slices.Equal(got.Header, []string{"First Name", "phone", "note"}) {
+		t.Errorf("stored campaign: state %q, rows %d, header %q", got.State, got.Rows, got.Header)
+	}
+
+	contacts, err := store.Contacts(t.Context(), c.ID, 1, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Number, Name string
+		Outcome      Outcome
+		Error        string
+		Fields       []string
+	}
+	var rows []row
+	for _, ct := range contacts {
+		rows = append(rows, row{ct.Number, ct.Name, ct.Outcome, ct.Last.Error, ct.Fields})
+	}
+	want := []row{
+		{"+14155550101", "Ann", "", "", []string{"Ann", "(415) 555-0101", "likes mornings, not evenings"}},
+		{"", "Bob", OutcomeInvalid, rows[1].Error, []string{"Bob", "not a number", ""}},
+		{"+14155550101", "Cy", OutcomeDuplicate, "same number +14155550101 as line 2; dialed once, for that line", []string{"Cy", "+1 415 555 0101", "same as Ann"}},
+		{"+14155550102", "Di", "", "", []string{"Di", "415.555.0102", "multi\nline"}},
+		{"", "Ed", OutcomeInvalid, "row has 2 fields, header has 3", []string{"Ed", "415-555-0103"}},
+	}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("contacts (-want +got):\n%s", diff)
+	}
+	if rows[1].Error == "" {
+		t.Errorf("invalid row carries no reason")
+	}
+
+	st, err := store.Status(t.Context(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Finished != 3 || st.Done || st.Outcomes[OutcomeInvalid] != 2 || st.Outcomes[OutcomeDuplicate] != 1 {
+		t.Errorf("status after upload: %+v", st)
+	}
+}
+
+func TestUploadRefusesBadInputAndKeepsNothing(t *testing.T) {
+	tests := []struct {
+		name     string
+		csv      string
+		wantErr  string
+		wantType any
+	}{
+		{
+			name:     "no number column",
+			csv:      "First Name,mobile\nAnn,4155550101\n",
+			wantErr:  `contacts.csv: no column "phone" (named by contacts.numberColumn in the campaign file); the header has "First Name", "mobile"`,
+			wantType: &ColumnError{},
+		},
+		{
+			name:     "bare quote deep in the file",
+			csv:      "First Name,phone\nAnn,4155550101\nBob,415\"5550102\n",
+			wantErr:  "contacts.csv:3:",
+			wantType: &CSVError{},
+		},
+		{
+			name:    "header only",
+			csv:     "First Name,phone\n",
+			wantErr: "no rows",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rdb, _ := redistest.Setup(t, 1)
+			enq := &fakeEnqueuer{}
+			_, err := NewStore(rdb).Upload(t.Context(), mustFile(t), "contacts.csv", opener(tt.csv), enq, UploadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+			}
+			if tt.wantType != nil {
+				target := tt.wantType
+				switch target.(type) {
+				case *ColumnError:
+					var e *ColumnError
+					if !errors.As(err, &e) {
+						t.Errorf("err %T is not a *ColumnError", err)
+					}
+				case *CSVError:
+					var e *CSVError
+					if !errors.As(err, &e) {
+						t.Errorf("err %T is not a *CSVError", err)
+					}
+				}
+			}
+			if len(enq.tasks) != 0 {
+				t.Errorf("enqueued %d tasks for a refused file", len(enq.tasks))
+			}
+			if keys := rdb.Keys(t.Context(), "*").Val(); len(keys) != 0 {
+				t.Errorf("a refused upload left keys: %q", keys)
+			}
+		})
+	}
+}
+
+func TestUploadFailingMidwayDeletesTheCampaign(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	var b strings.Builder
+	b.WriteString("phone\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "+1 415 555 %04d\n", i)
+	}
+	enq := &fakeEnqueuer{failAfter: 50}
+	f := mustFile(t)
+	f.Contacts.NameColumn = ""
+	_, err := NewStore(rdb).Upload(t.Context(), f, "contacts.csv", opener(b.String()), enq, UploadOptions{BatchSize: 16})
+	if err == nil || !strings.Contains(err.Error(), "redis went away") {
+		t.Fatalf("err = %v, want the enqueuer's error", err)
+	}
+	if keys := rdb.Keys(t.Context(), "dialer:*").Val(); len(keys) != 0 {
+		t.Errorf("a failed upload left %d keys, e.g. %q", len(keys), keys[0])
+	}
+}
+
+func TestAttemptRecords(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for i, want := range []bool{true, false} {
+		ok, err := store.ClaimAttempt(ctx, c.ID, 1, 1, "w1")
+		if err != nil || ok != want {
+			t.Fatalf("claim #%d = %v, %v; want %v", i+1, ok, err, want)
+		}
+	}
+	start := time.Date(2026, 11, 21, 17, 0, 0, 0, time.UTC)
+	if err := store.RecordCall(ctx, c.ID, 1, 1, "CC-1", "http://x/control", start); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := store.Status(ctx, c.ID); st.LiveCalls != 1 || st.Attempts != 1 {
+		t.Errorf("live %d, attempts %d; want 1, 1", st.LiveCalls, st.Attempts)
+	}
+	r := Result{Outcome: OutcomeCompleted, CallID: "CC-1", StartedAt: start, EndedAt: start.Add(time.Minute),
+		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good", Summary: "Confirmed.", StructuredData: `{"confirmed":true}`}
+	if err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
+		t.Fatal(err)
+	}
+	att, err := store.Attempt(ctx, c.ID, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if att.State != AttemptDone || att.CallID != "CC-1" {
+		t.Errorf("attempt = %+v", att)
+	}
+	if diff := cmp.Diff(r, att.Result); diff != "" {
+		t.Errorf("attempt result (-want +got):\n%s", diff)
+	}
+	for i, want := range []bool{true, false} {
+		ok, err := store.Finalize(ctx, c.ID, 1, OutcomeCompleted, "")
+		if err != nil || ok != want {
+			t.Fatalf("finalize #%d = %v, %v; want %v", i+1, ok, err, want)
+		}
+	}
+	// Contact 4 is the other dialable one.
+	if _, err := store.Finalize(ctx, c.ID, 4, OutcomeBusy, ""); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Status(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutcomes := map[Outcome]int{OutcomeCompleted: 1, OutcomeBusy: 1, OutcomeInvalid: 2, OutcomeDuplicate: 1}
+	if diff := cmp.Diff(wantOutcomes, st.Outcomes); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	if !st.Done || st.LiveCalls != 0 || st.ETASeconds != 0 {
+		t.Errorf("status = %+v; want done, no live calls", st)
+	}
+}
