@@ -1,0 +1,674 @@
+package interactly
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// step is one scripted answer.
+type step struct {
+	status int
+	header map[string]string
+	body   string
+	drop   bool // read the request, then close the connection without answering
+}
+
+// recorded is one request the scripted server received.
+type recorded struct {
+	method, path string
+	query        url.Values
+	header       http.Header
+	body         string
+}
+
+// scripted answers each route ("POST /path") with its steps in order,
+// repeating the last one, and records every request.
+type scripted struct {
+	mu    sync.Mutex
+	steps map[string][]step
+	seen  map[string]int
+	got   []recorded
+}
+
+func newScripted(steps map[string][]step) *scripted {
+	return &scripted{steps: steps, seen: map[string]int{}}
+}
+
+func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	route := r.Method + " " + r.URL.Path
+	s.mu.Lock()
+	s.got = append(s.got, recorded{r.Method, r.URL.Path, r.URL.Query(), r.Header.Clone(), string(body)})
+	steps := s.steps[route]
+	n := s.seen[route]
+	s.seen[route]++
+	s.mu.Unlock()
+	if len(steps) == 0 {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"detail":"Not Found"}`)
+		return
+	}
+	st := steps[min(n, len(steps)-1)]
+	if st.drop {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return
+	}
+	for k, v := range st.header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(st.status)
+	fmt.Fprint(w, st.body)
+}
+
+func (s *scripted) count(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[route]
+}
+
+func (s *scripted) requests() []recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]recorded(nil), s.got...)
+}
+
+const (
+	routeConnect = "POST /calls/v1/conversations/connect"
+	routeList    = "GET /calls/v1/conversations"
+	routeGet     = "GET /calls/v1/conversations/CC-1"
+)
+
+func ok(body string) step { return step{status: http.StatusOK, body: body} }
+
+func status(code int) step {
+	return step{status: code, body: fmt.Sprintf(`{"message":"%s"}`, http.StatusText(code))}
+}
+
+func TestGetCallRetries(t *testing.T) {
+	call := ok(`{"id":"CC-1","status":"ongoing"}`)
+	tests := []struct {
+		name       string
+		cfg        Config
+		steps      []step
+		wantCalls  int
+		wantSleeps []time.Duration
+		wantErr    *APIError // nil for success; compared on Status, Retryable, RetryAfter
+	}{
+		{
+			name:      "success at once",
+			steps:     []step{call},
+			wantCalls: 1,
+		},
+		{
+			name:       "429 honours Retry-After seconds",
+			steps:      []step{{status: 429, header: map[string]string{"Retry-After": "3"}}, call},
+			wantCalls:  2,
+			wantSleeps: []time.Duration{3 * time.Second},
+		},
+		{
+			name:       "429 honours Retry-After date",
+			steps:      []step{{status: 429, header: map[string]string{"Retry-After": epoch.Add(5 * time.Second).Format(http.TimeFormat)}}, call},
+			wantCalls:  2,
+			wantSleeps: []time.Duration{5 * time.Second},
+		},
+		{
+			name:       "5xx retried with exponential backoff",
+			steps:      []step{status(500), status(502), status(503), {status: 504, body: "<html>Gateway Time-out</html>"}, call},
+			wantCalls:  5,
+			wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second},
+		},
+		{
+			name:       "backoff capped by MaxDelay",
+			cfg:        Config{MaxDelay: 700 * time.Millisecond},
+			steps:      []step{status(503), status(503), status(503), status(503), call},
+			wantCalls:  5,
+			wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, 700 * time.Millisecond, 700 * time.Millisecond},
+		},
+		{
+			name:       "dropped connection retried",
+			steps:      []step{{drop: true}, call},
+			wantCalls:  2,
+			wantSleeps: []time.Duration{250 * time.Millisecond},
+		},
+		{name: "400 not retried", steps: []step{status(400), call}, wantCalls: 1, wantErr: &APIError{Status: 400}},
+		{name: "401 not retried", steps: []step{status(401), call}, wantCalls: 1, wantErr: &APIError{Status: 401}},
+		{name: "403 not retried", steps: []step{status(403), call}, wantCalls: 1, wantErr: &APIError{Status: 403}},
+		{name: "404 not retried", steps: []step{status(404), call}, wantCalls: 1, wantErr: &APIError{Status: 404}},
+		{name: "422 not retried", steps: []step{status(422), call}, wantCalls: 1, wantErr: &APIError{Status: 422}},
+		{
+			name:       "budget exhausted",
+			cfg:        Config{RetryBudget: 10 * time.Second},
+			steps:      []step{status(503)},
+			wantCalls:  6, // waits 0.25+0.5+1+2+4 = 7.75s; the next 8s would pass 10s
+			wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second},
+			wantErr:    &APIError{Status: 503, Retryable: true},
+		},
+		{
+			name:      "Retry-After beyond the budget",
+			steps:     []step{{status: 429, header: map[string]string{"Retry-After": "600"}}, call},
+			wantCalls: 1,
+			wantErr:   &APIError{Status: 429, Retryable: true, RetryAfter: 10 * time.Minute},
+		},
+		{
+			name:      "negative budget never retries",
+			cfg:       Config{RetryBudget: -1},
+			steps:     []step{status(503), call},
+			wantCalls: 1,
+			wantErr:   &APIError{Status: 503, Retryable: true},
+		},
+		{
+			name:      "unreadable 200 not retried",
+			steps:     []step{ok(`{"id":`), call},
+			wantCalls: 1,
+			wantErr:   &APIError{Status: 200},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScripted(map[string][]step{routeGet: tt.steps})
+			c, clock := setup(t, srv, tt.cfg)
+			got, err := c.GetCall(context.Background(), "CC-1")
+			if n := srv.count(routeGet); n != tt.wantCalls {
+				t.Errorf("server saw %d requests, want %d", n, tt.wantCalls)
+			}
+			if diff := cmp.Diff(tt.wantSleeps, clock.Sleeps()); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("GetCall: %v", err)
+				}
+				if got.ID != "CC-1" {
+					t.Errorf("call id %q, want CC-1", got.ID)
+				}
+				return
+			}
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("error %v is not an *APIError", err)
+			}
+			gotErr := APIError{Status: apiErr.Status, Retryable: apiErr.Retryable, RetryAfter: apiErr.RetryAfter}
+			wantErr := APIError{Status: tt.wantErr.Status, Retryable: tt.wantErr.Retryable, RetryAfter: tt.wantErr.RetryAfter}
+			if diff := cmp.Diff(wantErr, gotErr, cmp.AllowUnexported(APIError{})); diff != "" {
+				t.Errorf("APIError (-want +got):\n%s", diff)
+			}
+			if apiErr.Op != "get call" {
+				t.Errorf("Op = %q, want get call", apiErr.Op)
+			}
+		})
+	}
+}
+
+func listBody(calls ...string) string {
+	return fmt.Sprintf(`{"totalCount":%d,"conversations":[%s]}`, len(calls), strings.Join(calls, ","))
+}
+
+func TestConnectCallRetries(t *testing.T) {
+	created := func(id string) step {
+		return step{status: http.StatusCreated, body: fmt.Sprintf(`{"id":%q,"status":"queued","metadata":{"idempotencyKey":"k1"}}`, id)}
+	}
+	tests := []struct {
+		name          string
+		key           string
+		connect, list []step
+		wantPosts     int
+		wantLists     int
+		wantID        string
+		wantStatus    int // of the error; -1 for success
+		wantRetryable bool
+	}{
+		{
+			name: "429 sent again without a key", connect: []step{{status: 429, header: map[string]string{"Retry-After": "1"}}, created("CC-1")},
+			wantPosts: 2, wantID: "CC-1", wantStatus: -1,
+		},
+		{
+			name: "503 without a key is not sent again", connect: []step{status(503), created("CC-1")},
+			wantPosts: 1, wantStatus: 503, wantRetryable: true,
+		},
+		{
+			name: "dropped after write without a key is not sent again", connect: []step{{drop: true}, created("CC-1")},
+			wantPosts: 1, wantStatus: 0, wantRetryable: true,
+		},
+		{
+			name: "504 with a key: FindCall finds the call, no second POST", key: "k1",
+			connect:   []step{{status: 504, body: "<html>504 Gateway Time-out</html>"}, created("CC-2")},
+			list:      []step{ok(listBody(`{"id":"CC-0","metadata":{"idempotencyKey":"k0"}}`, `{"id":"CC-1","metadata":{"idempotencyKey":"k1"}}`))},
+			wantPosts: 1, wantLists: 1, wantID: "CC-1", wantStatus: -1,
+		},
+		{
+			name: "504 with a key: FindCall finds nothing, sent again", key: "k1",
+			connect:   []step{status(504), created("CC-2")},
+			list:      []step{ok(listBody(`{"id":"CC-0","metadata":{"idempotencyKey":"k0"}}`))},
+			wantPosts: 2, wantLists: 1, wantID: "CC-2", wantStatus: -1,
+		},
+		{
+			name: "dropped after write with a key: FindCall finds nothing, sent again", key: "k1",
+			connect:   []step{{drop: true}, created("CC-2")},
+			list:      []step{ok(listBody())},
+			wantPosts: 2, wantLists: 1, wantID: "CC-2", wantStatus: -1,
+		},
+		{
+			name: "500 twice with a key, then found", key: "k1",
+			connect:   []step{status(500), status(500), created("CC-9")},
+			list:      []step{ok(listBody()), ok(listBody(`{"id":"CC-1","metadata":{"idempotencyKey":"k1"}}`))},
+			wantPosts: 2, wantLists: 2, wantID: "CC-1", wantStatus: -1,
+		},
+		{
+			name: "FindCall fails: the connect error is returned", key: "k1",
+			connect:   []step{status(502), created("CC-2")},
+			list:      []step{status(401)},
+			wantPosts: 1, wantLists: 1, wantStatus: 502, wantRetryable: true,
+		},
+		{
+			name: "422 is not sent again", key: "k1",
+			connect:   []step{{status: 422, body: `{"detail":[{"loc":["body","customer","number"],"msg":"Field required","type":"missing"}]}`}},
+			wantPosts: 1, wantStatus: 422,
+		},
+		{
+			name: "401 is not sent again", key: "k1", connect: []step{status(401)},
+			wantPosts: 1, wantStatus: 401,
+		},
+		{
+			name: "unreadable 201 is not sent again", key: "k1", connect: []step{{status: 201, body: "{"}},
+			wantPosts: 1, wantStatus: 201,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScripted(map[string][]step{routeConnect: tt.connect, routeList: tt.list})
+			c, _ := setup(t, srv, Config{})
+			call, err := c.ConnectCall(context.Background(), &ConnectCallRequest{
+				PhoneNumberID: "pn1", Customer: Customer{Number: "+14155550123"}, IdempotencyKey: tt.key,
+			})
+			if n := srv.count(routeConnect); n != tt.wantPosts {
+				t.Errorf("server saw %d connect POSTs, want %d", n, tt.wantPosts)
+			}
+			if n := srv.count(routeList); n != tt.wantLists {
+				t.Errorf("server saw %d list GETs, want %d", n, tt.wantLists)
+			}
+			if tt.wantStatus == -1 {
+				if err != nil {
+					t.Fatalf("ConnectCall: %v", err)
+				}
+				if call.ID != tt.wantID {
+					t.Errorf("call id %q, want %q", call.ID, tt.wantID)
+				}
+				return
+			}
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("error %v is not an *APIError", err)
+			}
+			if apiErr.Status != tt.wantStatus || apiErr.Retryable != tt.wantRetryable || apiErr.Op != "connect call" {
+				t.Errorf("error %q: status %d retryable %v, want %d %v", err, apiErr.Status, apiErr.Retryable, tt.wantStatus, tt.wantRetryable)
+			}
+		})
+	}
+}
+
+func TestConnectCallRequest(t *testing.T) {
+	srv := newScripted(map[string][]step{routeConnect: {{status: 201, body: `{"id":"CC-1","status":"queued"}`}}})
+	c, _ := setup(t, srv, Config{UserAgent: "dialer-test/1"})
+	meta := map[string]any{"campaignId": "c1", "contact": 7}
+	_, err := c.ConnectCall(context.Background(), &ConnectCallRequest{
+		PhoneNumberID:      "pn1",
+		Customer:           Customer{Number: "+14155550123", Name: "Jane Doe"},
+		AssistantID:        "as1",
+		AssistantOverrides: map[string]any{"dynamicVariables": map[string]string{"day": "Friday"}},
+		Metadata:           meta,
+		IdempotencyKey:     "c1:7:1",
+	})
+	if err != nil {
+		t.Fatalf("ConnectCall: %v", err)
+	}
+	if diff := cmp.Diff(map[string]any{"campaignId": "c1", "contact": 7}, meta); diff != "" {
+		t.Errorf("caller's metadata changed (-want +got):\n%s", diff)
+	}
+	reqs := srv.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("got %d requests, want 1", len(reqs))
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(reqs[0].body), &body); err != nil {
+		t.Fatalf("request body %q: %v", reqs[0].body, err)
+	}
+	want := map[string]any{
+		"direction":          "outbound",
+		"phoneNumberId":      "pn1",
+		"customer":           map[string]any{"number": "+14155550123", "name": "Jane Doe"},
+		"assistantId":        "as1",
+		"assistantOverrides": map[string]any{"dynamicVariables": map[string]any{"day": "Friday"}},
+		"metadata":           map[string]any{"campaignId": "c1", "contact": float64(7), "idempotencyKey": "c1:7:1"},
+	}
+	if diff := cmp.Diff(want, body); diff != "" {
+		t.Errorf("request body (-want +got):\n%s", diff)
+	}
+	h := reqs[0].header
+	for name, want := range map[string]string{
+		"Authorization": "Bearer " + testKey,
+		"Content-Type":  "application/json",
+		"Accept":        "application/json",
+		"User-Agent":    "dialer-test/1",
+	} {
+		if got := h.Get(name); got != want {
+			t.Errorf("header %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestConnectCallDialErrorRetried checks that a request that never left
+// (the dial failed) is sent again even without an idempotency key.
+func TestConnectCallDialErrorRetried(t *testing.T) {
+	srv := newScripted(map[string][]step{routeConnect: {{status: 201, body: `{"id":"CC-1"}`}}})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	var dials int
+	var mu sync.Mutex
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dials++
+		first := dials == 1
+		mu.Unlock()
+		if first {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connect: connection refused")}
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	defer transport.CloseIdleConnections()
+	c, clock := setup(t, http.NotFoundHandler(), Config{HTTPClient: &http.Client{Transport: transport}})
+	c.base = ts.URL
+	call, err := c.ConnectCall(context.Background(), &ConnectCallRequest{PhoneNumberID: "pn1", Customer: Customer{Number: "+14155550123"}})
+	if err != nil {
+		t.Fatalf("ConnectCall: %v", err)
+	}
+	if call.ID != "CC-1" || srv.count(routeConnect) != 1 || len(clock.Sleeps()) != 1 {
+		t.Errorf("call %q after %d POSTs and %d waits, want CC-1 after 1 and 1", call.ID, srv.count(routeConnect), len(clock.Sleeps()))
+	}
+}
+
+func TestContextCanceled(t *testing.T) {
+	t.Run("DuringRequest", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var calls int
+		c, _ := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls++
+			cancel()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}), Config{})
+		_, err := c.GetCall(ctx, "CC-1")
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("error %v is not context.Canceled", err)
+		}
+		if IsRetryable(err) || calls != 1 {
+			t.Errorf("retryable %v after %d requests, want false after 1", IsRetryable(err), calls)
+		}
+	})
+	t.Run("WhileWaitingToRetry", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		srv := newScripted(map[string][]step{routeGet: {status(503)}})
+		c, _ := setup(t, srv, Config{})
+		c.sleep = func(ctx context.Context, d time.Duration) error {
+			cancel()
+			return ctx.Err()
+		}
+		_, err := c.GetCall(ctx, "CC-1")
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("error %v is not context.Canceled", err)
+		}
+		if IsRetryable(err) || srv.count(routeGet) != 1 {
+			t.Errorf("retryable %v after %d requests, want false after 1", IsRetryable(err), srv.count(routeGet))
+		}
+		if !strings.Contains(err.Error(), "503") {
+			t.Errorf("error %q does not mention the last failure", err)
+		}
+	})
+	t.Run("Before", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		srv := newScripted(map[string][]step{routeConnect: {ok(`{"id":"CC-1"}`)}})
+		c, _ := setup(t, srv, Config{})
+		_, err := c.ConnectCall(ctx, &ConnectCallRequest{PhoneNumberID: "p", Customer: Customer{Number: "+1"}, IdempotencyKey: "k"})
+		if !errors.Is(err, context.Canceled) || srv.count(routeConnect) != 0 {
+			t.Errorf("error %v after %d requests, want context.Canceled after 0", err, srv.count(routeConnect))
+		}
+	})
+}
+
+func TestListCalls(t *testing.T) {
+	srv := newScripted(map[string][]step{"GET /v2/calls/v1/conversations": {ok(listBody(`{"id":"CC-1"}`))}})
+	c, _ := setup(t, srv, Config{})
+	c.base += "/v2" // a base URL with a path keeps it
+	got, err := c.ListCalls(context.Background(), ListCallsParams{
+		StartDate: time.Date(2025, 3, 14, 0, 0, 0, 0, time.FixedZone("PDT", -7*3600)),
+		EndDate:   time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC),
+		Page:      2, Size: 50, Sort: "startAt",
+	})
+	if err != nil {
+		t.Fatalf("ListCalls: %v", err)
+	}
+	if diff := cmp.Diff(&CallList{TotalCount: 1, Conversations: []Call{{ID: "CC-1"}}}, got, timeEqual); diff != "" {
+		t.Errorf("CallList (-want +got):\n%s", diff)
+	}
+	wantQuery := url.Values{
+		"startDate": {"2025-03-14T07:00:00.000Z"},
+		"endDate":   {"2025-03-15T00:00:00.000Z"},
+		"page":      {"2"}, "size": {"50"}, "sort": {"startAt"},
+	}
+	if diff := cmp.Diff(wantQuery, srv.requests()[0].query); diff != "" {
+		t.Errorf("query (-want +got):\n%s", diff)
+	}
+	if _, err := c.ListCalls(context.Background(), ListCallsParams{}); err == nil || !strings.Contains(err.Error(), "StartDate") {
+		t.Errorf("ListCalls without dates: error %v, want one naming StartDate", err)
+	}
+}
+
+// listServer serves List Calls over n calls, the i-th carrying key "k<i>",
+// optionally without totalCount.
+func listServer(n int, withTotal bool, seen *[]url.Values, mu *sync.Mutex) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		mu.Lock()
+		*seen = append(*seen, q)
+		mu.Unlock()
+		var page, size int
+		fmt.Sscan(q.Get("page"), &page)
+		fmt.Sscan(q.Get("size"), &size)
+		var calls []string
+		for i := (page - 1) * size; i < min(page*size, n); i++ {
+			calls = append(calls, fmt.Sprintf(`{"id":"CC-%d","metadata":{"idempotencyKey":"k%d"}}`, i, i))
+		}
+		total := ""
+		if withTotal {
+			total = fmt.Sprintf(`"totalCount":%d,`, n)
+		}
+		fmt.Fprintf(w, `{%s"conversations":[%s]}`, total, strings.Join(calls, ","))
+	}
+}
+
+func TestFindCall(t *testing.T) {
+	tests := []struct {
+		name      string
+		calls     int
+		withTotal bool
+		key       string
+		wantID    string // "" for not found
+		wantPages int
+	}{
+		{"first page", 30, true, "k7", "CC-7", 1},
+		{"third page", 250, true, "k230", "CC-230", 3},
+		{"absent, stops at totalCount", 250, true, "nope", "", 3},
+		{"absent, no totalCount, stops at an empty page", 150, false, "nope", "", 3},
+		{"no calls at all", 0, true, "k1", "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen []url.Values
+			var mu sync.Mutex
+			c, clock := setup(t, listServer(tt.calls, tt.withTotal, &seen, &mu), Config{})
+			since := epoch.Add(-30 * time.Second)
+			got, err := c.FindCall(context.Background(), tt.key, since)
+			if err != nil {
+				t.Fatalf("FindCall: %v", err)
+			}
+			var gotID string
+			if got != nil {
+				gotID = got.ID
+			}
+			if gotID != tt.wantID || len(seen) != tt.wantPages {
+				t.Errorf("found %q after %d pages, want %q after %d", gotID, len(seen), tt.wantID, tt.wantPages)
+			}
+			want := url.Values{
+				"startDate": {since.Add(-2 * time.Minute).Format(TimeLayout)},
+				"endDate":   {clock.Now().Add(2 * time.Minute).Format(TimeLayout)},
+				"page":      {"1"}, "size": {"100"}, "sort": {"startAt"},
+			}
+			if diff := cmp.Diff(want, seen[0]); diff != "" {
+				t.Errorf("first page query (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestControlCall(t *testing.T) {
+	success := ok(`{"message":"Call controlled successfully.","data":{"success":true}}`)
+	tests := []struct {
+		name       string
+		controlURL string // "{srv}" is replaced by the server's URL; "id:X" calls ControlCallByID
+		req        ControlRequest
+		steps      []step
+		wantPath   string
+		wantPosts  int
+		wantErr    bool
+	}{
+		{
+			name: "absolute URL posted exactly as given, misspelling and all", controlURL: "{srv}/calls/v1/convesations/CC-1/control",
+			req: ControlRequest{Type: ControlSay, Message: "One moment please."}, steps: []step{success},
+			wantPath: "/calls/v1/convesations/CC-1/control", wantPosts: 1,
+		},
+		{
+			name: "relative URL resolved against the base", controlURL: "/calls/v1/conversations/CC-1/control",
+			req: ControlRequest{Type: ControlEnd}, steps: []step{success},
+			wantPath: "/calls/v1/conversations/CC-1/control", wantPosts: 1,
+		},
+		{
+			name: "by id uses the documented path", controlURL: "id:CC-1",
+			req: ControlRequest{Type: ControlDTMF, Message: "1"}, steps: []step{success},
+			wantPath: "/calls/v1/conversations/CC-1/control", wantPosts: 1,
+		},
+		{
+			name: "end is sent again after a 503", controlURL: "id:CC-1",
+			req: ControlRequest{Type: ControlEnd}, steps: []step{status(503), success},
+			wantPath: "/calls/v1/conversations/CC-1/control", wantPosts: 2,
+		},
+		{
+			name: "say is not sent again after a 503", controlURL: "id:CC-1",
+			req: ControlRequest{Type: ControlSay, Message: "hi"}, steps: []step{status(503), success},
+			wantPath: "/calls/v1/conversations/CC-1/control", wantPosts: 1, wantErr: true,
+		},
+		{
+			name: "say is sent again after a 429", controlURL: "id:CC-1",
+			req: ControlRequest{Type: ControlSay, Message: "hi"}, steps: []step{status(429), success},
+			wantPath: "/calls/v1/conversations/CC-1/control", wantPosts: 2,
+		},
+		{name: "empty URL", controlURL: "", req: ControlRequest{Type: ControlEnd}, wantErr: true},
+		{name: "not http", controlURL: "mailto:ops@example.com", req: ControlRequest{Type: ControlEnd}, wantErr: true},
+		{name: "no type", controlURL: "id:CC-1", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScripted(map[string][]step{"POST " + tt.wantPath: tt.steps})
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			c, _ := setup(t, http.NotFoundHandler(), Config{})
+			c.base = ts.URL
+			var got *ControlResponse
+			var err error
+			if id, ok := strings.CutPrefix(tt.controlURL, "id:"); ok {
+				got, err = c.ControlCallByID(context.Background(), id, tt.req)
+			} else {
+				got, err = c.ControlCall(context.Background(), strings.ReplaceAll(tt.controlURL, "{srv}", ts.URL), tt.req)
+			}
+			if n := srv.count("POST " + tt.wantPath); n != tt.wantPosts {
+				t.Errorf("server saw %d POSTs to %s, want %d (requests: %v)", n, tt.wantPath, tt.wantPosts, srv.requests())
+			}
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("ControlCall succeeded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ControlCall: %v", err)
+			}
+			if !got.Data.Success || got.Message != "Call controlled successfully." {
+				t.Errorf("response %+v", got)
+			}
+			var body ControlRequest
+			if err := json.Unmarshal([]byte(srv.requests()[0].body), &body); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.req, body); diff != "" {
+				t.Errorf("request body (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestConnectCallPace checks that Pace is waited for before every send, retries included,
+// and that its error ends the call without a send.
+func TestConnectCallPace(t *testing.T) {
+	var sends int
+	var mu sync.Mutex
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sends++
+		n := sends
+		mu.Unlock()
+		if n <= 2 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = io.WriteString(w, `{"id":"CC-1","status":"queued"}`)
+	})
+	c, _ := setup(t, h, Config{})
+	paced := 0
+	req := &ConnectCallRequest{PhoneNumberID: "p", Customer: Customer{Number: "+14155550101"},
+		Pace: func(context.Context) error { paced++; return nil }}
+	if _, err := c.ConnectCall(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	if paced != 3 || sends != 3 {
+		t.Errorf("paced %d times for %d sends; want 3 and 3", paced, sends)
+	}
+
+	stop := errors.New("no token")
+	req.Pace = func(context.Context) error { return stop }
+	if _, err := c.ConnectCall(t.Context(), req); !errors.Is(err, stop) {
+		t.Errorf("err = %v, want the pace error", err)
+	}
+	if sends != 3 {
+		t.Errorf("sent despite a pace error: %d sends", sends)
+	}
+}
