@@ -1,0 +1,182 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func TestLimiter(t *testing.T) {
+	const key = "dialer:{c1}:cps"
+
+	t.Run("GlobalRateAcrossProcesses", func(t *testing.T) {
+		const (
+			procs   = 3 // Limiters, each on its own client, as worker processes
+			perProc = 5 // goroutines per Limiter
+			cps     = 20
+			run     = 3 * time.Second
+		)
+		rdb := setup(t)
+		grants := &grantLog{}
+		ctx, cancel := context.WithTimeout(t.Context(), run)
+		defer cancel()
+		var wg sync.WaitGroup
+		for range procs {
+			c, _ := newClient(t, rdb)
+			c.AddHook(grants)
+			lim := NewLimiter(c)
+			for range perProc {
+				wg.Go(func() {
+					for {
+						if _, err := lim.Wait(ctx, key, cps); err != nil {
+							if !errors.Is(err, context.DeadlineExceeded) {
+								t.Errorf("Wait: %v", err)
+							}
+							return
+						}
+					}
+				})
+			}
+		}
+		wg.Wait()
+
+		// Each grant happened in Redis between the sending of its ask and the
+		// receipt of the answer. Any cps+1 of them must be at least 1s apart; the
+		// check fails only where that is certainly broken, however late the test's
+		// goroutines ran.
+		asks := grants.sorted()
+		if len(asks) <= cps {
+			t.Fatalf("%d grants in %v at %d cps", len(asks), run, cps)
+		}
+		shortest := time.Duration(math.MaxInt64)
+		for i := 0; i+cps < len(asks); i++ {
+			last := slices.MaxFunc(asks[i:i+cps+1], func(a, b ask) int { return a.answered.Compare(b.answered) })
+			shortest = min(shortest, last.answered.Sub(asks[i].sent))
+		}
+		first, last := asks[0].sent, slices.MaxFunc(asks, func(a, b ask) int { return a.answered.Compare(b.answered) }).answered
+		t.Logf("%d grants in %v at %d cps; %d in a row within at most %v", len(asks), run, cps, cps+1, shortest)
+		if shortest < time.Second {
+			t.Errorf("%d grants within at most %v, want %d at most per second", cps+1, shortest, cps)
+		}
+		if maxGrants := int(last.Sub(first).Seconds()*cps) + 1; len(asks) > maxGrants {
+			t.Errorf("%d grants in %v, want at most %d", len(asks), last.Sub(first), maxGrants)
+		}
+		if minGrants := int(math.Ceil(0.95 * cps * run.Seconds())); len(asks) < minGrants {
+			t.Errorf("%d grants in %v, want at least %d (95%% of %d cps)", len(asks), run, minGrants, cps)
+		}
+	})
+
+	t.Run("FractionalRate", func(t *testing.T) {
+		const cps = 2.5 // one every 400ms
+		lim := NewLimiter(setup(t))
+		var prev time.Time
+		for i := range 3 {
+			if _, err := lim.Wait(t.Context(), key, cps); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			if i > 0 {
+				if gap := now.Sub(prev); gap < 390*time.Millisecond || gap > time.Second {
+					t.Errorf("grant %d came %v after the one before, want 400ms", i+1, gap)
+				}
+			}
+			prev = now
+		}
+	})
+
+	t.Run("OneAskPerGrantAlone", func(t *testing.T) {
+		const (
+			cps        = 50
+			goroutines = 10
+			grants     = 25
+		)
+		c, sent := newClient(t, setup(t))
+		lim := NewLimiter(c)
+		var wg sync.WaitGroup
+		for range goroutines {
+			wg.Go(func() {
+				for range grants / goroutines {
+					if _, err := lim.Wait(t.Context(), key, cps); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		n := grants / goroutines * goroutines
+		// One EVALSHA per grant, plus the EVAL that loads the script, plus an ask now
+		// and then that comes early and is denied.
+		t.Logf("%d goroutines, %d grants: %d commands", goroutines, n, sent.Load())
+		if limit := int64(n*3/2) + 1; sent.Load() > limit {
+			t.Errorf("%d grants took %d commands, want at most %d", n, sent.Load(), limit)
+		}
+	})
+
+	t.Run("WaitStopsWithContext", func(t *testing.T) {
+		lim := NewLimiter(setup(t))
+		if _, err := lim.Wait(t.Context(), key, 0.5); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		waited, err := lim.Wait(ctx, key, 0.5)
+		if !errors.Is(err, context.DeadlineExceeded) || waited < 100*time.Millisecond || waited > time.Second {
+			t.Errorf("Wait 1s after a grant at 0.5 cps = %v after %v, want %v after 100ms", err, waited, context.DeadlineExceeded)
+		}
+	})
+
+	t.Run("RejectsBadRate", func(t *testing.T) {
+		lim := NewLimiter(setup(t))
+		for _, cps := range []float64{0, -1, math.NaN(), math.Inf(1), 2e9} {
+			if _, err := lim.Wait(t.Context(), key, cps); err == nil {
+				t.Errorf("Wait at %v cps: no error", cps)
+			}
+		}
+	})
+}
+
+// grantLog is a go-redis hook that records when each ask that redis_rate granted was
+// sent and answered.
+type grantLog struct {
+	mu   sync.Mutex
+	asks []ask
+}
+
+type ask struct{ sent, answered time.Time }
+
+func (g *grantLog) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (g *grantLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		sent := time.Now()
+		err := next(ctx, cmd)
+		answered := time.Now()
+		// redis_rate's script answers {allowed, remaining, retry after, reset after}.
+		if c, ok := cmd.(*redis.Cmd); ok && err == nil {
+			if v, ok := c.Val().([]any); ok && len(v) == 4 && v[0] == int64(1) {
+				g.mu.Lock()
+				g.asks = append(g.asks, ask{sent, answered})
+				g.mu.Unlock()
+			}
+		}
+		return err
+	}
+}
+
+func (g *grantLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// sorted returns the granted asks in the order they were sent.
+func (g *grantLog) sorted() []ask {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.SortedFunc(slices.Values(g.asks), func(a, b ask) int { return a.sent.Compare(b.sent) })
+}

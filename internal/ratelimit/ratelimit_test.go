@@ -1,0 +1,58 @@
+package ratelimit
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dialerhq/dialer/internal/redistest"
+)
+
+// testDB is this package's database; see package redistest.
+const testDB = 3
+
+// setup returns a client of a clean database for the test.
+func setup(tb testing.TB) *redis.Client {
+	tb.Helper()
+	rdb, _ := redistest.Setup(tb, testDB)
+	return rdb
+}
+
+// newClient returns another client of rdb's database, with its own connections, as a
+// second worker process would have, and the number of commands it has had answered.
+func newClient(tb testing.TB, rdb *redis.Client) (*redis.Client, *atomic.Int64) {
+	tb.Helper()
+	opt, err := redis.ParseURL(redistest.URL(rdb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	tb.Cleanup(func() { c.Close() })
+	h := &countingHook{}
+	c.AddHook(h)
+	return c, &h.n
+}
+
+// countingHook counts the commands a client has had answered (each a round trip, as
+// nothing here pipelines), leaving out those that set up a new connection.
+type countingHook struct{ n atomic.Int64 }
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		switch cmd.Name() {
+		case "hello", "auth", "select", "client":
+		default:
+			h.n.Add(1)
+		}
+		return err
+	}
+}
+
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}

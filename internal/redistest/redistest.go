@@ -1,0 +1,83 @@
+// Package redistest gives each test a clean Redis: the real server named by TEST_REDIS_URL
+// when it is set, an in-process miniredis otherwise.
+//
+// Setup flushes its database, so every test package owns one database number and packages
+// can run in parallel against one real server without flushing each other:
+//
+//	1 campaign   2 queue   3 ratelimit   4 worker   5 cmd/worker   6 cmd/dialer   7 redistest
+//
+// (interactly needs no Redis). A database in TEST_REDIS_URL is added to that number, which
+// moves every package off the low databases of a shared server: redis://127.0.0.1:6379/8
+// puts ratelimit in database 11. The server must have enough databases (16 by default).
+//
+// Because Setup flushes, tests of one package that call it must not run in parallel
+// (no t.Parallel), nor run while another `go test` of the same package is running.
+//
+// Time: miniredis serves TIME (and so the Redis-time leases of package ratelimit and the
+// GCRA of redis_rate) from the wall clock, like a real server. Setup also turns on its
+// ClockTTL, so key TTLs run out with the wall clock as they do on a real server;
+// FastForward still shortens them on top. Calling SetTime on the returned miniredis
+// freezes TIME: Redis-time leases then never run out and a GCRA never grants again
+// until the clock is moved, so tests that use package ratelimit should leave it alone.
+package redistest
+
+import (
+	"net/url"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Setup returns a client of a clean database db for the test, closed when the test ends.
+//
+// With TEST_REDIS_URL set (e.g. redis://127.0.0.1:6390) it connects to that server, selects
+// database db (plus the URL's database, if it names one) and FLUSHDBs it; it never runs
+// FLUSHALL. The returned *miniredis.Miniredis is then nil. Without TEST_REDIS_URL it starts
+// an in-process miniredis with ClockTTL on (see the package comment) and returns it too.
+// It fails the test if the server cannot be reached.
+func Setup(tb testing.TB, db int) (*redis.Client, *miniredis.Miniredis) {
+	tb.Helper()
+	raw := os.Getenv("TEST_REDIS_URL")
+	if raw == "" {
+		mr := miniredis.RunT(tb)
+		mr.ClockTTL(true)
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), DB: db})
+		tb.Cleanup(func() { rdb.Close() })
+		return rdb, mr
+	}
+
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		tb.Fatalf("TEST_REDIS_URL %q: %v", raw, err)
+	}
+	opt.DB += db
+	rdb := redis.NewClient(opt)
+	tb.Cleanup(func() { rdb.Close() })
+	if err := rdb.FlushDB(tb.Context()).Err(); err != nil {
+		tb.Fatalf("flush database %d of TEST_REDIS_URL %q (is the server up, and does it have that many databases?): %v", opt.DB, raw, err)
+	}
+	return rdb, nil
+}
+
+// URL returns a redis:// (or rediss://) URL of rdb's server and database, with its user and
+// password, for code under test that takes a REDIS_URL, such as a worker subprocess.
+func URL(rdb *redis.Client) string {
+	opt := rdb.Options()
+	u := url.URL{Scheme: "redis", Host: opt.Addr, Path: "/" + strconv.Itoa(opt.DB)}
+	if opt.TLSConfig != nil {
+		u.Scheme = "rediss"
+	}
+	if opt.Network == "unix" {
+		u = url.URL{Scheme: "unix", Path: opt.Addr, RawQuery: "db=" + strconv.Itoa(opt.DB)}
+	}
+	switch {
+	case opt.Password != "":
+		u.User = url.UserPassword(opt.Username, opt.Password)
+	case opt.Username != "":
+		u.User = url.User(opt.Username)
+	}
+	return u.String()
+}

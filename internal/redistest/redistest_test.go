@@ -1,0 +1,66 @@
+package redistest_test
+
+import (
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dialerhq/dialer/internal/redistest"
+)
+
+func TestSetup(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 7)
+	ctx := t.Context()
+	if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("URLReachesSameDatabase", func(t *testing.T) {
+		opt, err := redis.ParseURL(redistest.URL(rdb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := redis.NewClient(opt)
+		defer other.Close()
+		got, err := other.Get(ctx, "k").Result()
+		if err != nil || got != "v" {
+			t.Fatalf("GET k through %s = %q, %v; want \"v\"", redistest.URL(rdb), got, err)
+		}
+	})
+
+	t.Run("StartsClean", func(t *testing.T) {
+		again, _ := redistest.Setup(t, 7)
+		if n, err := again.DBSize(ctx).Result(); err != nil || n != 0 {
+			t.Fatalf("DBSIZE after Setup = %d, %v; want 0", n, err)
+		}
+	})
+}
+
+func TestURL(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  redis.Options
+		want string
+	}{
+		{"Plain", redis.Options{Addr: "127.0.0.1:6390", DB: 3}, "redis://127.0.0.1:6390/3"},
+		{"Password", redis.Options{Addr: "h:1", Password: "p w", DB: 0}, "redis://:p%20w@h:1/0"},
+		{"User", redis.Options{Addr: "h:1", Username: "u", Password: "p", DB: 1}, "redis://u:p@h:1/1"},
+		{"Unix", redis.Options{Network: "unix", Addr: "/tmp/r.sock", DB: 2}, "unix:///tmp/r.sock?db=2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := tt.opt
+			rdb := redis.NewClient(&opt)
+			defer rdb.Close()
+			if got := redistest.URL(rdb); got != tt.want {
+				t.Errorf("URL = %q, want %q", got, tt.want)
+			}
+			back, err := redis.ParseURL(tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.Addr != tt.opt.Addr || back.DB != tt.opt.DB || back.Password != tt.opt.Password || back.Username != tt.opt.Username {
+				t.Errorf("ParseURL(%q) = %+v, want back %+v", tt.want, back, tt.opt)
+			}
+		})
+	}
+}
