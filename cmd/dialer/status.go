@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+)
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "status", "CAMPAIGN_ID [--json]")
+	asJSON := fs.Bool("json", false, "print one JSON object: campaignId, total, done, outcomes, …")
+	id, err := oneArg(fs, args, "campaign ID")
+	if err != nil {
+		return err
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	st, err := campaign.NewStore(rdb).Status(ctx, id)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		return enc.Encode(st)
+	}
+	printStatus(e.stdout, st)
+	return nil
+}
+
+// printStatus writes st for a person: counts, then one line per outcome.
+func printStatus(w io.Writer, st *campaign.Status) {
+	state := "in progress"
+	switch {
+	case st.Done:
+		state = "done"
+	case st.State == campaign.StateUploading:
+		state = "uploading"
+	}
+	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, state)
+	fmt.Fprintf(w, "rows       %d: %d dialable, %d invalid, %d duplicate\n", st.Total, st.Dialable, st.Invalid, st.Duplicate)
+	fmt.Fprintf(w, "finished   %d of %d rows\n", st.Finished, st.Total)
+	fmt.Fprintf(w, "live calls %d\n", st.LiveCalls)
+	fmt.Fprintf(w, "attempts   %d\n", st.Attempts)
+	if st.ETASeconds > 0 {
+		fmt.Fprintf(w, "ETA        %s\n", (time.Duration(st.ETASeconds) * time.Second).Round(time.Second))
+	}
+	fmt.Fprintln(w, "outcomes")
+	for _, o := range campaign.Outcomes {
+		if n := st.Outcomes[o]; n > 0 {
+			fmt.Fprintf(w, "  %-10s %d\n", o, n)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/redisconn"
+	"github.com/redis/go-redis/v9"
+)
+
+func runUpload(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "upload", "--campaign FILE.yaml --contacts FILE.csv [--delimiter ,|;|tab]")
+	campaignPath := fs.String("campaign", "", "campaign file (YAML), e.g. campaigns/example.yaml")
+	contactsPath := fs.String("contacts", "", "contact file (CSV with a header row)")
+	delimiter := fs.String("delimiter", "", `contact file delimiter: "," ";" or "tab" (default: the campaign file's, else detected)`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *campaignPath == "" || *contactsPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: --campaign and --contacts are required", errUsage)
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	c, err := upload(ctx, e, rdb, *campaignPath, *contactsPath, *delimiter)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, c.ID)
+	return nil
+}
+
+// openRedis connects to REDIS_URL.
+func openRedis(ctx context.Context, e *env) (*redis.Client, error) {
+	url := e.getenv(redisconn.EnvVar)
+	if url == "" {
+		return nil, errors.New("REDIS_URL is not set; point it at your Redis, e.g. REDIS_URL=redis://127.0.0.1:6379 (only `dialer run` works without one)")
+	}
+	return redisconn.Open(ctx, url)
+}
+
+// upload reads the campaign file, uploads the contacts and prints a summary on stderr.
+func upload(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath, contactsPath, delimiter string) (*campaign.Campaign, error) {
+	f, err := campaign.ParseFile(campaignPath)
+	if err != nil {
+		return nil, err
+	}
+	delim, err := parseDelimiter(delimiter)
+	if err != nil {
+		return nil, err
+	}
+	q := queue.NewClient(rdb)
+	defer q.Close()
+	open := func() (io.ReadCloser, error) { return os.Open(contactsPath) }
+	start := time.Now()
+	c, err := campaign.NewStore(rdb).Upload(ctx, f, contactsPath, open, q, campaign.UploadOptions{Delimiter: delim})
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", contactsPath, err)
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(e.stderr, "campaign %s (%s): %d rows: %d dialable, %d invalid, %d duplicate; uploaded in %s (%.0f rows/s)\n",
+		c.ID, c.File.Name, c.Rows, c.Dialable, c.Invalid, c.Duplicate,
+		elapsed.Round(time.Millisecond), float64(c.Rows)/elapsed.Seconds())
+	if c.Invalid+c.Duplicate > 0 {
+		fmt.Fprintf(e.stderr, "rows not dialed are in the report with the reason: dialer report %s --out report.csv\n", c.ID)
+	}
+	return c, nil
+}
+
+func parseDelimiter(s string) (rune, error) {
+	switch s {
+	case "":
+		return 0, nil
+	case ",", ";":
+		return rune(s[0]), nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	}
+	return 0, fmt.Errorf(`%w: --delimiter %q: want "," ";" or "tab"`, errUsage, s)
+}

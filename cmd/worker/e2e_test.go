@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/google/go-cmp/cmp"
+)
+
+// buildCommands builds dialer and worker into a temporary directory.
+func buildCommands(t *testing.T) (dialer, worker string) {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "../../cmd/dialer", "../../cmd/worker")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "dialer"), filepath.Join(dir, "worker")
+}
+
+const e2eCampaign = `
+name: e2e
+assistantId: 678a253ca6d866573043502e
+phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
+contacts: {numberColumn: phone, nameColumn: name}
+retry: {maxAttempts: 3, retryOn: [busy, no-answer], delay: 500ms}
+rateLimit: {callsPerSecond: 4, maxConcurrentCalls: 3}
+poll: {interval: 200ms, analysisWait: 2s}
+`
+
+// e2eRow is one contact, what the simulator does with each of its dials, and what the
+// report must say.
+type e2eRow struct {
+	number       string
+	script       []string
+	wantOutcome  string
+	wantAttempts int
+}
+
+func e2eRows() []e2eRow {
+	var rows []e2eRow
+	for i := 1; i <= 30; i++ {
+		r := e2eRow{number: fmt.Sprintf("+1 415 555 %04d", 100+i), script: []string{"completed"}, wantOutcome: "completed", wantAttempts: 1}
+		switch {
+		case i <= 5:
+			r.script, r.wantAttempts = []string{"busy", "completed"}, 2
+		case i <= 8:
+			r.script, r.wantOutcome, r.wantAttempts = []string{"no-answer"}, "no-answer", 3
+		case i <= 10:
+			r.script, r.wantOutcome = []string{"failed"}, "failed"
+		case i == 11:
+			r.number, r.script, r.wantOutcome, r.wantAttempts = "555-12", nil, "invalid", 0
+		case i == 12:
+			r.number, r.script, r.wantOutcome, r.wantAttempts = "(415) 555-0101", nil, "duplicate", 0
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func e2eNumber(raw string) string {
+	return "+1" + strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, strings.TrimPrefix(raw, "+1"))
+}
+
+// TestEndToEnd uploads a campaign with `dialer upload`, dials it with two `worker`
+// processes against the simulator answering with 429s, 5xx, lost responses and slow
+// answers, and checks the report and what the simulator saw: outcomes and attempts as
+// scripted, every column as a dynamic variable, no attempt dialed twice, and the
+// calls-per-second and concurrent-call limits held.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the commands")
+	}
+	dialer, workerBin := buildCommands(t)
+	rdb, _ := redistest.Setup(t, 5)
+	redisURL := redistest.URL(rdb)
+
+	rows := e2eRows()
+	script := map[string][]string{}
+	for _, r := range rows {
+		if r.script != nil {
+			script[e2eNumber(r.number)] = r.script
+		}
+	}
+	const apiKey = "e2e-secret-key-3f9a"
+	sim, err := simulator.New(simulator.Config{
+		APIKey: apiKey, Script: script, Seed: 7,
+		RingMin: 200 * time.Millisecond, RingMax: 400 * time.Millisecond,
+		TalkMin: 300 * time.Millisecond, TalkMax: 600 * time.Millisecond,
+		AnalysisDelay: 100 * time.Millisecond,
+		Faults: simulator.Faults{
+			RateLimited: 0.08, ServerError: 0.08, LostResponse: 0.2,
+			Slow: 0.05, SlowDelay: 500 * time.Millisecond,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+
+	dir := t.TempDir()
+	campaignPath := filepath.Join(dir, "e2e.yaml")
+	contactsPath := filepath.Join(dir, "contacts.csv")
+	var csvBuf bytes.Buffer
+	cw := csv.NewWriter(&csvBuf)
+	_ = cw.Write([]string{"name", "phone", "appointment", "note"})
+	for i, r := range rows {
+		_ = cw.Write([]string{fmt.Sprintf("Patient %d", i+1), r.number, "Tue 9:30", fmt.Sprintf("row %d, \"quoted\"", i+1)})
+	}
+	cw.Flush()
+	must(t, os.WriteFile(campaignPath, []byte(e2eCampaign), 0o600))
+	must(t, os.WriteFile(contactsPath, csvBuf.Bytes(), 0o600))
+
+	env := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
+	out, stderr := runCommand(t, env, dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	id := lines[len(lines)-1]
+	if !strings.Contains(stderr, "30 rows: 28 dialable, 1 invalid, 1 duplicate") {
+		t.Errorf("upload summary on stderr = %q", stderr)
+	}
+
+	var workers []*exec.Cmd
+	var workerLogs []*bytes.Buffer
+	for i := range 2 {
+		cmd := exec.Command(workerBin, "--name", fmt.Sprintf("w%d", i+1), "--log-level", "warn")
+		cmd.Env = env
+		logs := &bytes.Buffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		must(t, cmd.Start())
+		workers = append(workers, cmd)
+		workerLogs = append(workerLogs, logs)
+	}
+	defer func() {
+		for _, w := range workers {
+			_ = w.Process.Kill()
+		}
+	}()
+
+	store := campaign.NewStore(rdb)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, err := store.Status(t.Context(), id)
+		must(t, err)
+		if st.Done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign not done after 2 minutes: %+v\nworker logs:\n%s\n%s", st, workerLogs[0], workerLogs[1])
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for i, w := range workers {
+		must(t, w.Process.Signal(syscall.SIGTERM))
+		if err := w.Wait(); err != nil {
+			t.Errorf("worker %d after SIGTERM: %v\n%s", i+1, err, workerLogs[i])
+		}
+	}
+
+	// Status, as JSON.
+	out, _ = runCommand(t, env, dialer, "status", id, "--json")
+	var st struct {
+		CampaignID string         `json:"campaignId"`
+		Total      int            `json:"total"`
+		Done       bool           `json:"done"`
+		Outcomes   map[string]int `json:"outcomes"`
+	}
+	must(t, json.Unmarshal([]byte(out), &st))
+	wantOutcomes := map[string]int{}
+	wantDials := 0
+	for _, r := range rows {
+		wantOutcomes[r.wantOutcome]++
+		wantDials += r.wantAttempts
+	}
+	if diff := cmp.Diff(wantOutcomes, st.Outcomes); diff != "" || !st.Done || st.Total != 30 || st.CampaignID != id {
+		t.Errorf("status --json = %s; outcomes (-want +got):\n%s", out, diff)
+	}
+
+	// The report: one row per input row, in order, as scripted.
+	reportPath := filepath.Join(dir, "report.csv")
+	runCommand(t, env, dialer, "report", id, "--out", reportPath)
+	f, err := os.Open(reportPath)
+	must(t, err)
+	defer f.Close()
+	report, err := csv.NewReader(f).ReadAll()
+	must(t, err)
+	if len(report) != len(rows)+1 {
+		t.Fatalf("report has %d lines, want %d", len(report), len(rows)+1)
+	}
+	col := map[string]int{}
+	for i, h := range report[0] {
+		col[h] = i
+	}
+	for i, r := range rows {
+		got := report[i+1]
+		if got[col["phone"]] != r.number || got[col["outcome"]] != r.wantOutcome || got[col["attempts"]] != fmt.Sprint(r.wantAttempts) {
+			t.Errorf("report row %d: phone %q outcome %q attempts %q; want %q %q %d (error %q)",
+				i+1, got[col["phone"]], got[col["outcome"]], got[col["attempts"]], r.number, r.wantOutcome, r.wantAttempts, got[col["error"]])
+		}
+		if r.wantOutcome == "completed" && (got[col["summary"]] == "" || got[col["call_id"]] == "" || got[col["ended_at"]] == "") {
+			t.Errorf("report row %d: completed without summary, call id or end: %q", i+1, got)
+		}
+	}
+
+	// What the simulator saw.
+	stats := sim.Stats()
+	if stats.Dials != wantDials {
+		t.Errorf("simulator saw %d dials, want %d", stats.Dials, wantDials)
+	}
+	for key, n := range stats.DialsByKey {
+		if n > 1 {
+			t.Errorf("attempt %s dialed %d times", key, n)
+		}
+	}
+	if stats.MaxDialsInOneSecond > 4 {
+		t.Errorf("%d dials began within one second; callsPerSecond is 4", stats.MaxDialsInOneSecond)
+	}
+	if stats.PeakLiveCalls > 3 {
+		t.Errorf("%d calls were live at once; maxConcurrentCalls is 3", stats.PeakLiveCalls)
+	}
+	if stats.Faults["429"] == 0 || stats.Faults["5xx"] == 0 || stats.Faults["lost"] == 0 {
+		t.Errorf("the run met too few faults to mean much: %v", stats.Faults)
+	}
+	byNumber := map[string]int{}
+	for i, r := range rows {
+		if r.script != nil { // the duplicate row shares row 1's number
+			byNumber[e2eNumber(r.number)] = i
+		}
+	}
+	workersSeen := map[string]bool{}
+	for _, d := range sim.Dials() {
+		i, ok := byNumber[d.Number]
+		if !ok {
+			t.Errorf("dialed %s, which is not in the contact file", d.Number)
+			continue
+		}
+		want := map[string]string{"name": fmt.Sprintf("Patient %d", i+1), "phone": rows[i].number, "appointment": "Tue 9:30", "note": fmt.Sprintf("row %d, \"quoted\"", i+1)}
+		if diff := cmp.Diff(want, d.DynamicVariables); diff != "" {
+			t.Errorf("dynamicVariables of %s (-want +got):\n%s", d.Number, diff)
+		}
+		if d.Metadata["campaignId"] != id {
+			t.Errorf("metadata of %s = %v, want campaignId %s", d.Number, d.Metadata, id)
+		}
+		contactID := fmt.Sprint(d.Metadata["contactId"])
+		attempt := fmt.Sprint(d.Metadata["attempt"])
+		w, err := rdb.HGet(t.Context(), "dialer:{"+id+"}:attempt:"+contactID+":"+attempt, "worker").Result()
+		must(t, err)
+		workersSeen[w] = true
+	}
+	if len(workersSeen) != 2 {
+		t.Errorf("dials were made by %v; want both worker processes", workersSeen)
+	}
+	for i, logs := range workerLogs {
+		if strings.Contains(logs.String(), apiKey) {
+			t.Errorf("worker %d logged the API key", i+1)
+		}
+	}
+}
+
+func runCommand(t *testing.T, env []string, name string, args ...string) (stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), errOut.String()
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

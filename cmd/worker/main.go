@@ -1,0 +1,79 @@
+// Command worker dials for every campaign: an asynq server that runs dial tasks within each
+// campaign's calls-per-second and concurrent-call limits. Run as many as you like, on one
+// machine or many, against one Redis.
+//
+//	REDIS_URL=redis://127.0.0.1:6379 INTERACTLY_API_KEY=… worker [--concurrency 100]
+//
+// SIGINT or SIGTERM stops taking work, hands running tasks back to the queue (their calls are
+// resumed, not dialed again) and exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/redisconn"
+	"github.com/dialerhq/dialer/internal/worker"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	concurrency := fs.Int("concurrency", 100, "dial tasks run at once by this process; each mostly waits on a live call")
+	name := fs.String("name", "", "this worker's name in attempt records (default hostname:pid)")
+	logPII := fs.Bool("log-pii", false, "log full phone numbers (default: last 4 digits only)")
+	logLevel := fs.String("log-level", "info", "debug, info (every dial and call end), warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: worker [flags]\n\nEnvironment: REDIS_URL (required), INTERACTLY_API_KEY (required),\nINTERACTLY_BASE_URL (default %s).\n\nFlags:\n", interactly.DefaultBaseURL)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	redisURL := getenv(redisconn.EnvVar)
+	if redisURL == "" {
+		return errors.New("REDIS_URL is not set; point it at the Redis the campaigns were uploaded to, e.g. redis://127.0.0.1:6379")
+	}
+	rdb, err := redisconn.Open(ctx, redisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	api, err := interactly.New(interactly.Config{
+		BaseURL: getenv("INTERACTLY_BASE_URL"),
+		APIKey:  getenv("INTERACTLY_API_KEY"),
+	})
+	if err != nil {
+		return fmt.Errorf("%w (set INTERACTLY_API_KEY and INTERACTLY_BASE_URL)", err)
+	}
+	logger.Info("worker started", "redis", redisconn.Redact(redisURL), "concurrency", *concurrency)
+	return worker.Run(ctx, worker.PoolConfig{
+		Redis: rdb, API: api, Concurrency: *concurrency, Name: *name, Logger: logger, LogPII: *logPII,
+	})
+}

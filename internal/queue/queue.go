@@ -1,0 +1,170 @@
+// Package queue is the dialer's use of asynq: the dial task, enqueueing it, and the server
+// that runs it. A dial task names one attempt of one contact; everything else the worker
+// needs is in Redis under the campaign's keys (package campaign), so a pending task stays
+// small.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// TypeDial is the asynq task type of one dial attempt.
+const TypeDial = "campaign:dial"
+
+// Name is the asynq queue every dial task goes to.
+const Name = "dialer"
+
+// TaskTimeout bounds one run of a dial task: waiting for a slot (at most SlotWait in the
+// worker), ringing, a call of up to 15 minutes (the assistant's default maxCallDuration of
+// 900 s), and waiting for the analysis. A run cut off by it is retried and resumes the call.
+const TaskTimeout = 40 * time.Minute
+
+// MaxRetry is how often asynq retries a dial task that failed (an API error past the client's
+// own retries, a lost worker). The worker records outcome error on the last try.
+const MaxRetry = 12
+
+// DialTask is the payload of a TypeDial task: attempt Attempt (1-based) of contact ContactID
+// (1-based input row) of campaign CampaignID.
+type DialTask struct {
+	CampaignID string `json:"c"`
+	ContactID  int    `json:"n"`
+	Attempt    int    `json:"a"`
+}
+
+// TaskID is the asynq task ID, "campaign:contact:attempt". asynq refuses a second task with
+// the same ID while the first exists, so enqueueing an attempt twice makes one task.
+func (t DialTask) TaskID() string {
+	return t.CampaignID + ":" + strconv.Itoa(t.ContactID) + ":" + strconv.Itoa(t.Attempt)
+}
+
+// ParseDialTask decodes a TypeDial payload.
+func ParseDialTask(task *asynq.Task) (DialTask, error) {
+	var t DialTask
+	if err := json.Unmarshal(task.Payload(), &t); err != nil {
+		return t, fmt.Errorf("decode %s payload: %w", task.Type(), err)
+	}
+	if t.CampaignID == "" || t.ContactID < 1 || t.Attempt < 1 {
+		return t, fmt.Errorf("decode %s payload %s: campaign, contact and attempt are required", task.Type(), task.Payload())
+	}
+	return t, nil
+}
+
+// Client enqueues dial tasks. It implements campaign.Enqueuer.
+type Client struct {
+	asynq *asynq.Client
+}
+
+// NewClient returns a Client on rdb. Close does not close rdb.
+func NewClient(rdb redis.UniversalClient) *Client {
+	return &Client{asynq: asynq.NewClientFromRedisClient(rdb)}
+}
+
+// EnqueueDial enqueues attempt of contact in campaign, due at at (zero: now). A task that
+// exists already (same TaskID) is left as it is and counts as success.
+func (c *Client) EnqueueDial(ctx context.Context, campaign string, contact, attempt int, at time.Time) error {
+	t := DialTask{CampaignID: campaign, ContactID: contact, Attempt: attempt}
+	payload, _ := json.Marshal(t)
+	opts := []asynq.Option{
+		asynq.Queue(Name), asynq.TaskID(t.TaskID()),
+		asynq.MaxRetry(MaxRetry), asynq.Timeout(TaskTimeout),
+	}
+	if !at.IsZero() {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeDial, payload), opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", t.TaskID(), err)
+	}
+	return nil
+}
+
+// Close closes the client.
+func (c *Client) Close() error { return c.asynq.Close() }
+
+// RetryLaterError asks asynq to run the task again after In, without counting it as a
+// failure: the task could not proceed yet (its campaign is still uploading, no concurrency
+// slot came free in time), and nothing went wrong.
+type RetryLaterError struct {
+	In     time.Duration
+	Reason string
+}
+
+func (e *RetryLaterError) Error() string {
+	return fmt.Sprintf("retry in %s: %s", e.In, e.Reason)
+}
+
+// ServerConfig configures NewServer. The zero value works.
+type ServerConfig struct {
+	// Concurrency is how many tasks one process runs at once. A task spends most of its
+	// life waiting on a live call, so this is high. Defaults to 100.
+	Concurrency int
+	// ShutdownTimeout is how long a stopping worker waits for running tasks before
+	// handing them back to the queue; a handed-back task resumes its call elsewhere.
+	// Defaults to 5s.
+	ShutdownTimeout time.Duration
+	// Logger receives asynq's own log lines. Defaults to slog.Default().
+	Logger *slog.Logger
+	// BaseContext is the parent of every task's context. Defaults to context.Background.
+	BaseContext func() context.Context
+}
+
+// NewServer returns an asynq server for the dial queue on rdb. A handler error of type
+// *RetryLaterError is retried after its In without counting against MaxRetry; any other error
+// is retried with exponential backoff (2s, 4s, … capped at 5 minutes, with jitter).
+func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 100
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   map[string]int{Name: 1},
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		BaseContext:              cfg.BaseContext,
+		DelayedTaskCheckInterval: time.Second,
+		TaskCheckInterval:        200 * time.Millisecond,
+		Logger:                   slogAdapter{cfg.Logger.With("component", "asynq")},
+		LogLevel:                 asynq.WarnLevel,
+		IsFailure: func(err error) bool {
+			var later *RetryLaterError
+			return !errors.As(err, &later)
+		},
+		RetryDelayFunc: retryDelay,
+	})
+}
+
+func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	var later *RetryLaterError
+	if errors.As(err, &later) {
+		return later.In
+	}
+	d := min(2*time.Second<<min(n, 10), 5*time.Minute)
+	return d/2 + rand.N(d/2+1)
+}
+
+// slogAdapter makes an slog.Logger an asynq.Logger.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }

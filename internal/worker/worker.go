@@ -1,0 +1,211 @@
+// Package worker runs dial tasks: for one attempt of one contact it takes a concurrency slot
+// and a calls-per-second token, places the call through Interactly, follows it to its end,
+// records the result, and schedules the next attempt or records the final outcome.
+//
+// Every step is recorded in Redis before the next one starts, so a task that is delivered
+// again (its worker died, was stopped, or hit an API error) picks up where the last run
+// left off and never dials twice for one attempt:
+//
+//	attempt state   what a (re)delivered task does
+//	new             take slot and token, claim (HSETNX), dial
+//	dialing         look the call up by its idempotency key; dial only if Interactly has none
+//	live            hold the slot again and resume polling the recorded call id
+//	done            schedule the next attempt or record the final outcome (both idempotent)
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/ratelimit"
+	"github.com/hibiken/asynq"
+)
+
+// CallAPI is the part of the Interactly API a worker uses; *interactly.Client implements it.
+type CallAPI interface {
+	ConnectCall(ctx context.Context, req *interactly.ConnectCallRequest) (*interactly.Call, error)
+	GetCall(ctx context.Context, id string) (*interactly.Call, error)
+	FindCall(ctx context.Context, idempotencyKey string, since time.Time) (*interactly.Call, error)
+}
+
+var _ CallAPI = (*interactly.Client)(nil)
+
+// Config holds what a Handler needs. Store, Enqueuer, API, Limiter and Slots are required.
+type Config struct {
+	Store    *campaign.Store
+	Enqueuer campaign.Enqueuer
+	API      CallAPI
+	Limiter  *ratelimit.Limiter
+	Slots    *ratelimit.Semaphore
+	// Name identifies this worker in attempt records. Defaults to "hostname:pid".
+	Name string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// SlotWait is how long a task waits for a concurrency slot before it goes back to the
+	// queue (without counting as a failure), so that one busy campaign cannot hold every
+	// worker goroutine. Defaults to 1m.
+	SlotWait time.Duration
+	// UploadWait is how long a task of a campaign that is still uploading waits for the
+	// upload to finish before it goes back to the queue. Defaults to 30s.
+	UploadWait time.Duration
+	// LogPII logs full phone numbers; otherwise only their last 4 digits. Defaults to false.
+	LogPII bool
+}
+
+// Handler is the asynq handler of queue.TypeDial tasks.
+type Handler struct {
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	campaigns sync.Map // campaign ID -> *campaign.Campaign, cached once ready (they do not change)
+}
+
+var _ asynq.Handler = (*Handler)(nil)
+
+// New returns a Handler. It returns an error naming a missing Config field.
+func New(cfg Config) (*Handler, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("worker: Config.Store is required")
+	case cfg.Enqueuer == nil:
+		return nil, errors.New("worker: Config.Enqueuer is required")
+	case cfg.API == nil:
+		return nil, errors.New("worker: Config.API is required")
+	case cfg.Limiter == nil:
+		return nil, errors.New("worker: Config.Limiter is required")
+	case cfg.Slots == nil:
+		return nil, errors.New("worker: Config.Slots is required")
+	}
+	if cfg.Name == "" {
+		host, _ := os.Hostname()
+		cfg.Name = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SlotWait <= 0 {
+		cfg.SlotWait = time.Minute
+	}
+	if cfg.UploadWait <= 0 {
+		cfg.UploadWait = 30 * time.Second
+	}
+	return &Handler{cfg: cfg, log: cfg.Logger, now: time.Now}, nil
+}
+
+// ProcessTask runs one attempt of one contact (a queue.TypeDial task). It returns nil when
+// the attempt is recorded and its follow-up (next attempt or final outcome) is too, and when
+// the task is stale (its campaign was deleted, its contact already has an outcome). It
+// returns a *queue.RetryLaterError when the task cannot proceed yet, and another error when
+// it should be retried later; on the last of asynq's retries it records outcome error
+// instead. A malformed payload is not retried (asynq.SkipRetry).
+func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
+	t, err := queue.ParseDialTask(task)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	c, err := h.campaign(ctx, t.CampaignID)
+	if errors.Is(err, campaign.ErrCampaignNotFound) {
+		h.log.Warn("dropping task of a campaign that does not exist", "task", t.TaskID())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ct, err := h.cfg.Store.Contact(ctx, t.CampaignID, t.ContactID)
+	if err != nil {
+		return err
+	}
+	if ct.ID == 0 {
+		h.log.Warn("dropping task of a contact that does not exist", "task", t.TaskID())
+		return nil
+	}
+	if ct.Outcome != "" {
+		return nil
+	}
+	a := &attempt{h: h, c: c, ct: ct, t: t, log: h.log.With("task", t.TaskID())}
+	err = a.run(ctx)
+	if err == nil || isRetryLater(err) || ctx.Err() != nil || !lastTry(ctx) {
+		return err
+	}
+	// asynq will not try again: the contact gets a final outcome now rather than never.
+	a.log.Error("giving up on attempt", "err", err)
+	r := campaign.Result{Outcome: campaign.OutcomeError, Error: "gave up after repeated failures: " + err.Error()}
+	if ferr := a.finish(ctx, r); ferr != nil {
+		return ferr
+	}
+	_, ferr := h.cfg.Store.Finalize(ctx, t.CampaignID, t.ContactID, campaign.OutcomeError, "")
+	return ferr
+}
+
+// campaign returns campaign id once it is ready, waiting up to UploadWait while it uploads.
+func (h *Handler) campaign(ctx context.Context, id string) (*campaign.Campaign, error) {
+	if c, ok := h.campaigns.Load(id); ok {
+		return c.(*campaign.Campaign), nil
+	}
+	deadline := h.now().Add(h.cfg.UploadWait)
+	for {
+		c, err := h.cfg.Store.Campaign(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if c.State == campaign.StateReady {
+			h.campaigns.Store(id, c)
+			return c, nil
+		}
+		if h.now().After(deadline) {
+			return nil, &queue.RetryLaterError{In: 5 * time.Second, Reason: "campaign " + id + " is still uploading"}
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func isRetryLater(err error) bool {
+	var later *queue.RetryLaterError
+	return errors.As(err, &later)
+}
+
+func lastTry(ctx context.Context) bool {
+	n, ok1 := asynq.GetRetryCount(ctx)
+	maxRetry, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && n >= maxRetry
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// jitter returns d plus up to half of d at random.
+func jitter(d time.Duration) time.Duration { return d + rand.N(d/2+1) }
+
+// mask shows the last 4 digits of a number, for logs.
+func mask(number string) string {
+	if len(number) <= 4 {
+		return "…"
+	}
+	return "…" + number[len(number)-4:]
+}
+
+// retries reports whether outcome o leads to another attempt under c's retry policy.
+func retries(c *campaign.Campaign, o campaign.Outcome) bool {
+	return slices.Contains(c.File.Retry.RetryOn, o)
+}

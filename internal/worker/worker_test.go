@@ -1,0 +1,368 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/ratelimit"
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// fakeAPI places calls that are over at once, with the phoneCallStatus its script gives
+// for each Connect Call (the last one repeating), or with connectErr.
+type fakeAPI struct {
+	mu         sync.Mutex
+	script     []interactly.PhoneCallStatus
+	connectErr error
+	connects   []*interactly.ConnectCallRequest
+	paced      atomic.Int32
+	gets       int
+	calls      map[string]*interactly.Call
+	byKey      map[string]*interactly.Call
+}
+
+func newFakeAPI(script ...interactly.PhoneCallStatus) *fakeAPI {
+	return &fakeAPI{script: script, calls: map[string]*interactly.Call{}, byKey: map[string]*interactly.Call{}}
+}
+
+var callStart = time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC)
+
+func (f *fakeAPI) ConnectCall(ctx context.Context, req *interactly.ConnectCallRequest) (*interactly.Call, error) {
+	if req.Pace != nil {
+		if err := req.Pace(ctx); err != nil {
+			return nil, err
+		}
+		f.paced.Add(1)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.connectErr != nil {
+		return nil, f.connectErr
+	}
+	f.connects = append(f.connects, req)
+	status := f.script[min(len(f.connects), len(f.script))-1]
+	call := &interactly.Call{
+		ID: fmt.Sprintf("CC-%d", len(f.connects)), Status: interactly.CallFinished, PhoneCallStatus: status,
+		CreatedAt: interactly.Time{Time: callStart}, EndAt: interactly.Time{Time: callStart.Add(time.Minute)},
+		CallEndTriggerBy: "assistant",
+	}
+	if status == interactly.PhoneCompleted {
+		call.Analysis = &interactly.Analysis{Summary: "Confirmed for Tuesday.", SuccessEvaluation: "Good", StructuredData: json.RawMessage(`{"confirmed": true}`)}
+	}
+	f.calls[call.ID] = call
+	f.byKey[req.IdempotencyKey] = call
+	return call, nil
+}
+
+func (f *fakeAPI) GetCall(_ context.Context, id string) (*interactly.Call, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gets++
+	if c, ok := f.calls[id]; ok {
+		return c, nil
+	}
+	return nil, &interactly.APIError{Op: "get call", Status: 404, Message: "call not found"}
+}
+
+func (f *fakeAPI) FindCall(_ context.Context, key string, _ time.Time) (*interactly.Call, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.byKey[key], nil
+}
+
+// fakeEnqueuer records the follow-up tasks a handler enqueues.
+type fakeEnqueuer struct {
+	mu    sync.Mutex
+	tasks []string
+}
+
+func (f *fakeEnqueuer) EnqueueDial(_ context.Context, c string, n, a int, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tasks = append(f.tasks, fmt.Sprintf("%s:%d:%d@%s", c, n, a, at.UTC().Format(time.RFC3339)))
+	return nil
+}
+
+const testCampaign = `
+name: reminders
+assistantId: asst-1
+phoneNumberId: num-1
+contacts: {numberColumn: phone, nameColumn: First Name}
+retry: {maxAttempts: 2, retryOn: [busy], delay: 30m}
+rateLimit: {callsPerSecond: 50, maxConcurrentCalls: 1}
+poll: {interval: 100ms, analysisWait: 1s}
+metadata: {source: test}
+assistantOverrides:
+  welcomeMessage: Hi
+  dynamicVariables: {clinic: Main Street Clinic, doctor: Dr. Who}
+`
+
+const testContacts = "First Name,phone,doctor\nAnn,415 555 0101,Dr. Lee\n"
+
+type fixture struct {
+	rdb   *redis.Client
+	store *campaign.Store
+	api   *fakeAPI
+	enq   *fakeEnqueuer
+	h     *Handler
+	c     *campaign.Campaign
+}
+
+func setup(t *testing.T, api *fakeAPI) *fixture {
+	t.Helper()
+	rdb, _ := redistest.Setup(t, 4)
+	f, err := campaign.Parse("test.yaml", []byte(testCampaign))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	store := campaign.NewStore(rdb)
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(testContacts)), nil }
+	c, err := store.Upload(t.Context(), f, "contacts.csv", open, &fakeEnqueuer{}, campaign.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enq := &fakeEnqueuer{}
+	h, err := New(Config{
+		Store: store, Enqueuer: enq, API: api,
+		Limiter:  ratelimit.NewLimiter(rdb),
+		Slots:    ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}),
+		SlotWait: 300 * time.Millisecond, UploadWait: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{rdb: rdb, store: store, api: api, enq: enq, h: h, c: c}
+}
+
+func (fx *fixture) process(t *testing.T, attempt int) error {
+	t.Helper()
+	payload, _ := json.Marshal(queue.DialTask{CampaignID: fx.c.ID, ContactID: 1, Attempt: attempt})
+	return fx.h.ProcessTask(t.Context(), asynq.NewTask(queue.TypeDial, payload))
+}
+
+func (fx *fixture) contact(t *testing.T) *campaign.Contact {
+	t.Helper()
+	ct, err := fx.store.Contact(t.Context(), fx.c.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+func TestCompletedCall(t *testing.T) {
+	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(fx.api.connects) != 1 {
+		t.Fatalf("%d Connect Calls, want 1", len(fx.api.connects))
+	}
+	want := &interactly.ConnectCallRequest{
+		Direction: "outbound", PhoneNumberID: "num-1", AssistantID: "asst-1",
+		Customer: interactly.Customer{Number: "+14155550101", Name: "Ann"},
+		AssistantOverrides: map[string]any{
+			"welcomeMessage": "Hi",
+			// The row's columns win over the campaign's dynamicVariables.
+			"dynamicVariables": map[string]any{"clinic": "Main Street Clinic", "doctor": "Dr. Lee", "First Name": "Ann", "phone": "415 555 0101"},
+		},
+		Metadata:       map[string]any{"source": "test", "campaignId": fx.c.ID, "contactId": 1, "attempt": 1},
+		IdempotencyKey: fx.c.ID + ":1:1",
+	}
+	if fx.api.paced.Load() != 1 {
+		t.Errorf("Connect Call paced %d times, want 1", fx.api.paced.Load())
+	}
+	if diff := cmp.Diff(want, fx.api.connects[0], cmpopts.IgnoreFields(interactly.ConnectCallRequest{}, "Pace")); diff != "" {
+		t.Errorf("Connect Call request (-want +got):\n%s", diff)
+	}
+	ct := fx.contact(t)
+	wantLast := campaign.Result{
+		Outcome: campaign.OutcomeCompleted, CallID: "CC-1", StartedAt: callStart, EndedAt: callStart.Add(time.Minute),
+		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good",
+		Summary: "Confirmed for Tuesday.", StructuredData: `{"confirmed":true}`,
+	}
+	if diff := cmp.Diff(wantLast, ct.Last); diff != "" {
+		t.Errorf("recorded result (-want +got):\n%s", diff)
+	}
+	if ct.Outcome != campaign.OutcomeCompleted || ct.Attempts != 1 {
+		t.Errorf("outcome %q after %d attempts, want completed after 1", ct.Outcome, ct.Attempts)
+	}
+	if n, _ := ratelimit.NewSemaphore(fx.rdb, ratelimit.SemaphoreConfig{}).Count(t.Context(), campaign.SlotsKey(fx.c.ID)); n != 0 {
+		t.Errorf("%d slots still held after the call ended", n)
+	}
+	// Delivered again, the task finds the outcome and does nothing.
+	if err := fx.process(t, 1); err != nil || len(fx.api.connects) != 1 {
+		t.Errorf("redelivery: err %v, %d Connect Calls; want nil, 1", err, len(fx.api.connects))
+	}
+}
+
+func TestRetries(t *testing.T) {
+	fx := setup(t, newFakeAPI(interactly.PhoneBusy))
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	next := fmt.Sprintf("%s:1:2@%s", fx.c.ID, callStart.Add(time.Minute+30*time.Minute).Format(time.RFC3339))
+	if diff := cmp.Diff([]string{next}, fx.enq.tasks); diff != "" {
+		t.Errorf("follow-up tasks (-want +got):\n%s", diff)
+	}
+	if ct := fx.contact(t); ct.Outcome != "" || ct.NextAttempt != 2 {
+		t.Errorf("after a busy first attempt: outcome %q, next attempt %d; want none, 2", ct.Outcome, ct.NextAttempt)
+	}
+	// The second attempt is the last (maxAttempts 2): busy again is final.
+	if err := fx.process(t, 2); err != nil {
+		t.Fatal(err)
+	}
+	if ct := fx.contact(t); ct.Outcome != campaign.OutcomeBusy || ct.Attempts != 2 {
+		t.Errorf("after the last attempt: outcome %q after %d attempts; want busy after 2", ct.Outcome, ct.Attempts)
+	}
+	if len(fx.enq.tasks) != 1 {
+		t.Errorf("a third attempt was scheduled: %q", fx.enq.tasks)
+	}
+}
+
+func TestRefusedCallIsFinal(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	api.connectErr = &interactly.APIError{Op: "connect call", Status: 422, Message: "customer.number: invalid"}
+	fx := setup(t, api)
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	ct := fx.contact(t)
+	if ct.Outcome != campaign.OutcomeError || !strings.Contains(ct.Last.Error, "customer.number: invalid") {
+		t.Errorf("outcome %q, error %q; want error with the API's message", ct.Outcome, ct.Last.Error)
+	}
+}
+
+func TestRetryableConnectErrorIsRetriedWithoutOutcome(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	api.connectErr = &interactly.APIError{Op: "connect call", Status: 503, Retryable: true}
+	fx := setup(t, api)
+	if err := fx.process(t, 1); err == nil {
+		t.Fatal("a retryable error returned nil; asynq would not retry")
+	}
+	if ct := fx.contact(t); ct.Outcome != "" {
+		t.Errorf("outcome %q after a retryable error, want none yet", ct.Outcome)
+	}
+	// The attempt stays claimed; the next run looks the call up, finds none, and dials.
+	api.connectErr = nil
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCompleted || ct.Attempts != 1 {
+		t.Errorf("outcome %q after %d attempts; want completed after 1", ct.Outcome, ct.Attempts)
+	}
+}
+
+func TestRedeliveryNeverDialsTwice(t *testing.T) {
+	t.Run("LiveCallIsResumed", func(t *testing.T) {
+		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+		// A first run claimed, dialed and recorded the call, then died.
+		call, _ := fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: fx.c.ID + ":1:1"})
+		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead"); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		if err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, call.ID, "", callStart); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.process(t, 1); err != nil {
+			t.Fatal(err)
+		}
+		if len(fx.api.connects) != 1 || fx.contact(t).Outcome != campaign.OutcomeCompleted {
+			t.Errorf("%d Connect Calls, outcome %q; want 1, completed", len(fx.api.connects), fx.contact(t).Outcome)
+		}
+	})
+	t.Run("InterruptedDialIsFound", func(t *testing.T) {
+		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+		// A first run claimed and dialed, and died before recording the call id.
+		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead"); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		_, _ = fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: fx.c.ID + ":1:1"})
+		if err := fx.process(t, 1); err != nil {
+			t.Fatal(err)
+		}
+		if len(fx.api.connects) != 1 || fx.contact(t).Last.CallID != "CC-1" {
+			t.Errorf("%d Connect Calls, call %q; want 1, CC-1", len(fx.api.connects), fx.contact(t).Last.CallID)
+		}
+	})
+}
+
+func TestWaits(t *testing.T) {
+	t.Run("NoSlotFree", func(t *testing.T) {
+		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+		// maxConcurrentCalls is 1, and another call holds it.
+		if err := ratelimit.NewSemaphore(fx.rdb, ratelimit.SemaphoreConfig{}).Hold(t.Context(), campaign.SlotsKey(fx.c.ID), "other"); err != nil {
+			t.Fatal(err)
+		}
+		var later *queue.RetryLaterError
+		if err := fx.process(t, 1); !errors.As(err, &later) {
+			t.Fatalf("err = %v, want a *queue.RetryLaterError", err)
+		}
+		if len(fx.api.connects) != 0 {
+			t.Error("dialed without a slot")
+		}
+	})
+	t.Run("CampaignUploading", func(t *testing.T) {
+		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+		fx.rdb.HSet(t.Context(), "dialer:{"+fx.c.ID+"}:campaign", "state", string(campaign.StateUploading))
+		var later *queue.RetryLaterError
+		if err := fx.process(t, 1); !errors.As(err, &later) {
+			t.Fatalf("err = %v, want a *queue.RetryLaterError", err)
+		}
+		if len(fx.api.connects) != 0 {
+			t.Error("dialed a campaign that is still uploading")
+		}
+	})
+	t.Run("CampaignGone", func(t *testing.T) {
+		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+		if err := fx.store.DeleteCampaign(t.Context(), fx.c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.process(t, 1); err != nil || len(fx.api.connects) != 0 {
+			t.Errorf("err %v, %d Connect Calls; want the task dropped", err, len(fx.api.connects))
+		}
+	})
+}
+
+func TestOutcomeOf(t *testing.T) {
+	tests := []struct {
+		name   string
+		status interactly.CallStatus
+		phone  interactly.PhoneCallStatus
+		want   campaign.Outcome
+	}{
+		{"completed", interactly.CallFinished, interactly.PhoneCompleted, campaign.OutcomeCompleted},
+		{"busy", interactly.CallFinished, interactly.PhoneBusy, campaign.OutcomeBusy},
+		{"no answer", interactly.CallFinished, interactly.PhoneNoAnswer, campaign.OutcomeNoAnswer},
+		{"failed", interactly.CallFinished, interactly.PhoneFailed, campaign.OutcomeFailed},
+		{"forwarded wins", interactly.CallForwarded, interactly.PhoneCompleted, campaign.OutcomeForwarded},
+		// The reference's own sample pairs finished with ringing: never retry a maybe-answered call.
+		{"finished while ringing", interactly.CallFinished, interactly.PhoneRinging, campaign.OutcomeCompleted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := outcomeOf(&interactly.Call{Status: tt.status, PhoneCallStatus: tt.phone})
+			if got != tt.want {
+				t.Errorf("outcomeOf(%s, %s) = %s, want %s", tt.status, tt.phone, got, tt.want)
+			}
+		})
+	}
+}
