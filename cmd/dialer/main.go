@@ -40,7 +40,7 @@ func main() {
 	defer stop()
 	e := &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
 	if err := dispatch(ctx, e, os.Args[1:]); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, flag.ErrHelp) && err != errUsage {
 			fmt.Fprintln(os.Stderr, "dialer:", err)
 		}
 		os.Exit(exitCode(err))

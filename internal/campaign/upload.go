@@ -112,7 +112,7 @@ func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open f
 func checkContacts(f *File, path string, open func() (io.ReadCloser, error), delim rune) ([]string, rune, error) {
 	rc, err := open()
 	if err != nil {
-		return nil, 0, fmt.Errorf("open contacts: %w", err)
+		return nil, 0, fmt.Errorf("open contact file: %w", err)
 	}
 	defer rc.Close()
 	cr, err := NewContactReader(rc, ReaderOptions{Path: path, Delimiter: delim})
@@ -159,7 +159,7 @@ type uploadContact struct {
 func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadCloser, error), delim rune, enq Enqueuer, opt UploadOptions) error {
 	rc, err := open()
 	if err != nil {
-		return fmt.Errorf("open contacts: %w", err)
+		return fmt.Errorf("open contact file: %w", err)
 	}
 	defer rc.Close()
 	cr, err := NewContactReader(rc, ReaderOptions{Path: c.ContactsPath, Delimiter: delim})

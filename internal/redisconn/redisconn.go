@@ -12,6 +12,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+func init() {
+	// go-redis logs pool trouble on its own, with addresses, beside the errors it returns;
+	// the dialer reports those errors itself, once, without secrets.
+	redis.SetLogger(silent{})
+}
+
+type silent struct{}
+
+func (silent) Printf(context.Context, string, ...any) {}
+
 // EnvVar is the environment variable holding the Redis URL.
 const EnvVar = "REDIS_URL"
 

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dialerhq/dialer/internal/redistest"
+)
+
+// testEnv returns an env whose REDIS_URL is a clean test database, and its output buffers.
+func testEnv(t *testing.T, vars map[string]string) (*env, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	e := &env{
+		getenv: func(k string) string { return vars[k] },
+		stdout: &stdout, stderr: &stderr,
+	}
+	return e, &stdout, &stderr
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const fastCampaign = `
+name: cli-test
+assistantId: 678a253ca6d866573043502e
+phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
+contacts: {numberColumn: phone, nameColumn: name}
+retry: {maxAttempts: 2, retryOn: [busy, no-answer], delay: 200ms}
+rateLimit: {callsPerSecond: 20, maxConcurrentCalls: 5}
+poll: {interval: 100ms, analysisWait: 1s}
+`
+
+const fastContacts = "name;phone;slot\nAnn;415 555 0101;9:00\nBob;415 555 0102;9:30\nCy;not a number;10:00\nDi;+1 415 555 0101;10:30\n"
+
+func TestUpload(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 6)
+	dir := t.TempDir()
+	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
+	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
+	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	if err := dispatch(t.Context(), e, []string{"upload", "--campaign", campaignPath, "--contacts", contactsPath}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	id := lines[len(lines)-1]
+	if len(id) != 16 {
+		t.Errorf("last line of stdout = %q, want the campaign ID", id)
+	}
+	if want := "4 rows: 2 dialable, 1 invalid, 1 duplicate"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q, want it to hold %q", stderr, want)
+	}
+
+	stdout.Reset()
+	if err := dispatch(t.Context(), e, []string{"status", id, "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		CampaignID string         `json:"campaignId"`
+		Total      int            `json:"total"`
+		Done       bool           `json:"done"`
+		Outcomes   map[string]int `json:"outcomes"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
+		t.Fatalf("status --json printed %q: %v", stdout, err)
+	}
+	if st.CampaignID != id || st.Total != 4 || st.Done || st.Outcomes["invalid"] != 1 || st.Outcomes["duplicate"] != 1 {
+		t.Errorf("status --json = %s", stdout)
+	}
+
+	stdout.Reset()
+	if err := dispatch(t.Context(), e, []string{"report", id, "--out", "-"}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(stdout).ReadAll()
+	if err != nil || len(rows) != 5 {
+		t.Fatalf("report --out - = %d rows, %v:\n%s", len(rows), err, stdout)
+	}
+	if rows[3][4] != "invalid" || rows[4][4] != "duplicate" || rows[1][4] != "pending" {
+		t.Errorf("report outcomes = %q, %q, %q", rows[1][4], rows[3][4], rows[4][4])
+	}
+}
+
+func TestUploadRefusals(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.yaml", fastCampaign)
+	contacts := writeFile(t, dir, "c.csv", fastContacts)
+	tests := []struct {
+		name     string
+		campaign string
+		contacts string
+		want     []string
+	}{
+		{
+			name:     "unknown key in the campaign file",
+			campaign: writeFile(t, dir, "typo.yaml", strings.Replace(fastCampaign, "maxAttempts", "maxAtempts", 1)),
+			contacts: contacts,
+			want:     []string{"typo.yaml:6", "retry.maxAtempts", "maxAttempts"},
+		},
+		{
+			name:     "bad value in the campaign file",
+			campaign: writeFile(t, dir, "cps.yaml", strings.Replace(fastCampaign, "callsPerSecond: 20", "callsPerSecond: -1", 1)),
+			contacts: contacts,
+			want:     []string{"cps.yaml:7", "rateLimit.callsPerSecond"},
+		},
+		{
+			name:     "no number column",
+			campaign: good,
+			contacts: writeFile(t, dir, "nophone.csv", "name,mobile\nAnn,4155550101\n"),
+			want:     []string{"nophone.csv", `no column "phone"`, "contacts.numberColumn", `"mobile"`},
+		},
+		{
+			name:     "unreadable contact file",
+			campaign: good,
+			contacts: filepath.Join(dir, "missing.csv"),
+			want:     []string{"missing.csv", "no such file"},
+		},
+		{
+			name:     "broken quoting",
+			campaign: good,
+			contacts: writeFile(t, dir, "broken.csv", "name,phone\nAnn,4155550101\nBob,\"415 555 0102\n"),
+			want:     []string{"broken.csv:3"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rdb, _ := redistest.Setup(t, 6)
+			e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+			err := dispatch(t.Context(), e, []string{"upload", "--campaign", tt.campaign, "--contacts", tt.contacts})
+			if err == nil {
+				t.Fatalf("upload succeeded; stdout %q", stdout)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("a refused upload printed %q on stdout", stdout)
+			}
+			if keys := rdb.Keys(t.Context(), "*").Val(); len(keys) != 0 {
+				t.Errorf("a refused upload left keys in Redis: %q", keys)
+			}
+		})
+	}
+}
+
+// TestRun runs the one-command path: embedded Redis, in-process simulator and workers.
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
+	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
+	out := filepath.Join(dir, "report.csv")
+	e, stdout, stderr := testEnv(t, map[string]string{})
+	err := dispatch(t.Context(), e, []string{"run", "--campaign", campaignPath, "--contacts", contactsPath,
+		"--out", out, "--simulate", "--sim-mix", "completed=1", "--sim-ring", "100ms-200ms", "--sim-talk", "200ms"})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr.String(), "embedded in-memory Redis") {
+		t.Errorf("run without REDIS_URL did not say its state is not durable:\n%s", stderr)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, r := range rows[1:] {
+		outcomes = append(outcomes, r[4])
+	}
+	if got := strings.Join(outcomes, ","); got != "completed,completed,invalid,duplicate" {
+		t.Errorf("outcomes = %s", got)
+	}
+	if !strings.Contains(stdout.String(), "done") || !strings.Contains(stdout.String(), out) {
+		t.Errorf("summary on stdout = %q", stdout)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	e, _, stderr := testEnv(t, nil)
+	if err := dispatch(t.Context(), e, []string{"frobnicate"}); err == nil || exitCode(err) != 2 {
+		t.Errorf("unknown command: err %v, exit %d; want usage error, 2", err, exitCode(err))
+	}
+	if !strings.Contains(stderr.String(), "upload") {
+		t.Errorf("usage does not list commands: %q", stderr)
+	}
+	e, _, _ = testEnv(t, map[string]string{})
+	if err := dispatch(t.Context(), e, []string{"status", "abc"}); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Errorf("status without REDIS_URL: %v", err)
+	}
+}
