@@ -32,6 +32,7 @@ type CSVError struct {
 	Msg    string // what is wrong and what to do about it
 }
 
+// Error returns "path:line:column: message".
 func (e *CSVError) Error() string { return errorPrefix(e.Path, e.Line, e.Column) + e.Msg }
 
 // errorPrefix formats "path:line:col: ", leaving out the parts that are empty or zero.

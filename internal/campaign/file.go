@@ -147,6 +147,7 @@ type FileError struct {
 	Msg    string // what is wrong and, where it helps, what to do
 }
 
+// Error returns "path:line:column: key: message", leaving out what is unknown.
 func (e *FileError) Error() string {
 	s := errorPrefix(e.Path, e.Line, e.Column)
 	if e.Key != "" {

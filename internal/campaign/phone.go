@@ -15,6 +15,7 @@ type NumberError struct {
 	Reason string // why it was refused, without the number itself
 }
 
+// Error returns the reason alone, for a report's error column.
 func (e *NumberError) Error() string { return e.Reason }
 
 // NormalizeNumber turns a number as people write it ("(415) 555-0123", "415.555.0123",

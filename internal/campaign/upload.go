@@ -59,6 +59,7 @@ type ColumnError struct {
 	Header       []string // the columns the file has
 }
 
+// Error names the file, the missing column, the key that names it and the columns there are.
 func (e *ColumnError) Error() string {
 	return fmt.Sprintf("%s: no column %q (named by %s in the campaign file); the header has %s; set %s to one of them",
 		e.ContactsPath, e.Column, e.Key, quoteList(e.Header), e.Key)

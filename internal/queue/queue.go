@@ -102,6 +102,7 @@ type RetryLaterError struct {
 	Reason string
 }
 
+// Error returns "retry in <In>: <Reason>".
 func (e *RetryLaterError) Error() string {
 	return fmt.Sprintf("retry in %s: %s", e.In, e.Reason)
 }

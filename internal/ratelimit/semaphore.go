@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -35,25 +36,6 @@ redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
 if not redis.call("ZSCORE", KEYS[1], ARGV[1]) and redis.call("ZCARD", KEYS[1]) >= tonumber(ARGV[4]) then
 	return 0
 end
-redis.call("ZADD", KEYS[1], now + ARGV[2], ARGV[1])
-if redis.call("PTTL", KEYS[1]) < tonumber(ARGV[3]) then
-	redis.call("PEXPIRE", KEYS[1], ARGV[3])
-end
-return 1
-`)
-
-// holdCmd drops expired leases, then gives holder a fresh lease however many hold.
-//
-// KEYS[1] -> holders ZSET
-// ARGV[1] -> holder
-// ARGV[2] -> lease, in milliseconds
-// ARGV[3] -> key TTL, in milliseconds
-// Returns 1.
-var holdCmd = redis.NewScript(`
-redis.replicate_commands()
-local t = redis.call("TIME")
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
 redis.call("ZADD", KEYS[1], now + ARGV[2], ARGV[1])
 if redis.call("PTTL", KEYS[1]) < tonumber(ARGV[3]) then
 	redis.call("PEXPIRE", KEYS[1], ARGV[3])
@@ -258,7 +240,8 @@ func (s *Semaphore) leave(key string, w *waiters) {
 // even if its slot was given to another meanwhile. The count can then exceed max until
 // holders release. It returns an error only if Redis fails.
 func (s *Semaphore) Hold(ctx context.Context, key, holder string) error {
-	if err := holdCmd.Run(ctx, s.rdb, []string{key}, holder, s.leaseMS, s.ttlMS).Err(); err != nil {
+	// No cap: a live call counts whether or not others have filled the slots meanwhile.
+	if err := acquireCmd.Run(ctx, s.rdb, []string{key}, holder, s.leaseMS, s.ttlMS, math.MaxInt32).Err(); err != nil {
 		return fmt.Errorf("hold %s for %s: %w", key, holder, err)
 	}
 	return nil

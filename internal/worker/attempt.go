@@ -98,7 +98,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	call, err := cfg.API.ConnectCall(ctx, req)
 	if err != nil {
 		var apiErr *interactly.APIError
-		if errors.As(err, &apiErr) && !apiErr.Retryable {
+		if errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err) {
 			// Interactly refused this call for good: the contact's outcome is error.
 			a.log.Warn("call refused", "status", apiErr.Status, "err", apiErr)
 			r := campaign.Result{Outcome: campaign.OutcomeError, StartedAt: a.h.now(), Error: apiErr.Error()}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -135,6 +136,12 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	}
 	a := &attempt{h: h, c: c, ct: ct, t: t, log: h.log.With("task", t.TaskID())}
 	err = a.run(ctx)
+	if refusedKey(err) {
+		// Every call of the account would be refused alike: hold the work rather than give
+		// every contact the outcome error. It goes on once the key works again.
+		h.log.Error("Interactly refuses the API key; dialing is held until INTERACTLY_API_KEY is fixed", "err", err)
+		return &queue.RetryLaterError{In: jitter(30 * time.Second), Reason: "Interactly refuses the API key"}
+	}
 	if err == nil || isRetryLater(err) || ctx.Err() != nil || !lastTry(ctx) {
 		return err
 	}
@@ -170,6 +177,13 @@ func (h *Handler) campaign(ctx context.Context, id string) (*campaign.Campaign, 
 			return nil, err
 		}
 	}
+}
+
+// refusedKey reports whether err is Interactly refusing the API key itself (401 or 403),
+// which no contact can be blamed for.
+func refusedKey(err error) bool {
+	var apiErr *interactly.APIError
+	return errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden)
 }
 
 func isRetryLater(err error) bool {

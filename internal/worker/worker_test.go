@@ -251,6 +251,26 @@ func TestRefusedCallIsFinal(t *testing.T) {
 	}
 }
 
+func TestRefusedKeyHoldsTheWork(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	api.connectErr = &interactly.APIError{Op: "connect call", Status: 401, Message: "Invalid or missing API key"}
+	fx := setup(t, api)
+	var later *queue.RetryLaterError
+	if err := fx.process(t, 1); !errors.As(err, &later) {
+		t.Fatalf("err = %v, want a *queue.RetryLaterError", err)
+	}
+	if ct := fx.contact(t); ct.Outcome != "" {
+		t.Errorf("outcome %q after a refused key; want none: the contact is not to blame", ct.Outcome)
+	}
+	api.connectErr = nil
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCompleted {
+		t.Errorf("outcome %q once the key works, want completed", ct.Outcome)
+	}
+}
+
 func TestRetryableConnectErrorIsRetriedWithoutOutcome(t *testing.T) {
 	api := newFakeAPI(interactly.PhoneCompleted)
 	api.connectErr = &interactly.APIError{Op: "connect call", Status: 503, Retryable: true}
