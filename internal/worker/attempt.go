@@ -132,11 +132,17 @@ func (a *attempt) follow(ctx context.Context, callID string) error {
 	slotsKey := campaign.SlotsKey(a.c.ID)
 	stop := cfg.Slots.KeepAlive(ctx, slotsKey, a.key())
 	defer stop()
+	var r campaign.Result
 	call, err := a.poll(ctx, callID)
-	if err != nil {
+	var apiErr *interactly.APIError
+	switch {
+	case errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err):
+		r = campaign.Result{Outcome: campaign.OutcomeError, CallID: callID, Error: "the call's result cannot be read: " + apiErr.Error()}
+	case err != nil:
 		return err
+	default:
+		r = resultOf(call)
 	}
-	r := resultOf(call)
 	a.log.Info("call ended", "call", callID, "outcome", r.Outcome, "phoneCallStatus", r.PhoneCallStatus)
 	if err := a.finish(ctx, r); err != nil {
 		return err
@@ -148,19 +154,33 @@ func (a *attempt) follow(ctx context.Context, callID string) error {
 	return a.followUp(ctx, r)
 }
 
+// maxRefusedPolls is how many permanent refusals of Get Call in a row (a 404 for the call
+// just placed, say) end the attempt with outcome error.
+const maxRefusedPolls = 10
+
 // poll calls Get Call every poll.interval until the call is over and, for a completed call,
 // its analysis is filled or poll.analysisWait has passed since the end was first seen.
-// Failed reads are retried (the client retries each one within its own budget, too) until
-// ctx ends; the task's timeout bounds the whole.
+// Retryable failures are retried (the client retries each read within its own budget, too)
+// until ctx ends, and the task's timeout bounds the whole. After maxRefusedPolls permanent
+// refusals in a row it returns a call-less *interactly.APIError, which follow records as
+// the attempt's error.
 func (a *attempt) poll(ctx context.Context, callID string) (*interactly.Call, error) {
 	interval := a.c.File.Poll.Interval.D()
 	var endSeen time.Time
+	refused := 0
 	for {
 		call, err := a.h.cfg.API.GetCall(ctx, callID)
+		var apiErr *interactly.APIError
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, ctx.Err()
+		case errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err):
+			if refused++; refused >= maxRefusedPolls {
+				return nil, apiErr
+			}
+			a.log.Warn("get call refused", "call", callID, "err", err)
 		case err != nil:
+			refused = 0
 			a.log.Warn("get call", "call", callID, "err", err)
 		case call.Ended():
 			if endSeen.IsZero() {
@@ -169,6 +189,8 @@ func (a *attempt) poll(ctx context.Context, callID string) (*interactly.Call, er
 			if !awaitingAnalysis(call) || a.h.now().Sub(endSeen) >= a.c.File.Poll.AnalysisWait.D() {
 				return call, nil
 			}
+		default:
+			refused = 0
 		}
 		if err := sleep(ctx, interval); err != nil {
 			return nil, err

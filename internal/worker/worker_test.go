@@ -325,6 +325,27 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 	})
 }
 
+func TestUnreadableCallEndsInError(t *testing.T) {
+	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+	// A first run recorded a call id that Get Call does not know (the fake answers 404).
+	if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead"); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, "CC-unknown", "", callStart); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	ct := fx.contact(t)
+	if ct.Outcome != campaign.OutcomeError || !strings.Contains(ct.Last.Error, "call not found") || fx.api.gets != maxRefusedPolls {
+		t.Errorf("outcome %q (%q) after %d Get Calls; want error after %d", ct.Outcome, ct.Last.Error, fx.api.gets, maxRefusedPolls)
+	}
+	if len(fx.api.connects) != 0 {
+		t.Error("dialed again instead of giving up on the recorded call")
+	}
+}
+
 func TestWaits(t *testing.T) {
 	t.Run("NoSlotFree", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
