@@ -1,0 +1,476 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/simulator"
+)
+
+// pollInterval is the campaigns' poll.interval: how often a worker asks Get Call about a
+// live call, and so how late, on average half of it, a worker sees a call end.
+const pollInterval = 200 * time.Millisecond
+
+// analysisDelay is how long after a call ends the simulator fills in its analysis. A
+// worker records a completed call only with its analysis, so it holds the call's
+// concurrency slot until then.
+const analysisDelay = 100 * time.Millisecond
+
+// simAPIKey is the API key the simulator expects and the workers send.
+const simAPIKey = "bench-key"
+
+// dialScenario is one campaign of the dial benchmark and the calls the simulator makes of
+// its dials. Every call is answered and completed, so every contact is dialed exactly once.
+type dialScenario struct {
+	name     string
+	cps      float64 // rateLimit.callsPerSecond
+	maxLive  int     // rateLimit.maxConcurrentCalls
+	contacts int
+	// ring and talk bound the simulated ring and conversation times, drawn uniformly.
+	ring, talk [2]time.Duration
+}
+
+// expected is how long the scenario should take at best: bound by the rate or by the cap.
+func (sc dialScenario) expected() time.Duration {
+	byRate := time.Duration(float64(sc.contacts) / sc.cps * float64(time.Second))
+	meanCall := (sc.ring[0] + sc.ring[1] + sc.talk[0] + sc.talk[1]) / 2
+	byCap := meanCall * time.Duration(sc.contacts) / time.Duration(sc.maxLive)
+	return max(byRate, byCap)
+}
+
+// simConfig returns the simulator configuration of the scenario.
+func (sc dialScenario) simConfig() simulator.Config {
+	return simulator.Config{
+		APIKey:  simAPIKey,
+		Mix:     map[string]float64{simulator.OutcomeCompleted: 1},
+		RingMin: sc.ring[0], RingMax: sc.ring[1],
+		TalkMin: sc.talk[0], TalkMax: sc.talk[1],
+		AnalysisDelay: analysisDelay,
+		Seed:          1,
+	}
+}
+
+// dialResult is what the simulator saw of one scenario.
+type dialResult struct {
+	dials []simulator.Dial
+	stats simulator.Stats
+	took  time.Duration // from the end of the upload to Status.Done
+}
+
+// simSwitch serves the API of the current simulator, so that one set of worker processes
+// can dial campaigns against differently configured simulators in turn.
+type simSwitch struct {
+	cur atomic.Pointer[simulator.Server]
+}
+
+// ServeHTTP hands r to the current simulator, or answers 503 when there is none.
+func (s *simSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sim := s.cur.Load()
+	if sim == nil {
+		http.Error(w, "no simulator yet", http.StatusServiceUnavailable)
+		return
+	}
+	sim.ServeHTTP(w, r)
+}
+
+// benchDial runs the dial-rate and the concurrency campaigns, one after the other, with
+// --workers worker processes against the in-process simulator, and measures from the
+// simulator's dial log how well each limit is used and kept.
+func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
+	rate := dialScenario{
+		name: "bench-rate", cps: 20, maxLive: 200, contacts: b.cfg.dialContacts,
+		ring: [2]time.Duration{300 * time.Millisecond, 600 * time.Millisecond},
+		talk: [2]time.Duration{500 * time.Millisecond, 1500 * time.Millisecond},
+	}
+	capped := dialScenario{
+		name: "bench-cap", cps: 50, maxLive: 20, contacts: b.cfg.capContacts,
+		ring: [2]time.Duration{500 * time.Millisecond, 1000 * time.Millisecond},
+		talk: [2]time.Duration{1500 * time.Millisecond, 3000 * time.Millisecond},
+	}
+
+	rdb, err := b.redis.open(ctx, dbDial)
+	if err != nil {
+		return nil, err
+	}
+	defer rdb.Close()
+	store := campaign.NewStore(rdb)
+
+	sw := &simSwitch{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the simulator: %w", err)
+	}
+	srv := &http.Server{Handler: sw, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+
+	env := append(os.Environ(),
+		"REDIS_URL="+b.redis.url(dbDial),
+		"INTERACTLY_BASE_URL=http://"+l.Addr().String(),
+		"INTERACTLY_API_KEY="+simAPIKey)
+	b.progress("dial: starting %d worker processes", b.cfg.workers)
+	pool, err := startWorkers(b.worker, b.cfg.workers, env)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.kill()
+
+	results := map[string]*dialResult{}
+	for _, sc := range []dialScenario{rate, capped} {
+		sim, err := simulator.New(sc.simConfig())
+		if err != nil {
+			return nil, err
+		}
+		sw.cur.Store(sim)
+		b.progress("dial: %s: %d contacts, callsPerSecond %g, maxConcurrentCalls %d (about %s)",
+			sc.name, sc.contacts, sc.cps, sc.maxLive, sc.expected().Round(time.Second))
+		u, err := b.runUpload(ctx, sc.name, sc.contacts, sc.cps, sc.maxLive, dbDial)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkUploaded(ctx, rdb, u.id, sc.contacts, false); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		if err := b.waitDone(ctx, store, u.id, 3*sc.expected()+30*time.Second, pool); err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.name, err)
+		}
+		res := &dialResult{dials: sim.Dials(), stats: sim.Stats(), took: time.Since(start)}
+		if res.stats.Dials < sc.contacts {
+			return nil, fmt.Errorf("%s: campaign done after %d dials, want at least %d", sc.name, res.stats.Dials, sc.contacts)
+		}
+		b.progress("dial: %s: done in %s", sc.name, res.took.Round(100*time.Millisecond))
+		results[sc.name] = res
+	}
+	b.progress("dial: stopping the workers (SIGTERM)")
+	if err := pool.stop(20 * time.Second); err != nil {
+		return nil, err
+	}
+	if logs := pool.logLines(); len(logs) > 0 {
+		b.progress("dial: the workers logged %d warnings or errors; the first: %s", len(logs), logs[0])
+	}
+
+	figs, err := rateFigures(rate, results[rate.name], b.cfg.workers)
+	if err != nil {
+		return nil, err
+	}
+	capFigs, err := capFigures(capped, results[capped.name])
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, capFigs...)
+
+	doubles, dials := 0, 0
+	for _, res := range results {
+		dials += res.stats.Dials
+		for _, n := range res.stats.DialsByKey {
+			if n > 1 {
+				doubles += n - 1
+			}
+		}
+	}
+	figs = append(figs, figure{
+		measure: "double dials",
+		value:   fmt.Sprintf("%d of %s dials", doubles, thousands(dials)),
+		target:  "0",
+		met:     verdict(doubles == 0),
+		note:    "dials beyond the first of one idempotency key (campaign:contact:attempt) on the simulator, both campaigns",
+	})
+	return figs, nil
+}
+
+// rateFigures measures the dial-rate scenario: the rate achieved and the most dials in any
+// second.
+func rateFigures(sc dialScenario, res *dialResult, workers int) ([]figure, error) {
+	at := dialTimes(res.dials)
+	achieved := achievedRate(at)
+	window := maxInWindow(at, time.Second)
+	if window != res.stats.MaxDialsInOneSecond {
+		return nil, fmt.Errorf("%s: bench counts %d dials in the busiest second, the simulator %d", sc.name, window, res.stats.MaxDialsInOneSecond)
+	}
+	limit := int(math.Floor(sc.cps))
+	return []figure{{
+		measure: fmt.Sprintf("dial rate at callsPerSecond %g", sc.cps),
+		value:   fmt.Sprintf("%.2f dials/s (%.1f%%)", achieved, 100*achieved/sc.cps),
+		target:  fmt.Sprintf("≥ %.2f dials/s (95%%)", 0.95*sc.cps),
+		met:     verdict(achieved >= 0.95*sc.cps),
+		note: fmt.Sprintf("(dials − 1) ÷ (last − first dial) on the simulator; %d contacts, %d worker processes, calls %s, maxConcurrentCalls %d so only the rate binds",
+			len(at), workers, callLength(sc), sc.maxLive),
+	}, {
+		measure: "most dials in any 1 s window",
+		value:   fmt.Sprint(window),
+		target:  fmt.Sprintf("≤ %d", limit),
+		met:     verdict(window <= limit),
+		note:    "most Connect Calls the simulator received in any window [t, t+1s) of the dial-rate campaign",
+	}}, nil
+}
+
+// capFigures measures the concurrency scenario: the peak of live calls, and the mean of
+// live calls while work was waiting as a share of the cap.
+func capFigures(sc dialScenario, res *dialResult) ([]figure, error) {
+	at := dialTimes(res.dials)
+	if len(at) < 2 {
+		return nil, fmt.Errorf("%s: %d dials, too few to measure", sc.name, len(at))
+	}
+	if peak := peakLive(res.dials); peak != res.stats.PeakLiveCalls {
+		return nil, fmt.Errorf("%s: bench counts a peak of %d live calls, the simulator %d", sc.name, peak, res.stats.PeakLiveCalls)
+	}
+	from, to := at[0], at[len(at)-1]
+	mean := meanLive(res.dials, from, to)
+	share := mean / float64(sc.maxLive)
+	return []figure{{
+		measure: fmt.Sprintf("peak live calls at maxConcurrentCalls %d", sc.maxLive),
+		value:   fmt.Sprint(res.stats.PeakLiveCalls),
+		target:  fmt.Sprintf("≤ %d", sc.maxLive),
+		met:     verdict(res.stats.PeakLiveCalls <= sc.maxLive),
+		note: fmt.Sprintf("most calls live at one instant on the simulator, a call being live from Connect Call to its end; %d contacts, calls %s, callsPerSecond %g so the cap binds",
+			len(at), callLength(sc), sc.cps),
+	}, {
+		measure: "mean live calls while work waited",
+		value:   fmt.Sprintf("%.1f (%.1f%% of %d)", mean, 100*share, sc.maxLive),
+		target:  fmt.Sprintf("≥ %.1f (90%%)", 0.9*float64(sc.maxLive)),
+		met:     verdict(share >= 0.9),
+		note: fmt.Sprintf("time-weighted mean of live calls over the %.1f s from the first dial to the start of the last; the rest is slot time around calls: claim, token and Connect Call before, and after, the end seen by a Get Call every %s once the analysis is in (%s after the end)",
+			to.Sub(from).Seconds(), pollInterval, analysisDelay),
+	}}, nil
+}
+
+// callLength describes the length of a scenario's calls, ring plus talk.
+func callLength(sc dialScenario) string {
+	lo, hi := sc.ring[0]+sc.talk[0], sc.ring[1]+sc.talk[1]
+	return trimFloat(lo.Seconds()) + "–" + trimFloat(hi.Seconds()) + " s"
+}
+
+// waitDone polls the status of campaign id until it is done. It fails when timeout
+// passes first, when a worker exits, or when ctx ends. It reports progress every 5 s.
+func (b *bench) waitDone(ctx context.Context, store *campaign.Store, id string, timeout time.Duration, pool *workerPool) error {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	lastReport := time.Now()
+	for {
+		st, err := store.Status(ctx, id)
+		if err != nil {
+			return err
+		}
+		if st.Done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("campaign %s not done after %s: %d of %d finished, %d live calls, %d attempts\nworker logs:\n%s",
+				id, timeout.Round(time.Second), st.Finished, st.Total, st.LiveCalls, st.Attempts, strings.Join(pool.logLines(), "\n"))
+		}
+		if time.Since(lastReport) >= 5*time.Second {
+			b.progress("dial: %d of %d finished, %d live calls", st.Finished, st.Total, st.LiveCalls)
+			lastReport = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-pool.firstExit:
+			return fmt.Errorf("a worker exited while campaign %s was dialing:\n%s", id, strings.Join(pool.logLines(), "\n"))
+		case <-tick.C:
+		}
+	}
+}
+
+// dialTimes returns when each dial began, in order.
+func dialTimes(dials []simulator.Dial) []time.Time {
+	at := make([]time.Time, len(dials))
+	for i, d := range dials {
+		at[i] = d.At
+	}
+	slices.SortFunc(at, time.Time.Compare)
+	return at
+}
+
+// achievedRate returns the dials per second between the first and the last of at (sorted):
+// len(at)−1 intervals over the time they span. It returns 0 for fewer than two dials.
+func achievedRate(at []time.Time) float64 {
+	if len(at) < 2 {
+		return 0
+	}
+	span := at[len(at)-1].Sub(at[0])
+	if span <= 0 {
+		return math.Inf(1)
+	}
+	return float64(len(at)-1) / span.Seconds()
+}
+
+// maxInWindow returns the most of at (sorted) that fall within one window [t, t+w).
+func maxInWindow(at []time.Time, w time.Duration) int {
+	best, lo := 0, 0
+	for hi := range at {
+		for !at[hi].Before(at[lo].Add(w)) {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
+// meanLive returns the time-weighted mean number of calls live over [from, to], a call
+// being live over [At, EndAt): the total overlap of the calls with the window divided by
+// its length. A zero EndAt counts as still live at to. It returns 0 for an empty window.
+func meanLive(dials []simulator.Dial, from, to time.Time) float64 {
+	if !to.After(from) {
+		return 0
+	}
+	var total time.Duration
+	for _, d := range dials {
+		end := d.EndAt
+		if end.IsZero() || end.After(to) {
+			end = to
+		}
+		start := d.At
+		if start.Before(from) {
+			start = from
+		}
+		if end.After(start) {
+			total += end.Sub(start)
+		}
+	}
+	return total.Seconds() / to.Sub(from).Seconds()
+}
+
+// peakLive returns the most calls live at one instant, a call being live over [At, EndAt):
+// a call that ends when another begins does not overlap it.
+func peakLive(dials []simulator.Dial) int {
+	type event struct {
+		at    time.Time
+		delta int
+	}
+	events := make([]event, 0, 2*len(dials))
+	for _, d := range dials {
+		events = append(events, event{d.At, +1})
+		if !d.EndAt.IsZero() {
+			events = append(events, event{d.EndAt, -1})
+		}
+	}
+	slices.SortFunc(events, func(a, b event) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.delta - b.delta // ends before starts
+	})
+	live, peak := 0, 0
+	for _, e := range events {
+		live += e.delta
+		peak = max(peak, live)
+	}
+	return peak
+}
+
+// workerPool is the worker processes of the dial benchmark.
+type workerPool struct {
+	procs     []*workerProc
+	firstExit chan struct{} // closed when any worker exits
+	exitOnce  sync.Once
+}
+
+// workerProc is one worker process.
+type workerProc struct {
+	cmd  *exec.Cmd
+	logs *lockedBuffer
+	done chan struct{} // closed once cmd has exited; err is set then
+	err  error
+}
+
+// startWorkers starts n worker processes of bin with env, logging warnings and errors only.
+func startWorkers(bin string, n int, env []string) (*workerPool, error) {
+	p := &workerPool{firstExit: make(chan struct{})}
+	for i := range n {
+		w := &workerProc{logs: &lockedBuffer{}, done: make(chan struct{})}
+		w.cmd = exec.Command(bin, "--name", fmt.Sprintf("bench-w%d", i+1), "--log-level", "warn")
+		w.cmd.Env = env
+		w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
+		w.cmd.SysProcAttr = childProcAttr()
+		if err := w.cmd.Start(); err != nil {
+			p.kill()
+			return nil, fmt.Errorf("start worker %d: %w", i+1, err)
+		}
+		go func() {
+			w.err = w.cmd.Wait()
+			close(w.done)
+			p.exitOnce.Do(func() { close(p.firstExit) })
+		}()
+		p.procs = append(p.procs, w)
+	}
+	return p, nil
+}
+
+// stop sends every worker SIGTERM and waits up to timeout for all of them to exit. It
+// returns an error naming each worker that did not exit 0 in time, with its logs.
+func (p *workerPool) stop(timeout time.Duration) error {
+	for _, w := range p.procs {
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(timeout)
+	var errs []error
+	for i, w := range p.procs {
+		switch {
+		case !w.waitUntil(deadline):
+			errs = append(errs, fmt.Errorf("worker %d did not exit within %s of SIGTERM\n%s", i+1, timeout, w.logs))
+		case w.err != nil:
+			errs = append(errs, fmt.Errorf("worker %d after SIGTERM: %v\n%s", i+1, w.err, w.logs))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// kill ends every worker still running with SIGTERM, or SIGKILL after 10 s, and waits for
+// them to exit. It does nothing for workers already stopped.
+func (p *workerPool) kill() {
+	for _, w := range p.procs {
+		select {
+		case <-w.done:
+		default:
+			_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, w := range p.procs {
+		w.waitUntil(deadline)
+	}
+}
+
+// waitUntil waits for the worker to exit until deadline, then kills it, and reports
+// whether it exited by itself.
+func (w *workerProc) waitUntil(deadline time.Time) bool {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return true
+	case <-t.C:
+		_ = w.cmd.Process.Kill()
+		<-w.done
+		return false
+	}
+}
+
+// logLines returns the non-empty lines the workers logged, each prefixed with its worker.
+func (p *workerPool) logLines() []string {
+	var lines []string
+	for i, w := range p.procs {
+		for line := range strings.Lines(w.logs.String()) {
+			if line = strings.TrimSpace(line); line != "" {
+				lines = append(lines, fmt.Sprintf("worker %d: %s", i+1, line))
+			}
+		}
+	}
+	return lines
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/redisconn"
+	"github.com/redis/go-redis/v9"
+)
+
+// The databases the benchmark uses, each flushed before use. Keeping them apart lets the
+// workers of the dial benchmark run without seeing the upload's 100,000 pending tasks.
+const (
+	dbUpload  = 0 // `dialer upload` of the generated contact file
+	dbEnqueue = 1 // raw asynq Enqueue
+	dbDial    = 2 // the dial-rate and concurrency campaigns
+)
+
+// redisServer is the Redis the benchmark runs on: a redis-server it started itself, or the
+// server --redis-url names.
+type redisServer struct {
+	// base is the server's URL; its database part is replaced by url.
+	base *url.URL
+	// version is the server's redis_version, e.g. "7.0.15".
+	version string
+	// cmd is the redis-server process when the benchmark started it, nil otherwise.
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd has exited
+	logs   *lockedBuffer // cmd's output, for error messages
+}
+
+// startRedis starts a redis-server from PATH on a free loopback port, with persistence off
+// and its working directory in dir, and waits until it answers PING. Close stops it.
+func startRedis(ctx context.Context, dir string) (*redisServer, error) {
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, errors.New("redis-server is not on PATH; install Redis (e.g. apt-get install redis-server, brew install redis) or pass --redis-url")
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &redisServer{
+		base:   &url.URL{Scheme: "redis", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))},
+		exited: make(chan struct{}),
+		logs:   &lockedBuffer{},
+	}
+	s.cmd = exec.Command(path,
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.cmd.SysProcAttr = childProcAttr()
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.exited)
+	}()
+
+	rdb := redis.NewClient(&redis.Options{Addr: s.base.Host})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := rdb.Ping(ctx).Err()
+		if err == nil {
+			break
+		}
+		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("redis-server on port %d exited at start:\n%s", port, s.logs)
+		case <-ctx.Done():
+			s.Close(ctx)
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.Close(ctx)
+			return nil, fmt.Errorf("redis-server on port %d does not answer PING after 10s: %v\n%s", port, err, s.logs)
+		}
+	}
+	if s.version, err = serverVersion(ctx, rdb); err != nil {
+		s.Close(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// useRedis connects to the server at rawURL (any database in it is ignored) and reads its
+// version. Nothing is flushed until open.
+func useRedis(ctx context.Context, rawURL string) (*redisServer, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url %s: %v", redisconn.Redact(rawURL), err)
+	}
+	s := &redisServer{base: u}
+	rdb, err := redisconn.Open(ctx, s.url(0))
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url: %w", err)
+	}
+	defer rdb.Close()
+	if s.version, err = serverVersion(ctx, rdb); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// url returns the server's URL with database db, as REDIS_URL for the dialer's commands.
+func (s *redisServer) url(db int) string {
+	u := *s.base
+	u.Path = "/" + strconv.Itoa(db)
+	u.RawPath = ""
+	return u.String()
+}
+
+// describe says which server this is, for the output's header; without a password.
+func (s *redisServer) describe() string {
+	if s.cmd != nil {
+		return fmt.Sprintf("redis-server %s (started by bench, persistence off)", s.version)
+	}
+	u := *s.base
+	u.Path, u.RawPath = "", ""
+	return fmt.Sprintf("redis-server %s at %s (databases %d-%d, flushed)", s.version, redisconn.Redact(u.String()), dbUpload, dbDial)
+}
+
+// open connects to database db and flushes it.
+func (s *redisServer) open(ctx context.Context, db int) (*redis.Client, error) {
+	rdb, err := redisconn.Open(ctx, s.url(db))
+	if err != nil {
+		return nil, err
+	}
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("flush database %d: %w", db, err)
+	}
+	return rdb, nil
+}
+
+// Close stops the redis-server the benchmark started and waits for it to exit. On a server
+// named by --redis-url it flushes the databases the benchmark used instead, so that up to a
+// million contacts are not left behind; it does so even when ctx has ended.
+func (s *redisServer) Close(ctx context.Context) {
+	if s.cmd != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, db := range []int{dbUpload, dbEnqueue, dbDial} {
+		if rdb, err := s.open(ctx, db); err == nil {
+			rdb.Close()
+		}
+	}
+}
+
+// freePort returns a TCP port on 127.0.0.1 that nothing listened on a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// serverVersion returns the redis_version line of INFO server.
+func serverVersion(ctx context.Context, rdb *redis.Client) (string, error) {
+	v, err := infoField(ctx, rdb, "server", "redis_version")
+	if err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// usedMemory returns INFO memory's used_memory: bytes allocated by the whole server, every
+// database included.
+func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	v, err := infoField(ctx, rdb, "memory", "used_memory")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("INFO memory used_memory %q: %w", v, err)
+	}
+	return n, nil
+}
+
+// serverCPU returns the CPU time the server has used, user and system, in seconds: INFO
+// cpu's used_cpu_user plus used_cpu_sys.
+func serverCPU(ctx context.Context, rdb *redis.Client) (float64, error) {
+	var total float64
+	for _, field := range []string{"used_cpu_user", "used_cpu_sys"} {
+		v, err := infoField(ctx, rdb, "cpu", field)
+		if err != nil {
+			return 0, err
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("INFO cpu %s %q: %w", field, v, err)
+		}
+		total += f
+	}
+	return total, nil
+}
+
+// infoField returns field of INFO section.
+func infoField(ctx context.Context, rdb *redis.Client, section, field string) (string, error) {
+	info, err := rdb.Info(ctx, section).Result()
+	if err != nil {
+		return "", fmt.Errorf("INFO %s: %w", section, err)
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("INFO %s has no %s", section, field)
+}

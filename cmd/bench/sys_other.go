@@ -1,0 +1,15 @@
+//go:build !linux
+
+package main
+
+import (
+	"os"
+	"syscall"
+)
+
+// childProcAttr returns nil: only Linux can tie a child's life to its parent's.
+func childProcAttr() *syscall.SysProcAttr { return nil }
+
+// peakRSS reports the peak RSS as unknown: ru_maxrss is in KiB on Linux but in bytes on
+// macOS and absent on Windows, and the figures quoted are measured on Linux.
+func peakRSS(*os.ProcessState) (int64, bool) { return 0, false }

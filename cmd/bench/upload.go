@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// areaCodes are real US area codes. libphonenumber holds every number of their 555
+// exchange valid, 555-0000 to 555-9999, so each gives 10,000 distinct numbers.
+var areaCodes = []int{
+	201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228,
+	229, 231, 234, 239, 240, 248, 251, 252, 253, 254, 256, 260, 262, 267, 269, 270, 272, 276, 281, 301,
+	302, 303, 304, 305, 307, 308, 309, 310, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321, 323, 325,
+	330, 331, 334, 336, 337, 339, 346, 347, 351, 352, 360, 361, 385, 386, 401, 402, 404, 405, 406, 407,
+	408, 409, 410, 412, 413, 414, 415, 417, 419, 423, 424, 425, 430, 432, 434, 435, 440, 442, 443, 458,
+	469, 470, 475, 478, 479, 480, 484, 501, 502, 503, 504, 505, 507, 508, 509, 510, 512, 513, 515, 516,
+}
+
+// maxContacts is how many distinct numbers contactNumber can make.
+var maxContacts = len(areaCodes) * 10000
+
+// contactHeader is the header of a generated contact file: the columns of
+// campaigns/example.csv.
+var contactHeader = []string{"First Name", "Last Name", "phone", "appointment_date", "appointment_time", "clinic", "doctor", "notes"}
+
+var (
+	firstNames = []string{"Maria", "James", "Aiko", "Samuel", "Priya", "Liam", "Fatima", "Noah", "Chen", "Olivia", "Mateo", "Amara", "Ethan", "Sofia", "Kwame", "Hannah", "Yusuf"}
+	lastNames  = []string{"Gonzalez", "O'Connor", "Tanaka", "Okafor", "Patel", "Smith", "Haddad", "Johnson", "Wei", "Brown", "Rossi", "Nwosu", "Miller", "Garcia", "Mensah", "Kim", "Novak", "Silva", "Cohen"}
+	clinics    = []string{"Mission Bay", "Noe Valley", "Sunset", "Richmond", "Bayview"}
+	doctors    = []string{"Dr. Patel", "Dr. Nguyen", "Dr. Alvarez", "Dr. Chen", "Dr. Okoye", "Dr. Schmidt", "Dr. Rahman"}
+)
+
+// contactNumber returns the phone number of generated row i (0-based) as a person might
+// have typed it, in one of five styles. Rows 0 to maxContacts-1 get distinct numbers:
+// row i is area code areaCodes[i mod len] and line i div len of the 555 exchange.
+func contactNumber(i int) string {
+	area := areaCodes[i%len(areaCodes)]
+	line := i / len(areaCodes)
+	switch line % 5 {
+	case 0:
+		return fmt.Sprintf("(%d) 555-%04d", area, line)
+	case 1:
+		return fmt.Sprintf("+1%d555%04d", area, line)
+	case 2:
+		return fmt.Sprintf("%d.555.%04d", area, line)
+	case 3:
+		return fmt.Sprintf("%d 555 %04d", area, line)
+	default:
+		return fmt.Sprintf("+1 %d-555-%04d", area, line)
+	}
+}
+
+// writeContacts writes a contact CSV of rows data rows under contactHeader, shaped like
+// campaigns/example.csv: names, a phone number, an appointment, a clinic, a doctor and now
+// and then a note with a comma or quotes in it. Every number is a distinct valid US number
+// (see contactNumber). It returns an error if rows is above maxContacts.
+func writeContacts(w io.Writer, rows int) error {
+	if rows > maxContacts {
+		return fmt.Errorf("%d rows: the generator has %d distinct numbers", rows, maxContacts)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(contactHeader); err != nil {
+		return err
+	}
+	day := time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC)
+	rec := make([]string, len(contactHeader))
+	for i := range rows {
+		slot := i % 36 // 15-minute slots from 8:00 AM to 4:45 PM
+		hour, minute := 8+slot/4, slot%4*15
+		ampm := "AM"
+		if hour >= 12 {
+			ampm = "PM"
+		}
+		if hour > 12 {
+			hour -= 12
+		}
+		note := ""
+		switch {
+		case i%7 == 3:
+			note = "Prefers mornings, call after 9am"
+		case i%11 == 5:
+			note = `Spanish speaker; ask for "Rosa"`
+		}
+		rec[0] = firstNames[i%len(firstNames)]
+		rec[1] = lastNames[i%len(lastNames)]
+		rec[2] = contactNumber(i)
+		rec[3] = day.AddDate(0, 0, i/36%60).Format(time.DateOnly)
+		rec[4] = strconv.Itoa(hour) + ":" + fmt.Sprintf("%02d", minute) + " " + ampm
+		rec[5] = clinics[i%len(clinics)]
+		rec[6] = doctors[i%len(doctors)]
+		rec[7] = note
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// writeContactFile writes a contact file of rows rows (see writeContacts) to path.
+func writeContactFile(path string, rows int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := writeContacts(f, rows); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// campaignYAML returns a campaign file for the generated contacts, named name, dialing at
+// cps calls per second with at most maxLive live calls, each contact once.
+func campaignYAML(name string, cps float64, maxLive int) string {
+	return fmt.Sprintf(`name: %s
+assistantId: 678a253ca6d866573043502e
+phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
+contacts: {numberColumn: phone, nameColumn: First Name}
+retry: {maxAttempts: 1}
+rateLimit: {callsPerSecond: %g, maxConcurrentCalls: %d}
+poll: {interval: %s, analysisWait: 2s}
+`, name, cps, maxLive, pollInterval)
+}
+
+// uploaded is one run of `dialer upload`.
+type uploaded struct {
+	id     string        // the campaign ID it printed
+	wall   time.Duration // from start to exit
+	rss    int64         // peak RSS in bytes; 0 when unknown
+	rssOK  bool          // whether rss is known
+	cpu    time.Duration // user + system CPU time
+	stderr string        // its summary line
+}
+
+// runUpload writes name.yaml (cps calls per second, maxLive live calls) and name.csv of
+// rows generated contacts into the temporary directory, runs the built `dialer upload` on
+// them against database db, and returns the campaign ID it printed and what it cost. The
+// contact file is removed afterwards.
+func (b *bench) runUpload(ctx context.Context, name string, rows int, cps float64, maxLive, db int) (*uploaded, error) {
+	yamlPath := filepath.Join(b.dir, name+".yaml")
+	csvPath := filepath.Join(b.dir, name+".csv")
+	if err := os.WriteFile(yamlPath, []byte(campaignYAML(name, cps, maxLive)), 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeContactFile(csvPath, rows); err != nil {
+		return nil, err
+	}
+	defer os.Remove(csvPath)
+
+	cmd := exec.CommandContext(ctx, b.dialer, "upload", "--campaign", yamlPath, "--contacts", csvPath)
+	cmd.Env = append(os.Environ(), "REDIS_URL="+b.redis.url(db))
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	u := &uploaded{wall: time.Since(start), stderr: strings.TrimSpace(stderr.String())}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("dialer upload %s: %v\n%s", name, err, stderr.String())
+	}
+	u.rss, u.rssOK = peakRSS(cmd.ProcessState)
+	u.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	lines := strings.Fields(stdout.String())
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("dialer upload %s printed no campaign ID; stderr:\n%s", name, stderr.String())
+	}
+	u.id = lines[len(lines)-1]
+	return u, nil
+}
+
+// checkUploaded checks that campaign id in rdb is ready with rows dialable contacts and,
+// when tasks is set, that the dial queue holds a task for each.
+func checkUploaded(ctx context.Context, rdb redis.UniversalClient, id string, rows int, tasks bool) error {
+	st, err := campaign.NewStore(rdb).Status(ctx, id)
+	if err != nil {
+		return fmt.Errorf("status of uploaded campaign %s: %w", id, err)
+	}
+	if st.State != campaign.StateReady || st.Total != rows || st.Dialable != rows {
+		return fmt.Errorf("uploaded campaign %s: state %s, %d rows, %d dialable, %d invalid, %d duplicate; want ready with all %d dialable",
+			id, st.State, st.Total, st.Dialable, st.Invalid, st.Duplicate, rows)
+	}
+	if !tasks {
+		return nil
+	}
+	return checkQueued(rdb, rows)
+}
+
+// checkQueued checks that the dial queue of rdb holds n tasks.
+func checkQueued(rdb redis.UniversalClient, n int) error {
+	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(queue.Name)
+	if err != nil {
+		return fmt.Errorf("inspect queue %s: %w", queue.Name, err)
+	}
+	if info.Size != n {
+		return fmt.Errorf("queue %s holds %d tasks (%d pending), want %d", queue.Name, info.Size, info.Pending, n)
+	}
+	return nil
+}
+
+// benchUpload measures `dialer upload` of --rows generated contacts: wall time, rows/s,
+// peak RSS and the Redis memory each contact takes.
+func (b *bench) benchUpload(ctx context.Context) ([]figure, error) {
+	rows := b.cfg.rows
+	rdb, err := b.redis.open(ctx, dbUpload)
+	if err != nil {
+		return nil, err
+	}
+	defer rdb.Close()
+	before, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	cpuBefore, err := serverCPU(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	b.progress("upload: %s rows with dialer upload", thousands(rows))
+	u, err := b.runUpload(ctx, "bench-upload", rows, 1, 10, dbUpload)
+	if err != nil {
+		return nil, err
+	}
+	after, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	cpuAfter, err := serverCPU(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUploaded(ctx, rdb, u.id, rows, true); err != nil {
+		return nil, err
+	}
+	// A million contacts take a gigabyte; give it back before the next measure.
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("flush database %d: %w", dbUpload, err)
+	}
+	b.progress("upload: %s", u.stderr)
+
+	rate := float64(rows) / u.wall.Seconds()
+	perContact := float64(after-before) / float64(rows)
+	rss := figure{
+		measure: "upload: peak RSS of dialer upload", value: "n/a (Linux only)", target: "< 100 MB",
+		note: "ru_maxrss of the upload process over its whole life, both passes over the file; MB of 10^6 bytes",
+	}
+	if u.rssOK {
+		rss.value = fmt.Sprintf("%.1f MB", float64(u.rss)/1e6)
+		rss.met = verdict(u.rss < 100e6)
+	}
+	return []figure{{
+		measure: fmt.Sprintf("upload: %s rows, wall time", thousands(rows)),
+		value:   fmt.Sprintf("%.2f s", u.wall.Seconds()),
+		target:  fmt.Sprintf("< %s s", trimFloat(float64(rows)/uploadTarget)),
+		met:     verdict(rate >= uploadTarget),
+		note:    "start to exit of the built `dialer upload` (check pass + load pass), 8-column CSV, every number valid and distinct",
+	}, {
+		measure: "upload: rate",
+		value:   thousands(int(rate)) + " rows/s",
+		target:  "≥ " + thousands(uploadTarget) + " rows/s",
+		met:     verdict(rate >= uploadTarget),
+		note: fmt.Sprintf("rows ÷ wall time above; meanwhile the upload process used %.1f s of CPU and redis-server %.1f s, of %.1f s available on %d cores",
+			u.cpu.Seconds(), cpuAfter-cpuBefore, u.wall.Seconds()*float64(runtime.NumCPU()), runtime.NumCPU()),
+	}, rss, {
+		measure: "upload: Redis memory per contact",
+		value:   fmt.Sprintf("%s B", thousands(int(perContact))),
+		note:    fmt.Sprintf("INFO used_memory after − before ÷ rows (%.1f MB in all): contact hash, phone index, asynq task", float64(after-before)/1e6),
+	}}, nil
+}
+
+// uploadTarget is the upload rate to meet, in rows per second: 1M rows in 40 s.
+const uploadTarget = 25000
+
+// enqueueGoroutines are the numbers of goroutines raw Enqueue is measured with.
+var enqueueGoroutines = []int{1, 16}
+
+// benchEnqueue measures queue.Client.EnqueueDial alone, for --rows tasks, into a fresh
+// database from 1 and from 16 goroutines: the ceiling of the upload's enqueue stage.
+func (b *bench) benchEnqueue(ctx context.Context) ([]figure, error) {
+	var figs []figure
+	for _, g := range enqueueGoroutines {
+		b.progress("enqueue: %s tasks from %d goroutine(s)", thousands(b.cfg.rows), g)
+		rdb, err := b.redis.open(ctx, dbEnqueue)
+		if err != nil {
+			return nil, err
+		}
+		elapsed, err := enqueueAll(ctx, queue.NewClient(rdb), b.cfg.rows, g)
+		if err == nil {
+			err = checkQueued(rdb, b.cfg.rows)
+		}
+		rdb.Close()
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, figure{
+			measure: fmt.Sprintf("asynq Enqueue alone, %d goroutine%s", g, plural(g)),
+			value:   thousands(int(float64(b.cfg.rows)/elapsed.Seconds())) + " tasks/s",
+			note:    fmt.Sprintf("%s queue.Client.EnqueueDial calls (TaskID, MaxRetry, Timeout) into an empty database; upload itself uses 32", thousands(b.cfg.rows)),
+		})
+	}
+	return figs, nil
+}
+
+// enqueueAll enqueues attempt 1 of contacts 1..n of campaign "bench" through q from
+// goroutines goroutines and returns how long it took.
+func enqueueAll(ctx context.Context, q *queue.Client, n, goroutines int) (time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	start := time.Now()
+	for range goroutines {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				if err := q.EnqueueDial(ctx, "bench", i, 1, time.Time{}); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	return elapsed, nil
+}
