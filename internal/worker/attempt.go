@@ -124,32 +124,36 @@ func (a *attempt) resume(ctx context.Context, callID string) error {
 	return a.follow(ctx, callID)
 }
 
-// follow polls call callID until it is over, records the result, gives the slot back and
-// does the follow-up. When ctx ends first the slot stays held (its lease runs out unless a
-// new run of the task resumes the call) and nothing is recorded.
+// follow polls call callID until it is over and gives the slot back at once (the line is
+// free; waiting for the analysis needs no slot), then waits for the analysis, records the
+// result and does the follow-up. When ctx ends while the call is live the slot stays held
+// (its lease runs out unless a new run of the task resumes the call) and nothing is recorded.
 func (a *attempt) follow(ctx context.Context, callID string) error {
 	cfg := &a.h.cfg
 	slotsKey := campaign.SlotsKey(a.c.ID)
 	stop := cfg.Slots.KeepAlive(ctx, slotsKey, a.key())
-	defer stop()
-	var r campaign.Result
-	call, err := a.poll(ctx, callID)
+	call, err := a.pollEnd(ctx, callID)
+	stop()
 	var apiErr *interactly.APIError
-	switch {
-	case errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err):
-		r = campaign.Result{Outcome: campaign.OutcomeError, CallID: callID, Error: "the call's result cannot be read: " + apiErr.Error()}
-	case err != nil:
+	refused := errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err)
+	if err != nil && !refused {
 		return err
-	default:
+	}
+	if err := cfg.Slots.Release(ctx, slotsKey, a.key()); err != nil {
+		a.log.Warn("release slot", "err", err) // its lease runs out anyway
+	}
+	var r campaign.Result
+	if refused {
+		r = campaign.Result{Outcome: campaign.OutcomeError, CallID: callID, Error: "the call's result cannot be read: " + apiErr.Error()}
+	} else {
+		if call, err = a.awaitAnalysis(ctx, call); err != nil {
+			return err
+		}
 		r = resultOf(call)
 	}
 	a.log.Info("call ended", "call", callID, "outcome", r.Outcome, "phoneCallStatus", r.PhoneCallStatus)
 	if err := a.finish(ctx, r); err != nil {
 		return err
-	}
-	stop()
-	if err := cfg.Slots.Release(ctx, slotsKey, a.key()); err != nil {
-		a.log.Warn("release slot", "err", err) // its lease runs out anyway
 	}
 	return a.followUp(ctx, r)
 }
@@ -158,15 +162,11 @@ func (a *attempt) follow(ctx context.Context, callID string) error {
 // just placed, say) end the attempt with outcome error.
 const maxRefusedPolls = 10
 
-// poll calls Get Call every poll.interval until the call is over and, for a completed call,
-// its analysis is filled or poll.analysisWait has passed since the end was first seen.
-// Retryable failures are retried (the client retries each read within its own budget, too)
-// until ctx ends, and the task's timeout bounds the whole. After maxRefusedPolls permanent
-// refusals in a row it returns a call-less *interactly.APIError, which follow records as
-// the attempt's error.
-func (a *attempt) poll(ctx context.Context, callID string) (*interactly.Call, error) {
-	interval := a.c.File.Poll.Interval.D()
-	var endSeen time.Time
+// pollEnd calls Get Call every poll.interval until the call is over. Retryable failures are
+// retried (the client retries each read within its own budget, too) until ctx ends, and the
+// task's timeout bounds the whole. After maxRefusedPolls permanent refusals in a row it
+// returns the last one, an *interactly.APIError.
+func (a *attempt) pollEnd(ctx context.Context, callID string) (*interactly.Call, error) {
 	refused := 0
 	for {
 		call, err := a.h.cfg.API.GetCall(ctx, callID)
@@ -183,19 +183,36 @@ func (a *attempt) poll(ctx context.Context, callID string) (*interactly.Call, er
 			refused = 0
 			a.log.Warn("get call", "call", callID, "err", err)
 		case call.Ended():
-			if endSeen.IsZero() {
-				endSeen = a.h.now()
-			}
-			if !awaitingAnalysis(call) || a.h.now().Sub(endSeen) >= a.c.File.Poll.AnalysisWait.D() {
-				return call, nil
-			}
+			return call, nil
 		default:
 			refused = 0
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := sleep(ctx, a.c.File.Poll.Interval.D()); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// awaitAnalysis reads an ended call every poll.interval until its analysis is filled in (for
+// a completed call; others have none to wait for) or poll.analysisWait has passed, and
+// returns the last read. Failed reads keep the one before.
+func (a *attempt) awaitAnalysis(ctx context.Context, call *interactly.Call) (*interactly.Call, error) {
+	deadline := a.h.now().Add(a.c.File.Poll.AnalysisWait.D())
+	for awaitingAnalysis(call) && a.h.now().Before(deadline) {
+		if err := sleep(ctx, a.c.File.Poll.Interval.D()); err != nil {
+			return nil, err
+		}
+		next, err := a.h.cfg.API.GetCall(ctx, call.ID)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			a.log.Warn("get call", "call", call.ID, "err", err)
+		default:
+			call = next
+		}
+	}
+	return call, nil
 }
 
 func awaitingAnalysis(call *interactly.Call) bool {

@@ -31,6 +31,8 @@ type fakeAPI struct {
 	connectErr error
 	connects   []*interactly.ConnectCallRequest
 	paced      atomic.Int32
+	noAnalysis bool        // completed calls come without their analysis
+	onGet      func(n int) // called with the number of each Get Call, if set
 	gets       int
 	calls      map[string]*interactly.Call
 	byKey      map[string]*interactly.Call
@@ -61,7 +63,7 @@ func (f *fakeAPI) ConnectCall(ctx context.Context, req *interactly.ConnectCallRe
 		CreatedAt: interactly.Time{Time: callStart}, EndAt: interactly.Time{Time: callStart.Add(time.Minute)},
 		CallEndTriggerBy: "assistant",
 	}
-	if status == interactly.PhoneCompleted {
+	if status == interactly.PhoneCompleted && !f.noAnalysis {
 		call.Analysis = &interactly.Analysis{Summary: "Confirmed for Tuesday.", SuccessEvaluation: "Good", StructuredData: json.RawMessage(`{"confirmed": true}`)}
 	}
 	f.calls[call.ID] = call
@@ -73,6 +75,9 @@ func (f *fakeAPI) GetCall(_ context.Context, id string) (*interactly.Call, error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
+	if f.onGet != nil {
+		f.onGet(f.gets)
+	}
 	if c, ok := f.calls[id]; ok {
 		return c, nil
 	}
@@ -323,6 +328,33 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 			t.Errorf("%d Connect Calls, call %q; want 1, CC-1", len(fx.api.connects), fx.contact(t).Last.CallID)
 		}
 	})
+}
+
+// TestSlotFreeWhileAwaitingAnalysis checks that the concurrency slot goes back when the call
+// ends, not when its analysis is in: the line is free for the next dial.
+func TestSlotFreeWhileAwaitingAnalysis(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	api.noAnalysis = true
+	fx := setup(t, api)
+	slots := ratelimit.NewSemaphore(fx.rdb, ratelimit.SemaphoreConfig{})
+	held := map[int]int{}
+	api.onGet = func(n int) {
+		held[n], _ = slots.Count(context.Background(), campaign.SlotsKey(fx.c.ID))
+	}
+	start := time.Now()
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	if held[1] != 1 || held[2] != 0 {
+		t.Errorf("slots held at Get Call 1 and 2 = %d, %d; want 1 while the call may be live, 0 once it ended", held[1], held[2])
+	}
+	// analysisWait is 1s: the attempt is recorded without an analysis after it.
+	if waited := time.Since(start); waited < time.Second || api.gets < 5 {
+		t.Errorf("recorded after %s and %d Get Calls; want the 1s analysisWait spent polling", waited, api.gets)
+	}
+	if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCompleted || ct.Last.Summary != "" {
+		t.Errorf("outcome %q, summary %q; want completed without a summary", ct.Outcome, ct.Last.Summary)
+	}
 }
 
 func TestUnreadableCallEndsInError(t *testing.T) {
