@@ -243,8 +243,8 @@ func capFigures(sc dialScenario, res *dialResult) ([]figure, error) {
 		value:   fmt.Sprintf("%.1f (%.1f%% of %d)", mean, 100*share, sc.maxLive),
 		target:  fmt.Sprintf("≥ %.1f (90%%)", 0.9*float64(sc.maxLive)),
 		met:     verdict(share >= 0.9),
-		note: fmt.Sprintf("time-weighted mean of live calls over the %.1f s from the first dial to the start of the last; the rest is slot time around calls: claim, token and Connect Call before, and after, the end seen by a Get Call every %s once the analysis is in (%s after the end)",
-			to.Sub(from).Seconds(), pollInterval, analysisDelay),
+		note: fmt.Sprintf("time-weighted mean of live calls over the %.1f s from the first dial to the start of the last; the rest is slot time around calls: claim, token and Connect Call before, and up to one Get Call interval (%s) after, until the end is seen",
+			to.Sub(from).Seconds(), pollInterval),
 	}}, nil
 }
 
