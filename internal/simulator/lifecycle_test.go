@@ -334,3 +334,15 @@ func TestSayAppearsInTranscript(t *testing.T) {
 		t.Errorf("transcript %q, want the said line first of 6", texts)
 	}
 }
+
+func TestTopicKeys(t *testing.T) {
+	vars := map[string]string{
+		"First Name": "Maria", "Last Name": "Gonzalez", "phone": "(415) 555-0101", "clinic_phone": "(415) 555-0100",
+		"nickname": "Mari", "preferred": "Maria", "appointment_date": "2025-11-03", "clinic": "Mission Bay",
+	}
+	got := topicKeys(vars, "Maria")
+	want := []string{"appointment_date", "clinic"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("topicKeys (-want +got):\n%s", diff)
+	}
+}

@@ -392,7 +392,7 @@ func (s *Server) converse(c *call) {
 	if name == "" {
 		name = "the customer"
 	}
-	keys := slices.Sorted(maps.Keys(c.vars))
+	keys := topicKeys(c.vars, c.name)
 	confirmed := s.rng.Float64() < 0.7
 	callback := s.rng.Float64() < 0.2
 
@@ -437,6 +437,21 @@ func (s *Server) converse(c *call) {
 		c.evaluation = s.pick([]string{"Fair", "Poor"}, []float64{0.6, 0.4})
 	}
 	c.structured = map[string]any{"confirmed": confirmed, "callbackRequested": callback}
+}
+
+// topicKeys returns the dynamic variables a conversation is about, sorted: every one but
+// names and numbers (a key holding "name" or "phone", or the customer's name as value),
+// which say who is called rather than why.
+func topicKeys(vars map[string]string, name string) []string {
+	var keys []string
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		lower := strings.ToLower(k)
+		if strings.Contains(lower, "name") || strings.Contains(lower, "phone") || (name != "" && vars[k] == name) {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // uuid draws a version-4 UUID from the seeded generator.
