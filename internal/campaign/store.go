@@ -389,6 +389,15 @@ func (s *Store) RecordCall(ctx context.Context, id string, n, a int, callID, con
 	return nil
 }
 
+// CallEnded no longer counts attempt a's call live: it has been seen to end, and only its
+// analysis is awaited. FinishAttempt does the same; calling both is harmless.
+func (s *Store) CallEnded(ctx context.Context, id string, n, a int) error {
+	if err := s.rdb.SRem(ctx, liveKey(id), liveMember(n, a)).Err(); err != nil {
+		return fmt.Errorf("record end of call %s/%d/%d: %w", id, n, a, err)
+	}
+	return nil
+}
+
 func liveMember(n, a int) string { return strconv.Itoa(n) + ":" + strconv.Itoa(a) }
 
 // FinishAttempt records attempt a's result, copies it onto the contact and no longer counts

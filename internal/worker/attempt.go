@@ -142,6 +142,9 @@ func (a *attempt) follow(ctx context.Context, callID string) error {
 	if err := cfg.Slots.Release(ctx, slotsKey, a.key()); err != nil {
 		a.log.Warn("release slot", "err", err) // its lease runs out anyway
 	}
+	if err := cfg.Store.CallEnded(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt); err != nil {
+		return err
+	}
 	var r campaign.Result
 	if refused {
 		r = campaign.Result{Outcome: campaign.OutcomeError, CallID: callID, Error: "the call's result cannot be read: " + apiErr.Error()}

@@ -337,16 +337,19 @@ func TestSlotFreeWhileAwaitingAnalysis(t *testing.T) {
 	api.noAnalysis = true
 	fx := setup(t, api)
 	slots := ratelimit.NewSemaphore(fx.rdb, ratelimit.SemaphoreConfig{})
-	held := map[int]int{}
+	held, live := map[int]int{}, map[int]int{}
 	api.onGet = func(n int) {
 		held[n], _ = slots.Count(context.Background(), campaign.SlotsKey(fx.c.ID))
+		st, _ := fx.store.Status(context.Background(), fx.c.ID)
+		live[n] = st.LiveCalls
 	}
 	start := time.Now()
 	if err := fx.process(t, 1); err != nil {
 		t.Fatal(err)
 	}
-	if held[1] != 1 || held[2] != 0 {
-		t.Errorf("slots held at Get Call 1 and 2 = %d, %d; want 1 while the call may be live, 0 once it ended", held[1], held[2])
+	if held[1] != 1 || held[2] != 0 || live[1] != 1 || live[2] != 0 {
+		t.Errorf("slots held at Get Call 1 and 2 = %d, %d, live calls %d, %d; want 1 while the call may be live, 0 once it ended",
+			held[1], held[2], live[1], live[2])
 	}
 	// analysisWait is 1s: the attempt is recorded without an analysis after it.
 	if waited := time.Since(start); waited < time.Second || api.gets < 5 {
