@@ -18,6 +18,7 @@ import (
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 )
 
 // buildCommands builds dialer and worker into a temporary directory.
@@ -82,9 +83,10 @@ func e2eNumber(raw string) string {
 
 // TestEndToEnd uploads a campaign with `dialer upload`, dials it with two `worker`
 // processes against the simulator answering with 429s, 5xx, lost responses and slow
-// answers, and checks the report and what the simulator saw: outcomes and attempts as
-// scripted, every column as a dynamic variable, no attempt dialed twice, and the
-// calls-per-second and concurrent-call limits held.
+// answers, stops one worker (SIGTERM) while it has a call live and starts another, and
+// checks the report and what the simulator saw: outcomes and attempts as scripted, every
+// column as a dynamic variable, the stopped worker's call resumed rather than dialed again,
+// no attempt dialed twice, and the calls-per-second and concurrent-call limits held.
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the commands")
@@ -104,7 +106,8 @@ func TestEndToEnd(t *testing.T) {
 	sim, err := simulator.New(simulator.Config{
 		APIKey: apiKey, Script: script, Seed: 7,
 		RingMin: 200 * time.Millisecond, RingMax: 400 * time.Millisecond,
-		TalkMin: 300 * time.Millisecond, TalkMax: 600 * time.Millisecond,
+		// Calls long enough that stopping a worker finds one live.
+		TalkMin: 1500 * time.Millisecond, TalkMax: 2500 * time.Millisecond,
 		AnalysisDelay: 100 * time.Millisecond,
 		Faults: simulator.Faults{
 			RateLimited: 0.08, ServerError: 0.08, LostResponse: 0.2,
@@ -138,24 +141,26 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("upload summary on stderr = %q", stderr)
 	}
 
-	var workers []*exec.Cmd
-	var workerLogs []*bytes.Buffer
-	for i := range 2 {
-		cmd := exec.Command(workerBin, "--name", fmt.Sprintf("w%d", i+1), "--log-level", "warn")
-		cmd.Env = env
-		logs := &bytes.Buffer{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		must(t, cmd.Start())
-		workers = append(workers, cmd)
-		workerLogs = append(workerLogs, logs)
+	workers := map[string]*workerProc{}
+	for _, name := range []string{"w1", "w2"} {
+		workers[name] = startWorker(t, workerBin, env, name)
 	}
 	defer func() {
 		for _, w := range workers {
-			_ = w.Process.Kill()
+			_ = w.cmd.Process.Kill()
 		}
 	}()
 
+	// Stop w1 while it has a call live, and start w3 in its place: the call must be resumed
+	// by another worker, not dialed again.
 	store := campaign.NewStore(rdb)
+	taken := waitForLiveCall(t, rdb, id, "w1")
+	must(t, workers["w1"].cmd.Process.Signal(syscall.SIGTERM))
+	if err := workers["w1"].cmd.Wait(); err != nil {
+		t.Errorf("w1 after SIGTERM with a call live: %v\n%s", err, workers["w1"].logs)
+	}
+	workers["w3"] = startWorker(t, workerBin, env, "w3")
+
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		st, err := store.Status(t.Context(), id)
@@ -164,15 +169,31 @@ func TestEndToEnd(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("campaign not done after 2 minutes: %+v\nworker logs:\n%s\n%s", st, workerLogs[0], workerLogs[1])
+			t.Fatalf("campaign not done after 2 minutes: %+v", st)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	for i, w := range workers {
-		must(t, w.Process.Signal(syscall.SIGTERM))
-		if err := w.Wait(); err != nil {
-			t.Errorf("worker %d after SIGTERM: %v\n%s", i+1, err, workerLogs[i])
+	for _, name := range []string{"w2", "w3"} {
+		w := workers[name]
+		must(t, w.cmd.Process.Signal(syscall.SIGTERM))
+		if err := w.cmd.Wait(); err != nil {
+			t.Errorf("%s after SIGTERM: %v\n%s", name, err, w.logs)
 		}
+	}
+	resumed := false
+	for _, w := range workers {
+		if strings.Contains(w.logs.String(), "resuming live call") && strings.Contains(w.logs.String(), taken.callID) {
+			resumed = true
+		}
+		if strings.Contains(w.logs.String(), apiKey) {
+			t.Errorf("%s logged the API key", w.cmd.Args[2])
+		}
+	}
+	if !resumed {
+		t.Errorf("no worker resumed call %s of the stopped w1", taken.callID)
+	}
+	if n := sim.Stats().DialsByKey[taken.key]; n != 1 {
+		t.Errorf("attempt %s, live when its worker stopped, was dialed %d times", taken.key, n)
 	}
 
 	// Status, as JSON.
@@ -265,14 +286,49 @@ func TestEndToEnd(t *testing.T) {
 		must(t, err)
 		workersSeen[w] = true
 	}
-	if len(workersSeen) != 2 {
-		t.Errorf("dials were made by %v; want both worker processes", workersSeen)
+	if !workersSeen["w1"] || !workersSeen["w2"] {
+		t.Errorf("dials were made by %v; want w1 and w2 among them", workersSeen)
 	}
-	for i, logs := range workerLogs {
-		if strings.Contains(logs.String(), apiKey) {
-			t.Errorf("worker %d logged the API key", i+1)
+}
+
+// workerProc is a running worker process and its log.
+type workerProc struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer // read only after cmd.Wait
+}
+
+func startWorker(t *testing.T, bin string, env []string, name string) *workerProc {
+	t.Helper()
+	cmd := exec.Command(bin, "--name", name, "--log-level", "info", "--shutdown-timeout", "200ms")
+	cmd.Env = env
+	w := &workerProc{cmd: cmd, logs: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = w.logs, w.logs
+	must(t, cmd.Start())
+	return w
+}
+
+// liveCall is an attempt whose call was live.
+type liveCall struct{ key, callID string }
+
+// waitForLiveCall waits until worker has a call live in campaign id and returns it.
+func waitForLiveCall(t *testing.T, rdb *redis.Client, id, worker string) liveCall {
+	t.Helper()
+	prefix := "dialer:{" + id + "}:attempt:"
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		keys, err := rdb.Keys(t.Context(), prefix+"*").Result()
+		must(t, err)
+		for _, k := range keys {
+			rec, err := rdb.HGetAll(t.Context(), k).Result()
+			must(t, err)
+			if rec["state"] == "live" && rec["worker"] == worker {
+				return liveCall{key: id + ":" + strings.TrimPrefix(k, prefix), callID: rec["call_id"]}
+			}
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	t.Fatalf("%s had no call live within 30s", worker)
+	return liveCall{}
 }
 
 func runCommand(t *testing.T, env []string, name string, args ...string) (stdout, stderr string) {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redisconn"
@@ -42,6 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	concurrency := fs.Int("concurrency", 100, "dial tasks run at once by this process; each mostly waits on a live call")
 	name := fs.String("name", "", "this worker's name in attempt records (default hostname:pid)")
 	logPII := fs.Bool("log-pii", false, "log full phone numbers (default: last 4 digits only)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "on SIGTERM, how long running tasks may go on before they are handed back to the queue (their calls resume elsewhere)")
 	logLevel := fs.String("log-level", "info", "debug, info (every dial and call end), warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: worker [flags]\n\nEnvironment: REDIS_URL (required), INTERACTLY_API_KEY (required),\nINTERACTLY_BASE_URL (default %s).\n\nFlags:\n", interactly.DefaultBaseURL)
@@ -74,6 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("worker started", "redis", redisconn.Redact(redisURL), "concurrency", *concurrency)
 	return worker.Run(ctx, worker.PoolConfig{
-		Redis: rdb, API: api, Concurrency: *concurrency, Name: *name, Logger: logger, LogPII: *logPII,
+		Redis: rdb, API: api, Concurrency: *concurrency, ShutdownTimeout: *shutdownTimeout,
+		Name: *name, Logger: logger, LogPII: *logPII,
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/queue"
@@ -18,6 +19,9 @@ type PoolConfig struct {
 	// Concurrency is how many dial tasks run at once in this process (each mostly waits on
 	// a live call). Defaults to 100.
 	Concurrency int
+	// ShutdownTimeout is how long a stopping process lets running tasks go on before it
+	// hands them back to the queue, where another process resumes their calls. Defaults to 5s.
+	ShutdownTimeout time.Duration
 	// Name, Logger and LogPII are as in Config.
 	Name   string
 	Logger *slog.Logger
@@ -47,7 +51,7 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	if err != nil {
 		return err
 	}
-	srv := queue.NewServer(cfg.Redis, queue.ServerConfig{Concurrency: cfg.Concurrency, Logger: logger})
+	srv := queue.NewServer(cfg.Redis, queue.ServerConfig{Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger})
 	if err := srv.Start(h); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
