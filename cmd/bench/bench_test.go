@@ -111,51 +111,6 @@ func TestMeanLive(t *testing.T) {
 // cmpApprox compares floats to a millionth.
 var cmpApprox = cmp.Comparer(func(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 })
 
-func TestPeakLive(t *testing.T) {
-	tests := []struct {
-		name  string
-		dials []simulator.Dial
-		want  int
-	}{
-		{name: "none", want: 0},
-		{name: "back to back do not overlap", dials: []simulator.Dial{call(0, 500), call(500, 1000), call(1000, 2000)}, want: 1},
-		{name: "nested and unended", dials: []simulator.Dial{call(0, 3000), call(1000, 2000), call(1500, -1), call(2000, 2500)}, want: 3},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := peakLive(tt.dials); got != tt.want {
-				t.Errorf("peakLive = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestMaxInWindow(t *testing.T) {
-	tests := []struct {
-		name string
-		at   []int // milliseconds after t0, sorted
-		want int
-	}{
-		{name: "none", want: 0},
-		{name: "one", at: []int{0}, want: 1},
-		{name: "exactly a second apart fall in different windows", at: []int{0, 1000, 2000}, want: 1},
-		{name: "densest window starts mid-run", at: []int{0, 600, 900, 950, 1000, 1550, 1600, 3000}, want: 5},
-		{name: "twenty in a second at 20/s, plus the next one outside", at: every(50, 21), want: 20},
-		{name: "bunched", at: []int{0, 1, 2, 3, 2000}, want: 4},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			at := make([]time.Time, len(tt.at))
-			for i, n := range tt.at {
-				at[i] = ms(n)
-			}
-			if got := maxInWindow(at, time.Second); got != tt.want {
-				t.Errorf("maxInWindow = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
 // every returns n times, step milliseconds apart from 0.
 func every(step, n int) []int {
 	at := make([]int, n)
