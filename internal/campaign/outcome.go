@@ -2,7 +2,7 @@ package campaign
 
 // Outcome is how a contact or one attempt ended. An attempt ends completed, busy, no-answer,
 // failed, forwarded or error; a contact ends with its last attempt's outcome, or with invalid
-// or duplicate when it is never dialed.
+// duplicate or suppressed when it is never dialed.
 type Outcome string
 
 const (
@@ -20,14 +20,18 @@ const (
 	OutcomeInvalid Outcome = "invalid"
 	// OutcomeDuplicate: an earlier row holds the same number; the row is not dialed.
 	OutcomeDuplicate Outcome = "duplicate"
-	// OutcomeError: the dialer could not learn how the call went (API errors, timeouts).
+	// OutcomeError: Interactly refused the call for good, or the dialer could not learn how
+	// it went (API errors, timeouts).
 	OutcomeError Outcome = "error"
+	// OutcomeSuppressed: the number is on a suppression (do-not-call) list, at upload or
+	// when its dial came up; it is never dialed.
+	OutcomeSuppressed Outcome = "suppressed"
 )
 
 // Outcomes lists every Outcome in the order status output shows them.
 var Outcomes = []Outcome{
 	OutcomeCompleted, OutcomeBusy, OutcomeNoAnswer, OutcomeFailed,
-	OutcomeForwarded, OutcomeInvalid, OutcomeDuplicate, OutcomeError,
+	OutcomeForwarded, OutcomeInvalid, OutcomeDuplicate, OutcomeSuppressed, OutcomeError,
 }
 
 // retryOutcomes lists the outcomes a campaign file may name in retry.retryOn, in the order
