@@ -44,7 +44,7 @@ func printStatus(w io.Writer, st *campaign.Status) {
 		state = "uploading"
 	}
 	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, state)
-	fmt.Fprintf(w, "rows       %d: %d dialable, %d invalid, %d duplicate\n", st.Total, st.Dialable, st.Invalid, st.Duplicate)
+	fmt.Fprintf(w, "rows       %d: %d dialable, %d invalid, %d duplicate, %d suppressed\n", st.Total, st.Dialable, st.Invalid, st.Duplicate, st.Suppressed)
 	fmt.Fprintf(w, "finished   %d of %d rows\n", st.Finished, st.Total)
 	fmt.Fprintf(w, "live calls %d\n", st.LiveCalls)
 	fmt.Fprintf(w, "attempts   %d\n", st.Attempts)

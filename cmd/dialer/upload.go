@@ -73,10 +73,10 @@ func upload(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath
 		return nil, err
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(e.stderr, "campaign %s (%s): %d rows: %d dialable, %d invalid, %d duplicate; uploaded in %s (%.0f rows/s)\n",
-		c.ID, c.File.Name, c.Rows, c.Dialable, c.Invalid, c.Duplicate,
+	fmt.Fprintf(e.stderr, "campaign %s (%s): %d rows: %d dialable, %d invalid, %d duplicate, %d suppressed; uploaded in %s (%.0f rows/s)\n",
+		c.ID, c.File.Name, c.Rows, c.Dialable, c.Invalid, c.Duplicate, c.Suppressed,
 		elapsed.Round(time.Millisecond), float64(c.Rows)/elapsed.Seconds())
-	if c.Invalid+c.Duplicate > 0 {
+	if c.Invalid+c.Duplicate+c.Suppressed > 0 {
 		fmt.Fprintf(e.stderr, "rows not dialed are in the report with the reason: dialer report %s --out report.csv\n", c.ID)
 	}
 	return c, nil

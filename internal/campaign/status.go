@@ -15,11 +15,13 @@ type Status struct {
 	CampaignID string `json:"campaignId"`
 	Name       string `json:"name"`
 	State      State  `json:"state"`
-	// Total counts the contact file's rows; Dialable, Invalid and Duplicate split them.
-	Total     int `json:"total"`
-	Dialable  int `json:"dialable"`
-	Invalid   int `json:"invalid"`
-	Duplicate int `json:"duplicate"`
+	// Total counts the contact file's rows; Dialable, Invalid, Duplicate and Suppressed split
+	// them as the upload found them (a number suppressed later counts under Outcomes).
+	Total      int `json:"total"`
+	Dialable   int `json:"dialable"`
+	Invalid    int `json:"invalid"`
+	Duplicate  int `json:"duplicate"`
+	Suppressed int `json:"suppressed"`
 	// Finished counts rows with a final outcome, invalid and duplicate ones included.
 	Finished int `json:"finished"`
 	// LiveCalls counts calls placed and not yet seen to end.
@@ -57,7 +59,7 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 	}
 	st := &Status{
 		CampaignID: id, Name: c.File.Name, State: c.State,
-		Total: c.Rows, Dialable: c.Dialable, Invalid: c.Invalid, Duplicate: c.Duplicate,
+		Total: c.Rows, Dialable: c.Dialable, Invalid: c.Invalid, Duplicate: c.Duplicate, Suppressed: c.Suppressed,
 		LiveCalls: int(live.Val()), Outcomes: map[Outcome]int{},
 	}
 	for o, v := range outcomes.Val() {
@@ -76,7 +78,7 @@ func (st *Status) eta(now time.Time) float64 {
 	if st.Done {
 		return 0
 	}
-	dialed := st.Finished - st.Invalid - st.Duplicate
+	dialed := st.Finished - st.Invalid - st.Duplicate - st.Suppressed
 	if dialed <= 0 || st.FirstDialAt.IsZero() {
 		return -1
 	}

@@ -57,8 +57,9 @@ type Campaign struct {
 	State State `json:"state"`
 	// CreatedAt is when the upload began.
 	CreatedAt time.Time `json:"createdAt"`
-	// Rows counts the contact file's data rows; Dialable, Invalid and Duplicate split them.
-	Rows, Dialable, Invalid, Duplicate int
+	// Rows counts the contact file's data rows; Dialable, Invalid, Duplicate and Suppressed
+	// split them as the upload found them.
+	Rows, Dialable, Invalid, Duplicate, Suppressed int
 }
 
 // NumberIndex is the index in Header of the number column, or -1.
@@ -170,7 +171,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
 // finishUpload records the upload's counts and marks the campaign ready.
 func (s *Store) finishUpload(ctx context.Context, c *Campaign) error {
 	err := s.rdb.HSet(ctx, campaignKey(c.ID),
-		"rows", c.Rows, "dialable", c.Dialable, "invalid", c.Invalid, "duplicate", c.Duplicate,
+		"rows", c.Rows, "dialable", c.Dialable, "invalid", c.Invalid, "duplicate", c.Duplicate, "suppressed", c.Suppressed,
 		"state", string(StateReady)).Err()
 	if err != nil {
 		return fmt.Errorf("mark campaign %s ready: %w", c.ID, err)
@@ -221,6 +222,7 @@ func (s *Store) Campaign(ctx context.Context, id string) (*Campaign, error) {
 	c.Dialable, _ = strconv.Atoi(m["dialable"])
 	c.Invalid, _ = strconv.Atoi(m["invalid"])
 	c.Duplicate, _ = strconv.Atoi(m["duplicate"])
+	c.Suppressed, _ = strconv.Atoi(m["suppressed"])
 	return c, nil
 }
 

@@ -22,8 +22,20 @@ type Enqueuer interface {
 	EnqueueDial(ctx context.Context, campaignID string, contactID, attempt int, at time.Time) error
 }
 
+// Suppressor tells which numbers are on a suppression (do-not-call) list that campaign
+// campaignID obeys; suppression.List implements it. The answer has one entry per number.
+type Suppressor interface {
+	SuppressedMany(ctx context.Context, campaignID string, numbers []string) ([]bool, error)
+}
+
 // UploadOptions tune Upload. The zero value works.
 type UploadOptions struct {
+	// ID is the new campaign's ID. Defaults to a fresh NewCampaignID; a caller that fills
+	// the campaign's own suppression list before the upload chooses it first.
+	ID string
+	// Suppressor, when set, is asked about every dialable number: one on a list gets the
+	// outcome suppressed and is not enqueued. Workers ask again before each dial.
+	Suppressor Suppressor
 	// Delimiter of the contact file: ',', ';' or '\t'. Defaults to the campaign file's
 	// contacts.delimiter, else it is detected from the header line.
 	Delimiter rune
@@ -76,8 +88,9 @@ func quoteList(ss []string) string {
 // Upload creates a campaign from f and the contact file that open opens (twice: once to check
 // the whole file's structure, so that a broken file enqueues nothing, and once to load it).
 // Each row becomes a contact; a dialable one gets a dial task for attempt 1 through enq.
-// Rows whose number is invalid get outcome invalid, and rows repeating an earlier row's number
-// get outcome duplicate, each with the reason in its error cell; neither is dialed.
+// Rows whose number is invalid get outcome invalid, rows repeating an earlier row's number
+// get outcome duplicate, and rows whose number opt.Suppressor reports get outcome
+// suppressed, each with the reason in its error cell; none of them is dialed.
 //
 // The campaign is StateUploading until every task is enqueued, and workers hold its tasks
 // until then. On any error the campaign's keys are deleted (the tasks already enqueued are
@@ -89,8 +102,12 @@ func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open f
 	if err != nil {
 		return nil, err
 	}
+	id := opt.ID
+	if id == "" {
+		id = NewCampaignID(opt.Now())
+	}
 	c := &Campaign{
-		ID: NewCampaignID(opt.Now()), File: *f, Header: header, ContactsPath: contactsPath,
+		ID: id, File: *f, Header: header, ContactsPath: contactsPath,
 		State: StateUploading, CreatedAt: opt.Now().UTC(),
 	}
 	if err := s.CreateCampaign(ctx, c); err != nil {
@@ -231,7 +248,7 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			if err := s.storeBatch(ctx, c, b, dialable); err != nil {
+			if err := s.storeBatch(ctx, c, b, opt.Suppressor, dialable); err != nil {
 				return err
 			}
 		}
@@ -273,9 +290,10 @@ func normalizeRow(row *Row, numberCol, nameCol int, region string) uploadContact
 }
 
 // storeBatch writes one batch of contacts: the first pipeline claims each number for its
-// row (HSETNX) and reads back which row holds it; the second writes the contact hashes and
-// counts invalid and duplicate rows. Dialable contact IDs go to dialable.
-func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, dialable chan<- int) error {
+// row (HSETNX) and reads back which row holds it; the suppressor, if any, is asked about
+// the numbers; the second pipeline writes the contact hashes and counts invalid, duplicate
+// and suppressed rows. Dialable contact IDs go to dialable.
+func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup Suppressor, dialable chan<- int) error {
 	owners := make([]*redis.StringCmd, len(b.rows))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, uc := range b.contacts {
@@ -289,7 +307,11 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, dia
 	if err != nil {
 		return fmt.Errorf("store contacts: %w", err)
 	}
-	var invalid, duplicate int
+	suppressed, err := suppressedIn(ctx, sup, c.ID, b.contacts)
+	if err != nil {
+		return err
+	}
+	var invalid, duplicate, nSuppressed int
 	var ids []int
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, uc := range b.contacts {
@@ -305,10 +327,16 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, dia
 				_, line, _ := strings.Cut(owners[i].Val(), ":")
 				values = append(values, "outcome", string(OutcomeDuplicate),
 					"error", fmt.Sprintf("same number %s as line %s; dialed once, for that line", uc.number, line))
+			case suppressed[i]:
+				nSuppressed++
+				values = append(values, "outcome", string(OutcomeSuppressed), "error", SuppressedReason)
 			default:
 				ids = append(ids, row.Index)
 			}
 			p.HSet(ctx, contactKey(c.ID, row.Index), values...)
+		}
+		if nSuppressed > 0 {
+			p.HIncrBy(ctx, outcomesKey(c.ID), string(OutcomeSuppressed), int64(nSuppressed))
 		}
 		if invalid > 0 {
 			p.HIncrBy(ctx, outcomesKey(c.ID), string(OutcomeInvalid), int64(invalid))
@@ -324,6 +352,7 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, dia
 	c.Rows += len(b.rows)
 	c.Invalid += invalid
 	c.Duplicate += duplicate
+	c.Suppressed += nSuppressed
 	c.Dialable += len(ids)
 	for _, n := range ids {
 		select {
@@ -333,6 +362,36 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, dia
 		}
 	}
 	return nil
+}
+
+// SuppressedReason is the error cell of a contact suppressed at upload or before a dial.
+const SuppressedReason = "on a suppression (do-not-call) list; not dialed"
+
+// suppressedIn asks sup which of the batch's valid numbers are suppressed; without sup none is.
+func suppressedIn(ctx context.Context, sup Suppressor, id string, contacts []uploadContact) ([]bool, error) {
+	out := make([]bool, len(contacts))
+	if sup == nil {
+		return out, nil
+	}
+	var numbers []string
+	var at []int
+	for i, uc := range contacts {
+		if uc.reason == "" {
+			numbers = append(numbers, uc.number)
+			at = append(at, i)
+		}
+	}
+	if len(numbers) == 0 {
+		return out, nil
+	}
+	ans, err := sup.SuppressedMany(ctx, id, numbers)
+	if err != nil {
+		return nil, fmt.Errorf("check suppression lists: %w", err)
+	}
+	for j, i := range at {
+		out[i] = ans[j]
+	}
+	return out, nil
 }
 
 // phoneOwner is what the phones hash holds for the row that a number was first seen in:

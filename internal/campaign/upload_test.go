@@ -257,3 +257,45 @@ func TestAttemptRecords(t *testing.T) {
 		t.Errorf("status = %+v; want done, no live calls", st)
 	}
 }
+
+// fakeSuppressor suppresses the numbers it holds, for the campaign it is asked about.
+type fakeSuppressor map[string]bool
+
+func (f fakeSuppressor) SuppressedMany(_ context.Context, _ string, numbers []string) ([]bool, error) {
+	out := make([]bool, len(numbers))
+	for i, n := range numbers {
+		out[i] = f[n]
+	}
+	return out, nil
+}
+
+func TestUploadSuppressed(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	enq := &fakeEnqueuer{}
+	sup := fakeSuppressor{"+14155550102": true}
+	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(contactsCSV), enq, UploadOptions{ID: "csup", Suppressor: sup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != "csup" || c.Dialable != 1 || c.Suppressed != 1 {
+		t.Errorf("campaign %s: %d dialable, %d suppressed; want csup, 1, 1", c.ID, c.Dialable, c.Suppressed)
+	}
+	if diff := cmp.Diff([]string{"csup:1:1"}, enq.tasks); diff != "" {
+		t.Errorf("enqueued (-want +got):\n%s", diff)
+	}
+	di, err := store.Contact(t.Context(), c.ID, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if di.Outcome != OutcomeSuppressed || di.Last.Error != SuppressedReason || di.Number != "+14155550102" {
+		t.Errorf("suppressed contact = %+v", di)
+	}
+	st, err := store.Status(t.Context(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Suppressed != 1 || st.Outcomes[OutcomeSuppressed] != 1 {
+		t.Errorf("status counts %d suppressed rows, outcomes %v", st.Suppressed, st.Outcomes)
+	}
+}
