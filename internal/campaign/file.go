@@ -2,11 +2,13 @@ package campaign
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dialerhq/dialer/internal/window"
 )
 
 // maxFileBytes bounds a campaign file, which is a few dozen lines of YAML.
@@ -43,6 +47,17 @@ type File struct {
 	RateLimit RateLimitConfig `yaml:"rateLimit" json:"rateLimit"`
 	// Poll says how calls are followed until they end.
 	Poll PollConfig `yaml:"poll" json:"poll"`
+	// DefaultTimezone is the IANA zone ("America/New_York") of a contact whose zone cannot be
+	// told from the time zone column or the number. Required when CallingWindow.Timezone is
+	// "contact"; optional, and unused, otherwise.
+	DefaultTimezone string `yaml:"defaultTimezone,omitempty" json:"defaultTimezone,omitempty"`
+	// CallingWindow says when, in local time, contacts may be called. Optional: nil means
+	// at any time.
+	CallingWindow *CallingWindowConfig `yaml:"callingWindow,omitempty" json:"callingWindow,omitempty"`
+	// SuppressionFiles are CSV files of numbers never to call in this campaign. Optional.
+	// Parse keeps the paths as written; ParseFile makes each one absolute, taking a relative
+	// path from the campaign file's directory.
+	SuppressionFiles []string `yaml:"suppressionFiles,omitempty" json:"suppressionFiles,omitempty"`
 	// Metadata is merged into each call's metadata. Optional; values are any YAML.
 	Metadata map[string]any `yaml:"metadata,omitempty" json:"metadata,omitempty"`
 	// AssistantOverrides is sent as each call's assistantOverrides, with the contact's row
@@ -102,6 +117,34 @@ type PollConfig struct {
 	// success evaluation) before recording it without one; not negative. Defaults to 30s.
 	AnalysisWait Duration `yaml:"analysisWait" json:"analysisWait"`
 }
+
+// CallingWindowConfig is a weekly calling window read on each contact's clock (see
+// window.Window): a contact is dialed only while, in every zone it may be in, the local day is
+// one of Days and the local time is at or after Start and before End. A call may start just
+// before End and run past it.
+type CallingWindowConfig struct {
+	// Days the window opens on: any of mon, tue, wed, thu, fri, sat and sun. Defaults to all
+	// seven.
+	Days []string `yaml:"days,omitempty" json:"days,omitempty"`
+	// Start is the local time the window opens, "HH:MM" on a 24-hour clock, inclusive.
+	// Required.
+	Start string `yaml:"start" json:"start"`
+	// End is the local time the window shuts, "HH:MM", exclusive; after Start, since a window
+	// cannot run past midnight ("24:00" is the end of the day). Required.
+	End string `yaml:"end" json:"end"`
+	// Timezone is whose clock the window is read on: "contact", each contact's own (from
+	// TimezoneColumn, else its number, else DefaultTimezone), or one IANA zone for every
+	// contact, such as "America/Chicago". Required.
+	Timezone string `yaml:"timezone" json:"timezone"`
+	// TimezoneColumn is the header of a contact file column holding an IANA zone; a contact
+	// whose cell is not blank is called on that zone's clock, whatever its number says.
+	// Optional; only with Timezone "contact".
+	TimezoneColumn string `yaml:"timezoneColumn,omitempty" json:"timezoneColumn,omitempty"`
+}
+
+// TimezoneContact is the CallingWindowConfig.Timezone that reads the window on each
+// contact's own clock.
+const TimezoneContact = "contact"
 
 // Duration is a time.Duration that YAML and JSON write as a Go duration string: "30m",
 // "1h30m", "1.5s".
@@ -179,6 +222,18 @@ func ParseFile(path string) (*File, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
+	if len(f.SuppressionFiles) > 0 {
+		dir, err := filepath.Abs(filepath.Dir(path))
+		if err != nil {
+			return nil, fmt.Errorf("read campaign file %s: %w", path, err)
+		}
+		for i, p := range f.SuppressionFiles {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			f.SuppressionFiles[i] = filepath.Clean(p)
+		}
+	}
 	return f, nil
 }
 
@@ -216,6 +271,19 @@ func Parse(path string, data []byte) (*File, error) {
 			field{"interval", d.duration(&f.Poll.Interval)},
 			field{"analysisWait", d.duration(&f.Poll.AnalysisWait)},
 		)},
+		{"defaultTimezone", d.str(&f.DefaultTimezone)},
+		{"callingWindow", func(key string, v *yaml.Node) error {
+			w := &CallingWindowConfig{}
+			f.CallingWindow = w
+			return d.mapping(v, key, []field{
+				{"days", d.strs(&w.Days, "[mon, tue, wed, thu, fri]")},
+				{"start", d.str(&w.Start)},
+				{"end", d.str(&w.End)},
+				{"timezone", d.str(&w.Timezone)},
+				{"timezoneColumn", d.str(&w.TimezoneColumn)},
+			})
+		}},
+		{"suppressionFiles", d.strs(&f.SuppressionFiles, "[dnc.csv]")},
 		{"metadata", d.freeform(&f.Metadata)},
 		{"assistantOverrides", d.freeform(&f.AssistantOverrides)},
 	})
@@ -314,6 +382,15 @@ func (f *File) Validate() error {
 		return f.errorAt("poll.analysisWait", "must not be negative, got "+f.Poll.AnalysisWait.String())
 	}
 
+	if err := f.validateWindow(); err != nil {
+		return err
+	}
+	for i, p := range f.SuppressionFiles {
+		if strings.TrimSpace(p) == "" {
+			return f.errorAt(fmt.Sprintf("suppressionFiles[%d]", i), "must be the path of a CSV file of numbers not to call, got nothing")
+		}
+	}
+
 	switch vars := f.AssistantOverrides["dynamicVariables"].(type) {
 	case nil, map[string]string:
 	case map[string]any:
@@ -326,6 +403,93 @@ func (f *File) Validate() error {
 		return f.errorAt("assistantOverrides.dynamicVariables", fmt.Sprintf("must map names to text, got %T", vars))
 	}
 	return nil
+}
+
+// validateWindow checks defaultTimezone and callingWindow.
+func (f *File) validateWindow() error {
+	if f.DefaultTimezone != "" {
+		if _, err := window.Location(f.DefaultTimezone); err != nil {
+			return f.errorAt("defaultTimezone", err.Error())
+		}
+	}
+	cw := f.CallingWindow
+	if cw == nil {
+		return nil
+	}
+	if cw.Days != nil && len(cw.Days) == 0 {
+		return f.errorAt("callingWindow.days", "must list at least one day, such as [mon, tue, wed, thu, fri]; leave it out for every day")
+	}
+	if strings.TrimSpace(cw.Start) == "" {
+		return f.errorAt("callingWindow.start", `missing; set the local time calls may start, e.g. start: "09:00"`)
+	}
+	if strings.TrimSpace(cw.End) == "" {
+		return f.errorAt("callingWindow.end", `missing; set the local time calls must have started by, e.g. end: "19:00"`)
+	}
+	if _, err := window.New(cw.Days, cw.Start, cw.End); err != nil {
+		var we *window.Error
+		if errors.As(err, &we) {
+			return f.errorAt("callingWindow."+we.Field, we.Msg)
+		}
+		return f.errorAt("callingWindow", err.Error())
+	}
+	switch tz := cw.Timezone; {
+	case tz == "":
+		return f.errorAt("callingWindow.timezone", "missing; set it to contact, to read the window on each contact's clock, or to an IANA zone such as America/Chicago")
+	case tz == TimezoneContact:
+		if f.DefaultTimezone == "" {
+			e := f.errorAt("defaultTimezone", "missing; callingWindow.timezone is contact, so set the zone of contacts whose zone cannot be told from their number, e.g. defaultTimezone: America/New_York")
+			if s, ok := f.src.at["callingWindow.timezone"]; ok && e.Line == 0 {
+				e.Line, e.Column = s.valueLine, s.valueColumn // point at what requires it
+			}
+			return e
+		}
+	default:
+		if _, err := window.Location(tz); err != nil {
+			return f.errorAt("callingWindow.timezone", err.Error()+", or contact for each contact's own")
+		}
+		if cw.TimezoneColumn != "" {
+			return f.errorAt("callingWindow.timezoneColumn", "only applies when callingWindow.timezone is contact; remove it, or set timezone: contact")
+		}
+	}
+	return nil
+}
+
+// Window returns the campaign's calling window, or nil when it has none; a nil *window.Window
+// is open at every time. Errors are for a File that Validate would refuse.
+func (f *File) Window() (*window.Window, error) {
+	if f.CallingWindow == nil {
+		return nil, nil
+	}
+	return window.New(f.CallingWindow.Days, f.CallingWindow.Start, f.CallingWindow.End)
+}
+
+// ContactZones returns the time zones in which the calling window must be open to call the
+// contact with the E.164 number e164 and the row vars (Row.DynamicVariables), and where they
+// came from, for the audit trail: "campaign" for a callingWindow.timezone that names a zone,
+// else window.Resolve's "column", "number" or "default". Without a calling window it returns
+// nil and "". Errors are for a time zone column cell that is not an IANA zone, and for a File
+// that Validate would refuse.
+func (f *File) ContactZones(e164 string, vars map[string]string) ([]*time.Location, string, error) {
+	cw := f.CallingWindow
+	if cw == nil {
+		return nil, "", nil
+	}
+	if cw.Timezone != TimezoneContact {
+		loc, err := window.Location(cw.Timezone)
+		if err != nil {
+			return nil, "", fmt.Errorf("callingWindow.timezone: %w", err)
+		}
+		return []*time.Location{loc}, "campaign", nil
+	}
+	def, err := window.Location(f.DefaultTimezone)
+	if err != nil {
+		return nil, "", fmt.Errorf("defaultTimezone: %w", err)
+	}
+	var cell string
+	if cw.TimezoneColumn != "" {
+		cell = vars[cw.TimezoneColumn]
+	}
+	return window.Resolve(e164, cell, def)
 }
 
 func (f *File) checkID(key, id, what string) error {
@@ -582,6 +746,34 @@ func (d *decoder) duration(dst *Duration) setter {
 			return d.errorAt(key, v, fmt.Sprintf("%s, got %q", want, v.Value))
 		}
 		*dst = Duration(t)
+		return nil
+	}
+}
+
+// strs decodes a list of text, as []string{} when written empty or as nothing. example is a
+// list to show in the error for a value that is not a list.
+func (d *decoder) strs(dst *[]string, example string) setter {
+	return func(key string, v *yaml.Node) error {
+		if isNull(v) {
+			*dst = []string{}
+			return nil
+		}
+		if v.Kind != yaml.SequenceNode {
+			return d.errorAt(key, v, "must be a list such as "+example+", got "+kindName(v))
+		}
+		out := make([]string, 0, len(v.Content))
+		for i, item := range v.Content {
+			k := fmt.Sprintf("%s[%d]", key, i)
+			if err := d.noAlias(k, item); err != nil {
+				return err
+			}
+			if item.Kind != yaml.ScalarNode || isNull(item) {
+				return d.errorAt(k, item, "must be text, got "+kindName(item))
+			}
+			d.at[k] = spot{item.Line, item.Column, item.Line, item.Column}
+			out = append(out, item.Value)
+		}
+		*dst = out
 		return nil
 	}
 }

@@ -275,12 +275,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key, wrong case",
 			in:   "assistantID: a1\n",
-			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "unknown key without suggestion",
 			in:   minimal + "webhook: https://example.com\n",
-			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "key written twice",
@@ -463,6 +463,91 @@ func TestParseErrors(t *testing.T) {
 			name: "negative analysisWait",
 			in:   minimal + "poll:\n  analysisWait: -1m\n",
 			want: &FileError{Path: "c.yaml", Line: 8, Column: 17, Key: "poll.analysisWait", Msg: "must not be negative, got -1m"},
+		},
+		{
+			name: "bad defaultTimezone",
+			in:   minimal + "defaultTimezone: Eastern\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 18, Key: "defaultTimezone", Msg: `unknown time zone "Eastern"; use an IANA name such as America/New_York or Europe/London`},
+		},
+		{
+			name: "callingWindow is text",
+			in:   minimal + "callingWindow: 9-5\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 16, Key: "callingWindow", Msg: `must be a set of keys (days, start, end, timezone, timezoneColumn), got "9-5"`},
+		},
+		{
+			name: "unknown callingWindow key",
+			in:   minimal + "callingWindow:\n  tz: America/Chicago\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 3, Key: "callingWindow.tz", Msg: "unknown key; known keys: days, start, end, timezone, timezoneColumn"},
+		},
+		{
+			name: "unknown day",
+			in:   minimal + "callingWindow:\n  days: [mon, tues]\n  start: \"09:00\"\n  end: \"17:00\"\n  timezone: America/Chicago\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 15, Key: "callingWindow.days[1]", Msg: `unknown day "tues"; use mon, tue, wed, thu, fri, sat or sun`},
+		},
+		{
+			name: "days not a list",
+			in:   minimal + "callingWindow:\n  days: mon-fri\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 9, Key: "callingWindow.days", Msg: `must be a list such as [mon, tue, wed, thu, fri], got "mon-fri"`},
+		},
+		{
+			name: "no days",
+			in:   minimal + "callingWindow:\n  days: []\n  start: \"09:00\"\n  end: \"17:00\"\n  timezone: America/Chicago\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 9, Key: "callingWindow.days", Msg: "must list at least one day, such as [mon, tue, wed, thu, fri]; leave it out for every day"},
+		},
+		{
+			name: "start missing",
+			in:   minimal + "callingWindow:\n  end: \"17:00\"\n  timezone: America/Chicago\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "callingWindow.start", Msg: `missing; set the local time calls may start, e.g. start: "09:00"`},
+		},
+		{
+			name: "callingWindow empty",
+			in:   minimal + "callingWindow:\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "callingWindow.start", Msg: `missing; set the local time calls may start, e.g. start: "09:00"`},
+		},
+		{
+			name: "start not HH:MM",
+			in:   minimal + "callingWindow:\n  start: 9am\n  end: \"17:00\"\n  timezone: America/Chicago\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 10, Key: "callingWindow.start", Msg: `must be a time of day as HH:MM on a 24-hour clock, such as "09:00" or "21:00", got "9am"`},
+		},
+		{
+			name: "overnight window",
+			in:   minimal + "callingWindow:\n  start: \"21:00\"\n  end: \"08:00\"\n  timezone: America/Chicago\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 8, Key: "callingWindow.end", Msg: "must be after start (21:00), got 08:00; a window cannot run past midnight"},
+		},
+		{
+			name: "timezone missing",
+			in:   minimal + "callingWindow:\n  start: \"09:00\"\n  end: \"17:00\"\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "callingWindow.timezone", Msg: "missing; set it to contact, to read the window on each contact's clock, or to an IANA zone such as America/Chicago"},
+		},
+		{
+			name: "unknown timezone",
+			in:   minimal + "callingWindow:\n  start: \"09:00\"\n  end: \"17:00\"\n  timezone: America/Chicgo\n",
+			want: &FileError{Path: "c.yaml", Line: 10, Column: 13, Key: "callingWindow.timezone", Msg: `unknown time zone "America/Chicgo"; use an IANA name such as America/New_York or Europe/London, or contact for each contact's own`},
+		},
+		{
+			name: "contact timezone without defaultTimezone",
+			in:   minimal + "callingWindow:\n  start: \"09:00\"\n  end: \"17:00\"\n  timezone: contact\n",
+			want: &FileError{Path: "c.yaml", Line: 10, Column: 13, Key: "defaultTimezone", Msg: "missing; callingWindow.timezone is contact, so set the zone of contacts whose zone cannot be told from their number, e.g. defaultTimezone: America/New_York"},
+		},
+		{
+			name: "timezoneColumn with a fixed zone",
+			in:   minimal + "callingWindow:\n  start: \"09:00\"\n  end: \"17:00\"\n  timezone: America/Chicago\n  timezoneColumn: tz\n",
+			want: &FileError{Path: "c.yaml", Line: 11, Column: 19, Key: "callingWindow.timezoneColumn", Msg: "only applies when callingWindow.timezone is contact; remove it, or set timezone: contact"},
+		},
+		{
+			name: "suppressionFiles not a list",
+			in:   minimal + "suppressionFiles: dnc.csv\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 19, Key: "suppressionFiles", Msg: `must be a list such as [dnc.csv], got "dnc.csv"`},
+		},
+		{
+			name: "suppressionFiles holds a list",
+			in:   minimal + "suppressionFiles:\n  - [a.csv]\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 5, Key: "suppressionFiles[0]", Msg: "must be text, got a list"},
+		},
+		{
+			name: "suppressionFiles holds nothing",
+			in:   minimal + "suppressionFiles: [dnc.csv, \" \"]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 29, Key: "suppressionFiles[1]", Msg: "must be the path of a CSV file of numbers not to call, got nothing"},
 		},
 	}
 	for _, tt := range tests {
@@ -653,4 +738,183 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("after the JSON round trip: %v", err)
 		}
 	})
+}
+
+func TestCallingWindow(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         string
+		want       *CallingWindowConfig
+		wantWindow string
+	}{
+		{
+			name: "none",
+			in:   minimal,
+		},
+		{
+			name: "every key",
+			in: minimal + `defaultTimezone: America/New_York
+callingWindow:
+  days: [mon, tue, wed, thu, fri]
+  start: "09:00"
+  end: "19:00"
+  timezone: contact
+  timezoneColumn: tz
+`,
+			want: &CallingWindowConfig{
+				Days: []string{"mon", "tue", "wed", "thu", "fri"}, Start: "09:00", End: "19:00",
+				Timezone: "contact", TimezoneColumn: "tz",
+			},
+			wantWindow: "mon-fri 09:00-19:00",
+		},
+		{
+			name:       "days left out, unquoted times, one zone",
+			in:         minimal + "callingWindow: {start: 8:00, end: 21:00, timezone: America/Chicago}\n",
+			want:       &CallingWindowConfig{Start: "8:00", End: "21:00", Timezone: "America/Chicago"},
+			wantWindow: "mon-sun 08:00-21:00",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := mustParse(t, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, f.CallingWindow); diff != "" {
+				t.Errorf("CallingWindow (-want +got):\n%s", diff)
+			}
+			w, err := f.Window()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (w == nil) != (tt.want == nil) || (w != nil && w.String() != tt.wantWindow) {
+				t.Errorf("Window() = %v, want %q", w, tt.wantWindow)
+			}
+		})
+	}
+}
+
+func TestContactZones(t *testing.T) {
+	contact := minimal + `defaultTimezone: America/Denver
+callingWindow: {start: "09:00", end: "19:00", timezone: contact, timezoneColumn: tz}
+`
+	tests := []struct {
+		name       string
+		in         string
+		e164       string
+		vars       map[string]string
+		want       []string
+		wantSource string
+		wantErr    string
+	}{
+		{name: "no window", in: minimal, e164: "+12125550100"},
+		{
+			name: "one zone for every contact",
+			in:   minimal + "callingWindow: {start: \"09:00\", end: \"19:00\", timezone: America/Chicago}\n",
+			e164: "+12125550100", vars: map[string]string{"tz": "Europe/London"},
+			want: []string{"America/Chicago"}, wantSource: "campaign",
+		},
+		{
+			name: "the column wins",
+			in:   contact, e164: "+12125550100", vars: map[string]string{"tz": "Europe/London"},
+			want: []string{"Europe/London"}, wantSource: "column",
+		},
+		{
+			name: "blank column: the number",
+			in:   contact, e164: "+12085550100", vars: map[string]string{"tz": ""},
+			want: []string{"America/Boise", "America/Los_Angeles"}, wantSource: "number",
+		},
+		{
+			name: "invalid number: the default",
+			in:   contact, e164: "+15555555555",
+			want: []string{"America/Denver"}, wantSource: "default",
+		},
+		{
+			name: "bad column",
+			in:   contact, e164: "+12125550100", vars: map[string]string{"tz": "PST"},
+			wantErr: `time zone column: unknown time zone "PST"; use an IANA name such as America/New_York or Europe/London`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := mustParse(t, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zones, source, err := f.ContactZones(tt.e164, tt.vars)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, z := range zones {
+				got = append(got, z.String())
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("zones (-want +got):\n%s", diff)
+			}
+			if source != tt.wantSource {
+				t.Errorf("source = %q, want %q", source, tt.wantSource)
+			}
+		})
+	}
+}
+
+// TestParseFileSuppressionFiles checks that ParseFile takes relative suppression file paths
+// from the campaign file's directory, and keeps absolute ones.
+func TestParseFileSuppressionFiles(t *testing.T) {
+	dir := t.TempDir()
+	abs := filepath.Join(dir, "elsewhere", "global.csv")
+	path := filepath.Join(dir, "campaigns", "c.yaml")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := minimal + "suppressionFiles: [dnc.csv, ../lists/./optout.csv, " + abs + "]\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "campaigns", "dnc.csv"), filepath.Join(dir, "lists", "optout.csv"), abs}
+	if diff := cmp.Diff(want, f.SuppressionFiles); diff != "" {
+		t.Errorf("SuppressionFiles (-want +got):\n%s", diff)
+	}
+}
+
+// TestFileJSONWindow checks the new keys survive the JSON round trip the Store puts a File
+// through.
+func TestFileJSONWindow(t *testing.T) {
+	f, err := mustParse(t, minimal+`defaultTimezone: America/New_York
+callingWindow: {days: [sat], start: "10:00", end: "14:00", timezone: contact, timezoneColumn: tz}
+suppressionFiles: [/lists/dnc.csv]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"defaultTimezone":"America/New_York","callingWindow":{"days":["sat"],"start":"10:00","end":"14:00","timezone":"contact","timezoneColumn":"tz"},"suppressionFiles":["/lists/dnc.csv"]`
+	if !strings.Contains(string(data), want) {
+		t.Errorf("JSON %s lacks %s", data, want)
+	}
+	var got File
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	got.WithDefaults()
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
 }
