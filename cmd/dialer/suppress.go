@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/suppression"
+)
+
+const suppressUsage = "add|remove|check NUMBER... [--region US]\n       dialer suppress import FILE.csv [--region US]"
+
+// runSuppress edits and asks the global suppression (do-not-call) list:
+//
+//	dialer suppress add|remove|check NUMBER... [--region US]
+//	dialer suppress import FILE.csv [--region US]
+func runSuppress(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "suppress", suppressUsage)
+	region := fs.String("region", "US", "ISO country of numbers written without +country; \"\" requires +country")
+	if len(args) == 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: want add, remove, check or import", errUsage)
+	}
+	action := args[0]
+	rest, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "add", "remove", "check":
+		if len(rest) == 0 {
+			fs.Usage()
+			return fmt.Errorf("%w: suppress %s: want at least one number", errUsage, action)
+		}
+		return suppressNumbers(ctx, e, action, rest, *region)
+	case "import":
+		if len(rest) != 1 {
+			fs.Usage()
+			return fmt.Errorf("%w: suppress import: want one file", errUsage)
+		}
+		return suppressImport(ctx, e, rest[0], *region)
+	case "-h", "--help", "help":
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	fs.Usage()
+	return fmt.Errorf("%w: suppress %q: want add, remove, check or import", errUsage, action)
+}
+
+// parseInterspersed parses fs from args, which may put flags after positional arguments
+// (dialer suppress add 4155550101 --region GB), and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// suppressNumbers normalises every number first, so that one bad number changes nothing.
+func suppressNumbers(ctx context.Context, e *env, action string, raw []string, region string) error {
+	numbers := make([]string, 0, len(raw))
+	var bad []string
+	for _, r := range raw {
+		n, err := campaign.NormalizeNumber(r, region)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%q: %v", r, err))
+			continue
+		}
+		numbers = append(numbers, n)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("suppress %s: nothing changed: %s", action, strings.Join(bad, "; "))
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	list := suppression.New(rdb)
+
+	switch action {
+	case "check":
+		got, err := list.SuppressedMany(ctx, "", numbers)
+		if err != nil {
+			return err
+		}
+		for i, n := range numbers {
+			state := "not suppressed"
+			if got[i] {
+				state = "suppressed"
+			}
+			fmt.Fprintln(e.stdout, n, state)
+		}
+		return nil
+	case "add":
+		n, err := list.Add(ctx, numbers...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "added %d (%d already there)", n, len(numbers)-n)
+	case "remove":
+		n, err := list.Remove(ctx, numbers...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "removed %d (%d were not on it)", n, len(numbers)-n)
+	}
+	return printListSize(ctx, e, list)
+}
+
+func suppressImport(ctx context.Context, e *env, path, region string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err // *PathError: "open FILE: no such file or directory"
+	}
+	defer f.Close()
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	list := suppression.New(rdb)
+	res, err := list.Import(ctx, f, path, region, "")
+	printRejected(e, path, res)
+	if err != nil {
+		if res.Rows > 0 {
+			fmt.Fprintf(e.stderr, "%s: stopped after %d rows: %d added, %d already there, %d rejected\n",
+				path, res.Rows, res.Added, res.AlreadyThere, len(res.Rejected))
+		}
+		return err
+	}
+	fmt.Fprintf(e.stderr, "%s: %d rows: %d added, %d already there, %d rejected", path, res.Rows, res.Added, res.AlreadyThere, len(res.Rejected))
+	return printListSize(ctx, e, list)
+}
+
+// printRejected prints each row an import refused, as FILE:LINE: NUMBER: reason.
+func printRejected(e *env, path string, res *suppression.ImportResult) {
+	for _, r := range res.Rejected {
+		number := r.Number
+		if strings.TrimSpace(number) == "" {
+			number = `""`
+		}
+		fmt.Fprintf(e.stderr, "%s:%d: %s: %s\n", path, r.Line, number, r.Reason)
+	}
+}
+
+// importCampaignList fills campaign id's own suppression list from one of its campaign
+// file's suppressionFiles, printing refused rows and a summary on stderr.
+func importCampaignList(ctx context.Context, e *env, list *suppression.List, id, path, region string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("suppressionFiles: %w", err)
+	}
+	defer f.Close()
+	res, err := list.Import(ctx, f, path, region, id)
+	printRejected(e, path, res)
+	if err != nil {
+		return fmt.Errorf("suppressionFiles: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "%s: %d numbers suppressed for this campaign (%d rows, %d rejected)\n",
+		path, res.Added+res.AlreadyThere, res.Rows, len(res.Rejected))
+	return nil
+}
+
+// printListSize ends a summary line with the size of the global list.
+func printListSize(ctx context.Context, e *env, list *suppression.List) error {
+	n, err := list.Count(ctx)
+	if err != nil {
+		fmt.Fprintln(e.stderr)
+		return err
+	}
+	fmt.Fprintf(e.stderr, "; the suppression list holds %d numbers\n", n)
+	return nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/suppression"
+)
+
+func TestSuppress(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 6)
+	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	run := func(args ...string) error {
+		t.Helper()
+		stdout.Reset()
+		stderr.Reset()
+		return dispatch(t.Context(), e, append([]string{"suppress"}, args...))
+	}
+
+	if err := run("add", "(415) 555-0101", "+1 415 555 0102", "--region", "US"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "added 2 (0 already there); the suppression list holds 2 numbers\n"; stderr.String() != want {
+		t.Errorf("add: stderr = %q, want %q", stderr, want)
+	}
+
+	if err := run("add", "020 7946 0123", "--region", "GB"); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("check", "415.555.0101", "4155550103", "+442079460123"); err != nil {
+		t.Fatal(err)
+	}
+	want := "+14155550101 suppressed\n+14155550103 not suppressed\n+442079460123 suppressed\n"
+	if stdout.String() != want {
+		t.Errorf("check: stdout = %q, want %q", stdout, want)
+	}
+
+	if err := run("remove", "4155550101", "4155550109"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "removed 1 (1 were not on it); the suppression list holds 2 numbers\n"; stderr.String() != want {
+		t.Errorf("remove: stderr = %q, want %q", stderr, want)
+	}
+
+	// One invalid number: an error naming it, and nothing changed for the valid ones.
+	err := run("add", "4155550104", "415 555", "call-me")
+	if err == nil || exitCode(err) != 1 {
+		t.Fatalf("add with invalid numbers: err %v, exit %d; want an error, 1", err, exitCode(err))
+	}
+	for _, w := range []string{`"415 555"`, "too short", `"call-me"`, "nothing changed"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	if got, _ := suppression.New(rdb).Suppressed(t.Context(), "", "+14155550104"); got {
+		t.Error("a refused add added its valid number")
+	}
+
+	dir := t.TempDir()
+	path := writeFile(t, dir, "dnc.csv", "\ufeffnumber,reason\r\n415 555 0101,asked\r\n415 555 0102,again\r\nnope,typo\r\n,\r\n\"415 555 0105\",\"quoted, fine\"\r\n")
+	if err := run("import", path); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	wantErr := path + ":4: nope: contains letters; write the number with digits only\n" +
+		path + ": 4 rows: 2 added, 1 already there, 1 rejected; the suppression list holds 4 numbers\n"
+	if stderr.String() != wantErr {
+		t.Errorf("import: stderr =\n%s\nwant\n%s", stderr, wantErr)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("import printed %q on stdout", stdout)
+	}
+	if err := run("check", "4155550105"); err != nil || stdout.String() != "+14155550105 suppressed\n" {
+		t.Errorf("check after import = %q, %v", stdout, err)
+	}
+}
+
+func TestSuppressRefusals(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		exit int
+		want []string
+	}{
+		{"no action", nil, 2, []string{"add, remove, check or import"}},
+		{"unknown action", []string{"purge"}, 2, []string{`"purge"`}},
+		{"no numbers", []string{"check", "--region", "GB"}, 2, []string{"at least one number"}},
+		{"two files", []string{"import", "a.csv", "b.csv"}, 2, []string{"one file"}},
+		{"missing file", []string{"import", filepath.Join(dir, "missing.csv")}, 1, []string{"missing.csv", "no such file"}},
+		{"wrong columns", []string{"import", writeFile(t, dir, "cols.csv", "phone,name\n4155550101,Ann\n")}, 1,
+			[]string{"cols.csv:1", `"phone", "name"`, "number (required)"}},
+		{"number without region", []string{"add", "4155550101", "--region", ""}, 1, []string{`"4155550101"`, "country code"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rdb, _ := redistest.Setup(t, 6)
+			e, _, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+			err := dispatch(t.Context(), e, append([]string{"suppress"}, tt.args...))
+			if err == nil || exitCode(err) != tt.exit {
+				t.Fatalf("err %v, exit %d; want an error, exit %d", err, exitCode(err), tt.exit)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if keys := rdb.Keys(t.Context(), "*").Val(); len(keys) != 0 {
+				t.Errorf("a refused command left keys %q", keys)
+			}
+		})
+	}
+}

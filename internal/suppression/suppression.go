@@ -1,0 +1,153 @@
+// Package suppression keeps the do-not-call lists: numbers the dialer must never dial. There
+// is one global list, which every campaign obeys, and one list per campaign, filled at upload
+// from the files its campaign file names in suppressionFiles.
+//
+// Both are Redis sets of E.164 numbers (see keys.go). Operators fill the global list with
+// dialer suppress add and dialer suppress import (Import); upload and the worker ask
+// SuppressedMany and Suppressed before a number is queued or dialed.
+package suppression
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+)
+
+// List is the suppression lists in Redis: one global list every campaign obeys, and one per
+// campaign (filled from the campaign file's suppressionFiles at upload). Numbers are E.164
+// ("+14155550101"); normalise them with campaign.NormalizeNumber first. A List is safe for
+// concurrent use.
+type List struct {
+	rdb redis.UniversalClient
+}
+
+// New returns the suppression lists kept in rdb.
+func New(rdb redis.UniversalClient) *List { return &List{rdb: rdb} }
+
+// e164 is the shape of an E.164 number: +, a country code that does not start with 0, and at
+// most 15 digits in all. It catches a caller that forgot to normalise, whose numbers would
+// otherwise never match a dialed one.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
+// checkNumbers returns an error naming every number that is not E.164.
+func checkNumbers(numbers []string) error {
+	var bad []string
+	for _, n := range numbers {
+		if !e164.MatchString(n) {
+			bad = append(bad, fmt.Sprintf("%q", n))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("suppression: not E.164 (normalise with campaign.NormalizeNumber first): %v", bad)
+	}
+	return nil
+}
+
+// Add puts numbers on the global list and returns how many were not on it already. It
+// refuses, changing nothing, if any number is not E.164.
+func (l *List) Add(ctx context.Context, numbers ...string) (added int, err error) {
+	return l.add(ctx, globalKey(), numbers)
+}
+
+// Remove takes numbers off the global list and returns how many were on it. It refuses,
+// changing nothing, if any number is not E.164. A campaign's own list is not touched.
+func (l *List) Remove(ctx context.Context, numbers ...string) (removed int, err error) {
+	if len(numbers) == 0 {
+		return 0, nil
+	}
+	if err := checkNumbers(numbers); err != nil {
+		return 0, err
+	}
+	n, err := l.rdb.SRem(ctx, globalKey(), toArgs(numbers)...).Result()
+	if err != nil {
+		return 0, fmt.Errorf("suppression: remove: %w", err)
+	}
+	return int(n), nil
+}
+
+// AddToCampaign puts numbers on campaign campaignID's own list and returns how many were not
+// on it already. Other campaigns do not see them. The list is deleted with the campaign.
+func (l *List) AddToCampaign(ctx context.Context, campaignID string, numbers ...string) (int, error) {
+	if campaignID == "" {
+		return 0, errors.New("suppression: add to campaign: no campaign ID")
+	}
+	return l.add(ctx, campaignKey(campaignID), numbers)
+}
+
+func (l *List) add(ctx context.Context, key string, numbers []string) (int, error) {
+	if len(numbers) == 0 {
+		return 0, nil
+	}
+	if err := checkNumbers(numbers); err != nil {
+		return 0, err
+	}
+	n, err := l.rdb.SAdd(ctx, key, toArgs(numbers)...).Result()
+	if err != nil {
+		return 0, fmt.Errorf("suppression: add: %w", err)
+	}
+	return int(n), nil
+}
+
+// Suppressed reports whether number is on the global list or on campaign campaignID's list,
+// in one round trip. With campaignID "" only the global list is asked.
+func (l *List) Suppressed(ctx context.Context, campaignID, number string) (bool, error) {
+	got, err := l.SuppressedMany(ctx, campaignID, []string{number})
+	if err != nil {
+		return false, err
+	}
+	return got[0], nil
+}
+
+// SuppressedMany is Suppressed for a batch: result i says whether numbers[i] is suppressed
+// for campaign campaignID. It takes one round trip (one pipeline of SISMEMBERs, which every
+// Redis version and Redis Cluster accept), however many numbers there are.
+func (l *List) SuppressedMany(ctx context.Context, campaignID string, numbers []string) ([]bool, error) {
+	out := make([]bool, len(numbers))
+	if len(numbers) == 0 {
+		return out, nil
+	}
+	keys := []string{globalKey()}
+	if campaignID != "" {
+		keys = append(keys, campaignKey(campaignID))
+	}
+	pipe := l.rdb.Pipeline()
+	cmds := make([]*redis.BoolCmd, 0, len(numbers)*len(keys))
+	for _, n := range numbers {
+		for _, k := range keys {
+			cmds = append(cmds, pipe.SIsMember(ctx, k, n))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("suppression: check %d numbers: %w", len(numbers), err)
+	}
+	for i, cmd := range cmds {
+		if cmd.Val() {
+			out[i/len(keys)] = true
+		}
+	}
+	return out, nil
+}
+
+// Count returns how many numbers the global list holds.
+func (l *List) Count(ctx context.Context) (int64, error) {
+	n, err := l.rdb.SCard(ctx, globalKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("suppression: count: %w", err)
+	}
+	return n, nil
+}
+
+func toArgs(numbers []string) []any {
+	args := make([]any, len(numbers))
+	for i, n := range numbers {
+		args[i] = n
+	}
+	return args
+}
+
+var _ campaign.Suppressor = (*List)(nil)
