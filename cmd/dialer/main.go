@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"report":   {"export a campaign's report as CSV", runReport},
 	"run":      {"upload, dial with an in-process worker pool, and write the report", runRun},
 	"simulate": {"serve a local Interactly API simulator", runSimulate},
+	"suppress": {"add, remove, check or import numbers on the do-not-call list", runSuppress},
 }
 
 func main() {

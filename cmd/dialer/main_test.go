@@ -205,3 +205,48 @@ func TestUsage(t *testing.T) {
 		t.Errorf("status without REDIS_URL: %v", err)
 	}
 }
+
+func TestUploadObeysSuppressionLists(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 6)
+	dir := t.TempDir()
+	writeFile(t, dir, "dnc.csv", "number,reason\n(415) 555-0103,asked not to be called\nnot a number,typo\n")
+	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign+"suppressionFiles: [dnc.csv]\n")
+	contactsPath := writeFile(t, dir, "c.csv", "name,phone\nAnn,415 555 0101\nBob,415 555 0102\nCy,415 555 0103\n")
+	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	if err := dispatch(t.Context(), e, []string{"suppress", "add", "+1 415 555 0102"}); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if err := dispatch(t.Context(), e, []string{"upload", "--campaign", campaignPath, "--contacts", contactsPath}); err != nil {
+		t.Fatalf("upload: %v\n%s", err, stderr)
+	}
+	id := strings.TrimSpace(stdout.String())
+	for _, want := range []string{"3 rows: 1 dialable, 0 invalid, 0 duplicate, 2 suppressed", "dnc.csv:3: not a number:"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	stdout.Reset()
+	if err := dispatch(t.Context(), e, []string{"report", id, "--out", "-"}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(stdout).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, r := range rows[1:] {
+		outcomes = append(outcomes, r[3])
+	}
+	if got := strings.Join(outcomes, ","); got != "pending,suppressed,suppressed" {
+		t.Errorf("outcomes = %s, want pending,suppressed,suppressed", got)
+	}
+	// The campaign's own list binds that campaign only.
+	stdout.Reset()
+	if err := dispatch(t.Context(), e, []string{"suppress", "check", "415 555 0103"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "+14155550103 not suppressed") {
+		t.Errorf("suppress check = %q; a campaign's suppressionFiles leaked into the global list", stdout)
+	}
+}

@@ -48,6 +48,9 @@ func printStatus(w io.Writer, st *campaign.Status) {
 	fmt.Fprintf(w, "finished   %d of %d rows\n", st.Finished, st.Total)
 	fmt.Fprintf(w, "live calls %d\n", st.LiveCalls)
 	fmt.Fprintf(w, "attempts   %d\n", st.Attempts)
+	if st.WaitingForWindow > 0 {
+		fmt.Fprintf(w, "waiting    %d for their calling window; the next opens %s\n", st.WaitingForWindow, st.NextWindowAt.Format(time.RFC3339))
+	}
 	if st.ETASeconds > 0 {
 		fmt.Fprintf(w, "ETA        %s\n", (time.Duration(st.ETASeconds) * time.Second).Round(time.Second))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/redisconn"
+	"github.com/dialerhq/dialer/internal/suppression"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -66,9 +67,20 @@ func upload(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath
 	}
 	q := queue.NewClient(rdb)
 	defer q.Close()
-	open := func() (io.ReadCloser, error) { return os.Open(contactsPath) }
+	store := campaign.NewStore(rdb)
 	start := time.Now()
-	c, err := campaign.NewStore(rdb).Upload(ctx, f, contactsPath, open, q, campaign.UploadOptions{Delimiter: delim})
+	// The campaign's own suppression list is filled first, under the ID the upload will use,
+	// so that its numbers are never enqueued.
+	list := suppression.New(rdb)
+	id := campaign.NewCampaignID(start)
+	for _, path := range f.SuppressionFiles {
+		if err := importCampaignList(ctx, e, list, id, path, f.DefaultRegion); err != nil {
+			_ = store.DeleteCampaign(context.WithoutCancel(ctx), id)
+			return nil, err
+		}
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(contactsPath) }
+	c, err := store.Upload(ctx, f, contactsPath, open, q, campaign.UploadOptions{ID: id, Delimiter: delim, Suppressor: list})
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,10 @@ import "strconv"
 //	dialer:{C}:outcomes               HASH  final outcome -> number of contacts
 //	dialer:{C}:counters               HASH  attempts, first_dial_at, ...
 //	dialer:{C}:live                   SET   attempt keys "N:A" whose call is live
+//	dialer:{C}:waiting                ZSET  contact N -> when its calling window next opens (Unix ms)
 //	dialer:{C}:slots                  ZSET  concurrency leases (package ratelimit)
+//	dialer:{C}:suppressed             SET   the campaign's own suppression list (package suppression)
+//	dialer:suppressed                 SET   the global suppression list (package suppression)
 //	rate:dialer:{C}:cps               STR   GCRA state (redis_rate adds "rate:")
 const keyPrefix = "dialer:"
 
@@ -37,6 +40,8 @@ func outcomesKey(id string) string { return tag(id) + "outcomes" }
 func countersKey(id string) string { return tag(id) + "counters" }
 
 func liveKey(id string) string { return tag(id) + "live" }
+
+func waitingKey(id string) string { return tag(id) + "waiting" }
 
 // SlotsKey is the key of campaign id's concurrency leases, held by ratelimit.Semaphore.
 func SlotsKey(id string) string { return tag(id) + "slots" }

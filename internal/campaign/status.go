@@ -28,6 +28,10 @@ type Status struct {
 	LiveCalls int `json:"liveCalls"`
 	// Attempts counts dials begun, retries included.
 	Attempts int `json:"attempts"`
+	// WaitingForWindow counts contacts held until their calling window opens, and
+	// NextWindowAt is the earliest of those openings (zero when none waits).
+	WaitingForWindow int       `json:"waitingForWindow"`
+	NextWindowAt     time.Time `json:"nextWindowAt,omitzero"`
 	// Outcomes maps each final outcome to its number of rows.
 	Outcomes map[Outcome]int `json:"outcomes"`
 	// Done is true only when every row has a final outcome.
@@ -47,11 +51,14 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 	}
 	var outcomes *redis.MapStringStringCmd
 	var counters *redis.MapStringStringCmd
-	var live *redis.IntCmd
+	var live, waiting *redis.IntCmd
+	var firstOpening *redis.ZSliceCmd
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		outcomes = p.HGetAll(ctx, outcomesKey(id))
 		counters = p.HGetAll(ctx, countersKey(id))
 		live = p.SCard(ctx, liveKey(id))
+		waiting = p.ZCard(ctx, waitingKey(id))
+		firstOpening = p.ZRangeWithScores(ctx, waitingKey(id), 0, 0)
 		return nil
 	})
 	if err != nil {
@@ -68,6 +75,10 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 		st.Finished += n
 	}
 	st.Attempts, _ = strconv.Atoi(counters.Val()["attempts"])
+	st.WaitingForWindow = int(waiting.Val())
+	if z := firstOpening.Val(); len(z) > 0 {
+		st.NextWindowAt = time.UnixMilli(int64(z[0].Score)).UTC()
+	}
 	st.FirstDialAt = parseTime(counters.Val()["first_dial_at"])
 	st.Done = c.State == StateReady && st.Finished == st.Total
 	st.ETASeconds = st.eta(s.now())

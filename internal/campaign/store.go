@@ -348,14 +348,17 @@ func (s *Store) Attempt(ctx context.Context, id string, n, a int) (*Attempt, err
 //	KEYS[1] -> dialer:{C}:attempt:N:A
 //	KEYS[2] -> dialer:{C}:contact:N
 //	KEYS[3] -> dialer:{C}:counters
+//	KEYS[4] -> dialer:{C}:waiting
 //	ARGV[1] -> now, RFC 3339
 //	ARGV[2] -> worker name
+//	ARGV[3] -> contact N
 //
 // Returns 1 when this call claimed the attempt, 0 when someone already had.
 var claimScript = redis.NewScript(`
 if redis.call("HSETNX", KEYS[1], "state", "dialing") == 0 then
   return 0
 end
+redis.call("ZREM", KEYS[4], ARGV[3])
 redis.call("HSET", KEYS[1], "dialing_at", ARGV[1], "worker", ARGV[2])
 redis.call("HINCRBY", KEYS[2], "attempts", 1)
 redis.call("HINCRBY", KEYS[3], "attempts", 1)
@@ -366,8 +369,8 @@ return 1
 // ClaimAttempt marks attempt a of contact n as dialing, so that no other delivery of the
 // same task dials it. It reports whether this call made the claim.
 func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker string) (bool, error) {
-	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id)}
-	ok, err := claimScript.Run(ctx, s.rdb, keys, formatTime(s.now()), worker).Int()
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id), waitingKey(id)}
+	ok, err := claimScript.Run(ctx, s.rdb, keys, formatTime(s.now()), worker, n).Int()
 	if err != nil {
 		return false, fmt.Errorf("claim attempt %s/%d/%d: %w", id, n, a, err)
 	}
@@ -427,19 +430,31 @@ func (s *Store) ScheduleNext(ctx context.Context, id string, n, next int, at tim
 	return nil
 }
 
+// WaitForWindow records that contact n waits for its calling window to open at at.
+func (s *Store) WaitForWindow(ctx context.Context, id string, n int, at time.Time) error {
+	err := s.rdb.ZAdd(ctx, waitingKey(id), redis.Z{Score: float64(at.UnixMilli()), Member: n}).Err()
+	if err != nil {
+		return fmt.Errorf("record contact %s/%d waiting for its calling window: %w", id, n, err)
+	}
+	return nil
+}
+
 // finalizeScript sets a contact's final outcome once and counts it.
 //
 //	KEYS[1] -> dialer:{C}:contact:N
 //	KEYS[2] -> dialer:{C}:outcomes
+//	KEYS[3] -> dialer:{C}:waiting
 //	ARGV[1] -> outcome
 //	ARGV[2] -> error text ("" keeps what the contact has)
 //	ARGV[3] -> now, RFC 3339
+//	ARGV[4] -> contact N
 //
 // Returns 1 when the outcome was set by this call, 0 when the contact already had one.
 var finalizeScript = redis.NewScript(`
 if redis.call("HSETNX", KEYS[1], "outcome", ARGV[1]) == 0 then
   return 0
 end
+redis.call("ZREM", KEYS[3], ARGV[4])
 if ARGV[2] ~= "" then
   redis.call("HSET", KEYS[1], "error", ARGV[2])
 end
@@ -452,8 +467,8 @@ return 1
 // errText, when not empty, replaces the contact's error cell. It reports whether this call
 // set the outcome.
 func (s *Store) Finalize(ctx context.Context, id string, n int, outcome Outcome, errText string) (bool, error) {
-	keys := []string{contactKey(id, n), outcomesKey(id)}
-	ok, err := finalizeScript.Run(ctx, s.rdb, keys, string(outcome), errText, formatTime(s.now())).Int()
+	keys := []string{contactKey(id, n), outcomesKey(id), waitingKey(id)}
+	ok, err := finalizeScript.Run(ctx, s.rdb, keys, string(outcome), errText, formatTime(s.now()), n).Int()
 	if err != nil {
 		return false, fmt.Errorf("record outcome of %s/%d: %w", id, n, err)
 	}

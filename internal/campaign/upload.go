@@ -146,6 +146,11 @@ func checkContacts(f *File, path string, open func() (io.ReadCloser, error), del
 			return nil, 0, &ColumnError{ContactsPath: path, Key: "contacts.nameColumn", Column: name, Header: header}
 		}
 	}
+	if cw := f.CallingWindow; cw != nil && cw.TimezoneColumn != "" {
+		if _, ok := cr.Column(cw.TimezoneColumn); !ok {
+			return nil, 0, &ColumnError{ContactsPath: path, Key: "callingWindow.timezoneColumn", Column: cw.TimezoneColumn, Header: header}
+		}
+	}
 	rows := 0
 	for ; ; rows++ {
 		if _, err := cr.Read(); err == io.EOF {

@@ -34,6 +34,12 @@ func (f *fakeEnqueuer) EnqueueDial(_ context.Context, campaign string, contact, 
 
 func mustFile(tb testing.TB) *File {
 	tb.Helper()
+	return mustFileWith(tb, "")
+}
+
+// mustFileWith parses a campaign file of the test's keys and extra, with defaults.
+func mustFileWith(tb testing.TB, extra string) *File {
+	tb.Helper()
 	f, err := Parse("test.yaml", []byte(`
 name: reminders
 assistantId: a1
@@ -41,11 +47,14 @@ phoneNumberId: p1
 contacts:
   numberColumn: phone
   nameColumn: First Name
-`))
+`+extra))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		tb.Fatal(err)
+	}
 	return f
 }
 
@@ -126,6 +135,7 @@ func TestUploadRefusesBadInputAndKeepsNothing(t *testing.T) {
 	tests := []struct {
 		name     string
 		csv      string
+		file     string // appended to the campaign file
 		wantErr  string
 		wantType any
 	}{
@@ -133,6 +143,13 @@ func TestUploadRefusesBadInputAndKeepsNothing(t *testing.T) {
 			name:     "no number column",
 			csv:      "First Name,mobile\nAnn,4155550101\n",
 			wantErr:  `contacts.csv: no column "phone" (named by contacts.numberColumn in the campaign file); the header has "First Name", "mobile"`,
+			wantType: &ColumnError{},
+		},
+		{
+			name:     "no time zone column",
+			csv:      "First Name,phone\nAnn,4155550101\n",
+			file:     "defaultTimezone: America/New_York\ncallingWindow: {start: \"09:00\", end: \"20:00\", timezone: contact, timezoneColumn: tz}\n",
+			wantErr:  `no column "tz" (named by callingWindow.timezoneColumn`,
 			wantType: &ColumnError{},
 		},
 		{
@@ -151,7 +168,7 @@ func TestUploadRefusesBadInputAndKeepsNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rdb, _ := redistest.Setup(t, 1)
 			enq := &fakeEnqueuer{}
-			_, err := NewStore(rdb).Upload(t.Context(), mustFile(t), "contacts.csv", opener(tt.csv), enq, UploadOptions{})
+			_, err := NewStore(rdb).Upload(t.Context(), mustFileWith(t, tt.file), "contacts.csv", opener(tt.csv), enq, UploadOptions{})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
 			}

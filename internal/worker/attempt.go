@@ -12,15 +12,17 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/window"
 )
 
 // attempt is one run of one dial task.
 type attempt struct {
-	h   *Handler
-	c   *campaign.Campaign
-	ct  *campaign.Contact
-	t   queue.DialTask
-	log *slog.Logger
+	h      *Handler
+	c      *campaign.Campaign
+	window *window.Window // nil: dial any time
+	ct     *campaign.Contact
+	t      queue.DialTask
+	log    *slog.Logger
 }
 
 // key identifies the attempt everywhere: asynq TaskID, slot holder, idempotency key.
@@ -57,10 +59,15 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 }
 
-// dial takes a slot, claims the attempt if claim is set, and places the call, taking a
-// calls-per-second token before each send.
+// dial checks the calling window, takes a slot, checks the window again and the suppression
+// lists, claims the attempt if claim is set, and places the call, taking a calls-per-second
+// token before each send.
 func (a *attempt) dial(ctx context.Context, claim bool) error {
 	cfg := &a.h.cfg
+	// Outside the contact's calling window the task waits for it without taking a slot.
+	if err := a.checkWindow(ctx); err != nil {
+		return err
+	}
 	slotsKey := campaign.SlotsKey(a.c.ID)
 	waitCtx, cancel := context.WithTimeout(ctx, cfg.SlotWait)
 	_, err := cfg.Slots.Acquire(waitCtx, slotsKey, a.key(), a.c.File.RateLimit.MaxConcurrentCalls)
@@ -78,6 +85,13 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 			_ = cfg.Slots.Release(context.WithoutCancel(ctx), slotsKey, a.key())
 		}
 	}()
+	// Waiting for the slot took time: look again, just before the dial.
+	if err := a.checkWindow(ctx); err != nil {
+		return err
+	}
+	if err := a.checkSuppressed(ctx); err != nil {
+		return err
+	}
 	if claim {
 		ok, err := cfg.Store.ClaimAttempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, cfg.Name)
 		if err != nil {

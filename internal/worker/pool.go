@@ -9,6 +9,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
+	"github.com/dialerhq/dialer/internal/suppression"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -44,9 +45,11 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 		API:      cfg.API,
 		Limiter:  ratelimit.NewLimiter(cfg.Redis),
 		Slots:    ratelimit.NewSemaphore(cfg.Redis, ratelimit.SemaphoreConfig{}),
-		Name:     cfg.Name,
-		Logger:   logger,
-		LogPII:   cfg.LogPII,
+		// Every dial is checked against the global list and its campaign's.
+		Suppression: suppression.New(cfg.Redis),
+		Name:        cfg.Name,
+		Logger:      logger,
+		LogPII:      cfg.LogPII,
 	})
 	if err != nil {
 		return err

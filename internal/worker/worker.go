@@ -30,6 +30,7 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
+	"github.com/dialerhq/dialer/internal/window"
 	"github.com/hibiken/asynq"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	API      CallAPI
 	Limiter  *ratelimit.Limiter
 	Slots    *ratelimit.Semaphore
+	// Suppression, when set, is asked right before each dial; a suppressed number gets the
+	// outcome suppressed and is not dialed.
+	Suppression Suppression
 	// Name identifies this worker in attempt records. Defaults to "hostname:pid".
 	Name string
 	// Logger defaults to slog.Default().
@@ -69,7 +73,7 @@ type Handler struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
-	campaigns sync.Map // campaign ID -> *campaign.Campaign, cached once ready (they do not change)
+	campaigns sync.Map // campaign ID -> *campaignRules, cached once ready (they do not change)
 }
 
 var _ asynq.Handler = (*Handler)(nil)
@@ -115,7 +119,7 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	c, err := h.campaign(ctx, t.CampaignID)
+	cr, err := h.campaign(ctx, t.CampaignID)
 	if errors.Is(err, campaign.ErrCampaignNotFound) {
 		h.log.Warn("dropping task of a campaign that does not exist", "task", t.TaskID())
 		return nil
@@ -134,8 +138,11 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	if ct.Outcome != "" {
 		return nil
 	}
-	a := &attempt{h: h, c: c, ct: ct, t: t, log: h.log.With("task", t.TaskID())}
+	a := &attempt{h: h, c: cr.c, window: cr.window, ct: ct, t: t, log: h.log.With("task", t.TaskID())}
 	err = a.run(ctx)
+	if errors.Is(err, errFinal) {
+		return nil
+	}
 	if refusedKey(err) {
 		// Every call of the account would be refused alike: hold the work rather than give
 		// every contact the outcome error. It goes on once the key works again.
@@ -155,10 +162,16 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	return ferr
 }
 
+// campaignRules is a ready campaign and its calling window (nil: none).
+type campaignRules struct {
+	c      *campaign.Campaign
+	window *window.Window
+}
+
 // campaign returns campaign id once it is ready, waiting up to UploadWait while it uploads.
-func (h *Handler) campaign(ctx context.Context, id string) (*campaign.Campaign, error) {
-	if c, ok := h.campaigns.Load(id); ok {
-		return c.(*campaign.Campaign), nil
+func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, error) {
+	if cr, ok := h.campaigns.Load(id); ok {
+		return cr.(*campaignRules), nil
 	}
 	deadline := h.now().Add(h.cfg.UploadWait)
 	for {
@@ -167,8 +180,13 @@ func (h *Handler) campaign(ctx context.Context, id string) (*campaign.Campaign, 
 			return nil, err
 		}
 		if c.State == campaign.StateReady {
-			h.campaigns.Store(id, c)
-			return c, nil
+			w, err := c.File.Window()
+			if err != nil {
+				return nil, fmt.Errorf("campaign %s: %w", id, err)
+			}
+			cr := &campaignRules{c: c, window: w}
+			h.campaigns.Store(id, cr)
+			return cr, nil
 		}
 		if h.now().After(deadline) {
 			return nil, &queue.RetryLaterError{In: 5 * time.Second, Reason: "campaign " + id + " is still uploading"}

@@ -130,8 +130,14 @@ type fixture struct {
 
 func setup(t *testing.T, api *fakeAPI) *fixture {
 	t.Helper()
+	return setupWith(t, api, testCampaign, nil)
+}
+
+// setupWith is setup with campaign file text yaml and a suppression list.
+func setupWith(t *testing.T, api *fakeAPI, yaml string, sup Suppression) *fixture {
+	t.Helper()
 	rdb, _ := redistest.Setup(t, 4)
-	f, err := campaign.Parse("test.yaml", []byte(testCampaign))
+	f, err := campaign.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,9 +154,10 @@ func setup(t *testing.T, api *fakeAPI) *fixture {
 	enq := &fakeEnqueuer{}
 	h, err := New(Config{
 		Store: store, Enqueuer: enq, API: api,
-		Limiter:  ratelimit.NewLimiter(rdb),
-		Slots:    ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}),
-		SlotWait: 300 * time.Millisecond, UploadWait: 300 * time.Millisecond,
+		Limiter:     ratelimit.NewLimiter(rdb),
+		Slots:       ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}),
+		Suppression: sup,
+		SlotWait:    300 * time.Millisecond, UploadWait: 300 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,87 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/queue"
+)
+
+// Suppression tells whether a number is on a suppression (do-not-call) list that a campaign
+// obeys; *suppression.List implements it.
+type Suppression interface {
+	Suppressed(ctx context.Context, campaignID, number string) (bool, error)
+}
+
+// errNeverOpen is the outcome error of a contact whose zones share no open hour.
+const errNeverOpen = "its time zones never share an open calling window; give it one zone in the timezone column"
+
+// checkWindow returns nil when a's contact may be called now. Otherwise it records that the
+// contact waits and returns a *queue.RetryLaterError due when its window next opens; or, for
+// a contact that can never be called inside the window, records outcome error and returns
+// errFinal.
+func (a *attempt) checkWindow(ctx context.Context) error {
+	w := a.window
+	if w == nil {
+		return nil
+	}
+	row := campaign.Row{Fields: a.ct.Fields}
+	zones, source, err := a.c.File.ContactZones(a.ct.Number, row.DynamicVariables(a.c.Header))
+	if err != nil {
+		return a.finalize(ctx, campaign.OutcomeError, err.Error())
+	}
+	now := a.h.now()
+	if w.OpenIn(now, zones) {
+		return nil
+	}
+	next := w.NextOpening(now, zones)
+	if next.IsZero() {
+		return a.finalize(ctx, campaign.OutcomeError, errNeverOpen)
+	}
+	if err := a.h.cfg.Store.WaitForWindow(ctx, a.t.CampaignID, a.t.ContactID, next); err != nil {
+		return err
+	}
+	a.log.Info("outside the calling window", "zones", zoneNames(zones), "from", source, "opens", next.UTC().Format(time.RFC3339))
+	return &queue.RetryLaterError{In: next.Sub(now), Reason: "outside the contact's calling window " + w.String()}
+}
+
+// checkSuppressed returns nil when a's number is on no suppression list; otherwise it
+// records the outcome suppressed and returns errFinal.
+func (a *attempt) checkSuppressed(ctx context.Context) error {
+	sup := a.h.cfg.Suppression
+	if sup == nil {
+		return nil
+	}
+	suppressed, err := sup.Suppressed(ctx, a.t.CampaignID, a.ct.Number)
+	if err != nil {
+		return fmt.Errorf("check suppression lists: %w", err)
+	}
+	if !suppressed {
+		return nil
+	}
+	a.log.Info("suppressed; not dialing", "number", a.number())
+	return a.finalize(ctx, campaign.OutcomeSuppressed, campaign.SuppressedReason)
+}
+
+// finalize records outcome o with reason why as the contact's final one and returns
+// errFinal, which ends the task without a dial.
+func (a *attempt) finalize(ctx context.Context, o campaign.Outcome, why string) error {
+	if _, err := a.h.cfg.Store.Finalize(ctx, a.t.CampaignID, a.t.ContactID, o, why); err != nil {
+		return err
+	}
+	return errFinal
+}
+
+// errFinal ends a task whose contact got its final outcome without a dial.
+var errFinal = fmt.Errorf("contact finished without a dial")
+
+func zoneNames(zones []*time.Location) string {
+	names := make([]string, len(zones))
+	for i, z := range zones {
+		names[i] = z.String()
+	}
+	return strings.Join(names, ",")
+}

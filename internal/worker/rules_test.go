@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/queue"
+)
+
+// fakeSuppression suppresses the numbers it holds, in every campaign.
+type fakeSuppression map[string]bool
+
+func (f fakeSuppression) Suppressed(_ context.Context, _, number string) (bool, error) {
+	return f[number], nil
+}
+
+func TestSuppressedAfterUploadIsNeverDialed(t *testing.T) {
+	// The number was not on the list at upload (the fixture uploads without a Suppressor)
+	// and is on it when its dial comes up.
+	fx := setupWith(t, newFakeAPI(interactly.PhoneCompleted), testCampaign, fakeSuppression{"+14155550101": true})
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	ct := fx.contact(t)
+	if ct.Outcome != campaign.OutcomeSuppressed || ct.Last.Error != campaign.SuppressedReason || ct.Attempts != 0 {
+		t.Errorf("outcome %q (%q) after %d attempts; want suppressed after 0", ct.Outcome, ct.Last.Error, ct.Attempts)
+	}
+	if len(fx.api.connects) != 0 {
+		t.Error("dialed a suppressed number")
+	}
+}
+
+const windowCampaign = testCampaign + `
+defaultTimezone: America/New_York
+callingWindow:
+  days: [mon, tue, wed, thu, fri]
+  start: "09:00"
+  end: "21:00"
+  timezone: contact
+`
+
+func TestCallingWindow(t *testing.T) {
+	pacific, _ := time.LoadLocation("America/Los_Angeles")
+	tests := []struct {
+		name string
+		now  time.Time // the contact is +1 415: Pacific
+		want time.Time // when the window opens; zero: open now
+	}{
+		{"inside", time.Date(2026, 11, 20, 10, 0, 0, 0, pacific), time.Time{}},
+		{"early morning: noon in New York, 08:30 in San Francisco", time.Date(2026, 11, 20, 8, 30, 0, 0, pacific), time.Date(2026, 11, 20, 9, 0, 0, 0, pacific)},
+		{"Friday night waits for Monday", time.Date(2026, 11, 20, 21, 0, 0, 0, pacific), time.Date(2026, 11, 23, 9, 0, 0, 0, pacific)},
+		// Sunday March 8, 2026 the clocks go forward; Monday 09:00 is PDT.
+		{"across the spring change", time.Date(2026, 3, 7, 12, 0, 0, 0, pacific), time.Date(2026, 3, 9, 9, 0, 0, 0, pacific)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := setupWith(t, newFakeAPI(interactly.PhoneCompleted), windowCampaign, nil)
+			fx.h.now = func() time.Time { return tt.now }
+			err := fx.process(t, 1)
+			var later *queue.RetryLaterError
+			if tt.want.IsZero() {
+				if err != nil || len(fx.api.connects) != 1 {
+					t.Fatalf("inside the window: err %v, %d dials; want nil, 1", err, len(fx.api.connects))
+				}
+				return
+			}
+			if !errors.As(err, &later) {
+				t.Fatalf("err = %v, want a *queue.RetryLaterError", err)
+			}
+			if got := tt.now.Add(later.In); !got.Equal(tt.want) {
+				t.Errorf("retried at %s, want %s", got.In(pacific), tt.want)
+			}
+			if len(fx.api.connects) != 0 {
+				t.Error("dialed outside the calling window")
+			}
+			st, err := fx.store.Status(t.Context(), fx.c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.WaitingForWindow != 1 || !st.NextWindowAt.Equal(tt.want) {
+				t.Errorf("status: %d waiting, next window %s; want 1, %s", st.WaitingForWindow, st.NextWindowAt, tt.want)
+			}
+			// Once the window opens, the dial goes ahead and the contact stops waiting.
+			fx.h.now = func() time.Time { return tt.want }
+			if err := fx.process(t, 1); err != nil || len(fx.api.connects) != 1 {
+				t.Fatalf("at the opening: err %v, %d dials; want nil, 1", err, len(fx.api.connects))
+			}
+			if st, _ := fx.store.Status(t.Context(), fx.c.ID); st.WaitingForWindow != 0 {
+				t.Errorf("%d contacts still waiting after the dial", st.WaitingForWindow)
+			}
+		})
+	}
+}
