@@ -17,11 +17,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redisconn"
+	"github.com/dialerhq/dialer/internal/window"
 	"github.com/dialerhq/dialer/internal/worker"
 )
 
@@ -44,6 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	name := fs.String("name", "", "this worker's name in attempt records (default hostname:pid)")
 	logPII := fs.Bool("log-pii", false, "log full phone numbers (default: last 4 digits only)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "on SIGTERM, how long running tasks may go on before they are handed back to the queue (their calls resume elsewhere)")
+	active := fs.String("active", "", `take work only in these hours, e.g. "mon-fri 08:00-20:00 America/New_York" (default: always)`)
 	logLevel := fs.String("log-level", "info", "debug, info (every dial and call end), warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: worker [flags]\n\nEnvironment: REDIS_URL (required), INTERACTLY_API_KEY (required),\nINTERACTLY_BASE_URL (default %s).\n\nFlags:\n", interactly.DefaultBaseURL)
@@ -58,6 +61,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	activeHours, activeZone, err := parseActive(*active)
+	if err != nil {
+		return err
+	}
 	redisURL := getenv(redisconn.EnvVar)
 	if redisURL == "" {
 		return errors.New("REDIS_URL is not set; point it at the Redis the campaigns were uploaded to, e.g. redis://127.0.0.1:6379")
@@ -77,6 +84,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	logger.Info("worker started", "redis", redisconn.Redact(redisURL), "concurrency", *concurrency)
 	return worker.Run(ctx, worker.PoolConfig{
 		Redis: rdb, API: api, Concurrency: *concurrency, ShutdownTimeout: *shutdownTimeout,
+		Active: activeHours, ActiveZone: activeZone,
 		Name: *name, Logger: logger, LogPII: *logPII,
 	})
+}
+
+// parseActive reads --active: a window as window.Parse takes it, then an IANA zone.
+func parseActive(spec string) (*window.Window, *time.Location, error) {
+	if spec == "" {
+		return nil, nil, nil
+	}
+	i := strings.LastIndex(strings.TrimSpace(spec), " ")
+	if i < 0 {
+		return nil, nil, fmt.Errorf(`--active %q: want days, hours and a time zone, such as "mon-fri 08:00-20:00 America/New_York"`, spec)
+	}
+	spec = strings.TrimSpace(spec)
+	zone, err := window.Location(spec[i+1:])
+	if err != nil {
+		return nil, nil, fmt.Errorf("--active %q: %w", spec, err)
+	}
+	w, err := window.Parse(spec[:i])
+	if err != nil {
+		return nil, nil, fmt.Errorf("--active: %w", err)
+	}
+	return w, zone, nil
 }

@@ -249,3 +249,46 @@ func (w *Window) openings(dst []time.Time, from, to time.Time, loc *time.Locatio
 	}
 	return dst
 }
+
+// Parse reads a window written as String writes it: day runs and single days, comma
+// separated, Monday first ("mon-fri", "mon-tue,thu,sat"), a space, and the hours
+// ("09:00-19:00"). Errors say what is wrong with spec.
+func Parse(spec string) (*Window, error) {
+	daysPart, hours, ok := strings.Cut(strings.TrimSpace(spec), " ")
+	start, end, ok2 := strings.Cut(strings.TrimSpace(hours), "-")
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("window %q: want days and hours, such as \"mon-fri 08:00-20:00\"", spec)
+	}
+	var days []string
+	for _, run := range strings.Split(daysPart, ",") {
+		from, to, isRun := strings.Cut(strings.ToLower(strings.TrimSpace(run)), "-")
+		i := slices.IndexFunc(weekOrder[:], func(d time.Weekday) bool { return dayNames[d] == from })
+		if !isRun {
+			days = append(days, from)
+			continue
+		}
+		j := slices.IndexFunc(weekOrder[:], func(d time.Weekday) bool { return dayNames[d] == to })
+		if i < 0 || j < i {
+			return nil, fmt.Errorf("window %q: day run %q: want two days, Monday first, such as mon-fri", spec, run)
+		}
+		for _, d := range weekOrder[i : j+1] {
+			days = append(days, dayNames[d])
+		}
+	}
+	w, err := New(days, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("window %q: %w", spec, err)
+	}
+	return w, nil
+}
+
+// ClosesAt returns when the open period of w that holds t, in loc, shuts; zero when w is
+// shut at t. A nil *Window never shuts: zero as well.
+func (w *Window) ClosesAt(t time.Time, loc *time.Location) time.Time {
+	if w == nil || !w.OpenAt(t, loc) {
+		return time.Time{}
+	}
+	local := t.In(loc)
+	y, m, d := local.Date()
+	return time.Date(y, m, d, w.end/60, w.end%60, 0, 0, loc)
+}

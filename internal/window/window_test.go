@@ -2,6 +2,7 @@ package window
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -434,5 +435,46 @@ func BenchmarkNextOpeningNever(b *testing.B) {
 	from := at(b, "America/New_York", "2026-03-06 19:00")
 	for b.Loop() {
 		w.NextOpening(from, locs)
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		spec, want, wantErr string
+	}{
+		{spec: "mon-fri 08:00-20:00", want: "mon-fri 08:00-20:00"},
+		{spec: "MON-tue,thu,sat-sun 09:30-17:00", want: "mon-tue,thu,sat-sun 09:30-17:00"},
+		{spec: "sun 10:00-14:00", want: "sun 10:00-14:00"},
+		{spec: "fri-mon 08:00-20:00", wantErr: `day run "fri-mon"`},
+		{spec: "mon-fri", wantErr: "want days and hours"},
+		{spec: "mon-fri 20:00-08:00", wantErr: "must be after start"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			w, err := Parse(tt.spec)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse(%q) error = %v, want it to say %q", tt.spec, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || w.String() != tt.want {
+				t.Errorf("Parse(%q) = %v, %v; want %s", tt.spec, w, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestClosesAt(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	w, err := Parse("mon-fri 08:00-20:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.ClosesAt(time.Date(2026, 11, 20, 19, 59, 0, 0, ny), ny), time.Date(2026, 11, 20, 20, 0, 0, 0, ny); !got.Equal(want) {
+		t.Errorf("ClosesAt Friday 19:59 = %s, want %s", got, want)
+	}
+	if got := w.ClosesAt(time.Date(2026, 11, 21, 12, 0, 0, 0, ny), ny); !got.IsZero() {
+		t.Errorf("ClosesAt on Saturday = %s, want zero: shut", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/suppression"
+	"github.com/dialerhq/dialer/internal/window"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -23,6 +24,11 @@ type PoolConfig struct {
 	// ShutdownTimeout is how long a stopping process lets running tasks go on before it
 	// hands them back to the queue, where another process resumes their calls. Defaults to 5s.
 	ShutdownTimeout time.Duration
+	// Active, when set, limits the hours this process takes work, in ActiveZone: outside
+	// them it runs no tasks (those running at the close are handed back to the queue).
+	// Defaults to always.
+	Active     *window.Window
+	ActiveZone *time.Location
 	// Name, Logger and LogPII are as in Config.
 	Name   string
 	Logger *slog.Logger
@@ -31,7 +37,8 @@ type PoolConfig struct {
 
 // Run serves dial tasks for every campaign until ctx is done, then stops taking work, hands
 // running tasks back to the queue (their calls resume elsewhere, or here after a restart)
-// and returns nil. It returns an error when the asynq server cannot start.
+// and returns nil. With Active set it does the same at each close of the active hours, and
+// starts again at the next opening. It returns an error when the asynq server cannot start.
 func Run(ctx context.Context, cfg PoolConfig) error {
 	logger := cfg.Logger
 	if logger == nil {
@@ -54,11 +61,43 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	if err != nil {
 		return err
 	}
+	zones := []*time.Location{cfg.ActiveZone}
+	for {
+		now := time.Now()
+		var closes time.Time // zero: serve until ctx is done
+		if cfg.Active != nil {
+			if !cfg.Active.OpenAt(now, cfg.ActiveZone) {
+				opens := cfg.Active.NextOpening(now, zones)
+				logger.Info("outside active hours; taking no work", "active", cfg.Active.String(), "opens", opens.Format(time.RFC3339))
+				if sleep(ctx, opens.Sub(now)) != nil {
+					return nil
+				}
+				continue
+			}
+			closes = cfg.Active.ClosesAt(now, cfg.ActiveZone)
+		}
+		if err := serve(ctx, cfg, h, logger, closes); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// serve runs an asynq server for h until ctx is done or, when closes is not zero, until
+// closes; then it stops taking work and hands running tasks back to the queue.
+func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger, closes time.Time) error {
 	srv := queue.NewServer(cfg.Redis, queue.ServerConfig{Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger})
 	if err := srv.Start(h); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	<-ctx.Done()
-	srv.Shutdown()
+	defer srv.Shutdown()
+	if closes.IsZero() {
+		<-ctx.Done()
+		return nil
+	}
+	logger.Info("taking work", "until", closes.Format(time.RFC3339))
+	_ = sleep(ctx, time.Until(closes))
 	return nil
 }
