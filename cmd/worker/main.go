@@ -17,10 +17,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/window"
@@ -47,6 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	logPII := fs.Bool("log-pii", false, "log full phone numbers (default: last 4 digits only)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "on SIGTERM, how long running tasks may go on before they are handed back to the queue (their calls resume elsewhere)")
 	active := fs.String("active", "", `take work only in these hours, e.g. "mon-fri 08:00-20:00 America/New_York" (default: always)`)
+	freqCap := fs.String("frequency-cap", "", `dials per number across all campaigns, for campaigns that set no frequencyCap, e.g. "3/24h" (default: none)`)
 	logLevel := fs.String("log-level", "info", "debug, info (every dial and call end), warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: worker [flags]\n\nEnvironment: REDIS_URL (required), INTERACTLY_API_KEY (required),\nINTERACTLY_BASE_URL (default %s).\n\nFlags:\n", interactly.DefaultBaseURL)
@@ -62,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	activeHours, activeZone, err := parseActive(*active)
+	if err != nil {
+		return err
+	}
+	defaultCap, err := parseFrequencyCap(*freqCap)
 	if err != nil {
 		return err
 	}
@@ -84,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	logger.Info("worker started", "redis", redisconn.Redact(redisURL), "concurrency", *concurrency)
 	return worker.Run(ctx, worker.PoolConfig{
 		Redis: rdb, API: api, Concurrency: *concurrency, ShutdownTimeout: *shutdownTimeout,
-		Active: activeHours, ActiveZone: activeZone,
+		Active: activeHours, ActiveZone: activeZone, FrequencyCap: defaultCap,
 		Name: *name, Logger: logger, LogPII: *logPII,
 	})
 }
@@ -108,4 +115,24 @@ func parseActive(spec string) (*window.Window, *time.Location, error) {
 		return nil, nil, fmt.Errorf("--active: %w", err)
 	}
 	return w, zone, nil
+}
+
+// parseFrequencyCap reads --frequency-cap: "MAX/DURATION", such as "3/24h".
+func parseFrequencyCap(spec string) (*frequency.Cap, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	n, per, ok := strings.Cut(spec, "/")
+	c := frequency.Cap{}
+	var err error
+	if ok {
+		c.MaxCalls, err = strconv.Atoi(n)
+	}
+	if ok && err == nil {
+		c.Per, err = time.ParseDuration(per)
+	}
+	if !ok || err != nil || c.Validate() != nil {
+		return nil, fmt.Errorf(`--frequency-cap %q: want dials per duration, such as "3/24h"`, spec)
+	}
+	return &c, nil
 }

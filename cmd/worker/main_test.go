@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,29 @@ func TestParseActive(t *testing.T) {
 				t.Errorf("parseActive(%q) = %s, %v, %v; want %s %s", tt.spec, w, zone, err, tt.want, tt.wantZone)
 			}
 		})
+	}
+}
+
+func TestParseFrequencyCap(t *testing.T) {
+	for spec, want := range map[string]string{
+		"":       "none",
+		"3/24h":  "3 per 24h0m0s",
+		"1/90m":  "1 per 1h30m0s",
+		"3":      "error",
+		"0/24h":  "error",
+		"x/24h":  "error",
+		"3/soon": "error",
+	} {
+		c, err := parseFrequencyCap(spec)
+		got := "none"
+		switch {
+		case err != nil:
+			got = "error"
+		case c != nil:
+			got = fmt.Sprintf("%d per %s", c.MaxCalls, c.Per)
+		}
+		if got != want {
+			t.Errorf("parseFrequencyCap(%q) = %s (%v), want %s", spec, got, err, want)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/window"
 )
 
@@ -54,6 +55,14 @@ type File struct {
 	// CallingWindow says when, in local time, contacts may be called. Optional: nil means
 	// at any time.
 	CallingWindow *CallingWindowConfig `yaml:"callingWindow,omitempty" json:"callingWindow,omitempty"`
+	// FrequencyCap limits how often one number is dialed across every campaign, this one's
+	// dials and other campaigns' counting alike. Optional: nil means no limit beyond this
+	// campaign's own retries.
+	FrequencyCap *FrequencyCapConfig `yaml:"frequencyCap,omitempty" json:"frequencyCap,omitempty"`
+	// StartAt is the time before which nothing in this campaign is dialed, written in
+	// RFC 3339 with a time and an offset (2026-12-01T09:00:00-05:00). Optional: nil means as
+	// soon as it is uploaded.
+	StartAt *time.Time `yaml:"startAt,omitempty" json:"startAt,omitempty"`
 	// SuppressionFiles are CSV files of numbers never to call in this campaign. Optional.
 	// Parse keeps the paths as written; ParseFile makes each one absolute, taking a relative
 	// path from the campaign file's directory.
@@ -140,6 +149,20 @@ type CallingWindowConfig struct {
 	// whose cell is not blank is called on that zone's clock, whatever its number says.
 	// Optional; only with Timezone "contact".
 	TimezoneColumn string `yaml:"timezoneColumn,omitempty" json:"timezoneColumn,omitempty"`
+}
+
+// FrequencyCapConfig caps the dials to one number across every campaign: at most MaxCalls in
+// any window of Per. A capped attempt waits until the number may be dialed again.
+type FrequencyCapConfig struct {
+	// MaxCalls is how many dials a number may get within Per, 1 to 100. Required.
+	MaxCalls int `yaml:"maxCalls" json:"maxCalls"`
+	// Per is the length of the sliding window, at least 1m. Required.
+	Per Duration `yaml:"per" json:"per"`
+}
+
+// Cap returns c as a frequency.Cap. c must not be nil.
+func (c *FrequencyCapConfig) Cap() frequency.Cap {
+	return frequency.Cap{MaxCalls: c.MaxCalls, Per: c.Per.D()}
 }
 
 // TimezoneContact is the CallingWindowConfig.Timezone that reads the window on each
@@ -283,6 +306,15 @@ func Parse(path string, data []byte) (*File, error) {
 				{"timezoneColumn", d.str(&w.TimezoneColumn)},
 			})
 		}},
+		{"frequencyCap", func(key string, v *yaml.Node) error {
+			c := &FrequencyCapConfig{}
+			f.FrequencyCap = c
+			return d.mapping(v, key, []field{
+				{"maxCalls", d.integer(&c.MaxCalls)},
+				{"per", d.duration(&c.Per)},
+			})
+		}},
+		{"startAt", d.timestamp(&f.StartAt)},
 		{"suppressionFiles", d.strs(&f.SuppressionFiles, "[dnc.csv]")},
 		{"metadata", d.freeform(&f.Metadata)},
 		{"assistantOverrides", d.freeform(&f.AssistantOverrides)},
@@ -385,6 +417,9 @@ func (f *File) Validate() error {
 	if err := f.validateWindow(); err != nil {
 		return err
 	}
+	if err := f.validateFrequencyCap(); err != nil {
+		return err
+	}
 	for i, p := range f.SuppressionFiles {
 		if strings.TrimSpace(p) == "" {
 			return f.errorAt(fmt.Sprintf("suppressionFiles[%d]", i), "must be the path of a CSV file of numbers not to call, got nothing")
@@ -450,6 +485,29 @@ func (f *File) validateWindow() error {
 		if cw.TimezoneColumn != "" {
 			return f.errorAt("callingWindow.timezoneColumn", "only applies when callingWindow.timezone is contact; remove it, or set timezone: contact")
 		}
+	}
+	return nil
+}
+
+// validateFrequencyCap checks frequencyCap.
+func (f *File) validateFrequencyCap() error {
+	c := f.FrequencyCap
+	if c == nil {
+		return nil
+	}
+	_, maxCallsSet := f.src.at["frequencyCap.maxCalls"]
+	switch n := c.MaxCalls; {
+	case n == 0 && !maxCallsSet:
+		return f.errorAt("frequencyCap.maxCalls", "missing; set how many times a number may be dialed within per, across all campaigns, e.g. maxCalls: 3")
+	case n < 1 || n > 100:
+		return f.errorAt("frequencyCap.maxCalls", fmt.Sprintf("must be between 1 and 100, got %d", n))
+	}
+	_, perSet := f.src.at["frequencyCap.per"]
+	switch per := c.Per; {
+	case per == 0 && !perSet:
+		return f.errorAt("frequencyCap.per", "missing; set the window maxCalls counts in, as a Go duration, e.g. per: 24h")
+	case per.D() < time.Minute:
+		return f.errorAt("frequencyCap.per", "must be at least 1m, got "+per.String()+"; write days in hours, e.g. 168h for a week")
 	}
 	return nil
 }
@@ -746,6 +804,26 @@ func (d *decoder) duration(dst *Duration) setter {
 			return d.errorAt(key, v, fmt.Sprintf("%s, got %q", want, v.Value))
 		}
 		*dst = Duration(t)
+		return nil
+	}
+}
+
+// timestamp decodes an RFC 3339 time with an offset, quoted or not.
+func (d *decoder) timestamp(dst **time.Time) setter {
+	return func(key string, v *yaml.Node) error {
+		const want = "must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z"
+		if tag := v.ShortTag(); v.Kind != yaml.ScalarNode || (tag != "!!timestamp" && tag != "!!str") {
+			return d.errorAt(key, v, want+", got "+kindName(v))
+		}
+		t, err := time.Parse(time.RFC3339, v.Value)
+		if err != nil {
+			msg := fmt.Sprintf("%s, got %q", want, v.Value)
+			if len(v.Value) == len("2006-01-02") {
+				msg += "; add the time and the offset, e.g. T09:00:00-05:00"
+			}
+			return d.errorAt(key, v, msg)
+		}
+		*dst = &t
 		return nil
 	}
 }

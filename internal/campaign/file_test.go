@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dialerhq/dialer/internal/frequency"
 )
 
 const examplePath = "../../campaigns/example.yaml"
@@ -275,12 +277,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key, wrong case",
 			in:   "assistantID: a1\n",
-			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, suppressionFiles, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "unknown key without suggestion",
 			in:   minimal + "webhook: https://example.com\n",
-			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, suppressionFiles, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "key written twice",
@@ -548,6 +550,121 @@ func TestParseErrors(t *testing.T) {
 			name: "suppressionFiles holds nothing",
 			in:   minimal + "suppressionFiles: [dnc.csv, \" \"]\n",
 			want: &FileError{Path: "c.yaml", Line: 7, Column: 29, Key: "suppressionFiles[1]", Msg: "must be the path of a CSV file of numbers not to call, got nothing"},
+		},
+		{
+			name: "frequencyCap is text",
+			in:   minimal + "frequencyCap: 3/day\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 15, Key: "frequencyCap", Msg: `must be a set of keys (maxCalls, per), got "3/day"`},
+		},
+		{
+			name: "unknown frequencyCap key",
+			in:   minimal + "frequencyCap:\n  maxcalls: 3\n  per: 24h\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 3, Key: "frequencyCap.maxcalls", Msg: "unknown key (did you mean maxCalls?); known keys: maxCalls, per"},
+		},
+		{
+			name: "frequencyCap empty",
+			in:   minimal + "frequencyCap:\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "frequencyCap.maxCalls", Msg: "missing; set how many times a number may be dialed within per, across all campaigns, e.g. maxCalls: 3"},
+		},
+		{
+			name: "frequencyCap.maxCalls missing",
+			in:   minimal + "frequencyCap:\n  per: 24h\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "frequencyCap.maxCalls", Msg: "missing; set how many times a number may be dialed within per, across all campaigns, e.g. maxCalls: 3"},
+		},
+		{
+			name: "frequencyCap.maxCalls zero",
+			in:   minimal + "frequencyCap:\n  maxCalls: 0\n  per: 24h\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 13, Key: "frequencyCap.maxCalls", Msg: "must be between 1 and 100, got 0"},
+		},
+		{
+			name: "frequencyCap.maxCalls too many",
+			in:   minimal + "frequencyCap:\n  maxCalls: 101\n  per: 24h\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 13, Key: "frequencyCap.maxCalls", Msg: "must be between 1 and 100, got 101"},
+		},
+		{
+			name: "frequencyCap.maxCalls negative",
+			in:   minimal + "frequencyCap: {maxCalls: -1, per: 24h}\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 26, Key: "frequencyCap.maxCalls", Msg: "must be between 1 and 100, got -1"},
+		},
+		{
+			name: "frequencyCap.maxCalls text",
+			in:   minimal + "frequencyCap:\n  maxCalls: three\n  per: 24h\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 13, Key: "frequencyCap.maxCalls", Msg: `must be a whole number, got "three"`},
+		},
+		{
+			name: "frequencyCap.maxCalls fractional",
+			in:   minimal + "frequencyCap:\n  maxCalls: 2.5\n  per: 24h\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 13, Key: "frequencyCap.maxCalls", Msg: "must be a whole number, got 2.5"},
+		},
+		{
+			name: "frequencyCap.per missing",
+			in:   minimal + "frequencyCap:\n  maxCalls: 3\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "frequencyCap.per", Msg: "missing; set the window maxCalls counts in, as a Go duration, e.g. per: 24h"},
+		},
+		{
+			name: "frequencyCap.per too short",
+			in:   minimal + "frequencyCap:\n  maxCalls: 3\n  per: 30s\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 8, Key: "frequencyCap.per", Msg: "must be at least 1m, got 30s; write days in hours, e.g. 168h for a week"},
+		},
+		{
+			name: "frequencyCap.per zero",
+			in:   minimal + "frequencyCap:\n  maxCalls: 3\n  per: 0\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 8, Key: "frequencyCap.per", Msg: "must be at least 1m, got 0s; write days in hours, e.g. 168h for a week"},
+		},
+		{
+			name: "frequencyCap.per negative",
+			in:   minimal + "frequencyCap:\n  maxCalls: 3\n  per: -24h\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 8, Key: "frequencyCap.per", Msg: "must be at least 1m, got -24h; write days in hours, e.g. 168h for a week"},
+		},
+		{
+			name: "frequencyCap.per in days",
+			in:   minimal + "frequencyCap:\n  maxCalls: 3\n  per: 1d\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 8, Key: "frequencyCap.per", Msg: `must be a duration such as 500ms, 30s, 5m or 1h30m, got "1d"`},
+		},
+		{
+			name: "frequencyCap.per without unit",
+			in:   minimal + "frequencyCap:\n  maxCalls: 3\n  per: 24\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 8, Key: "frequencyCap.per", Msg: "must be a duration such as 500ms, 30s, 5m or 1h30m, got 24; add a unit: s for seconds, m for minutes"},
+		},
+		{
+			name: "startAt a date",
+			in:   minimal + "startAt: 2026-12-01\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 10, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got "2026-12-01"; add the time and the offset, e.g. T09:00:00-05:00`},
+		},
+		{
+			name: "startAt without offset",
+			in:   minimal + "startAt: 2026-12-01T09:00:00\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 10, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got "2026-12-01T09:00:00"`},
+		},
+		{
+			name: "startAt with a space",
+			in:   minimal + "startAt: 2026-12-01 09:00:00 -05:00\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 10, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got "2026-12-01 09:00:00 -05:00"`},
+		},
+		{
+			name: "startAt no such day",
+			in:   minimal + "startAt: \"2026-02-30T09:00:00Z\"\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 10, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got "2026-02-30T09:00:00Z"`},
+		},
+		{
+			name: "startAt text",
+			in:   minimal + "startAt: tomorrow\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 10, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got "tomorrow"`},
+		},
+		{
+			name: "startAt a number",
+			in:   minimal + "startAt: 1796133600\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 10, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got 1796133600`},
+		},
+		{
+			name: "startAt a list",
+			in:   minimal + "startAt: [2026-12-01T09:00:00Z]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 10, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got a list`},
+		},
+		{
+			name: "startAt nothing",
+			in:   minimal + "startAt:\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 9, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got nothing`},
 		},
 	}
 	for _, tt := range tests {
@@ -916,5 +1033,129 @@ suppressionFiles: [/lists/dnc.csv]
 	}
 	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+func TestFrequencyCapAndStartAt(t *testing.T) {
+	tests := []struct {
+		name        string
+		in          string
+		want        *FrequencyCapConfig
+		wantCap     frequency.Cap
+		wantStartAt time.Time
+	}{
+		{
+			name: "neither",
+			in:   minimal,
+		},
+		{
+			name: "both",
+			in: minimal + `frequencyCap:
+  maxCalls: 3
+  per: 24h
+startAt: 2026-12-01T09:00:00-05:00
+`,
+			want:        &FrequencyCapConfig{MaxCalls: 3, Per: Duration(24 * time.Hour)},
+			wantCap:     frequency.Cap{MaxCalls: 3, Per: 24 * time.Hour},
+			wantStartAt: time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC),
+		},
+		{
+			name:        "smallest, quoted UTC time",
+			in:          minimal + "frequencyCap: {maxCalls: 1, per: 1m}\nstartAt: \"2026-12-01T14:00:00Z\"\n",
+			want:        &FrequencyCapConfig{MaxCalls: 1, Per: Duration(time.Minute)},
+			wantCap:     frequency.Cap{MaxCalls: 1, Per: time.Minute},
+			wantStartAt: time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC),
+		},
+		{
+			name:        "largest, fractional seconds",
+			in:          minimal + "frequencyCap: {maxCalls: 100, per: 720h}\nstartAt: 2026-12-01T09:00:00.5+01:00\n",
+			want:        &FrequencyCapConfig{MaxCalls: 100, Per: Duration(720 * time.Hour)},
+			wantCap:     frequency.Cap{MaxCalls: 100, Per: 720 * time.Hour},
+			wantStartAt: time.Date(2026, 12, 1, 8, 0, 0, 5e8, time.UTC),
+		},
+		{
+			name:        "startAt in the past",
+			in:          minimal + "startAt: 2020-01-01T00:00:00Z\n",
+			wantStartAt: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := mustParse(t, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, f.FrequencyCap); diff != "" {
+				t.Errorf("FrequencyCap (-want +got):\n%s", diff)
+			}
+			if f.FrequencyCap != nil {
+				if got := f.FrequencyCap.Cap(); got != tt.wantCap {
+					t.Errorf("Cap() = %+v, want %+v", got, tt.wantCap)
+				}
+				if err := f.FrequencyCap.Cap().Validate(); err != nil {
+					t.Errorf("Cap().Validate() = %v", err)
+				}
+			}
+			switch {
+			case f.StartAt == nil && !tt.wantStartAt.IsZero():
+				t.Errorf("StartAt = nil, want %v", tt.wantStartAt)
+			case f.StartAt != nil && !f.StartAt.Equal(tt.wantStartAt):
+				t.Errorf("StartAt = %v, want %v", f.StartAt, tt.wantStartAt)
+			}
+		})
+	}
+}
+
+func TestFileJSONFrequencyCap(t *testing.T) {
+	f, err := mustParse(t, minimal+`frequencyCap: {maxCalls: 3, per: 24h}
+startAt: 2026-12-01T09:00:00-05:00
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"frequencyCap":{"maxCalls":3,"per":"24h"},"startAt":"2026-12-01T09:00:00-05:00"`
+	if !strings.Contains(string(data), want) {
+		t.Errorf("JSON %s lacks %s", data, want)
+	}
+	var got File
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	got.WithDefaults()
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+
+	// Without the keys, the JSON leaves them out.
+	f, err = mustParse(t, minimal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err = json.Marshal(f); err != nil {
+		t.Fatal(err)
+	}
+	if s := string(data); strings.Contains(s, "frequencyCap") || strings.Contains(s, "startAt") {
+		t.Errorf("JSON %s holds frequencyCap or startAt", s)
+	}
+
+	// A File from JSON has no lines, but its errors still name the key.
+	var bad File
+	if err := json.Unmarshal([]byte(`{"name":"x","assistantId":"a","phoneNumberId":"p","contacts":{"numberColumn":"phone"},"frequencyCap":{"maxCalls":3,"per":"10s"}}`), &bad); err != nil {
+		t.Fatal(err)
+	}
+	bad.WithDefaults()
+	wantErr := &FileError{Key: "frequencyCap.per", Msg: "must be at least 1m, got 10s; write days in hours, e.g. 168h for a week"}
+	var fe *FileError
+	if err := bad.Validate(); !errors.As(err, &fe) {
+		t.Fatalf("Validate() = %v, want a *FileError", err)
+	} else if diff := cmp.Diff(wantErr, fe); diff != "" {
+		t.Errorf("Validate() (-want +got):\n%s", diff)
 	}
 }

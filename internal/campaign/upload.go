@@ -259,10 +259,14 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 		}
 		return nil
 	})
+	var due time.Time // zero: now
+	if start := c.File.StartAt; start != nil && start.After(opt.Now()) {
+		due = *start
+	}
 	for range opt.Enqueuers {
 		g.Go(func() error {
 			for n := range dialable {
-				if err := enq.EnqueueDial(ctx, c.ID, n, 1, time.Time{}); err != nil {
+				if err := enq.EnqueueDial(ctx, c.ID, n, 1, due); err != nil {
 					return fmt.Errorf("enqueue contact %d: %w", n, err)
 				}
 			}

@@ -59,12 +59,16 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 }
 
-// dial checks the calling window, takes a slot, checks the window again and the suppression
-// lists, claims the attempt if claim is set, and places the call, taking a calls-per-second
-// token before each send.
+// dial checks startAt and the calling window, takes a slot, checks the window again, the
+// suppression lists and the frequency cap, claims the attempt if claim is set, and places
+// the call, taking a calls-per-second token before each send.
 func (a *attempt) dial(ctx context.Context, claim bool) error {
 	cfg := &a.h.cfg
-	// Outside the contact's calling window the task waits for it without taking a slot.
+	// Before startAt, or outside the contact's calling window, the task waits without
+	// taking a slot.
+	if err := a.checkStart(); err != nil {
+		return err
+	}
 	if err := a.checkWindow(ctx); err != nil {
 		return err
 	}
@@ -90,6 +94,9 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		return err
 	}
 	if err := a.checkSuppressed(ctx); err != nil {
+		return err
+	}
+	if err := a.checkFrequency(ctx); err != nil {
 		return err
 	}
 	if claim {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/suppression"
@@ -29,6 +30,9 @@ type PoolConfig struct {
 	// Defaults to always.
 	Active     *window.Window
 	ActiveZone *time.Location
+	// FrequencyCap limits dials per number across campaigns whose file sets none.
+	// Defaults to none.
+	FrequencyCap *frequency.Cap
 	// Name, Logger and LogPII are as in Config.
 	Name   string
 	Logger *slog.Logger
@@ -53,10 +57,12 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 		Limiter:  ratelimit.NewLimiter(cfg.Redis),
 		Slots:    ratelimit.NewSemaphore(cfg.Redis, ratelimit.SemaphoreConfig{}),
 		// Every dial is checked against the global list and its campaign's.
-		Suppression: suppression.New(cfg.Redis),
-		Name:        cfg.Name,
-		Logger:      logger,
-		LogPII:      cfg.LogPII,
+		Suppression:         suppression.New(cfg.Redis),
+		Frequency:           frequency.New(cfg.Redis),
+		DefaultFrequencyCap: cfg.FrequencyCap,
+		Name:                cfg.Name,
+		Logger:              logger,
+		LogPII:              cfg.LogPII,
 	})
 	if err != nil {
 		return err

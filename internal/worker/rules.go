@@ -48,6 +48,47 @@ func (a *attempt) checkWindow(ctx context.Context) error {
 	return &queue.RetryLaterError{In: next.Sub(now), Reason: "outside the contact's calling window " + w.String()}
 }
 
+// checkStart returns a *queue.RetryLaterError due at the campaign's startAt while it lies
+// ahead, and nil from then on.
+func (a *attempt) checkStart() error {
+	start := a.c.File.StartAt
+	if start == nil {
+		return nil
+	}
+	if wait := start.Sub(a.h.now()); wait > 0 {
+		return &queue.RetryLaterError{In: wait, Reason: "the campaign starts at " + start.UTC().Format(time.RFC3339)}
+	}
+	return nil
+}
+
+// checkFrequency counts this dial against the number's frequency cap across campaigns (the
+// campaign's frequencyCap, else the worker's default), and returns a *queue.RetryLaterError
+// due when the cap allows a dial again if it does not now. Taking again for the same
+// attempt does not count twice.
+func (a *attempt) checkFrequency(ctx context.Context) error {
+	cfg := &a.h.cfg
+	cap := cfg.DefaultFrequencyCap
+	if fc := a.c.File.FrequencyCap; fc != nil {
+		c := fc.Cap()
+		cap = &c
+	}
+	if cap == nil || cfg.Frequency == nil {
+		return nil
+	}
+	res, err := cfg.Frequency.Take(ctx, a.ct.Number, a.key(), *cap)
+	if err != nil {
+		return fmt.Errorf("check frequency cap: %w", err)
+	}
+	if res.Allowed {
+		return nil
+	}
+	a.log.Info("frequency cap reached; waiting", "number", a.number(), "dials", res.Count, "until", res.RetryAt.UTC().Format(time.RFC3339))
+	return &queue.RetryLaterError{
+		In:     max(time.Until(res.RetryAt), time.Second),
+		Reason: fmt.Sprintf("the number had %d dials in the last %s (frequency cap)", res.Count, cap.Per),
+	}
+}
+
 // checkSuppressed returns nil when a's number is on no suppression list; otherwise it
 // records the outcome suppressed and returns errFinal.
 func (a *attempt) checkSuppressed(ctx context.Context) error {

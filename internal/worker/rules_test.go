@@ -2,13 +2,17 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/hibiken/asynq"
 )
 
 // fakeSuppression suppresses the numbers it holds, in every campaign.
@@ -93,5 +97,43 @@ func TestCallingWindow(t *testing.T) {
 				t.Errorf("%d contacts still waiting after the dial", st.WaitingForWindow)
 			}
 		})
+	}
+}
+
+func TestFrequencyCapAcrossCampaigns(t *testing.T) {
+	yaml := testCampaign + "frequencyCap: {maxCalls: 1, per: 24h}\n"
+	fx := setupWith(t, newFakeAPI(interactly.PhoneCompleted), yaml, nil)
+	if err := fx.process(t, 1); err != nil || len(fx.api.connects) != 1 {
+		t.Fatalf("first campaign: err %v, %d dials; want nil, 1", err, len(fx.api.connects))
+	}
+	// A second campaign holding the same number, in the same Redis.
+	other, err := fx.store.Upload(t.Context(), &fx.c.File, "contacts.csv", func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(testContacts)), nil
+	}, &fakeEnqueuer{}, campaign.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(queue.DialTask{CampaignID: other.ID, ContactID: 1, Attempt: 1})
+	err = fx.h.ProcessTask(t.Context(), asynq.NewTask(queue.TypeDial, payload))
+	var later *queue.RetryLaterError
+	if !errors.As(err, &later) || later.In < 23*time.Hour {
+		t.Fatalf("second campaign: err = %v, want a wait of about 24h", err)
+	}
+	if len(fx.api.connects) != 1 {
+		t.Errorf("%d dials to one number under a cap of 1 per 24h", len(fx.api.connects))
+	}
+}
+
+func TestStartAt(t *testing.T) {
+	start := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	fx := setupWith(t, newFakeAPI(interactly.PhoneCompleted), testCampaign+"startAt: "+start.Format(time.RFC3339)+"\n", nil)
+	fx.h.now = func() time.Time { return start.Add(-time.Hour) }
+	var later *queue.RetryLaterError
+	if err := fx.process(t, 1); !errors.As(err, &later) || later.In != time.Hour {
+		t.Fatalf("an hour before startAt: err = %v, want a wait of 1h", err)
+	}
+	fx.h.now = func() time.Time { return start }
+	if err := fx.process(t, 1); err != nil || len(fx.api.connects) != 1 {
+		t.Fatalf("at startAt: err %v, %d dials; want nil, 1", err, len(fx.api.connects))
 	}
 }

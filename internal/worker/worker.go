@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
@@ -53,6 +54,10 @@ type Config struct {
 	// Suppression, when set, is asked right before each dial; a suppressed number gets the
 	// outcome suppressed and is not dialed.
 	Suppression Suppression
+	// Frequency, when set, counts dials per number across campaigns; a campaign's
+	// frequencyCap, else DefaultFrequencyCap (nil: none), limits them.
+	Frequency           *frequency.Counter
+	DefaultFrequencyCap *frequency.Cap
 	// Name identifies this worker in attempt records. Defaults to "hostname:pid".
 	Name string
 	// Logger defaults to slog.Default().

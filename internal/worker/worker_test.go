@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
@@ -157,6 +158,7 @@ func setupWith(t *testing.T, api *fakeAPI, yaml string, sup Suppression) *fixtur
 		Limiter:     ratelimit.NewLimiter(rdb),
 		Slots:       ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}),
 		Suppression: sup,
+		Frequency:   frequency.New(rdb),
 		SlotWait:    300 * time.Millisecond, UploadWait: 300 * time.Millisecond,
 	})
 	if err != nil {
