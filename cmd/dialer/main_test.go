@@ -90,6 +90,15 @@ func TestUpload(t *testing.T) {
 	if rows[3][4] != "invalid" || rows[4][4] != "duplicate" || rows[1][4] != "pending" {
 		t.Errorf("report outcomes = %q, %q, %q", rows[1][4], rows[3][4], rows[4][4])
 	}
+
+	// Nothing was dialed yet: the attempt report is its header alone.
+	stdout.Reset()
+	if err := dispatch(t.Context(), e, []string{"report", id, "--attempts", "--out", "-"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stdout.String(), "campaign_id,row,phone_e164,attempt,") || strings.Count(stdout.String(), "\n") != 1 {
+		t.Errorf("report --attempts before any dial = %q", stdout)
+	}
 }
 
 func TestUploadRefusals(t *testing.T) {

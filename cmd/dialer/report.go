@@ -3,16 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/redis/go-redis/v9"
 )
 
 func runReport(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "report", "CAMPAIGN_ID --out FILE.csv")
+	fs := newFlagSet(e, "report", "CAMPAIGN_ID --out FILE.csv [--attempts]")
 	out := fs.String("out", "", "where to write the report; - for standard output")
+	attempts := fs.Bool("attempts", false, "one row per dial attempt, with why it was allowed (local time, zone, window, suppression check, frequency cap), for compliance review")
 	id, err := oneArg(fs, args, "campaign ID")
 	if err != nil {
 		return err
@@ -26,7 +27,12 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	n, err := writeReport(ctx, e, rdb, id, *out)
+	store := campaign.NewStore(rdb)
+	write := store.WriteReport
+	if *attempts {
+		write = store.WriteAttemptReport
+	}
+	n, err := writeReport(ctx, e, write, id, *out)
 	if err != nil {
 		return err
 	}
@@ -36,19 +42,22 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// writeReport writes campaign id's report to path, or to stdout for "-". A file is written
-// beside its final name and renamed into place, so a failed export leaves no half report.
-func writeReport(ctx context.Context, e *env, rdb redis.UniversalClient, id, path string) (int, error) {
-	store := campaign.NewStore(rdb)
+// reportWriter writes one of a campaign's reports, as Store.WriteReport does.
+type reportWriter func(ctx context.Context, id string, w io.Writer) (int, error)
+
+// writeReport writes campaign id's report with write to path, or to stdout for "-". A file
+// is written beside its final name and renamed into place, so a failed export leaves no
+// half report.
+func writeReport(ctx context.Context, e *env, write reportWriter, id, path string) (int, error) {
 	if path == "-" {
-		return store.WriteReport(ctx, id, e.stdout)
+		return write(ctx, id, e.stdout)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".report-*.csv")
 	if err != nil {
 		return 0, fmt.Errorf("write report: %w", err)
 	}
 	defer os.Remove(f.Name())
-	n, err := store.WriteReport(ctx, id, f)
+	n, err := write(ctx, id, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -241,6 +241,25 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The attempt report: one row per dial, each with why it was allowed.
+	attemptsPath := filepath.Join(dir, "attempts.csv")
+	runCommand(t, env, dialer, "report", id, "--attempts", "--out", attemptsPath)
+	af, err := os.Open(attemptsPath)
+	must(t, err)
+	defer af.Close()
+	attemptRows, err := csv.NewReader(af).ReadAll()
+	must(t, err)
+	if len(attemptRows)-1 != wantDials {
+		t.Errorf("attempt report has %d rows, want one per dial: %d", len(attemptRows)-1, wantDials)
+	}
+	for _, r := range attemptRows[1:] {
+		// campaign_id … calling_window (15), suppression_check (16), frequency_cap_count (17)
+		if r[15] != "none" || r[16] != "not suppressed" || r[17] != "no cap" || r[6] == "" {
+			t.Errorf("attempt row without its audit or call id: %q", r)
+			break
+		}
+	}
+
 	// What the simulator saw.
 	stats := sim.Stats()
 	if stats.Dials != wantDials {

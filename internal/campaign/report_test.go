@@ -19,7 +19,7 @@ func TestWriteReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 11, 21, 17, 0, 0, 123e6, time.UTC)
-	if _, err := store.ClaimAttempt(ctx, c.ID, 1, 1, "w"); err != nil {
+	if _, err := store.ClaimAttempt(ctx, c.ID, 1, 1, "w", Audit{}); err != nil {
 		t.Fatal(err)
 	}
 	r := Result{Outcome: OutcomeCompleted, CallID: "CC-1", StartedAt: start, EndedAt: start.Add(90 * time.Second),
@@ -60,5 +60,62 @@ func TestWriteReport(t *testing.T) {
 	}
 	if got[2][len(header)-1] == "" {
 		t.Error("the invalid row's error cell is empty")
+	}
+}
+
+func TestWriteAttemptReport(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	ctx := t.Context()
+	c, err := store.Upload(ctx, mustFile(t), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := Audit{Zones: "America/Los_Angeles", ZoneSource: "number", LocalTime: "2026-11-20T10:00:00-08:00",
+		Window: "mon-fri 09:00-20:00", Suppression: "not suppressed", Frequency: "1 of 3 in 24h0m0s"}
+	start := time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
+	for a, outcome := range []Outcome{OutcomeBusy, OutcomeCompleted} {
+		if _, err := store.ClaimAttempt(ctx, c.ID, 1, a+1, "w1", audit); err != nil {
+			t.Fatal(err)
+		}
+		r := Result{Outcome: outcome, CallID: "CC-" + string(rune('a'+a)), StartedAt: start, EndedAt: start.Add(time.Minute), PhoneCallStatus: string(outcome)}
+		if err := store.FinishAttempt(ctx, c.ID, 1, a+1, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	n, err := store.WriteAttemptReport(ctx, c.ID, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || len(got) != 3 {
+		t.Fatalf("wrote %d rows, %d lines; want 2 attempts and a header:\n%s", n, len(got), b.String())
+	}
+	wantHeader := []string{"campaign_id", "row", "phone_e164", "attempt", "worker", "claimed_at", "call_id", "started_at", "ended_at",
+		"outcome", "phone_call_status", "ended_by", "contact_local_time", "contact_zones", "zone_source", "calling_window",
+		"suppression_check", "frequency_cap_count", "error"}
+	if diff := cmp.Diff(wantHeader, got[0]); diff != "" {
+		t.Errorf("header (-want +got):\n%s", diff)
+	}
+	row := map[string]string{}
+	for i, h := range got[0] {
+		row[h] = got[2][i]
+	}
+	want := map[string]string{
+		"campaign_id": c.ID, "row": "1", "phone_e164": "+14155550101", "attempt": "2", "worker": "w1",
+		"claimed_at": row["claimed_at"], "call_id": "CC-b", "started_at": "2026-11-20T18:00:00Z", "ended_at": "2026-11-20T18:01:00Z",
+		"outcome": "completed", "phone_call_status": "completed", "ended_by": "",
+		"contact_local_time": "2026-11-20T10:00:00-08:00", "contact_zones": "America/Los_Angeles", "zone_source": "number",
+		"calling_window": "mon-fri 09:00-20:00", "suppression_check": "not suppressed", "frequency_cap_count": "1 of 3 in 24h0m0s", "error": "",
+	}
+	if diff := cmp.Diff(want, row); diff != "" {
+		t.Errorf("second attempt (-want +got):\n%s", diff)
+	}
+	if row["claimed_at"] == "" || got[1][3] != "1" || got[1][9] != "busy" {
+		t.Errorf("first attempt row = %q", got[1])
 	}
 }

@@ -343,6 +343,33 @@ func (s *Store) Attempt(ctx context.Context, id string, n, a int) (*Attempt, err
 	}, nil
 }
 
+// Audit is why a dial was allowed, recorded with its attempt when it is claimed, so that a
+// compliance review can check every call (see WriteAttemptReport).
+type Audit struct {
+	// Zones are the IANA zones the calling window was judged in, comma separated; "" when
+	// the campaign has no window.
+	Zones string
+	// ZoneSource says where the zones came from: campaign, column, number or default.
+	ZoneSource string
+	// LocalTime is the contact's local time in each zone at the claim, RFC 3339, comma
+	// separated.
+	LocalTime string
+	// Window is the calling window, e.g. "mon-fri 09:00-20:00", or "none".
+	Window string
+	// Suppression is the suppression check's result: "not suppressed" or "not checked".
+	Suppression string
+	// Frequency is the number's dial count under its frequency cap, this dial included, e.g.
+	// "2 of 3 in 24h0m0s", or "no cap".
+	Frequency string
+}
+
+func (au Audit) fields() []any {
+	return []any{
+		"audit_zones", au.Zones, "audit_zone_source", au.ZoneSource, "audit_local_time", au.LocalTime,
+		"audit_window", au.Window, "audit_suppression", au.Suppression, "audit_frequency", au.Frequency,
+	}
+}
+
 // claimScript moves an attempt from new to dialing, once.
 //
 //	KEYS[1] -> dialer:{C}:attempt:N:A
@@ -352,6 +379,7 @@ func (s *Store) Attempt(ctx context.Context, id string, n, a int) (*Attempt, err
 //	ARGV[1] -> now, RFC 3339
 //	ARGV[2] -> worker name
 //	ARGV[3] -> contact N
+//	ARGV[4…] -> audit field, value, field, value, …
 //
 // Returns 1 when this call claimed the attempt, 0 when someone already had.
 var claimScript = redis.NewScript(`
@@ -359,7 +387,7 @@ if redis.call("HSETNX", KEYS[1], "state", "dialing") == 0 then
   return 0
 end
 redis.call("ZREM", KEYS[4], ARGV[3])
-redis.call("HSET", KEYS[1], "dialing_at", ARGV[1], "worker", ARGV[2])
+redis.call("HSET", KEYS[1], "dialing_at", ARGV[1], "worker", ARGV[2], unpack(ARGV, 4))
 redis.call("HINCRBY", KEYS[2], "attempts", 1)
 redis.call("HINCRBY", KEYS[3], "attempts", 1)
 redis.call("HSETNX", KEYS[3], "first_dial_at", ARGV[1])
@@ -367,10 +395,12 @@ return 1
 `)
 
 // ClaimAttempt marks attempt a of contact n as dialing, so that no other delivery of the
-// same task dials it. It reports whether this call made the claim.
-func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker string) (bool, error) {
+// same task dials it, and records worker and audit with it. It reports whether this call
+// made the claim.
+func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker string, audit Audit) (bool, error) {
 	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id), waitingKey(id)}
-	ok, err := claimScript.Run(ctx, s.rdb, keys, formatTime(s.now()), worker, n).Int()
+	args := append([]any{formatTime(s.now()), worker, n}, audit.fields()...)
+	ok, err := claimScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("claim attempt %s/%d/%d: %w", id, n, a, err)
 	}

@@ -225,7 +225,7 @@ func TestAttemptRecords(t *testing.T) {
 	}
 	ctx := t.Context()
 	for i, want := range []bool{true, false} {
-		ok, err := store.ClaimAttempt(ctx, c.ID, 1, 1, "w1")
+		ok, err := store.ClaimAttempt(ctx, c.ID, 1, 1, "w1", Audit{})
 		if err != nil || ok != want {
 			t.Fatalf("claim #%d = %v, %v; want %v", i+1, ok, err, want)
 		}

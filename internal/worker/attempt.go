@@ -21,6 +21,7 @@ type attempt struct {
 	c      *campaign.Campaign
 	window *window.Window // nil: dial any time
 	ct     *campaign.Contact
+	audit  campaign.Audit // why the dial is allowed, filled by the checks before it
 	t      queue.DialTask
 	log    *slog.Logger
 }
@@ -100,7 +101,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		return err
 	}
 	if claim {
-		ok, err := cfg.Store.ClaimAttempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, cfg.Name)
+		ok, err := cfg.Store.ClaimAttempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, cfg.Name, a.audit)
 		if err != nil {
 			return err
 		}

@@ -26,6 +26,7 @@ const errNeverOpen = "its time zones never share an open calling window; give it
 func (a *attempt) checkWindow(ctx context.Context) error {
 	w := a.window
 	if w == nil {
+		a.audit.Window = "none"
 		return nil
 	}
 	row := campaign.Row{Fields: a.ct.Fields}
@@ -35,6 +36,12 @@ func (a *attempt) checkWindow(ctx context.Context) error {
 	}
 	now := a.h.now()
 	if w.OpenIn(now, zones) {
+		local := make([]string, len(zones))
+		for i, z := range zones {
+			local[i] = now.In(z).Format(time.RFC3339)
+		}
+		a.audit.Window, a.audit.Zones, a.audit.ZoneSource = w.String(), zoneNames(zones), source
+		a.audit.LocalTime = strings.Join(local, ",")
 		return nil
 	}
 	next := w.NextOpening(now, zones)
@@ -73,6 +80,7 @@ func (a *attempt) checkFrequency(ctx context.Context) error {
 		cap = &c
 	}
 	if cap == nil || cfg.Frequency == nil {
+		a.audit.Frequency = "no cap"
 		return nil
 	}
 	res, err := cfg.Frequency.Take(ctx, a.ct.Number, a.key(), *cap)
@@ -80,6 +88,7 @@ func (a *attempt) checkFrequency(ctx context.Context) error {
 		return fmt.Errorf("check frequency cap: %w", err)
 	}
 	if res.Allowed {
+		a.audit.Frequency = fmt.Sprintf("%d of %d in %s", res.Count, cap.MaxCalls, cap.Per)
 		return nil
 	}
 	a.log.Info("frequency cap reached; waiting", "number", a.number(), "dials", res.Count, "until", res.RetryAt.UTC().Format(time.RFC3339))
@@ -94,6 +103,7 @@ func (a *attempt) checkFrequency(ctx context.Context) error {
 func (a *attempt) checkSuppressed(ctx context.Context) error {
 	sup := a.h.cfg.Suppression
 	if sup == nil {
+		a.audit.Suppression = "not checked"
 		return nil
 	}
 	suppressed, err := sup.Suppressed(ctx, a.t.CampaignID, a.ct.Number)
@@ -101,6 +111,7 @@ func (a *attempt) checkSuppressed(ctx context.Context) error {
 		return fmt.Errorf("check suppression lists: %w", err)
 	}
 	if !suppressed {
+		a.audit.Suppression = "not suppressed"
 		return nil
 	}
 	a.log.Info("suppressed; not dialing", "number", a.number())

@@ -310,7 +310,7 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		// A first run claimed, dialed and recorded the call, then died.
 		call, _ := fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: fx.c.ID + ":1:1"})
-		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead"); !ok || err != nil {
+		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead", campaign.Audit{}); !ok || err != nil {
 			t.Fatal(ok, err)
 		}
 		if err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, call.ID, "", callStart); err != nil {
@@ -326,7 +326,7 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 	t.Run("InterruptedDialIsFound", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		// A first run claimed and dialed, and died before recording the call id.
-		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead"); !ok || err != nil {
+		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead", campaign.Audit{}); !ok || err != nil {
 			t.Fatal(ok, err)
 		}
 		_, _ = fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: fx.c.ID + ":1:1"})
@@ -372,7 +372,7 @@ func TestSlotFreeWhileAwaitingAnalysis(t *testing.T) {
 func TestUnreadableCallEndsInError(t *testing.T) {
 	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 	// A first run recorded a call id that Get Call does not know (the fake answers 404).
-	if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead"); !ok || err != nil {
+	if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead", campaign.Audit{}); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	if err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, "CC-unknown", "", callStart); err != nil {
