@@ -28,12 +28,14 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"upload":   {"upload a campaign file and a contact CSV; prints the campaign ID", runUpload},
-	"status":   {"show a campaign's progress (--json for one JSON object)", runStatus},
-	"report":   {"export a campaign's report as CSV", runReport},
-	"run":      {"upload, dial with an in-process worker pool, and write the report", runRun},
-	"simulate": {"serve a local Interactly API simulator", runSimulate},
-	"suppress": {"add, remove, check or import numbers on the do-not-call list", runSuppress},
+	"upload":    {"upload a campaign file and a contact CSV; prints the campaign ID", runUpload},
+	"status":    {"show a campaign's progress (--json for one JSON object)", runStatus},
+	"report":    {"export a campaign's report as CSV", runReport},
+	"run":       {"upload, dial with an in-process worker pool, and write the report", runRun},
+	"simulate":  {"serve a local Interactly API simulator", runSimulate},
+	"suppress":  {"add, remove, check or import numbers on the do-not-call list", runSuppress},
+	"schedule":  {"add, list or remove a recurring campaign (a cron spec and two files)", runSchedule},
+	"scheduler": {"create the campaigns of recurring schedules at each tick (long-running)", runScheduler},
 }
 
 func main() {

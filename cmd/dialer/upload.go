@@ -57,6 +57,11 @@ func openRedis(ctx context.Context, e *env) (*redis.Client, error) {
 
 // upload reads the campaign file, uploads the contacts and prints a summary on stderr.
 func upload(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath, contactsPath, delimiter string) (*campaign.Campaign, error) {
+	return uploadAs(ctx, e, rdb, campaignPath, contactsPath, delimiter, "")
+}
+
+// uploadAs is upload under campaign ID id; an empty id means a fresh campaign.NewCampaignID.
+func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath, contactsPath, delimiter, id string) (*campaign.Campaign, error) {
 	f, err := campaign.ParseFile(campaignPath)
 	if err != nil {
 		return nil, err
@@ -72,7 +77,9 @@ func upload(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath
 	// The campaign's own suppression list is filled first, under the ID the upload will use,
 	// so that its numbers are never enqueued.
 	list := suppression.New(rdb)
-	id := campaign.NewCampaignID(start)
+	if id == "" {
+		id = campaign.NewCampaignID(start)
+	}
 	for _, path := range f.SuppressionFiles {
 		if err := importCampaignList(ctx, e, list, id, path, f.DefaultRegion); err != nil {
 			_ = store.DeleteCampaign(context.WithoutCancel(ctx), id)

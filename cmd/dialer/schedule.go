@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/schedule"
+)
+
+const scheduleUsage = "add --cron SPEC [--timezone ZONE] --campaign FILE.yaml --contacts FILE.csv | list | remove ID"
+
+func runSchedule(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintf(e.stderr, "usage: dialer schedule %s\n", scheduleUsage)
+		return fmt.Errorf("%w: want add, list or remove", errUsage)
+	}
+	switch args[0] {
+	case "add":
+		return runScheduleAdd(ctx, e, args[1:])
+	case "list":
+		return runScheduleList(ctx, e, args[1:])
+	case "remove":
+		return runScheduleRemove(ctx, e, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintf(e.stderr, "usage: dialer schedule %s\n", scheduleUsage)
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "usage: dialer schedule %s\n", scheduleUsage)
+	return fmt.Errorf("%w: unknown schedule command %q; want add, list or remove", errUsage, args[0])
+}
+
+func runScheduleAdd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "schedule add", "--cron SPEC [--timezone ZONE] --campaign FILE.yaml --contacts FILE.csv")
+	spec := fs.String("cron", "", `when to create a campaign: 5 fields ("0 9 * * MON-FRI") or @daily, @hourly, "@every 1h"`)
+	zone := fs.String("timezone", "", "IANA time zone the spec is read in (default UTC)")
+	campaignPath := fs.String("campaign", "", "campaign file (YAML), read at each tick")
+	contactsPath := fs.String("contacts", "", "contact file (CSV), read at each tick")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *spec == "" || *campaignPath == "" || *contactsPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: --cron, --campaign and --contacts are required", errUsage)
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	s, err := schedule.NewStore(rdb).Add(ctx, schedule.Schedule{
+		Cron: *spec, Timezone: *zone, CampaignPath: *campaignPath, ContactsPath: *contactsPath,
+	})
+	if err != nil {
+		return err
+	}
+	next, _ := s.Next(time.Now())
+	fmt.Fprintf(e.stderr, "schedule %s: %q in %s; next tick %s; campaigns are created by `dialer scheduler`\n",
+		s.ID, s.Cron, zoneName(s.Timezone), next.Format(time.RFC3339))
+	fmt.Fprintln(e.stdout, s.ID)
+	return nil
+}
+
+func runScheduleList(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "schedule list", "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: list takes no arguments", errUsage)
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	list, err := schedule.NewStore(rdb).List(ctx)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stderr, "no schedules; add one with dialer schedule add")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCRON\tTIMEZONE\tNEXT TICK\tCAMPAIGN\tCONTACTS")
+	now := time.Now()
+	for _, s := range list {
+		next := "-"
+		if t, err := s.Next(now); err == nil {
+			next = t.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Cron, zoneName(s.Timezone), next, s.CampaignPath, s.ContactsPath)
+	}
+	return tw.Flush()
+}
+
+func runScheduleRemove(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "schedule remove", "ID")
+	id, err := oneArg(fs, args, "schedule ID")
+	if err != nil {
+		return err
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	if err := schedule.NewStore(rdb).Remove(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "schedule %s removed\n", id)
+	return nil
+}
+
+func zoneName(z string) string {
+	if z == "" {
+		return "UTC"
+	}
+	return z
+}
+
+// schedulerConfig is the scheduler's configuration; tests shorten its intervals.
+var schedulerConfig = schedule.Config{}
+
+func runScheduler(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "scheduler", "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: scheduler takes no arguments", errUsage)
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	// The upload's summary and the log lines come from different goroutines.
+	out := &lockedWriter{w: e.stderr}
+	ue := &env{getenv: e.getenv, stdout: io.Discard, stderr: out}
+	logger := slog.New(slog.NewTextHandler(out, nil))
+	cfg := schedulerConfig
+	cfg.Logger = logger
+
+	srv := schedule.NewServer(rdb, schedule.ServerConfig{Logger: logger})
+	h := &schedule.Handler{
+		Schedules: schedule.NewStore(rdb),
+		Campaigns: campaign.NewStore(rdb),
+		Logger:    logger,
+		Upload: func(ctx context.Context, s *schedule.Schedule, id string) error {
+			_, err := uploadAs(ctx, ue, rdb, s.CampaignPath, s.ContactsPath, "", id)
+			return err
+		},
+	}
+	if err := srv.Start(h); err != nil {
+		return fmt.Errorf("start scheduler queue server: %w", err)
+	}
+	defer srv.Shutdown()
+	logger.Info("scheduler started", "queue", schedule.Queue)
+	return schedule.NewScheduler(rdb, cfg).Run(ctx)
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

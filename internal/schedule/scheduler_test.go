@@ -1,0 +1,124 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/redistest"
+)
+
+// TestTwoReplicas runs two schedulers, each with its leader loop and its queue server,
+// against one Redis: every tick of an "@every 1s" schedule makes exactly one campaign.
+func TestTwoReplicas(t *testing.T) {
+	rdb, _ := redistest.Setup(t, db)
+	dir := t.TempDir()
+	st := NewStore(rdb)
+	sc, err := st.Add(t.Context(), Schedule{Cron: "@every 1s",
+		CampaignPath: writeFile(t, dir, "c.yaml", testCampaign), ContactsPath: writeFile(t, dir, "c.csv", "phone\n4155550101\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	campaigns := campaign.NewStore(rdb)
+	var mu sync.Mutex
+	uploads := map[string]int{}
+	upload := func(ctx context.Context, s *Schedule, id string) error {
+		mu.Lock()
+		uploads[id]++
+		mu.Unlock()
+		return campaigns.CreateCampaign(ctx, &campaign.Campaign{ID: id, State: campaign.StateReady, CreatedAt: time.Now()})
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	ctx, stop := context.WithTimeout(t.Context(), 3500*time.Millisecond)
+	defer stop()
+	var wg sync.WaitGroup
+	for range 2 {
+		srv := NewServer(rdb, ServerConfig{Logger: quiet})
+		if err := srv.Start(&Handler{Schedules: st, Campaigns: campaigns, Upload: upload, Logger: quiet}); err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer srv.Shutdown()
+			_ = NewScheduler(rdb, Config{Logger: quiet}).Run(ctx)
+		}()
+	}
+	wg.Wait()
+
+	ids, err := campaigns.CampaignIDs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ticks due so far are CreatedAt+1s, +2s, …; each has its own campaign ID.
+	ticks := map[string]int{}
+	for k := 1; k <= 10; k++ {
+		ticks[CampaignID(sc.ID, sc.CreatedAt.Add(time.Duration(k)*time.Second))] = k
+	}
+	seen := map[int]bool{}
+	for _, id := range ids {
+		k, ok := ticks[id]
+		if !ok {
+			t.Errorf("campaign %s is of no tick", id)
+		}
+		if seen[k] {
+			t.Errorf("two campaigns of tick %d", k)
+		}
+		seen[k] = true
+	}
+	if len(ids) < 3 {
+		t.Errorf("%d campaigns in 3.5s of an @every 1s schedule, want at least 3", len(ids))
+	}
+	for id, n := range uploads {
+		if n != 1 {
+			t.Errorf("campaign %s uploaded %d times", id, n)
+		}
+	}
+}
+
+func TestHandlerSkips(t *testing.T) {
+	rdb, _ := redistest.Setup(t, db)
+	ctx := t.Context()
+	dir := t.TempDir()
+	st := NewStore(rdb)
+	sc, err := st.Add(ctx, Schedule{Cron: "@daily",
+		CampaignPath: writeFile(t, dir, "c.yaml", testCampaign), ContactsPath: writeFile(t, dir, "c.csv", "phone\n4155550101\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	campaigns := campaign.NewStore(rdb)
+	calls := 0
+	h := &Handler{Schedules: st, Campaigns: campaigns, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Upload: func(ctx context.Context, s *Schedule, id string) error {
+			calls++
+			return campaigns.CreateCampaign(ctx, &campaign.Campaign{ID: id, State: campaign.StateReady, CreatedAt: time.Now()})
+		}}
+	tick := Tick{ScheduleID: sc.ID, Tick: time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)}
+	for range 2 {
+		if err := h.ProcessTask(ctx, newTickTask(tick)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("the same tick twice uploaded %d times, want 1", calls)
+	}
+	if err := st.Remove(ctx, sc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ProcessTask(ctx, newTickTask(Tick{ScheduleID: sc.ID, Tick: tick.Tick.Add(24 * time.Hour)})); err != nil || calls != 1 {
+		t.Errorf("a removed schedule's tick: err %v, uploads %d; want nil, none", err, calls-1)
+	}
+}
+
+func newTickTask(t Tick) *asynq.Task {
+	b, _ := json.Marshal(t)
+	return asynq.NewTask(TypeCreate, b)
+}
