@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,20 +11,19 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/suppression"
 	"github.com/hibiken/asynq"
 )
 
-// fakeSuppression suppresses the numbers it holds, in every campaign.
-type fakeSuppression map[string]bool
-
-func (f fakeSuppression) Suppressed(_ context.Context, _, number string) (bool, error) {
-	return f[number], nil
-}
-
 func TestSuppressedAfterUploadIsNeverDialed(t *testing.T) {
-	// The number was not on the list at upload (the fixture uploads without a Suppressor)
-	// and is on it when its dial comes up.
-	fx := setupWith(t, newFakeAPI(interactly.PhoneCompleted), testCampaign, fakeSuppression{"+14155550101": true})
+	// The number was not on the list at upload; it is added to the real global list in
+	// Redis before its dial comes up.
+	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+	list := suppression.New(fx.rdb)
+	fx.h.cfg.Suppression = list
+	if _, err := list.Add(t.Context(), "+14155550101"); err != nil {
+		t.Fatal(err)
+	}
 	if err := fx.process(t, 1); err != nil {
 		t.Fatal(err)
 	}
