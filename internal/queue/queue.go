@@ -142,7 +142,7 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 		BaseContext:              cfg.BaseContext,
 		DelayedTaskCheckInterval: time.Second,
 		TaskCheckInterval:        200 * time.Millisecond,
-		Logger:                   slogAdapter{cfg.Logger.With("component", "asynq")},
+		Logger:                   AsynqLogger(cfg.Logger),
 		LogLevel:                 asynq.WarnLevel,
 		IsFailure: func(err error) bool {
 			var later *RetryLaterError
@@ -159,6 +159,11 @@ func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	}
 	d := min(2*time.Second<<min(n, 10), 5*time.Minute)
 	return d/2 + rand.N(d/2+1)
+}
+
+// AsynqLogger returns an asynq.Logger writing to l, its lines marked component=asynq.
+func AsynqLogger(l *slog.Logger) asynq.Logger {
+	return slogAdapter{l.With("component", "asynq")}
 }
 
 // slogAdapter makes an slog.Logger an asynq.Logger.

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/queue"
 )
 
 // CampaignID is the ID of the campaign that tick of schedule scheduleID creates: 16
@@ -105,16 +106,7 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		DelayedTaskCheckInterval: time.Second,
 		TaskCheckInterval:        200 * time.Millisecond,
-		Logger:                   slogAdapter{cfg.Logger.With("component", "asynq")},
+		Logger:                   queue.AsynqLogger(cfg.Logger),
 		LogLevel:                 asynq.WarnLevel,
 	})
 }
-
-// slogAdapter makes an slog.Logger an asynq.Logger.
-type slogAdapter struct{ l *slog.Logger }
-
-func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
-func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
-func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
-func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
-func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
