@@ -11,8 +11,9 @@ import (
 )
 
 func runReport(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "report", "CAMPAIGN_ID --out FILE.csv [--attempts]")
+	fs := newFlagSet(e, "report", "CAMPAIGN_ID --out FILE.csv [--attempts] [--raw]")
 	out := fs.String("out", "", "where to write the report; - for standard output")
+	raw := fs.Bool("raw", false, "write cells as stored; by default a cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe")
 	attempts := fs.Bool("attempts", false, "one row per dial attempt, with why it was allowed (local time, zone, window, suppression check, frequency cap), for compliance review")
 	id, err := oneArg(fs, args, "campaign ID")
 	if err != nil {
@@ -32,7 +33,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if *attempts {
 		write = store.WriteAttemptReport
 	}
-	n, err := writeReport(ctx, e, write, id, *out)
+	n, err := writeReport(ctx, e, write, id, *out, campaign.ReportOptions{Raw: *raw})
 	if err != nil {
 		return err
 	}
@@ -43,21 +44,21 @@ func runReport(ctx context.Context, e *env, args []string) error {
 }
 
 // reportWriter writes one of a campaign's reports, as Store.WriteReport does.
-type reportWriter func(ctx context.Context, id string, w io.Writer) (int, error)
+type reportWriter func(ctx context.Context, id string, w io.Writer, opt campaign.ReportOptions) (int, error)
 
 // writeReport writes campaign id's report with write to path, or to stdout for "-". A file
 // is written beside its final name and renamed into place, so a failed export leaves no
 // half report.
-func writeReport(ctx context.Context, e *env, write reportWriter, id, path string) (int, error) {
+func writeReport(ctx context.Context, e *env, write reportWriter, id, path string, opt campaign.ReportOptions) (int, error) {
 	if path == "-" {
-		return write(ctx, id, e.stdout)
+		return write(ctx, id, e.stdout, opt)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".report-*.csv")
 	if err != nil {
 		return 0, fmt.Errorf("write report: %w", err)
 	}
 	defer os.Remove(f.Name())
-	n, err := write(ctx, id, f)
+	n, err := write(ctx, id, f, opt)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

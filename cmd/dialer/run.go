@@ -77,7 +77,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 
 	// Write what there is even when interrupted: with the embedded Redis it is gone after this.
-	n, err := writeReport(context.WithoutCancel(ctx), e, campaign.NewStore(rdb).WriteReport, c.ID, *out)
+	n, err := writeReport(context.WithoutCancel(ctx), e, campaign.NewStore(rdb).WriteReport, c.ID, *out, campaign.ReportOptions{})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,17 @@ type AttemptRow struct {
 	Error             string `csv:"error"`
 }
 
+// neutralise passes every text cell of r through opt.cell.
+func (r *AttemptRow) neutralise(opt ReportOptions) {
+	for _, f := range []*string{
+		&r.CampaignID, &r.PhoneE164, &r.Worker, &r.ClaimedAt, &r.CallID, &r.StartedAt, &r.EndedAt,
+		&r.Outcome, &r.PhoneCallStatus, &r.EndedBy, &r.ContactLocalTime, &r.ContactZones,
+		&r.ZoneSource, &r.CallingWindow, &r.SuppressionCheck, &r.FrequencyCapCount, &r.Error,
+	} {
+		*f = opt.cell(*f)
+	}
+}
+
 var attemptReportFields = []string{
 	"worker", "dialing_at", "call_id", "started_at", "ended_at", "attempt_outcome", "phone_call_status",
 	"ended_by", "audit_local_time", "audit_zones", "audit_zone_source", "audit_window",
@@ -43,9 +54,10 @@ var attemptReportFields = []string{
 // WriteAttemptReport writes campaign id's attempt report to w as CSV, streamed: one row per
 // attempt begun, contacts in input order and each contact's attempts in order, with why each
 // dial was allowed (see Audit). Rows never dialed have no attempts and no rows here; the
-// contact report has them. It returns the number of rows written and ErrCampaignNotFound for
+// contact report has them. Unless opt.Raw, cells a spreadsheet would run as formulas are
+// neutralised (SafeCell). It returns the number of rows written and ErrCampaignNotFound for
 // an unknown campaign.
-func (s *Store) WriteAttemptReport(ctx context.Context, id string, w io.Writer) (int, error) {
+func (s *Store) WriteAttemptReport(ctx context.Context, id string, w io.Writer, opt ReportOptions) (int, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return 0, err
@@ -64,6 +76,9 @@ func (s *Store) WriteAttemptReport(ctx context.Context, id string, w io.Writer) 
 		rows, err := s.attemptRows(ctx, id, contacts)
 		if err != nil {
 			return written, err
+		}
+		for i := range rows {
+			rows[i].neutralise(opt)
 		}
 		if err := gocsv.MarshalCSVWithoutHeaders(rows, out); err != nil {
 			return written, fmt.Errorf("write attempt report: %w", err)

@@ -38,9 +38,10 @@ const reportBatch = 500
 // WriteReport writes campaign id's report to w as CSV, streamed: one row per contact file
 // row, in input order, holding every original column as read and then ReportColumns.
 // A row shorter than the header is padded with empty cells and a longer one cut to the
-// header's width (its error cell says so). It returns the number of rows written and
+// header's width (its error cell says so). Unless opt.Raw, cells a spreadsheet would run as
+// formulas are neutralised (SafeCell). It returns the number of rows written and
 // ErrCampaignNotFound for an unknown campaign.
-func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer) (int, error) {
+func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer, opt ReportOptions) (int, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return 0, err
@@ -49,7 +50,11 @@ func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer) (int, e
 	cw := csv.NewWriter(bw)
 	width := len(c.Header)
 	record := make([]string, width+len(ReportColumns))
-	if err := cw.Write(append(append(record[:0], c.Header...), ReportColumns...)); err != nil {
+	header := append(append(record[:0], c.Header...), ReportColumns...)
+	for i := range header {
+		header[i] = opt.cell(header[i])
+	}
+	if err := cw.Write(header); err != nil {
 		return 0, err
 	}
 	written := 0
@@ -72,6 +77,9 @@ func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer) (int, e
 				reportTime(r.StartedAt), reportTime(r.EndedAt), r.PhoneCallStatus, r.EndedBy,
 				r.SuccessEvaluation, r.Summary, r.StructuredData, r.Error,
 			})
+			for i := range record {
+				record[i] = opt.cell(record[i])
+			}
 			if err := cw.Write(record); err != nil {
 				return written, fmt.Errorf("write report: %w", err)
 			}

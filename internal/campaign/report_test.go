@@ -33,7 +33,7 @@ func TestWriteReport(t *testing.T) {
 	}
 
 	var b strings.Builder
-	n, err := store.WriteReport(ctx, c.ID, &b)
+	n, err := store.WriteReport(ctx, c.ID, &b, ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestWriteAttemptReport(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	n, err := store.WriteAttemptReport(ctx, c.ID, &b)
+	n, err := store.WriteAttemptReport(ctx, c.ID, &b, ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +117,62 @@ func TestWriteAttemptReport(t *testing.T) {
 	}
 	if row["claimed_at"] == "" || got[1][3] != "1" || got[1][9] != "busy" {
 		t.Errorf("first attempt row = %q", got[1])
+	}
+}
+
+func TestSafeCell(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"Ann", "Ann"},
+		{`=HYPERLINK("http://evil.example","click")`, `'=HYPERLINK("http://evil.example","click")`},
+		{"+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"},
+		{"-2+3", "-2+3"}, // arithmetic at most
+		{"-A1", "'-A1"},
+		{"@SUM(A1:A2)", "'@SUM(A1:A2)"},
+		{"\t=1+1", "'\t=1+1"},
+		{"\r=1+1", "'\r=1+1"},
+		{"-12.5", "-12.5"},
+		{"+14155550101", "+14155550101"},
+		{"+1 415 555 0101", "+1 415 555 0101"},
+		{"+1 (415) 555-0101", "+1 (415) 555-0101"},
+		{"+1 415 CALL NOW", "'+1 415 CALL NOW"},
+		{"-1e6", "-1e6"},
+		{"a=b", "a=b"},
+	}
+	for _, tt := range tests {
+		if got := SafeCell(tt.in); got != tt.want {
+			t.Errorf("SafeCell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestReportNeutralisesFormulas checks that a formula in a contact file comes out of the
+// report as text, and as written with Raw.
+func TestReportNeutralisesFormulas(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	csvText := "First Name,phone,note\n=1+2,415 555 0101,@SUM(A1)\n"
+	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(csvText), &fakeEnqueuer{}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		opt  ReportOptions
+		want []string
+	}{
+		{ReportOptions{}, []string{"'=1+2", "415 555 0101", "'@SUM(A1)", "+14155550101"}},
+		{ReportOptions{Raw: true}, []string{"=1+2", "415 555 0101", "@SUM(A1)", "+14155550101"}},
+	} {
+		var b strings.Builder
+		if _, err := store.WriteReport(t.Context(), c.ID, &b, tt.opt); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, rows[1][:4]); diff != "" {
+			t.Errorf("Raw %v: first row (-want +got):\n%s", tt.opt.Raw, diff)
+		}
 	}
 }
