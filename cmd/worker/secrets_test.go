@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestSecretsStayOut runs a campaign with a known API key and Redis password through upload,
+// a worker, status and both reports, and through the ways they fail (a wrong key, a wrong
+// password, an unreachable Redis), and checks that neither secret appears in any output.
+func TestSecretsStayOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the commands")
+	}
+	dialer, workerBin := buildCommands(t)
+	const apiKey = "sk-live-secret-9b1e77c4d2"
+	const redisPassword = "redis-pw-5f0a13e8c6"
+
+	mr := miniredis.RunT(t)
+	mr.RequireAuth(redisPassword)
+	redisURL := "redis://:" + redisPassword + "@" + mr.Addr() + "/0"
+
+	sim, err := simulator.New(simulator.Config{
+		APIKey: apiKey, Mix: map[string]float64{"completed": 1},
+		RingMin: 50 * time.Millisecond, TalkMin: 100 * time.Millisecond, AnalysisDelay: -1,
+	})
+	must(t, err)
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+
+	dir := t.TempDir()
+	campaignPath := filepath.Join(dir, "c.yaml")
+	contactsPath := filepath.Join(dir, "c.csv")
+	must(t, os.WriteFile(campaignPath, []byte(e2eCampaign), 0o600))
+	must(t, os.WriteFile(contactsPath, []byte("name,phone\nAnn,415 555 0101\nBob,415 555 0102\n"), 0o600))
+
+	env := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
+	var outputs bytes.Buffer // everything every command printed
+	run := func(env []string, name string, args ...string) error {
+		cmd := exec.Command(name, args...)
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = &outputs, &outputs
+		return cmd.Run()
+	}
+
+	var up bytes.Buffer
+	cmd := exec.Command(dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, &up, &outputs
+	must(t, cmd.Run())
+	outputs.Write(up.Bytes())
+	id := strings.TrimSpace(up.String())
+
+	w := exec.Command(workerBin, "--log-level", "debug")
+	var workerLogs bytes.Buffer
+	w.Env, w.Stdout, w.Stderr = env, &workerLogs, &workerLogs
+	must(t, w.Start())
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), Password: redisPassword})
+	defer rdb.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := campaign.NewStore(rdb).Status(t.Context(), id)
+		must(t, err)
+		if st.Done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign not done: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	must(t, w.Process.Signal(syscall.SIGTERM))
+	must(t, w.Wait())
+	outputs.Write(workerLogs.Bytes())
+
+	for _, args := range [][]string{
+		{"status", id}, {"status", id, "--json"},
+		{"report", id, "--out", "-"}, {"report", id, "--attempts", "--out", "-"},
+	} {
+		must(t, run(env, dialer, args...))
+	}
+
+	// The ways things fail print their errors, which must not carry the secrets either.
+	wrongKey := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey+"-revoked")
+	wrongPassword := append(os.Environ(), "REDIS_URL=redis://:"+redisPassword+"-old@"+mr.Addr()+"/0")
+	unreachable := append(os.Environ(), "REDIS_URL=redis://:"+redisPassword+"@127.0.0.1:1/0")
+	for _, tt := range []struct {
+		env  []string
+		args []string
+	}{
+		{wrongPassword, []string{"status", id}},
+		{unreachable, []string{"status", id}},
+		{unreachable, []string{"upload", "--campaign", campaignPath, "--contacts", contactsPath}},
+	} {
+		if err := run(tt.env, dialer, tt.args...); err == nil {
+			t.Errorf("dialer %s succeeded with a bad REDIS_URL", strings.Join(tt.args, " "))
+		}
+	}
+	// A worker whose key Interactly refuses logs the refusal.
+	must(t, run(env, dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath))
+	refused := exec.Command(workerBin, "--log-level", "debug")
+	var refusedLogs bytes.Buffer
+	refused.Env, refused.Stdout, refused.Stderr = wrongKey, &refusedLogs, &refusedLogs
+	must(t, refused.Start())
+	deadline = time.Now().Add(15 * time.Second)
+	for !strings.Contains(refusedLogs.String(), "refuses the API key") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	must(t, refused.Process.Signal(syscall.SIGTERM))
+	_ = refused.Wait()
+	outputs.Write(refusedLogs.Bytes())
+	if !strings.Contains(refusedLogs.String(), "refuses the API key") {
+		t.Errorf("a worker with a refused key did not say so:\n%s", refusedLogs.String())
+	}
+
+	all := outputs.String()
+	if !strings.Contains(all, "xxxxx") || !strings.Contains(all, "completed") {
+		t.Fatalf("the outputs lack what they should hold (a redacted URL, outcomes); the test looks at the wrong thing:\n%s", all)
+	}
+	for name, secret := range map[string]string{"API key": apiKey, "Redis password": redisPassword} {
+		if i := strings.Index(all, secret); i >= 0 {
+			t.Errorf("the %s appears in the output: …%s…", name, all[max(0, i-80):min(len(all), i+len(secret)+20)])
+		}
+	}
+}
