@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -110,8 +111,8 @@ func TestSecretsStayOut(t *testing.T) {
 	// A worker whose key Interactly refuses logs the refusal.
 	must(t, run(env, dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath))
 	refused := exec.Command(workerBin, "--log-level", "debug")
-	var refusedLogs bytes.Buffer
-	refused.Env, refused.Stdout, refused.Stderr = wrongKey, &refusedLogs, &refusedLogs
+	refusedLogs := &syncBuffer{} // read while the worker writes
+	refused.Env, refused.Stdout, refused.Stderr = wrongKey, refusedLogs, refusedLogs
 	must(t, refused.Start())
 	deadline = time.Now().Add(15 * time.Second)
 	for !strings.Contains(refusedLogs.String(), "refuses the API key") && time.Now().Before(deadline) {
@@ -119,7 +120,7 @@ func TestSecretsStayOut(t *testing.T) {
 	}
 	must(t, refused.Process.Signal(syscall.SIGTERM))
 	_ = refused.Wait()
-	outputs.Write(refusedLogs.Bytes())
+	outputs.WriteString(refusedLogs.String())
 	if !strings.Contains(refusedLogs.String(), "refuses the API key") {
 		t.Errorf("a worker with a refused key did not say so:\n%s", refusedLogs.String())
 	}
@@ -133,4 +134,22 @@ func TestSecretsStayOut(t *testing.T) {
 			t.Errorf("the %s appears in the output: …%s…", name, all[max(0, i-80):min(len(all), i+len(secret)+20)])
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process's output is copied into it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
