@@ -113,8 +113,9 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	a.log.Info("dialing", "number", a.number(), "attempt", a.t.Attempt)
 	req := a.request()
 	// Every send takes a calls-per-second token, the client's own retries included.
+	rate := a.c.File.RateLimit.CallsPerSecond * (1 - cfg.RateHeadroom)
 	req.Pace = func(ctx context.Context) error {
-		_, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.c.File.RateLimit.CallsPerSecond)
+		_, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), rate)
 		return err
 	}
 	call, err := cfg.API.ConnectCall(ctx, req)

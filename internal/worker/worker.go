@@ -71,6 +71,11 @@ type Config struct {
 	UploadWait time.Duration
 	// LogPII logs full phone numbers; otherwise only their last 4 digits. Defaults to false.
 	LogPII bool
+	// RateHeadroom is the share of callsPerSecond left unused. Dials are granted exactly
+	// 1/rate apart, but reach Interactly a little late, each by its own amount (scheduling,
+	// network). The headroom absorbs that jitter, so that no one-second window there holds
+	// more than callsPerSecond. Defaults to 0.025: 25 ms of slack in every second.
+	RateHeadroom float64
 }
 
 // Handler is the asynq handler of queue.TypeDial tasks.
@@ -109,6 +114,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.UploadWait <= 0 {
 		cfg.UploadWait = 30 * time.Second
+	}
+	if cfg.RateHeadroom <= 0 || cfg.RateHeadroom >= 1 {
+		cfg.RateHeadroom = 0.025
 	}
 	return &Handler{cfg: cfg, log: cfg.Logger, now: time.Now}, nil
 }
