@@ -1,0 +1,105 @@
+package redisconn
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"},
+		{"redis://:s3cret@redis:6379/2", "redis://:xxxxx@redis:6379/2"},
+		{"rediss://app:s3cret@redis:6380", "rediss://app:xxxxx@redis:6380"},
+		{"redis://:sentinelpw@s1:26379?addr=s2%3A26379&master_name=mymaster&password=masterpw",
+			"redis://:xxxxx@s1:26379?addr=s2%3A26379&master_name=mymaster&password=xxxxx"},
+		{"redis://s1:26379?master_name=m&sentinel_password=spw", "redis://s1:26379?master_name=m&sentinel_password=xxxxx"},
+		{"redis://:pw@host:port:bad", "(unparsable URL)"},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestOpenErrorsHideSecrets(t *testing.T) {
+	for _, url := range []string{
+		"redis://:pw-one-3a9@127.0.0.1:1/0",
+		"redis://:pw-one-3a9@127.0.0.1:1?master_name=m&password=pw-two-7c1",
+		"redis://:pw-one-3a9@host:port:bad",
+		"redis://:pw-one-3a9@127.0.0.1:1/notadb",
+	} {
+		_, err := Open(t.Context(), url)
+		if err == nil {
+			t.Fatalf("Open(%q) succeeded", url)
+		}
+		if strings.Contains(err.Error(), "pw-one-3a9") || strings.Contains(err.Error(), "pw-two-7c1") {
+			t.Errorf("Open error shows a password: %v", err)
+		}
+	}
+}
+
+// TestOpenSentinel starts a redis-server with a password and a Sentinel watching it, and
+// opens it through the Sentinel URL.
+func TestOpenSentinel(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on PATH (.ci/run installs it)")
+	}
+	dir := t.TempDir()
+	master, sentinel := freePort(t), freePort(t)
+	start := func(args ...string) {
+		cmd := exec.Command(bin, args...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("redis-server %v: %v\n%s", args, err, out)
+		}
+	}
+	start("--port", fmt.Sprint(master), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--requirepass", "masterpw", "--dir", dir, "--daemonize", "yes", "--pidfile", filepath.Join(dir, "m.pid"))
+	conf := filepath.Join(dir, "sentinel.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %d 1\nsentinel auth-pass mymaster masterpw\n", sentinel, dir, master)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start(conf, "--sentinel", "--daemonize", "yes", "--pidfile", filepath.Join(dir, "s.pid"))
+	t.Cleanup(func() {
+		for _, pid := range []string{"m.pid", "s.pid"} {
+			if b, err := os.ReadFile(filepath.Join(dir, pid)); err == nil {
+				_ = exec.Command("kill", strings.TrimSpace(string(b))).Run()
+			}
+		}
+	})
+
+	url := fmt.Sprintf("redis://127.0.0.1:%d/3?master_name=mymaster&password=masterpw", sentinel)
+	var lastErr error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		rdb, err := Open(t.Context(), url)
+		if lastErr = err; err != nil {
+			continue
+		}
+		defer rdb.Close()
+		if err := rdb.Set(t.Context(), "k", "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := rdb.Get(t.Context(), "k").Val(); got != "v" {
+			t.Fatalf("GET through the Sentinel = %q, want v", got)
+		}
+		return
+	}
+	t.Fatalf("could not open %s: %v", Redact(url), lastErr)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
