@@ -68,6 +68,10 @@ type dialResult struct {
 	dials []simulator.Dial
 	stats simulator.Stats
 	took  time.Duration // from the end of the upload to Status.Done
+	// redisCommands and redisCPU are what Redis ran and spent (seconds) over the same time,
+	// for every client.
+	redisCommands int64
+	redisCPU      float64
 }
 
 // simSwitch serves the API of the current simulator, so that one set of worker processes
@@ -145,10 +149,27 @@ func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
 			return nil, err
 		}
 		start := time.Now()
+		cmds0, err := commandsProcessed(ctx, rdb)
+		if err != nil {
+			return nil, err
+		}
+		cpu0, err := serverCPU(ctx, rdb)
+		if err != nil {
+			return nil, err
+		}
 		if err := b.waitDone(ctx, store, u.id, 3*sc.expected()+30*time.Second, pool); err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
 		}
 		res := &dialResult{dials: sim.Dials(), stats: sim.Stats(), took: time.Since(start)}
+		cmds1, err := commandsProcessed(ctx, rdb)
+		if err != nil {
+			return nil, err
+		}
+		cpu1, err := serverCPU(ctx, rdb)
+		if err != nil {
+			return nil, err
+		}
+		res.redisCommands, res.redisCPU = cmds1-cmds0, cpu1-cpu0
 		if res.stats.Dials < sc.contacts {
 			return nil, fmt.Errorf("%s: campaign done after %d dials, want at least %d", sc.name, res.stats.Dials, sc.contacts)
 		}
@@ -206,6 +227,19 @@ func rateFigures(sc dialScenario, res *dialResult, workers int) ([]figure, error
 		met:     verdict(achieved >= 0.95*sc.cps),
 		note: fmt.Sprintf("(dials − 1) ÷ (last − first dial) on the simulator; %d contacts, %d worker processes, calls %s, maxConcurrentCalls %d so only the rate binds",
 			len(at), workers, callLength(sc), sc.maxLive),
+	}, {
+		measure: "Redis commands per dial",
+		value:   fmt.Sprintf("%.0f", float64(res.redisCommands)/float64(len(at))),
+		target:  "—",
+		met:     "",
+		note: fmt.Sprintf("INFO stats total_commands_processed over the dial-rate campaign (%s commands in %.0f s) ÷ its dials: every client's, %d workers' with asynq's polling and leases, and this bench's status reads",
+			thousands(int(res.redisCommands)), res.took.Seconds(), workers),
+	}, {
+		measure: "Redis CPU per dial",
+		value:   fmt.Sprintf("%.2f ms (≈ %s dials/s per core)", 1000*res.redisCPU/float64(len(at)), thousands(int(float64(len(at))/res.redisCPU))),
+		target:  "—",
+		met:     "",
+		note:    "INFO cpu used_cpu_user + used_cpu_sys over the same time ÷ its dials; the dials/s one Redis core could carry at that cost, were nothing else running",
 	}, {
 		measure: "most dials in any 1 s window",
 		value:   fmt.Sprint(window),

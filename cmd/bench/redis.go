@@ -212,6 +212,20 @@ func serverCPU(ctx context.Context, rdb *redis.Client) (float64, error) {
 	return total, nil
 }
 
+// commandsProcessed returns INFO stats' total_commands_processed: every command the server
+// has run since it started, from every client.
+func commandsProcessed(ctx context.Context, rdb *redis.Client) (int64, error) {
+	v, err := infoField(ctx, rdb, "stats", "total_commands_processed")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("INFO stats total_commands_processed %q: %w", v, err)
+	}
+	return n, nil
+}
+
 // infoField returns field of INFO section.
 func infoField(ctx context.Context, rdb *redis.Client, section, field string) (string, error) {
 	info, err := rdb.Info(ctx, section).Result()
