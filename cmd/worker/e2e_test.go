@@ -189,8 +189,14 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s logged the API key", w.cmd.Args[2])
 		}
 	}
-	if !resumed {
-		t.Errorf("no worker resumed call %s of the stopped w1", taken.callID)
+	w1 := workers["w1"].logs.String()
+	finishedByW1 := strings.Contains(w1, "call ended") && strings.Contains(w1, taken.callID)
+	switch {
+	case !resumed && finishedByW1:
+		// Correct too: the call ended within w1's shutdown timeout and w1 recorded it.
+		t.Logf("w1 finished call %s itself before handing its task back", taken.callID)
+	case !resumed:
+		t.Errorf("no worker resumed call %s of the stopped w1, nor did w1 finish it", taken.callID)
 	}
 	if n := sim.Stats().DialsByKey[taken.key]; n != 1 {
 		t.Errorf("attempt %s, live when its worker stopped, was dialed %d times", taken.key, n)
@@ -340,7 +346,10 @@ func waitForLiveCall(t *testing.T, rdb *redis.Client, id, worker string) liveCal
 		for _, k := range keys {
 			rec, err := rdb.HGetAll(t.Context(), k).Result()
 			must(t, err)
-			if rec["state"] == "live" && rec["worker"] == worker {
+			// A call that began just now: calls last over 1.7 s, so it is still live when its
+			// worker has stopped.
+			started, _ := time.Parse(time.RFC3339Nano, rec["started_at"])
+			if rec["state"] == "live" && rec["worker"] == worker && time.Since(started) < 300*time.Millisecond {
 				return liveCall{key: id + ":" + strings.TrimPrefix(k, prefix), callID: rec["call_id"]}
 			}
 		}
