@@ -20,7 +20,8 @@ const keyTTLLeases = 3
 // write after calling TIME on Redis before 5; later versions ignore it.
 
 // acquireCmd drops expired leases, then gives holder a fresh lease if it already holds
-// or fewer than max others do.
+// or fewer than max others do. It serves TryAcquire (max), Hold (max unbounded) and Extend
+// (max 0: only a holder that still holds).
 //
 // KEYS[1] -> holders ZSET
 // ARGV[1] -> holder
@@ -34,28 +35,6 @@ local t = redis.call("TIME")
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
 if not redis.call("ZSCORE", KEYS[1], ARGV[1]) and redis.call("ZCARD", KEYS[1]) >= tonumber(ARGV[4]) then
-	return 0
-end
-redis.call("ZADD", KEYS[1], now + ARGV[2], ARGV[1])
-if redis.call("PTTL", KEYS[1]) < tonumber(ARGV[3]) then
-	redis.call("PEXPIRE", KEYS[1], ARGV[3])
-end
-return 1
-`)
-
-// extendCmd drops expired leases, then gives holder a fresh lease if it still holds.
-//
-// KEYS[1] -> holders ZSET
-// ARGV[1] -> holder
-// ARGV[2] -> lease, in milliseconds
-// ARGV[3] -> key TTL, in milliseconds
-// Returns 1 if holder still held, 0 if it did not.
-var extendCmd = redis.NewScript(`
-redis.replicate_commands()
-local t = redis.call("TIME")
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
-if not redis.call("ZSCORE", KEYS[1], ARGV[1]) then
 	return 0
 end
 redis.call("ZADD", KEYS[1], now + ARGV[2], ARGV[1])
@@ -251,7 +230,8 @@ func (s *Semaphore) Hold(ctx context.Context, key, holder string) error {
 // it did; false means its lease ran out (or it released) and the slot may be another's.
 // It returns an error only if Redis fails.
 func (s *Semaphore) Extend(ctx context.Context, key, holder string) (bool, error) {
-	ok, err := extendCmd.Run(ctx, s.rdb, []string{key}, holder, s.leaseMS, s.ttlMS).Bool()
+	// With max 0 only a holder that still holds is given a lease.
+	ok, err := acquireCmd.Run(ctx, s.rdb, []string{key}, holder, s.leaseMS, s.ttlMS, 0).Bool()
 	if err != nil {
 		return false, fmt.Errorf("extend %s for %s: %w", key, holder, err)
 	}
