@@ -35,8 +35,21 @@ type File struct {
 	Name string `yaml:"name" json:"name"`
 	// AssistantID is the Interactly assistant that makes the calls. Required.
 	AssistantID string `yaml:"assistantId" json:"assistantId"`
-	// PhoneNumberID is the Interactly phone number the calls come from. Required.
+	// PhoneNumberID is the Interactly phone number the calls come from. Required unless
+	// PhoneNumberIDs is given; the two exclude each other.
 	PhoneNumberID string `yaml:"phoneNumberId" json:"phoneNumberId"`
+	// PhoneNumberIDs is a caller-ID pool: dials rotate across it (see CallerIDStrategy).
+	// Each entry is written as an id, or as a mapping {id, number, maxConcurrentCalls}.
+	// Optional, instead of PhoneNumberID.
+	PhoneNumberIDs []CallerID `yaml:"phoneNumberIds,omitempty" json:"phoneNumberIds,omitempty"`
+	// CallerIDStrategy picks a caller ID from the pool for each dial: CallerIDRotate (round
+	// robin, the default) or CallerIDLocal (a number sharing the contact's country and area
+	// code first, then its country, then any; every pool entry then needs its number).
+	CallerIDStrategy string `yaml:"callerIdStrategy,omitempty" json:"callerIdStrategy,omitempty"`
+	// CallerIDMaxConcurrentCalls caps the live calls of each caller ID that sets no
+	// maxConcurrentCalls of its own, across every campaign using it (a trunk carries only so
+	// many). Optional: 0 means no cap beyond rateLimit.maxConcurrentCalls.
+	CallerIDMaxConcurrentCalls int `yaml:"callerIdMaxConcurrentCalls,omitempty" json:"callerIdMaxConcurrentCalls,omitempty"`
 	// DefaultRegion is the ISO 3166 country code ("US", "GB") of numbers written without a
 	// country code. Defaults to "US".
 	DefaultRegion string `yaml:"defaultRegion" json:"defaultRegion"`
@@ -63,6 +76,12 @@ type File struct {
 	// RFC 3339 with a time and an offset (2026-12-01T09:00:00-05:00). Optional: nil means as
 	// soon as it is uploaded.
 	StartAt *time.Time `yaml:"startAt,omitempty" json:"startAt,omitempty"`
+	// EndAt is the time after which no dial of this campaign starts, RFC 3339 like StartAt;
+	// contacts left then get the outcome expired. Optional: nil means no end.
+	EndAt *time.Time `yaml:"endAt,omitempty" json:"endAt,omitempty"`
+	// Notify sends a signed POST for each final contact outcome and when the campaign is
+	// done. Optional: nil sends nothing.
+	Notify *NotifyConfig `yaml:"notify,omitempty" json:"notify,omitempty"`
 	// SuppressionFiles are CSV files of numbers never to call in this campaign. Optional.
 	// Parse keeps the paths as written; ParseFile makes each one absolute, taking a relative
 	// path from the campaign file's directory.
@@ -258,6 +277,43 @@ func ParseFile(path string) (*File, error) {
 		}
 	}
 	return f, nil
+}
+
+// Caller-ID strategies (File.CallerIDStrategy).
+const (
+	CallerIDRotate = "rotate" // round robin across the pool
+	CallerIDLocal  = "local"  // same country and area code as the contact first
+)
+
+// CallerID is one entry of a caller-ID pool (File.PhoneNumberIDs).
+type CallerID struct {
+	// ID is the Interactly phoneNumberId. Required.
+	ID string `yaml:"id" json:"id"`
+	// Number is the caller number in E.164, needed by callerIdStrategy local. Optional.
+	Number string `yaml:"number,omitempty" json:"number,omitempty"`
+	// MaxConcurrentCalls caps this number's live calls across campaigns. 0: the file's
+	// callerIdMaxConcurrentCalls applies.
+	MaxConcurrentCalls int `yaml:"maxConcurrentCalls,omitempty" json:"maxConcurrentCalls,omitempty"`
+}
+
+// Notification events (NotifyConfig.Events).
+const (
+	NotifyContactFinished  = "contact.finished"  // a contact got its final outcome
+	NotifyCampaignFinished = "campaign.finished" // every contact has its final outcome
+)
+
+// NotifyConfig configures outbound notifications: a POST to URL of each event as JSON, signed
+// with HMAC-SHA256 of the body under the secret.
+type NotifyConfig struct {
+	// URL receives the POSTs: an absolute http or https URL. Required.
+	URL string `yaml:"url" json:"url"`
+	// Secret signs each body. Optional; SecretEnv names an environment variable of the
+	// process that sends (dialer serve) holding it instead, which keeps it out of Redis.
+	Secret    string `yaml:"secret,omitempty" json:"secret,omitempty"`
+	SecretEnv string `yaml:"secretEnv,omitempty" json:"secretEnv,omitempty"`
+	// Events are the events sent. Defaults to both NotifyContactFinished and
+	// NotifyCampaignFinished.
+	Events []string `yaml:"events,omitempty" json:"events,omitempty"`
 }
 
 // Parse decodes a campaign file. path only names the file in errors. It refuses, with a

@@ -2,7 +2,8 @@ package campaign
 
 // Outcome is how a contact or one attempt ended. An attempt ends completed, busy, no-answer,
 // failed, forwarded or error; a contact ends with its last attempt's outcome, or with invalid
-// duplicate or suppressed when it is never dialed.
+// duplicate or suppressed when it is never dialed, or canceled or expired when its campaign
+// was canceled or ran past its endAt first.
 type Outcome string
 
 const (
@@ -26,12 +27,17 @@ const (
 	// OutcomeSuppressed: the number is on a suppression (do-not-call) list, at upload or
 	// when its dial came up; it is never dialed.
 	OutcomeSuppressed Outcome = "suppressed"
+	// OutcomeCanceled: the campaign was canceled before the contact got another outcome.
+	OutcomeCanceled Outcome = "canceled"
+	// OutcomeExpired: the campaign's endAt passed before the contact got another outcome.
+	OutcomeExpired Outcome = "expired"
 )
 
 // Outcomes lists every Outcome in the order status output shows them.
 var Outcomes = []Outcome{
 	OutcomeCompleted, OutcomeBusy, OutcomeNoAnswer, OutcomeFailed,
 	OutcomeForwarded, OutcomeInvalid, OutcomeDuplicate, OutcomeSuppressed, OutcomeError,
+	OutcomeCanceled, OutcomeExpired,
 }
 
 // retryOutcomes lists the outcomes a campaign file may name in retry.retryOn, in the order

@@ -48,13 +48,11 @@ func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer, opt Rep
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := csv.NewWriter(bw)
-	width := len(c.Header)
-	record := make([]string, width+len(ReportColumns))
-	header := append(append(record[:0], c.Header...), ReportColumns...)
-	for i := range header {
-		header[i] = opt.cell(header[i])
+	record := ReportHeader(c)
+	for i := range record {
+		record[i] = opt.cell(record[i])
 	}
-	if err := cw.Write(header); err != nil {
+	if err := cw.Write(record); err != nil {
 		return 0, err
 	}
 	written := 0
@@ -64,19 +62,7 @@ func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer, opt Rep
 			return written, err
 		}
 		for _, ct := range contacts {
-			record = record[:width+len(ReportColumns)]
-			clear(record)
-			copy(record[:width], ct.Fields)
-			outcome := ct.Outcome
-			if outcome == "" {
-				outcome = OutcomePending
-			}
-			r := ct.Last
-			copy(record[width:], []string{
-				ct.Number, string(outcome), strconv.Itoa(ct.Attempts), r.CallID,
-				reportTime(r.StartedAt), reportTime(r.EndedAt), r.PhoneCallStatus, r.EndedBy,
-				r.SuccessEvaluation, r.Summary, r.StructuredData, r.Error,
-			})
+			record = ReportRecord(c, ct, record)
 			for i := range record {
 				record[i] = opt.cell(record[i])
 			}
@@ -91,6 +77,36 @@ func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer, opt Rep
 		return written, fmt.Errorf("write report: %w", err)
 	}
 	return written, bw.Flush()
+}
+
+// ReportHeader returns the report's header: campaign c's contact file header, then
+// ReportColumns, as read (not neutralised).
+func ReportHeader(c *Campaign) []string {
+	return append(append(make([]string, 0, len(c.Header)+len(ReportColumns)), c.Header...), ReportColumns...)
+}
+
+// ReportRecord fills record (reused when it has room) with contact ct's report row: its cells
+// as read, padded with empty cells or cut to c's header width, then ReportColumns. Cells are
+// as read, not neutralised.
+func ReportRecord(c *Campaign, ct *Contact, record []string) []string {
+	width := len(c.Header)
+	if cap(record) < width+len(ReportColumns) {
+		record = make([]string, width+len(ReportColumns))
+	}
+	record = record[:width+len(ReportColumns)]
+	clear(record)
+	copy(record[:width], ct.Fields)
+	outcome := ct.Outcome
+	if outcome == "" {
+		outcome = OutcomePending
+	}
+	r := ct.Last
+	copy(record[width:], []string{
+		ct.Number, string(outcome), strconv.Itoa(ct.Attempts), r.CallID,
+		reportTime(r.StartedAt), reportTime(r.EndedAt), r.PhoneCallStatus, r.EndedBy,
+		r.SuccessEvaluation, r.Summary, r.StructuredData, r.Error,
+	})
+	return record
 }
 
 func reportTime(t time.Time) string {
