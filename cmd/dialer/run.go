@@ -25,7 +25,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	delimiter := fs.String("delimiter", "", `contact file delimiter: "," ";" or "tab" (default: detected)`)
 	simulate := fs.Bool("simulate", false, "dial an in-process Interactly simulator instead of the real API")
 	concurrency := fs.Int("concurrency", 100, "dial tasks the in-process worker pool runs at once")
-	var sf simFlags
+	sf := simFlags{getenv: e.getenv}
 	sf.register(fs, "sim-")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/notify"
 )
 
 func runStatus(ctx context.Context, e *env, args []string) error {
@@ -31,19 +32,31 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return enc.Encode(st)
 	}
 	printStatus(e.stdout, st)
+	c, err := campaign.NewStore(rdb).Campaign(ctx, id)
+	if err != nil || c.File.Notify == nil {
+		return err
+	}
+	ns, err := notify.Stats(ctx, rdb, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "notified   %d delivered, %d given up", ns.Delivered, ns.Failed)
+	if ns.LastError != "" {
+		fmt.Fprintf(e.stdout, "; last error %s: %s", ns.LastErrorAt.Format(time.RFC3339), ns.LastError)
+	}
+	fmt.Fprintln(e.stdout)
 	return nil
 }
 
 // printStatus writes st for a person: counts, then one line per outcome.
 func printStatus(w io.Writer, st *campaign.Status) {
-	state := "in progress"
-	switch {
-	case st.Done:
-		state = "done"
-	case st.State == campaign.StateUploading:
-		state = "uploading"
+	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, stateOf(st))
+	if st.Control == campaign.ControlPaused {
+		fmt.Fprintf(w, "paused     %d dials held; `dialer resume %s` goes on\n", st.Held, st.CampaignID)
 	}
-	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, state)
+	if !st.EndAt.IsZero() {
+		fmt.Fprintf(w, "ends       %s; contacts left then expire\n", st.EndAt.Format(time.RFC3339))
+	}
 	fmt.Fprintf(w, "rows       %d: %d dialable, %d invalid, %d duplicate, %d suppressed\n", st.Total, st.Dialable, st.Invalid, st.Duplicate, st.Suppressed)
 	fmt.Fprintf(w, "finished   %d of %d rows\n", st.Finished, st.Total)
 	fmt.Fprintf(w, "live calls %d\n", st.LiveCalls)

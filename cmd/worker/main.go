@@ -24,6 +24,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/metrics"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/window"
 	"github.com/dialerhq/dialer/internal/worker"
@@ -81,9 +82,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer rdb.Close()
+	rec := metrics.NewRecorder(rdb)
 	api, err := interactly.New(interactly.Config{
-		BaseURL: getenv("INTERACTLY_BASE_URL"),
-		APIKey:  getenv("INTERACTLY_API_KEY"),
+		BaseURL:    getenv("INTERACTLY_BASE_URL"),
+		APIKey:     getenv("INTERACTLY_API_KEY"),
+		OnAPIError: rec.APIError,
 	})
 	if err != nil {
 		return fmt.Errorf("%w (set INTERACTLY_API_KEY and INTERACTLY_BASE_URL)", err)
@@ -92,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return worker.Run(ctx, worker.PoolConfig{
 		Redis: rdb, API: api, Concurrency: *concurrency, ShutdownTimeout: *shutdownTimeout,
 		Active: activeHours, ActiveZone: activeZone, FrequencyCap: defaultCap,
-		Name: *name, Logger: logger, LogPII: *logPII,
+		Name: *name, Logger: logger, LogPII: *logPII, Metrics: rec,
 	})
 }
 

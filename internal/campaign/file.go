@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -289,10 +291,12 @@ const (
 type CallerID struct {
 	// ID is the Interactly phoneNumberId. Required.
 	ID string `yaml:"id" json:"id"`
-	// Number is the caller number in E.164, needed by callerIdStrategy local. Optional.
+	// Number is the number the calls come from, written as people write numbers and kept in
+	// E.164 once Validate has run. Required by callerIdStrategy local; optional otherwise,
+	// but checked when given.
 	Number string `yaml:"number,omitempty" json:"number,omitempty"`
-	// MaxConcurrentCalls caps this number's live calls across campaigns. 0: the file's
-	// callerIdMaxConcurrentCalls applies.
+	// MaxConcurrentCalls caps this number's live calls across campaigns; not negative. 0: the
+	// file's callerIdMaxConcurrentCalls applies (see File.CallerIDs).
 	MaxConcurrentCalls int `yaml:"maxConcurrentCalls,omitempty" json:"maxConcurrentCalls,omitempty"`
 }
 
@@ -307,12 +311,15 @@ const (
 type NotifyConfig struct {
 	// URL receives the POSTs: an absolute http or https URL. Required.
 	URL string `yaml:"url" json:"url"`
-	// Secret signs each body. Optional; SecretEnv names an environment variable of the
-	// process that sends (dialer serve) holding it instead, which keeps it out of Redis.
-	Secret    string `yaml:"secret,omitempty" json:"secret,omitempty"`
+	// Secret signs each body. Optional. It is kept in Redis with the campaign, but String,
+	// GoString and LogValue (of a NotifyConfig or of a File) show it as xxxxx.
+	Secret string `yaml:"secret,omitempty" json:"secret,omitempty"`
+	// SecretEnv names an environment variable of the process that sends (dialer serve)
+	// holding the secret instead, which keeps it out of Redis: letters, digits and _, not
+	// starting with a digit. Optional; not with Secret.
 	SecretEnv string `yaml:"secretEnv,omitempty" json:"secretEnv,omitempty"`
-	// Events are the events sent. Defaults to both NotifyContactFinished and
-	// NotifyCampaignFinished.
+	// Events are the events sent, each at most once. Defaults, when empty, to both
+	// NotifyContactFinished and NotifyCampaignFinished.
 	Events []string `yaml:"events,omitempty" json:"events,omitempty"`
 }
 
@@ -321,8 +328,8 @@ type NotifyConfig struct {
 // keys, values of the wrong type and unparsable durations. It neither fills in defaults nor
 // checks ranges and required keys: call WithDefaults and Validate, or use ParseFile.
 func Parse(path string, data []byte) (*File, error) {
-	f := &File{src: source{path: path, at: make(map[string]spot)}}
-	d := &decoder{path: path, at: f.src.at}
+	f := &File{src: source{path: path, at: make(map[string]spot), bare: make(map[string]bool)}}
+	d := &decoder{path: path, at: f.src.at, bare: f.src.bare}
 	root, err := d.document(data)
 	if err != nil {
 		return nil, err
@@ -331,6 +338,9 @@ func Parse(path string, data []byte) (*File, error) {
 		{"name", d.str(&f.Name)},
 		{"assistantId", d.str(&f.AssistantID)},
 		{"phoneNumberId", d.str(&f.PhoneNumberID)},
+		{"phoneNumberIds", d.callerIDs(&f.PhoneNumberIDs)},
+		{"callerIdStrategy", d.str(&f.CallerIDStrategy)},
+		{"callerIdMaxConcurrentCalls", d.integer(&f.CallerIDMaxConcurrentCalls)},
 		{"defaultRegion", d.str(&f.DefaultRegion)},
 		{"contacts", d.section(
 			field{"numberColumn", d.str(&f.Contacts.NumberColumn)},
@@ -371,6 +381,17 @@ func Parse(path string, data []byte) (*File, error) {
 			})
 		}},
 		{"startAt", d.timestamp(&f.StartAt)},
+		{"endAt", d.timestamp(&f.EndAt)},
+		{"notify", func(key string, v *yaml.Node) error {
+			n := &NotifyConfig{}
+			f.Notify = n
+			return d.mapping(v, key, []field{
+				{"url", d.str(&n.URL)},
+				{"secret", d.str(&n.Secret)},
+				{"secretEnv", d.str(&n.SecretEnv)},
+				{"events", d.strs(&n.Events, "[contact.finished, campaign.finished]")},
+			})
+		}},
 		{"suppressionFiles", d.strs(&f.SuppressionFiles, "[dnc.csv]")},
 		{"metadata", d.freeform(&f.Metadata)},
 		{"assistantOverrides", d.freeform(&f.AssistantOverrides)},
@@ -411,11 +432,18 @@ func (f *File) WithDefaults() {
 	if f.Poll.AnalysisWait == 0 && left("poll.analysisWait") {
 		f.Poll.AnalysisWait = Duration(30 * time.Second)
 	}
+	if f.CallerIDStrategy == "" && left("callerIdStrategy") {
+		f.CallerIDStrategy = CallerIDRotate
+	}
+	if f.Notify != nil && len(f.Notify.Events) == 0 {
+		f.Notify.Events = []string{NotifyContactFinished, NotifyCampaignFinished}
+	}
 }
 
 // Validate checks required keys and the range of each value, and returns a *FileError for
 // the first problem, in file order. Call WithDefaults first: a setting left out is zero
-// until then, and most zeros are refused.
+// until then, and most zeros are refused. It rewrites each phoneNumberIds number into E.164
+// ("(415) 555-0100" becomes "+14155550100"), read in DefaultRegion.
 func (f *File) Validate() error {
 	switch name := strings.TrimSpace(f.Name); {
 	case name == "":
@@ -428,11 +456,11 @@ func (f *File) Validate() error {
 	if err := f.checkID("assistantId", f.AssistantID, "the Interactly assistant that makes the calls"); err != nil {
 		return err
 	}
-	if err := f.checkID("phoneNumberId", f.PhoneNumberID, "the Interactly phone number the calls come from"); err != nil {
-		return err
-	}
 	if !phonenumbers.GetSupportedRegions()[strings.ToUpper(f.DefaultRegion)] {
 		return f.errorAt("defaultRegion", fmt.Sprintf("unknown region code %q; use a two-letter country code such as US, GB or DE", f.DefaultRegion))
+	}
+	if err := f.validateCallerIDs(); err != nil {
+		return err
 	}
 
 	if strings.TrimSpace(f.Contacts.NumberColumn) == "" {
@@ -474,6 +502,13 @@ func (f *File) Validate() error {
 		return err
 	}
 	if err := f.validateFrequencyCap(); err != nil {
+		return err
+	}
+	if f.EndAt != nil && f.StartAt != nil && !f.EndAt.After(*f.StartAt) {
+		return f.errorAt("endAt", fmt.Sprintf("must be after startAt (%s), got %s; move endAt later, or startAt earlier",
+			f.StartAt.Format(time.RFC3339), f.EndAt.Format(time.RFC3339)))
+	}
+	if err := f.validateNotify(); err != nil {
 		return err
 	}
 	for i, p := range f.SuppressionFiles {
@@ -566,6 +601,222 @@ func (f *File) validateFrequencyCap() error {
 		return f.errorAt("frequencyCap.per", "must be at least 1m, got "+per.String()+"; write days in hours, e.g. 168h for a week")
 	}
 	return nil
+}
+
+// validateCallerIDs checks phoneNumberId, phoneNumberIds, callerIdStrategy and
+// callerIdMaxConcurrentCalls, and writes each pool number back in E.164. DefaultRegion
+// must be valid.
+func (f *File) validateCallerIDs() error {
+	switch {
+	case f.PhoneNumberIDs != nil && len(f.PhoneNumberIDs) == 0:
+		return f.errorAt("phoneNumberIds", "must list at least one Interactly phone number id, such as [p1, p2]; or remove it and use phoneNumberId")
+	case f.PhoneNumberID != "" && f.PhoneNumberIDs != nil:
+		return f.errorAt("phoneNumberIds", "phoneNumberId is set too; keep one: phoneNumberId for a single caller ID, or phoneNumberIds for a pool")
+	case f.PhoneNumberIDs == nil:
+		if f.PhoneNumberID == "" {
+			return f.errorAt("phoneNumberId", "missing; set it to the id of the Interactly phone number the calls come from, or list several under phoneNumberIds")
+		}
+		if err := f.checkID("phoneNumberId", f.PhoneNumberID, "the Interactly phone number the calls come from"); err != nil {
+			return err
+		}
+	}
+
+	local := f.CallerIDStrategy == CallerIDLocal
+	first := make(map[string]int, len(f.PhoneNumberIDs)) // id -> index of its first entry
+	for i := range f.PhoneNumberIDs {
+		c := &f.PhoneNumberIDs[i]
+		idKey := f.poolKey(i, "id")
+		switch {
+		case c.ID == "":
+			return f.errorAt(idKey, "missing; set it to the id of an Interactly phone number the calls may come from")
+		case strings.ContainsFunc(c.ID, unicode.IsSpace):
+			return f.errorAt(idKey, fmt.Sprintf("must not contain spaces, got %q", c.ID))
+		}
+		if j, dup := first[c.ID]; dup {
+			return f.errorAt(idKey, fmt.Sprintf("%q is listed twice, first as phoneNumberIds[%d]; remove one", c.ID, j))
+		}
+		first[c.ID] = i
+		numberKey := f.poolKey(i, "number")
+		if c.Number == "" {
+			if local {
+				return f.errorAt(numberKey, fmt.Sprintf(`missing; callerIdStrategy local picks by number, so give every entry its number, e.g. {id: %s, number: "+14155550100"}`, c.ID))
+			}
+		} else {
+			e164, err := NormalizeNumber(c.Number, f.DefaultRegion)
+			if err != nil {
+				msg := fmt.Sprintf("cannot use %q: %s", c.Number, err)
+				if !strings.Contains(msg, ";") {
+					msg += `; write the number the calls come from with its country code, e.g. "+14155550100"`
+				}
+				return f.errorAt(numberKey, msg)
+			}
+			c.Number = e164
+		}
+		if n := c.MaxConcurrentCalls; n < 0 {
+			return f.errorAt(f.poolKey(i, "maxConcurrentCalls"), fmt.Sprintf("must be 0 (no cap of its own) or more, got %d", n))
+		}
+	}
+
+	switch s := f.CallerIDStrategy; s {
+	case CallerIDRotate:
+	case CallerIDLocal:
+		if f.PhoneNumberIDs == nil {
+			return f.errorAt("callerIdStrategy", "local picks from a pool by number, but there is only phoneNumberId; list the pool under phoneNumberIds, each entry with its number, or remove callerIdStrategy")
+		}
+	default:
+		msg := fmt.Sprintf("must be %s or %s, got %q", CallerIDRotate, CallerIDLocal, s)
+		if g := suggest(s, []string{CallerIDRotate, CallerIDLocal}); g != "" {
+			msg += " (did you mean " + g + "?)"
+		}
+		return f.errorAt("callerIdStrategy", msg)
+	}
+	if n := f.CallerIDMaxConcurrentCalls; n < 0 {
+		return f.errorAt("callerIdMaxConcurrentCalls", fmt.Sprintf("must be 0 (no cap) or more, got %d", n))
+	}
+	return nil
+}
+
+// poolKey returns the dotted key of field name of phoneNumberIds entry i, or of the entry
+// itself when the file writes the entry as a bare id and name is "id".
+func (f *File) poolKey(i int, name string) string {
+	item := fmt.Sprintf("phoneNumberIds[%d]", i)
+	if name == "id" && f.src.bare[item] {
+		return item
+	}
+	return item + "." + name
+}
+
+// envName is what notify.secretEnv accepts: a POSIX-style environment variable name.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validateNotify checks notify. Its messages never quote secret or secretEnv: a secret
+// written into secretEnv by mistake must not end up in an error.
+func (f *File) validateNotify() error {
+	n := f.Notify
+	if n == nil {
+		return nil
+	}
+	const example = "https://example.com/dialer-events"
+	if strings.TrimSpace(n.URL) == "" {
+		return f.errorAt("notify.url", "missing; set the http or https URL that receives the notifications, e.g. "+example)
+	}
+	u, err := url.Parse(n.URL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, which may hold a password
+		}
+		return f.errorAt("notify.url", fmt.Sprintf("is not a URL (%v); write an absolute http or https URL such as %s", err, example))
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return f.errorAt("notify.url", fmt.Sprintf("must be an absolute http or https URL such as %s, got %q", example, redactURL(n.URL)))
+	}
+	if n.Secret != "" && n.SecretEnv != "" {
+		return f.errorAt("notify.secretEnv", "secret is set too; keep one: secretEnv, naming an environment variable that holds the secret (which keeps it out of Redis), or secret")
+	}
+	if n.SecretEnv != "" && !envName.MatchString(n.SecretEnv) {
+		return f.errorAt("notify.secretEnv", "must be the name of an environment variable, such as DIALER_NOTIFY_SECRET: letters, digits and _, not starting with a digit; the secret itself goes in that variable (the value is not shown here in case it is the secret)")
+	}
+	first := make(map[string]int, len(n.Events))
+	for i, e := range n.Events {
+		key := fmt.Sprintf("notify.events[%d]", i)
+		if e != NotifyContactFinished && e != NotifyCampaignFinished {
+			msg := fmt.Sprintf("unknown event %q; use %s or %s", e, NotifyContactFinished, NotifyCampaignFinished)
+			if g := suggest(e, []string{NotifyContactFinished, NotifyCampaignFinished}); g != "" {
+				msg = fmt.Sprintf("unknown event %q (did you mean %s?); use %s or %s", e, g, NotifyContactFinished, NotifyCampaignFinished)
+			}
+			return f.errorAt(key, msg)
+		}
+		if j, dup := first[e]; dup {
+			return f.errorAt(key, fmt.Sprintf("%s is listed twice, first as notify.events[%d]; remove one", e, j))
+		}
+		first[e] = i
+	}
+	return nil
+}
+
+// CallerIDs returns the caller IDs the campaign dials from, in file order: the
+// phoneNumberIds pool, or phoneNumberId as a pool of one. Each entry's MaxConcurrentCalls is
+// the cap in effect for it: its own when above 0, else callerIdMaxConcurrentCalls; 0 means
+// no cap. Numbers are E.164 once Validate has run, "" where the file gives none. It returns
+// a new slice on every call, nil when the File has neither key (which Validate refuses).
+func (f *File) CallerIDs() []CallerID {
+	if len(f.PhoneNumberIDs) == 0 {
+		if f.PhoneNumberID == "" {
+			return nil
+		}
+		return []CallerID{{ID: f.PhoneNumberID, MaxConcurrentCalls: f.CallerIDMaxConcurrentCalls}}
+	}
+	out := slices.Clone(f.PhoneNumberIDs)
+	for i := range out {
+		if out[i].MaxConcurrentCalls <= 0 {
+			out[i].MaxConcurrentCalls = f.CallerIDMaxConcurrentCalls
+		}
+	}
+	return out
+}
+
+// redacted stands in for a secret wherever a File or its NotifyConfig is printed or logged.
+const redacted = "xxxxx"
+
+// String formats n for people, as fmt's %v and %+v of a File do too, with the secret, and
+// any password and query in the URL, as xxxxx.
+func (n NotifyConfig) String() string {
+	secret := ""
+	if n.Secret != "" {
+		secret = redacted
+	}
+	return fmt.Sprintf("{URL:%s Secret:%s SecretEnv:%s Events:%v}", redactURL(n.URL), secret, n.SecretEnv, n.Events)
+}
+
+// GoString is String, so that %#v does not print the secret either.
+func (n NotifyConfig) GoString() string { return n.String() }
+
+// LogValue implements slog.LogValuer: n's keys as a group, with the secret, and any
+// password and query in the URL, as xxxxx.
+func (n NotifyConfig) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("url", redactURL(n.URL))}
+	if n.Secret != "" {
+		attrs = append(attrs, slog.String("secret", redacted))
+	}
+	if n.SecretEnv != "" {
+		attrs = append(attrs, slog.String("secretEnv", n.SecretEnv))
+	}
+	return slog.GroupValue(append(attrs, slog.Any("events", n.Events))...)
+}
+
+// LogValue implements slog.LogValuer: f as it is, except that notify's secret, and any
+// password and query in its URL, read xxxxx, whichever handler formats it (a JSON handler
+// would otherwise marshal the secret).
+func (f File) LogValue() slog.Value {
+	if f.Notify != nil {
+		n := *f.Notify
+		if n.Secret != "" {
+			n.Secret = redacted
+		}
+		n.URL = redactURL(n.URL)
+		f.Notify = &n
+	}
+	return slog.AnyValue(loggedFile(f))
+}
+
+// loggedFile is a File without its methods, so that slog does not call File.LogValue on
+// it again.
+type loggedFile File
+
+// redactURL returns raw fit for messages and logs: the password of its user info and its
+// whole query as xxxxx (webhook URLs often carry a token in the query), its fragment
+// dropped; xxxxx alone when raw is not a URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return redacted
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = redacted, false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.Redacted()
 }
 
 // Window returns the campaign's calling window, or nil when it has none; a nil *window.Window
@@ -663,6 +914,7 @@ func (f *File) errorAt(key, msg string) *FileError {
 type source struct {
 	path string
 	at   map[string]spot // by dotted key; list items as "retry.retryOn[1]"
+	bare map[string]bool // list items written as a bare value, not as keys: "phoneNumberIds[0]"
 }
 
 type spot struct {
@@ -675,6 +927,7 @@ type spot struct {
 type decoder struct {
 	path string
 	at   map[string]spot
+	bare map[string]bool
 }
 
 // setter stores the value v of key (a dotted path) or says why it cannot.
@@ -906,6 +1159,48 @@ func (d *decoder) strs(dst *[]string, example string) setter {
 			}
 			d.at[k] = spot{item.Line, item.Column, item.Line, item.Column}
 			out = append(out, item.Value)
+		}
+		*dst = out
+		return nil
+	}
+}
+
+// callerIDs decodes phoneNumberIds: a list whose items are each an id, or keys {id, number,
+// maxConcurrentCalls}. It is []CallerID{} when written empty or as nothing.
+func (d *decoder) callerIDs(dst *[]CallerID) setter {
+	return func(key string, v *yaml.Node) error {
+		const want = `must be a list of Interactly phone number ids such as [p1, p2], where an item may also be {id: p1, number: "+14155550100", maxConcurrentCalls: 5}`
+		if isNull(v) {
+			*dst = []CallerID{}
+			return nil
+		}
+		if v.Kind != yaml.SequenceNode {
+			return d.errorAt(key, v, want+", got "+kindName(v))
+		}
+		out := make([]CallerID, len(v.Content))
+		for i, item := range v.Content {
+			k := fmt.Sprintf("%s[%d]", key, i)
+			if err := d.noAlias(k, item); err != nil {
+				return err
+			}
+			d.at[k] = spot{item.Line, item.Column, item.Line, item.Column}
+			c := &out[i]
+			switch {
+			case item.Kind == yaml.MappingNode:
+				err := d.mapping(item, k, []field{
+					{"id", d.str(&c.ID)},
+					{"number", d.str(&c.Number)},
+					{"maxConcurrentCalls", d.integer(&c.MaxConcurrentCalls)},
+				})
+				if err != nil {
+					return err
+				}
+			case item.Kind == yaml.ScalarNode && !isNull(item):
+				c.ID = item.Value
+				d.bare[k] = true
+			default:
+				return d.errorAt(k, item, `must be a phone number id, or keys such as {id: p1, number: "+14155550100"}, got `+kindName(item))
+			}
 		}
 		*dst = out
 		return nil

@@ -1,9 +1,12 @@
 package campaign
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,17 +47,26 @@ contacts:
   numberColumn: phone
 `
 
+// minimalPool is minimal without a caller ID.
+const minimalPool = `
+name: flu
+assistantId: a1
+contacts:
+  numberColumn: phone
+`
+
 func TestParseFileExample(t *testing.T) {
 	f, err := ParseFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &File{
-		Name:          "flu-shot-reminders",
-		AssistantID:   "678a253ca6d866573043502e",
-		PhoneNumberID: "5f7b1b1b1b1b1b1b1b1b1b1b",
-		DefaultRegion: "US",
-		Contacts:      ContactsConfig{NumberColumn: "phone", NameColumn: "First Name", Delimiter: ","},
+		Name:             "flu-shot-reminders",
+		AssistantID:      "678a253ca6d866573043502e",
+		PhoneNumberID:    "5f7b1b1b1b1b1b1b1b1b1b1b",
+		CallerIDStrategy: CallerIDRotate,
+		DefaultRegion:    "US",
+		Contacts:         ContactsConfig{NumberColumn: "phone", NameColumn: "First Name", Delimiter: ","},
 		Retry: RetryConfig{
 			MaxAttempts: 3,
 			RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
@@ -163,7 +175,7 @@ func TestWithDefaults(t *testing.T) {
 			name: "everything left out",
 			in:   minimal,
 			want: &File{
-				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", DefaultRegion: "US",
+				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
 				Contacts: ContactsConfig{NumberColumn: "phone"},
 				Retry: RetryConfig{
 					MaxAttempts: 3,
@@ -184,7 +196,7 @@ poll:
   analysisWait: 0s
 `,
 			want: &File{
-				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", DefaultRegion: "US",
+				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
 				Contacts:  ContactsConfig{NumberColumn: "phone"},
 				Retry:     RetryConfig{MaxAttempts: 3, RetryOn: []Outcome{}},
 				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
@@ -198,7 +210,7 @@ defaultRegion: gb
 rateLimit: {callsPerSecond: 0.5}
 `,
 			want: &File{
-				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", DefaultRegion: "GB",
+				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "GB",
 				Contacts: ContactsConfig{NumberColumn: "phone", Delimiter: "\t"},
 				Retry: RetryConfig{
 					MaxAttempts: 3,
@@ -207,6 +219,82 @@ rateLimit: {callsPerSecond: 0.5}
 				},
 				RateLimit: RateLimitConfig{CallsPerSecond: 0.5, MaxConcurrentCalls: 10},
 				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+			},
+		},
+		{
+			name: "pool, local, notify without events, endAt",
+			in: minimalPool + `callerIdStrategy: local
+phoneNumberIds:
+  - {id: p1, number: (415) 555-0100, maxConcurrentCalls: 3}
+  - id: p2
+    number: "+44 20 7946 0123"
+callerIdMaxConcurrentCalls: 0
+endAt: 2026-12-24T17:00:00-05:00
+notify:
+  url: https://example.com/hook
+  secretEnv: DIALER_NOTIFY_SECRET
+`,
+			want: &File{
+				Name: "flu", AssistantID: "a1", DefaultRegion: "US",
+				PhoneNumberIDs: []CallerID{
+					{ID: "p1", Number: "+14155550100", MaxConcurrentCalls: 3},
+					{ID: "p2", Number: "+442079460123"},
+				},
+				CallerIDStrategy: CallerIDLocal,
+				Contacts:         ContactsConfig{NumberColumn: "phone"},
+				Retry: RetryConfig{
+					MaxAttempts: 3,
+					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
+					Delay:       Duration(30 * time.Minute),
+				},
+				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
+				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+				EndAt:     ptr(time.Date(2026, 12, 24, 22, 0, 0, 0, time.UTC)),
+				Notify: &NotifyConfig{
+					URL: "https://example.com/hook", SecretEnv: "DIALER_NOTIFY_SECRET",
+					Events: []string{NotifyContactFinished, NotifyCampaignFinished},
+				},
+			},
+		},
+		{
+			name: "bare pool ids in another region, notify events written empty",
+			in: minimalPool + `defaultRegion: gb
+phoneNumberIds: [p1, {id: p2, number: 020 7946 0123}]
+callerIdStrategy: rotate
+notify: {url: "http://127.0.0.1:8080/x", secret: k, events: []}
+`,
+			want: &File{
+				Name: "flu", AssistantID: "a1", DefaultRegion: "GB",
+				PhoneNumberIDs:   []CallerID{{ID: "p1"}, {ID: "p2", Number: "+442079460123"}},
+				CallerIDStrategy: CallerIDRotate,
+				Contacts:         ContactsConfig{NumberColumn: "phone"},
+				Retry: RetryConfig{
+					MaxAttempts: 3,
+					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
+					Delay:       Duration(30 * time.Minute),
+				},
+				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
+				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+				Notify: &NotifyConfig{
+					URL: "http://127.0.0.1:8080/x", Secret: "k",
+					Events: []string{NotifyContactFinished, NotifyCampaignFinished},
+				},
+			},
+		},
+		{
+			name: "one event kept",
+			in:   minimal + "notify: {url: \"https://example.com/hook\", events: [campaign.finished]}\n",
+			want: &File{
+				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
+				Contacts: ContactsConfig{NumberColumn: "phone"},
+				Retry: RetryConfig{
+					MaxAttempts: 3,
+					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
+					Delay:       Duration(30 * time.Minute),
+				},
+				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
+				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+				Notify:    &NotifyConfig{URL: "https://example.com/hook", Events: []string{NotifyCampaignFinished}},
 			},
 		},
 	}
@@ -277,12 +365,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key, wrong case",
 			in:   "assistantID: a1\n",
-			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, suppressionFiles, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, notify, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "unknown key without suggestion",
 			in:   minimal + "webhook: https://example.com\n",
-			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, suppressionFiles, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, notify, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "key written twice",
@@ -665,6 +753,240 @@ func TestParseErrors(t *testing.T) {
 			name: "startAt nothing",
 			in:   minimal + "startAt:\n",
 			want: &FileError{Path: "c.yaml", Line: 7, Column: 9, Key: "startAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got nothing`},
+		},
+
+		// Caller IDs. minimalPool's keys end on line 5.
+		{
+			name: "phoneNumberIds is text",
+			in:   minimalPool + "phoneNumberIds: p1\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 17, Key: "phoneNumberIds", Msg: `must be a list of Interactly phone number ids such as [p1, p2], where an item may also be {id: p1, number: "+14155550100", maxConcurrentCalls: 5}, got "p1"`},
+		},
+		{
+			name: "phoneNumberIds item is a list",
+			in:   minimalPool + "phoneNumberIds:\n  - [p1]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 5, Key: "phoneNumberIds[0]", Msg: `must be a phone number id, or keys such as {id: p1, number: "+14155550100"}, got a list`},
+		},
+		{
+			name: "phoneNumberIds item is nothing",
+			in:   minimalPool + "phoneNumberIds:\n  - p1\n  -\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 4, Key: "phoneNumberIds[1]", Msg: `must be a phone number id, or keys such as {id: p1, number: "+14155550100"}, got nothing`},
+		},
+		{
+			name: "phoneNumberIds item alias",
+			in:   minimalPool + "phoneNumberIds:\n  - &x p1\n  - *x\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 5, Key: "phoneNumberIds[1]", Msg: "aliases (*x) are not supported; write the value out"},
+		},
+		{
+			name: "unknown phoneNumberIds item key",
+			in:   minimalPool + "phoneNumberIds:\n  - {id: p1, numbr: \"+14155550100\"}\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 14, Key: "phoneNumberIds[0].numbr", Msg: "unknown key (did you mean number?); known keys: id, number, maxConcurrentCalls"},
+		},
+		{
+			name: "phoneNumberIds item key written twice",
+			in:   minimalPool + "phoneNumberIds:\n  - id: p1\n    id: p2\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 5, Key: "phoneNumberIds[0].id", Msg: "written twice; first on line 7"},
+		},
+		{
+			name: "phoneNumberIds item cap is text",
+			in:   minimalPool + "phoneNumberIds: [{id: p1, maxConcurrentCalls: many}]\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 47, Key: "phoneNumberIds[0].maxConcurrentCalls", Msg: `must be a whole number, got "many"`},
+		},
+		{
+			name: "callerIdMaxConcurrentCalls fractional",
+			in:   minimal + "callerIdMaxConcurrentCalls: 1.5\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 29, Key: "callerIdMaxConcurrentCalls", Msg: "must be a whole number, got 1.5"},
+		},
+		{
+			name: "callerIdStrategy is a list",
+			in:   minimal + "callerIdStrategy: [local]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 19, Key: "callerIdStrategy", Msg: "must be text, got a list"},
+		},
+		{
+			name: "neither phoneNumberId nor phoneNumberIds",
+			in:   minimalPool,
+			want: &FileError{Path: "c.yaml", Key: "phoneNumberId", Msg: "missing; set it to the id of the Interactly phone number the calls come from, or list several under phoneNumberIds"},
+		},
+		{
+			name: "both phoneNumberId and phoneNumberIds",
+			in:   minimal + "phoneNumberIds: [p2, p3]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 17, Key: "phoneNumberIds", Msg: "phoneNumberId is set too; keep one: phoneNumberId for a single caller ID, or phoneNumberIds for a pool"},
+		},
+		{
+			name: "phoneNumberIds empty",
+			in:   minimalPool + "phoneNumberIds: []\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 17, Key: "phoneNumberIds", Msg: "must list at least one Interactly phone number id, such as [p1, p2]; or remove it and use phoneNumberId"},
+		},
+		{
+			name: "phoneNumberIds nothing, with phoneNumberId",
+			in:   minimal + "phoneNumberIds:\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 16, Key: "phoneNumberIds", Msg: "must list at least one Interactly phone number id, such as [p1, p2]; or remove it and use phoneNumberId"},
+		},
+		{
+			name: "pool id empty",
+			in:   minimalPool + "phoneNumberIds: [p1, \"\"]\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 22, Key: "phoneNumberIds[1]", Msg: "missing; set it to the id of an Interactly phone number the calls may come from"},
+		},
+		{
+			name: "pool id missing from keys",
+			in:   minimalPool + "phoneNumberIds:\n  - number: \"+14155550100\"\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 5, Key: "phoneNumberIds[0].id", Msg: "missing; set it to the id of an Interactly phone number the calls may come from"},
+		},
+		{
+			name: "pool id with a space",
+			in:   minimalPool + "phoneNumberIds: [{id: p 1}]\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 23, Key: "phoneNumberIds[0].id", Msg: `must not contain spaces, got "p 1"`},
+		},
+		{
+			name: "pool id twice",
+			in:   minimalPool + "phoneNumberIds: [p1, p2, p1]\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 26, Key: "phoneNumberIds[2]", Msg: `"p1" is listed twice, first as phoneNumberIds[0]; remove one`},
+		},
+		{
+			name: "pool id twice, once as keys",
+			in:   minimalPool + "phoneNumberIds:\n  - p1\n  - {id: p1, number: \"+14155550100\"}\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 10, Key: "phoneNumberIds[1].id", Msg: `"p1" is listed twice, first as phoneNumberIds[0]; remove one`},
+		},
+		{
+			name: "pool number too short",
+			in:   minimalPool + "phoneNumberIds: [{id: p1, number: 555-0100}]\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 35, Key: "phoneNumberIds[0].number", Msg: `cannot use "555-0100": not a valid US number (no area code?); write the number the calls come from with its country code, e.g. "+14155550100"`},
+		},
+		{
+			name: "pool number with letters",
+			in:   minimalPool + "phoneNumberIds: [{id: p1, number: 1-800-FLOWERS}]\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 35, Key: "phoneNumberIds[0].number", Msg: `cannot use "1-800-FLOWERS": contains letters; write the number with digits only`},
+		},
+		{
+			name: "pool number of another region without a country code",
+			in:   minimalPool + "defaultRegion: GB\nphoneNumberIds: [{id: p1, number: (415) 555-0100}]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 35, Key: "phoneNumberIds[0].number", Msg: `cannot use "(415) 555-0100": not a valid GB number; write the number the calls come from with its country code, e.g. "+14155550100"`},
+		},
+		{
+			name: "local without a number",
+			in:   minimalPool + "callerIdStrategy: local\nphoneNumberIds: [{id: p1, number: \"+14155550100\"}, p2]\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 52, Key: "phoneNumberIds[1].number", Msg: `missing; callerIdStrategy local picks by number, so give every entry its number, e.g. {id: p2, number: "+14155550100"}`},
+		},
+		{
+			name: "local with phoneNumberId",
+			in:   minimal + "callerIdStrategy: local\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 19, Key: "callerIdStrategy", Msg: "local picks from a pool by number, but there is only phoneNumberId; list the pool under phoneNumberIds, each entry with its number, or remove callerIdStrategy"},
+		},
+		{
+			name: "unknown callerIdStrategy",
+			in:   minimal + "callerIdStrategy: lcoal\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 19, Key: "callerIdStrategy", Msg: `must be rotate or local, got "lcoal" (did you mean local?)`},
+		},
+		{
+			name: "callerIdStrategy written empty",
+			in:   minimal + "callerIdStrategy:\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 18, Key: "callerIdStrategy", Msg: `must be rotate or local, got ""`},
+		},
+		{
+			name: "negative pool cap",
+			in:   minimalPool + "phoneNumberIds: [{id: p1, maxConcurrentCalls: -1}]\n",
+			want: &FileError{Path: "c.yaml", Line: 6, Column: 47, Key: "phoneNumberIds[0].maxConcurrentCalls", Msg: "must be 0 (no cap of its own) or more, got -1"},
+		},
+		{
+			name: "negative callerIdMaxConcurrentCalls",
+			in:   minimal + "callerIdMaxConcurrentCalls: -2\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 29, Key: "callerIdMaxConcurrentCalls", Msg: "must be 0 (no cap) or more, got -2"},
+		},
+
+		// endAt and notify.
+		{
+			name: "endAt a date",
+			in:   minimal + "endAt: 2026-12-24\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 8, Key: "endAt", Msg: `must be a date and time with an offset (RFC 3339), such as 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z, got "2026-12-24"; add the time and the offset, e.g. T09:00:00-05:00`},
+		},
+		{
+			name: "endAt before startAt",
+			in:   minimal + "startAt: 2026-12-01T09:00:00-05:00\nendAt: 2026-12-01T13:00:00Z\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 8, Key: "endAt", Msg: "must be after startAt (2026-12-01T09:00:00-05:00), got 2026-12-01T13:00:00Z; move endAt later, or startAt earlier"},
+		},
+		{
+			name: "endAt at startAt",
+			in:   minimal + "endAt: 2026-12-01T14:00:00Z\nstartAt: 2026-12-01T09:00:00-05:00\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 8, Key: "endAt", Msg: "must be after startAt (2026-12-01T09:00:00-05:00), got 2026-12-01T14:00:00Z; move endAt later, or startAt earlier"},
+		},
+		{
+			name: "notify is text",
+			in:   minimal + "notify: https://example.com/hook\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 9, Key: "notify", Msg: `must be a set of keys (url, secret, secretEnv, events), got "https://example.com/hook"`},
+		},
+		{
+			name: "unknown notify key",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  secrt: x\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 3, Key: "notify.secrt", Msg: "unknown key (did you mean secret?); known keys: url, secret, secretEnv, events"},
+		},
+		{
+			name: "notify.events not a list",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  events: contact.finished\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 11, Key: "notify.events", Msg: `must be a list such as [contact.finished, campaign.finished], got "contact.finished"`},
+		},
+		{
+			name: "notify.secret a list",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  secret: [a, b]\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 11, Key: "notify.secret", Msg: "must be text, got a list"},
+		},
+		{
+			name: "notify empty",
+			in:   minimal + "notify:\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "notify.url", Msg: "missing; set the http or https URL that receives the notifications, e.g. https://example.com/dialer-events"},
+		},
+		{
+			name: "notify.url relative",
+			in:   minimal + "notify: {url: /hooks/dialer}\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 15, Key: "notify.url", Msg: `must be an absolute http or https URL such as https://example.com/dialer-events, got "/hooks/dialer"`},
+		},
+		{
+			name: "notify.url without a scheme",
+			in:   minimal + "notify: {url: example.com/hook}\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 15, Key: "notify.url", Msg: `must be an absolute http or https URL such as https://example.com/dialer-events, got "example.com/hook"`},
+		},
+		{
+			name: "notify.url ftp, password and query redacted",
+			in:   minimal + "notify: {url: \"ftp://ops:hunter2@example.com/hook?token=t0k3n#frag\"}\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 15, Key: "notify.url", Msg: `must be an absolute http or https URL such as https://example.com/dialer-events, got "ftp://ops:xxxxx@example.com/hook?xxxxx"`},
+		},
+		{
+			name: "notify.url without a host",
+			in:   minimal + "notify: {url: \"https:///hook\"}\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 15, Key: "notify.url", Msg: `must be an absolute http or https URL such as https://example.com/dialer-events, got "https:///hook"`},
+		},
+		{
+			name: "notify.url not a URL, password not repeated",
+			in:   minimal + "notify: {url: \"https://ops:hunter2@exa mple.com/\"}\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 15, Key: "notify.url", Msg: `is not a URL (invalid character " " in host name); write an absolute http or https URL such as https://example.com/dialer-events`},
+		},
+		{
+			name: "notify secret and secretEnv",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  secret: s3cret-value\n  secretEnv: NOTIFY_SECRET\n",
+			want: &FileError{Path: "c.yaml", Line: 10, Column: 14, Key: "notify.secretEnv", Msg: "secret is set too; keep one: secretEnv, naming an environment variable that holds the secret (which keeps it out of Redis), or secret"},
+		},
+		{
+			name: "notify secretEnv holds a secret, not shown",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  secretEnv: s3cret-value!\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 14, Key: "notify.secretEnv", Msg: "must be the name of an environment variable, such as DIALER_NOTIFY_SECRET: letters, digits and _, not starting with a digit; the secret itself goes in that variable (the value is not shown here in case it is the secret)"},
+		},
+		{
+			name: "notify secretEnv starts with a digit",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  secretEnv: 1SECRET\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 14, Key: "notify.secretEnv", Msg: "must be the name of an environment variable, such as DIALER_NOTIFY_SECRET: letters, digits and _, not starting with a digit; the secret itself goes in that variable (the value is not shown here in case it is the secret)"},
+		},
+		{
+			name: "notify unknown event",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  events: [contact.finish]\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 12, Key: "notify.events[0]", Msg: `unknown event "contact.finish" (did you mean contact.finished?); use contact.finished or campaign.finished`},
+		},
+		{
+			name: "notify unknown event, no suggestion",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  events: [call.started]\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 12, Key: "notify.events[0]", Msg: `unknown event "call.started"; use contact.finished or campaign.finished`},
+		},
+		{
+			name: "notify event twice",
+			in:   minimal + "notify:\n  url: https://example.com/hook\n  events:\n    - campaign.finished\n    - contact.finished\n    - campaign.finished\n",
+			want: &FileError{Path: "c.yaml", Line: 12, Column: 7, Key: "notify.events[2]", Msg: "campaign.finished is listed twice, first as notify.events[0]; remove one"},
 		},
 	}
 	for _, tt := range tests {
@@ -1157,5 +1479,161 @@ startAt: 2026-12-01T09:00:00-05:00
 		t.Fatalf("Validate() = %v, want a *FileError", err)
 	} else if diff := cmp.Diff(wantErr, fe); diff != "" {
 		t.Errorf("Validate() (-want +got):\n%s", diff)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestCallerIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []CallerID
+	}{
+		{
+			name: "one id, no cap",
+			in:   minimal,
+			want: []CallerID{{ID: "p1"}},
+		},
+		{
+			name: "one id, capped",
+			in:   minimal + "callerIdMaxConcurrentCalls: 4\n",
+			want: []CallerID{{ID: "p1", MaxConcurrentCalls: 4}},
+		},
+		{
+			name: "pool: own caps win, the file's fills in",
+			in: minimalPool + `callerIdMaxConcurrentCalls: 2
+phoneNumberIds:
+  - p1
+  - {id: p2, number: (415) 555-0101, maxConcurrentCalls: 5}
+  - {id: p3, maxConcurrentCalls: 0}
+`,
+			want: []CallerID{
+				{ID: "p1", MaxConcurrentCalls: 2},
+				{ID: "p2", Number: "+14155550101", MaxConcurrentCalls: 5},
+				{ID: "p3", MaxConcurrentCalls: 2},
+			},
+		},
+		{
+			name: "pool without caps",
+			in:   minimalPool + "phoneNumberIds: [p1, {id: p2, maxConcurrentCalls: 1}]\n",
+			want: []CallerID{{ID: "p1"}, {ID: "p2", MaxConcurrentCalls: 1}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := mustParse(t, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := f.CallerIDs()
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("CallerIDs() (-want +got):\n%s", diff)
+			}
+			got[0].ID = "changed"
+			if f.CallerIDs()[0].ID == "changed" {
+				t.Error("CallerIDs() shares its slice with the File")
+			}
+		})
+	}
+	if got := (&File{}).CallerIDs(); got != nil {
+		t.Errorf("CallerIDs() of an empty File = %v, want nil", got)
+	}
+}
+
+// TestFileJSONCallerIDsAndNotify checks the caller-ID, endAt and notify keys survive the JSON
+// round trip the Store puts a File through.
+func TestFileJSONCallerIDsAndNotify(t *testing.T) {
+	f, err := mustParse(t, minimalPool+`phoneNumberIds: [{id: p1, number: "+14155550100"}, {id: p2, number: "415 555 0101", maxConcurrentCalls: 2}]
+callerIdStrategy: local
+callerIdMaxConcurrentCalls: 1
+startAt: 2026-12-01T09:00:00-05:00
+endAt: 2026-12-24T17:00:00-05:00
+notify: {url: "https://example.com/hook", secretEnv: HOOK_SECRET}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"phoneNumberIds":[{"id":"p1","number":"+14155550100"},{"id":"p2","number":"+14155550101","maxConcurrentCalls":2}],"callerIdStrategy":"local","callerIdMaxConcurrentCalls":1`,
+		`"endAt":"2026-12-24T17:00:00-05:00","notify":{"url":"https://example.com/hook","secretEnv":"HOOK_SECRET","events":["contact.finished","campaign.finished"]}`,
+	} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("JSON %s lacks %s", data, want)
+		}
+	}
+	var got File
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	got.WithDefaults()
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(f.CallerIDs(), got.CallerIDs()); diff != "" {
+		t.Errorf("CallerIDs() after the round trip (-want +got):\n%s", diff)
+	}
+
+	// A File from JSON names the key in errors, without a line.
+	var bad File
+	if err := json.Unmarshal([]byte(`{"name":"x","assistantId":"a","phoneNumberId":"p","phoneNumberIds":[{"id":"q"}],"contacts":{"numberColumn":"phone"}}`), &bad); err != nil {
+		t.Fatal(err)
+	}
+	bad.WithDefaults()
+	wantErr := &FileError{Key: "phoneNumberIds", Msg: "phoneNumberId is set too; keep one: phoneNumberId for a single caller ID, or phoneNumberIds for a pool"}
+	var fe *FileError
+	if err := bad.Validate(); !errors.As(err, &fe) {
+		t.Fatalf("Validate() = %v, want a *FileError", err)
+	} else if diff := cmp.Diff(wantErr, fe); diff != "" {
+		t.Errorf("Validate() (-want +got):\n%s", diff)
+	}
+}
+
+// TestNotifySecretRedacted checks that printing or logging a File, in every way the code
+// base does, shows neither the notify secret nor a password in its URL, while the JSON the
+// Store keeps still holds the secret (the sender needs it).
+func TestNotifySecretRedacted(t *testing.T) {
+	const secret, password, token = "hmac-s3cret-7f41d0", "url-pw-93ac", "tok-5e2b"
+	f, err := mustParse(t, minimal+"notify:\n  url: https://ops:"+password+"@hooks.example.com/dialer?token="+token+"\n  secret: "+secret+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		out = append(out, fmt.Sprintf(format, f), fmt.Sprintf(format, *f), fmt.Sprintf(format, f.Notify))
+	}
+	for _, h := range []func(io.Writer) slog.Handler{
+		func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+		func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+	} {
+		var buf bytes.Buffer
+		log := slog.New(h(&buf))
+		log.Info("campaign", "file", f, "value", *f, "notify", f.Notify)
+		out = append(out, buf.String())
+	}
+	for _, s := range out {
+		if strings.Contains(s, secret) || strings.Contains(s, password) || strings.Contains(s, token) {
+			t.Errorf("output shows a secret: %s", s)
+		}
+		if !strings.Contains(s, "hooks.example.com") || !strings.Contains(s, "xxxxx") {
+			t.Errorf("output lacks the redacted notify settings: %s", s)
+		}
+	}
+	if f.Notify.Secret != secret || !strings.Contains(f.Notify.URL, password) || !strings.Contains(f.Notify.URL, token) {
+		t.Errorf("printing changed the File: %+v", *f.Notify)
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"secret":"`+secret+`"`) {
+		t.Errorf("JSON %s lacks the secret", data)
 	}
 }

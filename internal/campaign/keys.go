@@ -15,11 +15,25 @@ import "strconv"
 //	dialer:{C}:counters               HASH  attempts, first_dial_at, ...
 //	dialer:{C}:live                   SET   attempt keys "N:A" whose call is live
 //	dialer:{C}:waiting                ZSET  contact N -> when its calling window next opens (Unix ms)
+//	dialer:{C}:held                   ZSET  attempts "N:A" held while the campaign is paused -> when (Unix ms)
 //	dialer:{C}:slots                  ZSET  concurrency leases (package ratelimit)
+//	dialer:{C}:callerid:next, :local  STR, HASH  caller-ID rotation turns (package callerid)
+//	dialer:callerid:{P}:slots         ZSET  live calls of caller ID P, across campaigns (package callerid)
+//	dialer:{C}:notify, :notify:done   HASH, SET  notification counts and sent events (package notify)
 //	dialer:{C}:suppressed             SET   the campaign's own suppression list (package suppression)
 //	dialer:suppressed                 SET   the global suppression list (package suppression)
 //	rate:dialer:{C}:cps               STR   GCRA state (redis_rate adds "rate:")
+//
+// and one pub/sub channel:
+//
+//	dialer:ended                      an attempt's result was recorded from a webhook; the
+//	                                  message is its dial task ID "C:N:A"
 const keyPrefix = "dialer:"
+
+// EndedChannel is the pub/sub channel on which the store announces, with the attempt's dial
+// task ID "campaign:contact:attempt", that a webhook recorded the attempt's result or saw its
+// call end, so that the worker following the call learns at once.
+const EndedChannel = keyPrefix + "ended"
 
 func campaignsKey() string { return keyPrefix + "campaigns" }
 
@@ -42,6 +56,8 @@ func countersKey(id string) string { return tag(id) + "counters" }
 func liveKey(id string) string { return tag(id) + "live" }
 
 func waitingKey(id string) string { return tag(id) + "waiting" }
+
+func heldKey(id string) string { return tag(id) + "held" }
 
 // SlotsKey is the key of campaign id's concurrency leases, held by ratelimit.Semaphore.
 func SlotsKey(id string) string { return tag(id) + "slots" }

@@ -1,7 +1,13 @@
 package campaign
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +31,7 @@ func TestWriteReport(t *testing.T) {
 	r := Result{Outcome: OutcomeCompleted, CallID: "CC-1", StartedAt: start, EndedAt: start.Add(90 * time.Second),
 		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good",
 		Summary: "Ann confirmed, \"Tuesday\".", StructuredData: `{"confirmed":true}`}
-	if err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
+	if _, err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Finalize(ctx, c.ID, 1, OutcomeCompleted, ""); err != nil {
@@ -79,7 +85,7 @@ func TestWriteAttemptReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := Result{Outcome: outcome, CallID: "CC-" + string(rune('a'+a)), StartedAt: start, EndedAt: start.Add(time.Minute), PhoneCallStatus: string(outcome)}
-		if err := store.FinishAttempt(ctx, c.ID, 1, a+1, r); err != nil {
+		if _, err := store.FinishAttempt(ctx, c.ID, 1, a+1, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -175,4 +181,255 @@ func TestReportNeutralisesFormulas(t *testing.T) {
 			t.Errorf("Raw %v: first row (-want +got):\n%s", tt.opt.Raw, diff)
 		}
 	}
+}
+
+// referenceReport is WriteReport as it was before it read ahead and wrote rows itself: one
+// batch of Contacts at a time, each row through ReportRecord and encoding/csv. WriteReport
+// must write the very same bytes.
+func referenceReport(ctx context.Context, s *Store, id string, w io.Writer, opt ReportOptions) (int, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	cw := csv.NewWriter(w)
+	record := ReportHeader(c)
+	for i := range record {
+		record[i] = opt.cell(record[i])
+	}
+	if err := cw.Write(record); err != nil {
+		return 0, err
+	}
+	written := 0
+	for from := 1; from <= c.Rows; from += 500 {
+		contacts, err := s.Contacts(ctx, id, from, min(from+499, c.Rows))
+		if err != nil {
+			return written, err
+		}
+		for _, ct := range contacts {
+			record = ReportRecord(c, ct, record)
+			for i := range record {
+				record[i] = opt.cell(record[i])
+			}
+			if err := cw.Write(record); err != nil {
+				return written, err
+			}
+			written++
+		}
+	}
+	cw.Flush()
+	return written, cw.Error()
+}
+
+// awkwardCells are contact cells that take every path of the JSON row decoding, the CSV
+// quoting and SafeCell.
+var awkwardCells = []string{
+	"plain", "", "comma, inside", `say "hi"`, "two\nlines", "cr\rhere", " leading space", "\u00a0nbsp first",
+	`\.`, `\`, "=1+2", "@SUM(A1)", "-A1", "+1 415 CALL NOW", "-12.5", "<b>&amp;</b>", "Zoë 東京 🙂",
+	"line\u2028separator", "tab\tinside", `back\slash`, `"`, ",", "trailing space ",
+}
+
+// seedAwkwardCampaign uploads rows contacts whose cells cycle through awkwardCells, with
+// invalid, duplicate, short and long rows among them, and gives some of them results whose
+// text is as awkward: finished, retried, failed or still pending.
+func seedAwkwardCampaign(tb testing.TB, store *Store, rows int) *Campaign {
+	tb.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("First Name,phone,note,extra\n")
+	cw := csv.NewWriter(&b)
+	for i := range rows {
+		rec := []string{awkwardCells[i%len(awkwardCells)], fmt.Sprintf("(415) 555-%04d", i), awkwardCells[(i*7+3)%len(awkwardCells)], awkwardCells[(i*5+1)%len(awkwardCells)]}
+		switch i % 97 {
+		case 11:
+			rec[1] = "not a number"
+		case 23:
+			rec[1] = "(415) 555-0000" // row 1's number
+		case 41:
+			rec = rec[:2] // short
+		case 67:
+			rec = append(rec, "", "") // a trailing delimiter, cut
+		case 89:
+			rec = append(rec, "one too many") // long
+		}
+		if err := cw.Write(rec); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cw.Flush()
+	c, err := store.Upload(ctx, mustFile(tb), "awkward.csv", opener(b.String()), &fakeEnqueuer{}, UploadOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	start := time.Date(2026, 11, 21, 17, 0, 0, 123456789, time.UTC)
+	for n := 1; n <= rows; n += 3 {
+		ct, err := store.Contact(ctx, c.ID, n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if ct.Number == "" || ct.Outcome != "" {
+			continue // never dialed
+		}
+		outcome := []Outcome{OutcomeCompleted, OutcomeBusy, OutcomeError, OutcomeCompleted}[n%4]
+		r := Result{Outcome: outcome, CallID: fmt.Sprintf("CC-%d", n), StartedAt: start.Add(time.Duration(n) * time.Second),
+			EndedAt: start.Add(time.Duration(n)*time.Second + 95*time.Second), PhoneCallStatus: string(outcome), EndedBy: "customer"}
+		if outcome == OutcomeCompleted {
+			r.SuccessEvaluation, r.Summary = "true", awkwardCells[n%len(awkwardCells)]+`: they said "yes", then, after a pause`+"\nagreed."
+			r.StructuredData = fmt.Sprintf(`{"confirmed":true,"note":%q}`, awkwardCells[(n+1)%len(awkwardCells)])
+		}
+		if outcome == OutcomeError {
+			r.Error = "=HYPERLINK(\"http://evil.example\")"
+		}
+		if _, err := store.ClaimAttempt(ctx, c.ID, n, 1, "w", Audit{}); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := store.FinishAttempt(ctx, c.ID, n, 1, r); err != nil {
+			tb.Fatal(err)
+		}
+		if n%5 != 0 { // every fifth stays pending, as if a retry were due
+			if _, err := store.Finalize(ctx, c.ID, n, outcome, ""); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	return c
+}
+
+// TestWriteReportAsReference checks that WriteReport writes byte for byte what the plain
+// loop of referenceReport writes, over many read-ahead batches of awkward cells (7 contacts
+// a batch, where WriteReport reads exportBatch, so that miniredis keeps up), safe and raw.
+func TestWriteReportAsReference(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	const rows, batch = 100, 7 // 15 batches over both readers, the last one short
+	c := seedAwkwardCampaign(t, store, rows)
+	for _, opt := range []ReportOptions{{}, {Raw: true}} {
+		var want, got bytes.Buffer
+		wantN, err := referenceReport(t.Context(), store, c.ID, &want, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotN, err := store.writeReport(t.Context(), c.ID, &got, opt, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotN != rows || wantN != rows {
+			t.Errorf("Raw %v: WriteReport wrote %d rows, the reference %d; want %d", opt.Raw, gotN, wantN, rows)
+		}
+		if !bytes.Equal(want.Bytes(), got.Bytes()) {
+			wl, gl := strings.SplitAfter(want.String(), "\n"), strings.SplitAfter(got.String(), "\n")
+			for i := range min(len(wl), len(gl)) {
+				if wl[i] != gl[i] {
+					t.Fatalf("Raw %v: report differs from the reference first at line %d:\nwant %q\ngot  %q", opt.Raw, i+1, wl[i], gl[i])
+				}
+			}
+			t.Fatalf("Raw %v: report has %d lines, the reference %d", opt.Raw, len(gl), len(wl))
+		}
+	}
+}
+
+// TestReportContactsAsStore sets every field a contact hash can have (contactFields) and
+// checks that the report's own read of it makes the same report row as Store.Contact's: a
+// field the report needs and does not read (say, one added to Result and to ReportRecord)
+// fails here.
+func TestReportContactsAsStore(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	ctx := t.Context()
+	c := &Campaign{ID: "c1", Header: []string{"First Name", "phone", "note"}}
+	values := map[string]string{
+		"row": `["Ann","415 555 0101","say \"hi\""]`, "line": "7", "next_attempt": "2", "attempts": "3",
+		"started_at": "2026-11-21T17:00:00.123456789Z", "ended_at": "2026-11-21T17:01:30Z",
+	}
+	var fields []any
+	for _, f := range contactFields {
+		v, ok := values[f]
+		if !ok {
+			v = "value of " + f
+		}
+		fields = append(fields, f, v)
+	}
+	if err := rdb.HSet(ctx, contactKey(c.ID, 1), fields...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Contact 2 has a row and nothing else, contact 3 does not exist.
+	if err := rdb.HSet(ctx, contactKey(c.ID, 2), "row", `["Bo"]`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.reportContacts(ctx, c.ID, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 3; n++ {
+		want, err := store.Contact(ctx, c.ID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(ReportRecord(c, want, nil), ReportRecord(c, &got[n-1], nil)); diff != "" {
+			t.Errorf("contact %d: report row (-from Store.Contact +from reportContacts):\n%s", n, diff)
+		}
+	}
+}
+
+// decodeCellsCases are stored rows: json.Marshal's own, and everything else a hash field
+// could hold.
+var decodeCellsCases = []string{
+	`[]`, `[""]`, `["a"]`, `["a","b",""]`, `["comma, inside","say \"hi\""]`, `["\u003cb\u003e"]`,
+	`["Zoë 東京"]`, "[\"\xff\"]", "[\"\xed\xa0\x80\"]", "[\"tab\there\"]", `["\\"]`, `["a\/b"]`,
+	`null`, ``, `[`, `]`, `"a"`, `[ "a" ]`, `["a",]`, `["a"]]`, `["a",1]`, `[1]`, `["a" ,"b"]`, `{"a":"b"}`,
+}
+
+func TestDecodeCells(t *testing.T) {
+	for _, row := range decodeCellsCases {
+		var want []string
+		_ = json.Unmarshal([]byte(row), &want)
+		got := decodeCells(row, []string{"before"})
+		if diff := cmp.Diff(append([]string{"before"}, want...), got); diff != "" {
+			t.Errorf("decodeCells(%q) (-json.Unmarshal +got):\n%s", row, diff)
+		}
+	}
+}
+
+func FuzzDecodeCells(f *testing.F) {
+	for _, row := range decodeCellsCases {
+		f.Add(row)
+	}
+	f.Fuzz(func(t *testing.T, row string) {
+		var want []string
+		_ = json.Unmarshal([]byte(row), &want)
+		if got := decodeCells(row, nil); !slices.Equal(want, got) {
+			t.Errorf("decodeCells(%q) = %q, json.Unmarshal %q", row, got, want)
+		}
+	})
+}
+
+func TestAppendCSVRecord(t *testing.T) {
+	records := [][]string{{}, {""}, {"", ""}, awkwardCells, {"\t"}, {"\u3000ideographic space"}, {"\xff"}, {"a\r\nb"}}
+	for _, rec := range records {
+		var want bytes.Buffer
+		cw := csv.NewWriter(&want)
+		if err := cw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		cw.Flush()
+		if got := appendCSVRecord([]byte("before\n"), rec); string(got) != "before\n"+want.String() {
+			t.Errorf("appendCSVRecord(%q) = %q, encoding/csv writes %q", rec, got[len("before\n"):], want.String())
+		}
+	}
+}
+
+func FuzzAppendCSVRecord(f *testing.F) {
+	for i, cell := range awkwardCells {
+		f.Add(cell, awkwardCells[(i+1)%len(awkwardCells)])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var want bytes.Buffer
+		cw := csv.NewWriter(&want)
+		if err := cw.Write([]string{a, b}); err != nil {
+			t.Skip() // not a record encoding/csv writes
+		}
+		cw.Flush()
+		if got := appendCSVRecord(nil, []string{a, b}); string(got) != want.String() {
+			t.Errorf("appendCSVRecord(%q, %q) = %q, encoding/csv writes %q", a, b, got, want.String())
+		}
+	})
 }

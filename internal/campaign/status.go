@@ -15,6 +15,12 @@ type Status struct {
 	CampaignID string `json:"campaignId"`
 	Name       string `json:"name"`
 	State      State  `json:"state"`
+	// Control is "" while the campaign runs, "paused" or "canceled" once an operator said so.
+	Control Control `json:"control,omitempty"`
+	// Held counts attempts held while the campaign is paused; Resume enqueues them again.
+	Held int `json:"held,omitempty"`
+	// EndAt is the campaign file's endAt, after which no dial starts; zero when none.
+	EndAt time.Time `json:"endAt,omitzero"`
 	// Total counts the contact file's rows; Dialable, Invalid, Duplicate and Suppressed split
 	// them as the upload found them (a number suppressed later counts under Outcomes).
 	Total      int `json:"total"`
@@ -51,13 +57,14 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 	}
 	var outcomes *redis.MapStringStringCmd
 	var counters *redis.MapStringStringCmd
-	var live, waiting *redis.IntCmd
+	var live, waiting, held *redis.IntCmd
 	var firstOpening *redis.ZSliceCmd
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		outcomes = p.HGetAll(ctx, outcomesKey(id))
 		counters = p.HGetAll(ctx, countersKey(id))
 		live = p.SCard(ctx, liveKey(id))
 		waiting = p.ZCard(ctx, waitingKey(id))
+		held = p.ZCard(ctx, heldKey(id))
 		firstOpening = p.ZRangeWithScores(ctx, waitingKey(id), 0, 0)
 		return nil
 	})
@@ -68,6 +75,10 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 		CampaignID: id, Name: c.File.Name, State: c.State,
 		Total: c.Rows, Dialable: c.Dialable, Invalid: c.Invalid, Duplicate: c.Duplicate, Suppressed: c.Suppressed,
 		LiveCalls: int(live.Val()), Outcomes: map[Outcome]int{},
+		Control: c.Control, Held: int(held.Val()),
+	}
+	if c.File.EndAt != nil {
+		st.EndAt = c.File.EndAt.UTC()
 	}
 	for o, v := range outcomes.Val() {
 		n, _ := strconv.Atoi(v)

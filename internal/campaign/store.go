@@ -55,6 +55,8 @@ type Campaign struct {
 	ContactsPath string `json:"contactsPath"`
 	// State is StateUploading until every task is enqueued.
 	State State `json:"state"`
+	// Control is what an operator made of the campaign: running, paused or canceled.
+	Control Control `json:"control"`
 	// CreatedAt is when the upload began.
 	CreatedAt time.Time `json:"createdAt"`
 	// Rows counts the contact file's data rows; Dialable, Invalid, Duplicate and Suppressed
@@ -114,6 +116,8 @@ type Result struct {
 	Summary           string    // analysis.summary
 	StructuredData    string    // analysis.structuredData as JSON, "" when none
 	Error             string    // why the attempt failed, for outcome error (and invalid, duplicate)
+	Cost              string    // cost.totalCost in USD as received, "" when unknown
+	Recording         string    // recording.path, "" when none
 }
 
 // Attempt is one attempt's record.
@@ -122,6 +126,7 @@ type Attempt struct {
 	DialingAt  time.Time // when a worker claimed it
 	CallID     string
 	ControlURL string // monitor.controlUrl of the call
+	CallerID   string // the phoneNumberId the call is placed from
 	Result     Result // filled once State is AttemptDone
 }
 
@@ -210,7 +215,7 @@ func (s *Store) Campaign(ctx context.Context, id string) (*Campaign, error) {
 	if len(m) == 0 {
 		return nil, fmt.Errorf("campaign %q: %w", id, ErrCampaignNotFound)
 	}
-	c := &Campaign{ID: id, ContactsPath: m["contacts_path"], State: State(m["state"])}
+	c := &Campaign{ID: id, ContactsPath: m["contacts_path"], State: State(m["state"]), Control: Control(m["control"])}
 	if err := json.Unmarshal([]byte(m["file"]), &c.File); err != nil {
 		return nil, fmt.Errorf("campaign %s: decode file: %w", id, err)
 	}
@@ -236,7 +241,7 @@ func (s *Store) CampaignIDs(ctx context.Context) ([]string, error) {
 var contactFields = []string{
 	"line", "row", "e164", "name", "next_attempt", "attempts", "outcome",
 	"attempt_outcome", "call_id", "started_at", "ended_at", "phone_call_status", "ended_by",
-	"success_evaluation", "summary", "structured_data", "error",
+	"success_evaluation", "summary", "structured_data", "error", "cost", "recording",
 }
 
 // Contact reads contact n of campaign id. A contact that does not exist comes back with ID 0.
@@ -288,6 +293,7 @@ func decodeContact(n int, vals []any) *Contact {
 		StartedAt: parseTime(str(9)), EndedAt: parseTime(str(10)),
 		PhoneCallStatus: str(11), EndedBy: str(12),
 		SuccessEvaluation: str(13), Summary: str(14), StructuredData: str(15), Error: str(16),
+		Cost: str(17), Recording: str(18),
 	}
 	return c
 }
@@ -313,12 +319,14 @@ func resultFields(r Result) []any {
 		"phone_call_status", r.PhoneCallStatus, "ended_by", r.EndedBy,
 		"success_evaluation", r.SuccessEvaluation, "summary", r.Summary,
 		"structured_data", r.StructuredData, "error", r.Error,
+		"cost", r.Cost, "recording", r.Recording,
 	}
 }
 
 var attemptFields = []string{
 	"state", "dialing_at", "call_id", "control_url", "attempt_outcome", "started_at", "ended_at",
 	"phone_call_status", "ended_by", "success_evaluation", "summary", "structured_data", "error",
+	"cost", "recording", "caller_id",
 }
 
 // Attempt reads attempt a of contact n. An attempt nobody claimed has State AttemptNew.
@@ -333,12 +341,13 @@ func (s *Store) Attempt(ctx context.Context, id string, n, a int) (*Attempt, err
 	}
 	return &Attempt{
 		State: AttemptState(str(0)), DialingAt: parseTime(str(1)),
-		CallID: str(2), ControlURL: str(3),
+		CallID: str(2), ControlURL: str(3), CallerID: str(15),
 		Result: Result{
 			Outcome: Outcome(str(4)), CallID: str(2),
 			StartedAt: parseTime(str(5)), EndedAt: parseTime(str(6)),
 			PhoneCallStatus: str(7), EndedBy: str(8), SuccessEvaluation: str(9),
 			Summary: str(10), StructuredData: str(11), Error: str(12),
+			Cost: str(13), Recording: str(14),
 		},
 	}, nil
 }
@@ -361,12 +370,15 @@ type Audit struct {
 	// Frequency is the number's dial count under its frequency cap, this dial included, e.g.
 	// "2 of 3 in 24h0m0s", or "no cap".
 	Frequency string
+	// CallerID is the phoneNumberId the call is placed from.
+	CallerID string
 }
 
 func (au Audit) fields() []any {
 	return []any{
 		"audit_zones", au.Zones, "audit_zone_source", au.ZoneSource, "audit_local_time", au.LocalTime,
 		"audit_window", au.Window, "audit_suppression", au.Suppression, "audit_frequency", au.Frequency,
+		"caller_id", au.CallerID,
 	}
 }
 
@@ -376,13 +388,19 @@ func (au Audit) fields() []any {
 //	KEYS[2] -> dialer:{C}:contact:N
 //	KEYS[3] -> dialer:{C}:counters
 //	KEYS[4] -> dialer:{C}:waiting
+//	KEYS[5] -> dialer:{C}:campaign
 //	ARGV[1] -> now, RFC 3339
 //	ARGV[2] -> worker name
 //	ARGV[3] -> contact N
 //	ARGV[4…] -> audit field, value, field, value, …
 //
-// Returns 1 when this call claimed the attempt, 0 when someone already had.
+// Returns 1 when this call claimed the attempt, 0 when someone already had, and the
+// campaign's control ("paused", "canceled") when an operator stopped it: no claim then.
 var claimScript = redis.NewScript(`
+local control = redis.call("HGET", KEYS[5], "control")
+if control and control ~= "" then
+  return control
+end
 if redis.call("HSETNX", KEYS[1], "state", "dialing") == 0 then
   return 0
 end
@@ -396,32 +414,59 @@ return 1
 
 // ClaimAttempt marks attempt a of contact n as dialing, so that no other delivery of the
 // same task dials it, and records worker and audit with it. It reports whether this call
-// made the claim.
+// made the claim. It claims nothing and returns ErrCampaignPaused or ErrCampaignCanceled
+// when an operator paused or canceled the campaign: checked in the same step as the claim,
+// so that no dial begins after Pause or Cancel returns.
 func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker string, audit Audit) (bool, error) {
-	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id), waitingKey(id)}
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id), waitingKey(id), campaignKey(id)}
 	args := append([]any{formatTime(s.now()), worker, n}, audit.fields()...)
-	ok, err := claimScript.Run(ctx, s.rdb, keys, args...).Int()
+	res, err := claimScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
 		return false, fmt.Errorf("claim attempt %s/%d/%d: %w", id, n, a, err)
 	}
-	return ok == 1, nil
+	switch res {
+	case int64(1):
+		return true, nil
+	case int64(0):
+		return false, nil
+	}
+	return false, Control(fmt.Sprint(res)).err(id)
 }
+
+// recordCallScript moves an attempt from dialing to live, unless a webhook already recorded
+// its result (a call can end before Connect Call's answer is recorded).
+//
+//	KEYS[1] -> dialer:{C}:attempt:N:A
+//	KEYS[2] -> dialer:{C}:contact:N
+//	KEYS[3] -> dialer:{C}:live
+//	ARGV[1] -> call id
+//	ARGV[2] -> control URL
+//	ARGV[3] -> started at, RFC 3339
+//	ARGV[4] -> live member "N:A"
+//
+// Returns 1 when the call is recorded live, 0 when the attempt is already done.
+var recordCallScript = redis.NewScript(`
+if redis.call("HGET", KEYS[1], "state") == "done" then
+  redis.call("HSETNX", KEYS[1], "control_url", ARGV[2])
+  return 0
+end
+redis.call("HSET", KEYS[1], "state", "live", "call_id", ARGV[1], "control_url", ARGV[2], "started_at", ARGV[3])
+redis.call("HSET", KEYS[2], "call_id", ARGV[1], "started_at", ARGV[3])
+redis.call("SADD", KEYS[3], ARGV[4])
+return 1
+`)
 
 // RecordCall records the call id that Connect Call returned for attempt a of contact n and
 // counts the call live. It is called before anything else is done with the call, so that a
-// redelivered task resumes the call instead of dialing again.
-func (s *Store) RecordCall(ctx context.Context, id string, n, a int, callID, controlURL string, startedAt time.Time) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, attemptKey(id, n, a), "state", string(AttemptLive), "call_id", callID,
-			"control_url", controlURL, "started_at", formatTime(startedAt))
-		p.HSet(ctx, contactKey(id, n), "call_id", callID, "started_at", formatTime(startedAt))
-		p.SAdd(ctx, liveKey(id), liveMember(n, a))
-		return nil
-	})
+// redelivered task resumes the call instead of dialing again. It reports false when the
+// attempt's result was already recorded (from a webhook that came first): the call is over.
+func (s *Store) RecordCall(ctx context.Context, id string, n, a int, callID, controlURL string, startedAt time.Time) (live bool, err error) {
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id)}
+	res, err := recordCallScript.Run(ctx, s.rdb, keys, callID, controlURL, formatTime(startedAt), liveMember(n, a)).Int()
 	if err != nil {
-		return fmt.Errorf("record call %s for %s/%d/%d: %w", callID, id, n, a, err)
+		return false, fmt.Errorf("record call %s for %s/%d/%d: %w", callID, id, n, a, err)
 	}
-	return nil
+	return res == 1, nil
 }
 
 // CallEnded no longer counts attempt a's call live: it has been seen to end, and only its
@@ -435,18 +480,130 @@ func (s *Store) CallEnded(ctx context.Context, id string, n, a int) error {
 
 func liveMember(n, a int) string { return strconv.Itoa(n) + ":" + strconv.Itoa(a) }
 
-// FinishAttempt records attempt a's result, copies it onto the contact and no longer counts
-// the call live. Recording the same result again changes nothing.
-func (s *Store) FinishAttempt(ctx context.Context, id string, n, a int, r Result) error {
-	fields := resultFields(r)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, attemptKey(id, n, a), append([]any{"state", string(AttemptDone)}, fields...)...)
-		p.HSet(ctx, contactKey(id, n), fields...)
-		p.SRem(ctx, liveKey(id), liveMember(n, a))
-		return nil
-	})
+// recordResultScript records an attempt's result once. The first result stands: a later one
+// (the same webhook replayed, a poll that saw the end too) changes nothing, except that it may
+// bring the analysis the first one lacked.
+//
+//	KEYS[1] -> dialer:{C}:attempt:N:A
+//	KEYS[2] -> dialer:{C}:contact:N
+//	KEYS[3] -> dialer:{C}:live
+//	ARGV[1] -> call id the result is of, "" for a result without a call
+//	ARGV[2] -> live member "N:A"
+//	ARGV[3] -> message to publish on the ended channel, "" for none
+//	ARGV[4] -> the ended channel
+//	ARGV[5…] -> result field, value, field, value, …
+//
+// Returns "unknown" when a call id is given and the attempt was never claimed or belongs to
+// another call,
+// "recorded" when this result was recorded, "analysis" when it filled in the analysis of
+// the result recorded before, and "done" when it changed nothing.
+var recordResultScript = redis.NewScript(`
+local state = redis.call("HGET", KEYS[1], "state")
+if ARGV[1] ~= "" then
+  if not state then
+    return "unknown"
+  end
+  local call = redis.call("HGET", KEYS[1], "call_id")
+  if call and call ~= "" and call ~= ARGV[1] then
+    return "unknown"
+  end
+end
+local fields = {}
+for i = 5, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+end
+local status = "recorded"
+if state == "done" then
+  local an = redis.call("HMGET", KEYS[1], "summary", "success_evaluation")
+  if (an[1] and an[1] ~= "") or (an[2] and an[2] ~= "") then
+    return "done"
+  end
+  local analysis = {}
+  for i = 1, #fields, 2 do
+    local f = fields[i]
+    if (f == "summary" or f == "success_evaluation" or f == "structured_data") and fields[i + 1] ~= "" then
+      analysis[#analysis + 1] = f
+      analysis[#analysis + 1] = fields[i + 1]
+    end
+  end
+  if #analysis == 0 then
+    return "done"
+  end
+  fields = analysis
+  status = "analysis"
+  redis.call("HSET", KEYS[1], unpack(fields))
+else
+  redis.call("HSET", KEYS[1], "state", "done", unpack(fields))
+end
+local call = redis.call("HGET", KEYS[1], "call_id") or ""
+local contactCall = redis.call("HGET", KEYS[2], "call_id") or ""
+if status == "recorded" or contactCall == call then
+  redis.call("HSET", KEYS[2], unpack(fields))
+end
+redis.call("SREM", KEYS[3], ARGV[2])
+if ARGV[3] ~= "" then
+  redis.call("PUBLISH", ARGV[4], ARGV[3])
+end
+return status
+`)
+
+// RecordStatus says what RecordResult did.
+type RecordStatus string
+
+const (
+	// RecordUnknown: no such attempt was claimed, or it has another call; nothing changed.
+	RecordUnknown RecordStatus = "unknown"
+	// Recorded: this result is now the attempt's.
+	Recorded RecordStatus = "recorded"
+	// RecordAnalysis: the attempt had a result without analysis; this one's analysis was added.
+	RecordAnalysis RecordStatus = "analysis"
+	// RecordDone: the attempt already had its result; nothing changed.
+	RecordDone RecordStatus = "done"
+)
+
+// RecordResult records r as attempt a's result, copies it onto the contact and no longer
+// counts the call live, once: when the attempt already has a result, it stays (only its
+// missing analysis may be filled in from r), so a replayed webhook or a webhook and a poll
+// that both saw the end agree on one result. callID, when not empty, must be the attempt's
+// call, and the attempt must have been claimed, or nothing changes (RecordUnknown). With announce set, a change is published on EndedChannel with the
+// attempt's dial task ID, so that the worker following the call learns at once.
+func (s *Store) RecordResult(ctx context.Context, id string, n, a int, callID string, r Result, announce bool) (RecordStatus, error) {
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id)}
+	msg := ""
+	if announce {
+		msg = id + ":" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+	}
+	args := append([]any{callID, liveMember(n, a), msg, EndedChannel}, resultFields(r)...)
+	res, err := recordResultScript.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil {
-		return fmt.Errorf("record attempt %s/%d/%d: %w", id, n, a, err)
+		return "", fmt.Errorf("record attempt %s/%d/%d: %w", id, n, a, err)
+	}
+	return RecordStatus(res), nil
+}
+
+// FinishAttempt records r as attempt a's result (see RecordResult) and returns the result
+// that stands: r, or the one recorded before it, analysis filled in from r if it lacked one.
+func (s *Store) FinishAttempt(ctx context.Context, id string, n, a int, r Result) (Result, error) {
+	status, err := s.RecordResult(ctx, id, n, a, "", r, false)
+	if err != nil {
+		return Result{}, err
+	}
+	if status == Recorded {
+		return r, nil
+	}
+	rec, err := s.Attempt(ctx, id, n, a)
+	if err != nil {
+		return Result{}, err
+	}
+	return rec.Result, nil
+}
+
+// AnnounceEnd publishes on EndedChannel that attempt a's call was seen to end (a
+// status-update webhook), so that its worker looks at the call at once.
+func (s *Store) AnnounceEnd(ctx context.Context, id string, n, a int) error {
+	msg := id + ":" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+	if err := s.rdb.Publish(ctx, EndedChannel, msg).Err(); err != nil {
+		return fmt.Errorf("announce end of %s: %w", msg, err)
 	}
 	return nil
 }
@@ -474,12 +631,14 @@ func (s *Store) WaitForWindow(ctx context.Context, id string, n int, at time.Tim
 //	KEYS[1] -> dialer:{C}:contact:N
 //	KEYS[2] -> dialer:{C}:outcomes
 //	KEYS[3] -> dialer:{C}:waiting
+//	KEYS[4] -> dialer:{C}:campaign
 //	ARGV[1] -> outcome
 //	ARGV[2] -> error text ("" keeps what the contact has)
 //	ARGV[3] -> now, RFC 3339
 //	ARGV[4] -> contact N
 //
-// Returns 1 when the outcome was set by this call, 0 when the contact already had one.
+// Returns 0 when the contact already had an outcome, 1 when this call set it, and 2 when
+// it set the campaign's last one: every row of a ready campaign now has its outcome.
 var finalizeScript = redis.NewScript(`
 if redis.call("HSETNX", KEYS[1], "outcome", ARGV[1]) == 0 then
   return 0
@@ -490,17 +649,41 @@ if ARGV[2] ~= "" then
 end
 redis.call("HSET", KEYS[1], "finished_at", ARGV[3])
 redis.call("HINCRBY", KEYS[2], ARGV[1], 1)
+local c = redis.call("HMGET", KEYS[4], "state", "rows")
+if c[1] ~= "ready" then
+  return 1
+end
+local finished = 0
+for _, v in ipairs(redis.call("HVALS", KEYS[2])) do
+  finished = finished + tonumber(v)
+end
+if finished == tonumber(c[2]) then
+  return 2
+end
 return 1
 `)
 
+// Finalized says what Finalize did.
+type Finalized int
+
+const (
+	// FinalizedBefore: the contact already had its outcome; nothing changed.
+	FinalizedBefore Finalized = iota
+	// FinalizedNow: this call gave the contact its outcome.
+	FinalizedNow
+	// FinalizedCampaign: this call gave the campaign's last contact its outcome; the
+	// campaign is done. It happens once per campaign.
+	FinalizedCampaign
+)
+
 // Finalize gives contact n its final outcome, counting it once however often it is called.
 // errText, when not empty, replaces the contact's error cell. It reports whether this call
-// set the outcome.
-func (s *Store) Finalize(ctx context.Context, id string, n int, outcome Outcome, errText string) (bool, error) {
-	keys := []string{contactKey(id, n), outcomesKey(id), waitingKey(id)}
-	ok, err := finalizeScript.Run(ctx, s.rdb, keys, string(outcome), errText, formatTime(s.now()), n).Int()
+// set the outcome, and whether that finished the campaign.
+func (s *Store) Finalize(ctx context.Context, id string, n int, outcome Outcome, errText string) (Finalized, error) {
+	keys := []string{contactKey(id, n), outcomesKey(id), waitingKey(id), campaignKey(id)}
+	res, err := finalizeScript.Run(ctx, s.rdb, keys, string(outcome), errText, formatTime(s.now()), n).Int()
 	if err != nil {
-		return false, fmt.Errorf("record outcome of %s/%d: %w", id, n, err)
+		return FinalizedBefore, fmt.Errorf("record outcome of %s/%d: %w", id, n, err)
 	}
-	return ok == 1, nil
+	return Finalized(res), nil
 }

@@ -231,7 +231,7 @@ func TestAttemptRecords(t *testing.T) {
 		}
 	}
 	start := time.Date(2026, 11, 21, 17, 0, 0, 0, time.UTC)
-	if err := store.RecordCall(ctx, c.ID, 1, 1, "CC-1", "http://x/control", start); err != nil {
+	if _, err := store.RecordCall(ctx, c.ID, 1, 1, "CC-1", "http://x/control", start); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := store.Status(ctx, c.ID); st.LiveCalls != 1 || st.Attempts != 1 {
@@ -239,7 +239,7 @@ func TestAttemptRecords(t *testing.T) {
 	}
 	r := Result{Outcome: OutcomeCompleted, CallID: "CC-1", StartedAt: start, EndedAt: start.Add(time.Minute),
 		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good", Summary: "Confirmed.", StructuredData: `{"confirmed":true}`}
-	if err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
+	if _, err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
 		t.Fatal(err)
 	}
 	att, err := store.Attempt(ctx, c.ID, 1, 1)
@@ -252,10 +252,10 @@ func TestAttemptRecords(t *testing.T) {
 	if diff := cmp.Diff(r, att.Result); diff != "" {
 		t.Errorf("attempt result (-want +got):\n%s", diff)
 	}
-	for i, want := range []bool{true, false} {
-		ok, err := store.Finalize(ctx, c.ID, 1, OutcomeCompleted, "")
-		if err != nil || ok != want {
-			t.Fatalf("finalize #%d = %v, %v; want %v", i+1, ok, err, want)
+	for i, want := range []Finalized{FinalizedNow, FinalizedBefore} {
+		res, err := store.Finalize(ctx, c.ID, 1, OutcomeCompleted, "")
+		if err != nil || res != want {
+			t.Fatalf("finalize #%d = %v, %v; want %v", i+1, res, err, want)
 		}
 	}
 	// Contact 4 is the other dialable one.

@@ -115,6 +115,7 @@ func (c *Client) ConnectCall(ctx context.Context, req *ConnectCallRequest) (*Cal
 	start := c.now()
 	r := &request{
 		op:       "connect call",
+		kind:     "connect",
 		method:   http.MethodPost,
 		url:      c.url(connectPath, nil),
 		body:     body,
@@ -152,6 +153,7 @@ func (c *Client) GetCall(ctx context.Context, id string) (*Call, error) {
 	var call Call
 	err := c.do(ctx, &request{
 		op:         "get call",
+		kind:       "get",
 		method:     http.MethodGet,
 		url:        c.url(callsPath+"/"+url.PathEscape(id), nil),
 		deadline:   c.deadline(),
@@ -204,6 +206,7 @@ func (c *Client) listCalls(ctx context.Context, p ListCallsParams, deadline time
 	var list CallList
 	err := c.do(ctx, &request{
 		op:         "list calls",
+		kind:       "list",
 		method:     http.MethodGet,
 		url:        c.url(callsPath, q),
 		deadline:   deadline,
@@ -305,6 +308,13 @@ func (r *ControlResponse) UnmarshalJSON(b []byte) error {
 // correct it). A relative controlURL is resolved against Config.BaseURL;
 // an empty one is an error — use ControlCallByID.
 //
+// The API key is sent only when controlURL has Config.BaseURL's scheme and
+// host (default ports aside). A controlUrl on any other host is posted
+// without an Authorization header, as a capability URL: a call object's
+// fields are data from the network, and the team's key must not follow
+// them to whichever host they name. If that host wants the key, the post
+// fails with its 401 or 403; use ControlCallByID then.
+//
 // Only "end" is sent again after an ambiguous failure, since ending a call
 // twice is harmless and saying something twice is not.
 func (c *Client) ControlCall(ctx context.Context, controlURL string, req ControlRequest) (*ControlResponse, error) {
@@ -349,6 +359,7 @@ func (c *Client) control(ctx context.Context, target string, req ControlRequest)
 	var resp ControlResponse
 	err = c.do(ctx, &request{
 		op:         "control call",
+		kind:       "control",
 		method:     http.MethodPost,
 		url:        target,
 		body:       body,

@@ -33,8 +33,10 @@ type Config struct {
 	// BaseURL is the API's root, e.g. "https://api-qa.interactly.ai". A
 	// trailing slash is tolerated. Defaults to DefaultBaseURL.
 	BaseURL string
-	// APIKey is the team's API key, sent as "Authorization: Bearer <key>".
-	// Required. It never appears in logs, errors or String().
+	// APIKey is the team's API key, sent as "Authorization: Bearer <key>"
+	// to BaseURL's host only: a request to any other scheme or host (a
+	// call's monitor.controlUrl may name one) goes without it. Required. It
+	// never appears in logs, errors or String().
 	APIKey string
 	// HTTPClient sends the requests. Defaults to a client with a 30s
 	// timeout per request.
@@ -50,6 +52,16 @@ type Config struct {
 	MaxDelay time.Duration
 	// UserAgent is sent as User-Agent. Defaults to DefaultUserAgent.
 	UserAgent string
+	// OnAPIError, when set, is called once for every failed HTTP attempt,
+	// each retry included, with the operation ("connect", "get", "list" or
+	// "control") and the HTTP status: 429, 5xx, 4xx, a 2xx whose body could
+	// not be decoded, or 0 when no response came back (a network error or a
+	// timeout). Attempts abandoned because the caller's context ended are
+	// not reported. It is called synchronously from the request's
+	// goroutine, possibly from many at once, so it must be quick and safe
+	// for concurrent use: a worker counts API errors by status for
+	// Prometheus here. nil means nothing is called.
+	OnAPIError func(op string, status int)
 
 	// Now returns the current time, for the retry budget, Retry-After dates
 	// and FindCall's window. Defaults to time.Now.
@@ -145,6 +157,7 @@ func (cfg Config) LogValue() slog.Value {
 // for concurrent use.
 type Client struct {
 	base   string // scheme://host/path without a trailing slash
+	origin string // base's scheme://host[:port], lower case, default port dropped
 	key    string
 	hc     *http.Client
 	ua     string
@@ -154,6 +167,7 @@ type Client struct {
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
 	jitter func(n int64) int64 // a random int in [0, n)
+	onErr  func(op string, status int)
 }
 
 // New returns a Client for cfg after filling defaults (see Config). The
@@ -164,8 +178,11 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	u, _ := url.Parse(base) // Validate parsed it
 	return &Client{
-		base:   strings.TrimRight(cfg.BaseURL, "/"),
+		base:   base,
+		origin: origin(u),
 		key:    cfg.APIKey,
 		hc:     cfg.HTTPClient,
 		ua:     cfg.UserAgent,
@@ -175,7 +192,22 @@ func New(cfg Config) (*Client, error) {
 		now:    cfg.Now,
 		sleep:  cfg.Sleep,
 		jitter: rand.Int64N,
+		onErr:  cfg.OnAPIError,
 	}, nil
+}
+
+// origin is u's scheme and host in lower case, without the scheme's
+// default port, so that "https://API.example:443" and "https://api.example"
+// compare equal.
+func origin(u *url.URL) string {
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	switch {
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		host = strings.TrimSuffix(host, ":443")
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		host = strings.TrimSuffix(host, ":80")
+	}
+	return scheme + "://" + host
 }
 
 // String describes the client without its API key.
@@ -183,7 +215,8 @@ func (c *Client) String() string { return "interactly.Client{" + c.base + "}" }
 
 // request is one API operation, sent once or more by do.
 type request struct {
-	op     string
+	op     string // for errors: "connect call", "get call", ...
+	kind   string // for Config.OnAPIError: "connect", "get", "list", "control"
 	method string
 	url    string
 	body   []byte // nil for no body
@@ -240,7 +273,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 	}
 }
 
-// send performs r once.
+// send performs r once, reporting a failed attempt to Config.OnAPIError.
 func (c *Client) send(ctx context.Context, r *request, out any) *APIError {
 	var body io.Reader
 	if r.body != nil {
@@ -250,7 +283,21 @@ func (c *Client) send(ctx context.Context, r *request, out any) *APIError {
 	if err != nil {
 		return c.apiError(ctx, r.op, nil, nil, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
+	// The key goes to the configured API host only. A controlUrl taken
+	// from a call object may name any host; whoever runs it must not
+	// receive the team's key.
+	if origin(req.URL) == c.origin {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	e := c.attempt(ctx, req, r, out)
+	if e != nil && c.onErr != nil && ctx.Err() == nil {
+		c.onErr(r.kind, e.Status)
+	}
+	return e
+}
+
+// attempt sends req and decodes a 2xx body into out.
+func (c *Client) attempt(ctx context.Context, req *http.Request, r *request, out any) *APIError {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 	if r.body != nil {

@@ -601,7 +601,7 @@ func TestControlCall(t *testing.T) {
 			ts := httptest.NewServer(srv)
 			defer ts.Close()
 			c, _ := setup(t, http.NotFoundHandler(), Config{})
-			c.base = ts.URL
+			rebase(t, c, ts.URL)
 			var got *ControlResponse
 			var err error
 			if id, ok := strings.CutPrefix(tt.controlURL, "id:"); ok {
@@ -670,5 +670,219 @@ func TestConnectCallPace(t *testing.T) {
 	}
 	if sends != 3 {
 		t.Errorf("sent despite a pace error: %d sends", sends)
+	}
+}
+
+// rebase points c at another base URL after setup, as New would have.
+func rebase(tb testing.TB, c *Client, base string) {
+	tb.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.base, c.origin = base, origin(u)
+}
+
+// TestControlCallSendsKeyToBaseHostOnly posts to controlUrls on the API's
+// own host and on other hosts, and checks who received the API key.
+func TestControlCallSendsKeyToBaseHostOnly(t *testing.T) {
+	success := ok(`{"message":"Call controlled successfully.","data":{"success":true}}`)
+	const path = "/calls/v1/conversations/CC-1/control"
+	api := newScripted(map[string][]step{"POST " + path: {success}})
+	other := newScripted(map[string][]step{"POST " + path: {success}})
+	otherSrv := httptest.NewServer(other)
+	defer otherSrv.Close()
+	c, _ := setup(t, api, Config{})
+	apiURL := strings.TrimSuffix(c.base, "/")
+	_, apiPort, _ := net.SplitHostPort(strings.TrimPrefix(apiURL, "http://"))
+
+	tests := []struct {
+		name       string
+		controlURL string
+		srv        *scripted
+		wantKey    bool
+	}{
+		{"absolute URL on the API host", apiURL + path, api, true},
+		{"API host spelt in upper case", "HTTP://127.0.0.1:" + apiPort + path, api, true},
+		{"relative URL", path, api, true},
+		{"another port of the same address", otherSrv.URL + path, other, false},
+		{"another name for the API host", "http://localhost:" + apiPort + path, api, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(tt.srv.requests())
+			if _, err := c.ControlCall(t.Context(), tt.controlURL, ControlRequest{Type: ControlEnd}); err != nil {
+				t.Fatalf("ControlCall: %v", err)
+			}
+			reqs := tt.srv.requests()
+			if len(reqs) != before+1 {
+				t.Fatalf("server saw %d new requests, want 1", len(reqs)-before)
+			}
+			got := reqs[len(reqs)-1].header.Get("Authorization")
+			switch {
+			case tt.wantKey && got != "Bearer "+testKey:
+				t.Errorf("Authorization is not the API key (set: %v)", got != "")
+			case !tt.wantKey && got != "":
+				t.Errorf("the API key went to %s", tt.controlURL)
+			}
+		})
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://api-prod.interactly.ai", "https://api-prod.interactly.ai"},
+		{"https://API-Prod.Interactly.ai:443/calls", "https://api-prod.interactly.ai"},
+		{"http://api-prod.interactly.ai:80", "http://api-prod.interactly.ai"},
+		{"http://api-prod.interactly.ai:443", "http://api-prod.interactly.ai:443"},
+		{"https://api-prod.interactly.ai:8443", "https://api-prod.interactly.ai:8443"},
+		{"https://api-prod.interactly.ai.evil.example", "https://api-prod.interactly.ai.evil.example"},
+		{"https://user:pw@api-prod.interactly.ai", "https://api-prod.interactly.ai"},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := origin(u); got != tt.want {
+			t.Errorf("origin(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// The decision itself: http is not https, even on the same host.
+	c, err := New(Config{APIKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"http://api-prod.interactly.ai/x", "https://api-qa.interactly.ai/x", "https://api-prod.interactly.ai.evil.example/x"} {
+		pu, _ := url.Parse(u)
+		if origin(pu) == c.origin {
+			t.Errorf("%s counts as the API host %s", u, c.origin)
+		}
+	}
+}
+
+// apiErrors records Config.OnAPIError calls.
+type apiErrors struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (a *apiErrors) record(op string, status int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.got = append(a.got, fmt.Sprintf("%s %d", op, status))
+}
+
+func (a *apiErrors) calls() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.got...)
+}
+
+func TestOnAPIError(t *testing.T) {
+	control := "POST /calls/v1/conversations/CC-1/control"
+	tests := []struct {
+		name  string
+		steps map[string][]step
+		call  func(ctx context.Context, c *Client) error
+		want  []string
+	}{
+		{
+			// The drop comes first: on a reused connection the transport
+			// would retry a GET by itself.
+			name:  "every failed attempt of a get, then success",
+			steps: map[string][]step{routeGet: {{drop: true}, status(503), {status: 429, header: map[string]string{"Retry-After": "1"}}, ok(`{"id":"CC-1"}`)}},
+			call:  func(ctx context.Context, c *Client) error { _, err := c.GetCall(ctx, "CC-1"); return err },
+			want:  []string{"get 0", "get 503", "get 429"},
+		},
+		{
+			name:  "a permanent connect failure",
+			steps: map[string][]step{routeConnect: {status(422)}},
+			call: func(ctx context.Context, c *Client) error {
+				_, err := c.ConnectCall(ctx, &ConnectCallRequest{PhoneNumberID: "p", Customer: Customer{Number: "+14155550101"}})
+				return err
+			},
+			want: []string{"connect 422"},
+		},
+		{
+			name: "a connect whose lost response is looked for with list",
+			steps: map[string][]step{
+				routeConnect: {status(502), {status: http.StatusCreated, body: `{"id":"CC-2"}`}},
+				routeList:    {status(500), ok(listBody())},
+			},
+			call: func(ctx context.Context, c *Client) error {
+				_, err := c.ConnectCall(ctx, &ConnectCallRequest{PhoneNumberID: "p", Customer: Customer{Number: "+14155550101"}, IdempotencyKey: "k"})
+				return err
+			},
+			want: []string{"connect 502", "list 500"},
+		},
+		{
+			name:  "control",
+			steps: map[string][]step{control: {status(500), ok(`{"data":{"success":true}}`)}},
+			call: func(ctx context.Context, c *Client) error {
+				_, err := c.ControlCallByID(ctx, "CC-1", ControlRequest{Type: ControlEnd})
+				return err
+			},
+			want: []string{"control 500"},
+		},
+		{
+			name:  "an unreadable 200",
+			steps: map[string][]step{routeGet: {ok(`{"id":`)}},
+			call:  func(ctx context.Context, c *Client) error { _, err := c.GetCall(ctx, "CC-1"); return err },
+			want:  []string{"get 200"},
+		},
+		{
+			name:  "the caller's canceled context is not an API error",
+			steps: map[string][]step{routeGet: {ok(`{"id":"CC-1"}`)}},
+			call: func(ctx context.Context, c *Client) error {
+				ctx, cancel := context.WithCancel(ctx)
+				cancel()
+				_, err := c.GetCall(ctx, "CC-1")
+				return err
+			},
+		},
+		{
+			name:  "success reports nothing",
+			steps: map[string][]step{routeGet: {ok(`{"id":"CC-1"}`)}},
+			call:  func(ctx context.Context, c *Client) error { _, err := c.GetCall(ctx, "CC-1"); return err },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec apiErrors
+			c, _ := setup(t, newScripted(tt.steps), Config{OnAPIError: rec.record})
+			_ = tt.call(t.Context(), c)
+			if diff := cmp.Diff(tt.want, rec.calls()); diff != "" {
+				t.Errorf("OnAPIError calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestOnAPIErrorTimeout: a request that times out is reported with status 0.
+func TestOnAPIErrorTimeout(t *testing.T) {
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	var rec apiErrors
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer close(release)
+	c, err := New(Config{
+		BaseURL: srv.URL, APIKey: testKey, RetryBudget: -1, OnAPIError: rec.record,
+		HTTPClient: &http.Client{Timeout: 50 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetCall(t.Context(), "CC-1"); err == nil {
+		t.Fatal("GetCall succeeded")
+	}
+	if diff := cmp.Diff([]string{"get 0"}, rec.calls()); diff != "" {
+		t.Errorf("OnAPIError calls (-want +got):\n%s", diff)
 	}
 }

@@ -5,7 +5,8 @@
 // can run in parallel against one real server without flushing each other:
 //
 //	1 campaign   2 queue   3 ratelimit   4 worker   5 cmd/worker   6 cmd/dialer   7 redistest
-//	8 suppression   9 frequency   10 schedule
+//	8 suppression   9 frequency   10 schedule   11 notify   12 metrics   13 webhook
+//	14 callerid
 //
 // (interactly needs no Redis). A database in TEST_REDIS_URL is added to that number, which
 // moves every package off the low databases of a shared server: redis://127.0.0.1:6379/8

@@ -45,10 +45,16 @@ type call struct {
 	// "forwarded" rather than "finished".
 	forwarded bool
 
-	messages   []message // shown once their time has come, if before end
+	messages   []message // sorted by time; shown once their time has come, if not after end
 	summary    string
 	evaluation string
 	structured map[string]any
+
+	// base is the scheme and host the call was created through, for the
+	// controlUrl of the call objects its server messages carry.
+	base string
+	// hook is what its server messages have announced so far.
+	hook hookState
 }
 
 type message struct {
@@ -133,7 +139,7 @@ type (
 		CallEndTriggerBy      string         `json:"callEndTriggerBy"`
 		UserNumber            string         `json:"userNumber"`
 		AssistantNumber       string         `json:"assistantNumber"`
-		Analysis              *wireAnalysis  `json:"analysis,omitempty"`
+		Analysis              any            `json:"analysis,omitempty"` // nil, *wireAnalysis, or {} in an end-of-call-report
 		Messages              []wireMessage  `json:"messages"`
 		AssistantCallDuration int64          `json:"assistantCallDuration"` // milliseconds
 		Cost                  *wireCost      `json:"cost,omitempty"`
@@ -168,8 +174,8 @@ type (
 	}
 )
 
-// connected renders Connect Call's response.
-func (c *call) connected(base string) wireConnected {
+// connected renders Connect Call's response; control is its monitor.controlUrl.
+func (c *call) connected(control string) wireConnected {
 	return wireConnected{
 		ID:                 c.id,
 		TeamID:             c.teamID,
@@ -183,13 +189,13 @@ func (c *call) connected(base string) wireConnected {
 		Metadata:           c.metadataOrEmpty(),
 		PhoneVendor:        "twilio",
 		PhoneVendorDetails: map[string]any{"callSid": c.callSid},
-		Monitor:            wireMonitor{ControlURL: controlURL(base, c.id)},
+		Monitor:            wireMonitor{ControlURL: control},
 	}
 }
 
-// view renders the call as it stands at t. base is the scheme and host the
-// request came to, for monitor.controlUrl.
-func (c *call) view(t time.Time, base string, analysisDelay time.Duration) wireCall {
+// view renders the call as it stands at t; control is its
+// monitor.controlUrl.
+func (c *call) view(t time.Time, control string, analysisDelay time.Duration) wireCall {
 	status, phone, reason := c.state(t)
 	w := wireCall{
 		ID:                    c.id,
@@ -207,7 +213,7 @@ func (c *call) view(t time.Time, base string, analysisDelay time.Duration) wireC
 		UserNumber:            c.number,
 		AssistantNumber:       c.assistantNumber,
 		Messages:              []wireMessage{},
-		Monitor:               wireMonitor{ControlURL: controlURL(base, c.id)},
+		Monitor:               wireMonitor{ControlURL: control},
 		Metadata:              c.metadataOrEmpty(),
 		PhoneVendor:           "twilio",
 		PhoneVendorDetails:    map[string]any{"callSid": c.callSid},
@@ -263,8 +269,4 @@ func cost(talk time.Duration) *wireCost {
 func round(f float64, digits int) float64 {
 	p := math.Pow10(digits)
 	return math.Round(f*p) / p
-}
-
-func controlURL(base, id string) string {
-	return base + "/calls/v1/conversations/" + id + "/control"
 }

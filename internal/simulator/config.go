@@ -58,10 +58,25 @@ type Config struct {
 	// Faults makes the simulator misbehave on purpose. The zero value never
 	// does.
 	Faults Faults
+	// Webhooks sends server messages (status-update, conversation-update,
+	// end-of-call-report) for every call, as an assistant's server URL
+	// receives them. The zero value sends none.
+	Webhooks WebhookConfig
+	// ControlTypo publishes monitor.controlUrl with the path misspelt
+	// "/calls/v1/convesations/{id}/control", as one sample in the reference
+	// does, so that a client is seen to post to the controlUrl exactly as
+	// given. Control posts are accepted on both spellings either way.
+	ControlTypo bool
 	// Seed makes outcomes, timings, ids and faults repeatable: the same
 	// Seed and the same sequence of requests give the same answers.
+	// Webhook losses (WebhookConfig.Loss) are drawn apart from the rest, so
+	// enabling them changes no outcome.
 	Seed int64
-	// Now returns the simulated time. Defaults to time.Now.
+	// Now returns the simulated time. Defaults to time.Now. Server
+	// messages go out when Now reaches their time: they are sent from a
+	// goroutine that looks at Now whenever a real timer fires, and at least
+	// every 50ms of real time, so a fake clock that is moved ahead is
+	// followed within 50ms.
 	Now func() time.Time
 }
 
@@ -87,7 +102,9 @@ type Faults struct {
 	// SlowDelay is how long a slow answer takes, in real time (a client's
 	// timeout is real time too). Defaults to 3s.
 	SlowDelay time.Duration
-	// GetCallError is the share of Get Call requests answered 503.
+	// GetCallError is the share of Get Call requests answered 503. At 1
+	// every Get Call fails while server messages still go out, so a client
+	// can be seen to finish its calls on webhooks alone.
 	GetCallError float64
 }
 
@@ -113,6 +130,7 @@ func (cfg Config) WithDefaults() Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Webhooks = cfg.Webhooks.withDefaults()
 	return cfg
 }
 
@@ -171,6 +189,9 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.Faults.RetryAfter < 0 || cfg.Faults.SlowDelay < 0 {
 		return errors.New("simulator: Config.Faults.RetryAfter and SlowDelay must not be negative")
+	}
+	if err := cfg.Webhooks.validate(); err != nil {
+		return fmt.Errorf("simulator: Config.Webhooks.%w", err)
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ func (s *Server) list(now time.Time, base string, q url.Values) reply {
 	page := []wireCall{}
 	from := min((lq.page-1)*lq.size, len(match))
 	for _, c := range match[from:min(from+lq.size, len(match))] {
-		page = append(page, c.view(now, base, s.cfg.AnalysisDelay))
+		page = append(page, c.view(now, s.controlURL(base, c.id), s.cfg.AnalysisDelay))
 	}
 	return jsonReply(http.StatusOK, map[string]any{"totalCount": len(match), "conversations": page})
 }
@@ -81,6 +81,7 @@ func (s *Server) control(now time.Time, id string, body []byte) reply {
 	typ := *in.Type
 	switch {
 	case c.ended(now) && typ == "end":
+		s.controls[typ]++
 		return controlled()
 	case c.ended(now):
 		return messageReply(http.StatusBadRequest, "Call has already ended")
@@ -93,15 +94,22 @@ func (s *Server) control(now time.Time, id string, body []byte) reply {
 	case !c.answered(now):
 		return messageReply(http.StatusBadRequest, "Call is not in progress")
 	case typ == "say":
+		// After every message of the same instant: those may have been
+		// announced already by a conversation-update.
 		m := message{id: s.uuid(), role: "assistant", text: in.Message, at: now}
 		i, _ := slices.BinarySearchFunc(c.messages, now, func(m message, t time.Time) int {
-			return m.at.Compare(t)
+			if m.at.After(t) {
+				return 1
+			}
+			return -1
 		})
 		c.messages = slices.Insert(c.messages, i, m)
 	case typ == "forward":
 		c.end, c.forwarded, c.outcome, c.trigger = now, true, OutcomeCompleted, "assistant"
 		c.reason = "Call was forwarded to " + in.Message
 	}
+	s.controls[typ]++
+	s.pokeHooks() // an end, a forward or a say is news for the webhooks now
 	return controlled()
 }
 

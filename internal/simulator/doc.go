@@ -9,9 +9,17 @@
 // stands at Config.Now. No goroutine runs per call, so an injected clock
 // drives a whole campaign in microseconds.
 //
-// The simulator also misbehaves on purpose (Config.Faults): rate limits,
-// server errors, lost responses and slow answers, all deterministic for a
-// given Config.Seed. It counts what it saw (Stats) and logs every call it
-// created (Dials), also served without auth at GET /_simulator/stats and
-// GET /_simulator/dials for tests whose workers run in other processes.
+// With Config.Webhooks.URL set, the Server also posts the server messages
+// an assistant's server URL receives (webhooks/events/*): status-update,
+// conversation-update and end-of-call-report, once each, no retries, each
+// carrying the call as Get Call shows it at that moment. One goroutine
+// sends them as Config.Now reaches their time, on real timers and at least
+// every 50ms, so a fake clock drives them too; Server.Close stops it.
+//
+// The simulator also misbehaves on purpose (Config.Faults, WebhookConfig.Loss):
+// rate limits, server errors, lost responses, slow answers, failing Get
+// Calls and lost webhooks, all deterministic for a given Config.Seed. It
+// counts what it saw (Stats) and logs every call it created (Dials), also
+// served without auth at GET /_simulator/stats and GET /_simulator/dials
+// for tests whose workers run in other processes.
 package simulator

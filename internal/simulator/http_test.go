@@ -248,6 +248,8 @@ func TestDebugEndpoints(t *testing.T) {
 	want := Stats{
 		Dials: 1, DialsByNumber: map[string]int{"+14155550123": 1}, DialsByKey: map[string]int{"c1:1:1": 1},
 		PeakLiveCalls: 1, MaxDialsInOneSecond: 1, Requests: map[string]int{"connect": 1}, Faults: map[string]int{},
+		Controls: map[string]int{},
+		Webhooks: WebhookStats{Sent: map[string]int{}, Lost: map[string]int{}, Failed: map[string]int{}},
 	}
 	if diff := cmp.Diff(want, stats); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)

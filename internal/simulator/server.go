@@ -22,6 +22,10 @@ import (
 // callsPath is the root of the call API (api-reference/calls/*).
 const callsPath = "/calls/v1/conversations"
 
+// typoCallsPath is callsPath misspelt as in one published controlUrl
+// sample (api-reference/calls/control); Config.ControlTypo publishes it.
+const typoCallsPath = "/calls/v1/convesations"
+
 // maxRequestBody bounds a request body; a connect request with an inline
 // assistant is far smaller.
 const maxRequestBody = 1 << 20
@@ -33,9 +37,12 @@ const maxRequestBody = 1 << 20
 //	GET  /calls/v1/conversations/{id}          Get Call (api-reference/calls/get-call)
 //	GET  /calls/v1/conversations?startDate=…   List Calls (api-reference/calls/list-calls)
 //	POST /calls/v1/conversations/{id}/control  Call Control (api-reference/calls/control)
+//	POST /calls/v1/convesations/{id}/control   the same, as one published sample spells it
 //
 // and, without auth, GET /_simulator/stats (Stats) and GET /_simulator/dials
-// (Dials) as JSON. Every API request needs "Authorization: Bearer
+// (Dials) as JSON. With Config.Webhooks.URL set it also posts server
+// messages about every call there (see WebhookConfig); call Close to stop
+// them. Every API request needs "Authorization: Bearer
 // <Config.APIKey>" (else 401 {"message": ...}); invalid bodies and queries
 // get 422 with a FastAPI body {"detail": [{"type", "loc", "msg", "input"}]};
 // an unknown call id gets 404 {"message": ...}; an unknown path 404
@@ -55,7 +62,17 @@ type Server struct {
 	byKey        map[string]int
 	requests     map[string]int
 	faults       map[string]int
+	controls     map[string]int
 	unauthorized int
+
+	// Server messages; hooks is nil without Config.Webhooks.URL.
+	hooks    *hooks
+	hooked   []*call // calls with server messages still to come, in creation order
+	hookSent map[string]int
+	hookLost map[string]int
+	hookFail map[string]int
+	hookWait int    // server messages drawn but not yet delivered
+	hookErr  string // the last failed delivery
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -83,6 +100,10 @@ func New(cfg Config) (*Server, error) {
 		byKey:    map[string]int{},
 		requests: map[string]int{},
 		faults:   map[string]int{},
+		controls: map[string]int{},
+		hookSent: map[string]int{},
+		hookLost: map[string]int{},
+		hookFail: map[string]int{},
 	}
 	var sum float64
 	for _, o := range outcomes {
@@ -90,7 +111,20 @@ func New(cfg Config) (*Server, error) {
 		s.cumulative = append(s.cumulative, sum)
 	}
 	s.teamID = s.objectID()
+	if cfg.Webhooks.URL != "" {
+		s.startHooks()
+	}
 	return s, nil
+}
+
+// controlURL is the monitor.controlUrl of call id for a request to base
+// (scheme and host), misspelt when Config.ControlTypo says so.
+func (s *Server) controlURL(base, id string) string {
+	root := callsPath
+	if s.cfg.ControlTypo {
+		root = typoCallsPath
+	}
+	return base + root + "/" + id + "/control"
 }
 
 // reply is a response decided under the lock and written after it.
@@ -162,6 +196,10 @@ func route(method, path string) (kind, id string, rep reply) {
 		case id != "" && !nested:
 			return need(http.MethodGet, "get", id)
 		case id != "" && tail == "control":
+			return need(http.MethodPost, "control", id)
+		}
+	case strings.HasPrefix(path, typoCallsPath+"/"):
+		if id, tail, _ := strings.Cut(strings.TrimPrefix(path, typoCallsPath+"/"), "/"); id != "" && tail == "control" {
 			return need(http.MethodPost, "control", id)
 		}
 	}
@@ -276,11 +314,12 @@ func (s *Server) connect(now time.Time, base string, body []byte) reply {
 		return jsonReply(http.StatusUnprocessableEntity, map[string]any{"detail": problems})
 	}
 	c := s.create(now, req)
+	c.base = base
 	if s.draw(s.cfg.Faults.LostResponse) {
 		s.faults["lost"]++
 		return reply{status: http.StatusGatewayTimeout, html: gatewayPage(http.StatusGatewayTimeout)}
 	}
-	return jsonReply(http.StatusCreated, c.connected(base))
+	return jsonReply(http.StatusCreated, c.connected(s.controlURL(base, c.id)))
 }
 
 // get serves Get Call (api-reference/calls/get-call).
@@ -289,7 +328,7 @@ func (s *Server) get(now time.Time, base, id string) reply {
 	if !ok {
 		return messageReply(http.StatusNotFound, "Conversation not found")
 	}
-	return jsonReply(http.StatusOK, c.view(now, base, s.cfg.AnalysisDelay))
+	return jsonReply(http.StatusOK, c.view(now, s.controlURL(base, c.id), s.cfg.AnalysisDelay))
 }
 
 // create places a call: draws its outcome and timeline and logs the dial.
@@ -341,6 +380,10 @@ func (s *Server) create(now time.Time, req connectRequest) *call {
 	}
 	s.calls[c.id] = c
 	s.order = append(s.order, c)
+	if s.hooks != nil {
+		s.hooked = append(s.hooked, c)
+		s.pokeHooks()
+	}
 	return c
 }
 

@@ -52,6 +52,13 @@ type Stats struct {
 	Faults map[string]int `json:"faults"`
 	// Unauthorized counts requests answered 401.
 	Unauthorized int `json:"unauthorized"`
+	// Controls counts call-control requests carried out, by type: "say",
+	// "end", "forward", "dtmf", "sms". Refused ones (400, 404, 422) are
+	// not counted.
+	Controls map[string]int `json:"controls"`
+	// Webhooks counts server messages by type and fate (see
+	// WebhookConfig).
+	Webhooks WebhookStats `json:"webhooks"`
 }
 
 // Stats returns the counters so far.
@@ -68,6 +75,14 @@ func (s *Server) Stats() Stats {
 		Requests:            maps.Clone(s.requests),
 		Faults:              maps.Clone(s.faults),
 		Unauthorized:        s.unauthorized,
+		Controls:            maps.Clone(s.controls),
+		Webhooks: WebhookStats{
+			Sent:      maps.Clone(s.hookSent),
+			Lost:      maps.Clone(s.hookLost),
+			Failed:    maps.Clone(s.hookFail),
+			Pending:   s.hookWait,
+			LastError: s.hookErr,
+		},
 	}
 }
 

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,7 +39,7 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.followUp(ctx, rec.Result)
 	case campaign.AttemptLive:
 		a.log.Info("resuming live call", "call", rec.CallID)
-		return a.resume(ctx, rec.CallID)
+		return a.resume(ctx, rec.CallID, rec.CallerID)
 	case campaign.AttemptDialing:
 		// An earlier run claimed the attempt and may have placed the call before it died.
 		call, err := a.h.cfg.API.FindCall(ctx, a.key(), rec.DialingAt)
@@ -49,10 +48,14 @@ func (a *attempt) run(ctx context.Context) error {
 		}
 		if call != nil {
 			a.log.Info("found the call of an interrupted dial", "call", call.ID)
-			if err := store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, startOf(call)); err != nil {
+			live, err := store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, campaign.StartOf(call))
+			if err != nil {
 				return err
 			}
-			return a.resume(ctx, call.ID)
+			if !live {
+				return a.recorded(ctx)
+			}
+			return a.resume(ctx, call.ID, rec.CallerID)
 		}
 		return a.dial(ctx, false)
 	default:
@@ -60,14 +63,21 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 }
 
-// dial checks startAt and the calling window, takes a slot, checks the window again, the
-// suppression lists and the frequency cap, claims the attempt if claim is set, and places
-// the call, taking a calls-per-second token before each send.
+// dial checks startAt, endAt, the campaign's control and the contact's calling window, takes
+// a concurrency slot and a caller ID, takes a calls-per-second token, checks the window again,
+// the suppression lists and the frequency cap, claims the attempt if claim is set (a paused
+// or canceled campaign refuses the claim in the same step), and places the call.
 func (a *attempt) dial(ctx context.Context, claim bool) error {
 	cfg := &a.h.cfg
-	// Before startAt, or outside the contact's calling window, the task waits without
-	// taking a slot.
+	// Before startAt, after endAt, while paused, or outside the contact's calling window,
+	// the task waits, or ends, without taking a slot.
 	if err := a.checkStart(); err != nil {
+		return err
+	}
+	if err := a.checkEnd(ctx); err != nil {
+		return err
+	}
+	if err := a.checkControl(ctx); err != nil {
 		return err
 	}
 	if err := a.checkWindow(ctx); err != nil {
@@ -90,7 +100,28 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 			_ = cfg.Slots.Release(context.WithoutCancel(ctx), slotsKey, a.key())
 		}
 	}()
-	// Waiting for the slot took time: look again, just before the dial.
+	callerID, err := a.pickCallerID(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if !placed {
+			a.releaseCallerID(context.WithoutCancel(ctx), callerID)
+		}
+	}()
+	a.audit.CallerID = callerID
+	// The calls-per-second token comes before the last checks, so that the checks stand as
+	// close to the send as they can, and so that a pause during a long wait for a token
+	// still stops the dial.
+	rate := a.c.File.RateLimit.CallsPerSecond * (1 - cfg.RateHeadroom)
+	waited, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), rate)
+	if err != nil {
+		return fmt.Errorf("wait for a calls-per-second token: %w", err)
+	}
+	cfg.Metrics.RateLimitWait(a.c.ID, waited)
+	if err := a.checkEnd(ctx); err != nil {
+		return err
+	}
 	if err := a.checkWindow(ctx); err != nil {
 		return err
 	}
@@ -103,21 +134,29 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	if claim {
 		ok, err := cfg.Store.ClaimAttempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, cfg.Name, a.audit)
 		if err != nil {
-			return err
+			return a.stopped(ctx, err)
 		}
 		if !ok {
 			// Another delivery of this task claimed it between our read and now.
 			return &queue.RetryLaterError{In: 5 * time.Second, Reason: "attempt claimed by another run"}
 		}
+	} else if err := a.checkControl(ctx); err != nil {
+		return err
 	}
 	a.log.Info("dialing", "number", a.number(), "attempt", a.t.Attempt)
-	req := a.request()
-	// Every send takes a calls-per-second token, the client's own retries included.
-	rate := a.c.File.RateLimit.CallsPerSecond * (1 - cfg.RateHeadroom)
+	req := a.request(callerID)
+	// Every send takes a calls-per-second token: the first took it above, and the client's
+	// own retries take theirs here.
+	first := true
 	req.Pace = func(ctx context.Context) error {
+		if first {
+			first = false
+			return nil
+		}
 		_, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), rate)
 		return err
 	}
+	cfg.Metrics.Dial(a.c.ID)
 	call, err := cfg.API.ConnectCall(ctx, req)
 	if err != nil {
 		var apiErr *interactly.APIError
@@ -125,7 +164,8 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 			// Interactly refused this call for good: the contact's outcome is error.
 			a.log.Warn("call refused", "status", apiErr.Status, "err", apiErr)
 			r := campaign.Result{Outcome: campaign.OutcomeError, StartedAt: a.h.now(), Error: apiErr.Error()}
-			if err := a.finish(ctx, r); err != nil {
+			r, err := a.finish(ctx, r)
+			if err != nil {
 				return err
 			}
 			return a.followUp(ctx, r)
@@ -133,37 +173,63 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		return fmt.Errorf("connect call: %w", err)
 	}
 	placed = true
-	if err := cfg.Store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, startOf(call)); err != nil {
+	live, err := cfg.Store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, campaign.StartOf(call))
+	if err != nil {
 		return err
 	}
-	return a.follow(ctx, call.ID)
+	if !live {
+		// A webhook recorded the call's end before we recorded its start.
+		a.release(ctx, callerID)
+		return a.recorded(ctx)
+	}
+	return a.follow(ctx, call.ID, callerID)
 }
 
-// resume counts an already placed call against the cap again and follows it.
-func (a *attempt) resume(ctx context.Context, callID string) error {
+// stopped handles a claim refused because an operator paused or canceled the campaign.
+func (a *attempt) stopped(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, campaign.ErrCampaignPaused):
+		return a.checkControl(ctx) // holds the task while it is paused
+	case errors.Is(err, campaign.ErrCampaignCanceled):
+		return a.finalize(ctx, campaign.OutcomeCanceled, "")
+	}
+	return err
+}
+
+// resume counts an already placed call against the caps again and follows it.
+func (a *attempt) resume(ctx context.Context, callID, callerID string) error {
 	if err := a.h.cfg.Slots.Hold(ctx, campaign.SlotsKey(a.c.ID), a.key()); err != nil {
 		return fmt.Errorf("hold the slot of call %s: %w", callID, err)
 	}
-	return a.follow(ctx, callID)
+	if err := a.holdCallerID(ctx, callerID); err != nil {
+		return fmt.Errorf("hold caller ID of call %s: %w", callID, err)
+	}
+	return a.follow(ctx, callID, callerID)
 }
 
-// follow polls call callID until it is over and gives the slot back at once (the line is
-// free; waiting for the analysis needs no slot), then waits for the analysis, records the
-// result and does the follow-up. When ctx ends while the call is live the slot stays held
-// (its lease runs out unless a new run of the task resumes the call) and nothing is recorded.
-func (a *attempt) follow(ctx context.Context, callID string) error {
+// follow waits for call callID to end, learning it from a webhook (announced on
+// campaign.EndedChannel, or found in the attempt's record) or by polling Get Call, whichever
+// comes first, and gives the slots back at once (the line is free; waiting for the analysis
+// needs none). Then it waits for the analysis, records the result and does the follow-up.
+// When ctx ends while the call is live the slots stay held (their leases run out unless a
+// new run of the task resumes the call) and nothing is recorded.
+func (a *attempt) follow(ctx context.Context, callID, callerID string) error {
 	cfg := &a.h.cfg
-	slotsKey := campaign.SlotsKey(a.c.ID)
-	stop := cfg.Slots.KeepAlive(ctx, slotsKey, a.key())
-	call, err := a.pollEnd(ctx, callID)
+	ended, unwatch := a.h.ends.watch(a.key())
+	defer unwatch()
+	stop := cfg.Slots.KeepAlive(ctx, campaign.SlotsKey(a.c.ID), a.key())
+	stopCallerID := a.keepCallerID(ctx, callerID)
+	call, done, err := a.awaitEnd(ctx, callID, ended)
 	stop()
+	stopCallerID()
 	var apiErr *interactly.APIError
 	refused := errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err)
 	if err != nil && !refused {
 		return err
 	}
-	if err := cfg.Slots.Release(ctx, slotsKey, a.key()); err != nil {
-		a.log.Warn("release slot", "err", err) // its lease runs out anyway
+	a.release(ctx, callerID)
+	if done {
+		return a.recorded(ctx)
 	}
 	if err := cfg.Store.CallEnded(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt); err != nil {
 		return err
@@ -172,115 +238,220 @@ func (a *attempt) follow(ctx context.Context, callID string) error {
 	if refused {
 		r = campaign.Result{Outcome: campaign.OutcomeError, CallID: callID, Error: "the call's result cannot be read: " + apiErr.Error()}
 	} else {
-		if call, err = a.awaitAnalysis(ctx, call); err != nil {
+		cfg.Metrics.PollFallback(a.c.ID)
+		if call, done, err = a.awaitAnalysis(ctx, call, ended); err != nil {
 			return err
 		}
-		r = resultOf(call)
+		if done {
+			return a.recorded(ctx)
+		}
+		r = campaign.ResultOf(call)
 	}
-	a.log.Info("call ended", "call", callID, "outcome", r.Outcome, "phoneCallStatus", r.PhoneCallStatus)
-	if err := a.finish(ctx, r); err != nil {
+	r, err = a.finish(ctx, r)
+	if err != nil {
 		return err
 	}
+	a.log.Info("call ended", "call", callID, "outcome", r.Outcome, "phoneCallStatus", r.PhoneCallStatus)
 	return a.followUp(ctx, r)
+}
+
+// release gives back the attempt's concurrency slot and caller ID. A failure is only logged:
+// the leases run out anyway.
+func (a *attempt) release(ctx context.Context, callerID string) {
+	if err := a.h.cfg.Slots.Release(ctx, campaign.SlotsKey(a.c.ID), a.key()); err != nil {
+		a.log.Warn("release slot", "err", err)
+	}
+	a.releaseCallerID(ctx, callerID)
+}
+
+// recorded does the follow-up of an attempt whose result a webhook recorded.
+func (a *attempt) recorded(ctx context.Context) error {
+	rec, err := a.h.cfg.Store.Attempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
+	if err != nil {
+		return err
+	}
+	if rec.State != campaign.AttemptDone {
+		return fmt.Errorf("attempt %s: expected a recorded result, found state %q", a.key(), rec.State)
+	}
+	a.log.Info("call ended (webhook)", "call", rec.CallID, "outcome", rec.Result.Outcome, "phoneCallStatus", rec.Result.PhoneCallStatus)
+	return a.followUp(ctx, rec.Result)
 }
 
 // maxRefusedPolls is how many permanent refusals of Get Call in a row (a 404 for the call
 // just placed, say) end the attempt with outcome error.
 const maxRefusedPolls = 10
 
-// pollEnd calls Get Call every poll.interval until the call is over. Retryable failures are
-// retried (the client retries each read within its own budget, too) until ctx ends, and the
-// task's timeout bounds the whole. After maxRefusedPolls permanent refusals in a row it
-// returns the last one, an *interactly.APIError.
-func (a *attempt) pollEnd(ctx context.Context, callID string) (*interactly.Call, error) {
+// awaitEnd looks at call callID every poll.interval, and at once when its end is announced,
+// until it is over: done reports that a webhook recorded the attempt's result (call is then
+// nil); otherwise call is the ended call as Get Call shows it. Each look reads the attempt's
+// record first, so a missed announcement costs one interval at most. Retryable Get Call
+// failures are retried (the client retries each read within its own budget, too) until ctx
+// ends, and the task's timeout bounds the whole. After maxRefusedPolls permanent refusals
+// in a row it returns the last one, an *interactly.APIError.
+func (a *attempt) awaitEnd(ctx context.Context, callID string, ended <-chan struct{}) (call *interactly.Call, done bool, err error) {
 	refused := 0
-	for {
-		call, err := a.h.cfg.API.GetCall(ctx, callID)
+	for now := true; ; {
+		if !now {
+			if err := a.wait(ctx, ended); err != nil {
+				return nil, false, err
+			}
+			if done, err := a.isRecorded(ctx); done || err != nil {
+				return nil, done, err
+			}
+		}
+		call, woke, err := a.getCall(ctx, callID, ended)
+		if woke {
+			// A status-update said the call is over, or a report came: look again now.
+			if done, err := a.isRecorded(ctx); done || err != nil {
+				return nil, done, err
+			}
+			now = true
+			continue
+		}
+		now = false
 		var apiErr *interactly.APIError
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		case errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err):
 			if refused++; refused >= maxRefusedPolls {
-				return nil, apiErr
+				return nil, false, apiErr
 			}
 			a.log.Warn("get call refused", "call", callID, "err", err)
 		case err != nil:
 			refused = 0
 			a.log.Warn("get call", "call", callID, "err", err)
 		case call.Ended():
-			return call, nil
+			return call, false, nil
 		default:
 			refused = 0
-		}
-		if err := sleep(ctx, a.c.File.Poll.Interval.D()); err != nil {
-			return nil, err
 		}
 	}
 }
 
+// getCall reads call id, giving the read up when the attempt's end is announced meanwhile
+// (woke): the client's retries of a failing Get Call can take minutes, and a webhook's result
+// must not wait for them.
+func (a *attempt) getCall(ctx context.Context, id string, ended <-chan struct{}) (call *interactly.Call, woke bool, err error) {
+	gctx, cancel := context.WithCancel(ctx)
+	watched := make(chan bool, 1)
+	go func() {
+		select {
+		case <-ended:
+			cancel()
+			watched <- true
+		case <-gctx.Done():
+			watched <- false
+		}
+	}()
+	call, err = a.h.cfg.API.GetCall(gctx, id)
+	cancel()
+	if <-watched && ctx.Err() == nil {
+		return nil, true, nil
+	}
+	return call, false, err
+}
+
+// wait returns after poll.interval, or sooner when the attempt's end is announced.
+func (a *attempt) wait(ctx context.Context, ended <-chan struct{}) error {
+	t := time.NewTimer(a.c.File.Poll.Interval.D())
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ended:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isRecorded reports whether the attempt's result is recorded (by a webhook).
+func (a *attempt) isRecorded(ctx context.Context) (bool, error) {
+	rec, err := a.h.cfg.Store.Attempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
+	if err != nil {
+		return false, err
+	}
+	return rec.State == campaign.AttemptDone, nil
+}
+
 // awaitAnalysis reads an ended call every poll.interval until its analysis is filled in (for
 // a completed call; others have none to wait for) or poll.analysisWait has passed, and
-// returns the last read. Failed reads keep the one before.
-func (a *attempt) awaitAnalysis(ctx context.Context, call *interactly.Call) (*interactly.Call, error) {
+// returns the last read; or it returns done when a webhook recorded the attempt's result
+// meanwhile (an end-of-call-report carries the analysis). Failed reads keep the one before.
+func (a *attempt) awaitAnalysis(ctx context.Context, call *interactly.Call, ended <-chan struct{}) (*interactly.Call, bool, error) {
 	deadline := a.h.now().Add(a.c.File.Poll.AnalysisWait.D())
 	for awaitingAnalysis(call) && a.h.now().Before(deadline) {
-		if err := sleep(ctx, a.c.File.Poll.Interval.D()); err != nil {
-			return nil, err
+		if err := a.wait(ctx, ended); err != nil {
+			return nil, false, err
 		}
-		next, err := a.h.cfg.API.GetCall(ctx, call.ID)
+		if done, err := a.isRecorded(ctx); done || err != nil {
+			return nil, done, err
+		}
+		next, woke, err := a.getCall(ctx, call.ID, ended)
 		switch {
+		case woke:
+			if done, err := a.isRecorded(ctx); done || err != nil {
+				return nil, done, err
+			}
 		case err != nil && ctx.Err() != nil:
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		case err != nil:
 			a.log.Warn("get call", "call", call.ID, "err", err)
 		default:
 			call = next
 		}
 	}
-	return call, nil
+	return call, false, nil
 }
 
 func awaitingAnalysis(call *interactly.Call) bool {
-	if resultOf(call).Outcome != campaign.OutcomeCompleted {
-		return false
-	}
-	an := call.Analysis
-	return an == nil || (an.Summary == "" && an.SuccessEvaluation == "")
+	return campaign.OutcomeOf(call) == campaign.OutcomeCompleted && !call.Analysis.Ready()
 }
 
-// finish records the attempt's result.
-func (a *attempt) finish(ctx context.Context, r campaign.Result) error {
+// finish records the attempt's result and returns the one that stands: r, or the result a
+// webhook recorded first.
+func (a *attempt) finish(ctx context.Context, r campaign.Result) (campaign.Result, error) {
 	return a.h.cfg.Store.FinishAttempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, r)
 }
 
 // followUp schedules the next attempt when r's outcome is retried and attempts remain, and
-// otherwise records r's outcome as the contact's final one. Both steps are idempotent: the
-// next task's TaskID exists once, and the outcome is set once.
+// otherwise records r's outcome as the contact's final one. A canceled campaign, or a next
+// attempt due after the campaign's endAt, ends the contact canceled or expired instead. Both
+// steps are idempotent: the next task's TaskID exists once, and the outcome is set once.
 func (a *attempt) followUp(ctx context.Context, r campaign.Result) error {
 	cfg := &a.h.cfg
 	retry := a.c.File.Retry
-	if retries(a.c, r.Outcome) && a.t.Attempt < retry.MaxAttempts {
-		from := r.EndedAt
-		if from.IsZero() {
-			from = a.h.now()
-		}
-		at := from.Add(retry.Delay.D())
-		next := a.t.Attempt + 1
-		if err := cfg.Enqueuer.EnqueueDial(ctx, a.t.CampaignID, a.t.ContactID, next, at); err != nil {
-			return err
-		}
-		a.log.Info("next attempt scheduled", "attempt", next, "at", at.UTC().Format(time.RFC3339))
-		return cfg.Store.ScheduleNext(ctx, a.t.CampaignID, a.t.ContactID, next, at)
+	if !retries(a.c, r.Outcome) || a.t.Attempt >= retry.MaxAttempts {
+		return a.h.finalize(ctx, a.c, a.t.ContactID, r.Outcome, "")
 	}
-	_, err := cfg.Store.Finalize(ctx, a.t.CampaignID, a.t.ContactID, r.Outcome, "")
-	return err
+	ctl, err := cfg.Store.Control(ctx, a.c.ID)
+	if err != nil {
+		return err
+	}
+	if ctl == campaign.ControlCanceled {
+		return a.h.finalize(ctx, a.c, a.t.ContactID, campaign.OutcomeCanceled, "")
+	}
+	from := r.EndedAt
+	if from.IsZero() {
+		from = a.h.now()
+	}
+	at := from.Add(retry.Delay.D())
+	if end := a.c.File.EndAt; end != nil && !at.Before(*end) {
+		return a.h.finalize(ctx, a.c, a.t.ContactID, campaign.OutcomeExpired, expiredReason(*end))
+	}
+	next := a.t.Attempt + 1
+	if err := cfg.Enqueuer.EnqueueDial(ctx, a.t.CampaignID, a.t.ContactID, next, at); err != nil {
+		return err
+	}
+	a.log.Info("next attempt scheduled", "attempt", next, "at", at.UTC().Format(time.RFC3339))
+	return cfg.Store.ScheduleNext(ctx, a.t.CampaignID, a.t.ContactID, next, at)
 }
 
 // request builds the Connect Call request: the campaign's assistantOverrides with the
 // contact's columns merged over its dynamicVariables, and the campaign's metadata with the
 // campaign, contact and attempt over it.
-func (a *attempt) request() *interactly.ConnectCallRequest {
+func (a *attempt) request(callerID string) *interactly.ConnectCallRequest {
 	f := &a.c.File
 	row := campaign.Row{Fields: a.ct.Fields}
 	overrides := f.AssistantOverridesFor(row.DynamicVariables(a.c.Header))
@@ -295,7 +466,7 @@ func (a *attempt) request() *interactly.ConnectCallRequest {
 
 	return &interactly.ConnectCallRequest{
 		Direction:          "outbound",
-		PhoneNumberID:      f.PhoneNumberID,
+		PhoneNumberID:      callerID,
 		AssistantID:        f.AssistantID,
 		Customer:           interactly.Customer{Number: a.ct.Number, Name: a.ct.Name},
 		AssistantOverrides: overrides,
@@ -309,52 +480,4 @@ func (a *attempt) number() string {
 		return a.ct.Number
 	}
 	return mask(a.ct.Number)
-}
-
-// resultOf maps a finished call to an attempt result.
-func resultOf(call *interactly.Call) campaign.Result {
-	r := campaign.Result{
-		Outcome:         outcomeOf(call),
-		CallID:          call.ID,
-		StartedAt:       startOf(call),
-		EndedAt:         call.EndAt.Time,
-		PhoneCallStatus: string(call.PhoneCallStatus),
-		EndedBy:         call.CallEndTriggerBy,
-	}
-	if an := call.Analysis; an != nil {
-		r.Summary = an.Summary
-		r.SuccessEvaluation = an.SuccessEvaluation
-		if len(an.StructuredData) > 0 && string(an.StructuredData) != "null" && string(an.StructuredData) != "{}" {
-			if b, err := json.Marshal(an.StructuredData); err == nil {
-				r.StructuredData = string(b)
-			}
-		}
-	}
-	return r
-}
-
-// outcomeOf maps Interactly's two status fields to an outcome. A forwarded call is
-// forwarded; a final phoneCallStatus decides next; a call that is finished with no final
-// phoneCallStatus (the reference shows "finished" beside "ringing") counts as completed,
-// because retrying a call that may have been answered would call a person twice.
-func outcomeOf(call *interactly.Call) campaign.Outcome {
-	if call.Status == interactly.CallForwarded {
-		return campaign.OutcomeForwarded
-	}
-	switch call.PhoneCallStatus {
-	case interactly.PhoneBusy:
-		return campaign.OutcomeBusy
-	case interactly.PhoneNoAnswer:
-		return campaign.OutcomeNoAnswer
-	case interactly.PhoneFailed:
-		return campaign.OutcomeFailed
-	}
-	return campaign.OutcomeCompleted
-}
-
-func startOf(call *interactly.Call) time.Time {
-	if !call.StartAt.IsZero() {
-		return call.StartAt.Time
-	}
-	return call.CreatedAt.Time
 }

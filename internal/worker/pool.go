@@ -6,12 +6,16 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/callerid"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/frequency"
+	"github.com/dialerhq/dialer/internal/metrics"
+	"github.com/dialerhq/dialer/internal/notify"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/suppression"
 	"github.com/dialerhq/dialer/internal/window"
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -33,6 +37,9 @@ type PoolConfig struct {
 	// FrequencyCap limits dials per number across campaigns whose file sets none.
 	// Defaults to none.
 	FrequencyCap *frequency.Cap
+	// Metrics counts dials, waits and poll fallbacks; Run flushes it. Defaults to a new
+	// Recorder on Redis (build it yourself to count API errors from the API client too).
+	Metrics *metrics.Recorder
 	// Name, Logger and LogPII are as in Config.
 	Name   string
 	Logger *slog.Logger
@@ -50,12 +57,22 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	}
 	q := queue.NewClient(cfg.Redis)
 	defer q.Close()
+	notifier := asynq.NewClientFromRedisClient(cfg.Redis)
+	defer notifier.Close()
+	rec := cfg.Metrics
+	if rec == nil {
+		rec = metrics.NewRecorder(cfg.Redis)
+	}
+	slots := ratelimit.NewSemaphore(cfg.Redis, ratelimit.SemaphoreConfig{})
 	h, err := New(Config{
-		Store:    campaign.NewStore(cfg.Redis),
-		Enqueuer: q,
-		API:      cfg.API,
-		Limiter:  ratelimit.NewLimiter(cfg.Redis),
-		Slots:    ratelimit.NewSemaphore(cfg.Redis, ratelimit.SemaphoreConfig{}),
+		Store:     campaign.NewStore(cfg.Redis),
+		Enqueuer:  q,
+		API:       cfg.API,
+		Limiter:   ratelimit.NewLimiter(cfg.Redis),
+		Slots:     slots,
+		Notifier:  notify.NewEnqueuer(notifier),
+		Metrics:   rec,
+		CallerIDs: callerid.New(cfg.Redis, slots),
 		// Every dial is checked against the global list and its campaign's.
 		Suppression:         suppression.New(cfg.Redis),
 		Frequency:           frequency.New(cfg.Redis),
@@ -67,6 +84,18 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	if err != nil {
 		return err
 	}
+	// Webhooks announce ends; the metrics go to Redis every second. Both stop when Run
+	// returns, the metrics after a last flush.
+	bg, stop := context.WithCancel(ctx)
+	flushed := make(chan struct{})
+	go h.ListenForEnds(bg)
+	go func() {
+		defer close(flushed)
+		if err := rec.Run(bg); err != nil {
+			logger.Warn("last flush of metrics", "err", err)
+		}
+	}()
+	defer func() { stop(); <-flushed }()
 	zones := []*time.Location{cfg.ActiveZone}
 	for {
 		now := time.Now()

@@ -118,10 +118,42 @@ func (a *attempt) checkSuppressed(ctx context.Context) error {
 	return a.finalize(ctx, campaign.OutcomeSuppressed, campaign.SuppressedReason)
 }
 
+// checkEnd returns nil before the campaign's endAt; from then on it records the outcome
+// expired and returns errFinal.
+func (a *attempt) checkEnd(ctx context.Context) error {
+	end := a.c.File.EndAt
+	if end == nil || a.h.now().Before(*end) {
+		return nil
+	}
+	return a.finalize(ctx, campaign.OutcomeExpired, expiredReason(*end))
+}
+
+func expiredReason(end time.Time) string {
+	return "the campaign's endAt " + end.UTC().Format(time.RFC3339) + " passed before the contact could be called"
+}
+
+// checkControl returns nil while the campaign runs. While it is paused it holds the task
+// (the campaign's Resume enqueues it again) and returns errHeld; once it is canceled it
+// records the outcome canceled and returns errFinal.
+func (a *attempt) checkControl(ctx context.Context) error {
+	ctl, err := a.h.cfg.Store.HoldIfPaused(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
+	if err != nil {
+		return err
+	}
+	switch ctl {
+	case campaign.ControlPaused:
+		a.log.Info("campaign paused; holding the dial until it resumes")
+		return errHeld
+	case campaign.ControlCanceled:
+		return a.finalize(ctx, campaign.OutcomeCanceled, "")
+	}
+	return nil
+}
+
 // finalize records outcome o with reason why as the contact's final one and returns
 // errFinal, which ends the task without a dial.
 func (a *attempt) finalize(ctx context.Context, o campaign.Outcome, why string) error {
-	if _, err := a.h.cfg.Store.Finalize(ctx, a.t.CampaignID, a.t.ContactID, o, why); err != nil {
+	if err := a.h.finalize(ctx, a.c, a.t.ContactID, o, why); err != nil {
 		return err
 	}
 	return errFinal
@@ -129,6 +161,9 @@ func (a *attempt) finalize(ctx context.Context, o campaign.Outcome, why string) 
 
 // errFinal ends a task whose contact got its final outcome without a dial.
 var errFinal = fmt.Errorf("contact finished without a dial")
+
+// errHeld ends a task of a paused campaign; the campaign holds its attempt for Resume.
+var errHeld = fmt.Errorf("campaign paused; attempt held")
 
 func zoneNames(zones []*time.Location) string {
 	names := make([]string, len(zones))

@@ -71,6 +71,15 @@ type Config struct {
 	UploadWait time.Duration
 	// LogPII logs full phone numbers; otherwise only their last 4 digits. Defaults to false.
 	LogPII bool
+	// Notifier, when set, is told of each final contact outcome and of each campaign that is
+	// done, to send the campaign's notifications. *notify.Enqueuer implements it.
+	Notifier Notifier
+	// Metrics, when set, counts dials, rate-limit waits and poll fallbacks for Prometheus.
+	// *metrics.Recorder implements it.
+	Metrics Metrics
+	// CallerIDs, when set, picks each dial's caller ID from a campaign's phoneNumberIds and
+	// keeps per-number caps. Without it a pool is used round robin, without caps.
+	CallerIDs CallerIDs
 	// RateHeadroom is the share of callsPerSecond left unused. Dials are granted exactly
 	// 1/rate apart, but reach Interactly a little late, each by its own amount (scheduling,
 	// network). The headroom absorbs that jitter, so that no one-second window there holds
@@ -78,12 +87,33 @@ type Config struct {
 	RateHeadroom float64
 }
 
+// Notifier is told of final outcomes; both calls may come more than once for one event (after
+// a crash) and must send it once.
+type Notifier interface {
+	ContactFinished(ctx context.Context, c *campaign.Campaign, contactID int) error
+	CampaignFinished(ctx context.Context, c *campaign.Campaign) error
+}
+
+// Metrics counts what a worker does, for Prometheus.
+type Metrics interface {
+	Dial(campaignID string)
+	RateLimitWait(campaignID string, waited time.Duration)
+	PollFallback(campaignID string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Dial(string)                         {}
+func (noMetrics) RateLimitWait(string, time.Duration) {}
+func (noMetrics) PollFallback(string)                 {}
+
 // Handler is the asynq handler of queue.TypeDial tasks.
 type Handler struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
 	campaigns sync.Map // campaign ID -> *campaignRules, cached once ready (they do not change)
+	ends      ends     // attempts waiting on announcements of their calls' ends
 }
 
 var _ asynq.Handler = (*Handler)(nil)
@@ -114,6 +144,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.UploadWait <= 0 {
 		cfg.UploadWait = 30 * time.Second
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	if cfg.RateHeadroom <= 0 || cfg.RateHeadroom >= 1 {
 		cfg.RateHeadroom = 0.025
@@ -153,8 +186,14 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	}
 	a := &attempt{h: h, c: cr.c, window: cr.window, ct: ct, t: t, log: h.log.With("task", t.TaskID())}
 	err = a.run(ctx)
-	if errors.Is(err, errFinal) {
+	if errors.Is(err, errFinal) || errors.Is(err, errHeld) {
 		return nil
+	}
+	var later *queue.RetryLaterError
+	if end := cr.c.File.EndAt; end != nil && errors.As(err, &later) && !h.now().Add(later.In).Before(*end) {
+		// The wait would outlast the campaign: what is left of it expires now.
+		a.log.Info("the campaign ends before the contact could be called", "reason", later.Reason)
+		return h.finalize(ctx, cr.c, t.ContactID, campaign.OutcomeExpired, expiredReason(*end))
 	}
 	if refusedKey(err) {
 		// Every call of the account would be refused alike: hold the work rather than give
@@ -168,11 +207,35 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	// asynq will not try again: the contact gets a final outcome now rather than never.
 	a.log.Error("giving up on attempt", "err", err)
 	r := campaign.Result{Outcome: campaign.OutcomeError, Error: "gave up after repeated failures: " + err.Error()}
-	if ferr := a.finish(ctx, r); ferr != nil {
+	if _, ferr := a.finish(ctx, r); ferr != nil {
 		return ferr
 	}
-	_, ferr := h.cfg.Store.Finalize(ctx, t.CampaignID, t.ContactID, campaign.OutcomeError, "")
-	return ferr
+	return h.finalize(ctx, cr.c, t.ContactID, campaign.OutcomeError, "")
+}
+
+// finalize records outcome o (with reason why, when not empty) as contact n's final one and
+// tells the Notifier, also when the outcome was set before: the run that set it may have
+// died before telling, and the Notifier sends each event once.
+func (h *Handler) finalize(ctx context.Context, c *campaign.Campaign, n int, o campaign.Outcome, why string) error {
+	res, err := h.cfg.Store.Finalize(ctx, c.ID, n, o, why)
+	if err != nil || h.cfg.Notifier == nil {
+		return err
+	}
+	if err := h.cfg.Notifier.ContactFinished(ctx, c, n); err != nil {
+		return err
+	}
+	done := res == campaign.FinalizedCampaign
+	if res == campaign.FinalizedBefore {
+		st, err := h.cfg.Store.Status(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		done = st.Done
+	}
+	if done {
+		return h.cfg.Notifier.CampaignFinished(ctx, c)
+	}
+	return nil
 }
 
 // campaignRules is a ready campaign and its calling window (nil: none).

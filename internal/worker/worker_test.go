@@ -33,6 +33,8 @@ type fakeAPI struct {
 	connects   []*interactly.ConnectCallRequest
 	paced      atomic.Int32
 	noAnalysis bool        // completed calls come without their analysis
+	live       bool        // calls stay ringing: only a webhook ends them
+	getErr     error       // every Get Call fails with it, if set
 	onGet      func(n int) // called with the number of each Get Call, if set
 	gets       int
 	calls      map[string]*interactly.Call
@@ -64,7 +66,10 @@ func (f *fakeAPI) ConnectCall(ctx context.Context, req *interactly.ConnectCallRe
 		CreatedAt: interactly.Time{Time: callStart}, EndAt: interactly.Time{Time: callStart.Add(time.Minute)},
 		CallEndTriggerBy: "assistant",
 	}
-	if status == interactly.PhoneCompleted && !f.noAnalysis {
+	if f.live {
+		call.Status, call.PhoneCallStatus, call.EndAt = interactly.CallQueued, interactly.PhoneRinging, interactly.Time{}
+	}
+	if status == interactly.PhoneCompleted && !f.noAnalysis && !f.live {
 		call.Analysis = &interactly.Analysis{Summary: "Confirmed for Tuesday.", SuccessEvaluation: "Good", StructuredData: json.RawMessage(`{"confirmed": true}`)}
 	}
 	f.calls[call.ID] = call
@@ -78,6 +83,9 @@ func (f *fakeAPI) GetCall(_ context.Context, id string) (*interactly.Call, error
 	f.gets++
 	if f.onGet != nil {
 		f.onGet(f.gets)
+	}
+	if f.getErr != nil {
+		return nil, f.getErr
 	}
 	if c, ok := f.calls[id]; ok {
 		return c, nil
@@ -313,7 +321,7 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead", campaign.Audit{}); !ok || err != nil {
 			t.Fatal(ok, err)
 		}
-		if err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, call.ID, "", callStart); err != nil {
+		if _, err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, call.ID, "", callStart); err != nil {
 			t.Fatal(err)
 		}
 		if err := fx.process(t, 1); err != nil {
@@ -375,7 +383,7 @@ func TestUnreadableCallEndsInError(t *testing.T) {
 	if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead", campaign.Audit{}); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, "CC-unknown", "", callStart); err != nil {
+	if _, err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, "CC-unknown", "", callStart); err != nil {
 		t.Fatal(err)
 	}
 	if err := fx.process(t, 1); err != nil {
@@ -444,7 +452,7 @@ func TestOutcomeOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := outcomeOf(&interactly.Call{Status: tt.status, PhoneCallStatus: tt.phone})
+			got := campaign.OutcomeOf(&interactly.Call{Status: tt.status, PhoneCallStatus: tt.phone})
 			if got != tt.want {
 				t.Errorf("outcomeOf(%s, %s) = %s, want %s", tt.status, tt.phone, got, tt.want)
 			}

@@ -1,0 +1,68 @@
+package campaign
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/interactly"
+)
+
+// ResultOf maps an ended call, as Get Call or an end-of-call-report shows it, to an attempt
+// result.
+func ResultOf(call *interactly.Call) Result {
+	r := Result{
+		Outcome:         OutcomeOf(call),
+		CallID:          call.ID,
+		StartedAt:       StartOf(call),
+		EndedAt:         call.EndAt.Time,
+		PhoneCallStatus: string(call.PhoneCallStatus),
+		EndedBy:         call.CallEndTriggerBy,
+	}
+	if an := call.Analysis; an != nil {
+		r.Summary = an.Summary
+		r.SuccessEvaluation = an.SuccessEvaluation
+		if len(an.StructuredData) > 0 && string(an.StructuredData) != "null" && string(an.StructuredData) != "{}" {
+			if b, err := json.Marshal(an.StructuredData); err == nil {
+				r.StructuredData = string(b)
+			}
+		}
+	}
+	if call.Cost != nil && call.Cost.TotalCost != 0 {
+		r.Cost = strconv.FormatFloat(call.Cost.TotalCost, 'f', -1, 64)
+	}
+	if call.Recording != nil {
+		r.Recording = call.Recording.Path
+	}
+	return r
+}
+
+// OutcomeOf maps Interactly's two status fields of an ended call to an outcome. A forwarded
+// call is forwarded; a final phoneCallStatus decides next; a call that is finished with no
+// final phoneCallStatus (the reference shows "finished" beside "ringing") counts as
+// completed, because retrying a call that may have been answered would call a person twice.
+func OutcomeOf(call *interactly.Call) Outcome {
+	if call.Status == interactly.CallForwarded {
+		return OutcomeForwarded
+	}
+	switch call.PhoneCallStatus {
+	case interactly.PhoneBusy:
+		return OutcomeBusy
+	case interactly.PhoneNoAnswer:
+		return OutcomeNoAnswer
+	case interactly.PhoneFailed:
+		return OutcomeFailed
+	}
+	return OutcomeCompleted
+}
+
+// StartOf is when call began: its startAt, else its createdAt.
+func StartOf(call *interactly.Call) time.Time {
+	if !call.StartAt.IsZero() {
+		return call.StartAt.Time
+	}
+	return call.CreatedAt.Time
+}
+
+// HasAnalysis reports whether r carries the assistant's analysis.
+func (r Result) HasAnalysis() bool { return r.Summary != "" || r.SuccessEvaluation != "" }

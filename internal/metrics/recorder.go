@@ -1,0 +1,426 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Ops of Recorder.APIError: which Interactly call failed.
+const (
+	OpConnect = "connect" // POST Connect Call
+	OpGet     = "get"     // GET a call
+	OpList    = "list"    // GET List Calls
+	OpControl = "control" // POST a call's controlUrl
+)
+
+// Reasons of Recorder.WebhookRejected that the webhook receiver is expected to use. Other
+// short snake_case constants are accepted too.
+const (
+	RejectUnauthorized = "unauthorized" // missing or wrong x-interactly-secret
+	RejectTooLarge     = "too_large"    // body over the size limit
+	RejectMalformed    = "malformed"    // body is not the JSON of a server message
+)
+
+// other is the label value that stands for every value outside a label's known set, so that
+// nothing a caller (or a webhook sender) passes can grow the number of series without bound.
+const other = "other"
+
+// webhookTypes are the server-message types Interactly documents; any other type counts as
+// "other".
+var webhookTypes = map[string]bool{
+	"status-update": true, "conversation-update": true, "end-of-call-report": true,
+	"hang": true, "error": true,
+}
+
+var apiOps = map[string]bool{OpConnect: true, OpGet: true, OpList: true, OpControl: true}
+
+// recordBuckets are the upper bounds, in seconds, of the dialer_webhook_record_seconds
+// histogram's buckets (Prometheus' default buckets), plus the implicit +Inf. Changing them
+// keeps old counts right: Collect folds a stored bucket into the next bound above it.
+var recordBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// RecorderConfig configures NewRecorderWithConfig. The zero value works.
+type RecorderConfig struct {
+	// FlushInterval is how often Run writes the counts gathered since the last flush to
+	// Redis. Figures on /metrics lag by up to this much. Defaults to 1s.
+	FlushInterval time.Duration
+	// FlushTimeout bounds one flush, including the last one Run makes when its context
+	// ends. Defaults to 2s.
+	FlushTimeout time.Duration
+	// Logger receives flush failures from Run: the first of a run of failures (at Warn) and
+	// the recovery (at Info), not one line per second while Redis is away. Defaults to
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// WithDefaults returns c with each zero field set to its default.
+func (c RecorderConfig) WithDefaults() RecorderConfig {
+	if c.FlushInterval == 0 {
+		c.FlushInterval = time.Second
+	}
+	if c.FlushTimeout == 0 {
+		c.FlushTimeout = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate reports the first field of c that is out of range, after defaults.
+func (c RecorderConfig) Validate() error {
+	if c.FlushInterval <= 0 {
+		return fmt.Errorf("metrics: RecorderConfig.FlushInterval %v: must be positive", c.FlushInterval)
+	}
+	if c.FlushTimeout <= 0 {
+		return fmt.Errorf("metrics: RecorderConfig.FlushTimeout %v: must be positive", c.FlushTimeout)
+	}
+	return nil
+}
+
+// Recorder counts what one process does (dials, rate-limit waits, API errors, poll
+// fallbacks, webhook events) in memory and adds the counts to hashes in Redis (see keys.go),
+// where a Collector in any replica reads the whole fleet's totals. Recording an event takes
+// a mutex and a map update, no Redis round trip; Run (or Flush) moves the counts to Redis.
+//
+// A Recorder is safe for concurrent use; one per process is enough. A nil *Recorder is valid:
+// every method does nothing (Flush and Run return nil at once), so code that may run without
+// metrics needs no nil checks.
+//
+// Counts are at least once: a flush whose reply is lost (the connection breaks after Redis
+// ran the MULTI) is kept and written again, so such a failure may count some events twice.
+// Counts not yet flushed when a process dies are lost.
+type Recorder struct {
+	rdb redis.UniversalClient
+	cfg RecorderConfig
+
+	mu sync.Mutex
+	d  deltas // counts since the last successful flush
+}
+
+// deltas are counts not yet in Redis. Its maps are made on first use, so the zero value is
+// empty and swapping in a fresh one costs nothing.
+type deltas struct {
+	dials           map[string]int64
+	waits           map[string]int64
+	waitSeconds     map[string]float64
+	apiErrors       map[apiErrorKey]int64
+	pollFallbacks   map[string]int64
+	webhookEvents   map[string]int64
+	webhookRejected map[string]int64
+	record          histogramDelta
+}
+
+type apiErrorKey struct {
+	op     string
+	status string
+}
+
+// field is k as a field of the api_errors hash, "op:status".
+func (k apiErrorKey) field() string { return k.op + ":" + k.status }
+
+// histogramDelta holds observations per bucket (the last is +Inf), not cumulative.
+type histogramDelta struct {
+	buckets []int64
+	sum     float64
+	count   int64
+}
+
+// NewRecorder returns a Recorder on rdb (not nil) with the default RecorderConfig. Start its
+// Run in a goroutine, or call Flush yourself.
+func NewRecorder(rdb redis.UniversalClient) *Recorder {
+	return NewRecorderWithConfig(rdb, RecorderConfig{})
+}
+
+// NewRecorderWithConfig returns a Recorder on rdb (not nil) configured by cfg (zero fields
+// take their defaults). It panics if cfg is invalid, as reported by Validate.
+func NewRecorderWithConfig(rdb redis.UniversalClient, cfg RecorderConfig) *Recorder {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	return &Recorder{rdb: rdb, cfg: cfg}
+}
+
+// Dial counts one dial begun for campaignID (dialer_dials_total{campaign}).
+func (r *Recorder) Dial(campaignID string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	inc(&r.d.dials, campaignID, 1)
+	r.mu.Unlock()
+}
+
+// RateLimitWait counts one wait for campaignID's calls-per-second limit and the time spent
+// in it (dialer_rate_limit_waits_total and dialer_rate_limit_wait_seconds_total, by
+// campaign). A negative waited counts as 0.
+func (r *Recorder) RateLimitWait(campaignID string, waited time.Duration) {
+	if r == nil {
+		return
+	}
+	secs := max(waited, 0).Seconds()
+	r.mu.Lock()
+	inc(&r.d.waits, campaignID, 1)
+	inc(&r.d.waitSeconds, campaignID, secs)
+	r.mu.Unlock()
+}
+
+// APIError counts one failed Interactly call (dialer_api_errors_total{op,status}). op is
+// OpConnect, OpGet, OpList or OpControl (anything else counts as "other"); status is the HTTP
+// status, or 0 for a network error or timeout (outside 0-599 counts as "other").
+func (r *Recorder) APIError(op string, status int) {
+	if r == nil {
+		return
+	}
+	k := apiErrorKey{op: other, status: other}
+	if apiOps[op] {
+		k.op = op
+	}
+	if status >= 0 && status <= 599 {
+		k.status = strconv.Itoa(status)
+	}
+	r.mu.Lock()
+	inc(&r.d.apiErrors, k, 1)
+	r.mu.Unlock()
+}
+
+// PollFallback counts one call of campaignID whose end was learnt by polling Get Call rather
+// than from a webhook (dialer_poll_fallbacks_total{campaign}).
+func (r *Recorder) PollFallback(campaignID string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	inc(&r.d.pollFallbacks, campaignID, 1)
+	r.mu.Unlock()
+}
+
+// WebhookEvent counts one webhook event accepted (dialer_webhook_events_total{type}).
+// eventType is the server message's type as received; the types Interactly documents
+// (status-update, conversation-update, end-of-call-report, hang, error) are kept and any
+// other counts as "other".
+func (r *Recorder) WebhookEvent(eventType string) {
+	if r == nil {
+		return
+	}
+	if !webhookTypes[eventType] {
+		eventType = other
+	}
+	r.mu.Lock()
+	inc(&r.d.webhookEvents, eventType, 1)
+	r.mu.Unlock()
+}
+
+// WebhookRejected counts one webhook request refused (dialer_webhook_rejected_total{reason}).
+// reason should be a constant such as RejectUnauthorized, RejectTooLarge or RejectMalformed,
+// never text from the request: anything that is not 1-32 characters of a-z, 0-9 and "_"
+// (starting with a letter) counts as "other".
+func (r *Recorder) WebhookRejected(reason string) {
+	if r == nil {
+		return
+	}
+	if !isSnakeCase(reason) {
+		reason = other
+	}
+	r.mu.Lock()
+	inc(&r.d.webhookRejected, reason, 1)
+	r.mu.Unlock()
+}
+
+// WebhookRecordLatency observes d, the time from an end-of-call-report's arrival to its
+// outcome being recorded, in the dialer_webhook_record_seconds histogram (Prometheus' default
+// buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 and 10 seconds, and +Inf). A
+// negative d counts as 0.
+func (r *Recorder) WebhookRecordLatency(d time.Duration) {
+	if r == nil {
+		return
+	}
+	secs := max(d, 0).Seconds()
+	i := sort.SearchFloat64s(recordBuckets, secs) // first bound >= secs; len = +Inf
+	r.mu.Lock()
+	h := &r.d.record
+	if h.buckets == nil {
+		h.buckets = make([]int64, len(recordBuckets)+1)
+	}
+	h.buckets[i]++
+	h.sum += secs
+	h.count++
+	r.mu.Unlock()
+}
+
+// Flush adds the counts gathered since the last successful flush to Redis in one MULTI/EXEC.
+// On failure the counts are kept, merged with those recorded meanwhile, for the next flush,
+// and the error says so. With nothing to write it makes no round trip.
+func (r *Recorder) Flush(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	d := r.d
+	r.d = deltas{}
+	r.mu.Unlock()
+	if d.empty() {
+		return nil
+	}
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		d.write(ctx, p)
+		return nil
+	})
+	if err != nil {
+		r.mu.Lock()
+		r.d.merge(&d)
+		r.mu.Unlock()
+		return fmt.Errorf("metrics: flush counts to Redis (kept for the next flush): %w", err)
+	}
+	return nil
+}
+
+// Run flushes every FlushInterval until ctx ends, then flushes once more (within
+// FlushTimeout, even though ctx is done) and returns that last flush's error, or nil. A
+// failed periodic flush is logged and its counts are retried at the next one.
+func (r *Recorder) Run(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	t := time.NewTicker(r.cfg.FlushInterval)
+	defer t.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return r.flushWithin(context.WithoutCancel(ctx))
+		case <-t.C:
+		}
+		// Not cancelled with ctx: a flush cut off after Redis ran it would count twice.
+		err := r.flushWithin(context.WithoutCancel(ctx))
+		switch {
+		case err != nil && failures == 0:
+			r.cfg.Logger.Warn("metrics flush failed; retrying every interval", "interval", r.cfg.FlushInterval, "err", err)
+			failures++
+		case err != nil:
+			failures++
+		case failures > 0:
+			r.cfg.Logger.Info("metrics flush recovered", "failedFlushes", failures)
+			failures = 0
+		}
+	}
+}
+
+func (r *Recorder) flushWithin(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.FlushTimeout)
+	defer cancel()
+	return r.Flush(ctx)
+}
+
+// inc adds n to (*m)[k], making the map on first use.
+func inc[K comparable, V int64 | float64](m *map[K]V, k K, n V) {
+	if *m == nil {
+		*m = make(map[K]V)
+	}
+	(*m)[k] += n
+}
+
+func (d *deltas) empty() bool {
+	return len(d.dials) == 0 && len(d.waits) == 0 && len(d.waitSeconds) == 0 &&
+		len(d.apiErrors) == 0 && len(d.pollFallbacks) == 0 && len(d.webhookEvents) == 0 &&
+		len(d.webhookRejected) == 0 && d.record.count == 0
+}
+
+// write queues on p one HINCRBY (HINCRBYFLOAT for seconds) per count.
+func (d *deltas) write(ctx context.Context, p redis.Pipeliner) {
+	for k, n := range d.dials {
+		p.HIncrBy(ctx, dialsKey(), k, n)
+	}
+	for k, n := range d.waits {
+		p.HIncrBy(ctx, rateLimitWaitsKey(), k, n)
+	}
+	for k, s := range d.waitSeconds {
+		p.HIncrByFloat(ctx, rateLimitWaitSecondsKey(), k, s)
+	}
+	for k, n := range d.apiErrors {
+		p.HIncrBy(ctx, apiErrorsKey(), k.field(), n)
+	}
+	for k, n := range d.pollFallbacks {
+		p.HIncrBy(ctx, pollFallbacksKey(), k, n)
+	}
+	for k, n := range d.webhookEvents {
+		p.HIncrBy(ctx, webhookEventsKey(), k, n)
+	}
+	for k, n := range d.webhookRejected {
+		p.HIncrBy(ctx, webhookRejectedKey(), k, n)
+	}
+	if h := &d.record; h.count > 0 {
+		for i, n := range h.buckets {
+			if n > 0 {
+				p.HIncrBy(ctx, webhookRecordKey(), bucketField(i), n)
+			}
+		}
+		p.HIncrByFloat(ctx, webhookRecordKey(), fieldSum, h.sum)
+		p.HIncrBy(ctx, webhookRecordKey(), fieldCount, h.count)
+	}
+}
+
+// merge adds o's counts to d.
+func (d *deltas) merge(o *deltas) {
+	for k, n := range o.dials {
+		inc(&d.dials, k, n)
+	}
+	for k, n := range o.waits {
+		inc(&d.waits, k, n)
+	}
+	for k, s := range o.waitSeconds {
+		inc(&d.waitSeconds, k, s)
+	}
+	for k, n := range o.apiErrors {
+		inc(&d.apiErrors, k, n)
+	}
+	for k, n := range o.pollFallbacks {
+		inc(&d.pollFallbacks, k, n)
+	}
+	for k, n := range o.webhookEvents {
+		inc(&d.webhookEvents, k, n)
+	}
+	for k, n := range o.webhookRejected {
+		inc(&d.webhookRejected, k, n)
+	}
+	if o.record.count > 0 {
+		if d.record.buckets == nil {
+			d.record.buckets = make([]int64, len(recordBuckets)+1)
+		}
+		for i, n := range o.record.buckets {
+			d.record.buckets[i] += n
+		}
+		d.record.sum += o.record.sum
+		d.record.count += o.record.count
+	}
+}
+
+// bucketField is the hash field of bucket i of recordBuckets; len(recordBuckets) is +Inf.
+func bucketField(i int) string {
+	if i == len(recordBuckets) {
+		return fieldInf
+	}
+	return strconv.FormatFloat(recordBuckets[i], 'g', -1, 64)
+}
+
+// isSnakeCase reports whether s is 1-32 characters of a-z, 0-9 and "_", starting with a letter.
+func isSnakeCase(s string) bool {
+	if len(s) == 0 || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,202 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/interactly"
+)
+
+// waitFor polls cond every 10 ms until it holds or 5 s have passed.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A webhook's result reaches the worker following the call at once, although its poll
+// interval is long and every Get Call fails.
+func TestWebhookResultWakesTheWorker(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneBusy)
+	api.live = true
+	api.getErr = &interactly.APIError{Op: "get call", Status: 503, Retryable: true, Message: "unavailable"}
+	fx := setupWith(t, api, strings.Replace(testCampaign, "interval: 100ms", "interval: 1m", 1), nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go fx.h.ListenForEnds(ctx)
+	time.Sleep(50 * time.Millisecond) // let the subscription start; a miss would cost a minute
+
+	done := make(chan error, 1)
+	go func() { done <- fx.process(t, 1) }()
+	waitFor(t, "the call to be live", func() bool {
+		rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1)
+		return rec.State == campaign.AttemptLive
+	})
+	r := campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-1", PhoneCallStatus: "busy", EndedAt: time.Now()}
+	sent := time.Now()
+	if status, err := fx.store.RecordResult(t.Context(), fx.c.ID, 1, 1, "CC-1", r, true); err != nil || status != campaign.Recorded {
+		t.Fatalf("RecordResult = %v, %v", status, err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(sent); took > time.Second {
+			t.Errorf("the worker took %s to learn of the result", took)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not learn of the webhook's result")
+	}
+	if n, _ := fx.h.cfg.Slots.Count(t.Context(), campaign.SlotsKey(fx.c.ID)); n != 0 {
+		t.Errorf("slots held after the end = %d", n)
+	}
+	if len(fx.enq.tasks) != 1 || !strings.HasPrefix(fx.enq.tasks[0], fx.c.ID+":1:2@") {
+		t.Errorf("follow-up = %v, want attempt 2 (busy is retried)", fx.enq.tasks)
+	}
+}
+
+func TestPauseHoldsAndResumeRequeues(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	fx := setup(t, api)
+	if err := fx.store.Pause(t.Context(), fx.c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(api.connects) != 0 {
+		t.Fatalf("dialed %d times while paused", len(api.connects))
+	}
+	if held, _ := fx.store.Held(t.Context(), fx.c.ID); held != 1 {
+		t.Fatalf("held = %d, want 1", held)
+	}
+	if rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1); rec.State != campaign.AttemptNew {
+		t.Errorf("a held attempt is %q, want unclaimed", rec.State)
+	}
+	enq := &fakeEnqueuer{}
+	n, err := fx.store.Resume(t.Context(), fx.c.ID, enq)
+	if err != nil || n != 1 || len(enq.tasks) != 1 || !strings.HasPrefix(enq.tasks[0], fx.c.ID+":1:1@") {
+		t.Fatalf("resume = %d, %v, enqueued %v", n, err, enq.tasks)
+	}
+	if held, _ := fx.store.Held(t.Context(), fx.c.ID); held != 0 {
+		t.Errorf("held after resume = %d", held)
+	}
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCompleted || len(api.connects) != 1 {
+		t.Errorf("after resume: outcome %q, %d dials", ct.Outcome, len(api.connects))
+	}
+}
+
+// A paused campaign refuses the claim itself, so a dial that passed the first look at the
+// control before the pause still does not start.
+func TestClaimRefusedWhilePaused(t *testing.T) {
+	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+	if err := fx.store.Pause(t.Context(), fx.c.ID); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "w", campaign.Audit{})
+	if ok || !errors.Is(err, campaign.ErrCampaignPaused) {
+		t.Errorf("claim while paused = %v, %v; want ErrCampaignPaused", ok, err)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	t.Run("before the dial", func(t *testing.T) {
+		api := newFakeAPI(interactly.PhoneCompleted)
+		fx := setup(t, api)
+		var finished []int
+		n, err := fx.store.Cancel(t.Context(), fx.c.ID, func(n int, done bool) error {
+			finished = append(finished, n)
+			if !done {
+				t.Errorf("contact %d canceled, campaign not done; it has one contact", n)
+			}
+			return nil
+		})
+		if err != nil || n != 1 || len(finished) != 1 {
+			t.Fatalf("cancel = %d, %v (%v)", n, err, finished)
+		}
+		if err := fx.process(t, 1); err != nil {
+			t.Fatal(err)
+		}
+		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCanceled || len(api.connects) != 0 {
+			t.Errorf("outcome %q after %d dials, want canceled and none", ct.Outcome, len(api.connects))
+		}
+		if err := fx.store.Pause(t.Context(), fx.c.ID); !errors.Is(err, campaign.ErrCampaignCanceled) {
+			t.Errorf("pause of a canceled campaign = %v", err)
+		}
+	})
+	t.Run("during the call", func(t *testing.T) {
+		// The call ends busy after the cancel: no retry, the contact is canceled.
+		api := newFakeAPI(interactly.PhoneBusy)
+		fx := setup(t, api)
+		api.onGet = func(int) {
+			if _, err := fx.store.Cancel(context.Background(), fx.c.ID, nil); err != nil {
+				t.Error(err)
+			}
+		}
+		if err := fx.process(t, 1); err != nil {
+			t.Fatal(err)
+		}
+		ct := fx.contact(t)
+		if ct.Outcome != campaign.OutcomeCanceled || ct.Last.Outcome != campaign.OutcomeBusy || len(fx.enq.tasks) != 0 {
+			t.Errorf("outcome %q (last attempt %q), follow-ups %v; want canceled, busy, none", ct.Outcome, ct.Last.Outcome, fx.enq.tasks)
+		}
+	})
+}
+
+func TestEndAt(t *testing.T) {
+	t.Run("passed", func(t *testing.T) {
+		api := newFakeAPI(interactly.PhoneCompleted)
+		past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		fx := setupWith(t, api, testCampaign+"endAt: "+past+"\n", nil)
+		if err := fx.process(t, 1); err != nil {
+			t.Fatal(err)
+		}
+		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeExpired || len(api.connects) != 0 {
+			t.Errorf("outcome %q after %d dials, want expired and none", ct.Outcome, len(api.connects))
+		}
+	})
+	t.Run("retry after it", func(t *testing.T) {
+		api := newFakeAPI(interactly.PhoneBusy)
+		soon := time.Now().Add(10 * time.Minute).UTC().Format(time.RFC3339)
+		// The fake's calls end at callStart, a while ago: a retry 48h after it is after endAt.
+		yaml := strings.Replace(testCampaign, "delay: 30m", "delay: 48h", 1)
+		fx := setupWith(t, api, yaml+"endAt: "+soon+"\n", nil)
+		if err := fx.process(t, 1); err != nil {
+			t.Fatal(err)
+		}
+		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeExpired || len(fx.enq.tasks) != 0 {
+			t.Errorf("outcome %q, follow-ups %v; want expired, none", ct.Outcome, fx.enq.tasks)
+		}
+	})
+}
+
+func TestCallerIDPoolRotates(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneBusy, interactly.PhoneCompleted)
+	yaml := strings.Replace(testCampaign, "phoneNumberId: num-1", "phoneNumberIds: [num-a, num-b]", 1)
+	fx := setupWith(t, api, yaml, nil)
+	for a := 1; a <= 2; a++ {
+		if err := fx.process(t, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(api.connects) != 2 || api.connects[0].PhoneNumberID == api.connects[1].PhoneNumberID {
+		t.Fatalf("caller IDs %q, %q: want the two numbers of the pool", api.connects[0].PhoneNumberID, api.connects[1].PhoneNumberID)
+	}
+	rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 2)
+	if rec.CallerID != api.connects[1].PhoneNumberID {
+		t.Errorf("attempt 2 records caller ID %q, dialed from %q", rec.CallerID, api.connects[1].PhoneNumberID)
+	}
+}
