@@ -259,8 +259,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("attempt report has %d rows, want one per dial: %d", len(attemptRows)-1, wantDials)
 	}
 	for _, r := range attemptRows[1:] {
-		// campaign_id … calling_window (15), suppression_check (16), frequency_cap_count (17)
-		if r[15] != "none" || r[16] != "not suppressed" || r[17] != "no cap" || r[6] == "" {
+		// campaign_id … calling_window (15), suppression_check (16), frequency_cap_count (17),
+		// caller_id (18)
+		if r[15] != "none" || r[16] != "not suppressed" || r[17] != "no cap" || r[6] == "" || r[18] != "5f7b1b1b1b1b1b1b1b1b1b1b" {
 			t.Errorf("attempt row without its audit or call id: %q", r)
 			break
 		}

@@ -31,13 +31,14 @@ type AttemptRow struct {
 	CallingWindow     string `csv:"calling_window"`
 	SuppressionCheck  string `csv:"suppression_check"`
 	FrequencyCapCount string `csv:"frequency_cap_count"`
+	CallerID          string `csv:"caller_id"` // the phoneNumberId the call came from
 	Error             string `csv:"error"`
 }
 
 // neutralise passes every text cell of r through opt.cell.
 func (r *AttemptRow) neutralise(opt ReportOptions) {
 	for _, f := range []*string{
-		&r.CampaignID, &r.PhoneE164, &r.Worker, &r.ClaimedAt, &r.CallID, &r.StartedAt, &r.EndedAt,
+		&r.CampaignID, &r.PhoneE164, &r.Worker, &r.CallerID, &r.ClaimedAt, &r.CallID, &r.StartedAt, &r.EndedAt,
 		&r.Outcome, &r.PhoneCallStatus, &r.EndedBy, &r.ContactLocalTime, &r.ContactZones,
 		&r.ZoneSource, &r.CallingWindow, &r.SuppressionCheck, &r.FrequencyCapCount, &r.Error,
 	} {
@@ -48,7 +49,7 @@ func (r *AttemptRow) neutralise(opt ReportOptions) {
 var attemptReportFields = []string{
 	"worker", "dialing_at", "call_id", "started_at", "ended_at", "attempt_outcome", "phone_call_status",
 	"ended_by", "audit_local_time", "audit_zones", "audit_zone_source", "audit_window",
-	"audit_suppression", "audit_frequency", "error",
+	"audit_suppression", "audit_frequency", "error", "caller_id",
 }
 
 // WriteAttemptReport writes campaign id's attempt report to w as CSV, streamed: one row per
@@ -122,6 +123,7 @@ func (s *Store) attemptRows(ctx context.Context, id string, contacts []*Contact)
 			Outcome: str(5), PhoneCallStatus: str(6), EndedBy: str(7),
 			ContactLocalTime: str(8), ContactZones: str(9), ZoneSource: str(10),
 			CallingWindow: str(11), SuppressionCheck: str(12), FrequencyCapCount: str(13), Error: str(14),
+			CallerID: str(15),
 		}
 	}
 	return rows, nil

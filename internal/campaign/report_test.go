@@ -103,7 +103,7 @@ func TestWriteAttemptReport(t *testing.T) {
 	}
 	wantHeader := []string{"campaign_id", "row", "phone_e164", "attempt", "worker", "claimed_at", "call_id", "started_at", "ended_at",
 		"outcome", "phone_call_status", "ended_by", "contact_local_time", "contact_zones", "zone_source", "calling_window",
-		"suppression_check", "frequency_cap_count", "error"}
+		"suppression_check", "frequency_cap_count", "caller_id", "error"}
 	if diff := cmp.Diff(wantHeader, got[0]); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
@@ -117,6 +117,7 @@ func TestWriteAttemptReport(t *testing.T) {
 		"outcome": "completed", "phone_call_status": "completed", "ended_by": "",
 		"contact_local_time": "2026-11-20T10:00:00-08:00", "contact_zones": "America/Los_Angeles", "zone_source": "number",
 		"calling_window": "mon-fri 09:00-20:00", "suppression_check": "not suppressed", "frequency_cap_count": "1 of 3 in 24h0m0s", "error": "",
+		"caller_id": "",
 	}
 	if diff := cmp.Diff(want, row); diff != "" {
 		t.Errorf("second attempt (-want +got):\n%s", diff)
