@@ -323,9 +323,9 @@ type workerProc struct {
 	logs *bytes.Buffer // read only after cmd.Wait
 }
 
-func startWorker(t *testing.T, bin string, env []string, name string) *workerProc {
+func startWorker(t *testing.T, bin string, env []string, name string, args ...string) *workerProc {
 	t.Helper()
-	cmd := exec.Command(bin, "--name", name, "--log-level", "info", "--shutdown-timeout", "200ms")
+	cmd := exec.Command(bin, append([]string{"--name", name, "--log-level", "info", "--shutdown-timeout", "200ms"}, args...)...)
 	cmd.Env = env
 	w := &workerProc{cmd: cmd, logs: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = w.logs, w.logs

@@ -202,12 +202,12 @@ func (rig *liveRig) upload(t *testing.T, env []string, yaml string, numbers []st
 	return lines[len(lines)-1]
 }
 
-// workers starts n worker processes, stopped when the test ends.
-func (rig *liveRig) workers(t *testing.T, env []string, n int) []*workerProc {
+// workers starts n worker processes with the extra flags args, stopped when the test ends.
+func (rig *liveRig) workers(t *testing.T, env []string, n int, args ...string) []*workerProc {
 	t.Helper()
 	var ws []*workerProc
 	for i := 1; i <= n; i++ {
-		w := startWorker(t, rig.worker, env, fmt.Sprintf("%s-w%d", strings.ReplaceAll(t.Name(), "/", "-"), i))
+		w := startWorker(t, rig.worker, env, fmt.Sprintf("%s-w%d", strings.ReplaceAll(t.Name(), "/", "-"), i), args...)
 		ws = append(ws, w)
 	}
 	t.Cleanup(func() {
@@ -328,7 +328,8 @@ func (rig *liveRig) testPause(t *testing.T) {
 	sim, simURL := rig.liveSim(t, simulator.Config{Script: script}, true, 0)
 	env := rig.env(simURL)
 	id := rig.upload(t, env, fmt.Sprintf(liveCampaign, 8, 4, "500ms"), numbers)
-	rig.workers(t, env, 2)
+	// Three tasks at a time each, under a cap of four live calls: both workers dial.
+	rig.workers(t, env, 2, "--concurrency", "3")
 	deadline := time.Now().Add(30 * time.Second)
 	for len(sim.Dials()) < 8 {
 		if time.Now().After(deadline) {
