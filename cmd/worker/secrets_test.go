@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -28,14 +32,20 @@ func TestSecretsStayOut(t *testing.T) {
 	dialer, workerBin := buildCommands(t)
 	const apiKey = "sk-live-secret-9b1e77c4d2"
 	const redisPassword = "redis-pw-5f0a13e8c6"
+	const webhookSecret = "whsec-3c9d0e7a41"
+	const notifySecret = "notify-secret-e2a9f1"
 
 	mr := miniredis.RunT(t)
 	mr.RequireAuth(redisPassword)
 	redisURL := "redis://:" + redisPassword + "@" + mr.Addr() + "/0"
 
+	// dialer serve receives the simulator's webhooks, and tries to deliver the campaign's
+	// notifications to a port where nothing listens: both secrets are in play.
+	serveAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	sim, err := simulator.New(simulator.Config{
 		APIKey: apiKey, Mix: map[string]float64{"completed": 1},
 		RingMin: 50 * time.Millisecond, TalkMin: 100 * time.Millisecond, AnalysisDelay: -1,
+		Webhooks: simulator.WebhookConfig{URL: "http://" + serveAddr + "/webhooks/interactly", Secret: webhookSecret},
 	})
 	must(t, err)
 	srv := httptest.NewServer(sim)
@@ -44,7 +54,7 @@ func TestSecretsStayOut(t *testing.T) {
 	dir := t.TempDir()
 	campaignPath := filepath.Join(dir, "c.yaml")
 	contactsPath := filepath.Join(dir, "c.csv")
-	must(t, os.WriteFile(campaignPath, []byte(e2eCampaign), 0o600))
+	must(t, os.WriteFile(campaignPath, []byte(e2eCampaign+"notify: {url: \"http://127.0.0.1:1/hook?token=tok-1\", secret: "+notifySecret+"}\n"), 0o600))
 	must(t, os.WriteFile(contactsPath, []byte("name,phone\nAnn,415 555 0101\nBob,415 555 0102\n"), 0o600))
 
 	env := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
@@ -54,6 +64,34 @@ func TestSecretsStayOut(t *testing.T) {
 		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = &outputs, &outputs
 		return cmd.Run()
+	}
+
+	serve := exec.Command(dialer, "serve", "--addr", serveAddr, "--log-level", "debug")
+	serveLogs := &syncBuffer{}
+	serve.Env = append(env, "INTERACTLY_WEBHOOK_SECRET="+webhookSecret)
+	serve.Stdout, serve.Stderr = serveLogs, serveLogs
+	must(t, serve.Start())
+	defer func() {
+		if serve.ProcessState == nil {
+			_ = serve.Process.Kill()
+			_ = serve.Wait()
+		}
+	}()
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(serveLogs.String(), "dialer serve on"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("dialer serve did not start:\n%s", serveLogs)
+		}
+	}
+	// A webhook with a wrong secret is refused; the refusal must not echo the right one.
+	req, _ := http.NewRequest(http.MethodPost, "http://"+serveAddr+"/webhooks/interactly", strings.NewReader(`{"message":{"type":"hang"}}`))
+	req.Header.Set("x-interactly-secret", webhookSecret+"-old")
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	outputs.Write(body)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong webhook secret: status %d", resp.StatusCode)
 	}
 
 	var up bytes.Buffer
@@ -84,6 +122,16 @@ func TestSecretsStayOut(t *testing.T) {
 	must(t, w.Process.Signal(syscall.SIGTERM))
 	must(t, w.Wait())
 	outputs.Write(workerLogs.Bytes())
+	// Let a notification fail once, so its error is logged and kept for status.
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(serveLogs.String(), "127.0.0.1:1"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("no failed notification logged by serve:\n%s", serveLogs)
+			break
+		}
+	}
+	must(t, serve.Process.Signal(syscall.SIGTERM))
+	_ = serve.Wait()
+	outputs.WriteString(serveLogs.String())
 
 	for _, args := range [][]string{
 		{"status", id}, {"status", id, "--json"},
@@ -129,7 +177,10 @@ func TestSecretsStayOut(t *testing.T) {
 	if !strings.Contains(all, "xxxxx") || !strings.Contains(all, "completed") {
 		t.Fatalf("the outputs lack what they should hold (a redacted URL, outcomes); the test looks at the wrong thing:\n%s", all)
 	}
-	for name, secret := range map[string]string{"API key": apiKey, "Redis password": redisPassword} {
+	for name, secret := range map[string]string{
+		"API key": apiKey, "Redis password": redisPassword, "webhook secret": webhookSecret,
+		"notify secret": notifySecret, "notify URL token": "tok-1",
+	} {
 		if i := strings.Index(all, secret); i >= 0 {
 			t.Errorf("the %s appears in the output: …%s…", name, all[max(0, i-80):min(len(all), i+len(secret)+20)])
 		}
@@ -152,4 +203,13 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
