@@ -2,14 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestWriteContacts checks the generated file: the header of campaigns/example.csv, eight
@@ -147,6 +155,217 @@ func TestThousands(t *testing.T) {
 	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567", -25000: "-25,000"} {
 		if got := thousands(n); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestParseFlagsMeasures(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr string
+	}{
+		{name: "default", want: []string{measureUpload, measureEnqueue, measureDial}},
+		{name: "only scale", args: []string{"--only", "report, live"}, want: []string{measureReport, measureLive}},
+		{name: "skip dial", args: []string{"--skip-dial"}, want: []string{measureUpload, measureEnqueue}},
+		{name: "skip upload of only", args: []string{"--only", "upload,live", "--skip-upload"}, want: []string{measureLive}},
+		{name: "unknown", args: []string{"--only", "report,lve"}, wantErr: `unknown measure "lve"`},
+		{name: "nothing left", args: []string{"--skip-upload", "--skip-dial"}, wantErr: "nothing to measure"},
+		{name: "live calls", args: []string{"--only", "live", "--live-calls", "0"}, wantErr: "--live-calls 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseFlags(%q) = %v, want an error with %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range allMeasures {
+				if cfg.measures[m] {
+					got = append(got, m)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("measures (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// noEnqueue takes the dial tasks of an upload and drops them.
+type noEnqueue struct{}
+
+func (noEnqueue) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
+
+// mustUploadGenerated uploads rows generated contacts (writeContacts) under spec into store.
+func mustUploadGenerated(tb testing.TB, store *campaign.Store, spec campaignSpec, rows int) *campaign.Campaign {
+	tb.Helper()
+	f, err := campaign.Parse(spec.name+".yaml", []byte(spec.yaml()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := writeContacts(&buf, rows); err != nil {
+		tb.Fatal(err)
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
+	c, err := store.Upload(tb.Context(), f, spec.name+".csv", open, noEnqueue{}, campaign.UploadOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// TestSeedFinishedAsStore checks that seedFinished's plain writes leave what a worker's
+// Store.ClaimAttempt, FinishAttempt and Finalize leave, as the store reads it back: contacts,
+// attempts and status. The report bench's campaign is only realistic while this holds.
+func TestSeedFinishedAsStore(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
+	defer rdb.Close()
+	store := campaign.NewStore(rdb)
+	ctx := t.Context()
+	const rows = 2*seedBatch + 7 // several pipelines, the last one short
+	spec := campaignSpec{name: "bench-report", cps: 1, maxLive: 10, poll: 5 * time.Second, analysisWait: 30 * time.Second}
+	viaStore, seeded := mustUploadGenerated(t, store, spec, rows), mustUploadGenerated(t, store, spec, rows)
+
+	for n := 1; n <= rows; n++ {
+		if _, err := store.ClaimAttempt(ctx, viaStore.ID, n, 1, "bench-seed", seedAudit); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.FinishAttempt(ctx, viaStore.ID, n, 1, seedResult(n)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Finalize(ctx, viaStore.ID, n, campaign.OutcomeCompleted, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &bench{log: io.Discard}
+	if err := b.seedFinished(ctx, rdb, seeded.ID, rows); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, n := range []int{1, 2, seedBatch, seedBatch + 1, rows} {
+		want, err := store.Contact(ctx, viaStore.ID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.Contact(ctx, seeded.ID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("contact %d (-via the store +seeded):\n%s", n, diff)
+		}
+		wantA, err := store.Attempt(ctx, viaStore.ID, n, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotA, err := store.Attempt(ctx, seeded.ID, n, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The store stamps the claim with the time it ran.
+		if diff := cmp.Diff(wantA, gotA, cmpopts.IgnoreFields(campaign.Attempt{}, "DialingAt")); diff != "" {
+			t.Errorf("attempt %d/1 (-via the store +seeded):\n%s", n, diff)
+		}
+	}
+	want, err := store.Status(ctx, viaStore.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Status(ctx, seeded.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignore := cmpopts.IgnoreFields(campaign.Status{}, "CampaignID", "FirstDialAt", "ETASeconds")
+	if diff := cmp.Diff(want, got, ignore); diff != "" {
+		t.Errorf("status (-via the store +seeded):\n%s", diff)
+	}
+	if !got.Done {
+		t.Errorf("seeded campaign not done: %+v", got)
+	}
+
+	// Both reports pass checkReport; a report with two rows swapped or one missing does not.
+	for _, c := range []*campaign.Campaign{viaStore, seeded} {
+		var report bytes.Buffer
+		if _, err := store.WriteReport(ctx, c.ID, &report, campaign.ReportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "report.csv")
+		mustWrite(t, path, report.String())
+		size, err := checkReport(path, rows)
+		if err != nil {
+			t.Fatalf("campaign %s: %v", c.ID, err)
+		}
+		if size != int64(report.Len()) {
+			t.Errorf("checkReport size = %d, want %d", size, report.Len())
+		}
+		lines := strings.SplitAfter(report.String(), "\n")
+		lines[5], lines[6] = lines[6], lines[5]
+		mustWrite(t, path, strings.Join(lines, ""))
+		if _, err := checkReport(path, rows); err == nil || !strings.Contains(err.Error(), "row 5") {
+			t.Errorf("checkReport of a report with rows 5 and 6 swapped = %v, want an error about row 5", err)
+		}
+		lines[5], lines[6] = lines[6], lines[5]
+		mustWrite(t, path, strings.Join(lines[:len(lines)-2], "")) // the last line is "" after the last LF
+		if _, err := checkReport(path, rows); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d rows, want %d", rows-1, rows)) {
+			t.Errorf("checkReport of a report without its last row = %v, want an error", err)
+		}
+	}
+}
+
+func mustWrite(tb testing.TB, path, data string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestLiveFigures(t *testing.T) {
+	sc := liveScenario{name: "live", calls: 1000, workerArgs: []string{"--concurrency", "1100"}, how: "polling"}
+	spec := campaignSpec{maxLive: 1000, cps: 50}
+	s0 := liveSample{at: t0, workerCPU: 10 * time.Second, benchCPU: time.Second, cpuOK: true, redisCommands: 5000, redisCPU: 2, gets: 100, conns: 10}
+	s1 := liveSample{at: t0.Add(time.Minute), workerCPU: 16 * time.Second, benchCPU: 4 * time.Second, cpuOK: true, redisCommands: 95000, redisCPU: 3.5, gets: 12100, conns: 610}
+	r := liveResult{meanLive: 1000, minLive: 950, peakLive: 1000, rss: 80e6, peakRSS: 90e6, rssOK: true, dials: 900}
+	got := map[string]string{}
+	for _, f := range liveFigures(sc, spec, s0, s1, r) {
+		got[f.measure] = f.value + " | " + f.met
+	}
+	want := map[string]string{
+		"live: calls live during the window":       "1000 mean, 950 least | met",
+		"live: worker CPU":                         "10.0% of a core | ",
+		"live: worker RSS":                         "80.0 MB (peak 90.0 MB) | ",
+		"live: live calls one worker core carries": "≈ 10,000 | ",
+		"live: API connections opened":             "10/s for 200 Get Calls/s | ",
+		"live: Redis commands":                     "1,500/s: 1.50 per live call per second, 100 per dial attempt | ",
+		"live: Redis CPU":                          "2.5% of a core: ≈ 40,000 live calls or 600 dials/s per core | ",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("live figures (-want +got):\n%s", diff)
+	}
+
+	r.dials, r.peakLive = 0, 1001
+	for _, f := range liveFigures(sc, spec, s0, s1, r) {
+		switch f.measure {
+		case "live: calls live during the window":
+			if f.met != "MISSED" {
+				t.Errorf("peak 1001 of 1000: %s = %q, want MISSED", f.measure, f.met)
+			}
+		case "live: Redis commands", "live: Redis CPU":
+			if strings.Contains(f.value, "Inf") || strings.Contains(f.value, "NaN") {
+				t.Errorf("no dials in the window: %s = %q", f.measure, f.value)
+			}
 		}
 	}
 }

@@ -3,24 +3,33 @@
 //   - upload: the built `dialer upload` of a generated contact file (--rows rows, 8 columns,
 //     every number a distinct valid US number): wall time, rows per second, the process's
 //     peak RSS, and the Redis memory each contact takes, its asynq task included;
-//   - raw asynq Enqueue of as many dial tasks from 1 and from 16 goroutines, the ceiling the
-//     upload's enqueue stage works under;
-//   - dial rate: a campaign at callsPerSecond 20, dialed by --workers built `worker`
-//     processes against the Interactly simulator served in-process: the rate achieved and
-//     the most dials begun in any second;
-//   - concurrency: a campaign capped at 20 live calls of 2–4 s: the peak of live calls and
-//     the mean share of the cap in use while work was waiting;
-//   - double dials over both campaigns.
+//   - enqueue: raw asynq Enqueue of as many dial tasks from 1 and from 16 goroutines, the
+//     ceiling the upload's enqueue stage works under;
+//   - dial: a campaign at callsPerSecond 20, dialed by --workers built `worker` processes
+//     against the Interactly simulator served in-process: the rate achieved, the most dials
+//     begun in any second, the Redis operations and CPU each dial attempt costs and so the
+//     dials per second one Redis core serves; then a campaign capped at 20 live calls of
+//     2–4 s: the peak of live calls and the mean share of the cap in use while work was
+//     waiting; and double dials over both campaigns;
+//   - report (only with --only): the built `dialer report` of a campaign of --report-rows
+//     contacts (1,000,000) uploaded by `dialer upload`, each then given a completed call
+//     with its analysis: wall time, peak RSS and the report's size;
+//   - live (only with --only): one built `worker` holding --live-calls live calls (1,000)
+//     of about --live-talk (60 s), polling each every 5 s: its CPU and RSS, and what Redis
+//     runs and spends, over a minute once the calls are up; and so the live calls one core
+//     carries, in the worker and in Redis.
 //
-// Run it from the repository with redis-server on PATH; the default run takes about two
-// minutes on two cores:
+// Run it from the repository with redis-server on PATH. The default run (upload, enqueue,
+// dial) takes about two minutes on two cores; report takes about two more and live about
+// two and a half:
 //
 //	go run ./cmd/bench
 //	go run ./cmd/bench --rows 1000000 --skip-dial
+//	go run ./cmd/bench --only report,live
 //
 // It builds dialer and worker into a temporary directory and starts its own redis-server on
 // a free loopback port with persistence off (or, given --redis-url, uses that server's
-// databases 0, 1 and 2, FLUSHING them before and after), and removes all of it on exit,
+// databases 0 to 4, FLUSHING them before and after), and removes all of it on exit,
 // Ctrl-C included. Progress goes to stderr and the results table to stdout. A missed target
 // is a finding, not a failure: the exit status is 0 unless something broke (a command
 // failed, a campaign did not finish).
@@ -35,7 +44,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -56,35 +68,75 @@ func main() {
 	}
 }
 
+// The measures, as --only names them.
+const (
+	measureUpload  = "upload"  // `dialer upload` of --rows contacts
+	measureEnqueue = "enqueue" // raw asynq Enqueue of --rows tasks
+	measureDial    = "dial"    // dial rate and concurrency with --workers workers
+	measureReport  = "report"  // `dialer report` of --report-rows finished contacts
+	measureLive    = "live"    // one worker holding --live-calls live calls
+)
+
+// allMeasures lists every measure in the order they run.
+var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive}
+
+// defaultMeasures are the measures run without --only: the two long scale measures are left
+// out (report takes about 2 minutes, live about 2.5).
+var defaultMeasures = []string{measureUpload, measureEnqueue, measureDial}
+
 // config is the command line.
 type config struct {
-	rows         int    // contacts uploaded, and tasks enqueued raw
-	dialContacts int    // contacts of the dial-rate campaign
-	capContacts  int    // contacts of the concurrency campaign
-	workers      int    // worker processes
-	redisURL     string // a server to use instead of starting one
-	skipUpload   bool
-	skipDial     bool
+	rows         int           // contacts uploaded, and tasks enqueued raw
+	dialContacts int           // contacts of the dial-rate campaign
+	capContacts  int           // contacts of the concurrency campaign
+	workers      int           // worker processes
+	reportRows   int           // contacts of the report export
+	liveCalls    int           // live calls one worker holds
+	liveTalk     time.Duration // mean talk time of the live measure's calls
+	redisURL     string        // a server to use instead of starting one
+	// measures are the measures to run, from --only less --skip-upload and --skip-dial.
+	measures map[string]bool
 }
 
 // parseFlags parses args into a config; help and errors go to stderr.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
+	var only string
+	var skipUpload, skipDial bool
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&cfg.rows, "rows", 100000, fmt.Sprintf("contacts in the uploaded file, and tasks in each raw Enqueue run (at most %d)", maxContacts))
 	fs.IntVar(&cfg.dialContacts, "dial-contacts", 400, "contacts of the dial-rate campaign, dialed at 20 per second")
 	fs.IntVar(&cfg.capContacts, "cap-contacts", 300, "contacts of the concurrency campaign, 20 calls of 2-4 s at a time")
 	fs.IntVar(&cfg.workers, "workers", 4, "worker processes dialing the campaigns")
-	fs.StringVar(&cfg.redisURL, "redis-url", "", "use this Redis server instead of starting redis-server; its databases 0, 1 and 2 are FLUSHED before and after (any database in the URL is ignored)")
-	fs.BoolVar(&cfg.skipUpload, "skip-upload", false, "skip the upload and raw Enqueue measures")
-	fs.BoolVar(&cfg.skipDial, "skip-dial", false, "skip the dial-rate and concurrency measures")
+	fs.IntVar(&cfg.reportRows, "report-rows", 1000000, "contacts of the report export measure, each with a final outcome and a call's analysis")
+	fs.IntVar(&cfg.liveCalls, "live-calls", 1000, "live calls one worker process holds in the live measure (maxConcurrentCalls; --concurrency is 10% more)")
+	fs.DurationVar(&cfg.liveTalk, "live-talk", time.Minute, "mean talk time of the live measure's calls (each within ±5 s of it, after 1-2 s of ringing)")
+	fs.StringVar(&only, "only", strings.Join(defaultMeasures, ","), "comma-separated measures to run, from "+strings.Join(allMeasures, ", ")+"; report (about 2 min) and live (about 2.5 min) run only when named")
+	fs.StringVar(&cfg.redisURL, "redis-url", "", "use this Redis server instead of starting redis-server; its databases 0 to 4 are FLUSHED before and after (any database in the URL is ignored)")
+	fs.BoolVar(&skipUpload, "skip-upload", false, "skip the upload and raw Enqueue measures")
+	fs.BoolVar(&skipDial, "skip-dial", false, "skip the dial-rate and concurrency measures")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/bench [flags]\n\nMeasures upload, enqueue, dial rate and concurrency on a real Redis (redis-server on PATH)\nand prints each figure beside its target.\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/bench [flags]\n\nMeasures upload, enqueue, dial rate and concurrency, and with --only report export and live\ncalls, on a real Redis (redis-server on PATH), and prints each figure beside its target.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	cfg.measures = map[string]bool{}
+	for name := range strings.SplitSeq(only, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(allMeasures, name) {
+			return cfg, fmt.Errorf("--only %q: unknown measure %q; want some of %s, comma-separated", only, name, strings.Join(allMeasures, ","))
+		}
+		cfg.measures[name] = true
+	}
+	if skipUpload {
+		delete(cfg.measures, measureUpload)
+		delete(cfg.measures, measureEnqueue)
+	}
+	if skipDial {
+		delete(cfg.measures, measureDial)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -97,8 +149,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("--cap-contacts %d: want 2 to %d", cfg.capContacts, maxContacts)
 	case cfg.workers < 1:
 		return cfg, fmt.Errorf("--workers %d: want at least 1", cfg.workers)
-	case cfg.skipUpload && cfg.skipDial:
-		return cfg, errors.New("--skip-upload and --skip-dial together leave nothing to measure")
+	case cfg.reportRows < 1 || cfg.reportRows > maxContacts:
+		return cfg, fmt.Errorf("--report-rows %d: want 1 to %d", cfg.reportRows, maxContacts)
+	case cfg.liveCalls < 1 || cfg.liveCalls > maxContacts/10:
+		return cfg, fmt.Errorf("--live-calls %d: want 1 to %d", cfg.liveCalls, maxContacts/10)
+	case cfg.liveTalk < 10*time.Second:
+		return cfg, fmt.Errorf("--live-talk %s: want at least 10s (calls last it ±5 s)", cfg.liveTalk)
+	case len(cfg.measures) == 0:
+		return cfg, errors.New("--only, --skip-upload and --skip-dial leave nothing to measure")
 	}
 	return cfg, nil
 }
@@ -152,19 +210,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer b.redis.Close(ctx)
 
+	measures := map[string]func(context.Context) ([]figure, error){
+		measureUpload:  b.benchUpload,
+		measureEnqueue: b.benchEnqueue,
+		measureDial:    b.benchDial,
+		measureReport:  b.benchReport,
+		measureLive:    b.benchLive,
+	}
 	var figs []figure
-	for _, m := range []struct {
-		skip    bool
-		measure func(context.Context) ([]figure, error)
-	}{
-		{cfg.skipUpload, b.benchUpload},
-		{cfg.skipUpload, b.benchEnqueue},
-		{cfg.skipDial, b.benchDial},
-	} {
-		if m.skip {
+	for _, name := range allMeasures {
+		if !cfg.measures[name] {
 			continue
 		}
-		f, err := m.measure(ctx)
+		f, err := measures[name](ctx)
 		if err != nil {
 			return err
 		}

@@ -21,7 +21,12 @@ const (
 	dbUpload  = 0 // `dialer upload` of the generated contact file
 	dbEnqueue = 1 // raw asynq Enqueue
 	dbDial    = 2 // the dial-rate and concurrency campaigns
+	dbReport  = 3 // the report export's finished campaign
+	dbLive    = 4 // the live-calls campaign
 )
+
+// databases lists every database the benchmark uses, to flush on exit.
+var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive}
 
 // redisServer is the Redis the benchmark runs on: a redis-server it started itself, or the
 // server --redis-url names.
@@ -127,7 +132,7 @@ func (s *redisServer) describe() string {
 	}
 	u := *s.base
 	u.Path, u.RawPath = "", ""
-	return fmt.Sprintf("redis-server %s at %s (databases %d-%d, flushed)", s.version, redisconn.Redact(u.String()), dbUpload, dbDial)
+	return fmt.Sprintf("redis-server %s at %s (databases %d-%d, flushed)", s.version, redisconn.Redact(u.String()), databases[0], databases[len(databases)-1])
 }
 
 // open connects to database db and flushes it.
@@ -143,6 +148,31 @@ func (s *redisServer) open(ctx context.Context, db int) (*redis.Client, error) {
 	return rdb, nil
 }
 
+// flushAsync empties rdb's database with FLUSHDB ASYNC, which frees it in a background
+// thread instead of blocking Redis for seconds (a million finished contacts take 5 GB), and
+// waits until INFO memory's lazyfree_pending_objects is 0, so that the freeing does not run
+// into the next measure's CPU figures. It gives up waiting after 2 minutes.
+func flushAsync(ctx context.Context, rdb *redis.Client) error {
+	if err := rdb.FlushDBAsync(ctx).Err(); err != nil {
+		return fmt.Errorf("flush database %d: %w", rdb.Options().DB, err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		pending, err := infoField(ctx, rdb, "memory", "lazyfree_pending_objects")
+		if err != nil || pending == "0" {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("database %d: %s objects still to free 2 minutes after FLUSHDB ASYNC", rdb.Options().DB, pending)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // Close stops the redis-server the benchmark started and waits for it to exit. On a server
 // named by --redis-url it flushes the databases the benchmark used instead, so that up to a
 // million contacts are not left behind; it does so even when ctx has ended.
@@ -154,7 +184,7 @@ func (s *redisServer) Close(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	for _, db := range []int{dbUpload, dbEnqueue, dbDial} {
+	for _, db := range databases {
 		if rdb, err := s.open(ctx, db); err == nil {
 			rdb.Close()
 		}

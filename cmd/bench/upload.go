@@ -68,9 +68,8 @@ func contactNumber(i int) string {
 }
 
 // writeContacts writes a contact CSV of rows data rows under contactHeader, shaped like
-// campaigns/example.csv: names, a phone number, an appointment, a clinic, a doctor and now
-// and then a note with a comma or quotes in it. Every number is a distinct valid US number
-// (see contactNumber). It returns an error if rows is above maxContacts.
+// campaigns/example.csv: row i is contactRecord(i). Every number is a distinct valid US
+// number (see contactNumber). It returns an error if rows is above maxContacts.
 func writeContacts(w io.Writer, rows int) error {
 	if rows > maxContacts {
 		return fmt.Errorf("%d rows: the generator has %d distinct numbers", rows, maxContacts)
@@ -80,34 +79,9 @@ func writeContacts(w io.Writer, rows int) error {
 	if err := cw.Write(contactHeader); err != nil {
 		return err
 	}
-	day := time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC)
 	rec := make([]string, len(contactHeader))
 	for i := range rows {
-		slot := i % 36 // 15-minute slots from 8:00 AM to 4:45 PM
-		hour, minute := 8+slot/4, slot%4*15
-		ampm := "AM"
-		if hour >= 12 {
-			ampm = "PM"
-		}
-		if hour > 12 {
-			hour -= 12
-		}
-		note := ""
-		switch {
-		case i%7 == 3:
-			note = "Prefers mornings, call after 9am"
-		case i%11 == 5:
-			note = `Spanish speaker; ask for "Rosa"`
-		}
-		rec[0] = firstNames[i%len(firstNames)]
-		rec[1] = lastNames[i%len(lastNames)]
-		rec[2] = contactNumber(i)
-		rec[3] = day.AddDate(0, 0, i/36%60).Format(time.DateOnly)
-		rec[4] = strconv.Itoa(hour) + ":" + fmt.Sprintf("%02d", minute) + " " + ampm
-		rec[5] = clinics[i%len(clinics)]
-		rec[6] = doctors[i%len(doctors)]
-		rec[7] = note
-		if err := cw.Write(rec); err != nil {
+		if err := cw.Write(contactRecord(i, rec)); err != nil {
 			return err
 		}
 	}
@@ -116,6 +90,38 @@ func writeContacts(w io.Writer, rows int) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// contactRecord fills rec (len(contactHeader) cells) with generated row i (0-based) and
+// returns it: names, a phone number (see contactNumber), an appointment, a clinic, a doctor
+// and now and then a note with a comma or quotes in it.
+func contactRecord(i int, rec []string) []string {
+	day := time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC)
+	slot := i % 36 // 15-minute slots from 8:00 AM to 4:45 PM
+	hour, minute := 8+slot/4, slot%4*15
+	ampm := "AM"
+	if hour >= 12 {
+		ampm = "PM"
+	}
+	if hour > 12 {
+		hour -= 12
+	}
+	note := ""
+	switch {
+	case i%7 == 3:
+		note = "Prefers mornings, call after 9am"
+	case i%11 == 5:
+		note = `Spanish speaker; ask for "Rosa"`
+	}
+	rec[0] = firstNames[i%len(firstNames)]
+	rec[1] = lastNames[i%len(lastNames)]
+	rec[2] = contactNumber(i)
+	rec[3] = day.AddDate(0, 0, i/36%60).Format(time.DateOnly)
+	rec[4] = strconv.Itoa(hour) + ":" + fmt.Sprintf("%02d", minute) + " " + ampm
+	rec[5] = clinics[i%len(clinics)]
+	rec[6] = doctors[i%len(doctors)]
+	rec[7] = note
+	return rec
 }
 
 // writeContactFile writes a contact file of rows rows (see writeContacts) to path.
@@ -131,17 +137,29 @@ func writeContactFile(path string, rows int) error {
 	return f.Close()
 }
 
-// campaignYAML returns a campaign file for the generated contacts, named name, dialing at
-// cps calls per second with at most maxLive live calls, each contact once.
-func campaignYAML(name string, cps float64, maxLive int) string {
+// campaignSpec is a campaign file for the generated contacts: each contact is dialed once,
+// every call answered by the assistant of campaigns/example.yaml.
+type campaignSpec struct {
+	name    string
+	cps     float64 // rateLimit.callsPerSecond
+	maxLive int     // rateLimit.maxConcurrentCalls
+	// poll and analysisWait are poll.interval and poll.analysisWait.
+	poll, analysisWait time.Duration
+	// extra is more of the file, appended as written: top-level keys in YAML, e.g. a
+	// variant's own block.
+	extra string
+}
+
+// yaml returns the campaign file.
+func (s campaignSpec) yaml() string {
 	return fmt.Sprintf(`name: %s
 assistantId: 678a253ca6d866573043502e
 phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
 contacts: {numberColumn: phone, nameColumn: First Name}
 retry: {maxAttempts: 1}
 rateLimit: {callsPerSecond: %g, maxConcurrentCalls: %d}
-poll: {interval: %s, analysisWait: 2s}
-`, name, cps, maxLive, pollInterval)
+poll: {interval: %s, analysisWait: %s}
+`, s.name, s.cps, s.maxLive, s.poll, s.analysisWait) + s.extra
 }
 
 // uploaded is one run of `dialer upload`.
@@ -154,14 +172,15 @@ type uploaded struct {
 	stderr string        // its summary line
 }
 
-// runUpload writes name.yaml (cps calls per second, maxLive live calls) and name.csv of
-// rows generated contacts into the temporary directory, runs the built `dialer upload` on
-// them against database db, and returns the campaign ID it printed and what it cost. The
-// contact file is removed afterwards.
-func (b *bench) runUpload(ctx context.Context, name string, rows int, cps float64, maxLive, db int) (*uploaded, error) {
+// runUpload writes spec's campaign file and a contact file of rows generated contacts into
+// the temporary directory, runs the built `dialer upload` on them against database db, and
+// returns the campaign ID it printed and what it cost. The contact file is removed
+// afterwards.
+func (b *bench) runUpload(ctx context.Context, spec campaignSpec, rows, db int) (*uploaded, error) {
+	name := spec.name
 	yamlPath := filepath.Join(b.dir, name+".yaml")
 	csvPath := filepath.Join(b.dir, name+".csv")
-	if err := os.WriteFile(yamlPath, []byte(campaignYAML(name, cps, maxLive)), 0o600); err != nil {
+	if err := os.WriteFile(yamlPath, []byte(spec.yaml()), 0o600); err != nil {
 		return nil, err
 	}
 	if err := writeContactFile(csvPath, rows); err != nil {
@@ -239,7 +258,7 @@ func (b *bench) benchUpload(ctx context.Context) ([]figure, error) {
 		return nil, err
 	}
 	b.progress("upload: %s rows with dialer upload", thousands(rows))
-	u, err := b.runUpload(ctx, "bench-upload", rows, 1, 10, dbUpload)
+	u, err := b.runUpload(ctx, campaignSpec{name: "bench-upload", cps: 1, maxLive: 10, poll: pollInterval, analysisWait: 2 * time.Second}, rows, dbUpload)
 	if err != nil {
 		return nil, err
 	}
@@ -255,8 +274,8 @@ func (b *bench) benchUpload(ctx context.Context) ([]figure, error) {
 		return nil, err
 	}
 	// A million contacts take a gigabyte; give it back before the next measure.
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("flush database %d: %w", dbUpload, err)
+	if err := flushAsync(ctx, rdb); err != nil {
+		return nil, err
 	}
 	b.progress("upload: %s", u.stderr)
 

@@ -52,7 +52,8 @@ const (
 // row, in input order, holding every original column as read and then ReportColumns.
 // A row shorter than the header is padded with empty cells and a longer one cut to the
 // header's width (its error cell says so). Unless opt.Raw, cells a spreadsheet would run as
-// formulas are neutralised (SafeCell). It returns the number of rows written and
+// formulas are neutralised (SafeCell). Contacts are read exportBatch at a time on
+// exportReaders connections, ahead of the writing. It returns the number of rows written and
 // ErrCampaignNotFound for an unknown campaign.
 func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer, opt ReportOptions) (int, error) {
 	return s.writeReport(ctx, id, w, opt, exportBatch)
@@ -74,12 +75,12 @@ func (s *Store) writeReport(ctx context.Context, id string, w io.Writer, opt Rep
 	batches := s.readReport(ctx, id, c.Rows, batch)
 	written := 0
 	for b := 0; written < c.Rows; b++ {
-		batch := <-batches[b%len(batches)]
-		if batch.err != nil {
-			return written, batch.err
+		next := <-batches[b%len(batches)]
+		if next.err != nil {
+			return written, next.err
 		}
-		for i := range batch.contacts {
-			record = ReportRecord(c, &batch.contacts[i], record)
+		for j := range next.contacts {
+			record = ReportRecord(c, &next.contacts[j], record)
 			for i := range record {
 				record[i] = opt.cell(record[i])
 			}
@@ -105,8 +106,8 @@ const exportBuffer = 256 << 10
 // appendCSVRecord appends record to buf as one CSV line, byte for byte as encoding/csv's
 // Writer writes it with its defaults (Comma ',', UseCRLF false): a field holding a comma,
 // a quote, CR or LF, starting with white space, or equal to `\.` is quoted, its quotes
-// doubled; the line ends in LF. It is that Writer without a call per field, which is most
-// of what writing a million rows through it costs.
+// doubled; the line ends in LF. It is that Writer without its calls into a bufio.Writer for
+// every field and separator: less than half its CPU time on the bench's million rows.
 func appendCSVRecord(buf []byte, record []string) []byte {
 	for n, field := range record {
 		if n > 0 {

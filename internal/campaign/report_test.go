@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -433,4 +434,38 @@ func FuzzAppendCSVRecord(f *testing.F) {
 			t.Errorf("appendCSVRecord(%q, %q) = %q, encoding/csv writes %q", a, b, got, want.String())
 		}
 	})
+}
+
+// failingWriter fails every write after the first n bytes.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n -= len(p); w.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+// TestWriteReportWriteError checks that a failing writer ends the report at once with its
+// error, while later batches are still being read.
+func TestWriteReportWriteError(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	// Rows of 10 kB: the first exportBuffer of them is written after 26 rows, of 60.
+	var b strings.Builder
+	b.WriteString("First Name,phone,note\n")
+	for i := range 60 {
+		fmt.Fprintf(&b, "P%d,(415) 555-%04d,%s\n", i, i, strings.Repeat("x", 10000))
+	}
+	c, err := store.Upload(t.Context(), mustFile(t), "big.csv", opener(b.String()), &fakeEnqueuer{}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := store.writeReport(t.Context(), c.ID, &failingWriter{n: 0}, ReportOptions{}, 7)
+	if err == nil || !strings.Contains(err.Error(), "write report: disk full") {
+		t.Fatalf("writeReport to a failing writer = %d, %v; want the write's error", n, err)
+	}
+	if n >= c.Rows {
+		t.Errorf("writeReport to a failing writer went on to row %d of %d", n, c.Rows)
+	}
 }

@@ -1,0 +1,359 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/redis/go-redis/v9"
+)
+
+// Targets of the report export: a million rows in under 10 s, in under 100 MB.
+const (
+	reportTargetRows = 1000000
+	reportTargetTime = 10 * time.Second
+	reportTargetRSS  = 100e6
+)
+
+// seedGoroutines is how many goroutines record the export campaign's results at once, and
+// seedBatch how many contacts' results each writes in one pipeline.
+const (
+	seedGoroutines = 4
+	seedBatch      = 500
+)
+
+// seedStart is when the export campaign's first generated call starts.
+var seedStart = time.Date(2025, 11, 3, 15, 0, 0, 0, time.UTC)
+
+// seedResult returns the result of the one call of generated contact n (1-based): completed,
+// with a call id, start and end times, and the assistant's analysis, a summary of about 200
+// characters with a comma and quotes, and structured data, as the worker records them.
+func seedResult(n int) campaign.Result {
+	rec := contactRecord(n-1, make([]string, len(contactHeader)))
+	start := seedStart.Add(time.Duration(n) * 20 * time.Millisecond)
+	endedBy := "assistant"
+	if n%3 == 0 {
+		endedBy = "customer"
+	}
+	return campaign.Result{
+		Outcome:           campaign.OutcomeCompleted,
+		CallID:            fmt.Sprintf("CC-%08x-%04x-4%03x-8%03x-%012x", n, n%0xffff, n%0xfff, (n*7)%0xfff, uint64(n)*2654435761),
+		StartedAt:         start,
+		EndedAt:           start.Add(time.Duration(45+n%120) * time.Second),
+		PhoneCallStatus:   "completed",
+		EndedBy:           endedBy,
+		SuccessEvaluation: "true",
+		Summary: fmt.Sprintf(`%s %s confirmed the appointment on %s at %s with %s at %s. They asked whether to "bring the insurance card", and said a text the day before suits them best.`,
+			rec[0], rec[1], rec[3], rec[4], rec[6], rec[5]),
+		StructuredData: fmt.Sprintf(`{"confirmed":true,"appointmentDate":%q,"appointmentTime":%q,"reminderChannel":"sms","questions":["insurance card"]}`,
+			rec[3], rec[4]),
+	}
+}
+
+// The keys and hash fields seedFinished writes, as internal/campaign's keys.go and store.go
+// name them. TestSeedFinishedAsStore fails when they drift apart.
+func seedContactKey(id string, n int) string {
+	return "dialer:{" + id + "}:contact:" + strconv.Itoa(n)
+}
+
+func seedAttemptKey(id string, n, a int) string {
+	return "dialer:{" + id + "}:attempt:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+}
+
+func seedOutcomesKey(id string) string { return "dialer:{" + id + "}:outcomes" }
+
+func seedCountersKey(id string) string { return "dialer:{" + id + "}:counters" }
+
+// seedResultFields are r as the hash fields Store.FinishAttempt writes to the attempt and the
+// contact.
+func seedResultFields(r campaign.Result) []any {
+	return []any{
+		"attempt_outcome", string(r.Outcome), "call_id", r.CallID,
+		"started_at", r.StartedAt.UTC().Format(time.RFC3339Nano), "ended_at", r.EndedAt.UTC().Format(time.RFC3339Nano),
+		"phone_call_status", r.PhoneCallStatus, "ended_by", r.EndedBy,
+		"success_evaluation", r.SuccessEvaluation, "summary", r.Summary,
+		"structured_data", r.StructuredData, "error", r.Error,
+	}
+}
+
+// seedAudit is the audit of every seeded attempt: a campaign without window or cap.
+var seedAudit = campaign.Audit{Window: "none", Suppression: "not suppressed", Frequency: "no cap"}
+
+// seedFinished gives contacts 1..rows of campaign id one finished attempt each, seedResult(n),
+// and the final outcome completed: what a worker's Store.ClaimAttempt, FinishAttempt and
+// Finalize would leave in Redis, written as plain HSETs (the attempt hash, the contact hash)
+// and counts (outcomes, attempts), seedBatch contacts a pipeline from seedGoroutines
+// goroutines. Calling those methods instead costs three Lua round trips a contact, and took
+// over 2 minutes for a million contacts on the 2-core machine of the figures; this takes
+// seconds. It reports progress every 10 s.
+func (b *bench) seedFinished(ctx context.Context, rdb redis.UniversalClient, id string, rows int) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	for range seedGoroutines {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				from := int(next.Add(seedBatch)) - seedBatch + 1
+				if from > rows {
+					return
+				}
+				to := min(from+seedBatch-1, rows)
+				if err := seedBatchOf(ctx, rdb, id, from, to); err != nil {
+					cancel(fmt.Errorf("record results of contacts %d-%d: %w", from, to, err))
+					return
+				}
+				done.Add(int64(to - from + 1))
+			}
+		})
+	}
+	stopProgress := runEvery(10*time.Second, func() {
+		b.progress("report: recorded %s of %s results", thousands(int(done.Load())), thousands(rows))
+	})
+	wg.Wait()
+	stopProgress()
+	return context.Cause(ctx)
+}
+
+// seedBatchOf writes contacts from..to's finished attempts (see seedFinished) in one pipeline.
+func seedBatchOf(ctx context.Context, rdb redis.UniversalClient, id string, from, to int) error {
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for n := from; n <= to; n++ {
+			r := seedResult(n)
+			claimed := r.StartedAt.Add(-2 * time.Second).UTC().Format(time.RFC3339Nano)
+			result := seedResultFields(r)
+			attempt := []any{"state", string(campaign.AttemptDone), "dialing_at", claimed, "worker", "bench-seed",
+				"audit_zones", seedAudit.Zones, "audit_zone_source", seedAudit.ZoneSource, "audit_local_time", seedAudit.LocalTime,
+				"audit_window", seedAudit.Window, "audit_suppression", seedAudit.Suppression, "audit_frequency", seedAudit.Frequency}
+			p.HSet(ctx, seedAttemptKey(id, n, 1), append(attempt, result...)...)
+			contact := []any{"attempts", 1, "outcome", string(r.Outcome), "finished_at", r.EndedAt.UTC().Format(time.RFC3339Nano)}
+			p.HSet(ctx, seedContactKey(id, n), append(contact, result...)...)
+		}
+		p.HIncrBy(ctx, seedOutcomesKey(id), string(campaign.OutcomeCompleted), int64(to-from+1))
+		p.HIncrBy(ctx, seedCountersKey(id), "attempts", int64(to-from+1))
+		p.HSetNX(ctx, seedCountersKey(id), "first_dial_at", seedStart.Add(-2*time.Second).Format(time.RFC3339Nano))
+		return nil
+	})
+	return err
+}
+
+// runEvery calls f every d until the returned stop is called.
+func runEvery(d time.Duration, f func()) (stop func()) {
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				f()
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-finished
+	}
+}
+
+// benchReport measures the built `dialer report` of a campaign of --report-rows contacts that
+// are all finished: uploaded by `dialer upload`, then given a completed call with its
+// analysis each (seedFinished). It reports the export's wall time, its peak RSS and the
+// report's size, and checks the report: a header and one row per contact, in order, each
+// with its call id.
+func (b *bench) benchReport(ctx context.Context) ([]figure, error) {
+	rows := b.cfg.reportRows
+	rdb, err := b.redis.open(ctx, dbReport)
+	if err != nil {
+		return nil, err
+	}
+	defer rdb.Close()
+	defer func() {
+		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
+			b.progress("report: %v", err)
+		}
+	}()
+	store := campaign.NewStore(rdb)
+	mem0, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+
+	b.progress("report: uploading %s rows with dialer upload", thousands(rows))
+	spec := campaignSpec{name: "bench-report", cps: 1, maxLive: 10, poll: 5 * time.Second, analysisWait: 30 * time.Second}
+	u, err := b.runUpload(ctx, spec, rows, dbReport)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUploaded(ctx, rdb, u.id, rows, false); err != nil {
+		return nil, err
+	}
+	mem1, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	b.progress("report: recording a completed call for each of %s contacts", thousands(rows))
+	seedFrom := time.Now()
+	if err := b.seedFinished(ctx, rdb, u.id, rows); err != nil {
+		return nil, fmt.Errorf("record results of campaign %s: %w", u.id, err)
+	}
+	seedTook := time.Since(seedFrom)
+	st, err := store.Status(ctx, u.id)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Done || st.Outcomes[campaign.OutcomeCompleted] != rows {
+		return nil, fmt.Errorf("campaign %s after recording results: done %t, %d of %d completed", u.id, st.Done, st.Outcomes[campaign.OutcomeCompleted], rows)
+	}
+	mem2, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	b.progress("report: recorded in %s (%s contacts/s); Redis holds %.1f GB", seedTook.Round(100*time.Millisecond), thousands(int(float64(rows)/seedTook.Seconds())), float64(mem2)/1e9)
+
+	b.progress("report: dialer report of %s rows", thousands(rows))
+	out := filepath.Join(b.dir, "bench-report.csv")
+	defer os.Remove(out)
+	cpu0, err := serverCPU(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	ex, err := b.runReport(ctx, u.id, out)
+	if err != nil {
+		return nil, err
+	}
+	cpu1, err := serverCPU(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	size, err := checkReport(out, rows)
+	if err != nil {
+		return nil, err
+	}
+	b.progress("report: %s in %s", ex.stderr, ex.wall.Round(10*time.Millisecond))
+
+	// Scale the target to the rows exported: 10 s for a million.
+	targetTime := time.Duration(float64(reportTargetTime) * float64(rows) / reportTargetRows)
+	rss := figure{
+		measure: "report: peak RSS of dialer report", value: "n/a (Linux only)", target: "< 100 MB",
+		note: "ru_maxrss of the report process over its whole life; MB of 10^6 bytes",
+	}
+	if ex.rssOK {
+		rss.value = fmt.Sprintf("%.1f MB", float64(ex.rss)/1e6)
+		rss.met = verdict(ex.rss < reportTargetRSS)
+	}
+	return []figure{{
+		measure: fmt.Sprintf("report: %s rows, wall time", thousands(rows)),
+		value:   fmt.Sprintf("%.2f s (%s rows/s)", ex.wall.Seconds(), thousands(int(float64(rows)/ex.wall.Seconds()))),
+		target:  fmt.Sprintf("< %s s", trimFloat(targetTime.Seconds())),
+		met:     verdict(ex.wall < targetTime),
+		note: fmt.Sprintf("start to exit of the built `dialer report ID --out FILE` of a campaign uploaded by `dialer upload` whose every contact then got a completed call with its analysis (%d-char summary, structured data), written as the attempt and contact hashes the store writes (pipelined HSETs, %.1f s); meanwhile the report process used %.1f s of CPU and redis-server %.1f s",
+			len(seedResult(1).Summary), seedTook.Seconds(), ex.cpu.Seconds(), cpu1-cpu0),
+	}, rss, {
+		measure: "report: Redis memory per finished contact",
+		value:   fmt.Sprintf("%s B (%s B at upload + %s B of results)", thousands(int((mem2-mem0)/int64(rows))), thousands(int((mem1-mem0)/int64(rows))), thousands(int((mem2-mem1)/int64(rows)))),
+		note: fmt.Sprintf("INFO used_memory after the upload and after the results, less before, ÷ rows (%.1f GB in all): the upload's contact hash, phone index and asynq task (a dialed campaign's tasks are gone, about 425 B), then the attempt hash and the result copied onto the contact, the analysis in both",
+			float64(mem2-mem0)/1e9),
+	}, {
+		measure: "report: size",
+		value:   fmt.Sprintf("%s bytes (%.0f B/row)", thousands(int(size)), float64(size)/float64(rows)),
+		note:    fmt.Sprintf("the report file: header and %s rows of %d columns, checked to be CSV with every row's call id in input order", thousands(rows), len(contactHeader)+len(campaign.ReportColumns)),
+	}}, nil
+}
+
+// exported is one run of `dialer report`.
+type exported struct {
+	wall   time.Duration // from start to exit
+	rss    int64         // peak RSS in bytes; 0 when unknown
+	rssOK  bool          // whether rss is known
+	cpu    time.Duration // user + system CPU time
+	stderr string        // its "wrote N rows" line
+}
+
+// runReport runs the built `dialer report id --out out` against the report database and
+// returns what it cost.
+func (b *bench) runReport(ctx context.Context, id, out string) (*exported, error) {
+	cmd := exec.CommandContext(ctx, b.dialer, "report", id, "--out", out)
+	cmd.Env = append(os.Environ(), "REDIS_URL="+b.redis.url(dbReport))
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	ex := &exported{wall: time.Since(start), stderr: strings.TrimSpace(stderr.String())}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("dialer report %s: %v\n%s", id, err, stderr.String())
+	}
+	ex.rss, ex.rssOK = peakRSS(cmd.ProcessState)
+	ex.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return ex, nil
+}
+
+// checkReport checks the report at path of a campaign seeded by seedFinished: a header
+// ending in campaign.ReportColumns, then rows rows, row n holding generated contact n's
+// cells and seedResult(n)'s call id. It returns the file's size in bytes.
+func checkReport(path string, rows int) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		return 0, fmt.Errorf("report %s: header: %w", path, err)
+	}
+	wantHeader := append(slices.Clone(contactHeader), campaign.ReportColumns...)
+	if !slices.Equal(header, wantHeader) {
+		return 0, fmt.Errorf("report %s: header %q, want %q", path, header, wantHeader)
+	}
+	callID := len(contactHeader) + slices.Index(campaign.ReportColumns, "call_id")
+	outcome := len(contactHeader) + slices.Index(campaign.ReportColumns, "outcome")
+	want := make([]string, len(contactHeader))
+	for n := 1; ; n++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			if n-1 != rows {
+				return 0, fmt.Errorf("report %s: %d rows, want %d", path, n-1, rows)
+			}
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("report %s: %w", path, err)
+		}
+		if n > rows {
+			return 0, fmt.Errorf("report %s: more than %d rows", path, rows)
+		}
+		// Every 1,000th row in full; the rest by call id alone, which is unique to the row.
+		if n%1000 == 1 && !slices.Equal(rec[:len(contactHeader)], contactRecord(n-1, want)) {
+			return 0, fmt.Errorf("report %s: row %d starts %q, want %q", path, n, rec[:len(contactHeader)], want)
+		}
+		if rec[callID] != seedResult(n).CallID || rec[outcome] != string(campaign.OutcomeCompleted) {
+			return 0, fmt.Errorf("report %s: row %d has call id %q and outcome %q, want %q and completed", path, n, rec[callID], rec[outcome], seedResult(n).CallID)
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}

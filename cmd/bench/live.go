@@ -1,0 +1,339 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/redis/go-redis/v9"
+)
+
+// liveScenario is one run of the live measure: one worker process holding about calls live
+// calls (their length set by sim), measured over a steady window once they are all up. A
+// variant, such as one where the worker learns of ends from webhooks, is another
+// liveScenario in benchLive's list: another campaign file (campaign.extra), other worker
+// flags, another simulator configuration.
+type liveScenario struct {
+	// name names the campaign and starts each figure, e.g. "live".
+	name string
+	// calls is the campaign's maxConcurrentCalls: the live calls the worker should hold.
+	calls int
+	// ramp is how long dialing calls calls takes at the campaign's callsPerSecond.
+	ramp time.Duration
+	// window is how long the steady state is measured.
+	window time.Duration
+	// campaign is the campaign file; its name, cps and maxLive are set from the above.
+	campaign campaignSpec
+	// workerArgs are the worker's flags beyond --name and --log-level.
+	workerArgs []string
+	// sim configures the simulator the worker dials.
+	sim simulator.Config
+	// how says in one line how the worker learns that a call ended, for the figures' notes.
+	how string
+}
+
+// liveWindow is how long the live measure's steady state is measured.
+const liveWindow = time.Minute
+
+// liveRamp is how long the live measure's campaign takes to dial its first calls calls.
+const liveRamp = 20 * time.Second
+
+// pollingLive is the live scenario of a worker that polls Get Call every 5 s (the campaign
+// file's default) for each of --live-calls calls, run with --concurrency 10% above them.
+func (b *bench) pollingLive() liveScenario {
+	calls, talk := b.cfg.liveCalls, b.cfg.liveTalk
+	return liveScenario{
+		name: "live", calls: calls, ramp: liveRamp, window: liveWindow,
+		campaign:   campaignSpec{poll: 5 * time.Second, analysisWait: 30 * time.Second},
+		workerArgs: []string{"--concurrency", strconv.Itoa(calls + max(calls/10, 10))},
+		sim: simulator.Config{
+			APIKey:  simAPIKey,
+			Mix:     map[string]float64{simulator.OutcomeCompleted: 1},
+			RingMin: time.Second, RingMax: 2 * time.Second,
+			TalkMin: talk - 5*time.Second, TalkMax: talk + 5*time.Second,
+			AnalysisDelay: 500 * time.Millisecond,
+			Seed:          1,
+		},
+		how: "Get Call every poll.interval 5s",
+	}
+}
+
+// contacts is how many contacts keep sc's worker busy until the window ends: the first
+// calls calls, and the ones that replace them over the ramp, the window and a margin.
+func (sc liveScenario) contacts() int {
+	talk := (sc.sim.TalkMin + sc.sim.TalkMax + sc.sim.RingMin + sc.sim.RingMax) / 2
+	more := float64(sc.calls) * (sc.ramp + sc.window + time.Minute).Seconds() / talk.Seconds()
+	return sc.calls + int(math.Ceil(more))
+}
+
+// benchLive runs each live scenario in turn.
+func (b *bench) benchLive(ctx context.Context) ([]figure, error) {
+	var figs []figure
+	for _, sc := range []liveScenario{b.pollingLive()} {
+		f, err := b.runLive(ctx, sc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.name, err)
+		}
+		figs = append(figs, f...)
+	}
+	return figs, nil
+}
+
+// liveSample is what the live measure reads at one instant.
+type liveSample struct {
+	at            time.Time
+	workerCPU     time.Duration // the worker process's user + system CPU time
+	benchCPU      time.Duration // this process's (the simulator's) user + system CPU time
+	cpuOK         bool          // whether workerCPU and benchCPU are known
+	redisCommands int64         // INFO stats total_commands_processed
+	redisCPU      float64       // INFO cpu used_cpu_user + used_cpu_sys, seconds
+	gets          int           // Get Call requests the simulator has served
+	conns         int64         // connections the simulator has accepted
+}
+
+// sample reads a liveSample of the worker with process id pid, of sim and of conns, the
+// connections the simulator accepted.
+func (b *bench) sample(ctx context.Context, rdb *redis.Client, pid int, sim *simulator.Server, conns *atomic.Int64) (liveSample, error) {
+	s := liveSample{at: time.Now()}
+	var ok1, ok2 bool
+	s.workerCPU, ok1 = procCPU(pid)
+	s.benchCPU, ok2 = procCPU(os.Getpid())
+	s.cpuOK = ok1 && ok2
+	var err error
+	if s.redisCommands, err = commandsProcessed(ctx, rdb); err != nil {
+		return s, err
+	}
+	if s.redisCPU, err = serverCPU(ctx, rdb); err != nil {
+		return s, err
+	}
+	s.gets = sim.Stats().Requests["get"]
+	s.conns = conns.Load()
+	return s, nil
+}
+
+// liveNow returns how many of dials are live at t: begun at or before it, ended after it.
+func liveNow(dials []simulator.Dial, t time.Time) int {
+	n := 0
+	for _, d := range dials {
+		if !d.At.After(t) && (d.EndAt.IsZero() || d.EndAt.After(t)) {
+			n++
+		}
+	}
+	return n
+}
+
+// runLive runs one live scenario: it uploads sc.contacts() contacts with `dialer upload`,
+// starts one worker process against an in-process simulator, waits until sc.calls calls
+// are live (or sc.ramp and 30 s have passed), then measures over sc.window the worker's CPU
+// and RSS and what Redis ran and spent, and stops the worker.
+func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) {
+	rdb, err := b.redis.open(ctx, dbLive)
+	if err != nil {
+		return nil, err
+	}
+	defer rdb.Close()
+	defer func() {
+		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
+			b.progress("%s: %v", sc.name, err)
+		}
+	}()
+
+	sim, err := simulator.New(sc.sim)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the simulator: %w", err)
+	}
+	var conns atomic.Int64 // connections the worker opened to the API
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				conns.Add(1)
+			}
+		}}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+
+	spec := sc.campaign
+	spec.name = "bench-" + sc.name
+	spec.maxLive = sc.calls
+	spec.cps = math.Ceil(float64(sc.calls) / sc.ramp.Seconds())
+	contacts := sc.contacts()
+	b.progress("%s: uploading %s contacts: maxConcurrentCalls %d, callsPerSecond %g, calls of %s–%s",
+		sc.name, thousands(contacts), spec.maxLive, spec.cps, sc.sim.RingMin+sc.sim.TalkMin, sc.sim.RingMax+sc.sim.TalkMax)
+	u, err := b.runUpload(ctx, spec, contacts, dbLive)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUploaded(ctx, rdb, u.id, contacts, false); err != nil {
+		return nil, err
+	}
+
+	env := append(os.Environ(),
+		"REDIS_URL="+b.redis.url(dbLive),
+		"INTERACTLY_BASE_URL=http://"+l.Addr().String(),
+		"INTERACTLY_API_KEY="+simAPIKey)
+	b.progress("%s: starting one worker %v", sc.name, sc.workerArgs)
+	pool, err := startWorkers(b.worker, 1, env, sc.workerArgs...)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.kill()
+	pid := pool.procs[0].cmd.Process.Pid
+
+	// The ramp: until every slot holds a call, or it is clear that they will not.
+	target := int(math.Ceil(0.98 * float64(sc.calls)))
+	deadline := time.Now().Add(sc.ramp + 30*time.Second)
+	rampFrom := time.Now()
+	for {
+		live := liveNow(sim.Dials(), time.Now())
+		if live >= target {
+			b.progress("%s: %d calls live after %s", sc.name, live, time.Since(rampFrom).Round(100*time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			b.progress("%s: only %d calls live after %s; measuring anyway", sc.name, live, time.Since(rampFrom).Round(time.Second))
+			break
+		}
+		if err := b.pause(ctx, pool, time.Second); err != nil {
+			return nil, err
+		}
+	}
+
+	b.progress("%s: measuring over %s", sc.name, sc.window)
+	s0, err := b.sample(ctx, rdb, pid, sim, &conns)
+	if err != nil {
+		return nil, err
+	}
+	var rss, peakRSS int64
+	rssOK := true
+	minLive := math.MaxInt
+	for end := s0.at.Add(sc.window); time.Now().Before(end); {
+		if err := b.pause(ctx, pool, min(time.Second, time.Until(end))); err != nil {
+			return nil, err
+		}
+		minLive = min(minLive, liveNow(sim.Dials(), time.Now()))
+		cur, peak, ok := procRSS(pid)
+		rss, peakRSS, rssOK = cur, max(peakRSS, peak), rssOK && ok
+	}
+	s1, err := b.sample(ctx, rdb, pid, sim, &conns)
+	if err != nil {
+		return nil, err
+	}
+	st, err := campaign.NewStore(rdb).Status(ctx, u.id)
+	if err != nil {
+		return nil, err
+	}
+	dials := sim.Dials()
+	stats := sim.Stats()
+
+	// Stopping, asynq warns once for each task it hands back: only what came before counts.
+	if logs := pool.logLines(); len(logs) > 0 {
+		b.progress("%s: the worker logged %d warnings or errors; the first: %s", sc.name, len(logs), logs[0])
+	}
+	b.progress("%s: stopping the worker (SIGTERM; it hands %d live calls back to the queue)", sc.name, st.LiveCalls)
+	if err := pool.stop(30 * time.Second); err != nil {
+		return nil, err
+	}
+	res := liveResult{
+		meanLive: meanLive(dials, s0.at, s1.at), minLive: minLive, peakLive: stats.PeakLiveCalls,
+		rss: rss, peakRSS: peakRSS, rssOK: rssOK,
+	}
+	for _, d := range dials {
+		if !d.At.Before(s0.at) && d.At.Before(s1.at) {
+			res.dials++
+		}
+	}
+	return liveFigures(sc, spec, s0, s1, res), nil
+}
+
+// liveResult is what the live measure saw over its window beyond the two samples.
+type liveResult struct {
+	meanLive          float64 // time-weighted mean of calls live on the simulator
+	minLive, peakLive int     // fewest live at a once-a-second look; most at any instant, ramp included
+	dials             int     // calls begun in the window, replacing those that ended
+	rss, peakRSS      int64   // the worker's VmRSS at the end and its VmHWM, bytes
+	rssOK             bool
+}
+
+// liveFigures turns one live run into figures.
+func liveFigures(sc liveScenario, spec campaignSpec, s0, s1 liveSample, r liveResult) []figure {
+	secs := s1.at.Sub(s0.at).Seconds()
+	workerCores := (s1.workerCPU - s0.workerCPU).Seconds() / secs
+	benchCores := (s1.benchCPU - s0.benchCPU).Seconds() / secs
+	redisCores := (s1.redisCPU - s0.redisCPU) / secs
+	opsPerSec := float64(s1.redisCommands-s0.redisCommands) / secs
+	getsPerSec := float64(s1.gets-s0.gets) / secs
+	connsPerSec := float64(s1.conns-s0.conns) / secs
+	p := sc.name + ": "
+	setup := fmt.Sprintf("one worker (%v), maxConcurrentCalls %d, callsPerSecond %g, calls of %s–%s (ring and talk), %s; measured over %.0f s once the calls were up",
+		sc.workerArgs, spec.maxLive, spec.cps, sc.sim.RingMin+sc.sim.TalkMin, sc.sim.RingMax+sc.sim.TalkMax, sc.how, secs)
+	figs := []figure{{
+		measure: p + "calls live during the window",
+		value:   fmt.Sprintf("%.0f mean, %d least", r.meanLive, r.minLive),
+		target:  fmt.Sprintf("≤ %d at peak", sc.calls),
+		met:     verdict(r.peakLive <= sc.calls),
+		note: fmt.Sprintf("calls live on the simulator (created, not yet ended): time-weighted mean over the window and the fewest at a once-a-second look; peak %d over the whole run. %s",
+			r.peakLive, setup),
+	}}
+	cpu := figure{measure: p + "worker CPU", value: "n/a (Linux only)",
+		note: "user + system time of the worker process (/proc/PID/stat utime + stime) over the window ÷ its length"}
+	perCore := figure{measure: p + "live calls one worker core carries", value: "n/a (Linux only)",
+		note: "mean live calls ÷ the worker's CPU share above, were its CPU the only limit"}
+	if s0.cpuOK && s1.cpuOK {
+		cpu.value = fmt.Sprintf("%.1f%% of a core", 100*workerCores)
+		cpu.note += fmt.Sprintf("; meanwhile this bench process, serving the simulator, used %.1f%%", 100*benchCores)
+		perCore.value = "≈ " + thousands(int(r.meanLive/workerCores))
+	}
+	rss := figure{measure: p + "worker RSS", value: "n/a (Linux only)",
+		note: "VmRSS of the worker process at the end of the window, and its peak VmHWM; MB of 10^6 bytes"}
+	if r.rssOK {
+		rss.value = fmt.Sprintf("%.1f MB (peak %.1f MB)", float64(r.rss)/1e6, float64(r.peakRSS)/1e6)
+	}
+	// Calls longer than the window leave no dial in it to share the cost among.
+	perDial, dialsPerCore := "no dial attempts", "no dials/s"
+	if r.dials > 0 {
+		perDial = fmt.Sprintf("%.0f per dial attempt", opsPerSec*secs/float64(r.dials))
+		dialsPerCore = thousands(int(float64(r.dials)/secs/redisCores)) + " dials/s"
+	}
+	figs = append(figs, cpu, rss, perCore, figure{
+		measure: p + "API connections opened",
+		value:   fmt.Sprintf("%.0f/s for %.0f Get Calls/s", connsPerSec, getsPerSec),
+		note:    "TCP connections the simulator accepted over the window ÷ its length, beside the Get Call requests it served: a connection for each request is one TCP (and, against the real API, TLS) handshake each",
+	}, figure{
+		measure: p + "Redis commands",
+		value:   fmt.Sprintf("%s/s: %.2f per live call per second, %s", thousands(int(opsPerSec)), opsPerSec/r.meanLive, perDial),
+		note: fmt.Sprintf("INFO stats total_commands_processed over the window ÷ its length, every client's: the worker's asynq heartbeats, lease extensions and polling, slot leases, the records of the calls that ended and began in the window, this bench's INFO reads; per dial attempt is all of it ÷ the %d calls begun in the window",
+			r.dials),
+	}, figure{
+		measure: p + "Redis CPU",
+		value:   fmt.Sprintf("%.1f%% of a core: ≈ %s live calls or %s per core", 100*redisCores, thousands(int(r.meanLive/redisCores)), dialsPerCore),
+		note:    "INFO cpu used_cpu_user + used_cpu_sys over the window ÷ its length; the live calls of this length one Redis core serves is mean live calls ÷ that share, and the dials/s the calls begun per second ÷ that share (the two are one fleet: live calls = dials/s × call length)",
+	})
+	return figs
+}
+
+// pause waits d, and fails when ctx ends or the worker exits first.
+func (b *bench) pause(ctx context.Context, pool *workerPool, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-pool.firstExit:
+		return fmt.Errorf("the worker exited:\n%s", strings.Join(pool.logLines(), "\n"))
+	case <-t.C:
+		return nil
+	}
+}
