@@ -28,9 +28,12 @@ import (
 //	summary             the assistant's analysis.summary
 //	structured_data     the assistant's analysis.structuredData, JSON
 //	error               why the row was not dialed, or the API's refusal
+//	cost_usd            the last call's cost.totalCost in USD, as Interactly reported it
+//	recording           the last call's recording path
 var ReportColumns = []string{
 	"phone_e164", "outcome", "attempts", "call_id", "started_at", "ended_at",
 	"phone_call_status", "ended_by", "success_evaluation", "summary", "structured_data", "error",
+	"cost_usd", "recording",
 }
 
 // OutcomePending is what a report says for a contact without a final outcome yet.
@@ -188,6 +191,7 @@ func (s *Store) readReport(ctx context.Context, id string, rows, batch int) []ch
 var reportFields = []string{
 	"row", "e164", "outcome", "attempts", "call_id", "started_at", "ended_at",
 	"phone_call_status", "ended_by", "success_evaluation", "summary", "structured_data", "error",
+	"cost", "recording",
 }
 
 // hmgetReportArgs are the arguments of one contact's HMGET after its key, boxed once: boxing
@@ -246,6 +250,7 @@ func decodeReportContact(n int, vals []string, c *Contact, cells []string) []str
 		CallID: vals[4], StartedAt: parseTime(vals[5]), EndedAt: parseTime(vals[6]),
 		PhoneCallStatus: vals[7], EndedBy: vals[8], SuccessEvaluation: vals[9],
 		Summary: vals[10], StructuredData: vals[11], Error: vals[12],
+		Cost: vals[13], Recording: vals[14],
 	}
 	return cells
 }
@@ -334,7 +339,7 @@ func ReportRecord(c *Campaign, ct *Contact, record []string) []string {
 	copy(record[width:], []string{
 		ct.Number, string(outcome), strconv.Itoa(ct.Attempts), r.CallID,
 		reportTime(r.StartedAt), reportTime(r.EndedAt), r.PhoneCallStatus, r.EndedBy,
-		r.SuccessEvaluation, r.Summary, r.StructuredData, r.Error,
+		r.SuccessEvaluation, r.Summary, r.StructuredData, r.Error, r.Cost, r.Recording,
 	})
 	return record
 }

@@ -31,7 +31,8 @@ func TestWriteReport(t *testing.T) {
 	}
 	r := Result{Outcome: OutcomeCompleted, CallID: "CC-1", StartedAt: start, EndedAt: start.Add(90 * time.Second),
 		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good",
-		Summary: "Ann confirmed, \"Tuesday\".", StructuredData: `{"confirmed":true}`}
+		Summary: "Ann confirmed, \"Tuesday\".", StructuredData: `{"confirmed":true}`,
+		Cost: "0.12", Recording: "recordings/CC-1.wav"}
 	if _, err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
 		t.Fatal(err)
 	}
@@ -55,17 +56,17 @@ func TestWriteReport(t *testing.T) {
 	want := [][]string{
 		header,
 		{"Ann", "(415) 555-0101", "likes mornings, not evenings", "+14155550101", "completed", "1", "CC-1",
-			"2026-11-21T17:00:00Z", "2026-11-21T17:01:30Z", "completed", "assistant", "Good", "Ann confirmed, \"Tuesday\".", `{"confirmed":true}`, ""},
-		{"Bob", "not a number", "", "", "invalid", "0", "", "", "", "", "", "", "", "", got[2][len(header)-1]},
-		{"Cy", "+1 415 555 0101", "same as Ann", "+14155550101", "duplicate", "0", "", "", "", "", "", "", "", "", "same number +14155550101 as line 2; dialed once, for that line"},
-		{"Di", "415.555.0102", "multi\nline", "+14155550102", "pending", "0", "", "", "", "", "", "", "", "", ""},
+			"2026-11-21T17:00:00Z", "2026-11-21T17:01:30Z", "completed", "assistant", "Good", "Ann confirmed, \"Tuesday\".", `{"confirmed":true}`, "", "0.12", "recordings/CC-1.wav"},
+		{"Bob", "not a number", "", "", "invalid", "0", "", "", "", "", "", "", "", "", got[2][len(header)-3], "", ""},
+		{"Cy", "+1 415 555 0101", "same as Ann", "+14155550101", "duplicate", "0", "", "", "", "", "", "", "", "", "same number +14155550101 as line 2; dialed once, for that line", "", ""},
+		{"Di", "415.555.0102", "multi\nline", "+14155550102", "pending", "0", "", "", "", "", "", "", "", "", "", "", ""},
 		// A short row is padded to the header's width.
-		{"Ed", "415-555-0103", "", "", "invalid", "0", "", "", "", "", "", "", "", "", "row has 2 fields, header has 3"},
+		{"Ed", "415-555-0103", "", "", "invalid", "0", "", "", "", "", "", "", "", "", "row has 2 fields, header has 3", "", ""},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("report (-want +got):\n%s", diff)
 	}
-	if got[2][len(header)-1] == "" {
+	if got[2][len(header)-3] == "" {
 		t.Error("the invalid row's error cell is empty")
 	}
 }

@@ -39,7 +39,7 @@ type Config struct {
 	// never appears in logs, errors or String().
 	APIKey string
 	// HTTPClient sends the requests. Defaults to a client with a 30s
-	// timeout per request.
+	// timeout per request that keeps up to 256 idle connections to the API.
 	HTTPClient *http.Client
 	// RetryBudget is the total time one call may spend retrying, including
 	// waits. Defaults to 2m; negative disables retries.
@@ -78,7 +78,11 @@ func (cfg Config) WithDefaults() Config {
 	}
 	cfg.APIKey = strings.TrimSpace(cfg.APIKey)
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		// A worker follows hundreds of calls at once; Go's default of 2 idle connections per
+		// host would open (and, over HTTPS, handshake) a new one for most Get Calls.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 512, 256
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: t}
 	}
 	if cfg.RetryBudget == 0 {
 		cfg.RetryBudget = 2 * time.Minute

@@ -257,7 +257,7 @@ func TestContactFinished(t *testing.T) {
 		`"phone_e164":"+14155550101","outcome":"completed","attempts":"1","call_id":"CC-1",` +
 		`"started_at":"2026-03-02T15:00:00Z","ended_at":"2026-03-02T15:01:00Z","phone_call_status":"completed",` +
 		`"ended_by":"assistant","success_evaluation":"Good","summary":"Confirmed \"Tuesday\".",` +
-		`"structured_data":"{\"confirmed\":true}","error":""}}`
+		`"structured_data":"{\"confirmed\":true}","error":"","cost_usd":"","recording":""}}`
 	if diff := cmp.Diff(want, string(r.body)); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
 	}
