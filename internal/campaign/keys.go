@@ -15,6 +15,8 @@ import "strconv"
 //	dialer:{C}:counters               HASH  attempts, first_dial_at, ...
 //	dialer:{C}:live                   SET   attempt keys "N:A" whose call is live
 //	dialer:{C}:waiting                ZSET  contact N -> when its calling window next opens (Unix ms)
+//	dialer:{C}:followers              ZSET  live attempts "N:A" -> when their follower's lease runs out (Unix ms)
+//	dialer:{C}:follower               HASH  live attempts "N:A" -> the token of the worker run following the call
 //	dialer:{C}:held                   ZSET  attempts "N:A" held while the campaign is paused -> when (Unix ms)
 //	dialer:{C}:slots                  ZSET  concurrency leases (package ratelimit)
 //	dialer:{C}:callerid:next, :local  STR, HASH  caller-ID rotation turns (package callerid)
@@ -58,6 +60,10 @@ func liveKey(id string) string { return tag(id) + "live" }
 func waitingKey(id string) string { return tag(id) + "waiting" }
 
 func heldKey(id string) string { return tag(id) + "held" }
+
+func followersKey(id string) string { return tag(id) + "followers" }
+
+func followerKey(id string) string { return tag(id) + "follower" }
 
 // SlotsKey is the key of campaign id's concurrency leases, held by ratelimit.Semaphore.
 func SlotsKey(id string) string { return tag(id) + "slots" }

@@ -38,7 +38,6 @@ func (a *attempt) run(ctx context.Context) error {
 	case campaign.AttemptDone:
 		return a.followUp(ctx, rec.Result)
 	case campaign.AttemptLive:
-		a.log.Info("resuming live call", "call", rec.CallID)
 		return a.resume(ctx, rec.CallID, rec.CallerID)
 	case campaign.AttemptDialing:
 		// An earlier run claimed the attempt and may have placed the call before it died.
@@ -182,6 +181,9 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		a.release(ctx, callerID)
 		return a.recorded(ctx)
 	}
+	if _, err := cfg.Store.Follow(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, a.h.token); err != nil {
+		a.log.Warn("take the follower lease", "err", err) // only adoption after a crash needs it
+	}
 	return a.follow(ctx, call.ID, callerID)
 }
 
@@ -196,8 +198,18 @@ func (a *attempt) stopped(ctx context.Context, err error) error {
 	return err
 }
 
-// resume counts an already placed call against the caps again and follows it.
+// resume takes the lease on following an already placed call, counts it against the caps
+// again and follows it. When another worker holds the lease (it adopted the call), the task
+// comes back later, for the follow-up once that worker has recorded the call.
 func (a *attempt) resume(ctx context.Context, callID, callerID string) error {
+	ok, err := a.h.cfg.Store.Follow(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, a.h.token)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &queue.RetryLaterError{In: campaign.FollowLease, Reason: "another worker follows call " + callID}
+	}
+	a.log.Info("resuming live call", "call", callID)
 	if err := a.h.cfg.Slots.Hold(ctx, campaign.SlotsKey(a.c.ID), a.key()); err != nil {
 		return fmt.Errorf("hold the slot of call %s: %w", callID, err)
 	}
@@ -217,6 +229,8 @@ func (a *attempt) follow(ctx context.Context, callID, callerID string) error {
 	cfg := &a.h.cfg
 	ended, unwatch := a.h.ends.watch(a.key())
 	defer unwatch()
+	stopFollowing := a.keepFollowing(ctx)
+	defer stopFollowing()
 	stop := cfg.Slots.KeepAlive(ctx, campaign.SlotsKey(a.c.ID), a.key())
 	stopCallerID := a.keepCallerID(ctx, callerID)
 	call, done, err := a.awaitEnd(ctx, callID, ended)
@@ -253,6 +267,40 @@ func (a *attempt) follow(ctx context.Context, callID, callerID string) error {
 	}
 	a.log.Info("call ended", "call", callID, "outcome", r.Outcome, "phoneCallStatus", r.PhoneCallStatus)
 	return a.followUp(ctx, r)
+}
+
+// keepFollowing renews this run's lease on following the call every FollowLease/3 until
+// stop is called, which drops the lease: the call is recorded, or this worker is stopping
+// and another may adopt the call at once.
+func (a *attempt) keepFollowing(ctx context.Context) (stop func()) {
+	store := a.h.cfg.Store
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(campaign.FollowLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				ok, err := store.Follow(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, a.h.token)
+				if err == nil && !ok {
+					a.log.Warn("another worker adopted the call while this one followed it; both follow it now")
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+		if err := store.Unfollow(context.WithoutCancel(ctx), a.t.CampaignID, a.t.ContactID, a.t.Attempt, a.h.token); err != nil {
+			a.log.Warn("drop the follower lease", "err", err) // it runs out anyway
+		}
+	}
 }
 
 // release gives back the attempt's concurrency slot and caller ID. A failure is only logged:

@@ -84,11 +84,12 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	if err != nil {
 		return err
 	}
-	// Webhooks announce ends; the metrics go to Redis every second. Both stop when Run
-	// returns, the metrics after a last flush.
+	// Webhooks announce ends; dead workers' calls are adopted; the metrics go to Redis every
+	// second. All stop when Run returns, the metrics after a last flush.
 	bg, stop := context.WithCancel(ctx)
 	flushed := make(chan struct{})
 	go h.ListenForEnds(bg)
+	go h.AdoptOrphans(bg)
 	go func() {
 		defer close(flushed)
 		if err := rec.Run(bg); err != nil {

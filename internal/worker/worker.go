@@ -15,6 +15,8 @@ package worker
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
@@ -80,6 +83,11 @@ type Config struct {
 	// CallerIDs, when set, picks each dial's caller ID from a campaign's phoneNumberIds and
 	// keeps per-number caps. Without it a pool is used round robin, without caps.
 	CallerIDs CallerIDs
+	// AdoptEvery is how often AdoptOrphans looks for live calls whose worker went quiet.
+	// Defaults to 10s.
+	AdoptEvery time.Duration
+	// AdoptLimit caps the calls this process follows by adoption at once. Defaults to 100.
+	AdoptLimit int
 	// RateHeadroom is the share of callsPerSecond left unused. Dials are granted exactly
 	// 1/rate apart, but reach Interactly a little late, each by its own amount (scheduling,
 	// network). The headroom absorbs that jitter, so that no one-second window there holds
@@ -114,6 +122,8 @@ type Handler struct {
 	now       func() time.Time
 	campaigns sync.Map // campaign ID -> *campaignRules, cached once ready (they do not change)
 	ends      ends     // attempts waiting on announcements of their calls' ends
+	token     string   // this Handler's follower token: Name and a random suffix
+	adopting  atomic.Int32
 }
 
 var _ asynq.Handler = (*Handler)(nil)
@@ -151,7 +161,16 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.RateHeadroom <= 0 || cfg.RateHeadroom >= 1 {
 		cfg.RateHeadroom = 0.025
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger, now: time.Now}, nil
+	if cfg.AdoptEvery <= 0 {
+		cfg.AdoptEvery = 10 * time.Second
+	}
+	if cfg.AdoptLimit <= 0 {
+		cfg.AdoptLimit = 100
+	}
+	var suffix [6]byte
+	_, _ = crand.Read(suffix[:])
+	token := cfg.Name + "/" + hex.EncodeToString(suffix[:])
+	return &Handler{cfg: cfg, log: cfg.Logger, now: time.Now, token: token}, nil
 }
 
 // ProcessTask runs one attempt of one contact (a queue.TypeDial task). It returns nil when
