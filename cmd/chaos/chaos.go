@@ -183,19 +183,19 @@ func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]figure
 	)
 	rec := recoveries(res.procs, res.attempts)
 	figs = append(figs, figure{measure: "interrupted attempts picked up", value: rec.describe(),
-		note: fmt.Sprintf(`"resuming live call" and "found the call of an interrupted dial" in the workers' logs, each timed from the SIGKILL of the last worker that ran its task; with no backlog asynq hands a task on within ≈%s (see the doc comment), but a recovered task is queued behind every task already pending`, seconds(resumeBound))})
+		note: fmt.Sprintf(`"resuming live call" and "found the call of an interrupted dial" in the workers' logs, each timed from the SIGKILL of the last worker that ran its task; a live call is adopted by another worker within its 30 s follower lease and one 10±5 s sweep, and any task is handed on by asynq within ≈%s (see the doc comment)`, seconds(resumeBound))})
 	pause := longestPause(res.dials)
 	if base != nil {
 		pause += " (baseline " + longestPause(base.dials) + ")"
 	}
 	figs = append(figs, figure{measure: "longest pause between dials", value: pause,
-		note: "the widest gap between two dials in the simulator's log: while a killed worker's slots stay taken (until their tasks are picked up again, or their 3-minute leases run out), nothing is dialed"})
+		note: "the widest gap between two dials in the simulator's log: a killed worker's slots stay taken until its calls are adopted or its tasks picked up again (or the slots' 3-minute leases run out), and while they fill the cap nothing is dialed"})
 	took := minutes(res.took)
 	if !res.done {
 		took = "not done after " + minutes(res.took)
 	}
 	figs = append(figs, figure{measure: "time to finish", value: took,
-		note: "from the end of `dialer upload` until `dialer status --json` said done (polled every 0.5 s); a killed worker's tasks wait for asynq's recovery: 1–2 minutes, more behind a backlog"})
+		note: "from the end of `dialer upload` until `dialer status --json` said done (polled every 0.5 s); a killed worker's live calls are adopted within about 45 s; its other tasks wait for asynq's recovery, 1–2 minutes"})
 	switch {
 	case base == nil:
 		figs = append(figs, figure{measure: "time without faults (baseline)", value: "not run (--baseline)"})
