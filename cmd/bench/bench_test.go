@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -168,6 +167,9 @@ func TestParseFlagsMeasures(t *testing.T) {
 	}{
 		{name: "default", want: []string{measureUpload, measureEnqueue, measureDial}},
 		{name: "only scale", args: []string{"--only", "report, live"}, want: []string{measureReport, measureLive}},
+		{name: "webhooks", args: []string{"--only", "webhooks,dial"}, want: []string{measureDial, measureWebhooks}},
+		{name: "webhook clients", args: []string{"--only", "webhooks", "--webhook-clients", "0"}, wantErr: "--webhook-clients 0"},
+		{name: "webhook calls", args: []string{"--only", "webhooks", "--webhook-calls", "0"}, wantErr: "--webhook-calls 0"},
 		{name: "skip dial", args: []string{"--skip-dial"}, want: []string{measureUpload, measureEnqueue}},
 		{name: "skip upload of only", args: []string{"--only", "upload,live", "--skip-upload"}, want: []string{measureLive}},
 		{name: "unknown", args: []string{"--only", "report,lve"}, wantErr: `unknown measure "lve"`},
@@ -199,28 +201,10 @@ func TestParseFlagsMeasures(t *testing.T) {
 	}
 }
 
-// noEnqueue takes the dial tasks of an upload and drops them.
-type noEnqueue struct{}
-
-func (noEnqueue) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
-
 // mustUploadGenerated uploads rows generated contacts (writeContacts) under spec into store.
 func mustUploadGenerated(tb testing.TB, store *campaign.Store, spec campaignSpec, rows int) *campaign.Campaign {
 	tb.Helper()
-	f, err := campaign.Parse(spec.name+".yaml", []byte(spec.yaml()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
-		tb.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := writeContacts(&buf, rows); err != nil {
-		tb.Fatal(err)
-	}
-	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
-	c, err := store.Upload(tb.Context(), f, spec.name+".csv", open, noEnqueue{}, campaign.UploadOptions{})
+	c, err := uploadDirect(tb.Context(), store, spec, rows)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -355,6 +339,22 @@ func TestLiveFigures(t *testing.T) {
 		t.Errorf("live figures (-want +got):\n%s", diff)
 	}
 
+	// With webhooks, serve's CPU and the events it answered join the figures.
+	sc.name, sc.webhooks = "live-webhooks", true
+	s0.serveCPU, s0.hooks = 2*time.Second, 1000
+	s1.serveCPU, s1.hooks = 5*time.Second, 10600
+	got = map[string]string{}
+	for _, f := range liveFigures(sc, spec, s0, s1, r) {
+		got[f.measure] = f.value
+	}
+	if v := got["live-webhooks: dialer serve CPU"]; v != "5.0% of a core for 160 events/s" {
+		t.Errorf("serve CPU with webhooks = %q", v)
+	}
+	if v := got["live-webhooks: worker CPU"]; v != "10.0% of a core" {
+		t.Errorf("worker CPU with webhooks = %q", v)
+	}
+
+	sc.name, sc.webhooks = "live", false
 	r.dials, r.peakLive = 0, 1001
 	for _, f := range liveFigures(sc, spec, s0, s1, r) {
 		switch f.measure {

@@ -18,10 +18,11 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/redis/go-redis/v9"
 )
 
-// pollInterval is the campaigns' poll.interval: how often a worker asks Get Call about a
-// live call, and so how late, on average half of it, a worker sees a call end.
+// pollInterval is the dial campaigns' poll.interval: how often a worker asks Get Call about
+// a live call, and so how late, on average half of it, a worker sees a call end.
 const pollInterval = 200 * time.Millisecond
 
 // analysisDelay is how long after a call ends the simulator fills in its analysis. A
@@ -41,6 +42,9 @@ type dialScenario struct {
 	contacts int
 	// ring and talk bound the simulated ring and conversation times, drawn uniformly.
 	ring, talk [2]time.Duration
+	// poll is the campaign's poll.interval: how often a worker asks Get Call about a live
+	// call, and so how late, without webhooks, it sees the call end.
+	poll time.Duration
 }
 
 // expected is how long the scenario should take at best: bound by the rate or by the cap.
@@ -68,6 +72,7 @@ type dialResult struct {
 	dials []simulator.Dial
 	stats simulator.Stats
 	took  time.Duration // from the end of the upload to Status.Done
+	id    string        // the campaign's ID
 	// redisCommands and redisCPU are what Redis ran and spent (seconds) over the same time,
 	// for every client.
 	redisCommands int64
@@ -90,6 +95,28 @@ func (s *simSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sim.ServeHTTP(w, r)
 }
 
+// serveLoopback serves h on a free loopback port and returns its base URL, e.g.
+// "http://127.0.0.1:41234", and a function that stops serving. connState, when not nil, is
+// the server's http.Server.ConnState.
+func serveLoopback(h http.Handler, connState func(net.Conn, http.ConnState)) (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listen on a loopback port: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: connState}
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// workerEnv is the environment of worker processes dialing the simulator at apiURL with
+// database db.
+func (b *bench) workerEnv(db int, apiURL string) []string {
+	return append(os.Environ(),
+		"REDIS_URL="+b.redis.url(db),
+		"INTERACTLY_BASE_URL="+apiURL,
+		"INTERACTLY_API_KEY="+simAPIKey)
+}
+
 // benchDial runs the dial-rate and the concurrency campaigns, one after the other, with
 // --workers worker processes against the in-process simulator, and measures from the
 // simulator's dial log how well each limit is used and kept.
@@ -98,35 +125,25 @@ func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
 		name: "bench-rate", cps: 20, maxLive: 200, contacts: b.cfg.dialContacts,
 		ring: [2]time.Duration{300 * time.Millisecond, 600 * time.Millisecond},
 		talk: [2]time.Duration{500 * time.Millisecond, 1500 * time.Millisecond},
+		poll: pollInterval,
 	}
-	capped := dialScenario{
-		name: "bench-cap", cps: 50, maxLive: 20, contacts: b.cfg.capContacts,
-		ring: [2]time.Duration{500 * time.Millisecond, 1000 * time.Millisecond},
-		talk: [2]time.Duration{1500 * time.Millisecond, 3000 * time.Millisecond},
-	}
+	capped := b.cappedScenario("bench-cap", pollInterval)
 
 	rdb, err := b.redis.open(ctx, dbDial)
 	if err != nil {
 		return nil, err
 	}
 	defer rdb.Close()
-	store := campaign.NewStore(rdb)
 
 	sw := &simSwitch{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	apiURL, stopAPI, err := serveLoopback(sw, nil)
 	if err != nil {
-		return nil, fmt.Errorf("listen for the simulator: %w", err)
+		return nil, fmt.Errorf("serve the simulator: %w", err)
 	}
-	srv := &http.Server{Handler: sw, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
+	defer stopAPI()
 
-	env := append(os.Environ(),
-		"REDIS_URL="+b.redis.url(dbDial),
-		"INTERACTLY_BASE_URL=http://"+l.Addr().String(),
-		"INTERACTLY_API_KEY="+simAPIKey)
 	b.progress("dial: starting %d worker processes", b.cfg.workers)
-	pool, err := startWorkers(b.worker, b.cfg.workers, env)
+	pool, err := startWorkers(b.worker, b.cfg.workers, b.workerEnv(dbDial, apiURL))
 	if err != nil {
 		return nil, err
 	}
@@ -138,42 +155,10 @@ func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
 		if err != nil {
 			return nil, err
 		}
-		sw.cur.Store(sim)
-		b.progress("dial: %s: %d contacts, callsPerSecond %g, maxConcurrentCalls %d (about %s)",
-			sc.name, sc.contacts, sc.cps, sc.maxLive, sc.expected().Round(time.Second))
-		u, err := b.runUpload(ctx, campaignSpec{name: sc.name, cps: sc.cps, maxLive: sc.maxLive, poll: pollInterval, analysisWait: 2 * time.Second}, sc.contacts, dbDial)
+		res, err := b.dialCampaign(ctx, "dial", rdb, dbDial, sw, sim, pool, sc, 2*time.Second)
 		if err != nil {
 			return nil, err
 		}
-		if err := checkUploaded(ctx, rdb, u.id, sc.contacts, false); err != nil {
-			return nil, err
-		}
-		start := time.Now()
-		cmds0, err := commandsProcessed(ctx, rdb)
-		if err != nil {
-			return nil, err
-		}
-		cpu0, err := serverCPU(ctx, rdb)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.waitDone(ctx, store, u.id, 3*sc.expected()+30*time.Second, pool); err != nil {
-			return nil, fmt.Errorf("%s: %w", sc.name, err)
-		}
-		res := &dialResult{dials: sim.Dials(), stats: sim.Stats(), took: time.Since(start)}
-		cmds1, err := commandsProcessed(ctx, rdb)
-		if err != nil {
-			return nil, err
-		}
-		cpu1, err := serverCPU(ctx, rdb)
-		if err != nil {
-			return nil, err
-		}
-		res.redisCommands, res.redisCPU = cmds1-cmds0, cpu1-cpu0
-		if res.stats.Dials < sc.contacts {
-			return nil, fmt.Errorf("%s: campaign done after %d dials, want at least %d", sc.name, res.stats.Dials, sc.contacts)
-		}
-		b.progress("dial: %s: done in %s", sc.name, res.took.Round(100*time.Millisecond))
 		results[sc.name] = res
 	}
 	b.progress("dial: stopping the workers (SIGTERM)")
@@ -211,6 +196,63 @@ func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
 		note:    "dials beyond the first of one idempotency key (campaign:contact:attempt) on the simulator, both campaigns",
 	})
 	return figs, nil
+}
+
+// cappedScenario is the concurrency scenario: --cap-contacts contacts, at most 20 calls of
+// 2–4 s live at once, callsPerSecond 50 so that only the cap binds, poll.interval poll.
+func (b *bench) cappedScenario(name string, poll time.Duration) dialScenario {
+	return dialScenario{
+		name: name, cps: 50, maxLive: 20, contacts: b.cfg.capContacts,
+		ring: [2]time.Duration{500 * time.Millisecond, 1000 * time.Millisecond},
+		talk: [2]time.Duration{1500 * time.Millisecond, 3000 * time.Millisecond},
+		poll: poll,
+	}
+}
+
+// dialCampaign uploads scenario sc's campaign into database db (rdb) with poll.analysisWait
+// analysisWait, has sw serve sim, and waits until the workers of pool have finished it. It
+// returns what sim saw and what Redis ran and spent meanwhile. label starts its progress
+// lines. It does not Close sim.
+func (b *bench) dialCampaign(ctx context.Context, label string, rdb *redis.Client, db int, sw *simSwitch, sim *simulator.Server, pool *workerPool, sc dialScenario, analysisWait time.Duration) (*dialResult, error) {
+	sw.cur.Store(sim)
+	b.progress("%s: %s: %d contacts, callsPerSecond %g, maxConcurrentCalls %d, poll.interval %s (about %s)",
+		label, sc.name, sc.contacts, sc.cps, sc.maxLive, sc.poll, sc.expected().Round(time.Second))
+	u, err := b.runUpload(ctx, campaignSpec{name: sc.name, cps: sc.cps, maxLive: sc.maxLive, poll: sc.poll, analysisWait: analysisWait}, sc.contacts, db)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUploaded(ctx, rdb, u.id, sc.contacts, false); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	cmds0, err := commandsProcessed(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	cpu0, err := serverCPU(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	// Without webhooks a call holds its slot until the next Get Call sees it over.
+	timeout := 3*max(sc.expected(), time.Duration(sc.contacts)*(sc.ring[1]+sc.talk[1]+sc.poll)/time.Duration(sc.maxLive)) + 30*time.Second
+	if err := b.waitDone(ctx, label, campaign.NewStore(rdb), u.id, timeout, pool); err != nil {
+		return nil, fmt.Errorf("%s: %w", sc.name, err)
+	}
+	res := &dialResult{dials: sim.Dials(), stats: sim.Stats(), took: time.Since(start), id: u.id}
+	cmds1, err := commandsProcessed(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	cpu1, err := serverCPU(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	res.redisCommands, res.redisCPU = cmds1-cmds0, cpu1-cpu0
+	if res.stats.Dials < sc.contacts {
+		return nil, fmt.Errorf("%s: campaign done after %d dials, want at least %d", sc.name, res.stats.Dials, sc.contacts)
+	}
+	b.progress("%s: %s: done in %s", label, sc.name, res.took.Round(100*time.Millisecond))
+	return res, nil
 }
 
 // rateFigures measures the dial-rate scenario: the rate achieved and the most dials in any
@@ -281,7 +323,7 @@ func capFigures(sc dialScenario, res *dialResult) ([]figure, error) {
 		target:  fmt.Sprintf("≥ %.1f (90%%)", 0.9*float64(sc.maxLive)),
 		met:     verdict(share >= 0.9),
 		note: fmt.Sprintf("time-weighted mean of live calls over the %.1f s from the first dial to the start of the last; the rest is slot time around calls: claim, token and Connect Call before, and up to one Get Call interval (%s) after, until the end is seen",
-			to.Sub(from).Seconds(), pollInterval),
+			to.Sub(from).Seconds(), sc.poll),
 	}}, nil
 }
 
@@ -292,8 +334,9 @@ func callLength(sc dialScenario) string {
 }
 
 // waitDone polls the status of campaign id until it is done. It fails when timeout
-// passes first, when a worker exits, or when ctx ends. It reports progress every 5 s.
-func (b *bench) waitDone(ctx context.Context, store *campaign.Store, id string, timeout time.Duration, pool *workerPool) error {
+// passes first, when a worker exits, or when ctx ends. It reports progress every 5 s, in
+// lines that start with label.
+func (b *bench) waitDone(ctx context.Context, label string, store *campaign.Store, id string, timeout time.Duration, pool *workerPool) error {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -311,7 +354,7 @@ func (b *bench) waitDone(ctx context.Context, store *campaign.Store, id string, 
 				id, timeout.Round(time.Second), st.Finished, st.Total, st.LiveCalls, st.Attempts, strings.Join(pool.logLines(), "\n"))
 		}
 		if time.Since(lastReport) >= 5*time.Second {
-			b.progress("dial: %d of %d finished, %d live calls", st.Finished, st.Total, st.LiveCalls)
+			b.progress("%s: %d of %d finished, %d live calls", label, st.Finished, st.Total, st.LiveCalls)
 			lastReport = time.Now()
 		}
 		select {

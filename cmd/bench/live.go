@@ -19,9 +19,9 @@ import (
 
 // liveScenario is one run of the live measure: one worker process holding about calls live
 // calls (their length set by sim), measured over a steady window once they are all up. A
-// variant, such as one where the worker learns of ends from webhooks, is another
+// variant, such as webhookLive where the worker also learns of ends from webhooks, is another
 // liveScenario in benchLive's list: another campaign file (campaign.extra), other worker
-// flags, another simulator configuration.
+// flags, another simulator configuration, a `dialer serve` receiving the webhooks.
 type liveScenario struct {
 	// name names the campaign and starts each figure, e.g. "live".
 	name string
@@ -39,6 +39,9 @@ type liveScenario struct {
 	sim simulator.Config
 	// how says in one line how the worker learns that a call ended, for the figures' notes.
 	how string
+	// webhooks runs a `dialer serve` on the campaign's database and has the simulator post
+	// its server messages there (sim.Webhooks is set then).
+	webhooks bool
 }
 
 // liveWindow is how long the live measure's steady state is measured.
@@ -67,6 +70,17 @@ func (b *bench) pollingLive() liveScenario {
 	}
 }
 
+// webhookLive is pollingLive with webhooks: a running `dialer serve` receives the
+// simulator's server messages, so that the worker learns of each call's end at once, and
+// still polls every 5 s.
+func (b *bench) webhookLive() liveScenario {
+	sc := b.pollingLive()
+	sc.name = "live-webhooks"
+	sc.webhooks = true
+	sc.how = "Get Call every poll.interval 5s, and webhooks to a running dialer serve"
+	return sc
+}
+
 // contacts is how many contacts keep sc's worker busy until the window ends: the first
 // calls calls, and the ones that replace them over the ramp, the window and a margin.
 func (sc liveScenario) contacts() int {
@@ -78,7 +92,7 @@ func (sc liveScenario) contacts() int {
 // benchLive runs each live scenario in turn.
 func (b *bench) benchLive(ctx context.Context) ([]figure, error) {
 	var figs []figure
-	for _, sc := range []liveScenario{b.pollingLive()} {
+	for _, sc := range []liveScenario{b.pollingLive(), b.webhookLive()} {
 		f, err := b.runLive(ctx, sc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
@@ -93,21 +107,27 @@ type liveSample struct {
 	at            time.Time
 	workerCPU     time.Duration // the worker process's user + system CPU time
 	benchCPU      time.Duration // this process's (the simulator's) user + system CPU time
-	cpuOK         bool          // whether workerCPU and benchCPU are known
+	serveCPU      time.Duration // dialer serve's user + system CPU time; 0 without webhooks
+	cpuOK         bool          // whether workerCPU, benchCPU and serveCPU are known
 	redisCommands int64         // INFO stats total_commands_processed
 	redisCPU      float64       // INFO cpu used_cpu_user + used_cpu_sys, seconds
 	gets          int           // Get Call requests the simulator has served
 	conns         int64         // connections the simulator has accepted
+	hooks         int           // server messages the simulator has delivered (answered 2xx)
 }
 
-// sample reads a liveSample of the worker with process id pid, of sim and of conns, the
-// connections the simulator accepted.
-func (b *bench) sample(ctx context.Context, rdb *redis.Client, pid int, sim *simulator.Server, conns *atomic.Int64) (liveSample, error) {
+// sample reads a liveSample of the worker with process id pid, of dialer serve with process
+// id servePID (0: none), of sim and of conns, the connections the simulator accepted.
+func (b *bench) sample(ctx context.Context, rdb *redis.Client, pid, servePID int, sim *simulator.Server, conns *atomic.Int64) (liveSample, error) {
 	s := liveSample{at: time.Now()}
+	ok3 := true
 	var ok1, ok2 bool
 	s.workerCPU, ok1 = procCPU(pid)
 	s.benchCPU, ok2 = procCPU(os.Getpid())
-	s.cpuOK = ok1 && ok2
+	if servePID != 0 {
+		s.serveCPU, ok3 = procCPU(servePID)
+	}
+	s.cpuOK = ok1 && ok2 && ok3
 	var err error
 	if s.redisCommands, err = commandsProcessed(ctx, rdb); err != nil {
 		return s, err
@@ -115,7 +135,11 @@ func (b *bench) sample(ctx context.Context, rdb *redis.Client, pid int, sim *sim
 	if s.redisCPU, err = serverCPU(ctx, rdb); err != nil {
 		return s, err
 	}
-	s.gets = sim.Stats().Requests["get"]
+	st := sim.Stats()
+	s.gets = st.Requests["get"]
+	for _, n := range st.Webhooks.Sent {
+		s.hooks += n
+	}
 	s.conns = conns.Load()
 	return s, nil
 }
@@ -132,9 +156,10 @@ func liveNow(dials []simulator.Dial, t time.Time) int {
 }
 
 // runLive runs one live scenario: it uploads sc.contacts() contacts with `dialer upload`,
-// starts one worker process against an in-process simulator, waits until sc.calls calls
+// starts one worker process against an in-process simulator (and with sc.webhooks a
+// `dialer serve` receiving the simulator's server messages), waits until sc.calls calls
 // are live (or sc.ramp and 30 s have passed), then measures over sc.window the worker's CPU
-// and RSS and what Redis ran and spent, and stops the worker.
+// and RSS, serve's CPU, and what Redis ran and spent, and stops the worker.
 func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) {
 	rdb, err := b.redis.open(ctx, dbLive)
 	if err != nil {
@@ -147,23 +172,34 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 		}
 	}()
 
-	sim, err := simulator.New(sc.sim)
+	simCfg := sc.sim
+	servePID := 0
+	if sc.webhooks {
+		secret := newSecret()
+		b.progress("%s: starting dialer serve", sc.name)
+		srv, err := startServe(ctx, b.dialer, b.redis.url(dbLive), secret)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.stop(15 * time.Second)
+		servePID = srv.pid()
+		simCfg.Webhooks = simulator.WebhookConfig{URL: srv.url(webhookPath), Secret: secret, Client: pooledClient()}
+	}
+	sim, err := simulator.New(simCfg)
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen for the simulator: %w", err)
-	}
+	defer sim.Close()      // before serve stops: no webhook is then posted to a stopped serve
 	var conns atomic.Int64 // connections the worker opened to the API
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second,
-		ConnState: func(_ net.Conn, state http.ConnState) {
-			if state == http.StateNew {
-				conns.Add(1)
-			}
-		}}
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
+	apiURL, stopAPI, err := serveLoopback(sim, func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			conns.Add(1)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("serve the simulator: %w", err)
+	}
+	defer stopAPI()
 
 	spec := sc.campaign
 	spec.name = "bench-" + sc.name
@@ -180,12 +216,8 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 		return nil, err
 	}
 
-	env := append(os.Environ(),
-		"REDIS_URL="+b.redis.url(dbLive),
-		"INTERACTLY_BASE_URL=http://"+l.Addr().String(),
-		"INTERACTLY_API_KEY="+simAPIKey)
 	b.progress("%s: starting one worker %v", sc.name, sc.workerArgs)
-	pool, err := startWorkers(b.worker, 1, env, sc.workerArgs...)
+	pool, err := startWorkers(b.worker, 1, b.workerEnv(dbLive, apiURL), sc.workerArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +244,7 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 	}
 
 	b.progress("%s: measuring over %s", sc.name, sc.window)
-	s0, err := b.sample(ctx, rdb, pid, sim, &conns)
+	s0, err := b.sample(ctx, rdb, pid, servePID, sim, &conns)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +259,7 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 		cur, peak, ok := procRSS(pid)
 		rss, peakRSS, rssOK = cur, max(peakRSS, peak), rssOK && ok
 	}
-	s1, err := b.sample(ctx, rdb, pid, sim, &conns)
+	s1, err := b.sample(ctx, rdb, pid, servePID, sim, &conns)
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +269,9 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 	}
 	dials := sim.Dials()
 	stats := sim.Stats()
+	if err := checkHooks(sc.name, stats.Webhooks); err != nil {
+		return nil, err
+	}
 
 	// Stopping, asynq warns once for each task it hands back: only what came before counts.
 	if logs := pool.logLines(); len(logs) > 0 {
@@ -293,7 +328,11 @@ func liveFigures(sc liveScenario, spec campaignSpec, s0, s1 liveSample, r liveRe
 		note: "mean live calls ÷ the worker's CPU share above, were its CPU the only limit"}
 	if s0.cpuOK && s1.cpuOK {
 		cpu.value = fmt.Sprintf("%.1f%% of a core", 100*workerCores)
-		cpu.note += fmt.Sprintf("; meanwhile this bench process, serving the simulator, used %.1f%%", 100*benchCores)
+		role := "serving the simulator"
+		if sc.webhooks {
+			role = "serving the simulator and posting its server messages"
+		}
+		cpu.note += fmt.Sprintf("; meanwhile this bench process, %s, used %.1f%%", role, 100*benchCores)
 		perCore.value = "≈ " + thousands(int(r.meanLive/workerCores))
 	}
 	rss := figure{measure: p + "worker RSS", value: "n/a (Linux only)",
@@ -307,7 +346,17 @@ func liveFigures(sc liveScenario, spec campaignSpec, s0, s1 liveSample, r liveRe
 		perDial = fmt.Sprintf("%.0f per dial attempt", opsPerSec*secs/float64(r.dials))
 		dialsPerCore = thousands(int(float64(r.dials)/secs/redisCores)) + " dials/s"
 	}
-	figs = append(figs, cpu, rss, perCore, figure{
+	figs = append(figs, cpu, rss, perCore)
+	if sc.webhooks {
+		serve := figure{measure: p + "dialer serve CPU", value: "n/a (Linux only)",
+			note: "user + system time of the dialer serve process receiving the simulator's server messages (/proc/PID/stat) over the window ÷ its length"}
+		if s0.cpuOK && s1.cpuOK {
+			serve.value = fmt.Sprintf("%.1f%% of a core for %.0f events/s", 100*(s1.serveCPU-s0.serveCPU).Seconds()/secs, float64(s1.hooks-s0.hooks)/secs)
+			serve.note += "; events/s are the status-updates, conversation-updates and end-of-call-reports it answered 2xx in the window ÷ its length"
+		}
+		figs = append(figs, serve)
+	}
+	figs = append(figs, figure{
 		measure: p + "API connections opened",
 		value:   fmt.Sprintf("%.0f/s for %.0f Get Calls/s", connsPerSec, getsPerSec),
 		note:    "TCP connections the simulator accepted over the window ÷ its length, beside the Get Call requests it served: a connection for each request is one TCP (and, against the real API, TLS) handshake each",

@@ -17,22 +17,36 @@
 //   - live (only with --only): one built `worker` holding --live-calls live calls (1,000)
 //     of about --live-talk (60 s), polling each every 5 s: its CPU and RSS, and what Redis
 //     runs and spends, over a minute once the calls are up; and so the live calls one core
-//     carries, in the worker and in Redis.
+//     carries, in the worker and in Redis. Then the same with webhooks: a built `dialer
+//     serve` receives the simulator's server messages, and its CPU is measured too;
+//   - webhooks (only with --only): a built `dialer serve` receiving the server messages of
+//     --webhook-calls live calls (20,000; a ringing and an in-progress status-update, a
+//     conversation-update and an end-of-call-report with the analysis each) from
+//     --webhook-clients keep-alive clients (32): the events per second it accepts, their
+//     latency and the end-of-call-reports' (the time to the recorded outcome, checked
+//     afterwards for every attempt), serve's own record-time p99 from its /metrics, its CPU
+//     and RSS, and the Redis commands per event; then how soon one worker acts on a call's
+//     end-of-call-report at poll.interval 30s (report to the contact's finished_at); and
+//     the share of maxConcurrentCalls busy while work waits in the concurrency campaign at
+//     poll.interval 5s, polling only and with webhooks.
 //
 // Run it from the repository with redis-server on PATH. The default run (upload, enqueue,
-// dial) takes about two minutes on two cores; report takes about two more and live about
-// two and a half:
+// dial) takes about two minutes on two cores; report takes about two more, live about five
+// and webhooks about three:
 //
 //	go run ./cmd/bench
 //	go run ./cmd/bench --rows 1000000 --skip-dial
 //	go run ./cmd/bench --only report,live
+//	go run ./cmd/bench --only webhooks
 //
 // It builds dialer and worker into a temporary directory and starts its own redis-server on
 // a free loopback port with persistence off (or, given --redis-url, uses that server's
-// databases 0 to 4, FLUSHING them before and after), and removes all of it on exit,
-// Ctrl-C included. Progress goes to stderr and the results table to stdout. A missed target
-// is a finding, not a failure: the exit status is 0 unless something broke (a command
-// failed, a campaign did not finish).
+// databases 0 to 5, FLUSHING them before and after), and removes all of it on exit,
+// Ctrl-C included. `dialer serve` listens on a free loopback port with a fresh random
+// webhook secret that is never printed. Progress goes to stderr and the results table to
+// stdout. A missed target is a finding, not a failure: the exit status is 0 unless
+// something broke (a command failed, a campaign did not finish, a webhook was refused, a
+// recorded result was wrong).
 package main
 
 import (
@@ -70,30 +84,33 @@ func main() {
 
 // The measures, as --only names them.
 const (
-	measureUpload  = "upload"  // `dialer upload` of --rows contacts
-	measureEnqueue = "enqueue" // raw asynq Enqueue of --rows tasks
-	measureDial    = "dial"    // dial rate and concurrency with --workers workers
-	measureReport  = "report"  // `dialer report` of --report-rows finished contacts
-	measureLive    = "live"    // one worker holding --live-calls live calls
+	measureUpload   = "upload"   // `dialer upload` of --rows contacts
+	measureEnqueue  = "enqueue"  // raw asynq Enqueue of --rows tasks
+	measureDial     = "dial"     // dial rate and concurrency with --workers workers
+	measureReport   = "report"   // `dialer report` of --report-rows finished contacts
+	measureLive     = "live"     // one worker holding --live-calls live calls, polling and with webhooks
+	measureWebhooks = "webhooks" // `dialer serve` receiving webhooks, and workers woken by them
 )
 
 // allMeasures lists every measure in the order they run.
-var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive}
+var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive, measureWebhooks}
 
-// defaultMeasures are the measures run without --only: the two long scale measures are left
-// out (report takes about 2 minutes, live about 2.5).
+// defaultMeasures are the measures run without --only: the three long ones are left out
+// (report takes about 2 minutes, live about 5, webhooks about 3).
 var defaultMeasures = []string{measureUpload, measureEnqueue, measureDial}
 
 // config is the command line.
 type config struct {
-	rows         int           // contacts uploaded, and tasks enqueued raw
-	dialContacts int           // contacts of the dial-rate campaign
-	capContacts  int           // contacts of the concurrency campaign
-	workers      int           // worker processes
-	reportRows   int           // contacts of the report export
-	liveCalls    int           // live calls one worker holds
-	liveTalk     time.Duration // mean talk time of the live measure's calls
-	redisURL     string        // a server to use instead of starting one
+	rows           int           // contacts uploaded, and tasks enqueued raw
+	dialContacts   int           // contacts of the dial-rate campaign
+	capContacts    int           // contacts of the concurrency campaign
+	workers        int           // worker processes
+	reportRows     int           // contacts of the report export
+	liveCalls      int           // live calls one worker holds
+	liveTalk       time.Duration // mean talk time of the live measure's calls
+	webhookCalls   int           // calls whose events the webhook measure posts
+	webhookClients int           // concurrent clients posting them
+	redisURL       string        // a server to use instead of starting one
 	// measures are the measures to run, from --only less --skip-upload and --skip-dial.
 	measures map[string]bool
 }
@@ -112,12 +129,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.reportRows, "report-rows", 1000000, "contacts of the report export measure, each with a final outcome and a call's analysis")
 	fs.IntVar(&cfg.liveCalls, "live-calls", 1000, "live calls one worker process holds in the live measure (maxConcurrentCalls; --concurrency is 10% more)")
 	fs.DurationVar(&cfg.liveTalk, "live-talk", time.Minute, "mean talk time of the live measure's calls (each within ±5 s of it, after 1-2 s of ringing)")
-	fs.StringVar(&only, "only", strings.Join(defaultMeasures, ","), "comma-separated measures to run, from "+strings.Join(allMeasures, ", ")+"; report (about 2 min) and live (about 2.5 min) run only when named")
-	fs.StringVar(&cfg.redisURL, "redis-url", "", "use this Redis server instead of starting redis-server; its databases 0 to 4 are FLUSHED before and after (any database in the URL is ignored)")
+	fs.IntVar(&cfg.webhookCalls, "webhook-calls", 20000, "calls whose 4 server messages each the webhook measure posts to dialer serve")
+	fs.IntVar(&cfg.webhookClients, "webhook-clients", 32, "keep-alive clients posting the webhook measure's events at once")
+	fs.StringVar(&only, "only", strings.Join(defaultMeasures, ","), "comma-separated measures to run, from "+strings.Join(allMeasures, ", ")+"; report (about 2 min), live (about 5 min) and webhooks (about 3 min) run only when named")
+	fs.StringVar(&cfg.redisURL, "redis-url", "", fmt.Sprintf("use this Redis server instead of starting redis-server; its databases %d to %d are FLUSHED before and after (any database in the URL is ignored)", databases[0], databases[len(databases)-1]))
 	fs.BoolVar(&skipUpload, "skip-upload", false, "skip the upload and raw Enqueue measures")
 	fs.BoolVar(&skipDial, "skip-dial", false, "skip the dial-rate and concurrency measures")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/bench [flags]\n\nMeasures upload, enqueue, dial rate and concurrency, and with --only report export and live\ncalls, on a real Redis (redis-server on PATH), and prints each figure beside its target.\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/bench [flags]\n\nMeasures upload, enqueue, dial rate and concurrency, and with --only report export, live\ncalls and webhooks, on a real Redis (redis-server on PATH), and prints each figure beside its\ntarget.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -155,6 +174,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("--live-calls %d: want 1 to %d", cfg.liveCalls, maxContacts/10)
 	case cfg.liveTalk < 10*time.Second:
 		return cfg, fmt.Errorf("--live-talk %s: want at least 10s (calls last it ±5 s)", cfg.liveTalk)
+	case cfg.webhookCalls < 1 || cfg.webhookCalls > maxContacts:
+		return cfg, fmt.Errorf("--webhook-calls %d: want 1 to %d", cfg.webhookCalls, maxContacts)
+	case cfg.webhookClients < 1 || cfg.webhookClients > 1000:
+		return cfg, fmt.Errorf("--webhook-clients %d: want 1 to 1000", cfg.webhookClients)
 	case len(cfg.measures) == 0:
 		return cfg, errors.New("--only, --skip-upload and --skip-dial leave nothing to measure")
 	}
@@ -211,11 +234,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer b.redis.Close(ctx)
 
 	measures := map[string]func(context.Context) ([]figure, error){
-		measureUpload:  b.benchUpload,
-		measureEnqueue: b.benchEnqueue,
-		measureDial:    b.benchDial,
-		measureReport:  b.benchReport,
-		measureLive:    b.benchLive,
+		measureUpload:   b.benchUpload,
+		measureEnqueue:  b.benchEnqueue,
+		measureDial:     b.benchDial,
+		measureReport:   b.benchReport,
+		measureLive:     b.benchLive,
+		measureWebhooks: b.benchWebhooks,
 	}
 	var figs []figure
 	for _, name := range allMeasures {

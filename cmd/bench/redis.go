@@ -22,11 +22,12 @@ const (
 	dbEnqueue = 1 // raw asynq Enqueue
 	dbDial    = 2 // the dial-rate and concurrency campaigns
 	dbReport  = 3 // the report export's finished campaign
-	dbLive    = 4 // the live-calls campaign
+	dbLive    = 4 // the live-calls campaigns
+	dbWebhook = 5 // the webhook measure's campaigns, and the dialer serve that records them
 )
 
 // databases lists every database the benchmark uses, to flush on exit.
-var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive}
+var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive, dbWebhook}
 
 // redisServer is the Redis the benchmark runs on: a redis-server it started itself, or the
 // server --redis-url names.

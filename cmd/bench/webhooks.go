@@ -1,0 +1,682 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/redis/go-redis/v9"
+)
+
+// Targets of the webhook measure.
+const (
+	// recordTarget bounds the p99 time from an end-of-call-report's arrival to its outcome
+	// being recorded.
+	recordTarget = 50 * time.Millisecond
+	// wakeTarget bounds the p99 time from an end-of-call-report's sending to the worker
+	// following the call acting on it.
+	wakeTarget = 100 * time.Millisecond
+	// busyTarget is the share of the cap that should be busy while work waits.
+	busyTarget = 0.9
+)
+
+// hookWindow is how many calls one client of the throughput measure has under way at once:
+// it sends the first event of each, then the second of each, and so on, so that the events
+// of different calls interleave as live traffic's do, each call's in order.
+const hookWindow = 4
+
+// seedLiveGoroutines is how many goroutines claim attempts and record their calls at once.
+const seedLiveGoroutines = 8
+
+// wakeContacts is the size of the wake-up measure's campaign.
+const wakeContacts = 200
+
+// recordMetric is the histogram `dialer serve` exposes of the time from an
+// end-of-call-report's arrival to its result being recorded.
+const recordMetric = "dialer_webhook_record_seconds"
+
+// benchWebhooks measures webhooks through one built `dialer serve`: the events per second it
+// accepts and their latency, end-of-call-reports included (webhookThroughput); how soon a
+// worker acts on a call's end-of-call-report (webhookWakeup); and how busy the concurrency
+// cap is kept while work waits, polling only and with webhooks (webhookSlots).
+func (b *bench) benchWebhooks(ctx context.Context) ([]figure, error) {
+	rdb, err := b.redis.open(ctx, dbWebhook)
+	if err != nil {
+		return nil, err
+	}
+	defer rdb.Close()
+	defer func() {
+		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
+			b.progress("webhooks: %v", err)
+		}
+	}()
+	secret := newSecret()
+	b.progress("webhooks: starting dialer serve")
+	srv, err := startServe(ctx, b.dialer, b.redis.url(dbWebhook), secret)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop(15 * time.Second)
+
+	figs, err := b.webhookThroughput(ctx, rdb, srv, secret)
+	if err != nil {
+		return nil, err
+	}
+	if err := flushAsync(ctx, rdb); err != nil {
+		return nil, err
+	}
+
+	sw := &simSwitch{}
+	apiURL, stopAPI, err := serveLoopback(sw, nil)
+	if err != nil {
+		return nil, fmt.Errorf("serve the simulator: %w", err)
+	}
+	defer stopAPI()
+	wake, err := b.webhookWakeup(ctx, rdb, srv, secret, sw, apiURL)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := b.webhookSlots(ctx, rdb, srv, secret, sw, apiURL)
+	if err != nil {
+		return nil, err
+	}
+	if logs := srv.logLines(); len(logs) > 0 {
+		b.progress("webhooks: dialer serve logged %d warnings or errors; the first: %s", len(logs), logs[0])
+	}
+	return append(append(figs, wake...), slots...), nil
+}
+
+// dropTasks is a campaign.Enqueuer that enqueues nothing: the throughput measure's contacts
+// are given their calls by hand, and no worker runs.
+type dropTasks struct{}
+
+// EnqueueDial drops the task.
+func (dropTasks) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
+
+// uploadDirect uploads rows generated contacts (writeContacts) under spec with the store
+// itself, enqueuing no dial task.
+func uploadDirect(ctx context.Context, store *campaign.Store, spec campaignSpec, rows int) (*campaign.Campaign, error) {
+	f, err := campaign.Parse(spec.name+".yaml", []byte(spec.yaml()))
+	if err != nil {
+		return nil, err
+	}
+	f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := writeContacts(&buf, rows); err != nil {
+		return nil, err
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
+	c, err := store.Upload(ctx, f, spec.name+".csv", open, dropTasks{}, campaign.UploadOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("upload %d generated contacts: %w", rows, err)
+	}
+	return c, nil
+}
+
+// forEachContact calls f for contacts 1..rows from goroutines goroutines at once, and
+// returns the first error, after which no more calls begin.
+func forEachContact(ctx context.Context, rows, goroutines int, f func(ctx context.Context, n int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				n := int(next.Add(1))
+				if n > rows {
+					return
+				}
+				if err := f(ctx, n); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// seedLive claims attempt 1 of contacts 1..rows of campaign id and records its call,
+// seedResult(n)'s call id and start, as a worker does once Connect Call answers, from
+// seedLiveGoroutines goroutines: every contact then has a live call awaiting its events.
+func seedLive(ctx context.Context, store *campaign.Store, id string, rows int) error {
+	return forEachContact(ctx, rows, seedLiveGoroutines, func(ctx context.Context, n int) error {
+		r := seedResult(n)
+		ok, err := store.ClaimAttempt(ctx, id, n, 1, "bench-webhooks", seedAudit)
+		if err == nil && !ok {
+			err = errors.New("already claimed")
+		}
+		if err == nil {
+			_, err = store.RecordCall(ctx, id, n, 1, r.CallID, "", r.StartedAt)
+		}
+		if err != nil {
+			return fmt.Errorf("contact %d: %w", n, err)
+		}
+		return nil
+	})
+}
+
+// posted is what the throughput measure's clients saw.
+type posted struct {
+	all, reports []time.Duration // the latency of every event, and of end-of-call-reports
+	wall         time.Duration   // from the first send to the last answer
+}
+
+// postEvents sends the server messages of calls 1..calls of campaign id (renderHookEvents)
+// to url with the secret, from clients keep-alive connections at once. Client i sends the
+// events of calls i+1, i+1+clients, …, hookWindow calls at a time, interleaved; each
+// request waits for the answer before the next. Any answer but a 2xx, or a failed request,
+// stops every client and is returned as the error.
+func postEvents(ctx context.Context, url, secret, id string, calls, clients int) (*posted, error) {
+	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients,
+		IdleConnTimeout: time.Minute, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	all := make([][]time.Duration, clients)
+	reports := make([][]time.Duration, clients)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range clients {
+		wg.Go(func() {
+			mine := (calls - i + clients - 1) / clients
+			all[i] = make([]time.Duration, 0, mine*len(hookEventTypes))
+			reports[i] = make([]time.Duration, 0, mine)
+			for first := i + 1; first <= calls; first += clients * hookWindow {
+				var window []int
+				for n := first; n <= calls && len(window) < hookWindow; n += clients {
+					window = append(window, n)
+				}
+				bodies := make([][len(hookEventTypes)][]byte, len(window))
+				for j, n := range window {
+					bodies[j] = renderHookEvents(id, n)
+				}
+				for ev := range hookEventTypes {
+					for j, n := range window {
+						d, err := postEvent(ctx, hc, url, secret, bodies[j][ev])
+						if err != nil {
+							cancel(fmt.Errorf("POST the %s of call %d (event %d of 4): %w", hookEventTypes[ev], n, ev+1, err))
+							return
+						}
+						all[i] = append(all[i], d)
+						if ev == hookReport {
+							reports[i] = append(reports[i], d)
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	p := &posted{wall: time.Since(start)}
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	for i := range clients {
+		p.all = append(p.all, all[i]...)
+		p.reports = append(p.reports, reports[i]...)
+	}
+	return p, nil
+}
+
+// postEvent POSTs one server message with the secret and returns how long the answer took,
+// from sending to the end of its body. An answer outside 2xx is an error naming its status
+// and body.
+func postEvent(ctx context.Context, hc *http.Client, url, secret string, body []byte) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(interactly.SecretHeader, secret)
+	start := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	d := time.Since(start)
+	if err != nil {
+		return d, fmt.Errorf("read the answer: %w", err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return d, fmt.Errorf("dialer serve answered %s: %s", resp.Status, bytes.TrimSpace(reply))
+	}
+	return d, nil
+}
+
+// verifyRecorded checks that attempt 1 of every contact 1..rows of campaign id is done with
+// wantHookResult(n), read with Store.Attempt from seedLiveGoroutines goroutines, and that no
+// call is counted live any more.
+func verifyRecorded(ctx context.Context, store *campaign.Store, id string, rows int) error {
+	err := forEachContact(ctx, rows, seedLiveGoroutines, func(ctx context.Context, n int) error {
+		rec, err := store.Attempt(ctx, id, n, 1)
+		if err != nil {
+			return err
+		}
+		got, want := normalizeResult(rec.Result), normalizeResult(wantHookResult(n))
+		if rec.State != campaign.AttemptDone || got != want {
+			return fmt.Errorf("attempt %s/%d/1 after its end-of-call-report: state %q, result\n  %+v\nwant done with\n  %+v", id, n, rec.State, got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	st, err := store.Status(ctx, id)
+	if err != nil {
+		return err
+	}
+	if st.LiveCalls != 0 {
+		return fmt.Errorf("campaign %s: %d calls still counted live after every end-of-call-report was recorded", id, st.LiveCalls)
+	}
+	return nil
+}
+
+// normalizeResult returns r with its times in UTC and without monotonic readings, so that
+// results compare with ==.
+func normalizeResult(r campaign.Result) campaign.Result {
+	r.StartedAt, r.EndedAt = r.StartedAt.UTC().Round(0), r.EndedAt.UTC().Round(0)
+	return r
+}
+
+// scrapeRecordHistogram scrapes serve's /metrics until its recordMetric histogram counts at
+// least want observations (the receiver's counts reach Redis once a second) or 10 s have
+// passed, and returns the histogram.
+func scrapeRecordHistogram(ctx context.Context, srv *serveProc, want int) ([]bucket, uint64, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		text, err := srv.scrape(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		buckets, count, err := parseHistogram(text, recordMetric)
+		if err != nil {
+			return nil, 0, fmt.Errorf("GET /metrics of dialer serve: %w", err)
+		}
+		if count >= uint64(want) {
+			return buckets, count, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, 0, fmt.Errorf("GET /metrics of dialer serve: %s counts %d end-of-call-reports 10 s after the last was answered, want %d", recordMetric, count, want)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// webhookThroughput measures the events per second one `dialer serve` accepts and their
+// latency: it seeds --webhook-calls live calls (uploadDirect, seedLive), posts each call's
+// four server messages from --webhook-clients clients (postEvents), checks every attempt is
+// recorded with its report's result (verifyRecorded), and reads serve's own record-latency
+// histogram from /metrics.
+func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string) ([]figure, error) {
+	calls, clients := b.cfg.webhookCalls, b.cfg.webhookClients
+	store := campaign.NewStore(rdb)
+	b.progress("webhooks: seeding %s live calls", thousands(calls))
+	spec := campaignSpec{name: "bench-webhooks", cps: 1, maxLive: 10, poll: 5 * time.Second, analysisWait: 30 * time.Second}
+	c, err := uploadDirect(ctx, store, spec, calls)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUploaded(ctx, rdb, c.ID, calls, false); err != nil {
+		return nil, err
+	}
+	if err := seedLive(ctx, store, c.ID, calls); err != nil {
+		return nil, fmt.Errorf("seed live calls of campaign %s: %w", c.ID, err)
+	}
+	st, err := store.Status(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if st.LiveCalls != calls {
+		return nil, fmt.Errorf("campaign %s after seeding: %d live calls, want %d", c.ID, st.LiveCalls, calls)
+	}
+
+	events := calls * len(hookEventTypes)
+	b.progress("webhooks: posting %s events (%s calls × 4) from %d clients to dialer serve", thousands(events), thousands(calls), clients)
+	cmds0, err := commandsProcessed(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	redis0, err := serverCPU(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	serve0, ok1 := procCPU(srv.pid())
+	bench0, ok2 := procCPU(os.Getpid())
+	res, err := postEvents(ctx, srv.url(webhookPath), secret, c.ID, calls, clients)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: %w\n%s", err, strings.Join(srv.logLines(), "\n"))
+	}
+	serve1, ok3 := procCPU(srv.pid())
+	bench1, ok4 := procCPU(os.Getpid())
+	_, servePeak, rssOK := procRSS(srv.pid())
+	cmds1, err := commandsProcessed(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	redis1, err := serverCPU(ctx, rdb)
+	if err != nil {
+		return nil, err
+	}
+	rate := float64(events) / res.wall.Seconds()
+	b.progress("webhooks: %s events in %s (%s/s); checking every attempt", thousands(events), res.wall.Round(10*time.Millisecond), thousands(int(rate)))
+	if err := verifyRecorded(ctx, store, c.ID, calls); err != nil {
+		return nil, err
+	}
+	buckets, count, err := scrapeRecordHistogram(ctx, srv, calls)
+	if err != nil {
+		return nil, err
+	}
+
+	all, reports := summarize(res.all), summarize(res.reports)
+	secs := res.wall.Seconds()
+	setup := fmt.Sprintf("%s calls of one campaign, each claimed and its call recorded live beforehand; per call a status-update (ringing), a status-update (in-progress), a conversation-update of %d messages and an end-of-call-report with the analysis (%d-char summary, structured data), %d–%d bytes, in that order per call and calls interleaved, POSTed with the secret from %d keep-alive clients, each awaiting its answer",
+		thousands(calls), hookMessages, len(seedResult(1).Summary), len(renderHookEvents(c.ID, 1)[0]), len(renderHookEvents(c.ID, 1)[hookReport]), clients)
+	figs := []figure{{
+		measure: "webhooks: events one dialer serve accepts",
+		value:   fmt.Sprintf("%s events/s", thousands(int(rate))),
+		note: fmt.Sprintf("events ÷ the %.1f s from the first POST to the last answer, every answer 2xx (any other fails the bench), then every attempt read back with Store.Attempt: done with its report's outcome, call, times, analysis, cost and recording, and no call left live; %s; the clients run in this bench, on the same %d cores as serve and Redis",
+			secs, setup, runtime.NumCPU()),
+	}, {
+		measure: "webhooks: latency of every event",
+		value:   all.String(),
+		note:    fmt.Sprintf("from the POST to the end of the answer at the client, over all %s events", thousands(all.n)),
+	}, {
+		measure: "webhooks: end-of-call-report to recorded outcome",
+		value:   reports.String(),
+		target:  "p99 < " + targetMillis(recordTarget),
+		met:     verdict(reports.p99 < recordTarget),
+		note:    fmt.Sprintf("the latency of the %s end-of-call-reports alone: serve answers once the result is recorded in Redis and announced to the workers, so this bounds the time from the report to the recorded outcome", thousands(reports.n)),
+	}}
+	bound, _ := quantileBound(buckets, count, 0.99)
+	figs = append(figs, figure{
+		measure: "webhooks: serve's own p99 record time",
+		value:   "≤ " + trimFloat(1000*bound) + " ms",
+		target:  "p99 < " + targetMillis(recordTarget),
+		met:     verdict(bound < recordTarget.Seconds()),
+		note: fmt.Sprintf("the upper bound of the bucket of %s (GET /metrics of dialer serve) holding the 99th percentile of its %s observations: from a report's arrival to its result recorded, inside serve",
+			recordMetric, thousands(int(count))),
+	})
+	cpu := figure{measure: "webhooks: dialer serve CPU", value: "n/a (Linux only)",
+		note: "user + system time of the serve process (/proc/PID/stat) over the POSTs ÷ their wall time"}
+	if ok1 && ok2 && ok3 && ok4 {
+		serveCores := (serve1 - serve0).Seconds() / secs
+		cpu.value = fmt.Sprintf("%.0f%% of a core: ≈ %s events/s per core", 100*serveCores, thousands(int(rate/serveCores)))
+		cpu.note += fmt.Sprintf("; meanwhile this bench's clients, rendering and posting the events, used %.0f%% and redis-server %.0f%%, of the machine's %d cores",
+			100*(bench1-bench0).Seconds()/secs, 100*(redis1-redis0)/secs, runtime.NumCPU())
+	}
+	rss := figure{measure: "webhooks: dialer serve peak RSS", value: "n/a (Linux only)",
+		note: "VmHWM of the serve process after the POSTs; MB of 10^6 bytes"}
+	if rssOK {
+		rss.value = fmt.Sprintf("%.1f MB", float64(servePeak)/1e6)
+	}
+	figs = append(figs, cpu, rss, figure{
+		measure: "webhooks: Redis commands per event",
+		value:   fmt.Sprintf("%.2f (%.1f per call)", float64(cmds1-cmds0)/float64(events), float64(cmds1-cmds0)/float64(calls)),
+		note:    "INFO stats total_commands_processed over the POSTs ÷ events, every client's: the end-of-call-report's record script, counted as its EVALSHA and each command it runs (status-updates that do not end the call, and conversation-updates, touch no Redis), serve's once-a-second metrics flush and its notification queue's polling",
+	})
+	return figs, nil
+}
+
+// reportClock forwards server messages to target and notes when each end-of-call-report
+// arrived, by contact: the moment the simulator sent it, give or take a loopback hop.
+type reportClock struct {
+	target string
+	client *http.Client
+	mu     sync.Mutex
+	sent   map[int]time.Time // contact → when its attempt 1's end-of-call-report arrived
+}
+
+// ServeHTTP notes the time, forwards the body and the secret header to target, and answers
+// with target's status and body; 502 when target cannot be reached.
+func (p *reportClock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	at := time.Now()
+	if err != nil {
+		http.Error(w, "read the body", http.StatusBadRequest)
+		return
+	}
+	var peek struct {
+		Message struct {
+			Type string `json:"type"`
+			Call struct {
+				Metadata struct {
+					ContactID json.Number `json:"contactId"`
+				} `json:"metadata"`
+			} `json:"call"`
+		} `json:"message"`
+	}
+	if json.Unmarshal(body, &peek) == nil && peek.Message.Type == interactly.EventEndOfCallReport {
+		if n, err := strconv.Atoi(peek.Message.Call.Metadata.ContactID.String()); err == nil {
+			p.mu.Lock()
+			p.sent[n] = at
+			p.mu.Unlock()
+		}
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.target, bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
+	req.Header.Set(interactly.SecretHeader, r.Header.Get(interactly.SecretHeader))
+	resp, err := p.client.Do(req)
+	if err != nil {
+		http.Error(w, "forward to dialer serve failed", http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+// sentAt returns when contact n's end-of-call-report arrived.
+func (p *reportClock) sentAt(n int) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.sent[n]
+	return t, ok
+}
+
+// pooledClient is an HTTP client that keeps up to 64 idle connections to one host, as many
+// as the simulator posts at once, instead of net/http's default 2.
+func pooledClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}}
+}
+
+// targetMillis formats a target in whole milliseconds, e.g. "50 ms".
+func targetMillis(d time.Duration) string {
+	return trimFloat(float64(d)/float64(time.Millisecond)) + " ms"
+}
+
+// checkHooks returns an error when the simulator failed to deliver a server message.
+func checkHooks(name string, st simulator.WebhookStats) error {
+	failed := 0
+	for _, n := range st.Failed {
+		failed += n
+	}
+	if failed > 0 {
+		return fmt.Errorf("%s: %d server messages not accepted by dialer serve; the last: %s", name, failed, st.LastError)
+	}
+	return nil
+}
+
+// webhookWakeup measures how soon a worker acts on an end-of-call-report: one worker dials
+// a campaign of wakeContacts contacts at poll.interval 30s (so that only webhooks end calls
+// quickly) against the simulator, whose server messages reach serve through a reportClock.
+// For each contact it takes the time from its report's arrival at the clock to the
+// finished_at the worker's follow-up wrote on the contact.
+func (b *bench) webhookWakeup(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string, sw *simSwitch, apiURL string) ([]figure, error) {
+	clock := &reportClock{target: srv.url(webhookPath), client: pooledClient(), sent: map[int]time.Time{}}
+	clockURL, stopClock, err := serveLoopback(clock, nil)
+	if err != nil {
+		return nil, fmt.Errorf("serve the report clock: %w", err)
+	}
+	defer stopClock()
+
+	sc := dialScenario{
+		name: "bench-wake", cps: 50, maxLive: 50, contacts: wakeContacts,
+		ring: [2]time.Duration{500 * time.Millisecond, 1000 * time.Millisecond},
+		talk: [2]time.Duration{1000 * time.Millisecond, 2000 * time.Millisecond},
+		poll: 30 * time.Second,
+	}
+	cfg := sc.simConfig()
+	// The analysis comes well after the call's final status-update, which has the worker
+	// read the call and give its slot back: the report then finds it waiting for the analysis.
+	cfg.AnalysisDelay = 300 * time.Millisecond
+	cfg.Webhooks = simulator.WebhookConfig{URL: clockURL + webhookPath, Secret: secret, Client: pooledClient()}
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+
+	b.progress("webhooks: starting one worker")
+	pool, err := startWorkers(b.worker, 1, b.workerEnv(dbWebhook, apiURL))
+	if err != nil {
+		return nil, err
+	}
+	defer pool.kill()
+	res, err := b.dialCampaign(ctx, "webhooks", rdb, dbWebhook, sw, sim, pool, sc, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.stop(20 * time.Second); err != nil {
+		return nil, err
+	}
+	sim.Close()
+	if err := checkHooks(sc.name, sim.Stats().Webhooks); err != nil {
+		return nil, err
+	}
+
+	finished := make([]*redis.StringCmd, sc.contacts+1)
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for n := 1; n <= sc.contacts; n++ {
+			finished[n] = p.HGet(ctx, seedContactKey(res.id, n), "finished_at")
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read finished_at of campaign %s: %w", res.id, err)
+	}
+	var lat []time.Duration
+	early := 0
+	for n := 1; n <= sc.contacts; n++ {
+		sent, ok := clock.sentAt(n)
+		if !ok {
+			return nil, fmt.Errorf("%s: no end-of-call-report of contact %d reached dialer serve", sc.name, n)
+		}
+		at, err := time.Parse(time.RFC3339Nano, finished[n].Val())
+		if err != nil {
+			return nil, fmt.Errorf("%s: contact %d finished_at %q: %v", sc.name, n, finished[n].Val(), err)
+		}
+		d := at.Sub(sent)
+		if d < 0 {
+			early++
+		}
+		lat = append(lat, d)
+	}
+	l := summarize(lat)
+	return []figure{{
+		measure: "webhooks: end-of-call-report to the worker's follow-up",
+		value:   l.String(),
+		target:  "p99 < " + targetMillis(wakeTarget),
+		met:     verdict(l.p99 < wakeTarget),
+		note: fmt.Sprintf("for each of %d calls dialed by one worker at poll.interval %s (so only webhooks end calls early; maxConcurrentCalls %d, calls %s), the time from its end-of-call-report reaching a forwarding proxy in front of dialer serve to the contact's finished_at, written by the worker's follow-up after serve recorded the result and announced it; the worker gave the slot back earlier, at the call's final status-update, %s before the report; %d of %d finished before their report arrived (negative: Get Call after the status-update already showed the analysis)",
+			l.n, sc.poll, sc.maxLive, callLength(sc), cfg.AnalysisDelay, early, l.n),
+	}}, nil
+}
+
+// webhookSlots runs the concurrency scenario of the dial measure (cappedScenario) twice with
+// poll.interval 5s and --workers workers: polling only, then with the simulator's webhooks
+// going to serve. It reports, for each, the mean share of the cap busy with calls while work
+// waited, and the campaign's wall time.
+func (b *bench) webhookSlots(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string, sw *simSwitch, apiURL string) ([]figure, error) {
+	b.progress("webhooks: starting %d worker processes", b.cfg.workers)
+	pool, err := startWorkers(b.worker, b.cfg.workers, b.workerEnv(dbWebhook, apiURL))
+	if err != nil {
+		return nil, err
+	}
+	defer pool.kill()
+	const poll = 5 * time.Second
+	var figs []figure
+	var took [2]time.Duration
+	for i, hooks := range []bool{false, true} {
+		name, how := "bench-cap-polling", "polling every "+poll.String()
+		if hooks {
+			name, how = "bench-cap-webhooks", "webhooks, and polling every "+poll.String()
+		}
+		sc := b.cappedScenario(name, poll)
+		cfg := sc.simConfig()
+		if hooks {
+			cfg.Webhooks = simulator.WebhookConfig{URL: srv.url(webhookPath), Secret: secret, Client: pooledClient()}
+		}
+		sim, err := simulator.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		res, err := b.dialCampaign(ctx, "webhooks", rdb, dbWebhook, sw, sim, pool, sc, 30*time.Second)
+		sim.Close()
+		if err != nil {
+			return nil, err
+		}
+		if err := checkHooks(name, sim.Stats().Webhooks); err != nil {
+			return nil, err
+		}
+		at := dialTimes(res.dials)
+		if len(at) < 2 {
+			return nil, fmt.Errorf("%s: %d dials, too few to measure", sc.name, len(at))
+		}
+		mean := meanLive(res.dials, at[0], at[len(at)-1])
+		share := mean / float64(sc.maxLive)
+		took[i] = res.took
+		f := figure{
+			measure: "webhooks: cap busy while work waited, " + how,
+			value:   fmt.Sprintf("%.1f%% (%.1f of %d); campaign %.1f s", 100*share, mean, sc.maxLive, res.took.Seconds()),
+			note: fmt.Sprintf("time-weighted mean of calls live on the simulator over the %.1f s from the first dial to the start of the last, ÷ maxConcurrentCalls %d; %d contacts, calls %s, %d worker processes; campaign is upload to done",
+				at[len(at)-1].Sub(at[0]).Seconds(), sc.maxLive, sc.contacts, callLength(sc), b.cfg.workers),
+		}
+		if hooks {
+			f.target, f.met = fmt.Sprintf("≥ %.0f%%", 100*busyTarget), verdict(share >= busyTarget)
+			f.note += fmt.Sprintf("; %.0f%% of the polling campaign's time", 100*took[1].Seconds()/took[0].Seconds())
+		} else {
+			f.note += "; a call's slot stays taken until the next Get Call sees it over, up to one interval after its end"
+		}
+		figs = append(figs, f)
+	}
+	b.progress("webhooks: stopping the workers (SIGTERM)")
+	if err := pool.stop(20 * time.Second); err != nil {
+		return nil, err
+	}
+	if logs := pool.logLines(); len(logs) > 0 {
+		b.progress("webhooks: the workers logged %d warnings or errors; the first: %s", len(logs), logs[0])
+	}
+	return figs, nil
+}
