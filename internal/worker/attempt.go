@@ -191,7 +191,11 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 func (a *attempt) stopped(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, campaign.ErrCampaignPaused):
-		return a.checkControl(ctx) // holds the task while it is paused
+		// Hold the task while it is paused; if it was resumed in the meantime, try again soon.
+		if err := a.checkControl(ctx); err != nil {
+			return err
+		}
+		return &queue.RetryLaterError{In: time.Second, Reason: "campaign resumed while this dial was held back"}
 	case errors.Is(err, campaign.ErrCampaignCanceled):
 		return a.finalize(ctx, campaign.OutcomeCanceled, "")
 	}
