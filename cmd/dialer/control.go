@@ -164,7 +164,9 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 	}
 	ac := asynq.NewClientFromRedisClient(rdb)
 	notifier := notify.NewEnqueuer(ac)
-	canceled, err := store.Cancel(ctx, id, func(n int, done bool) error {
+	q := queue.NewClient(rdb)
+	defer q.Close()
+	canceled, err := store.Cancel(ctx, id, q, func(n int, done bool) error {
 		if err := notifier.ContactFinished(ctx, c, n); err != nil {
 			return err
 		}

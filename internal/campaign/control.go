@@ -203,13 +203,28 @@ func parseLiveMember(m string) (n, a int, ok bool) {
 // and every contact that has no outcome and no attempt under way gets OutcomeCanceled. A
 // contact whose attempt is under way (being dialed, live, or recorded and awaiting its
 // follow-up) is left to its worker, which records the call's outcome and then, instead of
-// another attempt, OutcomeCanceled. finished, when not nil, is called with each contact
-// canceled here and whether that finished the campaign (to send notifications). Cancel
-// returns how many contacts it canceled, and ErrCampaignNotFound for an unknown campaign.
-// Canceling again cancels what was left, if anything.
-func (s *Store) Cancel(ctx context.Context, id string, finished func(n int, campaignDone bool) error) (int, error) {
+// another attempt, OutcomeCanceled. Attempts held by a pause are enqueued on q again, so
+// that one whose dial was interrupted is looked up and settled by a worker. finished, when
+// not nil, is called with each contact canceled here and whether that finished the campaign
+// (to send notifications). Cancel returns how many contacts it canceled, and
+// ErrCampaignNotFound for an unknown campaign. Canceling again cancels what was left.
+func (s *Store) Cancel(ctx context.Context, id string, q Enqueuer, finished func(n int, campaignDone bool) error) (int, error) {
 	if _, err := s.setControl(ctx, id, ControlCanceled); err != nil {
 		return 0, err
+	}
+	held, err := s.rdb.ZRange(ctx, heldKey(id), 0, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("cancel campaign %s: %w", id, err)
+	}
+	for _, m := range held {
+		if n, a, ok := parseLiveMember(m); ok {
+			if err := q.EnqueueDial(ctx, id, n, a, s.now()); err != nil {
+				return 0, fmt.Errorf("cancel campaign %s: %w (run cancel again)", id, err)
+			}
+		}
+		if err := s.rdb.ZRem(ctx, heldKey(id), m).Err(); err != nil {
+			return 0, fmt.Errorf("cancel campaign %s: %w (run cancel again)", id, err)
+		}
 	}
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
@@ -237,9 +252,6 @@ func (s *Store) Cancel(ctx context.Context, id string, finished func(n int, camp
 				}
 			}
 		}
-	}
-	if err := s.rdb.Del(ctx, heldKey(id)).Err(); err != nil {
-		return canceled, fmt.Errorf("cancel campaign %s: %w", id, err)
 	}
 	return canceled, nil
 }

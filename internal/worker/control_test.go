@@ -117,7 +117,7 @@ func TestCancel(t *testing.T) {
 		api := newFakeAPI(interactly.PhoneCompleted)
 		fx := setup(t, api)
 		var finished []int
-		n, err := fx.store.Cancel(t.Context(), fx.c.ID, func(n int, done bool) error {
+		n, err := fx.store.Cancel(t.Context(), fx.c.ID, fx.enq, func(n int, done bool) error {
 			finished = append(finished, n)
 			if !done {
 				t.Errorf("contact %d canceled, campaign not done; it has one contact", n)
@@ -137,12 +137,36 @@ func TestCancel(t *testing.T) {
 			t.Errorf("pause of a canceled campaign = %v", err)
 		}
 	})
+	t.Run("while paused", func(t *testing.T) {
+		// A dial held by the pause is queued again, so a worker settles it.
+		api := newFakeAPI(interactly.PhoneCompleted)
+		fx := setup(t, api)
+		if err := fx.store.Pause(t.Context(), fx.c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.process(t, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.store.Cancel(t.Context(), fx.c.ID, fx.enq, nil); err != nil {
+			t.Fatal(err)
+		}
+		held, _ := fx.store.Held(t.Context(), fx.c.ID)
+		if held != 0 || len(fx.enq.tasks) != 1 || !strings.HasPrefix(fx.enq.tasks[0], fx.c.ID+":1:1@") {
+			t.Errorf("after cancel: %d held, enqueued %v; want none held and the held dial queued again", held, fx.enq.tasks)
+		}
+		if err := fx.process(t, 1); err != nil {
+			t.Fatal(err)
+		}
+		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCanceled || len(api.connects) != 0 {
+			t.Errorf("outcome %q after %d dials, want canceled and none", ct.Outcome, len(api.connects))
+		}
+	})
 	t.Run("during the call", func(t *testing.T) {
 		// The call ends busy after the cancel: no retry, the contact is canceled.
 		api := newFakeAPI(interactly.PhoneBusy)
 		fx := setup(t, api)
 		api.onGet = func(int) {
-			if _, err := fx.store.Cancel(context.Background(), fx.c.ID, nil); err != nil {
+			if _, err := fx.store.Cancel(context.Background(), fx.c.ID, fx.enq, nil); err != nil {
 				t.Error(err)
 			}
 		}
