@@ -13,6 +13,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -150,14 +151,6 @@ func TestAchievedRate(t *testing.T) {
 	}
 }
 
-func TestThousands(t *testing.T) {
-	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567", -25000: "-25,000"} {
-		if got := thousands(n); got != want {
-			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestParseFlagsMeasures(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -202,7 +195,7 @@ func TestParseFlagsMeasures(t *testing.T) {
 }
 
 // mustUploadGenerated uploads rows generated contacts (writeContacts) under spec into store.
-func mustUploadGenerated(tb testing.TB, store *campaign.Store, spec campaignSpec, rows int) *campaign.Campaign {
+func mustUploadGenerated(tb testing.TB, store *campaign.Store, spec lab.Campaign, rows int) *campaign.Campaign {
 	tb.Helper()
 	c, err := uploadDirect(tb.Context(), store, spec, rows)
 	if err != nil {
@@ -220,7 +213,7 @@ func TestSeedFinishedAsStore(t *testing.T) {
 	store := campaign.NewStore(rdb)
 	ctx := t.Context()
 	const rows = 2*seedBatch + 7 // several pipelines, the last one short
-	spec := campaignSpec{name: "bench-report", cps: 1, maxLive: 10, poll: 5 * time.Second, analysisWait: 30 * time.Second}
+	spec := lab.Campaign{Name: "bench-report", CPS: 1, MaxLive: 10, Poll: 5 * time.Second, AnalysisWait: 30 * time.Second}
 	viaStore, seeded := mustUploadGenerated(t, store, spec, rows), mustUploadGenerated(t, store, spec, rows)
 
 	for n := 1; n <= rows; n++ {
@@ -234,7 +227,7 @@ func TestSeedFinishedAsStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := &bench{log: io.Discard}
+	b := &bench{Lab: &lab.Lab{}}
 	if err := b.seedFinished(ctx, rdb, seeded.ID, rows); err != nil {
 		t.Fatal(err)
 	}
@@ -318,13 +311,13 @@ func mustWrite(tb testing.TB, path, data string) {
 
 func TestLiveFigures(t *testing.T) {
 	sc := liveScenario{name: "live", calls: 1000, workerArgs: []string{"--concurrency", "1100"}, how: "polling"}
-	spec := campaignSpec{maxLive: 1000, cps: 50}
+	spec := lab.Campaign{MaxLive: 1000, CPS: 50}
 	s0 := liveSample{at: t0, workerCPU: 10 * time.Second, benchCPU: time.Second, cpuOK: true, redisCommands: 5000, redisCPU: 2, gets: 100, conns: 10}
 	s1 := liveSample{at: t0.Add(time.Minute), workerCPU: 16 * time.Second, benchCPU: 4 * time.Second, cpuOK: true, redisCommands: 95000, redisCPU: 3.5, gets: 12100, conns: 610}
 	r := liveResult{meanLive: 1000, minLive: 950, peakLive: 1000, rss: 80e6, peakRSS: 90e6, rssOK: true, dials: 900}
 	got := map[string]string{}
 	for _, f := range liveFigures(sc, spec, s0, s1, r) {
-		got[f.measure] = f.value + " | " + f.met
+		got[f.Measure] = f.Value + " | " + f.Met
 	}
 	want := map[string]string{
 		"live: calls live during the window":       "1000 mean, 950 least | met",
@@ -345,7 +338,7 @@ func TestLiveFigures(t *testing.T) {
 	s1.serveCPU, s1.hooks = 5*time.Second, 10600
 	got = map[string]string{}
 	for _, f := range liveFigures(sc, spec, s0, s1, r) {
-		got[f.measure] = f.value
+		got[f.Measure] = f.Value
 	}
 	if v := got["live-webhooks: dialer serve CPU"]; v != "5.0% of a core for 160 events/s" {
 		t.Errorf("serve CPU with webhooks = %q", v)
@@ -357,14 +350,14 @@ func TestLiveFigures(t *testing.T) {
 	sc.name, sc.webhooks = "live", false
 	r.dials, r.peakLive = 0, 1001
 	for _, f := range liveFigures(sc, spec, s0, s1, r) {
-		switch f.measure {
+		switch f.Measure {
 		case "live: calls live during the window":
-			if f.met != "MISSED" {
-				t.Errorf("peak 1001 of 1000: %s = %q, want MISSED", f.measure, f.met)
+			if f.Met != "MISSED" {
+				t.Errorf("peak 1001 of 1000: %s = %q, want MISSED", f.Measure, f.Met)
 			}
 		case "live: Redis commands", "live: Redis CPU":
-			if strings.Contains(f.value, "Inf") || strings.Contains(f.value, "NaN") {
-				t.Errorf("no dials in the window: %s = %q", f.measure, f.value)
+			if strings.Contains(f.Value, "Inf") || strings.Contains(f.Value, "NaN") {
+				t.Errorf("no dials in the window: %s = %q", f.Measure, f.Value)
 			}
 		}
 	}

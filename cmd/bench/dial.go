@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/redis/go-redis/v9"
 )
@@ -95,32 +94,16 @@ func (s *simSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sim.ServeHTTP(w, r)
 }
 
-// serveLoopback serves h on a free loopback port and returns its base URL, e.g.
-// "http://127.0.0.1:41234", and a function that stops serving. connState, when not nil, is
-// the server's http.Server.ConnState.
-func serveLoopback(h http.Handler, connState func(net.Conn, http.ConnState)) (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("listen on a loopback port: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: connState}
-	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String(), func() { _ = srv.Close() }, nil
-}
-
 // workerEnv is the environment of worker processes dialing the simulator at apiURL with
 // database db.
 func (b *bench) workerEnv(db int, apiURL string) []string {
-	return append(os.Environ(),
-		"REDIS_URL="+b.redis.url(db),
-		"INTERACTLY_BASE_URL="+apiURL,
-		"INTERACTLY_API_KEY="+simAPIKey)
+	return lab.Env(b.redis.url(db), apiURL, simAPIKey)
 }
 
 // benchDial runs the dial-rate and the concurrency campaigns, one after the other, with
 // --workers worker processes against the in-process simulator, and measures from the
 // simulator's dial log how well each limit is used and kept.
-func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
+func (b *bench) benchDial(ctx context.Context) ([]lab.Figure, error) {
 	rate := dialScenario{
 		name: "bench-rate", cps: 20, maxLive: 200, contacts: b.cfg.dialContacts,
 		ring: [2]time.Duration{300 * time.Millisecond, 600 * time.Millisecond},
@@ -136,14 +119,14 @@ func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
 	defer rdb.Close()
 
 	sw := &simSwitch{}
-	apiURL, stopAPI, err := serveLoopback(sw, nil)
+	apiURL, stopAPI, err := lab.ServeLoopback(sw, nil)
 	if err != nil {
 		return nil, fmt.Errorf("serve the simulator: %w", err)
 	}
 	defer stopAPI()
 
-	b.progress("dial: starting %d worker processes", b.cfg.workers)
-	pool, err := startWorkers(b.worker, b.cfg.workers, b.workerEnv(dbDial, apiURL))
+	b.Progress("dial: starting %d worker processes", b.cfg.workers)
+	pool, err := startWorkers(b.Worker, b.cfg.workers, b.workerEnv(dbDial, apiURL))
 	if err != nil {
 		return nil, err
 	}
@@ -161,12 +144,12 @@ func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
 		}
 		results[sc.name] = res
 	}
-	b.progress("dial: stopping the workers (SIGTERM)")
+	b.Progress("dial: stopping the workers (SIGTERM)")
 	if err := pool.stop(20 * time.Second); err != nil {
 		return nil, err
 	}
 	if logs := pool.logLines(); len(logs) > 0 {
-		b.progress("dial: the workers logged %d warnings or errors; the first: %s", len(logs), logs[0])
+		b.Progress("dial: the workers logged %d warnings or errors; the first: %s", len(logs), logs[0])
 	}
 
 	figs, err := rateFigures(rate, results[rate.name], b.cfg.workers)
@@ -188,12 +171,12 @@ func (b *bench) benchDial(ctx context.Context) ([]figure, error) {
 			}
 		}
 	}
-	figs = append(figs, figure{
-		measure: "double dials",
-		value:   fmt.Sprintf("%d of %s dials", doubles, thousands(dials)),
-		target:  "0",
-		met:     verdict(doubles == 0),
-		note:    "dials beyond the first of one idempotency key (campaign:contact:attempt) on the simulator, both campaigns",
+	figs = append(figs, lab.Figure{
+		Measure: "double dials",
+		Value:   fmt.Sprintf("%d of %s dials", doubles, lab.Thousands(dials)),
+		Target:  "0",
+		Met:     verdict(doubles == 0),
+		Note:    "dials beyond the first of one idempotency key (campaign:contact:attempt) on the simulator, both campaigns",
 	})
 	return figs, nil
 }
@@ -215,9 +198,9 @@ func (b *bench) cappedScenario(name string, poll time.Duration) dialScenario {
 // lines. It does not Close sim.
 func (b *bench) dialCampaign(ctx context.Context, label string, rdb *redis.Client, db int, sw *simSwitch, sim *simulator.Server, pool *workerPool, sc dialScenario, analysisWait time.Duration) (*dialResult, error) {
 	sw.cur.Store(sim)
-	b.progress("%s: %s: %d contacts, callsPerSecond %g, maxConcurrentCalls %d, poll.interval %s (about %s)",
+	b.Progress("%s: %s: %d contacts, callsPerSecond %g, maxConcurrentCalls %d, poll.interval %s (about %s)",
 		label, sc.name, sc.contacts, sc.cps, sc.maxLive, sc.poll, sc.expected().Round(time.Second))
-	u, err := b.runUpload(ctx, campaignSpec{name: sc.name, cps: sc.cps, maxLive: sc.maxLive, poll: sc.poll, analysisWait: analysisWait}, sc.contacts, db)
+	u, err := b.runUpload(ctx, lab.Campaign{Name: sc.name, CPS: sc.cps, MaxLive: sc.maxLive, Poll: sc.poll, AnalysisWait: analysisWait}, sc.contacts, db)
 	if err != nil {
 		return nil, err
 	}
@@ -251,58 +234,58 @@ func (b *bench) dialCampaign(ctx context.Context, label string, rdb *redis.Clien
 	if res.stats.Dials < sc.contacts {
 		return nil, fmt.Errorf("%s: campaign done after %d dials, want at least %d", sc.name, res.stats.Dials, sc.contacts)
 	}
-	b.progress("%s: %s: done in %s", label, sc.name, res.took.Round(100*time.Millisecond))
+	b.Progress("%s: %s: done in %s", label, sc.name, res.took.Round(100*time.Millisecond))
 	return res, nil
 }
 
 // rateFigures measures the dial-rate scenario: the rate achieved and the most dials in any
 // second.
-func rateFigures(sc dialScenario, res *dialResult, workers int) ([]figure, error) {
+func rateFigures(sc dialScenario, res *dialResult, workers int) ([]lab.Figure, error) {
 	at := dialTimes(res.dials)
 	achieved := achievedRate(at)
 	window := res.stats.MaxDialsInOneSecond
 	limit := int(math.Floor(sc.cps))
 	opsPerDial := float64(res.redisCommands) / float64(len(at))
 	opsPerCPUSecond := float64(res.redisCommands) / res.redisCPU
-	return []figure{{
-		measure: fmt.Sprintf("dial rate at callsPerSecond %g", sc.cps),
-		value:   fmt.Sprintf("%.2f dials/s (%.1f%%)", achieved, 100*achieved/sc.cps),
-		target:  fmt.Sprintf("≥ %.2f dials/s (95%%)", 0.95*sc.cps),
-		met:     verdict(achieved >= 0.95*sc.cps),
-		note: fmt.Sprintf("(dials − 1) ÷ (last − first dial) on the simulator; %d contacts, %d worker processes, calls %s, maxConcurrentCalls %d so only the rate binds",
+	return []lab.Figure{{
+		Measure: fmt.Sprintf("dial rate at callsPerSecond %g", sc.cps),
+		Value:   fmt.Sprintf("%.2f dials/s (%.1f%%)", achieved, 100*achieved/sc.cps),
+		Target:  fmt.Sprintf("≥ %.2f dials/s (95%%)", 0.95*sc.cps),
+		Met:     verdict(achieved >= 0.95*sc.cps),
+		Note: fmt.Sprintf("(dials − 1) ÷ (last − first dial) on the simulator; %d contacts, %d worker processes, calls %s, maxConcurrentCalls %d so only the rate binds",
 			len(at), workers, callLength(sc), sc.maxLive),
 	}, {
-		measure: "Redis operations per dial attempt",
-		value:   fmt.Sprintf("%.0f", opsPerDial),
-		target:  "—",
-		met:     "",
-		note: fmt.Sprintf("INFO stats total_commands_processed over the dial-rate campaign (%s commands in %.0f s) ÷ its dials: every client's, %d workers' with asynq's polling and leases, and this bench's status reads",
-			thousands(int(res.redisCommands)), res.took.Seconds(), workers),
+		Measure: "Redis operations per dial attempt",
+		Value:   fmt.Sprintf("%.0f", opsPerDial),
+		Target:  "—",
+		Met:     "",
+		Note: fmt.Sprintf("INFO stats total_commands_processed over the dial-rate campaign (%s commands in %.0f s) ÷ its dials: every client's, %d workers' with asynq's polling and leases, and this bench's status reads",
+			lab.Thousands(int(res.redisCommands)), res.took.Seconds(), workers),
 	}, {
-		measure: "Redis CPU per dial attempt",
-		value:   fmt.Sprintf("%.2f ms", 1000*res.redisCPU/float64(len(at))),
-		target:  "—",
-		met:     "",
-		note:    "INFO cpu used_cpu_user + used_cpu_sys over the same time ÷ its dials",
+		Measure: "Redis CPU per dial attempt",
+		Value:   fmt.Sprintf("%.2f ms", 1000*res.redisCPU/float64(len(at))),
+		Target:  "—",
+		Met:     "",
+		Note:    "INFO cpu used_cpu_user + used_cpu_sys over the same time ÷ its dials",
 	}, {
-		measure: "largest fleet one Redis serves",
-		value:   fmt.Sprintf("≈ %s dials/s per Redis core", thousands(int(opsPerCPUSecond/opsPerDial))),
-		target:  "—",
-		met:     "",
-		note: fmt.Sprintf("the operations one Redis core ran per second of its CPU over the same time (%s) ÷ the operations per dial attempt: the dial rate, across every worker, at which one core is busy; Redis runs commands on one core",
-			thousands(int(opsPerCPUSecond))),
+		Measure: "largest fleet one Redis serves",
+		Value:   fmt.Sprintf("≈ %s dials/s per Redis core", lab.Thousands(int(opsPerCPUSecond/opsPerDial))),
+		Target:  "—",
+		Met:     "",
+		Note: fmt.Sprintf("the operations one Redis core ran per second of its CPU over the same time (%s) ÷ the operations per dial attempt: the dial rate, across every worker, at which one core is busy; Redis runs commands on one core",
+			lab.Thousands(int(opsPerCPUSecond))),
 	}, {
-		measure: "most dials in any 1 s window",
-		value:   fmt.Sprint(window),
-		target:  fmt.Sprintf("≤ %d", limit),
-		met:     verdict(window <= limit),
-		note:    "most Connect Calls the simulator received in any window [t, t+1s) of the dial-rate campaign",
+		Measure: "most dials in any 1 s window",
+		Value:   fmt.Sprint(window),
+		Target:  fmt.Sprintf("≤ %d", limit),
+		Met:     verdict(window <= limit),
+		Note:    "most Connect Calls the simulator received in any window [t, t+1s) of the dial-rate campaign",
 	}}, nil
 }
 
 // capFigures measures the concurrency scenario: the peak of live calls, and the mean of
 // live calls while work was waiting as a share of the cap.
-func capFigures(sc dialScenario, res *dialResult) ([]figure, error) {
+func capFigures(sc dialScenario, res *dialResult) ([]lab.Figure, error) {
 	at := dialTimes(res.dials)
 	if len(at) < 2 {
 		return nil, fmt.Errorf("%s: %d dials, too few to measure", sc.name, len(at))
@@ -310,19 +293,19 @@ func capFigures(sc dialScenario, res *dialResult) ([]figure, error) {
 	from, to := at[0], at[len(at)-1]
 	mean := meanLive(res.dials, from, to)
 	share := mean / float64(sc.maxLive)
-	return []figure{{
-		measure: fmt.Sprintf("peak live calls at maxConcurrentCalls %d", sc.maxLive),
-		value:   fmt.Sprint(res.stats.PeakLiveCalls),
-		target:  fmt.Sprintf("≤ %d", sc.maxLive),
-		met:     verdict(res.stats.PeakLiveCalls <= sc.maxLive),
-		note: fmt.Sprintf("most calls live at one instant on the simulator, a call being live from Connect Call to its end; %d contacts, calls %s, callsPerSecond %g so the cap binds",
+	return []lab.Figure{{
+		Measure: fmt.Sprintf("peak live calls at maxConcurrentCalls %d", sc.maxLive),
+		Value:   fmt.Sprint(res.stats.PeakLiveCalls),
+		Target:  fmt.Sprintf("≤ %d", sc.maxLive),
+		Met:     verdict(res.stats.PeakLiveCalls <= sc.maxLive),
+		Note: fmt.Sprintf("most calls live at one instant on the simulator, a call being live from Connect Call to its end; %d contacts, calls %s, callsPerSecond %g so the cap binds",
 			len(at), callLength(sc), sc.cps),
 	}, {
-		measure: "mean live calls while work waited",
-		value:   fmt.Sprintf("%.1f (%.1f%% of %d)", mean, 100*share, sc.maxLive),
-		target:  fmt.Sprintf("≥ %.1f (90%%)", 0.9*float64(sc.maxLive)),
-		met:     verdict(share >= 0.9),
-		note: fmt.Sprintf("time-weighted mean of live calls over the %.1f s from the first dial to the start of the last; the rest is slot time around calls: claim, token and Connect Call before, and up to one Get Call interval (%s) after, until the end is seen",
+		Measure: "mean live calls while work waited",
+		Value:   fmt.Sprintf("%.1f (%.1f%% of %d)", mean, 100*share, sc.maxLive),
+		Target:  fmt.Sprintf("≥ %.1f (90%%)", 0.9*float64(sc.maxLive)),
+		Met:     verdict(share >= 0.9),
+		Note: fmt.Sprintf("time-weighted mean of live calls over the %.1f s from the first dial to the start of the last; the rest is slot time around calls: claim, token and Connect Call before, and up to one Get Call interval (%s) after, until the end is seen",
 			to.Sub(from).Seconds(), sc.poll),
 	}}, nil
 }
@@ -354,7 +337,7 @@ func (b *bench) waitDone(ctx context.Context, label string, store *campaign.Stor
 				id, timeout.Round(time.Second), st.Finished, st.Total, st.LiveCalls, st.Attempts, strings.Join(pool.logLines(), "\n"))
 		}
 		if time.Since(lastReport) >= 5*time.Second {
-			b.progress("%s: %d of %d finished, %d live calls", label, st.Finished, st.Total, st.LiveCalls)
+			b.Progress("%s: %d of %d finished, %d live calls", label, st.Finished, st.Total, st.LiveCalls)
 			lastReport = time.Now()
 		}
 		select {
@@ -423,10 +406,8 @@ type workerPool struct {
 
 // workerProc is one worker process.
 type workerProc struct {
-	cmd  *exec.Cmd
-	logs *lockedBuffer
-	done chan struct{} // closed once cmd has exited; err is set then
-	err  error
+	proc *lab.Process
+	logs *lab.LockedBuffer
 }
 
 // startWorkers starts n worker processes of bin with env and the flags args, logging
@@ -434,18 +415,17 @@ type workerProc struct {
 func startWorkers(bin string, n int, env []string, args ...string) (*workerPool, error) {
 	p := &workerPool{firstExit: make(chan struct{})}
 	for i := range n {
-		w := &workerProc{logs: &lockedBuffer{}, done: make(chan struct{})}
-		w.cmd = exec.Command(bin, append([]string{"--name", fmt.Sprintf("bench-w%d", i+1), "--log-level", "warn"}, args...)...)
-		w.cmd.Env = env
-		w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
-		w.cmd.SysProcAttr = childProcAttr()
-		if err := w.cmd.Start(); err != nil {
+		w := &workerProc{logs: &lab.LockedBuffer{}}
+		cmd := exec.Command(bin, append([]string{"--name", fmt.Sprintf("bench-w%d", i+1), "--log-level", "warn"}, args...)...)
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = w.logs, w.logs
+		var err error
+		if w.proc, err = lab.Start(cmd); err != nil {
 			p.kill()
 			return nil, fmt.Errorf("start worker %d: %w", i+1, err)
 		}
 		go func() {
-			w.err = w.cmd.Wait()
-			close(w.done)
+			<-w.proc.Done()
 			p.exitOnce.Do(func() { close(p.firstExit) })
 		}()
 		p.procs = append(p.procs, w)
@@ -457,16 +437,16 @@ func startWorkers(bin string, n int, env []string, args ...string) (*workerPool,
 // returns an error naming each worker that did not exit 0 in time, with its logs.
 func (p *workerPool) stop(timeout time.Duration) error {
 	for _, w := range p.procs {
-		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		_ = w.proc.Signal(syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(timeout)
 	var errs []error
 	for i, w := range p.procs {
 		switch {
-		case !w.waitUntil(deadline):
+		case !w.proc.WaitUntil(deadline):
 			errs = append(errs, fmt.Errorf("worker %d did not exit within %s of SIGTERM\n%s", i+1, timeout, w.logs))
-		case w.err != nil:
-			errs = append(errs, fmt.Errorf("worker %d after SIGTERM: %v\n%s", i+1, w.err, w.logs))
+		case w.proc.Err() != nil:
+			errs = append(errs, fmt.Errorf("worker %d after SIGTERM: %v\n%s", i+1, w.proc.Err(), w.logs))
 		}
 	}
 	return errors.Join(errs...)
@@ -477,29 +457,14 @@ func (p *workerPool) stop(timeout time.Duration) error {
 func (p *workerPool) kill() {
 	for _, w := range p.procs {
 		select {
-		case <-w.done:
+		case <-w.proc.Done():
 		default:
-			_ = w.cmd.Process.Signal(syscall.SIGTERM)
+			_ = w.proc.Signal(syscall.SIGTERM)
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for _, w := range p.procs {
-		w.waitUntil(deadline)
-	}
-}
-
-// waitUntil waits for the worker to exit until deadline, then kills it, and reports
-// whether it exited by itself.
-func (w *workerProc) waitUntil(deadline time.Time) bool {
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	select {
-	case <-w.done:
-		return true
-	case <-t.C:
-		_ = w.cmd.Process.Kill()
-		<-w.done
-		return false
+		w.proc.WaitUntil(deadline)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -120,7 +121,7 @@ func (b *bench) seedFinished(ctx context.Context, rdb redis.UniversalClient, id 
 		})
 	}
 	stopProgress := runEvery(10*time.Second, func() {
-		b.progress("report: recorded %s of %s results", thousands(int(done.Load())), thousands(rows))
+		b.Progress("report: recorded %s of %s results", lab.Thousands(int(done.Load())), lab.Thousands(rows))
 	})
 	wg.Wait()
 	stopProgress()
@@ -177,7 +178,7 @@ func runEvery(d time.Duration, f func()) (stop func()) {
 // analysis each (seedFinished). It reports the export's wall time, its peak RSS and the
 // report's size, and checks the report: a header and one row per contact, in order, each
 // with its call id.
-func (b *bench) benchReport(ctx context.Context) ([]figure, error) {
+func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 	rows := b.cfg.reportRows
 	rdb, err := b.redis.open(ctx, dbReport)
 	if err != nil {
@@ -186,7 +187,7 @@ func (b *bench) benchReport(ctx context.Context) ([]figure, error) {
 	defer rdb.Close()
 	defer func() {
 		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
-			b.progress("report: %v", err)
+			b.Progress("report: %v", err)
 		}
 	}()
 	store := campaign.NewStore(rdb)
@@ -195,8 +196,8 @@ func (b *bench) benchReport(ctx context.Context) ([]figure, error) {
 		return nil, err
 	}
 
-	b.progress("report: uploading %s rows with dialer upload", thousands(rows))
-	spec := campaignSpec{name: "bench-report", cps: 1, maxLive: 10, poll: 5 * time.Second, analysisWait: 30 * time.Second}
+	b.Progress("report: uploading %s rows with dialer upload", lab.Thousands(rows))
+	spec := lab.Campaign{Name: "bench-report", CPS: 1, MaxLive: 10, Poll: 5 * time.Second, AnalysisWait: 30 * time.Second}
 	u, err := b.runUpload(ctx, spec, rows, dbReport)
 	if err != nil {
 		return nil, err
@@ -208,7 +209,7 @@ func (b *bench) benchReport(ctx context.Context) ([]figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.progress("report: recording a completed call for each of %s contacts", thousands(rows))
+	b.Progress("report: recording a completed call for each of %s contacts", lab.Thousands(rows))
 	seedFrom := time.Now()
 	if err := b.seedFinished(ctx, rdb, u.id, rows); err != nil {
 		return nil, fmt.Errorf("record results of campaign %s: %w", u.id, err)
@@ -225,10 +226,10 @@ func (b *bench) benchReport(ctx context.Context) ([]figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.progress("report: recorded in %s (%s contacts/s); Redis holds %.1f GB", seedTook.Round(100*time.Millisecond), thousands(int(float64(rows)/seedTook.Seconds())), float64(mem2)/1e9)
+	b.Progress("report: recorded in %s (%s contacts/s); Redis holds %.1f GB", seedTook.Round(100*time.Millisecond), lab.Thousands(int(float64(rows)/seedTook.Seconds())), float64(mem2)/1e9)
 
-	b.progress("report: dialer report of %s rows", thousands(rows))
-	out := filepath.Join(b.dir, "bench-report.csv")
+	b.Progress("report: dialer report of %s rows", lab.Thousands(rows))
+	out := filepath.Join(b.Dir, "bench-report.csv")
 	defer os.Remove(out)
 	cpu0, err := serverCPU(ctx, rdb)
 	if err != nil {
@@ -246,34 +247,34 @@ func (b *bench) benchReport(ctx context.Context) ([]figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.progress("report: %s in %s", ex.stderr, ex.wall.Round(10*time.Millisecond))
+	b.Progress("report: %s in %s", ex.stderr, ex.wall.Round(10*time.Millisecond))
 
 	// Scale the target to the rows exported: 10 s for a million.
 	targetTime := time.Duration(float64(reportTargetTime) * float64(rows) / reportTargetRows)
-	rss := figure{
-		measure: "report: peak RSS of dialer report", value: "n/a (Linux only)", target: "< 100 MB",
-		note: "ru_maxrss of the report process over its whole life; MB of 10^6 bytes",
+	rss := lab.Figure{
+		Measure: "report: peak RSS of dialer report", Value: "n/a (Linux only)", Target: "< 100 MB",
+		Note: "ru_maxrss of the report process over its whole life; MB of 10^6 bytes",
 	}
 	if ex.rssOK {
-		rss.value = fmt.Sprintf("%.1f MB", float64(ex.rss)/1e6)
-		rss.met = verdict(ex.rss < reportTargetRSS)
+		rss.Value = fmt.Sprintf("%.1f MB", float64(ex.rss)/1e6)
+		rss.Met = verdict(ex.rss < reportTargetRSS)
 	}
-	return []figure{{
-		measure: fmt.Sprintf("report: %s rows, wall time", thousands(rows)),
-		value:   fmt.Sprintf("%.2f s (%s rows/s)", ex.wall.Seconds(), thousands(int(float64(rows)/ex.wall.Seconds()))),
-		target:  fmt.Sprintf("< %s s", trimFloat(targetTime.Seconds())),
-		met:     verdict(ex.wall < targetTime),
-		note: fmt.Sprintf("start to exit of the built `dialer report ID --out FILE` of a campaign uploaded by `dialer upload` whose every contact then got a completed call with its analysis (%d-char summary, structured data), written as the attempt and contact hashes the store writes (pipelined HSETs, %.1f s); meanwhile the report process used %.1f s of CPU and redis-server %.1f s",
+	return []lab.Figure{{
+		Measure: fmt.Sprintf("report: %s rows, wall time", lab.Thousands(rows)),
+		Value:   fmt.Sprintf("%.2f s (%s rows/s)", ex.wall.Seconds(), lab.Thousands(int(float64(rows)/ex.wall.Seconds()))),
+		Target:  fmt.Sprintf("< %s s", trimFloat(targetTime.Seconds())),
+		Met:     verdict(ex.wall < targetTime),
+		Note: fmt.Sprintf("start to exit of the built `dialer report ID --out FILE` of a campaign uploaded by `dialer upload` whose every contact then got a completed call with its analysis (%d-char summary, structured data), written as the attempt and contact hashes the store writes (pipelined HSETs, %.1f s); meanwhile the report process used %.1f s of CPU and redis-server %.1f s",
 			len(seedResult(1).Summary), seedTook.Seconds(), ex.cpu.Seconds(), cpu1-cpu0),
 	}, rss, {
-		measure: "report: Redis memory per finished contact",
-		value:   fmt.Sprintf("%s B (%s B at upload + %s B of results)", thousands(int((mem2-mem0)/int64(rows))), thousands(int((mem1-mem0)/int64(rows))), thousands(int((mem2-mem1)/int64(rows)))),
-		note: fmt.Sprintf("INFO used_memory after the upload and after the results, less before, ÷ rows (%.1f GB in all): the upload's contact hash, phone index and asynq task (a dialed campaign's tasks are gone, about 425 B), then the attempt hash and the result copied onto the contact, the analysis in both",
+		Measure: "report: Redis memory per finished contact",
+		Value:   fmt.Sprintf("%s B (%s B at upload + %s B of results)", lab.Thousands(int((mem2-mem0)/int64(rows))), lab.Thousands(int((mem1-mem0)/int64(rows))), lab.Thousands(int((mem2-mem1)/int64(rows)))),
+		Note: fmt.Sprintf("INFO used_memory after the upload and after the results, less before, ÷ rows (%.1f GB in all): the upload's contact hash, phone index and asynq task (a dialed campaign's tasks are gone, about 425 B), then the attempt hash and the result copied onto the contact, the analysis in both",
 			float64(mem2-mem0)/1e9),
 	}, {
-		measure: "report: size",
-		value:   fmt.Sprintf("%s bytes (%.0f B/row)", thousands(int(size)), float64(size)/float64(rows)),
-		note:    fmt.Sprintf("the report file: header and %s rows of %d columns, checked to be CSV with every row's call id in input order", thousands(rows), len(contactHeader)+len(campaign.ReportColumns)),
+		Measure: "report: size",
+		Value:   fmt.Sprintf("%s bytes (%.0f B/row)", lab.Thousands(int(size)), float64(size)/float64(rows)),
+		Note:    fmt.Sprintf("the report file: header and %s rows of %d columns, checked to be CSV with every row's call id in input order", lab.Thousands(rows), len(contactHeader)+len(campaign.ReportColumns)),
 	}}, nil
 }
 
@@ -289,12 +290,12 @@ type exported struct {
 // runReport runs the built `dialer report id --out out` against the report database and
 // returns what it cost.
 func (b *bench) runReport(ctx context.Context, id, out string) (*exported, error) {
-	cmd := exec.CommandContext(ctx, b.dialer, "report", id, "--out", out)
+	cmd := exec.CommandContext(ctx, b.Dialer, "report", id, "--out", out)
 	cmd.Env = append(os.Environ(), "REDIS_URL="+b.redis.url(dbReport))
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err := lab.Run(cmd)
 	ex := &exported{wall: time.Since(start), stderr: strings.TrimSpace(stderr.String())}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/redis/go-redis/v9"
 )
 
-// liveScenario is one run of the live measure: one worker process holding about calls live
+// liveScenario is one run of the live Measure: one worker process holding about calls live
 // calls (their length set by sim), measured over a steady window once they are all up. A
 // variant, such as webhookLive where the worker also learns of ends from webhooks, is another
-// liveScenario in benchLive's list: another campaign file (campaign.extra), other worker
+// liveScenario in benchLive's list: another campaign file (campaign.Extra), other worker
 // flags, another simulator configuration, a `dialer serve` receiving the webhooks.
 type liveScenario struct {
 	// name names the campaign and starts each figure, e.g. "live".
@@ -32,7 +33,7 @@ type liveScenario struct {
 	// window is how long the steady state is measured.
 	window time.Duration
 	// campaign is the campaign file; its name, cps and maxLive are set from the above.
-	campaign campaignSpec
+	campaign lab.Campaign
 	// workerArgs are the worker's flags beyond --name and --log-level.
 	workerArgs []string
 	// sim configures the simulator the worker dials.
@@ -56,7 +57,7 @@ func (b *bench) pollingLive() liveScenario {
 	calls, talk := b.cfg.liveCalls, b.cfg.liveTalk
 	return liveScenario{
 		name: "live", calls: calls, ramp: liveRamp, window: liveWindow,
-		campaign:   campaignSpec{poll: 5 * time.Second, analysisWait: 30 * time.Second},
+		campaign:   lab.Campaign{Poll: 5 * time.Second, AnalysisWait: 30 * time.Second},
 		workerArgs: []string{"--concurrency", strconv.Itoa(calls + max(calls/10, 10))},
 		sim: simulator.Config{
 			APIKey:  simAPIKey,
@@ -90,8 +91,8 @@ func (sc liveScenario) contacts() int {
 }
 
 // benchLive runs each live scenario in turn.
-func (b *bench) benchLive(ctx context.Context) ([]figure, error) {
-	var figs []figure
+func (b *bench) benchLive(ctx context.Context) ([]lab.Figure, error) {
+	var figs []lab.Figure
 	for _, sc := range []liveScenario{b.pollingLive(), b.webhookLive()} {
 		f, err := b.runLive(ctx, sc)
 		if err != nil {
@@ -160,7 +161,7 @@ func liveNow(dials []simulator.Dial, t time.Time) int {
 // `dialer serve` receiving the simulator's server messages), waits until sc.calls calls
 // are live (or sc.ramp and 30 s have passed), then measures over sc.window the worker's CPU
 // and RSS, serve's CPU, and what Redis ran and spent, and stops the worker.
-func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) {
+func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]lab.Figure, error) {
 	rdb, err := b.redis.open(ctx, dbLive)
 	if err != nil {
 		return nil, err
@@ -168,7 +169,7 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 	defer rdb.Close()
 	defer func() {
 		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
-			b.progress("%s: %v", sc.name, err)
+			b.Progress("%s: %v", sc.name, err)
 		}
 	}()
 
@@ -176,8 +177,8 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 	servePID := 0
 	if sc.webhooks {
 		secret := newSecret()
-		b.progress("%s: starting dialer serve", sc.name)
-		srv, err := startServe(ctx, b.dialer, b.redis.url(dbLive), secret)
+		b.Progress("%s: starting dialer serve", sc.name)
+		srv, err := startServe(ctx, b.Dialer, b.redis.url(dbLive), secret)
 		if err != nil {
 			return nil, err
 		}
@@ -191,7 +192,7 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 	}
 	defer sim.Close()      // before serve stops: no webhook is then posted to a stopped serve
 	var conns atomic.Int64 // connections the worker opened to the API
-	apiURL, stopAPI, err := serveLoopback(sim, func(_ net.Conn, state http.ConnState) {
+	apiURL, stopAPI, err := lab.ServeLoopback(sim, func(_ net.Conn, state http.ConnState) {
 		if state == http.StateNew {
 			conns.Add(1)
 		}
@@ -202,12 +203,12 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 	defer stopAPI()
 
 	spec := sc.campaign
-	spec.name = "bench-" + sc.name
-	spec.maxLive = sc.calls
-	spec.cps = math.Ceil(float64(sc.calls) / sc.ramp.Seconds())
+	spec.Name = "bench-" + sc.name
+	spec.MaxLive = sc.calls
+	spec.CPS = math.Ceil(float64(sc.calls) / sc.ramp.Seconds())
 	contacts := sc.contacts()
-	b.progress("%s: uploading %s contacts: maxConcurrentCalls %d, callsPerSecond %g, calls of %s–%s",
-		sc.name, thousands(contacts), spec.maxLive, spec.cps, sc.sim.RingMin+sc.sim.TalkMin, sc.sim.RingMax+sc.sim.TalkMax)
+	b.Progress("%s: uploading %s contacts: maxConcurrentCalls %d, callsPerSecond %g, calls of %s–%s",
+		sc.name, lab.Thousands(contacts), spec.MaxLive, spec.CPS, sc.sim.RingMin+sc.sim.TalkMin, sc.sim.RingMax+sc.sim.TalkMax)
 	u, err := b.runUpload(ctx, spec, contacts, dbLive)
 	if err != nil {
 		return nil, err
@@ -216,13 +217,13 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 		return nil, err
 	}
 
-	b.progress("%s: starting one worker %v", sc.name, sc.workerArgs)
-	pool, err := startWorkers(b.worker, 1, b.workerEnv(dbLive, apiURL), sc.workerArgs...)
+	b.Progress("%s: starting one worker %v", sc.name, sc.workerArgs)
+	pool, err := startWorkers(b.Worker, 1, b.workerEnv(dbLive, apiURL), sc.workerArgs...)
 	if err != nil {
 		return nil, err
 	}
 	defer pool.kill()
-	pid := pool.procs[0].cmd.Process.Pid
+	pid := pool.procs[0].proc.Pid()
 
 	// The ramp: until every slot holds a call, or it is clear that they will not.
 	target := int(math.Ceil(0.98 * float64(sc.calls)))
@@ -231,11 +232,11 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 	for {
 		live := liveNow(sim.Dials(), time.Now())
 		if live >= target {
-			b.progress("%s: %d calls live after %s", sc.name, live, time.Since(rampFrom).Round(100*time.Millisecond))
+			b.Progress("%s: %d calls live after %s", sc.name, live, time.Since(rampFrom).Round(100*time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {
-			b.progress("%s: only %d calls live after %s; measuring anyway", sc.name, live, time.Since(rampFrom).Round(time.Second))
+			b.Progress("%s: only %d calls live after %s; measuring anyway", sc.name, live, time.Since(rampFrom).Round(time.Second))
 			break
 		}
 		if err := b.pause(ctx, pool, time.Second); err != nil {
@@ -243,7 +244,7 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 		}
 	}
 
-	b.progress("%s: measuring over %s", sc.name, sc.window)
+	b.Progress("%s: measuring over %s", sc.name, sc.window)
 	s0, err := b.sample(ctx, rdb, pid, servePID, sim, &conns)
 	if err != nil {
 		return nil, err
@@ -275,9 +276,9 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]figure, error) 
 
 	// Stopping, asynq warns once for each task it hands back: only what came before counts.
 	if logs := pool.logLines(); len(logs) > 0 {
-		b.progress("%s: the worker logged %d warnings or errors; the first: %s", sc.name, len(logs), logs[0])
+		b.Progress("%s: the worker logged %d warnings or errors; the first: %s", sc.name, len(logs), logs[0])
 	}
-	b.progress("%s: stopping the worker (SIGTERM; it hands %d live calls back to the queue)", sc.name, st.LiveCalls)
+	b.Progress("%s: stopping the worker (SIGTERM; it hands %d live calls back to the queue)", sc.name, st.LiveCalls)
 	if err := pool.stop(30 * time.Second); err != nil {
 		return nil, err
 	}
@@ -303,7 +304,7 @@ type liveResult struct {
 }
 
 // liveFigures turns one live run into figures.
-func liveFigures(sc liveScenario, spec campaignSpec, s0, s1 liveSample, r liveResult) []figure {
+func liveFigures(sc liveScenario, spec lab.Campaign, s0, s1 liveSample, r liveResult) []lab.Figure {
 	secs := s1.at.Sub(s0.at).Seconds()
 	workerCores := (s1.workerCPU - s0.workerCPU).Seconds() / secs
 	benchCores := (s1.benchCPU - s0.benchCPU).Seconds() / secs
@@ -313,62 +314,62 @@ func liveFigures(sc liveScenario, spec campaignSpec, s0, s1 liveSample, r liveRe
 	connsPerSec := float64(s1.conns-s0.conns) / secs
 	p := sc.name + ": "
 	setup := fmt.Sprintf("one worker (%v), maxConcurrentCalls %d, callsPerSecond %g, calls of %s–%s (ring and talk), %s; measured over %.0f s once the calls were up",
-		sc.workerArgs, spec.maxLive, spec.cps, sc.sim.RingMin+sc.sim.TalkMin, sc.sim.RingMax+sc.sim.TalkMax, sc.how, secs)
-	figs := []figure{{
-		measure: p + "calls live during the window",
-		value:   fmt.Sprintf("%.0f mean, %d least", r.meanLive, r.minLive),
-		target:  fmt.Sprintf("≤ %d at peak", sc.calls),
-		met:     verdict(r.peakLive <= sc.calls),
-		note: fmt.Sprintf("calls live on the simulator (created, not yet ended): time-weighted mean over the window and the fewest at a once-a-second look; peak %d over the whole run. %s",
+		sc.workerArgs, spec.MaxLive, spec.CPS, sc.sim.RingMin+sc.sim.TalkMin, sc.sim.RingMax+sc.sim.TalkMax, sc.how, secs)
+	figs := []lab.Figure{{
+		Measure: p + "calls live during the window",
+		Value:   fmt.Sprintf("%.0f mean, %d least", r.meanLive, r.minLive),
+		Target:  fmt.Sprintf("≤ %d at peak", sc.calls),
+		Met:     verdict(r.peakLive <= sc.calls),
+		Note: fmt.Sprintf("calls live on the simulator (created, not yet ended): time-weighted mean over the window and the fewest at a once-a-second look; peak %d over the whole run. %s",
 			r.peakLive, setup),
 	}}
-	cpu := figure{measure: p + "worker CPU", value: "n/a (Linux only)",
-		note: "user + system time of the worker process (/proc/PID/stat utime + stime) over the window ÷ its length"}
-	perCore := figure{measure: p + "live calls one worker core carries", value: "n/a (Linux only)",
-		note: "mean live calls ÷ the worker's CPU share above, were its CPU the only limit"}
+	cpu := lab.Figure{Measure: p + "worker CPU", Value: "n/a (Linux only)",
+		Note: "user + system time of the worker process (/proc/PID/stat utime + stime) over the window ÷ its length"}
+	perCore := lab.Figure{Measure: p + "live calls one worker core carries", Value: "n/a (Linux only)",
+		Note: "mean live calls ÷ the worker's CPU share above, were its CPU the only limit"}
 	if s0.cpuOK && s1.cpuOK {
-		cpu.value = fmt.Sprintf("%.1f%% of a core", 100*workerCores)
+		cpu.Value = fmt.Sprintf("%.1f%% of a core", 100*workerCores)
 		role := "serving the simulator"
 		if sc.webhooks {
 			role = "serving the simulator and posting its server messages"
 		}
-		cpu.note += fmt.Sprintf("; meanwhile this bench process, %s, used %.1f%%", role, 100*benchCores)
-		perCore.value = "≈ " + thousands(int(r.meanLive/workerCores))
+		cpu.Note += fmt.Sprintf("; meanwhile this bench process, %s, used %.1f%%", role, 100*benchCores)
+		perCore.Value = "≈ " + lab.Thousands(int(r.meanLive/workerCores))
 	}
-	rss := figure{measure: p + "worker RSS", value: "n/a (Linux only)",
-		note: "VmRSS of the worker process at the end of the window, and its peak VmHWM; MB of 10^6 bytes"}
+	rss := lab.Figure{Measure: p + "worker RSS", Value: "n/a (Linux only)",
+		Note: "VmRSS of the worker process at the end of the window, and its peak VmHWM; MB of 10^6 bytes"}
 	if r.rssOK {
-		rss.value = fmt.Sprintf("%.1f MB (peak %.1f MB)", float64(r.rss)/1e6, float64(r.peakRSS)/1e6)
+		rss.Value = fmt.Sprintf("%.1f MB (peak %.1f MB)", float64(r.rss)/1e6, float64(r.peakRSS)/1e6)
 	}
 	// Calls longer than the window leave no dial in it to share the cost among.
 	perDial, dialsPerCore := "no dial attempts", "no dials/s"
 	if r.dials > 0 {
 		perDial = fmt.Sprintf("%.0f per dial attempt", opsPerSec*secs/float64(r.dials))
-		dialsPerCore = thousands(int(float64(r.dials)/secs/redisCores)) + " dials/s"
+		dialsPerCore = lab.Thousands(int(float64(r.dials)/secs/redisCores)) + " dials/s"
 	}
 	figs = append(figs, cpu, rss, perCore)
 	if sc.webhooks {
-		serve := figure{measure: p + "dialer serve CPU", value: "n/a (Linux only)",
-			note: "user + system time of the dialer serve process receiving the simulator's server messages (/proc/PID/stat) over the window ÷ its length"}
+		serve := lab.Figure{Measure: p + "dialer serve CPU", Value: "n/a (Linux only)",
+			Note: "user + system time of the dialer serve process receiving the simulator's server messages (/proc/PID/stat) over the window ÷ its length"}
 		if s0.cpuOK && s1.cpuOK {
-			serve.value = fmt.Sprintf("%.1f%% of a core for %.0f events/s", 100*(s1.serveCPU-s0.serveCPU).Seconds()/secs, float64(s1.hooks-s0.hooks)/secs)
-			serve.note += "; events/s are the status-updates, conversation-updates and end-of-call-reports it answered 2xx in the window ÷ its length"
+			serve.Value = fmt.Sprintf("%.1f%% of a core for %.0f events/s", 100*(s1.serveCPU-s0.serveCPU).Seconds()/secs, float64(s1.hooks-s0.hooks)/secs)
+			serve.Note += "; events/s are the status-updates, conversation-updates and end-of-call-reports it answered 2xx in the window ÷ its length"
 		}
 		figs = append(figs, serve)
 	}
-	figs = append(figs, figure{
-		measure: p + "API connections opened",
-		value:   fmt.Sprintf("%.0f/s for %.0f Get Calls/s", connsPerSec, getsPerSec),
-		note:    "TCP connections the simulator accepted over the window ÷ its length, beside the Get Call requests it served: a connection for each request is one TCP (and, against the real API, TLS) handshake each",
-	}, figure{
-		measure: p + "Redis commands",
-		value:   fmt.Sprintf("%s/s: %.2f per live call per second, %s", thousands(int(opsPerSec)), opsPerSec/r.meanLive, perDial),
-		note: fmt.Sprintf("INFO stats total_commands_processed over the window ÷ its length, every client's: the worker's asynq heartbeats, lease extensions and polling, slot leases, the records of the calls that ended and began in the window, this bench's INFO reads; per dial attempt is all of it ÷ the %d calls begun in the window",
+	figs = append(figs, lab.Figure{
+		Measure: p + "API connections opened",
+		Value:   fmt.Sprintf("%.0f/s for %.0f Get Calls/s", connsPerSec, getsPerSec),
+		Note:    "TCP connections the simulator accepted over the window ÷ its length, beside the Get Call requests it served: a connection for each request is one TCP (and, against the real API, TLS) handshake each",
+	}, lab.Figure{
+		Measure: p + "Redis commands",
+		Value:   fmt.Sprintf("%s/s: %.2f per live call per second, %s", lab.Thousands(int(opsPerSec)), opsPerSec/r.meanLive, perDial),
+		Note: fmt.Sprintf("INFO stats total_commands_processed over the window ÷ its length, every client's: the worker's asynq heartbeats, lease extensions and polling, slot leases, the records of the calls that ended and began in the window, this bench's INFO reads; per dial attempt is all of it ÷ the %d calls begun in the window",
 			r.dials),
-	}, figure{
-		measure: p + "Redis CPU",
-		value:   fmt.Sprintf("%.1f%% of a core: ≈ %s live calls or %s per core", 100*redisCores, thousands(int(r.meanLive/redisCores)), dialsPerCore),
-		note:    "INFO cpu used_cpu_user + used_cpu_sys over the window ÷ its length; the live calls of this length one Redis core serves is mean live calls ÷ that share, and the dials/s the calls begun per second ÷ that share (the two are one fleet: live calls = dials/s × call length)",
+	}, lab.Figure{
+		Measure: p + "Redis CPU",
+		Value:   fmt.Sprintf("%.1f%% of a core: ≈ %s live calls or %s per core", 100*redisCores, lab.Thousands(int(r.meanLive/redisCores)), dialsPerCore),
+		Note:    "INFO cpu used_cpu_user + used_cpu_sys over the window ÷ its length; the live calls of this length one Redis core serves is mean live calls ÷ that share, and the dials/s the calls begun per second ÷ that share (the two are one fleet: live calls = dials/s × call length)",
 	})
 	return figs
 }

@@ -1,4 +1,4 @@
-// Command bench measures the dialer on a real Redis and prints each figure beside its target:
+// Command bench measures the dialer on a real Redis and prints each figure beside its Target:
 //
 //   - upload: the built `dialer upload` of a generated contact file (--rows rows, 8 columns,
 //     every number a distinct valid US number): wall time, rows per second, the process's
@@ -55,32 +55,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/dialerhq/dialer/internal/lab"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	interrupted := ctx.Err() != nil
-	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	case interrupted:
-		fmt.Fprintln(os.Stderr, "bench: interrupted; cleaned up")
-		os.Exit(130)
-	default:
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
+func main() { lab.Main("bench", run) }
 
 // The measures, as --only names them.
 const (
@@ -184,18 +167,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
-// bench holds what every measure shares.
+// bench holds what every measure shares: the lab (its temporary directory, removed on exit,
+// the built commands and the progress lines), the command line and the Redis.
 type bench struct {
-	cfg            config
-	dir            string // temporary directory, removed on exit
-	dialer, worker string // the built commands
-	redis          *redisServer
-	log            io.Writer // progress lines
-}
-
-// progress writes one progress line.
-func (b *bench) progress(format string, args ...any) {
-	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
+	*lab.Lab
+	cfg   config
+	redis *redisServer
 }
 
 // run builds the commands, starts Redis, runs every measure not skipped and prints the
@@ -205,26 +182,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	root, err := moduleRoot(ctx)
+	l, err := lab.Open(ctx, lab.Options{Command: "bench", Log: stderr})
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "dialer-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	b := &bench{cfg: cfg, dir: dir, log: stderr}
-	// Cleaning up can take seconds (workers hand back their tasks): say so at once.
-	defer context.AfterFunc(ctx, func() { b.progress("interrupted; stopping workers and redis-server") })()
-
-	b.progress("building dialer and worker")
-	if b.dialer, b.worker, err = build(ctx, root, dir); err != nil {
-		return err
-	}
+	defer l.Close()
+	b := &bench{Lab: l, cfg: cfg}
 	if cfg.redisURL == "" {
-		b.progress("starting redis-server")
-		b.redis, err = startRedis(ctx, dir)
+		b.Progress("starting redis-server")
+		b.redis, err = startRedis(ctx, b.Dir)
 	} else {
 		b.redis, err = useRedis(ctx, cfg.redisURL)
 	}
@@ -233,7 +199,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer b.redis.Close(ctx)
 
-	measures := map[string]func(context.Context) ([]figure, error){
+	measures := map[string]func(context.Context) ([]lab.Figure, error){
 		measureUpload:   b.benchUpload,
 		measureEnqueue:  b.benchEnqueue,
 		measureDial:     b.benchDial,
@@ -241,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		measureLive:     b.benchLive,
 		measureWebhooks: b.benchWebhooks,
 	}
-	var figs []figure
+	var figs []lab.Figure
 	for _, name := range allMeasures {
 		if !cfg.measures[name] {
 			continue
@@ -254,5 +220,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	header := fmt.Sprintf("dialer bench: %s, %d CPUs, %s %s/%s, %s",
 		cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, b.redis.describe())
-	return printReport(stdout, header, figs)
+	return lab.PrintFigures(stdout, header, figs)
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"os/exec"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/redis/go-redis/v9"
 )
@@ -36,67 +34,21 @@ type redisServer struct {
 	base *url.URL
 	// version is the server's redis_version, e.g. "7.0.15".
 	version string
-	// cmd is the redis-server process when the benchmark started it, nil otherwise.
-	cmd    *exec.Cmd
-	exited chan struct{} // closed once cmd has exited
-	logs   *lockedBuffer // cmd's output, for error messages
+	// started is the redis-server the benchmark started, nil with --redis-url.
+	started *lab.Redis
 }
 
 // startRedis starts a redis-server from PATH on a free loopback port, with persistence off
 // and its working directory in dir, and waits until it answers PING. Close stops it.
 func startRedis(ctx context.Context, dir string) (*redisServer, error) {
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, errors.New("redis-server is not on PATH; install Redis (e.g. apt-get install redis-server, brew install redis) or pass --redis-url")
+	r, err := lab.StartRedis(ctx, dir, lab.Volatile)
+	if errors.Is(err, lab.ErrNoRedisServer) {
+		return nil, fmt.Errorf("%w or pass --redis-url", err)
 	}
-	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	s := &redisServer{
-		base:   &url.URL{Scheme: "redis", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))},
-		exited: make(chan struct{}),
-		logs:   &lockedBuffer{},
-	}
-	s.cmd = exec.Command(path,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	s.cmd.SysProcAttr = childProcAttr()
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start redis-server: %w", err)
-	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.exited)
-	}()
-
-	rdb := redis.NewClient(&redis.Options{Addr: s.base.Host})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := rdb.Ping(ctx).Err()
-		if err == nil {
-			break
-		}
-		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("redis-server on port %d exited at start:\n%s", port, s.logs)
-		case <-ctx.Done():
-			s.Close(ctx)
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.Close(ctx)
-			return nil, fmt.Errorf("redis-server on port %d does not answer PING after 10s: %v\n%s", port, err, s.logs)
-		}
-	}
-	if s.version, err = serverVersion(ctx, rdb); err != nil {
-		s.Close(ctx)
-		return nil, err
-	}
-	return s, nil
+	return &redisServer{base: &url.URL{Scheme: "redis", Host: r.Addr()}, version: r.Version, started: r}, nil
 }
 
 // useRedis connects to the server at rawURL (any database in it is ignored) and reads its
@@ -112,7 +64,7 @@ func useRedis(ctx context.Context, rawURL string) (*redisServer, error) {
 		return nil, fmt.Errorf("--redis-url: %w", err)
 	}
 	defer rdb.Close()
-	if s.version, err = serverVersion(ctx, rdb); err != nil {
+	if s.version, err = lab.InfoField(ctx, rdb, "server", "redis_version"); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -128,7 +80,7 @@ func (s *redisServer) url(db int) string {
 
 // describe says which server this is, for the output's header; without a password.
 func (s *redisServer) describe() string {
-	if s.cmd != nil {
+	if s.started != nil {
 		return fmt.Sprintf("redis-server %s (started by bench, persistence off)", s.version)
 	}
 	u := *s.base
@@ -159,7 +111,7 @@ func flushAsync(ctx context.Context, rdb *redis.Client) error {
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		pending, err := infoField(ctx, rdb, "memory", "lazyfree_pending_objects")
+		pending, err := lab.InfoField(ctx, rdb, "memory", "lazyfree_pending_objects")
 		if err != nil || pending == "0" {
 			return err
 		}
@@ -178,9 +130,8 @@ func flushAsync(ctx context.Context, rdb *redis.Client) error {
 // named by --redis-url it flushes the databases the benchmark used instead, so that up to a
 // million contacts are not left behind; it does so even when ctx has ended.
 func (s *redisServer) Close(ctx context.Context) {
-	if s.cmd != nil {
-		_ = s.cmd.Process.Kill()
-		<-s.exited
+	if s.started != nil {
+		s.started.Close()
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -192,29 +143,10 @@ func (s *redisServer) Close(ctx context.Context) {
 	}
 }
 
-// freePort returns a TCP port on 127.0.0.1 that nothing listened on a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// serverVersion returns the redis_version line of INFO server.
-func serverVersion(ctx context.Context, rdb *redis.Client) (string, error) {
-	v, err := infoField(ctx, rdb, "server", "redis_version")
-	if err != nil {
-		return "", err
-	}
-	return v, nil
-}
-
 // usedMemory returns INFO memory's used_memory: bytes allocated by the whole server, every
 // database included.
 func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	v, err := infoField(ctx, rdb, "memory", "used_memory")
+	v, err := lab.InfoField(ctx, rdb, "memory", "used_memory")
 	if err != nil {
 		return 0, err
 	}
@@ -230,7 +162,7 @@ func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
 func serverCPU(ctx context.Context, rdb *redis.Client) (float64, error) {
 	var total float64
 	for _, field := range []string{"used_cpu_user", "used_cpu_sys"} {
-		v, err := infoField(ctx, rdb, "cpu", field)
+		v, err := lab.InfoField(ctx, rdb, "cpu", field)
 		if err != nil {
 			return 0, err
 		}
@@ -246,7 +178,7 @@ func serverCPU(ctx context.Context, rdb *redis.Client) (float64, error) {
 // commandsProcessed returns INFO stats' total_commands_processed: every command the server
 // has run since it started, from every client.
 func commandsProcessed(ctx context.Context, rdb *redis.Client) (int64, error) {
-	v, err := infoField(ctx, rdb, "stats", "total_commands_processed")
+	v, err := lab.InfoField(ctx, rdb, "stats", "total_commands_processed")
 	if err != nil {
 		return 0, err
 	}
@@ -255,18 +187,4 @@ func commandsProcessed(ctx context.Context, rdb *redis.Client) (int64, error) {
 		return 0, fmt.Errorf("INFO stats total_commands_processed %q: %w", v, err)
 	}
 	return n, nil
-}
-
-// infoField returns field of INFO section.
-func infoField(ctx context.Context, rdb *redis.Client, section, field string) (string, error) {
-	info, err := rdb.Info(ctx, section).Result()
-	if err != nil {
-		return "", fmt.Errorf("INFO %s: %w", section, err)
-	}
-	for line := range strings.Lines(info) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("INFO %s has no %s", section, field)
 }

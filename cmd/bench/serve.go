@@ -9,8 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/dialerhq/dialer/internal/lab"
 )
 
 // webhookPath is where `dialer serve` receives Interactly's server messages.
@@ -18,10 +19,9 @@ const webhookPath = "/webhooks/interactly"
 
 // serveProc is one built `dialer serve` process listening on a free loopback port.
 type serveProc struct {
-	cmd  *exec.Cmd
+	proc *lab.Process
 	addr string // the host:port it listens on, e.g. "127.0.0.1:41234"
-	logs *lockedBuffer
-	done chan struct{} // closed once cmd has exited
+	logs *lab.LockedBuffer
 }
 
 // newSecret returns a fresh random webhook secret (26 base32 characters). It goes to serve,
@@ -33,18 +33,14 @@ func newSecret() string { return "whsec-" + rand.Text() }
 // said where it listens and answers GET /healthz with 200, or an error with its logs when
 // it exits or has not done so within 15 s.
 func startServe(ctx context.Context, bin, redisURL, secret string) (*serveProc, error) {
-	s := &serveProc{logs: &lockedBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--log-level", "warn")
-	s.cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_WEBHOOK_SECRET="+secret)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	s.cmd.SysProcAttr = childProcAttr()
-	if err := s.cmd.Start(); err != nil {
+	s := &serveProc{logs: &lab.LockedBuffer{}}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_WEBHOOK_SECRET="+secret)
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	var err error
+	if s.proc, err = lab.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start dialer serve: %w", err)
 	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.done)
-	}()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if s.addr == "" {
@@ -57,8 +53,8 @@ func startServe(ctx context.Context, bin, redisURL, secret string) (*serveProc, 
 		case <-ctx.Done():
 			s.stop(5 * time.Second)
 			return nil, ctx.Err()
-		case <-s.done:
-			return nil, fmt.Errorf("dialer serve exited at start: %v\n%s", s.cmd.ProcessState, s.logs)
+		case <-s.proc.Done():
+			return nil, fmt.Errorf("dialer serve exited at start: %v\n%s", s.proc.State(), s.logs)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -101,26 +97,11 @@ func (s *serveProc) healthy(ctx context.Context) bool {
 func (s *serveProc) url(path string) string { return "http://" + s.addr + path }
 
 // pid is serve's process id.
-func (s *serveProc) pid() int { return s.cmd.Process.Pid }
+func (s *serveProc) pid() int { return s.proc.Pid() }
 
 // stop sends serve SIGTERM, waits up to timeout for it to exit and kills it then. It does
 // nothing once serve has exited.
-func (s *serveProc) stop(timeout time.Duration) {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-s.done:
-	case <-t.C:
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *serveProc) stop(timeout time.Duration) { s.proc.Stop(timeout) }
 
 // logLines returns the non-empty lines serve logged, without the line saying where it
 // listens.

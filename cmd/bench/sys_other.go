@@ -4,12 +4,8 @@ package main
 
 import (
 	"os"
-	"syscall"
 	"time"
 )
-
-// childProcAttr returns nil: only Linux can tie a child's life to its parent's.
-func childProcAttr() *syscall.SysProcAttr { return nil }
 
 // peakRSS reports the peak RSS as unknown: ru_maxrss is in KiB on Linux but in bytes on
 // macOS and absent on Windows, and the figures quoted are measured on Linux.

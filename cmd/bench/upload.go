@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -126,40 +127,14 @@ func contactRecord(i int, rec []string) []string {
 
 // writeContactFile writes a contact file of rows rows (see writeContacts) to path.
 func writeContactFile(path string, rows int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := writeContacts(f, rows); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
+	return lab.WriteFile(path, func(w io.Writer) error { return writeContacts(w, rows) })
 }
 
-// campaignSpec is a campaign file for the generated contacts: each contact is dialed once,
-// every call answered by the assistant of campaigns/example.yaml.
-type campaignSpec struct {
-	name    string
-	cps     float64 // rateLimit.callsPerSecond
-	maxLive int     // rateLimit.maxConcurrentCalls
-	// poll and analysisWait are poll.interval and poll.analysisWait.
-	poll, analysisWait time.Duration
-	// extra is more of the file, appended as written: top-level keys in YAML, e.g. a
-	// variant's own block.
-	extra string
-}
-
-// yaml returns the campaign file.
-func (s campaignSpec) yaml() string {
-	return fmt.Sprintf(`name: %s
-assistantId: 678a253ca6d866573043502e
-phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
-contacts: {numberColumn: phone, nameColumn: First Name}
-retry: {maxAttempts: 1}
-rateLimit: {callsPerSecond: %g, maxConcurrentCalls: %d}
-poll: {interval: %s, analysisWait: %s}
-`, s.name, s.cps, s.maxLive, s.poll, s.analysisWait) + s.extra
+// campaignFile is spec as the campaign file of the generated contacts (writeContacts):
+// their names are in the First Name column.
+func campaignFile(spec lab.Campaign) lab.Campaign {
+	spec.NameColumn = contactHeader[0]
+	return spec
 }
 
 // uploaded is one run of `dialer upload`.
@@ -176,11 +151,11 @@ type uploaded struct {
 // the temporary directory, runs the built `dialer upload` on them against database db, and
 // returns the campaign ID it printed and what it cost. The contact file is removed
 // afterwards.
-func (b *bench) runUpload(ctx context.Context, spec campaignSpec, rows, db int) (*uploaded, error) {
-	name := spec.name
-	yamlPath := filepath.Join(b.dir, name+".yaml")
-	csvPath := filepath.Join(b.dir, name+".csv")
-	if err := os.WriteFile(yamlPath, []byte(spec.yaml()), 0o600); err != nil {
+func (b *bench) runUpload(ctx context.Context, spec lab.Campaign, rows, db int) (*uploaded, error) {
+	name := spec.Name
+	yamlPath := filepath.Join(b.Dir, name+".yaml")
+	csvPath := filepath.Join(b.Dir, name+".csv")
+	if err := campaignFile(spec).Write(yamlPath); err != nil {
 		return nil, err
 	}
 	if err := writeContactFile(csvPath, rows); err != nil {
@@ -188,12 +163,12 @@ func (b *bench) runUpload(ctx context.Context, spec campaignSpec, rows, db int) 
 	}
 	defer os.Remove(csvPath)
 
-	cmd := exec.CommandContext(ctx, b.dialer, "upload", "--campaign", yamlPath, "--contacts", csvPath)
+	cmd := exec.CommandContext(ctx, b.Dialer, "upload", "--campaign", yamlPath, "--contacts", csvPath)
 	cmd.Env = append(os.Environ(), "REDIS_URL="+b.redis.url(db))
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err := lab.Run(cmd)
 	u := &uploaded{wall: time.Since(start), stderr: strings.TrimSpace(stderr.String())}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -242,7 +217,7 @@ func checkQueued(rdb redis.UniversalClient, n int) error {
 
 // benchUpload measures `dialer upload` of --rows generated contacts: wall time, rows/s,
 // peak RSS and the Redis memory each contact takes.
-func (b *bench) benchUpload(ctx context.Context) ([]figure, error) {
+func (b *bench) benchUpload(ctx context.Context) ([]lab.Figure, error) {
 	rows := b.cfg.rows
 	rdb, err := b.redis.open(ctx, dbUpload)
 	if err != nil {
@@ -257,8 +232,8 @@ func (b *bench) benchUpload(ctx context.Context) ([]figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.progress("upload: %s rows with dialer upload", thousands(rows))
-	u, err := b.runUpload(ctx, campaignSpec{name: "bench-upload", cps: 1, maxLive: 10, poll: pollInterval, analysisWait: 2 * time.Second}, rows, dbUpload)
+	b.Progress("upload: %s rows with dialer upload", lab.Thousands(rows))
+	u, err := b.runUpload(ctx, lab.Campaign{Name: "bench-upload", CPS: 1, MaxLive: 10, Poll: pollInterval, AnalysisWait: 2 * time.Second}, rows, dbUpload)
 	if err != nil {
 		return nil, err
 	}
@@ -277,35 +252,35 @@ func (b *bench) benchUpload(ctx context.Context) ([]figure, error) {
 	if err := flushAsync(ctx, rdb); err != nil {
 		return nil, err
 	}
-	b.progress("upload: %s", u.stderr)
+	b.Progress("upload: %s", u.stderr)
 
 	rate := float64(rows) / u.wall.Seconds()
 	perContact := float64(after-before) / float64(rows)
-	rss := figure{
-		measure: "upload: peak RSS of dialer upload", value: "n/a (Linux only)", target: "< 100 MB",
-		note: "ru_maxrss of the upload process over its whole life, both passes over the file; MB of 10^6 bytes",
+	rss := lab.Figure{
+		Measure: "upload: peak RSS of dialer upload", Value: "n/a (Linux only)", Target: "< 100 MB",
+		Note: "ru_maxrss of the upload process over its whole life, both passes over the file; MB of 10^6 bytes",
 	}
 	if u.rssOK {
-		rss.value = fmt.Sprintf("%.1f MB", float64(u.rss)/1e6)
-		rss.met = verdict(u.rss < 100e6)
+		rss.Value = fmt.Sprintf("%.1f MB", float64(u.rss)/1e6)
+		rss.Met = verdict(u.rss < 100e6)
 	}
-	return []figure{{
-		measure: fmt.Sprintf("upload: %s rows, wall time", thousands(rows)),
-		value:   fmt.Sprintf("%.2f s", u.wall.Seconds()),
-		target:  fmt.Sprintf("< %s s", trimFloat(float64(rows)/uploadTarget)),
-		met:     verdict(rate >= uploadTarget),
-		note:    "start to exit of the built `dialer upload` (check pass + load pass), 8-column CSV, every number valid and distinct",
+	return []lab.Figure{{
+		Measure: fmt.Sprintf("upload: %s rows, wall time", lab.Thousands(rows)),
+		Value:   fmt.Sprintf("%.2f s", u.wall.Seconds()),
+		Target:  fmt.Sprintf("< %s s", trimFloat(float64(rows)/uploadTarget)),
+		Met:     verdict(rate >= uploadTarget),
+		Note:    "start to exit of the built `dialer upload` (check pass + load pass), 8-column CSV, every number valid and distinct",
 	}, {
-		measure: "upload: rate",
-		value:   thousands(int(rate)) + " rows/s",
-		target:  "≥ " + thousands(uploadTarget) + " rows/s",
-		met:     verdict(rate >= uploadTarget),
-		note: fmt.Sprintf("rows ÷ wall time above; meanwhile the upload process used %.1f s of CPU and redis-server %.1f s, of %.1f s available on %d cores",
+		Measure: "upload: rate",
+		Value:   lab.Thousands(int(rate)) + " rows/s",
+		Target:  "≥ " + lab.Thousands(uploadTarget) + " rows/s",
+		Met:     verdict(rate >= uploadTarget),
+		Note: fmt.Sprintf("rows ÷ wall time above; meanwhile the upload process used %.1f s of CPU and redis-server %.1f s, of %.1f s available on %d cores",
 			u.cpu.Seconds(), cpuAfter-cpuBefore, u.wall.Seconds()*float64(runtime.NumCPU()), runtime.NumCPU()),
 	}, rss, {
-		measure: "upload: Redis memory per contact",
-		value:   fmt.Sprintf("%s B", thousands(int(perContact))),
-		note:    fmt.Sprintf("INFO used_memory after − before ÷ rows (%.1f MB in all): contact hash, phone index, asynq task", float64(after-before)/1e6),
+		Measure: "upload: Redis memory per contact",
+		Value:   fmt.Sprintf("%s B", lab.Thousands(int(perContact))),
+		Note:    fmt.Sprintf("INFO used_memory after − before ÷ rows (%.1f MB in all): contact hash, phone index, asynq task", float64(after-before)/1e6),
 	}}, nil
 }
 
@@ -317,10 +292,10 @@ var enqueueGoroutines = []int{1, 16}
 
 // benchEnqueue measures queue.Client.EnqueueDial alone, for --rows tasks, into a fresh
 // database from 1 and from 16 goroutines: the ceiling of the upload's enqueue stage.
-func (b *bench) benchEnqueue(ctx context.Context) ([]figure, error) {
-	var figs []figure
+func (b *bench) benchEnqueue(ctx context.Context) ([]lab.Figure, error) {
+	var figs []lab.Figure
 	for _, g := range enqueueGoroutines {
-		b.progress("enqueue: %s tasks from %d goroutine(s)", thousands(b.cfg.rows), g)
+		b.Progress("enqueue: %s tasks from %d goroutine(s)", lab.Thousands(b.cfg.rows), g)
 		rdb, err := b.redis.open(ctx, dbEnqueue)
 		if err != nil {
 			return nil, err
@@ -333,10 +308,10 @@ func (b *bench) benchEnqueue(ctx context.Context) ([]figure, error) {
 		if err != nil {
 			return nil, err
 		}
-		figs = append(figs, figure{
-			measure: fmt.Sprintf("asynq Enqueue alone, %d goroutine%s", g, plural(g)),
-			value:   thousands(int(float64(b.cfg.rows)/elapsed.Seconds())) + " tasks/s",
-			note:    fmt.Sprintf("%s queue.Client.EnqueueDial calls (TaskID, MaxRetry, Timeout) into an empty database; upload itself uses 32", thousands(b.cfg.rows)),
+		figs = append(figs, lab.Figure{
+			Measure: fmt.Sprintf("asynq Enqueue alone, %d goroutine%s", g, plural(g)),
+			Value:   lab.Thousands(int(float64(b.cfg.rows)/elapsed.Seconds())) + " tasks/s",
+			Note:    fmt.Sprintf("%s queue.Client.EnqueueDial calls (TaskID, MaxRetry, Timeout) into an empty database; upload itself uses 32", lab.Thousands(b.cfg.rows)),
 		})
 	}
 	return figs, nil

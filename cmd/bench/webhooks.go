@@ -18,6 +18,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/redis/go-redis/v9"
 )
@@ -53,7 +54,7 @@ const recordMetric = "dialer_webhook_record_seconds"
 // accepts and their latency, end-of-call-reports included (webhookThroughput); how soon a
 // worker acts on a call's end-of-call-report (webhookWakeup); and how busy the concurrency
 // cap is kept while work waits, polling only and with webhooks (webhookSlots).
-func (b *bench) benchWebhooks(ctx context.Context) ([]figure, error) {
+func (b *bench) benchWebhooks(ctx context.Context) ([]lab.Figure, error) {
 	rdb, err := b.redis.open(ctx, dbWebhook)
 	if err != nil {
 		return nil, err
@@ -61,12 +62,12 @@ func (b *bench) benchWebhooks(ctx context.Context) ([]figure, error) {
 	defer rdb.Close()
 	defer func() {
 		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
-			b.progress("webhooks: %v", err)
+			b.Progress("webhooks: %v", err)
 		}
 	}()
 	secret := newSecret()
-	b.progress("webhooks: starting dialer serve")
-	srv, err := startServe(ctx, b.dialer, b.redis.url(dbWebhook), secret)
+	b.Progress("webhooks: starting dialer serve")
+	srv, err := startServe(ctx, b.Dialer, b.redis.url(dbWebhook), secret)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func (b *bench) benchWebhooks(ctx context.Context) ([]figure, error) {
 	}
 
 	sw := &simSwitch{}
-	apiURL, stopAPI, err := serveLoopback(sw, nil)
+	apiURL, stopAPI, err := lab.ServeLoopback(sw, nil)
 	if err != nil {
 		return nil, fmt.Errorf("serve the simulator: %w", err)
 	}
@@ -95,7 +96,7 @@ func (b *bench) benchWebhooks(ctx context.Context) ([]figure, error) {
 		return nil, err
 	}
 	if logs := srv.logLines(); len(logs) > 0 {
-		b.progress("webhooks: dialer serve logged %d warnings or errors; the first: %s", len(logs), logs[0])
+		b.Progress("webhooks: dialer serve logged %d warnings or errors; the first: %s", len(logs), logs[0])
 	}
 	return append(append(figs, wake...), slots...), nil
 }
@@ -109,8 +110,8 @@ func (dropTasks) EnqueueDial(context.Context, string, int, int, time.Time) error
 
 // uploadDirect uploads rows generated contacts (writeContacts) under spec with the store
 // itself, enqueuing no dial task.
-func uploadDirect(ctx context.Context, store *campaign.Store, spec campaignSpec, rows int) (*campaign.Campaign, error) {
-	f, err := campaign.Parse(spec.name+".yaml", []byte(spec.yaml()))
+func uploadDirect(ctx context.Context, store *campaign.Store, spec lab.Campaign, rows int) (*campaign.Campaign, error) {
+	f, err := campaign.Parse(spec.Name+".yaml", []byte(campaignFile(spec).YAML()))
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func uploadDirect(ctx context.Context, store *campaign.Store, spec campaignSpec,
 		return nil, err
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
-	c, err := store.Upload(ctx, f, spec.name+".csv", open, dropTasks{}, campaign.UploadOptions{})
+	c, err := store.Upload(ctx, f, spec.Name+".csv", open, dropTasks{}, campaign.UploadOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("upload %d generated contacts: %w", rows, err)
 	}
@@ -335,11 +336,11 @@ func scrapeRecordHistogram(ctx context.Context, srv *serveProc, want int) ([]buc
 // four server messages from --webhook-clients clients (postEvents), checks every attempt is
 // recorded with its report's result (verifyRecorded), and reads serve's own record-latency
 // histogram from /metrics.
-func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string) ([]figure, error) {
+func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string) ([]lab.Figure, error) {
 	calls, clients := b.cfg.webhookCalls, b.cfg.webhookClients
 	store := campaign.NewStore(rdb)
-	b.progress("webhooks: seeding %s live calls", thousands(calls))
-	spec := campaignSpec{name: "bench-webhooks", cps: 1, maxLive: 10, poll: 5 * time.Second, analysisWait: 30 * time.Second}
+	b.Progress("webhooks: seeding %s live calls", lab.Thousands(calls))
+	spec := lab.Campaign{Name: "bench-webhooks", CPS: 1, MaxLive: 10, Poll: 5 * time.Second, AnalysisWait: 30 * time.Second}
 	c, err := uploadDirect(ctx, store, spec, calls)
 	if err != nil {
 		return nil, err
@@ -359,7 +360,7 @@ func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *s
 	}
 
 	events := calls * len(hookEventTypes)
-	b.progress("webhooks: posting %s events (%s calls × 4) from %d clients to dialer serve", thousands(events), thousands(calls), clients)
+	b.Progress("webhooks: posting %s events (%s calls × 4) from %d clients to dialer serve", lab.Thousands(events), lab.Thousands(calls), clients)
 	cmds0, err := commandsProcessed(ctx, rdb)
 	if err != nil {
 		return nil, err
@@ -386,7 +387,7 @@ func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *s
 		return nil, err
 	}
 	rate := float64(events) / res.wall.Seconds()
-	b.progress("webhooks: %s events in %s (%s/s); checking every attempt", thousands(events), res.wall.Round(10*time.Millisecond), thousands(int(rate)))
+	b.Progress("webhooks: %s events in %s (%s/s); checking every attempt", lab.Thousands(events), res.wall.Round(10*time.Millisecond), lab.Thousands(int(rate)))
 	if err := verifyRecorded(ctx, store, c.ID, calls); err != nil {
 		return nil, err
 	}
@@ -398,49 +399,49 @@ func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *s
 	all, reports := summarize(res.all), summarize(res.reports)
 	secs := res.wall.Seconds()
 	setup := fmt.Sprintf("%s calls of one campaign, each claimed and its call recorded live beforehand; per call a status-update (ringing), a status-update (in-progress), a conversation-update of %d messages and an end-of-call-report with the analysis (%d-char summary, structured data), %d–%d bytes, in that order per call and calls interleaved, POSTed with the secret from %d keep-alive clients, each awaiting its answer",
-		thousands(calls), hookMessages, len(seedResult(1).Summary), len(renderHookEvents(c.ID, 1)[0]), len(renderHookEvents(c.ID, 1)[hookReport]), clients)
-	figs := []figure{{
-		measure: "webhooks: events one dialer serve accepts",
-		value:   fmt.Sprintf("%s events/s", thousands(int(rate))),
-		note: fmt.Sprintf("events ÷ the %.1f s from the first POST to the last answer, every answer 2xx (any other fails the bench), then every attempt read back with Store.Attempt: done with its report's outcome, call, times, analysis, cost and recording, and no call left live; %s; the clients run in this bench, on the same %d cores as serve and Redis",
+		lab.Thousands(calls), hookMessages, len(seedResult(1).Summary), len(renderHookEvents(c.ID, 1)[0]), len(renderHookEvents(c.ID, 1)[hookReport]), clients)
+	figs := []lab.Figure{{
+		Measure: "webhooks: events one dialer serve accepts",
+		Value:   fmt.Sprintf("%s events/s", lab.Thousands(int(rate))),
+		Note: fmt.Sprintf("events ÷ the %.1f s from the first POST to the last answer, every answer 2xx (any other fails the bench), then every attempt read back with Store.Attempt: done with its report's outcome, call, times, analysis, cost and recording, and no call left live; %s; the clients run in this bench, on the same %d cores as serve and Redis",
 			secs, setup, runtime.NumCPU()),
 	}, {
-		measure: "webhooks: latency of every event",
-		value:   all.String(),
-		note:    fmt.Sprintf("from the POST to the end of the answer at the client, over all %s events", thousands(all.n)),
+		Measure: "webhooks: latency of every event",
+		Value:   all.String(),
+		Note:    fmt.Sprintf("from the POST to the end of the answer at the client, over all %s events", lab.Thousands(all.n)),
 	}, {
-		measure: "webhooks: end-of-call-report to recorded outcome",
-		value:   reports.String(),
-		target:  "p99 < " + targetMillis(recordTarget),
-		met:     verdict(reports.p99 < recordTarget),
-		note:    fmt.Sprintf("the latency of the %s end-of-call-reports alone: serve answers once the result is recorded in Redis and announced to the workers, so this bounds the time from the report to the recorded outcome", thousands(reports.n)),
+		Measure: "webhooks: end-of-call-report to recorded outcome",
+		Value:   reports.String(),
+		Target:  "p99 < " + targetMillis(recordTarget),
+		Met:     verdict(reports.p99 < recordTarget),
+		Note:    fmt.Sprintf("the latency of the %s end-of-call-reports alone: serve answers once the result is recorded in Redis and announced to the workers, so this bounds the time from the report to the recorded outcome", lab.Thousands(reports.n)),
 	}}
 	bound, _ := quantileBound(buckets, count, 0.99)
-	figs = append(figs, figure{
-		measure: "webhooks: serve's own p99 record time",
-		value:   "≤ " + trimFloat(1000*bound) + " ms",
-		target:  "p99 < " + targetMillis(recordTarget),
-		met:     verdict(bound < recordTarget.Seconds()),
-		note: fmt.Sprintf("the upper bound of the bucket of %s (GET /metrics of dialer serve) holding the 99th percentile of its %s observations: from a report's arrival to its result recorded, inside serve",
-			recordMetric, thousands(int(count))),
+	figs = append(figs, lab.Figure{
+		Measure: "webhooks: serve's own p99 record time",
+		Value:   "≤ " + trimFloat(1000*bound) + " ms",
+		Target:  "p99 < " + targetMillis(recordTarget),
+		Met:     verdict(bound < recordTarget.Seconds()),
+		Note: fmt.Sprintf("the upper bound of the bucket of %s (GET /metrics of dialer serve) holding the 99th percentile of its %s observations: from a report's arrival to its result recorded, inside serve",
+			recordMetric, lab.Thousands(int(count))),
 	})
-	cpu := figure{measure: "webhooks: dialer serve CPU", value: "n/a (Linux only)",
-		note: "user + system time of the serve process (/proc/PID/stat) over the POSTs ÷ their wall time"}
+	cpu := lab.Figure{Measure: "webhooks: dialer serve CPU", Value: "n/a (Linux only)",
+		Note: "user + system time of the serve process (/proc/PID/stat) over the POSTs ÷ their wall time"}
 	if ok1 && ok2 && ok3 && ok4 {
 		serveCores := (serve1 - serve0).Seconds() / secs
-		cpu.value = fmt.Sprintf("%.0f%% of a core: ≈ %s events/s per core", 100*serveCores, thousands(int(rate/serveCores)))
-		cpu.note += fmt.Sprintf("; meanwhile this bench's clients, rendering and posting the events, used %.0f%% and redis-server %.0f%%, of the machine's %d cores",
+		cpu.Value = fmt.Sprintf("%.0f%% of a core: ≈ %s events/s per core", 100*serveCores, lab.Thousands(int(rate/serveCores)))
+		cpu.Note += fmt.Sprintf("; meanwhile this bench's clients, rendering and posting the events, used %.0f%% and redis-server %.0f%%, of the machine's %d cores",
 			100*(bench1-bench0).Seconds()/secs, 100*(redis1-redis0)/secs, runtime.NumCPU())
 	}
-	rss := figure{measure: "webhooks: dialer serve peak RSS", value: "n/a (Linux only)",
-		note: "VmHWM of the serve process after the POSTs; MB of 10^6 bytes"}
+	rss := lab.Figure{Measure: "webhooks: dialer serve peak RSS", Value: "n/a (Linux only)",
+		Note: "VmHWM of the serve process after the POSTs; MB of 10^6 bytes"}
 	if rssOK {
-		rss.value = fmt.Sprintf("%.1f MB", float64(servePeak)/1e6)
+		rss.Value = fmt.Sprintf("%.1f MB", float64(servePeak)/1e6)
 	}
-	figs = append(figs, cpu, rss, figure{
-		measure: "webhooks: Redis commands per event",
-		value:   fmt.Sprintf("%.2f (%.1f per call)", float64(cmds1-cmds0)/float64(events), float64(cmds1-cmds0)/float64(calls)),
-		note:    "INFO stats total_commands_processed over the POSTs ÷ events, every client's: the end-of-call-report's record script, counted as its EVALSHA and each command it runs (status-updates that do not end the call, and conversation-updates, touch no Redis), serve's once-a-second metrics flush and its notification queue's polling",
+	figs = append(figs, cpu, rss, lab.Figure{
+		Measure: "webhooks: Redis commands per event",
+		Value:   fmt.Sprintf("%.2f (%.1f per call)", float64(cmds1-cmds0)/float64(events), float64(cmds1-cmds0)/float64(calls)),
+		Note:    "INFO stats total_commands_processed over the POSTs ÷ events, every client's: the end-of-call-report's record script, counted as its EVALSHA and each command it runs (status-updates that do not end the call, and conversation-updates, touch no Redis), serve's once-a-second metrics flush and its notification queue's polling",
 	})
 	return figs, nil
 }
@@ -534,9 +535,9 @@ func checkHooks(name string, st simulator.WebhookStats) error {
 // quickly) against the simulator, whose server messages reach serve through a reportClock.
 // For each contact it takes the time from its report's arrival at the clock to the
 // finished_at the worker's follow-up wrote on the contact.
-func (b *bench) webhookWakeup(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string, sw *simSwitch, apiURL string) ([]figure, error) {
+func (b *bench) webhookWakeup(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string, sw *simSwitch, apiURL string) ([]lab.Figure, error) {
 	clock := &reportClock{target: srv.url(webhookPath), client: pooledClient(), sent: map[int]time.Time{}}
-	clockURL, stopClock, err := serveLoopback(clock, nil)
+	clockURL, stopClock, err := lab.ServeLoopback(clock, nil)
 	if err != nil {
 		return nil, fmt.Errorf("serve the report clock: %w", err)
 	}
@@ -559,8 +560,8 @@ func (b *bench) webhookWakeup(ctx context.Context, rdb *redis.Client, srv *serve
 	}
 	defer sim.Close()
 
-	b.progress("webhooks: starting one worker")
-	pool, err := startWorkers(b.worker, 1, b.workerEnv(dbWebhook, apiURL))
+	b.Progress("webhooks: starting one worker")
+	pool, err := startWorkers(b.Worker, 1, b.workerEnv(dbWebhook, apiURL))
 	if err != nil {
 		return nil, err
 	}
@@ -604,12 +605,12 @@ func (b *bench) webhookWakeup(ctx context.Context, rdb *redis.Client, srv *serve
 		lat = append(lat, d)
 	}
 	l := summarize(lat)
-	return []figure{{
-		measure: "webhooks: end-of-call-report to the worker's follow-up",
-		value:   l.String(),
-		target:  "p99 < " + targetMillis(wakeTarget),
-		met:     verdict(l.p99 < wakeTarget),
-		note: fmt.Sprintf("for each of %d calls dialed by one worker at poll.interval %s (so only webhooks end calls early; maxConcurrentCalls %d, calls %s), the time from its end-of-call-report reaching a forwarding proxy in front of dialer serve to the contact's finished_at, written by the worker's follow-up after serve recorded the result and announced it; the worker gave the slot back earlier, at the call's final status-update, %s before the report; %d of %d finished before their report arrived (negative: Get Call after the status-update already showed the analysis)",
+	return []lab.Figure{{
+		Measure: "webhooks: end-of-call-report to the worker's follow-up",
+		Value:   l.String(),
+		Target:  "p99 < " + targetMillis(wakeTarget),
+		Met:     verdict(l.p99 < wakeTarget),
+		Note: fmt.Sprintf("for each of %d calls dialed by one worker at poll.interval %s (so only webhooks end calls early; maxConcurrentCalls %d, calls %s), the time from its end-of-call-report reaching a forwarding proxy in front of dialer serve to the contact's finished_at, written by the worker's follow-up after serve recorded the result and announced it; the worker gave the slot back earlier, at the call's final status-update, %s before the report; %d of %d finished before their report arrived (negative: Get Call after the status-update already showed the analysis)",
 			l.n, sc.poll, sc.maxLive, callLength(sc), cfg.AnalysisDelay, early, l.n),
 	}}, nil
 }
@@ -618,15 +619,15 @@ func (b *bench) webhookWakeup(ctx context.Context, rdb *redis.Client, srv *serve
 // poll.interval 5s and --workers workers: polling only, then with the simulator's webhooks
 // going to serve. It reports, for each, the mean share of the cap busy with calls while work
 // waited, and the campaign's wall time.
-func (b *bench) webhookSlots(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string, sw *simSwitch, apiURL string) ([]figure, error) {
-	b.progress("webhooks: starting %d worker processes", b.cfg.workers)
-	pool, err := startWorkers(b.worker, b.cfg.workers, b.workerEnv(dbWebhook, apiURL))
+func (b *bench) webhookSlots(ctx context.Context, rdb *redis.Client, srv *serveProc, secret string, sw *simSwitch, apiURL string) ([]lab.Figure, error) {
+	b.Progress("webhooks: starting %d worker processes", b.cfg.workers)
+	pool, err := startWorkers(b.Worker, b.cfg.workers, b.workerEnv(dbWebhook, apiURL))
 	if err != nil {
 		return nil, err
 	}
 	defer pool.kill()
 	const poll = 5 * time.Second
-	var figs []figure
+	var figs []lab.Figure
 	var took [2]time.Duration
 	for i, hooks := range []bool{false, true} {
 		name, how := "bench-cap-polling", "polling every "+poll.String()
@@ -657,26 +658,26 @@ func (b *bench) webhookSlots(ctx context.Context, rdb *redis.Client, srv *serveP
 		mean := meanLive(res.dials, at[0], at[len(at)-1])
 		share := mean / float64(sc.maxLive)
 		took[i] = res.took
-		f := figure{
-			measure: "webhooks: cap busy while work waited, " + how,
-			value:   fmt.Sprintf("%.1f%% (%.1f of %d); campaign %.1f s", 100*share, mean, sc.maxLive, res.took.Seconds()),
-			note: fmt.Sprintf("time-weighted mean of calls live on the simulator over the %.1f s from the first dial to the start of the last, ÷ maxConcurrentCalls %d; %d contacts, calls %s, %d worker processes; campaign is upload to done",
+		f := lab.Figure{
+			Measure: "webhooks: cap busy while work waited, " + how,
+			Value:   fmt.Sprintf("%.1f%% (%.1f of %d); campaign %.1f s", 100*share, mean, sc.maxLive, res.took.Seconds()),
+			Note: fmt.Sprintf("time-weighted mean of calls live on the simulator over the %.1f s from the first dial to the start of the last, ÷ maxConcurrentCalls %d; %d contacts, calls %s, %d worker processes; campaign is upload to done",
 				at[len(at)-1].Sub(at[0]).Seconds(), sc.maxLive, sc.contacts, callLength(sc), b.cfg.workers),
 		}
 		if hooks {
-			f.target, f.met = fmt.Sprintf("≥ %.0f%%", 100*busyTarget), verdict(share >= busyTarget)
-			f.note += fmt.Sprintf("; %.0f%% of the polling campaign's time", 100*took[1].Seconds()/took[0].Seconds())
+			f.Target, f.Met = fmt.Sprintf("≥ %.0f%%", 100*busyTarget), verdict(share >= busyTarget)
+			f.Note += fmt.Sprintf("; %.0f%% of the polling campaign's time", 100*took[1].Seconds()/took[0].Seconds())
 		} else {
-			f.note += "; a call's slot stays taken until the next Get Call sees it over, up to one interval after its end"
+			f.Note += "; a call's slot stays taken until the next Get Call sees it over, up to one interval after its end"
 		}
 		figs = append(figs, f)
 	}
-	b.progress("webhooks: stopping the workers (SIGTERM)")
+	b.Progress("webhooks: stopping the workers (SIGTERM)")
 	if err := pool.stop(20 * time.Second); err != nil {
 		return nil, err
 	}
 	if logs := pool.logLines(); len(logs) > 0 {
-		b.progress("webhooks: the workers logged %d warnings or errors; the first: %s", len(logs), logs[0])
+		b.Progress("webhooks: the workers logged %d warnings or errors; the first: %s", len(logs), logs[0])
 	}
 	return figs, nil
 }

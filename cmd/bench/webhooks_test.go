@@ -15,6 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/webhook"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
@@ -193,7 +194,7 @@ func TestWebhookEvents(t *testing.T) {
 	store := campaign.NewStore(rdb)
 	ctx := t.Context()
 	const calls, clients = 37, 3 // windows of hookWindow calls, the last ones short
-	spec := campaignSpec{name: "bench-webhooks", cps: 1, maxLive: 10, poll: 5 * time.Second, analysisWait: 30 * time.Second}
+	spec := lab.Campaign{Name: "bench-webhooks", CPS: 1, MaxLive: 10, Poll: 5 * time.Second, AnalysisWait: 30 * time.Second}
 	c := mustUploadGenerated(t, store, spec, calls)
 	if err := seedLive(ctx, store, c.ID, calls); err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/simulator"
 )
 
@@ -69,20 +68,20 @@ func (c *chaos) chaos(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	file := campaignFile{
-		name: "chaos", cps: cfg.cps, maxLive: cfg.maxLive,
-		maxAttempts: maxAttempts, retryOn: retryOn, retryDelay: retryDelay,
-		poll: 250 * time.Millisecond, analysisWait: 3 * time.Second,
+	file := lab.Campaign{
+		Name: "chaos", CPS: cfg.cps, MaxLive: cfg.maxLive,
+		MaxAttempts: maxAttempts, RetryOn: retryOn, RetryDelay: retryDelay,
+		Poll: 250 * time.Millisecond, AnalysisWait: 3 * time.Second,
 	}
-	campaignPath := filepath.Join(c.dir, "chaos.yaml")
-	contactsPath := filepath.Join(c.dir, "chaos.csv")
-	if err := file.write(campaignPath); err != nil {
+	campaignPath := filepath.Join(c.Dir, "chaos.yaml")
+	contactsPath := filepath.Join(c.Dir, "chaos.csv")
+	if err := file.Write(campaignPath); err != nil {
 		return err
 	}
 	if err := writeContacts(contactsPath, contacts); err != nil {
 		return err
 	}
-	c.progress("%d contacts, %d dials expected; %d workers at --concurrency %d; callsPerSecond %g, maxConcurrentCalls %d",
+	c.Progress("%d contacts, %d dials expected; %d workers at --concurrency %d; callsPerSecond %g, maxConcurrentCalls %d",
 		len(contacts), expectedDials(contacts), cfg.workers, cfg.concurrency, cfg.cps, cfg.maxLive)
 
 	var base *runResult
@@ -105,8 +104,8 @@ func (c *chaos) chaos(ctx context.Context, stdout io.Writer) error {
 
 	figs, problems := c.chaosFigures(contacts, res, base)
 	header := fmt.Sprintf("dialer chaos: %s contacts, %d worker processes (--concurrency %d), callsPerSecond %g, maxConcurrentCalls %d; redis-server %s (appendonly yes, appendfsync everysec); %d CPUs, %s",
-		thousands(len(contacts)), cfg.workers, cfg.concurrency, cfg.cps, cfg.maxLive, c.redis.version, runtime.NumCPU(), runtime.Version())
-	if err := printTable(stdout, header, figs); err != nil {
+		lab.Thousands(len(contacts)), cfg.workers, cfg.concurrency, cfg.cps, cfg.maxLive, c.redis.Version, runtime.NumCPU(), runtime.Version())
+	if err := lab.PrintFigures(stdout, header, figs); err != nil {
 		return err
 	}
 	if len(problems) > 0 {
@@ -126,7 +125,7 @@ func (c *chaos) chaos(ctx context.Context, stdout io.Writer) error {
 }
 
 // chaosFigures turns the runs into the results table and the problems found.
-func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]figure, []string) {
+func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]lab.Figure, []string) {
 	cfg := c.cfg
 	f := check(res.id, contacts, res.report, res.attempts, res.dials)
 	problems := f.problems
@@ -149,56 +148,56 @@ func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]figure
 		}
 		down = "down " + strings.Join(parts, ", ")
 	}
-	figs := []figure{
-		{measure: "workers killed (kill -9)", value: fmt.Sprintf("%d of %d", res.kills, cfg.kills),
-			note: fmt.Sprintf("SIGKILL of a worker drawn at random every %s on average, each replaced at once; fewer than asked when the campaign was done first", cfg.killEvery)},
-		{measure: "Redis restarts", value: fmt.Sprintf("%d of %d (%s)", len(res.restarts), cfg.restarts, down),
-			note: "SIGTERM, wait for exit, start again on the same data directory and port; down = from SIGTERM to the first PING answered, data loaded"},
+	figs := []lab.Figure{
+		{Measure: "workers killed (kill -9)", Value: fmt.Sprintf("%d of %d", res.kills, cfg.kills),
+			Note: fmt.Sprintf("SIGKILL of a worker drawn at random every %s on average, each replaced at once; fewer than asked when the campaign was done first", cfg.killEvery)},
+		{Measure: "Redis restarts", Value: fmt.Sprintf("%d of %d (%s)", len(res.restarts), cfg.restarts, down),
+			Note: "SIGTERM, wait for exit, start again on the same data directory and port; down = from SIGTERM to the first PING answered, data loaded"},
 	}
 	exits := len(res.unexpected) + len(res.stopErrs)
 	kinds := slices.Sorted(maps.Keys(res.stats.Faults))
 	for _, k := range kinds {
-		figs = append(figs, figure{measure: "faults injected: " + faultName(k), value: thousands(res.stats.Faults[k])})
+		figs = append(figs, lab.Figure{Measure: "faults injected: " + faultName(k), Value: lab.Thousands(res.stats.Faults[k])})
 	}
 	requests := 0
 	for _, n := range res.stats.Requests {
 		requests += n
 	}
 	figs = append(figs,
-		figure{measure: "API requests", value: fmt.Sprintf("%s (connect %s, get %s, list %s)", thousands(requests),
-			thousands(res.stats.Requests["connect"]), thousands(res.stats.Requests["get"]), thousands(res.stats.Requests["list"])),
-			note: fmt.Sprintf("requests the simulator received; it answered --faults %g of them 429 or 5xx, --slow %g 3 s late and --lost %g of Connect Calls 504 after placing the call", cfg.faults, cfg.slow, cfg.lost)},
-		figure{measure: "dials", value: fmt.Sprintf("%s (the scripts make %s)", thousands(res.stats.Dials), thousands(expectedDials(contacts))),
-			note: "calls the simulator created, lost answers included"},
+		lab.Figure{Measure: "API requests", Value: fmt.Sprintf("%s (connect %s, get %s, list %s)", lab.Thousands(requests),
+			lab.Thousands(res.stats.Requests["connect"]), lab.Thousands(res.stats.Requests["get"]), lab.Thousands(res.stats.Requests["list"])),
+			Note: fmt.Sprintf("requests the simulator received; it answered --faults %g of them 429 or 5xx, --slow %g 3 s late and --lost %g of Connect Calls 504 after placing the call", cfg.faults, cfg.slow, cfg.lost)},
+		lab.Figure{Measure: "dials", Value: fmt.Sprintf("%s (the scripts make %s)", lab.Thousands(res.stats.Dials), lab.Thousands(expectedDials(contacts))),
+			Note: "calls the simulator created, lost answers included"},
 		invariant("double dials", f.doubleDials, "dials beyond the first of one (contact, attempt), named by the dial's metadata campaignId, contactId and attempt, in the simulator's dial log"),
 		invariant("stray dials", f.strayDials, "dials of another campaign, of a row not in the file, or of a number not the row's"),
 		invariant("lost contacts", f.lost, "rows of `dialer report` with no final outcome (pending) when the campaign was done, or at --deadline"),
 		invariant("contacts with a wrong outcome", f.wrong, "rows whose final outcome or attempts differ from what their script makes under retryOn busy, no-answer and maxAttempts 3"),
 		invariant("attempts off the dial log", f.offLog, "rows whose attempts in `dialer report --attempts` are not each the call id and outcome of the attempt's one dial, or that were dialed more often than they count"),
-		figure{measure: "peak live calls", value: thousands(res.stats.PeakLiveCalls), target: fmt.Sprintf("≤ %d", cfg.maxLive), met: verdict(res.stats.PeakLiveCalls <= cfg.maxLive),
-			note: "most calls live at one instant on the simulator, a call being live from its creation to its end"},
+		lab.Figure{Measure: "peak live calls", Value: lab.Thousands(res.stats.PeakLiveCalls), Target: fmt.Sprintf("≤ %d", cfg.maxLive), Met: verdict(res.stats.PeakLiveCalls <= cfg.maxLive),
+			Note: "most calls live at one instant on the simulator, a call being live from its creation to its end"},
 		invariant("worker exits not caused by a kill", exits, "workers that exited by themselves during the run (each was replaced), or did not exit 0 within 20 s of SIGTERM at its end"),
-		figure{measure: "most dials begun in any 1 s", value: thousands(res.stats.MaxDialsInOneSecond), target: fmt.Sprintf("≤ %g", cfg.cps), met: rateVerdict(res.stats.MaxDialsInOneSecond, cfg.cps),
-			note: "reported, not checked: on a loaded 2-core machine arrival jitter can put one dial too many in a window; cmd/bench measures the rate"},
+		lab.Figure{Measure: "most dials begun in any 1 s", Value: lab.Thousands(res.stats.MaxDialsInOneSecond), Target: fmt.Sprintf("≤ %g", cfg.cps), Met: rateVerdict(res.stats.MaxDialsInOneSecond, cfg.cps),
+			Note: "reported, not checked: on a loaded 2-core machine arrival jitter can put one dial too many in a window; cmd/bench measures the rate"},
 	)
 	rec := recoveries(res.procs, res.attempts)
-	figs = append(figs, figure{measure: "interrupted attempts picked up", value: rec.describe(),
-		note: fmt.Sprintf(`"resuming live call" and "found the call of an interrupted dial" in the workers' logs, each timed from the SIGKILL of the last worker that ran its task; a live call is adopted by another worker within its 30 s follower lease and one 10±5 s sweep, and any task is handed on by asynq within ≈%s (see the doc comment)`, seconds(resumeBound))})
+	figs = append(figs, lab.Figure{Measure: "interrupted attempts picked up", Value: rec.describe(),
+		Note: fmt.Sprintf(`"resuming live call" and "found the call of an interrupted dial" in the workers' logs, each timed from the SIGKILL of the last worker that ran its task; a live call is adopted by another worker within its 30 s follower lease and one 10±5 s sweep, and any task is handed on by asynq within ≈%s (see the doc comment)`, seconds(resumeBound))})
 	pause := longestPause(res.dials)
 	if base != nil {
 		pause += " (baseline " + longestPause(base.dials) + ")"
 	}
-	figs = append(figs, figure{measure: "longest pause between dials", value: pause,
-		note: "the widest gap between two dials in the simulator's log: a killed worker's slots stay taken until its calls are adopted or its tasks picked up again (or the slots' 3-minute leases run out), and while they fill the cap nothing is dialed"})
+	figs = append(figs, lab.Figure{Measure: "longest pause between dials", Value: pause,
+		Note: "the widest gap between two dials in the simulator's log: a killed worker's slots stay taken until its calls are adopted or its tasks picked up again (or the slots' 3-minute leases run out), and while they fill the cap nothing is dialed"})
 	took := minutes(res.took)
 	if !res.done {
 		took = "not done after " + minutes(res.took)
 	}
-	figs = append(figs, figure{measure: "time to finish", value: took,
-		note: "from the end of `dialer upload` until `dialer status --json` said done (polled every 0.5 s); a killed worker's live calls are adopted within about 45 s; its other tasks wait for asynq's recovery, 1–2 minutes"})
+	figs = append(figs, lab.Figure{Measure: "time to finish", Value: took,
+		Note: "from the end of `dialer upload` until `dialer status --json` said done (polled every 0.5 s); a killed worker's live calls are adopted within about 45 s; its other tasks wait for asynq's recovery, 1–2 minutes"})
 	switch {
 	case base == nil:
-		figs = append(figs, figure{measure: "time without faults (baseline)", value: "not run (--baseline)"})
+		figs = append(figs, lab.Figure{Measure: "time without faults (baseline)", Value: "not run (--baseline)"})
 	default:
 		fb := check(base.id, contacts, base.report, base.attempts, base.dials)
 		value := minutes(base.took)
@@ -206,8 +205,8 @@ func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]figure
 			value = "not done after " + value
 		}
 		figs = append(figs,
-			figure{measure: "time without faults (baseline)", value: value,
-				note: "the same campaign first, on the same Redis (another database), without faults, kills or restart"},
+			lab.Figure{Measure: "time without faults (baseline)", Value: value,
+				Note: "the same campaign first, on the same Redis (another database), without faults, kills or restart"},
 			invariant("baseline: invariants broken", fb.broken()+len(base.unexpected)+len(base.stopErrs), "the checks above, on the baseline run"))
 		for _, p := range fb.problems {
 			problems = append(problems, "baseline: "+p)
@@ -259,24 +258,19 @@ func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPat
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	apiURL, stopAPI, err := lab.ServeLoopback(sim, nil)
 	if err != nil {
-		return nil, fmt.Errorf("listen for the simulator: %w", err)
+		return nil, fmt.Errorf("serve the simulator: %w", err)
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
+	defer stopAPI()
 
-	env := append(os.Environ(),
-		"REDIS_URL="+c.redis.url(spec.db),
-		"INTERACTLY_BASE_URL=http://"+l.Addr().String(),
-		"INTERACTLY_API_KEY="+simAPIKey)
-	logDir := filepath.Join(c.dir, spec.name)
+	env := lab.Env(c.redis.URL(spec.db), apiURL, simAPIKey)
+	logDir := filepath.Join(c.Dir, spec.name)
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return nil, err
 	}
-	p := newPool(c.worker, env, logDir, "w", cfg.concurrency, func(format string, args ...any) {
-		c.progress(spec.name+": "+format, args...)
+	p := newPool(c.Worker, env, logDir, "w", cfg.concurrency, func(format string, args ...any) {
+		c.Progress(spec.name+": "+format, args...)
 	})
 	stopped := false
 	defer func() {
@@ -288,7 +282,7 @@ func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPat
 		return nil, err
 	}
 
-	out, err := dialerCmd(ctx, c.dialer, env, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
+	out, err := dialerCmd(ctx, c.Dialer, env, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +292,7 @@ func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPat
 	}
 	res := &runResult{id: lines[len(lines)-1]}
 	start := time.Now()
-	c.progress("%s: campaign %s uploaded; dialing with %d kills and %d Redis restarts to come", spec.name, res.id, spec.kills, spec.restarts)
+	c.Progress("%s: campaign %s uploaded; dialing with %d kills and %d Redis restarts to come", spec.name, res.id, spec.kills, spec.restarts)
 
 	schedCtx, stopSchedule := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -310,17 +304,17 @@ func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPat
 		return nil, err
 	}
 	if !res.done {
-		c.progress("%s: not done after --deadline %s; reading what there is", spec.name, cfg.deadline)
+		c.Progress("%s: not done after --deadline %s; reading what there is", spec.name, cfg.deadline)
 	} else {
-		c.progress("%s: done in %s", spec.name, minutes(res.took))
+		c.Progress("%s: done in %s", spec.name, minutes(res.took))
 	}
 
 	reportPath := filepath.Join(logDir, "report.csv")
 	attemptsPath := filepath.Join(logDir, "attempts.csv")
-	if _, err := dialerCmd(ctx, c.dialer, env, "report", res.id, "--raw", "--out", reportPath); err != nil {
+	if _, err := dialerCmd(ctx, c.Dialer, env, "report", res.id, "--raw", "--out", reportPath); err != nil {
 		return nil, err
 	}
-	if _, err := dialerCmd(ctx, c.dialer, env, "report", res.id, "--raw", "--attempts", "--out", attemptsPath); err != nil {
+	if _, err := dialerCmd(ctx, c.Dialer, env, "report", res.id, "--raw", "--attempts", "--out", attemptsPath); err != nil {
 		return nil, err
 	}
 	stopped = true
@@ -390,16 +384,16 @@ func (c *chaos) schedule(ctx, schedCtx context.Context, p *pool, spec runSpec, r
 			}
 			res.kills++
 			res.killLog = append(res.killLog, killed+" → "+repl)
-			c.progress("%s: kill -9 %s; started %s (%d of %d)", spec.name, killed, repl, res.kills, spec.kills)
+			c.Progress("%s: kill -9 %s; started %s (%d of %d)", spec.name, killed, repl, res.kills, spec.kills)
 		case "restart":
-			c.progress("%s: restarting redis-server (SIGTERM)", spec.name)
-			down, err := c.redis.restart(ctx)
+			c.Progress("%s: restarting redis-server (SIGTERM)", spec.name)
+			down, err := c.redis.Restart(ctx)
 			if err != nil {
 				res.scheduleErr = err
 				return
 			}
 			res.restarts = append(res.restarts, down)
-			c.progress("%s: redis-server back after %s", spec.name, seconds(down))
+			c.Progress("%s: redis-server back after %s", spec.name, seconds(down))
 		}
 	}
 }
@@ -423,7 +417,7 @@ func (c *chaos) waitDone(ctx context.Context, env []string, name string, res *ru
 	lastReport := time.Now()
 	var st statusJSON
 	for {
-		out, err := dialerCmd(ctx, c.dialer, env, "status", res.id, "--json")
+		out, err := dialerCmd(ctx, c.Dialer, env, "status", res.id, "--json")
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -443,7 +437,7 @@ func (c *chaos) waitDone(ctx context.Context, env []string, name string, res *ru
 			return nil
 		}
 		if time.Since(lastReport) >= 10*time.Second {
-			c.progress("%s: %d of %d rows finished, %d live calls, %d attempts, %s", name, st.Finished, st.Total, st.LiveCalls, st.Attempts, minutes(time.Since(start)))
+			c.Progress("%s: %d of %d rows finished, %d live calls, %d attempts, %s", name, st.Finished, st.Total, st.LiveCalls, st.Attempts, minutes(time.Since(start)))
 			lastReport = time.Now()
 		}
 		select {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -362,40 +361,6 @@ time=2026-03-02T09:01:05.750Z level=INFO msg="resuming live call" task=c1:1:1 ca
 	}
 }
 
-// TestRedisRestart starts the command's redis-server, writes, restarts it and reads the
-// write back on the same port: what the chaos run relies on the append-only file for.
-func TestRedisRestart(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not on PATH")
-	}
-	ctx := t.Context()
-	s, err := startRedis(ctx, filepath.Join(t.TempDir(), "redis"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	port := s.port
-	rdb := s.client(3)
-	defer rdb.Close()
-	if err := rdb.Set(ctx, "chaos:test", "kept", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	down, err := s.restart(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if down <= 0 || s.port != port {
-		t.Errorf("restart: down %s, port %d; want a positive time and port %d", down, s.port, port)
-	}
-	got, err := rdb.Get(ctx, "chaos:test").Result()
-	if err != nil || got != "kept" {
-		t.Errorf("after the restart GET = %q, %v; want %q", got, err, "kept")
-	}
-	if v, err := rdb.ConfigGet(ctx, "appendfsync").Result(); err != nil || v["appendfsync"] != "everysec" {
-		t.Errorf("appendfsync = %v, %v; want everysec", v, err)
-	}
-}
-
 func TestBoundVerdict(t *testing.T) {
 	kill := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
@@ -455,38 +420,5 @@ func TestRecoveries(t *testing.T) {
 	}
 	if got := longestPause([]simulator.Dial{{At: t0}, {At: t0.Add(3 * time.Second)}, {At: t0.Add(time.Second)}}); got != "2.0 s" {
 		t.Errorf("longestPause = %q, want 2.0 s", got)
-	}
-}
-
-// TestCampaignFile parses the campaign files the command writes, as `dialer upload` does.
-func TestCampaignFile(t *testing.T) {
-	tests := []struct {
-		name string
-		file campaignFile
-	}{
-		{name: "chaos", file: campaignFile{name: "chaos", cps: 20, maxLive: 40, maxAttempts: maxAttempts, retryOn: retryOn, retryDelay: retryDelay,
-			poll: 250 * time.Millisecond, analysisWait: 3 * time.Second}},
-		{name: "one attempt", file: campaignFile{name: "kill", cps: 0.5, maxLive: 1, maxAttempts: 1, poll: time.Second, analysisWait: 5 * time.Second}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := campaign.Parse(tt.name+".yaml", []byte(tt.file.yaml()))
-			if err != nil {
-				t.Fatalf("%v\n%s", err, tt.file.yaml())
-			}
-			var on []string
-			for _, o := range f.Retry.RetryOn {
-				on = append(on, string(o))
-			}
-			got := campaignFile{name: f.Name, cps: f.RateLimit.CallsPerSecond, maxLive: f.RateLimit.MaxConcurrentCalls,
-				maxAttempts: f.Retry.MaxAttempts, poll: f.Poll.Interval.D(), analysisWait: f.Poll.AnalysisWait.D()}
-			want := tt.file
-			if len(want.retryOn) > 0 {
-				got.retryOn, got.retryDelay = on, f.Retry.Delay.D()
-			}
-			if diff := cmp.Diff(want, got, cmp.AllowUnexported(campaignFile{})); diff != "" {
-				t.Errorf("parsed (-want +got):\n%s", diff)
-			}
-		})
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/simulator"
@@ -63,8 +62,8 @@ type longRun struct {
 // startLongRun starts a simulator whose completed calls talk for talk, the campaign file
 // (maxConcurrentCalls 1) with the given numbers and scripts in database db, and two workers
 // named name-w1 and name-w2.
-func (c *chaos) startLongRun(ctx context.Context, file campaignFile, db int, talk time.Duration, numbers []string, scripts [][]string) (_ *longRun, err error) {
-	name := file.name
+func (c *chaos) startLongRun(ctx context.Context, file lab.Campaign, db int, talk time.Duration, numbers []string, scripts [][]string) (_ *longRun, err error) {
+	name := file.Name
 	r := &longRun{name: name}
 	var closers []func()
 	r.close = func() {
@@ -88,20 +87,18 @@ func (c *chaos) startLongRun(ctx context.Context, file campaignFile, db int, tal
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	apiURL, stopAPI, err := lab.ServeLoopback(r.sim, nil)
 	if err != nil {
-		return nil, fmt.Errorf("listen for the simulator: %w", err)
+		return nil, fmt.Errorf("serve the simulator: %w", err)
 	}
-	srv := &http.Server{Handler: r.sim, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	closers = append(closers, func() { srv.Close() })
+	closers = append(closers, stopAPI)
 
-	dir := filepath.Join(c.dir, name)
+	dir := filepath.Join(c.Dir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	campaignPath, contactsPath := filepath.Join(dir, name+".yaml"), filepath.Join(dir, name+".csv")
-	if err := file.write(campaignPath); err != nil {
+	if err := file.Write(campaignPath); err != nil {
 		return nil, err
 	}
 	var csv strings.Builder
@@ -113,21 +110,18 @@ func (c *chaos) startLongRun(ctx context.Context, file campaignFile, db int, tal
 		return nil, err
 	}
 
-	r.env = append(os.Environ(),
-		"REDIS_URL="+c.redis.url(db),
-		"INTERACTLY_BASE_URL=http://"+l.Addr().String(),
-		"INTERACTLY_API_KEY="+simAPIKey)
-	r.rdb = c.redis.client(db)
+	r.env = lab.Env(c.redis.URL(db), apiURL, simAPIKey)
+	r.rdb = c.redis.Client(db)
 	closers = append(closers, func() { r.rdb.Close() })
 	r.store = campaign.NewStore(r.rdb)
-	r.pool = newPool(c.worker, r.env, dir, name+"-w", 10, func(format string, args ...any) {
-		c.progress(name+": "+format, args...)
+	r.pool = newPool(c.Worker, r.env, dir, name+"-w", 10, func(format string, args ...any) {
+		c.Progress(name+": "+format, args...)
 	})
 	closers = append(closers, func() { _ = r.pool.stop(10 * time.Second) })
 	if err := r.pool.start(2); err != nil {
 		return nil, err
 	}
-	out, err := dialerCmd(ctx, c.dialer, r.env, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
+	out, err := dialerCmd(ctx, c.Dialer, r.env, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -328,8 +322,8 @@ type holdResult struct {
 // call and must wait for the call's end.
 func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 	const name = "hold"
-	file := campaignFile{name: name, cps: 1, maxLive: 1, maxAttempts: 2, retryOn: []string{"busy"}, retryDelay: time.Second,
-		poll: time.Second, analysisWait: 5 * time.Second}
+	file := lab.Campaign{Name: name, CPS: 1, MaxLive: 1, MaxAttempts: 2, RetryOn: []string{"busy"}, RetryDelay: time.Second,
+		Poll: time.Second, AnalysisWait: 5 * time.Second}
 	r, err := c.startLongRun(ctx, file, 2, c.cfg.holdCall,
 		[]string{numberOf(0), numberOf(1)}, [][]string{{"completed"}, {"busy"}})
 	if err != nil {
@@ -343,7 +337,7 @@ func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 	}
 	res.holder = holder
 	task := r.taskID()
-	c.progress("%s: call of %s live, followed by %s; sampling its leases every 0.5 s for %s", name, task, holder, c.cfg.holdCall)
+	c.Progress("%s: call of %s live, followed by %s; sampling its leases every 0.5 s for %s", name, task, holder, c.cfg.holdCall)
 	dials := r.dialsOf(task)
 	if len(dials) == 0 {
 		return nil, fmt.Errorf("%s: the simulator has no dial of %s", name, task)
@@ -382,7 +376,7 @@ func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 				lastSlot = slotExp
 			}
 		} else {
-			done, outcomes, err := r.status(ctx, c.dialer)
+			done, outcomes, err := r.status(ctx, c.Dialer)
 			if err == nil && done {
 				res.done, res.outcomes = true, outcomes
 				break
@@ -449,7 +443,7 @@ type killResult struct {
 // 10 s into it and replaced at once; it times asynq's recovery and the slot.
 func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 	const name = "kill"
-	file := campaignFile{name: name, cps: 1, maxLive: 1, maxAttempts: 1, poll: time.Second, analysisWait: 5 * time.Second}
+	file := lab.Campaign{Name: name, CPS: 1, MaxLive: 1, MaxAttempts: 1, Poll: time.Second, AnalysisWait: 5 * time.Second}
 	r, err := c.startLongRun(ctx, file, 3, c.cfg.killCall, []string{numberOf(2)}, [][]string{{"completed"}})
 	if err != nil {
 		return nil, err
@@ -460,7 +454,7 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 	if res.liveAt, res.holder, err = r.waitLive(ctx); err != nil {
 		return nil, err
 	}
-	c.progress("%s: call of %s live, followed by %s; killing it in 10 s", name, task, res.holder)
+	c.Progress("%s: call of %s live, followed by %s; killing it in 10 s", name, task, res.holder)
 	if err := sleepCtx(ctx, 10*time.Second); err != nil {
 		return nil, err
 	}
@@ -481,7 +475,7 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.progress("%s: kill -9 %s; started %s; waiting for asynq to hand the task on (within ≈%s)", name, res.holder, repl.name, seconds(resumeBound))
+	c.Progress("%s: kill -9 %s; started %s; waiting for asynq to hand the task on (within ≈%s)", name, res.holder, repl.name, seconds(resumeBound))
 
 	insp := asynq.NewInspectorFromRedisClient(r.rdb)
 	dials := r.dialsOf(task)
@@ -496,7 +490,7 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 			info, err := insp.GetTaskInfo(queue.Name, task)
 			if err == nil && info.State != asynq.TaskStateActive {
 				res.recoveredAt = now
-				c.progress("%s: asynq recovered %s %s after the kill (now %s)", name, task, seconds(now.Sub(res.killAt)), info.State)
+				c.Progress("%s: asynq recovered %s %s after the kill (now %s)", name, task, seconds(now.Sub(res.killAt)), info.State)
 			}
 		}
 		if res.resumedAt.IsZero() {
@@ -509,7 +503,7 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 					if at.IsZero() {
 						res.resumedAt = now
 					}
-					c.progress("%s: %s resumed the call %s after the kill", name, w.name, seconds(res.resumedAt.Sub(res.killAt)))
+					c.Progress("%s: %s resumed the call %s after the kill", name, w.name, seconds(res.resumedAt.Sub(res.killAt)))
 				}
 			}
 		}
@@ -527,7 +521,7 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 			}
 		}
 		if !res.resumedAt.IsZero() && now.After(end) {
-			done, outcomes, err := r.status(ctx, c.dialer)
+			done, outcomes, err := r.status(ctx, c.Dialer)
 			if err == nil && done {
 				res.done, res.outcomes = true, outcomes
 				break
@@ -566,7 +560,7 @@ func maxTime(a, b time.Time) time.Time {
 
 // longCall runs cases (a) and (b) side by side and prints their figures.
 func (c *chaos) longCall(ctx context.Context, stdout io.Writer) error {
-	c.progress("long-call: (a) a %s call followed by a living worker, (b) the worker of a %s call killed 10 s into it; about %s",
+	c.Progress("long-call: (a) a %s call followed by a living worker, (b) the worker of a %s call killed 10 s into it; about %s",
 		c.cfg.holdCall, c.cfg.killCall, minutes(max(c.cfg.holdCall, c.cfg.killCall+10*time.Second)+20*time.Second))
 	var (
 		wg         sync.WaitGroup
@@ -582,8 +576,8 @@ func (c *chaos) longCall(ctx context.Context, stdout io.Writer) error {
 	}
 	figs := longCallFigures(hold, kill)
 	header := fmt.Sprintf("dialer long-call: asynq task lease %s (extended every %s), slot lease %s (renewed every %s); redis-server %s",
-		asynqLease, asynqHeartbeat, slotLeaseDuration(), slotLeaseDuration()/3, c.redis.version)
-	if err := printTable(stdout, header, figs); err != nil {
+		asynqLease, asynqHeartbeat, slotLeaseDuration(), slotLeaseDuration()/3, c.redis.Version)
+	if err := lab.PrintFigures(stdout, header, figs); err != nil {
 		return err
 	}
 	var problems []string
@@ -602,7 +596,7 @@ func (c *chaos) longCall(ctx context.Context, stdout io.Writer) error {
 func slotLeaseDuration() time.Duration { return ratelimit.SemaphoreConfig{}.WithDefaults().Lease }
 
 // longCallFigures turns cases (a) and (b) into the results table.
-func longCallFigures(a *holdResult, b *killResult) []figure {
+func longCallFigures(a *holdResult, b *killResult) []lab.Figure {
 	callLen := func(d simulator.Dial) string { return seconds(d.EndAt.Sub(d.At)) }
 	since := func(t time.Time) string {
 		if t.IsZero() {
@@ -614,43 +608,43 @@ func longCallFigures(a *holdResult, b *killResult) []figure {
 	if a.after > 0 {
 		second += fmt.Sprintf(" (the first %s after its end)", seconds(a.firstAfter))
 	}
-	figs := []figure{
-		{measure: "(a) call length", value: callLen(a.call), note: "from Connect Call to the end the simulator planned for it; maxConcurrentCalls 1, two workers"},
-		{measure: "(a) asynq lease extensions", value: fmt.Sprintf("%d (lease %s)", a.leaseExtended, asynqLease),
-			note: "times the task's expiry in asynq's lease set moved while the call was live: its worker's heartbeat, every 5 s"},
-		{measure: "(a) slot lease renewals", value: fmt.Sprintf("%d (lease %s)", a.slotRenewed, slotLeaseDuration()),
-			note: "times the expiry of the task's slot moved while the call was live: the worker's KeepAlive, every Lease/3"},
-		{measure: "(a) slot held", value: fmt.Sprintf("%d of %d samples", a.held, a.samples), target: "all", met: verdict(a.samples > 0 && a.held == a.samples),
-			note: "the task's lease in the campaign's slot set, unexpired by Redis time, every 0.5 s from the call being live to its end"},
-		{measure: "(a) dials of the attempt", value: fmt.Sprint(a.dials), target: "1", met: verdict(a.dials == 1), note: "in the simulator's dial log, by idempotency key"},
-		{measure: "(a) run by the other worker", value: yesNo(a.otherResumed || a.otherDialed), target: "no", met: verdict(!a.otherResumed && !a.otherDialed),
-			note: fmt.Sprintf(`"resuming live call" or "dialing" for the task in a log other than %s's`, a.holder)},
-		{measure: "(a) the other contact's dials", value: second, target: "none during, 1 or 2 after", met: verdict(a.during == 0 && a.after > 0),
-			note: "a contact of the same campaign, busy every time and dialed twice 1 s apart, so one of its dials falls due during the long call: it waits for the one slot"},
-		{measure: "(a) peak live calls", value: fmt.Sprint(a.peakLive), target: "≤ 1", met: verdict(a.peakLive <= 1)},
-		{measure: "(a) outcomes", value: formatOutcomes(a.outcomes), target: "completed 1, busy 1",
-			met: verdict(a.done && a.outcomes["completed"] == 1 && a.outcomes["busy"] == 1 && len(a.outcomes) == 2)},
+	figs := []lab.Figure{
+		{Measure: "(a) call length", Value: callLen(a.call), Note: "from Connect Call to the end the simulator planned for it; maxConcurrentCalls 1, two workers"},
+		{Measure: "(a) asynq lease extensions", Value: fmt.Sprintf("%d (lease %s)", a.leaseExtended, asynqLease),
+			Note: "times the task's expiry in asynq's lease set moved while the call was live: its worker's heartbeat, every 5 s"},
+		{Measure: "(a) slot lease renewals", Value: fmt.Sprintf("%d (lease %s)", a.slotRenewed, slotLeaseDuration()),
+			Note: "times the expiry of the task's slot moved while the call was live: the worker's KeepAlive, every Lease/3"},
+		{Measure: "(a) slot held", Value: fmt.Sprintf("%d of %d samples", a.held, a.samples), Target: "all", Met: verdict(a.samples > 0 && a.held == a.samples),
+			Note: "the task's lease in the campaign's slot set, unexpired by Redis time, every 0.5 s from the call being live to its end"},
+		{Measure: "(a) dials of the attempt", Value: fmt.Sprint(a.dials), Target: "1", Met: verdict(a.dials == 1), Note: "in the simulator's dial log, by idempotency key"},
+		{Measure: "(a) run by the other worker", Value: yesNo(a.otherResumed || a.otherDialed), Target: "no", Met: verdict(!a.otherResumed && !a.otherDialed),
+			Note: fmt.Sprintf(`"resuming live call" or "dialing" for the task in a log other than %s's`, a.holder)},
+		{Measure: "(a) the other contact's dials", Value: second, Target: "none during, 1 or 2 after", Met: verdict(a.during == 0 && a.after > 0),
+			Note: "a contact of the same campaign, busy every time and dialed twice 1 s apart, so one of its dials falls due during the long call: it waits for the one slot"},
+		{Measure: "(a) peak live calls", Value: fmt.Sprint(a.peakLive), Target: "≤ 1", Met: verdict(a.peakLive <= 1)},
+		{Measure: "(a) outcomes", Value: formatOutcomes(a.outcomes), Target: "completed 1, busy 1",
+			Met: verdict(a.done && a.outcomes["completed"] == 1 && a.outcomes["busy"] == 1 && len(a.outcomes) == 2)},
 
-		{measure: "(b) call length", value: callLen(b.call), note: fmt.Sprintf("killed %s into the call; a new worker started at once", seconds(b.killAt.Sub(b.liveAt)))},
-		{measure: "(b) asynq lease ran out", value: since(b.leaseAtKill), target: "≤ " + seconds(asynqLease), met: boundVerdict(b.leaseAtKill, b.killAt, asynqLease),
-			note: "the task's expiry in asynq's lease set at the kill (whole seconds)"},
-		{measure: "(b) task recovered by asynq", value: since(b.recoveredAt), target: fmt.Sprintf("%s–%s", seconds(resumeFloor), seconds(resumeBound-forwarderInterval-taskCheck)),
-			met: boundVerdict(b.recoveredAt, b.killAt, resumeBound), note: "first sample (every 0.25 s) where asynq no longer had the task active"},
-		{measure: "(b) call resumed", value: since(b.resumedAt) + byWorker(b.resumer), target: fmt.Sprintf("%s–%s", seconds(resumeFloor), seconds(resumeBound)),
-			met: boundVerdict(b.resumedAt, b.killAt, resumeBound), note: `the time= of "resuming live call" for the task in another worker's log`},
-		{measure: "(b) resumed while the call was live", value: yesNo(!b.resumedAt.IsZero() && b.resumedAt.Before(b.call.EndAt)), target: "yes",
-			met: verdict(!b.resumedAt.IsZero() && b.resumedAt.Before(b.call.EndAt))},
-		{measure: "(b) slot lease left at the kill", value: seconds(b.slotAtKill.Sub(b.killAt)), target: fmt.Sprintf("%s–%s", seconds(slotLeaseDuration()*2/3), seconds(slotLeaseDuration())),
-			note: "the slot would have been free again this long after the kill had nobody resumed the call"},
+		{Measure: "(b) call length", Value: callLen(b.call), Note: fmt.Sprintf("killed %s into the call; a new worker started at once", seconds(b.killAt.Sub(b.liveAt)))},
+		{Measure: "(b) asynq lease ran out", Value: since(b.leaseAtKill), Target: "≤ " + seconds(asynqLease), Met: boundVerdict(b.leaseAtKill, b.killAt, asynqLease),
+			Note: "the task's expiry in asynq's lease set at the kill (whole seconds)"},
+		{Measure: "(b) task recovered by asynq", Value: since(b.recoveredAt), Target: fmt.Sprintf("%s–%s", seconds(resumeFloor), seconds(resumeBound-forwarderInterval-taskCheck)),
+			Met: boundVerdict(b.recoveredAt, b.killAt, resumeBound), Note: "first sample (every 0.25 s) where asynq no longer had the task active"},
+		{Measure: "(b) call resumed", Value: since(b.resumedAt) + byWorker(b.resumer), Target: fmt.Sprintf("%s–%s", seconds(resumeFloor), seconds(resumeBound)),
+			Met: boundVerdict(b.resumedAt, b.killAt, resumeBound), Note: `the time= of "resuming live call" for the task in another worker's log`},
+		{Measure: "(b) resumed while the call was live", Value: yesNo(!b.resumedAt.IsZero() && b.resumedAt.Before(b.call.EndAt)), Target: "yes",
+			Met: verdict(!b.resumedAt.IsZero() && b.resumedAt.Before(b.call.EndAt))},
+		{Measure: "(b) slot lease left at the kill", Value: seconds(b.slotAtKill.Sub(b.killAt)), Target: fmt.Sprintf("%s–%s", seconds(slotLeaseDuration()*2/3), seconds(slotLeaseDuration())),
+			Note: "the slot would have been free again this long after the kill had nobody resumed the call"},
 	}
-	slot := figure{measure: "(b) slot re-held", value: since(b.slotReheldAt) + byWorker(b.resumer), target: "by the resume, before the lease runs out",
-		met: verdict(!b.slotReheldAt.IsZero() && b.heldBeforeResuming), note: "first sample where the slot's expiry moved past its value at the kill"}
+	slot := lab.Figure{Measure: "(b) slot re-held", Value: since(b.slotReheldAt) + byWorker(b.resumer), Target: "by the resume, before the lease runs out",
+		Met: verdict(!b.slotReheldAt.IsZero() && b.heldBeforeResuming), Note: "first sample where the slot's expiry moved past its value at the kill"}
 	if !b.slotFreedAt.IsZero() {
-		slot.value = "ran out " + since(b.slotFreedAt) + ", before the resume"
+		slot.Value = "ran out " + since(b.slotFreedAt) + ", before the resume"
 	}
 	figs = append(figs, slot,
-		figure{measure: "(b) dials of the attempt", value: fmt.Sprint(b.dials), target: "1", met: verdict(b.dials == 1), note: "in the simulator's dial log, by idempotency key"},
-		figure{measure: "(b) outcome", value: formatOutcomes(b.outcomes), target: "completed 1", met: verdict(b.done && b.outcomes["completed"] == 1 && len(b.outcomes) == 1)},
+		lab.Figure{Measure: "(b) dials of the attempt", Value: fmt.Sprint(b.dials), Target: "1", Met: verdict(b.dials == 1), Note: "in the simulator's dial log, by idempotency key"},
+		lab.Figure{Measure: "(b) outcome", Value: formatOutcomes(b.outcomes), Target: "completed 1", Met: verdict(b.done && b.outcomes["completed"] == 1 && len(b.outcomes) == 1)},
 	)
 	return figs
 }

@@ -96,29 +96,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
+	"path/filepath"
 	"time"
+
+	"github.com/dialerhq/dialer/internal/lab"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	interrupted := ctx.Err() != nil
-	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	case interrupted:
-		fmt.Fprintln(os.Stderr, "chaos: interrupted; cleaned up")
-		os.Exit(130)
-	default:
-		fmt.Fprintln(os.Stderr, "chaos:", err)
-		os.Exit(1)
-	}
-}
+func main() { lab.Main("chaos", run) }
 
 // errBroken is returned by run when a promise was broken; the figures say which.
 var errBroken = errors.New("invariants broken; see the figures marked BROKEN and the problems listed")
@@ -240,18 +224,12 @@ func (cfg config) validate(nargs int, arg0 string) error {
 	return nil
 }
 
-// chaos holds what both scenarios share.
+// chaos holds what both scenarios share: the lab (its temporary directory, the built
+// commands and the progress lines), the command line and the redis-server.
 type chaos struct {
-	cfg            config
-	dir            string // temporary directory
-	dialer, worker string // the built commands
-	redis          *redisServer
-	log            io.Writer // progress lines
-}
-
-// progress writes one progress line.
-func (c *chaos) progress(format string, args ...any) {
-	fmt.Fprintf(c.log, "chaos: "+format+"\n", args...)
+	*lab.Lab
+	cfg   config
+	redis *lab.Redis
 }
 
 // run builds the commands, starts Redis, runs the scenario and prints its figures to
@@ -261,28 +239,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	root, err := moduleRoot(ctx)
+	l, err := lab.Open(ctx, lab.Options{Command: "chaos", Log: stderr, Keep: cfg.keep})
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "dialer-chaos-")
-	if err != nil {
-		return err
-	}
-	c := &chaos{cfg: cfg, dir: dir, log: stderr}
-	if cfg.keep {
-		defer c.progress("kept %s", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	defer context.AfterFunc(ctx, func() { c.progress("interrupted; stopping workers and redis-server") })()
-
-	c.progress("building dialer and worker")
-	if c.dialer, c.worker, err = build(ctx, root, dir); err != nil {
-		return err
-	}
-	c.progress("starting redis-server (appendonly yes, appendfsync everysec)")
-	if c.redis, err = startRedis(ctx, dir+string(os.PathSeparator)+"redis"); err != nil {
+	defer l.Close()
+	c := &chaos{Lab: l, cfg: cfg}
+	c.Progress("starting redis-server (appendonly yes, appendfsync everysec)")
+	if c.redis, err = lab.StartRedis(ctx, filepath.Join(c.Dir, "redis"), lab.Durable); err != nil {
 		return err
 	}
 	defer c.redis.Close()

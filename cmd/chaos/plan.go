@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/dialerhq/dialer/internal/lab"
 )
 
 // class is one kind of contact in the chaos campaign: what the simulator answers to each of
@@ -112,57 +112,13 @@ func expectedDials(contacts []contact) int {
 
 // writeContacts writes contacts as a CSV file at path: name, phone, appointment.
 func writeContacts(path string, contacts []contact) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(f)
-	w := csv.NewWriter(bw)
-	_ = w.Write([]string{"name", "phone", "appointment"})
-	for _, c := range contacts {
-		_ = w.Write([]string{"Patient " + strconv.Itoa(c.row), c.number, fmt.Sprintf("Tue %d:%02d", 8+c.row%9, c.row%4*15)})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
-}
-
-// campaignFile is a campaign file of the chaos command.
-type campaignFile struct {
-	name         string
-	cps          float64 // rateLimit.callsPerSecond
-	maxLive      int     // rateLimit.maxConcurrentCalls
-	maxAttempts  int
-	retryOn      []string
-	retryDelay   time.Duration
-	poll         time.Duration // poll.interval
-	analysisWait time.Duration // poll.analysisWait
-}
-
-// yaml returns the file's text.
-func (f campaignFile) yaml() string {
-	retry := fmt.Sprintf("{maxAttempts: %d}", f.maxAttempts)
-	if len(f.retryOn) > 0 {
-		retry = fmt.Sprintf("{maxAttempts: %d, retryOn: [%s], delay: %s}", f.maxAttempts, strings.Join(f.retryOn, ", "), f.retryDelay)
-	}
-	return fmt.Sprintf(`name: %s
-assistantId: 678a253ca6d866573043502e
-phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
-contacts: {numberColumn: phone, nameColumn: name}
-retry: %s
-rateLimit: {callsPerSecond: %g, maxConcurrentCalls: %d}
-poll: {interval: %s, analysisWait: %s}
-`, f.name, retry, f.cps, f.maxLive, f.poll, f.analysisWait)
-}
-
-// write writes the file to path.
-func (f campaignFile) write(path string) error {
-	return os.WriteFile(path, []byte(f.yaml()), 0o600)
+	return lab.WriteFile(path, func(out io.Writer) error {
+		w := csv.NewWriter(out)
+		_ = w.Write([]string{"name", "phone", "appointment"})
+		for _, c := range contacts {
+			_ = w.Write([]string{"Patient " + strconv.Itoa(c.row), c.number, fmt.Sprintf("Tue %d:%02d", 8+c.row%9, c.row%4*15)})
+		}
+		w.Flush()
+		return w.Error()
+	})
 }

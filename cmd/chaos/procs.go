@@ -6,92 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dialerhq/dialer/internal/lab"
 )
-
-// moduleRoot returns the directory of the dialer's go.mod, as `go env GOMOD` finds it from
-// the working directory.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w (is the go command on PATH?)", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	notHere := errors.New("run chaos from inside the dialer repository: go run ./cmd/chaos")
-	if gomod == "" || gomod == os.DevNull {
-		return "", notHere
-	}
-	data, err := os.ReadFile(gomod)
-	if err != nil {
-		return "", err
-	}
-	for line := range strings.Lines(string(data)) {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
-			if f[1] != "github.com/dialerhq/dialer" {
-				return "", fmt.Errorf("%s is module %s; %w", gomod, f[1], notHere)
-			}
-			return filepath.Dir(gomod), nil
-		}
-	}
-	return "", fmt.Errorf("%s names no module; %w", gomod, notHere)
-}
-
-// build builds cmd/dialer and cmd/worker of the module at root into dir and returns their
-// paths.
-func build(ctx context.Context, root, dir string) (dialer, worker string, err error) {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator), "./cmd/dialer", "./cmd/worker")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		if ctx.Err() != nil {
-			return "", "", ctx.Err()
-		}
-		return "", "", fmt.Errorf("go build ./cmd/dialer ./cmd/worker: %v\n%s", err, out)
-	}
-	exe := ""
-	if runtime.GOOS == "windows" {
-		exe = ".exe"
-	}
-	return filepath.Join(dir, "dialer"+exe), filepath.Join(dir, "worker"+exe), nil
-}
-
-// freePort returns a TCP port on 127.0.0.1 that nothing listened on a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer is a bytes.Buffer that a process may write while another goroutine reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p.
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // dialerCmd runs the built dialer command with args against env and returns its standard
 // output. The error carries its standard error.
@@ -100,8 +25,7 @@ func dialerCmd(ctx context.Context, bin string, env []string, args ...string) (s
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = childProcAttr()
-	if err := cmd.Run(); err != nil {
+	if err := lab.Run(cmd); err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
@@ -132,8 +56,8 @@ type pool struct {
 type proc struct {
 	name     string
 	logPath  string
-	cmd      *exec.Cmd
-	done     chan struct{} // closed once cmd has exited; err is set then
+	process  *lab.Process
+	done     chan struct{} // closed once it has exited and the pool has taken note; err is set then
 	err      error
 	ended    bool      // killed or stopped by the pool: its exit is expected
 	started  time.Time // when it started
@@ -166,12 +90,11 @@ func (p *pool) startOne() (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.cmd = exec.Command(p.bin, "--name", w.name, "--log-level", "info",
+	cmd := exec.Command(p.bin, "--name", w.name, "--log-level", "info",
 		"--concurrency", strconv.Itoa(p.concurrency), "--shutdown-timeout", "1s")
-	w.cmd.Env = p.env
-	w.cmd.Stdout, w.cmd.Stderr = f, f
-	w.cmd.SysProcAttr = childProcAttr()
-	if err := w.cmd.Start(); err != nil {
+	cmd.Env = p.env
+	cmd.Stdout, cmd.Stderr = f, f
+	if w.process, err = lab.Start(cmd); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start worker %s: %w", w.name, err)
 	}
@@ -185,7 +108,8 @@ func (p *pool) startOne() (*proc, error) {
 // watch waits for w to exit. An exit the pool did not cause is recorded as unexpected and
 // the worker is replaced, so the run goes on with as many workers.
 func (p *pool) watch(w *proc, f *os.File) {
-	w.err = w.cmd.Wait()
+	<-w.process.Done()
+	w.err = w.process.Err()
 	f.Close()
 	p.mu.Lock()
 	expected, stopping := w.ended, p.stopping
@@ -225,7 +149,7 @@ func (p *pool) killRandom(rng *rand.Rand) (killed, replacement string, err error
 	w.ended, w.killedAt = true, time.Now()
 	p.live = removeProc(p.live, w)
 	p.mu.Unlock()
-	if err := w.cmd.Process.Kill(); err != nil {
+	if err := w.process.Kill(); err != nil {
 		return "", "", fmt.Errorf("kill -9 %s: %w", w.name, err)
 	}
 	<-w.done
@@ -242,7 +166,7 @@ func (p *pool) kill(w *proc) error {
 	w.ended, w.killedAt = true, time.Now()
 	p.live = removeProc(p.live, w)
 	p.mu.Unlock()
-	if err := w.cmd.Process.Kill(); err != nil {
+	if err := w.process.Kill(); err != nil {
 		return fmt.Errorf("kill -9 %s: %w", w.name, err)
 	}
 	<-w.done
@@ -287,21 +211,18 @@ func (p *pool) stop(timeout time.Duration) []error {
 	}
 	p.mu.Unlock()
 	for _, w := range live {
-		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		_ = w.process.Signal(syscall.SIGTERM)
 	}
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
+	deadline := time.Now().Add(timeout)
 	var errs []error
 	for _, w := range live {
-		select {
-		case <-w.done:
-			if w.err != nil {
-				errs = append(errs, fmt.Errorf("worker %s after SIGTERM: %v; its last lines:\n%s", w.name, w.err, tail(w.logPath, 10)))
-			}
-		case <-deadline.C:
-			_ = w.cmd.Process.Kill()
-			<-w.done
+		exited := w.process.WaitUntil(deadline)
+		<-w.done
+		switch {
+		case !exited:
 			errs = append(errs, fmt.Errorf("worker %s did not exit within %s of SIGTERM", w.name, timeout))
+		case w.err != nil:
+			errs = append(errs, fmt.Errorf("worker %s after SIGTERM: %v; its last lines:\n%s", w.name, w.err, tail(w.logPath, 10)))
 		}
 	}
 	return errs

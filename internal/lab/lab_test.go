@@ -1,0 +1,229 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name        string
+		err         error
+		interrupted bool
+		want        int
+		wantStderr  string
+	}{
+		{name: "ok", want: 0},
+		{name: "help", err: fmt.Errorf("parse: %w", flag.ErrHelp), want: 2},
+		{name: "interrupted", err: context.Canceled, interrupted: true, want: 130, wantStderr: "bench: interrupted; cleaned up\n"},
+		{name: "failed", err: errors.New("redis-server is not on PATH"), want: 1, wantStderr: "bench: redis-server is not on PATH\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			got := exitCode("bench", tt.err, tt.interrupted, &stderr)
+			if got != tt.want || stderr.String() != tt.wantStderr {
+				t.Errorf("exitCode = %d, stderr %q; want %d, %q", got, stderr.String(), tt.want, tt.wantStderr)
+			}
+		})
+	}
+}
+
+// TestOpen builds the dialer and worker into a Lab's directory, as both commands do first.
+func TestOpen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/dialer and cmd/worker")
+	}
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep=%t", keep), func(t *testing.T) {
+			var log bytes.Buffer
+			l, err := Open(t.Context(), Options{Command: "bench", Log: &log, Keep: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keep {
+				t.Cleanup(func() { os.RemoveAll(l.Dir) })
+			}
+			if !strings.HasPrefix(filepath.Base(l.Dir), "dialer-bench-") {
+				t.Errorf("Dir = %s, want dialer-bench-* in the temporary directory", l.Dir)
+			}
+			for _, bin := range []string{l.Dialer, l.Worker} {
+				if fi, err := os.Stat(bin); err != nil || fi.Mode()&0o111 == 0 || filepath.Dir(bin) != l.Dir {
+					t.Errorf("built command %s: %v; want an executable in %s", bin, err, l.Dir)
+				}
+			}
+			l.Progress("measuring %d", 3)
+			l.Close()
+			l.Close() // a second Close does nothing
+			want := "bench: building dialer and worker\nbench: measuring 3\n"
+			if keep {
+				want += "bench: kept " + l.Dir + "\n"
+			}
+			if diff := cmp.Diff(want, log.String()); diff != "" {
+				t.Errorf("progress lines (-want +got):\n%s", diff)
+			}
+			if _, err := os.Stat(l.Dir); keep != (err == nil) {
+				t.Errorf("after Close with Keep %t: stat %s: %v", keep, l.Dir, err)
+			}
+		})
+	}
+}
+
+func TestOpenOutsideTheRepository(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("GOFLAGS", "")
+	t.Setenv("GOWORK", "off")
+	_, err := Open(t.Context(), Options{Command: "chaos", Log: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "go run ./cmd/chaos") {
+		t.Errorf("Open outside a module: %v; want the hint go run ./cmd/chaos", err)
+	}
+	if _, err := Open(t.Context(), Options{Command: "chaos"}); err == nil {
+		t.Error("Open without Options.Log: no error")
+	}
+}
+
+func TestProgressWithoutOpen(t *testing.T) {
+	(&Lab{}).Progress("nowhere %d", 1) // must not panic
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567", -25000: "-25,000", -999: "-999"} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	if got := Verdict(true, "MISSED"); got != Met {
+		t.Errorf("Verdict(true) = %q, want %q", got, Met)
+	}
+	if got := Verdict(false, "BROKEN"); got != "BROKEN" {
+		t.Errorf("Verdict(false, BROKEN) = %q", got)
+	}
+}
+
+// TestPrintFigures checks the table's layout: aligned columns, "—" for no target, and a
+// line on how each figure is measured for the figures that have a note.
+func TestPrintFigures(t *testing.T) {
+	figs := []Figure{
+		{Measure: "upload: rate", Value: "31,250 rows/s", Target: "≥ 25,000 rows/s", Met: Verdict(true, "MISSED"), Note: "rows ÷ wall time"},
+		{Measure: "faults injected", Value: "12"},
+		{Measure: "double dials", Value: "1", Target: "0", Met: Verdict(false, "BROKEN"), Note: "dials beyond the first"},
+	}
+	var out bytes.Buffer
+	if err := PrintFigures(&out, "dialer lab: a header", figs); err != nil {
+		t.Fatal(err)
+	}
+	want := `dialer lab: a header
+
+measure          figure         target           met?
+upload: rate     31,250 rows/s  ≥ 25,000 rows/s  met
+faults injected  12             —                
+double dials     1              0                BROKEN
+
+how each figure is measured:
+  upload: rate: rows ÷ wall time
+  double dials: dials beyond the first
+`
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("PrintFigures (-want +got):\n%s", diff)
+	}
+}
+
+// TestCampaignYAML parses the campaign files a Campaign writes, as `dialer upload` does.
+func TestCampaignYAML(t *testing.T) {
+	type parsed struct {
+		Name, NameColumn, NumberColumn string
+		CPS                            float64
+		MaxLive, MaxAttempts           int
+		RetryOn                        []string
+		RetryDelay, Poll, AnalysisWait time.Duration
+		Metadata                       map[string]any
+	}
+	tests := []struct {
+		name string
+		c    Campaign
+		want parsed
+	}{
+		{
+			name: "retried",
+			c: Campaign{Name: "chaos", CPS: 20, MaxLive: 40, MaxAttempts: 3, RetryOn: []string{"busy", "no-answer"}, RetryDelay: 2 * time.Second,
+				Poll: 250 * time.Millisecond, AnalysisWait: 3 * time.Second},
+			want: parsed{Name: "chaos", NameColumn: "name", NumberColumn: "phone", CPS: 20, MaxLive: 40, MaxAttempts: 3,
+				RetryOn: []string{"busy", "no-answer"}, RetryDelay: 2 * time.Second, Poll: 250 * time.Millisecond, AnalysisWait: 3 * time.Second},
+		},
+		{
+			name: "defaults",
+			c:    Campaign{Name: "kill", CPS: 0.5, MaxLive: 1, Poll: time.Second, AnalysisWait: 5 * time.Second},
+			want: parsed{Name: "kill", NameColumn: "name", NumberColumn: "phone", CPS: 0.5, MaxLive: 1, MaxAttempts: 1,
+				Poll: time.Second, AnalysisWait: 5 * time.Second},
+		},
+		{
+			name: "name column and extra",
+			c: Campaign{Name: "bench-live", CPS: 50, MaxLive: 1000, Poll: 5 * time.Second, AnalysisWait: 30 * time.Second,
+				NameColumn: "First Name", Extra: "metadata: {source: lab}\n"},
+			want: parsed{Name: "bench-live", NameColumn: "First Name", NumberColumn: "phone", CPS: 50, MaxLive: 1000, MaxAttempts: 1,
+				Poll: 5 * time.Second, AnalysisWait: 30 * time.Second, Metadata: map[string]any{"source": "lab"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), tt.c.Name+".yaml")
+			if err := tt.c.Write(path); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := campaign.Parse(path, data)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, data)
+			}
+			got := parsed{Name: f.Name, NameColumn: f.Contacts.NameColumn, NumberColumn: f.Contacts.NumberColumn,
+				CPS: f.RateLimit.CallsPerSecond, MaxLive: f.RateLimit.MaxConcurrentCalls, MaxAttempts: f.Retry.MaxAttempts,
+				RetryDelay: f.Retry.Delay.D(), Poll: f.Poll.Interval.D(), AnalysisWait: f.Poll.AnalysisWait.D(), Metadata: f.Metadata}
+			for _, o := range f.Retry.RetryOn {
+				got.RetryOn = append(got.RetryOn, string(o))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("parsed (-want +got):\n%s\n%s", diff, data)
+			}
+		})
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "contacts.csv")
+	if err := WriteFile(path, func(w io.Writer) error {
+		_, err := fmt.Fprint(w, "name,phone\nPatient 1,+12015550000\n")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(path); err != nil || string(data) != "name,phone\nPatient 1,+12015550000\n" {
+		t.Errorf("file = %q, %v", data, err)
+	}
+
+	errFull := errors.New("disk full")
+	err := WriteFile(path, func(io.Writer) error { return errFull })
+	if !errors.Is(err, errFull) || !strings.Contains(err.Error(), path) {
+		t.Errorf("WriteFile with a failing write = %v; want it wrapped with the path", err)
+	}
+	if err := WriteFile(filepath.Join(path, "below-a-file"), func(io.Writer) error { return nil }); err == nil {
+		t.Error("WriteFile below a file: no error")
+	}
+}

@@ -1,0 +1,127 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// mustStartRedis starts a redis-server with StartRedis, skipping the test when there is none
+// on PATH, and stops it at the end of the test.
+func mustStartRedis(tb testing.TB, durability Durability) *Redis {
+	tb.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		tb.Skip("redis-server is not on PATH")
+	}
+	s, err := StartRedis(tb.Context(), filepath.Join(tb.TempDir(), "redis"), durability)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// TestRedisDurableRestart writes, restarts the server and reads the write back on the same
+// port: what cmd/chaos relies on the append-only file for.
+func TestRedisDurableRestart(t *testing.T) {
+	s := mustStartRedis(t, Durable)
+	ctx := t.Context()
+	addr := s.Addr()
+	if !strings.HasPrefix(addr, "127.0.0.1:") || s.URL(3) != "redis://"+addr+"/3" || s.Version == "" {
+		t.Errorf("Addr %s, URL(3) %s, Version %q; want a loopback address and a version", addr, s.URL(3), s.Version)
+	}
+	rdb := s.Client(3)
+	defer rdb.Close()
+	if err := rdb.Set(ctx, "lab:test", "kept", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	down, err := s.Restart(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if down <= 0 || s.Addr() != addr {
+		t.Errorf("Restart: down %s, address %s; want a positive time and %s", down, s.Addr(), addr)
+	}
+	got, err := rdb.Get(ctx, "lab:test").Result()
+	if err != nil || got != "kept" {
+		t.Errorf("after the restart GET = %q, %v; want %q", got, err, "kept")
+	}
+	for key, want := range map[string]string{"appendonly": "yes", "appendfsync": "everysec", "save": ""} {
+		if v, err := rdb.ConfigGet(ctx, key).Result(); err != nil || v[key] != want {
+			t.Errorf("CONFIG GET %s = %v, %v; want %q", key, v, err, want)
+		}
+	}
+}
+
+// TestRedisVolatile checks the measuring server: no persistence, and gone after Close.
+func TestRedisVolatile(t *testing.T) {
+	s := mustStartRedis(t, Volatile)
+	ctx := t.Context()
+	rdb := s.Client(0)
+	defer rdb.Close()
+	for key, want := range map[string]string{"appendonly": "no", "save": "", "bind": "127.0.0.1"} {
+		if v, err := rdb.ConfigGet(ctx, key).Result(); err != nil || v[key] != want {
+			t.Errorf("CONFIG GET %s = %v, %v; want %q", key, v, err, want)
+		}
+	}
+	s.Close()
+	if err := rdb.Ping(ctx).Err(); err == nil {
+		t.Error("PING after Close: answered")
+	}
+}
+
+func TestStartRedisCancelled(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not on PATH")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := StartRedis(ctx, t.TempDir(), Volatile); !errors.Is(err, context.Canceled) {
+		t.Errorf("StartRedis with an ended context = %v, want context.Canceled", err)
+	}
+}
+
+func TestStartRedisNotOnPath(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if _, err := StartRedis(t.Context(), t.TempDir(), Volatile); !errors.Is(err, ErrNoRedisServer) {
+		t.Errorf("StartRedis without redis-server = %v, want ErrNoRedisServer", err)
+	}
+}
+
+// fakeInfo answers INFO with a fixed text or error.
+type fakeInfo struct {
+	text string
+	err  error
+}
+
+func (f fakeInfo) Info(ctx context.Context, _ ...string) *redis.StringCmd {
+	return redis.NewStringResult(f.text, f.err)
+}
+
+func TestInfoField(t *testing.T) {
+	const memory = "# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\nlazyfree_pending_objects:0\r\n"
+	tests := []struct {
+		name, field string
+		info        fakeInfo
+		want        string
+		wantErr     string
+	}{
+		{name: "found", field: "used_memory", info: fakeInfo{text: memory}, want: "1048576"},
+		{name: "a field that is a prefix of another", field: "lazyfree_pending_objects", info: fakeInfo{text: memory}, want: "0"},
+		{name: "missing", field: "used_cpu_sys", info: fakeInfo{text: memory}, wantErr: "INFO memory has no used_cpu_sys"},
+		{name: "error", field: "used_memory", info: fakeInfo{err: errors.New("connection refused")}, wantErr: "INFO memory: connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := InfoField(t.Context(), tt.info, "memory", tt.field)
+			if got != tt.want || (err == nil) != (tt.wantErr == "") || (err != nil && err.Error() != tt.wantErr) {
+				t.Errorf("InfoField(%s) = %q, %v; want %q, %q", tt.field, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
