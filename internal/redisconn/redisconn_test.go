@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestRedact(t *testing.T) {
@@ -48,50 +50,60 @@ func TestOpenErrorsHideSecrets(t *testing.T) {
 // TestOpenSentinel starts a redis-server with a password and a Sentinel watching it, and
 // opens it through the Sentinel URL.
 func TestOpenSentinel(t *testing.T) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not on PATH (.ci/run installs it)")
-	}
 	dir := t.TempDir()
 	master, sentinel := freePort(t), freePort(t)
-	start := func(args ...string) {
-		cmd := exec.Command(bin, args...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("redis-server %v: %v\n%s", args, err, out)
-		}
-	}
-	start("--port", fmt.Sprint(master), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--requirepass", "masterpw", "--dir", dir, "--daemonize", "yes", "--pidfile", filepath.Join(dir, "m.pid"))
+	startRedis(t, dir, "m.pid", "--port", fmt.Sprint(master), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--requirepass", "masterpw", "--dir", dir)
 	conf := filepath.Join(dir, "sentinel.conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %d 1\nsentinel auth-pass mymaster masterpw\n", sentinel, dir, master)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start(conf, "--sentinel", "--daemonize", "yes", "--pidfile", filepath.Join(dir, "s.pid"))
-	t.Cleanup(func() {
-		for _, pid := range []string{"m.pid", "s.pid"} {
-			if b, err := os.ReadFile(filepath.Join(dir, pid)); err == nil {
-				_ = exec.Command("kill", strings.TrimSpace(string(b))).Run()
-			}
-		}
-	})
+	startRedis(t, dir, "s.pid", conf, "--sentinel")
 
 	url := fmt.Sprintf("redis://127.0.0.1:%d/3?master_name=mymaster&password=masterpw", sentinel)
+	rdb := openWhenUp(t, url)
+	if err := rdb.Set(t.Context(), "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.Get(t.Context(), "k").Val(); got != "v" {
+		t.Fatalf("GET through the Sentinel = %q, want v", got)
+	}
+}
+
+// startRedis starts redis-server (or a sentinel) daemonized with args, its pid in
+// dir/pidFile, and kills it when the test ends. It skips the test without redis-server.
+func startRedis(t *testing.T, dir, pidFile string, args ...string) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on PATH (.ci/run installs it)")
+	}
+	pid := filepath.Join(dir, pidFile)
+	args = append(args, "--daemonize", "yes", "--pidfile", pid)
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-server %v: %v\n%s", args, err, out)
+	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pid); err == nil {
+			_ = exec.Command("kill", strings.TrimSpace(string(b))).Run()
+		}
+	})
+}
+
+// openWhenUp opens url, retrying for up to 10 s while the server starts; the client is
+// closed when the test ends.
+func openWhenUp(t *testing.T, url string) *redis.Client {
+	t.Helper()
 	var lastErr error
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		rdb, err := Open(t.Context(), url)
-		if lastErr = err; err != nil {
-			continue
+		if lastErr = err; err == nil {
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
 		}
-		defer rdb.Close()
-		if err := rdb.Set(t.Context(), "k", "v", 0).Err(); err != nil {
-			t.Fatal(err)
-		}
-		if got := rdb.Get(t.Context(), "k").Val(); got != "v" {
-			t.Fatalf("GET through the Sentinel = %q, want v", got)
-		}
-		return
 	}
 	t.Fatalf("could not open %s: %v", Redact(url), lastErr)
+	return nil
 }
 
 func freePort(t *testing.T) int {

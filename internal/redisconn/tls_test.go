@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,60 +21,35 @@ import (
 // redis-server serving TLS only, its certificate trusted through SSL_CERT_FILE (as a
 // deployment would add its CA to the system pool).
 func TestOpenTLSWithUser(t *testing.T) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not on PATH (.ci/run installs it)")
-	}
 	dir := t.TempDir()
 	certPath, keyPath := writeSelfSigned(t, dir)
 	// Go reads SSL_CERT_FILE once, at the process's first TLS verification; this package's
 	// other tests make none.
 	t.Setenv("SSL_CERT_FILE", certPath)
 	port := freePort(t)
-	pidFile := filepath.Join(dir, "tls.pid")
-	cmd := exec.Command(bin, "--port", "0", "--tls-port", fmt.Sprint(port), "--bind", "127.0.0.1",
+	startRedis(t, dir, "tls.pid", "--port", "0", "--tls-port", fmt.Sprint(port), "--bind", "127.0.0.1",
 		"--tls-cert-file", certPath, "--tls-key-file", keyPath, "--tls-auth-clients", "no",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "yes", "--pidfile", pidFile,
+		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--user", "default", "off", "--user", "dialer", "on", ">tls-pass-71c3", "~*", "&*", "+@all")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		if strings.Contains(string(out), "tls") {
-			t.Skipf("this redis-server has no TLS: %s", out)
-		}
-		t.Fatalf("redis-server: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		if b, err := os.ReadFile(pidFile); err == nil {
-			_ = exec.Command("kill", strings.TrimSpace(string(b))).Run()
-		}
-	})
 
 	url := fmt.Sprintf("rediss://dialer:tls-pass-71c3@127.0.0.1:%d/2", port)
-	var lastErr error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		rdb, err := Open(t.Context(), url)
-		if lastErr = err; err != nil {
-			continue
-		}
-		defer rdb.Close()
-		if err := rdb.Set(t.Context(), "k", "v", 0).Err(); err != nil {
-			t.Fatal(err)
-		}
-		if got := rdb.Get(t.Context(), "k").Val(); got != "v" {
-			t.Fatalf("GET over TLS = %q, want v", got)
-		}
-		// The wrong password is refused, and the message hides both passwords.
-		bad := strings.Replace(url, "tls-pass-71c3", "guess-000", 1)
-		_, err = Open(t.Context(), bad)
-		if err == nil || strings.Contains(err.Error(), "guess-000") || strings.Contains(err.Error(), "tls-pass-71c3") {
-			t.Errorf("wrong password: %v", err)
-		}
-		// Plain redis:// to a TLS port fails with a message, not a hang.
-		if _, err := Open(t.Context(), strings.Replace(url, "rediss://", "redis://", 1)); err == nil {
-			t.Error("redis:// to a TLS-only port succeeded")
-		}
-		return
+	rdb := openWhenUp(t, url)
+	if err := rdb.Set(t.Context(), "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("could not open %s: %v", Redact(url), lastErr)
+	if got := rdb.Get(t.Context(), "k").Val(); got != "v" {
+		t.Fatalf("GET over TLS = %q, want v", got)
+	}
+	// The wrong password is refused, and the message hides both passwords.
+	bad := strings.Replace(url, "tls-pass-71c3", "guess-000", 1)
+	_, err := Open(t.Context(), bad)
+	if err == nil || strings.Contains(err.Error(), "guess-000") || strings.Contains(err.Error(), "tls-pass-71c3") {
+		t.Errorf("wrong password: %v", err)
+	}
+	// Plain redis:// to a TLS port fails with a message, not a hang.
+	if _, err := Open(t.Context(), strings.Replace(url, "rediss://", "redis://", 1)); err == nil {
+		t.Error("redis:// to a TLS-only port succeeded")
+	}
 }
 
 // writeSelfSigned writes a self-signed certificate for 127.0.0.1 and its key, PEM encoded.
