@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -278,34 +276,10 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 	}}, nil
 }
 
-// exported is one run of `dialer report`.
-type exported struct {
-	wall   time.Duration // from start to exit
-	rss    int64         // peak RSS in bytes; 0 when unknown
-	rssOK  bool          // whether rss is known
-	cpu    time.Duration // user + system CPU time
-	stderr string        // its "wrote N rows" line
-}
-
 // runReport runs the built `dialer report id --out out` against the report database and
 // returns what it cost.
-func (b *bench) runReport(ctx context.Context, id, out string) (*exported, error) {
-	cmd := exec.CommandContext(ctx, b.Dialer, "report", id, "--out", out)
-	cmd.Env = append(os.Environ(), "REDIS_URL="+b.redis.url(dbReport))
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	start := time.Now()
-	err := lab.Run(cmd)
-	ex := &exported{wall: time.Since(start), stderr: strings.TrimSpace(stderr.String())}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("dialer report %s: %v\n%s", id, err, stderr.String())
-	}
-	ex.rss, ex.rssOK = peakRSS(cmd.ProcessState)
-	ex.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return ex, nil
+func (b *bench) runReport(ctx context.Context, id, out string) (*dialerRun, error) {
+	return b.runDialer(ctx, dbReport, "report", id, "--out", out)
 }
 
 // checkReport checks the report at path of a campaign seeded by seedFinished: a header

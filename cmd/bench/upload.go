@@ -137,14 +137,39 @@ func campaignFile(spec lab.Campaign) lab.Campaign {
 	return spec
 }
 
+// dialerRun is one run of the built dialer: what it cost and what it printed.
+type dialerRun struct {
+	wall           time.Duration // from start to exit
+	rss            int64         // peak RSS in bytes; 0 when unknown
+	rssOK          bool          // whether rss is known
+	cpu            time.Duration // user + system CPU time
+	stdout, stderr string        // trimmed
+}
+
+// runDialer runs the built dialer with args against Redis database db and measures it.
+func (b *bench) runDialer(ctx context.Context, db int, args ...string) (*dialerRun, error) {
+	cmd := exec.CommandContext(ctx, b.Dialer, args...)
+	cmd.Env = append(os.Environ(), "REDIS_URL="+b.redis.url(db))
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := lab.Run(cmd)
+	r := &dialerRun{wall: time.Since(start), stdout: strings.TrimSpace(stdout.String()), stderr: strings.TrimSpace(stderr.String())}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("dialer %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	r.rss, r.rssOK = peakRSS(cmd.ProcessState)
+	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return r, nil
+}
+
 // uploaded is one run of `dialer upload`.
 type uploaded struct {
-	id     string        // the campaign ID it printed
-	wall   time.Duration // from start to exit
-	rss    int64         // peak RSS in bytes; 0 when unknown
-	rssOK  bool          // whether rss is known
-	cpu    time.Duration // user + system CPU time
-	stderr string        // its summary line
+	*dialerRun
+	id string // the campaign ID it printed
 }
 
 // runUpload writes spec's campaign file and a contact file of rows generated contacts into
@@ -163,27 +188,15 @@ func (b *bench) runUpload(ctx context.Context, spec lab.Campaign, rows, db int) 
 	}
 	defer os.Remove(csvPath)
 
-	cmd := exec.CommandContext(ctx, b.Dialer, "upload", "--campaign", yamlPath, "--contacts", csvPath)
-	cmd.Env = append(os.Environ(), "REDIS_URL="+b.redis.url(db))
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := lab.Run(cmd)
-	u := &uploaded{wall: time.Since(start), stderr: strings.TrimSpace(stderr.String())}
+	r, err := b.runDialer(ctx, db, "upload", "--campaign", yamlPath, "--contacts", csvPath)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("dialer upload %s: %v\n%s", name, err, stderr.String())
+		return nil, err
 	}
-	u.rss, u.rssOK = peakRSS(cmd.ProcessState)
-	u.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	lines := strings.Fields(stdout.String())
+	lines := strings.Fields(r.stdout)
 	if len(lines) == 0 {
-		return nil, fmt.Errorf("dialer upload %s printed no campaign ID; stderr:\n%s", name, stderr.String())
+		return nil, fmt.Errorf("dialer upload %s printed no campaign ID; stderr:\n%s", name, r.stderr)
 	}
-	u.id = lines[len(lines)-1]
-	return u, nil
+	return &uploaded{dialerRun: r, id: lines[len(lines)-1]}, nil
 }
 
 // checkUploaded checks that campaign id in rdb is ready with rows dialable contacts and,
