@@ -352,6 +352,15 @@ func (s *Store) Attempt(ctx context.Context, id string, n, a int) (*Attempt, err
 	}, nil
 }
 
+// AttemptState reads only attempt a's state: what a worker polling a live call needs.
+func (s *Store) AttemptState(ctx context.Context, id string, n, a int) (AttemptState, error) {
+	v, err := s.rdb.HGet(ctx, attemptKey(id, n, a), "state").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("read attempt %s/%d/%d: %w", id, n, a, err)
+	}
+	return AttemptState(v), nil
+}
+
 // Audit is why a dial was allowed, recorded with its attempt when it is claimed, so that a
 // compliance review can check every call (see WriteAttemptReport).
 type Audit struct {

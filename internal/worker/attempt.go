@@ -420,11 +420,11 @@ func (a *attempt) wait(ctx context.Context, ended <-chan struct{}) error {
 
 // isRecorded reports whether the attempt's result is recorded (by a webhook).
 func (a *attempt) isRecorded(ctx context.Context) (bool, error) {
-	rec, err := a.h.cfg.Store.Attempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
+	state, err := a.h.cfg.Store.AttemptState(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
 	if err != nil {
 		return false, err
 	}
-	return rec.State == campaign.AttemptDone, nil
+	return state == campaign.AttemptDone, nil
 }
 
 // awaitAnalysis reads an ended call every poll.interval until its analysis is filled in (for
