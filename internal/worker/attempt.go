@@ -156,9 +156,16 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		return err
 	}
 	cfg.Metrics.Dial(a.c.ID)
+	// From the send on, a call may exist although ConnectCall fails: an answer lost, or ctx
+	// ended mid-request. So the slots stay held (the task's next run looks the call up and
+	// holds them again, or their leases run out), unless Interactly refused the request.
+	placed = true
 	call, err := cfg.API.ConnectCall(ctx, req)
 	if err != nil {
 		var apiErr *interactly.APIError
+		if errors.As(err, &apiErr) && !apiErr.Retryable {
+			placed = false // refused: no call
+		}
 		if errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err) {
 			// Interactly refused this call for good: the contact's outcome is error.
 			a.log.Warn("call refused", "status", apiErr.Status, "err", apiErr)
@@ -171,7 +178,6 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		}
 		return fmt.Errorf("connect call: %w", err)
 	}
-	placed = true
 	live, err := cfg.Store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, campaign.StartOf(call))
 	if err != nil {
 		return err
