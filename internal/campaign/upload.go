@@ -138,18 +138,8 @@ func checkContacts(f *File, path string, open func() (io.ReadCloser, error), del
 		return nil, 0, err
 	}
 	header := cr.Header()
-	if _, ok := cr.Column(f.Contacts.NumberColumn); !ok {
-		return nil, 0, &ColumnError{ContactsPath: path, Key: "contacts.numberColumn", Column: f.Contacts.NumberColumn, Header: header}
-	}
-	if name := f.Contacts.NameColumn; name != "" {
-		if _, ok := cr.Column(name); !ok {
-			return nil, 0, &ColumnError{ContactsPath: path, Key: "contacts.nameColumn", Column: name, Header: header}
-		}
-	}
-	if cw := f.CallingWindow; cw != nil && cw.TimezoneColumn != "" {
-		if _, ok := cr.Column(cw.TimezoneColumn); !ok {
-			return nil, 0, &ColumnError{ContactsPath: path, Key: "callingWindow.timezoneColumn", Column: cw.TimezoneColumn, Header: header}
-		}
+	if err := checkColumns(f, path, cr); err != nil {
+		return nil, 0, err
 	}
 	rows := 0
 	for ; ; rows++ {
@@ -163,6 +153,23 @@ func checkContacts(f *File, path string, open func() (io.ReadCloser, error), del
 		return nil, 0, fmt.Errorf("%s: %w; add contacts below the header", path, errNoRows)
 	}
 	return header, cr.Delimiter(), nil
+}
+
+// checkColumns returns a *ColumnError for the first column f names that cr's header lacks.
+func checkColumns(f *File, path string, cr *ContactReader) error {
+	cols := []struct{ key, name string }{{"contacts.numberColumn", f.Contacts.NumberColumn}}
+	if name := f.Contacts.NameColumn; name != "" {
+		cols = append(cols, struct{ key, name string }{"contacts.nameColumn", name})
+	}
+	if cw := f.CallingWindow; cw != nil && cw.TimezoneColumn != "" {
+		cols = append(cols, struct{ key, name string }{"callingWindow.timezoneColumn", cw.TimezoneColumn})
+	}
+	for _, col := range cols {
+		if _, ok := cr.Column(col.name); !ok {
+			return &ColumnError{ContactsPath: path, Key: col.key, Column: col.name, Header: cr.Header()}
+		}
+	}
+	return nil
 }
 
 // uploadBatch is a run of rows on its way to Redis. Batches are normalised in parallel and
@@ -334,8 +341,7 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup
 			case owners[i].Val() != phoneOwner(row):
 				duplicate++
 				_, line, _ := strings.Cut(owners[i].Val(), ":")
-				values = append(values, "outcome", string(OutcomeDuplicate),
-					"error", fmt.Sprintf("same number %s as line %s; dialed once, for that line", uc.number, line))
+				values = append(values, "outcome", string(OutcomeDuplicate), "error", duplicateReason(uc.number, line))
 			case suppressed[i]:
 				nSuppressed++
 				values = append(values, "outcome", string(OutcomeSuppressed), "error", SuppressedReason)
@@ -371,6 +377,11 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup
 		}
 	}
 	return nil
+}
+
+// duplicateReason is the error cell of a row whose number an earlier row, on line, has.
+func duplicateReason(number, line string) string {
+	return fmt.Sprintf("same number %s as line %s; dialed once, for that line", number, line)
 }
 
 // SuppressedReason is the error cell of a contact suppressed at upload or before a dial.
