@@ -3,18 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
-	"github.com/dialerhq/dialer/internal/notify"
-	"github.com/dialerhq/dialer/internal/queue"
-	"github.com/hibiken/asynq"
-	"golang.org/x/sync/errgroup"
+	"github.com/dialerhq/dialer/internal/operator"
 )
 
 // runList prints every campaign, newest first, with its state and progress.
@@ -34,25 +28,15 @@ func runList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	store := campaign.NewStore(rdb)
-	ids, err := store.CampaignIDs(ctx)
+	op := operator.New(rdb, operator.Config{})
+	defer op.Close()
+	list, err := op.List(ctx, operator.ListOptions{Limit: *limit})
 	if err != nil {
 		return err
 	}
-	slices.Reverse(ids)
-	if *limit > 0 && len(ids) > *limit {
-		ids = ids[:*limit]
-	}
-	statuses := make([]*campaign.Status, 0, len(ids))
-	for _, id := range ids {
-		st, err := store.Status(ctx, id)
-		if errors.Is(err, campaign.ErrCampaignNotFound) {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			return err
-		}
-		statuses = append(statuses, st)
+	statuses := make([]*campaign.Status, len(list))
+	for i, sum := range list {
+		statuses[i] = sum.Status
 	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(statuses)
@@ -63,32 +47,11 @@ func runList(ctx context.Context, e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tCREATED")
-	for _, st := range statuses {
-		c, _ := store.Campaign(ctx, st.CampaignID)
-		created := ""
-		if c != nil {
-			created = c.CreatedAt.UTC().Format("2006-01-02 15:04Z")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\n", st.CampaignID, st.Name, stateOf(st), st.Finished, st.Total, st.LiveCalls, st.Attempts, created)
+	for _, sum := range list {
+		st, created := sum.Status, sum.CreatedAt.Format("2006-01-02 15:04Z")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\n", st.CampaignID, st.Name, operator.StateOf(st), st.Finished, st.Total, st.LiveCalls, st.Attempts, created)
 	}
 	return tw.Flush()
-}
-
-// stateOf is a campaign's state in one word, as list and status show it.
-func stateOf(st *campaign.Status) string {
-	switch {
-	case st.Done && st.Control == campaign.ControlCanceled:
-		return "canceled"
-	case st.Done:
-		return "done"
-	case st.State == campaign.StateUploading:
-		return "uploading"
-	case st.Control == campaign.ControlPaused:
-		return "paused"
-	case st.Control == campaign.ControlCanceled:
-		return "canceling"
-	}
-	return "running"
 }
 
 // runPause stops a campaign's new dials.
@@ -103,11 +66,12 @@ func runPause(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	store := campaign.NewStore(rdb)
-	if err := store.Pause(ctx, id); err != nil {
+	op := operator.New(rdb, operator.Config{})
+	defer op.Close()
+	if err := op.Pause(ctx, id); err != nil {
 		return err
 	}
-	st, err := store.Status(ctx, id)
+	st, err := op.Store().Status(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -127,9 +91,9 @@ func runResume(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	q := queue.NewClient(rdb)
-	defer q.Close()
-	n, err := campaign.NewStore(rdb).Resume(ctx, id, q)
+	op := operator.New(rdb, operator.Config{})
+	defer op.Close()
+	n, err := op.Resume(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -157,81 +121,29 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	store := campaign.NewStore(rdb)
-	c, err := store.Campaign(ctx, id)
+	op := operator.New(rdb, operator.Config{API: api})
+	defer op.Close()
+	res, err := op.Cancel(ctx, id, *hangup)
 	if err != nil {
 		return err
 	}
-	ac := asynq.NewClientFromRedisClient(rdb)
-	notifier := notify.NewEnqueuer(ac)
-	q := queue.NewClient(rdb)
-	defer q.Close()
-	canceled, err := store.Cancel(ctx, id, q, func(n int, done bool) error {
-		if err := notifier.ContactFinished(ctx, c, n); err != nil {
-			return err
-		}
-		if done {
-			return notifier.CampaignFinished(ctx, c)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "campaign %s canceled: %d contacts canceled", id, canceled)
+	fmt.Fprintf(e.stdout, "campaign %s canceled: %d contacts canceled", id, res.Canceled)
 	if !*hangup {
-		st, err := store.Status(ctx, id)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "; %d live calls finish and are recorded (--hangup ends them)\n", st.LiveCalls)
+		fmt.Fprintf(e.stdout, "; %d live calls finish and are recorded (--hangup ends them)\n", res.LiveCalls)
 		return nil
 	}
-	ended, failed := hangUp(ctx, e, store, api, id)
-	fmt.Fprintf(e.stdout, "; %d live calls ended", ended)
-	if failed > 0 {
-		fmt.Fprintf(e.stdout, ", %d could not be ended (see above; run cancel --hangup again)", failed)
+	for _, f := range res.Failed {
+		fmt.Fprintf(e.stderr, "dialer: end call %s (contact %d): %v\n", f.CallID, f.Contact, f.Err)
+	}
+	fmt.Fprintf(e.stdout, "; %d live calls ended", res.Ended)
+	if len(res.Failed) > 0 {
+		fmt.Fprintf(e.stdout, ", %d could not be ended (see above; run cancel --hangup again)", len(res.Failed))
 	}
 	fmt.Fprintln(e.stdout)
-	if failed > 0 {
-		return fmt.Errorf("%d live calls of campaign %s could not be ended", failed, id)
+	if len(res.Failed) > 0 {
+		return fmt.Errorf("%d live calls of campaign %s could not be ended", len(res.Failed), id)
 	}
 	return nil
-}
-
-// hangUp ends campaign id's live calls through their controlUrl (or the documented control
-// path when a call has none), eight at a time. Each call's worker then records its outcome.
-func hangUp(ctx context.Context, e *env, store *campaign.Store, api *interactly.Client, id string) (ended, failed int) {
-	calls, err := store.LiveCalls(ctx, id)
-	if err != nil {
-		fmt.Fprintln(e.stderr, "dialer: list live calls:", err)
-		return 0, 1
-	}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for _, lc := range calls {
-		g.Go(func() error {
-			req := interactly.ControlRequest{Type: interactly.ControlEnd}
-			var err error
-			if lc.ControlURL != "" {
-				_, err = api.ControlCall(gctx, lc.ControlURL, req)
-			} else {
-				_, err = api.ControlCallByID(gctx, lc.CallID, req)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed++
-				fmt.Fprintf(e.stderr, "dialer: end call %s (contact %d): %v\n", lc.CallID, lc.ContactID, err)
-				return nil
-			}
-			ended++
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return ended, failed
 }
 
 // newAPIClient builds an Interactly client from INTERACTLY_API_KEY and INTERACTLY_BASE_URL.

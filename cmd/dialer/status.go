@@ -9,6 +9,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/notify"
+	"github.com/dialerhq/dialer/internal/operator"
 )
 
 func runStatus(ctx context.Context, e *env, args []string) error {
@@ -50,7 +51,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 
 // printStatus writes st for a person: counts, then one line per outcome.
 func printStatus(w io.Writer, st *campaign.Status) {
-	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, stateOf(st))
+	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, operator.StateOf(st))
 	if st.Control == campaign.ControlPaused {
 		fmt.Fprintf(w, "paused     %d dials held; `dialer resume %s` goes on\n", st.Held, st.CampaignID)
 	}

@@ -154,24 +154,6 @@ func printRejected(e *env, path string, res *suppression.ImportResult) {
 	}
 }
 
-// importCampaignList fills campaign id's own suppression list from one of its campaign
-// file's suppressionFiles, printing refused rows and a summary on stderr.
-func importCampaignList(ctx context.Context, e *env, list *suppression.List, id, path, region string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("suppressionFiles: %w", err)
-	}
-	defer f.Close()
-	res, err := list.Import(ctx, f, path, region, id)
-	printRejected(e, path, res)
-	if err != nil {
-		return fmt.Errorf("suppressionFiles: %w", err)
-	}
-	fmt.Fprintf(e.stderr, "%s: %d numbers suppressed for this campaign (%d rows, %d rejected)\n",
-		path, res.Added+res.AlreadyThere, res.Rows, len(res.Rejected))
-	return nil
-}
-
 // printListSize ends a summary line with the size of the global list.
 func printListSize(ctx context.Context, e *env, list *suppression.List) error {
 	n, err := list.Count(ctx)

@@ -10,11 +10,9 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/dialerhq/dialer/internal/notify"
-	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/suppression"
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -72,28 +70,22 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 	if err != nil {
 		return nil, err
 	}
-	if f.EndAt != nil && !f.EndAt.After(time.Now()) {
-		return nil, fmt.Errorf("%s: endAt %s has passed, so nothing would be dialed; set a later endAt or remove the key", campaignPath, f.EndAt.Format(time.RFC3339))
-	}
-	q := queue.NewClient(rdb)
-	defer q.Close()
-	store := campaign.NewStore(rdb)
+	op := operator.New(rdb, operator.Config{})
+	defer op.Close()
 	start := time.Now()
-	// The campaign's own suppression list is filled first, under the ID the upload will use,
-	// so that its numbers are never enqueued.
-	list := suppression.New(rdb)
-	if id == "" {
-		id = campaign.NewCampaignID(start)
-	}
-	for _, path := range f.SuppressionFiles {
-		if err := importCampaignList(ctx, e, list, id, path, f.DefaultRegion); err != nil {
-			_ = store.DeleteCampaign(context.WithoutCancel(ctx), id)
-			return nil, err
-		}
-	}
 	open := func() (io.ReadCloser, error) { return os.Open(contactsPath) }
-	c, err := store.Upload(ctx, f, contactsPath, open, q, campaign.UploadOptions{ID: id, Delimiter: delim, Suppressor: list})
+	c, err := op.Upload(ctx, f, contactsPath, open, operator.UploadOptions{
+		ID: id, Delimiter: delim,
+		Imported: func(path string, res *suppression.ImportResult) {
+			printRejected(e, path, res)
+			fmt.Fprintf(e.stderr, "%s: %d numbers suppressed for this campaign (%d rows, %d rejected)\n",
+				path, res.Added+res.AlreadyThere, res.Rows, len(res.Rejected))
+		},
+	})
 	if err != nil {
+		if errors.Is(err, operator.ErrEndAtPassed) {
+			return nil, fmt.Errorf("%s: %w", campaignPath, err)
+		}
 		return nil, err
 	}
 	elapsed := time.Since(start)
@@ -103,43 +95,7 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 	if c.Invalid+c.Duplicate+c.Suppressed > 0 {
 		fmt.Fprintf(e.stderr, "rows not dialed are in the report with the reason: dialer report %s --out report.csv\n", c.ID)
 	}
-	if err := notifyUploaded(ctx, rdb, store, c); err != nil {
-		return nil, fmt.Errorf("campaign %s is uploaded, but its notifications of rows not dialed could not be queued: %w", c.ID, err)
-	}
 	return c, nil
-}
-
-// notifyUploaded queues the notifications of the rows the upload itself finished (invalid,
-// duplicate, suppressed), and of the campaign when that was all of them. Workers notify the
-// rest as they finish them.
-func notifyUploaded(ctx context.Context, rdb redis.UniversalClient, store *campaign.Store, c *campaign.Campaign) error {
-	if c.File.Notify == nil {
-		return nil
-	}
-	ac := asynq.NewClientFromRedisClient(rdb)
-	defer ac.Close()
-	n := notify.NewEnqueuer(ac)
-	if c.Invalid+c.Duplicate+c.Suppressed > 0 && notify.Wants(c.File.Notify, campaign.NotifyContactFinished) {
-		const batch = 1000
-		for from := 1; from <= c.Rows; from += batch {
-			contacts, err := store.Contacts(ctx, c.ID, from, min(from+batch-1, c.Rows))
-			if err != nil {
-				return err
-			}
-			for _, ct := range contacts {
-				if ct.Outcome == "" {
-					continue
-				}
-				if err := n.ContactFinished(ctx, c, ct.ID); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if c.Dialable == 0 {
-		return n.CampaignFinished(ctx, c)
-	}
-	return nil
 }
 
 func parseDelimiter(s string) (rune, error) {
