@@ -36,12 +36,13 @@ var commands = map[string]command{
 	"suppress":  {"add, remove, check or import numbers on the do-not-call list", runSuppress},
 	"schedule":  {"add, list or remove a recurring campaign (a cron spec and two files)", runSchedule},
 	"scheduler": {"create the campaigns of recurring schedules at each tick (long-running)", runScheduler},
-	"serve":     {"serve Interactly webhooks, /healthz, /metrics and the queue UI (long-running)", runServe},
+	"serve":     {"serve Interactly webhooks, /healthz, and the operator API, /metrics and queue UI behind tokens (long-running)", runServe},
 	"list":      {"list campaigns with their state and progress", runList},
 	"pause":     {"stop new dials of a campaign within a second; live calls finish", runPause},
 	"resume":    {"let a paused campaign dial again, where it stopped", runResume},
 	"cancel":    {"give a campaign's remaining contacts the outcome canceled (--hangup ends live calls)", runCancel},
 	"call":      {"steer a live call: say, end, forward or dtmf", runCall},
+	"token":     {"create, list or revoke the bearer tokens of dialer serve's operator routes", runToken},
 }
 
 func main() {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/metrics"
 	"github.com/dialerhq/dialer/internal/notify"
@@ -24,12 +25,14 @@ import (
 // WebhookSecretEnv names the environment variable holding the assistant server's secret.
 const webhookSecretEnv = "INTERACTLY_WEBHOOK_SECRET"
 
-// runServe serves Interactly's webhooks, /healthz, /metrics and asynqmon, and delivers the
-// campaigns' notifications, until ctx is done. It keeps nothing of its own: run as many
-// replicas as you like behind one address.
+// runServe serves Interactly's webhooks, /healthz and the operator routes (the API,
+// /metrics, asynqmon) and delivers the campaigns' notifications, until ctx is done. It keeps
+// nothing of its own: run as many replicas as you like behind one address.
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve", "[--addr HOST:PORT]")
+	fs := newFlagSet(e, "serve", "[--addr HOST:PORT] [--admin-addr HOST:PORT] [--insecure-no-auth]")
 	addr := fs.String("addr", ":8080", "listen address")
+	adminAddr := fs.String("admin-addr", "", "serve the operator routes (API, /metrics, /monitoring/) on this second address only, so --addr carries webhooks and /healthz alone")
+	insecureNoAuth := fs.Bool("insecure-no-auth", false, "let every caller without a token in as admin (never on an address others can reach)")
 	notifyConcurrency := fs.Int("notify-concurrency", 10, "notifications sent at once by this process")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -49,74 +52,215 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		logger.Warn(webhookSecretEnv + " is not set: webhooks are accepted from anyone who can reach this address; set it to the assistant server's secret")
 	}
 
-	// Three connections: asynqmon's inspector and the notification server close theirs
-	// when they stop.
 	rdb, err := openRedis(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	monitorRDB, err := openRedis(ctx, e)
+	h, err := newServeHandlers(ctx, e, rdb, secret, logger)
 	if err != nil {
 		return err
 	}
-	notifyRDB, err := openRedis(ctx, e)
+	defer h.Close()
+
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		monitorRDB.Close()
+		return fmt.Errorf("listen on %s: %w (choose another with --addr)", *addr, err)
+	}
+	operatorLn := ln
+	var adminLn net.Listener
+	if *adminAddr != "" {
+		if adminLn, err = net.Listen("tcp", *adminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w (choose another with --admin-addr)", *adminAddr, err)
+		}
+		operatorLn = adminLn
+	}
+	tokens := auth.NewStore(rdb)
+	authn, err := auth.New(auth.Config{
+		Tokens:    tokens,
+		LocalOpen: isLoopbackListener(operatorLn),
+		Insecure:  *insecureNoAuth,
+		Logger:    logger,
+	})
+	if err != nil {
 		return err
+	}
+	if err := warnAuth(ctx, logger, tokens, operatorLn, *insecureNoAuth); err != nil {
+		return err
+	}
+	routes := h.routes()
+	servers := []*http.Server{newHTTPServer(serveMux(authn, routes, adminLn == nil), logger)}
+	listeners := []net.Listener{ln}
+	if adminLn != nil {
+		servers = append(servers, newHTTPServer(serveMux(authn, routes, true), logger))
+		listeners = append(listeners, adminLn)
 	}
 
-	store := campaign.NewStore(rdb)
-	recorder := metrics.NewRecorder(rdb)
-	hooks, err := webhook.New(webhook.Config{Store: store, Secret: secret, Metrics: recorder, Logger: logger})
-	if err != nil {
-		return err
-	}
-	monitor := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: ownedClient{monitorRDB}})
-	defer monitor.Close()
-	inspector := asynq.NewInspectorFromRedisClient(rdb)
-	notifier, err := notify.New(notify.Config{Store: store, Logger: logger})
-	if err != nil {
-		return err
+	logger.Info("serving", "addr", ln.Addr().String(), "webhooks", "/webhooks/interactly", "redis", redisconn.Redact(e.getenv(redisconn.EnvVar)))
+	if adminLn != nil {
+		fmt.Fprintf(e.stderr, "dialer serve on %s: POST /webhooks/interactly, GET /healthz; operator routes on %s: /api/v1/, GET /metrics, /monitoring/\n", ln.Addr(), adminLn.Addr())
+	} else {
+		fmt.Fprintf(e.stderr, "dialer serve on %s: POST /webhooks/interactly, GET /healthz, /api/v1/, GET /metrics, /monitoring/\n", ln.Addr())
 	}
 
+	g, gctx := errgroup.WithContext(ctx)
+	for i, srv := range servers {
+		g.Go(func() error {
+			if err := srv.Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			shut, cancel := context.WithTimeout(context.WithoutCancel(gctx), 10*time.Second)
+			defer cancel()
+			return srv.Shutdown(shut)
+		})
+	}
+	g.Go(func() error { return h.recorder.Run(gctx) })
+	g.Go(func() error {
+		return notify.Run(gctx, ownedClient{h.notifyRDB}, h.notifier, *notifyConcurrency, logger)
+	})
+	return g.Wait()
+}
+
+// serveMux builds a listener's handler from the route table, and nothing else, so that the
+// table is the whole list of what the listener serves. With operator false it carries only
+// the public routes (the public address under --admin-addr). Every route is behind
+// auth.CrossOrigin: no state-changing request from another site gets through on a
+// browser's ambient credentials.
+func serveMux(a *auth.Authenticator, routes []auth.Route, operator bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/interactly", hooks)
-	mux.HandleFunc("GET /healthz", healthz(rdb))
-	mux.Handle("GET /metrics", metrics.Handler(metrics.NewCollector(rdb, store, inspector)))
-	mux.Handle("/monitoring/", monitor)
-	srv := &http.Server{
-		Handler:           mux,
+	if !operator {
+		var public []auth.Route
+		for _, rt := range routes {
+			if rt.Public {
+				public = append(public, rt)
+			}
+		}
+		routes = public
+	}
+	a.Mount(mux, routes)
+	return auth.CrossOrigin(mux)
+}
+
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (choose another with --addr)", *addr, err)
-	}
-	logger.Info("serving", "addr", ln.Addr().String(), "webhooks", "/webhooks/interactly", "redis", redisconn.Redact(e.getenv(redisconn.EnvVar)))
-	fmt.Fprintf(e.stderr, "dialer serve on %s: POST /webhooks/interactly, GET /healthz, GET /metrics, /monitoring/\n", ln.Addr())
+}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
+// warnAuth logs, at every start, who the operator routes let in when that is anyone but
+// token holders.
+func warnAuth(ctx context.Context, logger *slog.Logger, tokens *auth.Store, operatorLn net.Listener, insecure bool) error {
+	if insecure {
+		logger.Warn("--insecure-no-auth: every caller without a token is admin on the operator routes (API, /metrics, /monitoring/) of " + operatorLn.Addr().String() + "; create tokens with `dialer token create` and drop the flag")
 		return nil
+	}
+	anyToken, err := tokens.Any(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case anyToken:
+	case isLoopbackListener(operatorLn):
+		logger.Info("no token exists: the operator routes of " + operatorLn.Addr().String() + " are open to local callers until one is created with `dialer token create`")
+	default:
+		logger.Warn("no token exists: the operator routes of " + operatorLn.Addr().String() + " refuse every caller; create one with `dialer token create --name NAME --scope admin`")
+	}
+	return nil
+}
+
+// isLoopbackListener reports whether ln listens on a loopback address only.
+func isLoopbackListener(ln net.Listener) bool {
+	a, ok := ln.Addr().(*net.TCPAddr)
+	return ok && a.IP.IsLoopback()
+}
+
+// serveHandlers are what dialer serve's routes lead to, with the Redis clients and servers
+// they own.
+type serveHandlers struct {
+	webhooks http.Handler
+	healthz  http.Handler
+	metrics  http.Handler
+	// monitor is asynqmon read-only; monitorAdmin is writable, for admin only.
+	monitor, monitorAdmin *asynqmon.HTTPHandler
+
+	recorder  *metrics.Recorder
+	notifier  *notify.Handler
+	notifyRDB redis.UniversalClient
+}
+
+// newServeHandlers builds every handler of dialer serve on rdb. Close releases what it opened.
+func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, webhookSecret string, logger *slog.Logger) (*serveHandlers, error) {
+	// Connections of their own: asynqmon's inspectors and the notification server close
+	// theirs when they stop.
+	var owned []redis.UniversalClient
+	for range 3 {
+		c, err := openRedis(ctx, e)
+		if err != nil {
+			for _, c := range owned {
+				c.Close()
+			}
+			return nil, err
+		}
+		owned = append(owned, c)
+	}
+	store := campaign.NewStore(rdb)
+	h := &serveHandlers{
+		healthz:      healthz(rdb),
+		recorder:     metrics.NewRecorder(rdb),
+		monitor:      asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: ownedClient{owned[0]}, ReadOnly: true}),
+		monitorAdmin: asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: ownedClient{owned[1]}}),
+		notifyRDB:    owned[2],
+	}
+	hooks, err := webhook.New(webhook.Config{Store: store, Secret: webhookSecret, Metrics: h.recorder, Logger: logger})
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.webhooks = hooks
+	h.metrics = metrics.Handler(metrics.NewCollector(rdb, store, asynq.NewInspectorFromRedisClient(rdb)))
+	if h.notifier, err = notify.New(notify.Config{Store: store, Logger: logger}); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// Close stops asynqmon's handlers; the notification server closes its own client.
+func (h *serveHandlers) Close() {
+	h.monitor.Close()
+	h.monitorAdmin.Close()
+}
+
+// routes is dialer serve's route table: the one place that says who may call what. Only
+// the webhook receiver (which checks its own secret) and /healthz are public. Add a route
+// here, never on the mux directly: the tests walk this table.
+func (h *serveHandlers) routes() []auth.Route {
+	return []auth.Route{
+		{Pattern: "POST /webhooks/interactly", Public: true, Handler: h.webhooks},
+		{Pattern: "GET /healthz", Public: true, Handler: h.healthz},
+		{Pattern: "GET /metrics", Scope: auth.ScopeRead, Handler: h.metrics},
+		{Pattern: "/monitoring/", Scope: auth.ScopeRead, Handler: adminOr(h.monitorAdmin, h.monitor)},
+	}
+}
+
+// adminOr sends an admin caller to admin and every other to other.
+func adminOr(admin, other http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, _ := auth.FromContext(r.Context()); p.Scope.Includes(auth.ScopeAdmin) {
+			admin.ServeHTTP(w, r)
+			return
+		}
+		other.ServeHTTP(w, r)
 	})
-	g.Go(func() error {
-		<-gctx.Done()
-		shut, cancel := context.WithTimeout(context.WithoutCancel(gctx), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(shut)
-	})
-	g.Go(func() error { return recorder.Run(gctx) })
-	g.Go(func() error {
-		return notify.Run(gctx, ownedClient{notifyRDB}, notifier, *notifyConcurrency, logger)
-	})
-	return g.Wait()
 }
 
 // healthz answers 200 {"status":"ok"} when Redis answers a PING within 2 s, else 503.

@@ -6,7 +6,7 @@
 //
 //	1 campaign   2 queue   3 ratelimit   4 worker   5 cmd/worker   6 cmd/dialer   7 redistest
 //	8 suppression   9 frequency   10 schedule   11 notify   12 metrics   13 webhook
-//	14 callerid
+//	14 callerid   15 auth   0 api
 //
 // (interactly needs no Redis). A database in TEST_REDIS_URL is added to that number, which
 // moves every package off the low databases of a shared server: redis://127.0.0.1:6379/8
