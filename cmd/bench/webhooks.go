@@ -451,6 +451,7 @@ func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *s
 type reportClock struct {
 	target string
 	client *http.Client
+	now    func() time.Time // the clock arrivals are read from; nil: time.Now
 	mu     sync.Mutex
 	sent   map[int]time.Time // contact → when its attempt 1's end-of-call-report arrived
 }
@@ -459,7 +460,11 @@ type reportClock struct {
 // with target's status and body; 502 when target cannot be reached.
 func (p *reportClock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
-	at := time.Now()
+	now := p.now
+	if now == nil {
+		now = time.Now
+	}
+	at := now()
 	if err != nil {
 		http.Error(w, "read the body", http.StatusBadRequest)
 		return

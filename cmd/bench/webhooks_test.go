@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,11 +320,12 @@ func TestReportClock(t *testing.T) {
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	}))
 	defer target.Close()
-	clock := &reportClock{target: target.URL, client: pooledClient(), sent: map[int]time.Time{}}
+	var ticks atomic.Int64
+	arrival := func() time.Time { return t0.Add(time.Duration(ticks.Add(1)) * time.Second) }
+	clock := &reportClock{target: target.URL, client: pooledClient(), now: arrival, sent: map[int]time.Time{}}
 	proxy := httptest.NewServer(clock)
 	defer proxy.Close()
 
-	before := time.Now()
 	ev := renderHookEvents("c1", 3)
 	for _, body := range ev {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, proxy.URL, strings.NewReader(string(body)))
@@ -344,8 +346,9 @@ func TestReportClock(t *testing.T) {
 	}
 	mu.Unlock()
 	at, ok := clock.sentAt(3)
-	if !ok || at.Before(before) || at.After(time.Now()) {
-		t.Errorf("sentAt(3) = %v, %t; want the report's arrival", at, ok)
+	// The fourth event is contact 3's end-of-call-report: the clock's fourth reading.
+	if want := t0.Add(4 * time.Second); !ok || !at.Equal(want) {
+		t.Errorf("sentAt(3) = %v, %t; want the report's arrival, %v", at, ok, want)
 	}
 	clock.mu.Lock()
 	if len(clock.sent) != 1 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 )
@@ -246,19 +247,17 @@ func TestRunFlushesEveryIntervalAndAtTheEnd(t *testing.T) {
 		defer func() { cancel(); <-done }()
 
 		r.Dial("c1")
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n, err := rdb.HGet(t.Context(), dialsKey(), "c1").Result()
-			if err == nil && n == "1" {
-				break
-			}
+		var n string
+		flushed := testutil.Eventually(5*time.Second, func() bool {
+			var err error
+			n, err = rdb.HGet(t.Context(), dialsKey(), "c1").Result()
 			if err != nil && err != redis.Nil {
 				t.Fatal(err)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("dial not flushed within 5s by Run with a 10ms interval (got %q)", n)
-			}
-			time.Sleep(5 * time.Millisecond)
+			return err == nil && n == "1"
+		})
+		if !flushed {
+			t.Fatalf("dial not flushed within 5s by Run with a 10ms interval (got %q)", n)
 		}
 	})
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 func TestLeader(t *testing.T) {
@@ -48,20 +49,13 @@ func TestLeader(t *testing.T) {
 			t.Fatal("a did not get the free lock")
 		}
 		// a dies without releasing: b gets the lock once the TTL has run out.
-		deadline := time.Now().Add(3 * time.Second)
-		for {
+		testutil.WaitFor(t, 3*time.Second, "b to take over the expired lock", func() bool {
 			ok, err := b.TryAcquire(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ok {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("b never took over the expired lock")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return ok
+		})
 		if ok, _ := a.Renew(ctx); ok {
 			t.Error("a renewed a lock b took over")
 		}

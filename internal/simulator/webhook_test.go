@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -96,17 +97,11 @@ func (r *hookReceiver) of(id string) []hookReq {
 // waitFor polls until done holds for the events received, or fails after 10s.
 func (r *hookReceiver) waitFor(tb testing.TB, what string, done func([]hookReq) bool) []hookReq {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := r.events()
-		if done(got) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s; got %d events: %v", what, len(got), summarize(got))
-		}
-		time.Sleep(5 * time.Millisecond)
+	var got []hookReq
+	if !testutil.Eventually(10*time.Second, func() bool { got = r.events(); return done(got) }) {
+		tb.Fatalf("timed out waiting for %s; got %d events: %v", what, len(got), summarize(got))
 	}
+	return got
 }
 
 // waitReport waits for call id's end-of-call-report and returns its events.
@@ -139,18 +134,11 @@ func mustHookServer(tb testing.TB, cfg Config, r *hookReceiver) (*Server, *fakeC
 // waitSettled polls until s has no event due and waiting for its post.
 func waitSettled(tb testing.TB, s *Server) Stats {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s.dispatch()
-		st := s.Stats()
-		if st.Webhooks.Pending == 0 {
-			return st
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("webhooks still pending after 10s: %+v", st.Webhooks)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var st Stats
+	if !testutil.Eventually(10*time.Second, func() bool { s.dispatch(); st = s.Stats(); return st.Webhooks.Pending == 0 }) {
+		tb.Fatalf("webhooks still pending after 10s: %+v", st.Webhooks)
 	}
+	return st
 }
 
 // TestWebhooksOfACompletedCall follows one answered call on the real clock,
@@ -530,12 +518,8 @@ func TestWebhooksDoNotBlockTheAPI(t *testing.T) {
 		t.Fatal("the API did not answer while the webhook receiver hung")
 	}
 	// Each call's queued status-update times out; nothing else is due yet.
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Stats().Webhooks.Failed[EventStatusUpdate] < 20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v, want 20 timed-out status-updates", s.Stats().Webhooks)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testutil.Eventually(10*time.Second, func() bool { return s.Stats().Webhooks.Failed[EventStatusUpdate] >= 20 }) {
+		t.Fatalf("stats %+v, want 20 timed-out status-updates", s.Stats().Webhooks)
 	}
 	if got := s.Stats().Webhooks.LastError; !strings.Contains(got, "no answer within 100ms") {
 		t.Errorf("LastError %q", got)

@@ -9,18 +9,13 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // waitFor polls cond every 10 ms until it holds or 5 s have passed.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 5*time.Second, what, cond)
 }
 
 // A webhook's result reaches the worker following the call at once, although its poll
@@ -41,8 +36,8 @@ func TestWebhookResultWakesTheWorker(t *testing.T) {
 		rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1)
 		return rec.State == campaign.AttemptLive
 	})
-	r := campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-1", PhoneCallStatus: "busy", EndedAt: time.Now()}
-	sent := time.Now()
+	r := campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-1", PhoneCallStatus: "busy", EndedAt: testutil.Now()}
+	sent := testutil.Now()
 	if status, err := fx.store.RecordResult(t.Context(), fx.c.ID, 1, 1, "CC-1", r, true); err != nil || status != campaign.Recorded {
 		t.Fatalf("RecordResult = %v, %v", status, err)
 	}
@@ -51,7 +46,7 @@ func TestWebhookResultWakesTheWorker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if took := time.Since(sent); took > time.Second {
+		if took := testutil.Now().Sub(sent); took > time.Second {
 			t.Errorf("the worker took %s to learn of the result", took)
 		}
 	case <-time.After(10 * time.Second):
@@ -183,7 +178,7 @@ func TestCancel(t *testing.T) {
 func TestEndAt(t *testing.T) {
 	t.Run("passed", func(t *testing.T) {
 		api := newFakeAPI(interactly.PhoneCompleted)
-		past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		past := testutil.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 		fx := setupWith(t, api, testCampaign+"endAt: "+past+"\n", nil)
 		if err := fx.process(t, 1); err != nil {
 			t.Fatal(err)
@@ -194,8 +189,9 @@ func TestEndAt(t *testing.T) {
 	})
 	t.Run("retry after it", func(t *testing.T) {
 		api := newFakeAPI(interactly.PhoneBusy)
-		soon := time.Now().Add(10 * time.Minute).UTC().Format(time.RFC3339)
-		// The fake's calls end at callStart, a while ago: a retry 48h after it is after endAt.
+		soon := testutil.Now().Add(10 * time.Minute).UTC().Format(time.RFC3339)
+		// The fake's calls end a minute after callStart, an hour ago: a retry 48h after that
+		// is after endAt, 10 minutes from now.
 		yaml := strings.Replace(testCampaign, "delay: 30m", "delay: 48h", 1)
 		fx := setupWith(t, api, yaml+"endAt: "+soon+"\n", nil)
 		if err := fx.process(t, 1); err != nil {

@@ -40,10 +40,11 @@ type PoolConfig struct {
 	// Metrics counts dials, waits and poll fallbacks; Run flushes it. Defaults to a new
 	// Recorder on Redis (build it yourself to count API errors from the API client too).
 	Metrics *metrics.Recorder
-	// Name, Logger and LogPII are as in Config.
+	// Name, Logger, LogPII and Now are as in Config; Now also tells the active hours.
 	Name   string
 	Logger *slog.Logger
 	LogPII bool
+	Now    func() time.Time
 }
 
 // Run serves dial tasks for every campaign until ctx is done, then stops taking work, hands
@@ -78,6 +79,7 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 		Frequency:           frequency.New(cfg.Redis),
 		DefaultFrequencyCap: cfg.FrequencyCap,
 		Name:                cfg.Name,
+		Now:                 cfg.Now,
 		Logger:              logger,
 		LogPII:              cfg.LogPII,
 	})
@@ -98,8 +100,12 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	}()
 	defer func() { stop(); <-flushed }()
 	zones := []*time.Location{cfg.ActiveZone}
+	clock := cfg.Now
+	if clock == nil {
+		clock = time.Now
+	}
 	for {
-		now := time.Now()
+		now := clock()
 		var closes time.Time // zero: serve until ctx is done
 		if cfg.Active != nil {
 			if !cfg.Active.OpenAt(now, cfg.ActiveZone) {
@@ -112,7 +118,7 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 			}
 			closes = cfg.Active.ClosesAt(now, cfg.ActiveZone)
 		}
-		if err := serve(ctx, cfg, h, logger, closes); err != nil {
+		if err := serve(ctx, cfg, h, logger, clock, closes); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -123,7 +129,7 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 
 // serve runs an asynq server for h until ctx is done or, when closes is not zero, until
 // closes; then it stops taking work and hands running tasks back to the queue.
-func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger, closes time.Time) error {
+func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger, clock func() time.Time, closes time.Time) error {
 	srv := queue.NewServer(cfg.Redis, queue.ServerConfig{Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger})
 	if err := srv.Start(h); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -134,6 +140,6 @@ func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger,
 		return nil
 	}
 	logger.Info("taking work", "until", closes.Format(time.RFC3339))
-	_ = sleep(ctx, time.Until(closes))
+	_ = sleep(ctx, closes.Sub(clock()))
 	return nil
 }

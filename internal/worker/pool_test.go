@@ -7,6 +7,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/dialerhq/dialer/internal/window"
 )
 
@@ -14,7 +15,7 @@ import (
 // then open now, and checks that it dials only in the second case.
 func TestRunActiveHours(t *testing.T) {
 	utc := time.UTC
-	now := time.Now().In(utc)
+	now := testutil.Now().In(utc)
 	day := func(ahead int) string {
 		return [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}[(int(now.Weekday())+ahead)%7]
 	}
@@ -47,12 +48,9 @@ func TestRunActiveHours(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan error, 1)
 			go func() {
-				done <- Run(ctx, PoolConfig{Redis: fx.rdb, API: api, Concurrency: 2, Active: tt.active, ActiveZone: utc})
+				done <- Run(ctx, PoolConfig{Redis: fx.rdb, API: api, Concurrency: 2, Active: tt.active, ActiveZone: utc, Now: testutil.Now})
 			}()
-			deadline := time.Now().Add(3 * time.Second)
-			for time.Now().Before(deadline) && fx.contact(t).Outcome == "" {
-				time.Sleep(50 * time.Millisecond)
-			}
+			testutil.Eventually(3*time.Second, func() bool { return fx.contact(t).Outcome != "" })
 			cancel()
 			select {
 			case err := <-done:

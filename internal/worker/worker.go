@@ -93,6 +93,9 @@ type Config struct {
 	// network). The headroom absorbs that jitter, so that no one-second window there holds
 	// more than callsPerSecond. Defaults to 0.025: 25 ms of slack in every second.
 	RateHeadroom float64
+	// Now is the clock every decision of time is made by: startAt, endAt, calling windows,
+	// frequency caps, an attempt's due time, the next attempt's time. Defaults to time.Now.
+	Now func() time.Time
 }
 
 // Notifier is told of final outcomes; both calls may come more than once for one event (after
@@ -167,10 +170,13 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.AdoptLimit <= 0 {
 		cfg.AdoptLimit = 100
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	var suffix [6]byte
 	_, _ = crand.Read(suffix[:])
 	token := cfg.Name + "/" + hex.EncodeToString(suffix[:])
-	return &Handler{cfg: cfg, log: cfg.Logger, now: time.Now, token: token}, nil
+	return &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, token: token}, nil
 }
 
 // ProcessTask runs one attempt of one contact (a queue.TypeDial task). It returns nil when

@@ -18,6 +18,7 @@ import (
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hibiken/asynq"
@@ -45,7 +46,8 @@ func newFakeAPI(script ...interactly.PhoneCallStatus) *fakeAPI {
 	return &fakeAPI{script: script, calls: map[string]*interactly.Call{}, byKey: map[string]*interactly.Call{}}
 }
 
-var callStart = time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC)
+// callStart is when the fake's calls begin: an hour before the tests' now, on their clock.
+var callStart = testutil.Now().Add(-time.Hour).Truncate(time.Minute)
 
 func (f *fakeAPI) ConnectCall(ctx context.Context, req *interactly.ConnectCallRequest) (*interactly.Call, error) {
 	if req.Pace != nil {
@@ -168,6 +170,7 @@ func setupWith(t *testing.T, api *fakeAPI, yaml string, sup Suppression) *fixtur
 		Suppression: sup,
 		Frequency:   frequency.New(rdb),
 		SlotWait:    300 * time.Millisecond, UploadWait: 300 * time.Millisecond,
+		Now: testutil.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +363,7 @@ func TestSlotFreeWhileAwaitingAnalysis(t *testing.T) {
 		st, _ := fx.store.Status(context.Background(), fx.c.ID)
 		live[n] = st.LiveCalls
 	}
-	start := time.Now()
+	start := testutil.Now()
 	if err := fx.process(t, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +372,7 @@ func TestSlotFreeWhileAwaitingAnalysis(t *testing.T) {
 			held[1], held[2], live[1], live[2])
 	}
 	// analysisWait is 1s: the attempt is recorded without an analysis after it.
-	if waited := time.Since(start); waited < time.Second || api.gets < 5 {
+	if waited := testutil.Now().Sub(start); waited < time.Second || api.gets < 5 {
 		t.Errorf("recorded after %s and %d Get Calls; want the 1s analysisWait spent polling", waited, api.gets)
 	}
 	if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCompleted || ct.Last.Summary != "" {
