@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -202,6 +203,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("attempt %s, live when its worker stopped, was dialed %d times", taken.key, n)
 	}
 
+	// No retry reached the API before retry.delay had passed since the previous attempt's end,
+	// by the API's own endAt (which it publishes to the millisecond).
+	checkRetryGaps(t, sim.Dials(), 500*time.Millisecond)
+
 	// Status, as JSON.
 	out, _ = runCommand(t, env, dialer, "status", id, "--json")
 	var st struct {
@@ -376,5 +381,30 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkRetryGaps fails the test when a number's dial reached the API less than delay after
+// the end of its previous call, with the end taken to the millisecond as the API reports it.
+func checkRetryGaps(t *testing.T, dials []simulator.Dial, delay time.Duration) {
+	t.Helper()
+	byNumber := map[string][]simulator.Dial{}
+	for _, d := range dials {
+		byNumber[d.Number] = append(byNumber[d.Number], d)
+	}
+	retries := 0
+	for number, ds := range byNumber {
+		slices.SortFunc(ds, func(a, b simulator.Dial) int { return a.At.Compare(b.At) })
+		for i := 1; i < len(ds); i++ {
+			retries++
+			ended := ds[i-1].EndAt.Truncate(time.Millisecond)
+			if gap := ds[i].At.Sub(ended); gap < delay {
+				t.Errorf("%s: attempt %d reached the API %s after attempt %d ended (%s); want at least retry.delay, %s",
+					number, i+1, gap.Round(time.Millisecond), i, ended.Format("15:04:05.000"), delay)
+			}
+		}
+	}
+	if retries == 0 {
+		t.Error("no number was dialed twice: the retry gaps were not checked")
 	}
 }

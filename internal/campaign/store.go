@@ -96,6 +96,9 @@ type Contact struct {
 	Name string
 	// NextAttempt is the attempt number the contact's pending dial task carries (1-based).
 	NextAttempt int
+	// NextAt is when attempt NextAttempt is due, to the nanosecond; zero for a first attempt,
+	// which is due at once (or at startAt).
+	NextAt time.Time
 	// Attempts counts attempts begun.
 	Attempts int
 	// Outcome is the final outcome, "" while the contact is still in progress.
@@ -242,6 +245,7 @@ var contactFields = []string{
 	"line", "row", "e164", "name", "next_attempt", "attempts", "outcome",
 	"attempt_outcome", "call_id", "started_at", "ended_at", "phone_call_status", "ended_by",
 	"success_evaluation", "summary", "structured_data", "error", "cost", "recording",
+	"next_at",
 }
 
 // Contact reads contact n of campaign id. A contact that does not exist comes back with ID 0.
@@ -295,6 +299,7 @@ func decodeContact(n int, vals []any) *Contact {
 		SuccessEvaluation: str(13), Summary: str(14), StructuredData: str(15), Error: str(16),
 		Cost: str(17), Recording: str(18),
 	}
+	c.NextAt = parseTime(str(19))
 	return c
 }
 

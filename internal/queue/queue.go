@@ -79,7 +79,7 @@ func (c *Client) EnqueueDial(ctx context.Context, campaign string, contact, atte
 		asynq.MaxRetry(MaxRetry), asynq.Timeout(TaskTimeout),
 	}
 	if !at.IsZero() {
-		opts = append(opts, asynq.ProcessAt(at))
+		opts = append(opts, asynq.ProcessAt(CeilSecond(at)))
 	}
 	_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeDial, payload), opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
@@ -89,6 +89,16 @@ func (c *Client) EnqueueDial(ctx context.Context, campaign string, contact, atte
 		return fmt.Errorf("enqueue %s: %w", t.TaskID(), err)
 	}
 	return nil
+}
+
+// CeilSecond returns t rounded up to a whole second (t itself when it is one). asynq keeps a
+// scheduled task's time as whole Unix seconds, rounding down, and would run a task due at
+// 12:00:01.8 from 12:00:01.0; scheduled at the rounded-up time, it runs no earlier than due.
+func CeilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); !s.Equal(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }
 
 // Close closes the client.
@@ -155,7 +165,10 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	var later *RetryLaterError
 	if errors.As(err, &later) {
-		return later.In
+		// asynq schedules the retry at now+In in whole seconds, rounded down: round the due
+		// time up instead, so that the task does not come back before it can proceed.
+		now := time.Now()
+		return CeilSecond(now.Add(later.In)).Sub(now)
 	}
 	d := min(2*time.Second<<min(n, 10), 5*time.Minute)
 	return d/2 + rand.N(d/2+1)

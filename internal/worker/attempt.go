@@ -68,8 +68,11 @@ func (a *attempt) run(ctx context.Context) error {
 // or canceled campaign refuses the claim in the same step), and places the call.
 func (a *attempt) dial(ctx context.Context, claim bool) error {
 	cfg := &a.h.cfg
-	// Before startAt, after endAt, while paused, or outside the contact's calling window,
-	// the task waits, or ends, without taking a slot.
+	// Before its due time, before startAt, after endAt, while paused, or outside the
+	// contact's calling window, the task waits, or ends, without taking a slot.
+	if err := a.checkDue(); err != nil {
+		return err
+	}
 	if err := a.checkStart(); err != nil {
 		return err
 	}

@@ -55,6 +55,20 @@ func (a *attempt) checkWindow(ctx context.Context) error {
 	return &queue.RetryLaterError{In: next.Sub(now), Reason: "outside the contact's calling window " + w.String()}
 }
 
+// checkDue returns a *queue.RetryLaterError for the rest of the wait when the task runs
+// before the time its attempt was scheduled for (retry.delay after the previous attempt's
+// end), and nil from then on. asynq keeps a task's due time in whole seconds, so it can run
+// a task up to a second early; this check keeps retry.delay to the nanosecond.
+func (a *attempt) checkDue() error {
+	if a.ct.NextAttempt != a.t.Attempt || a.ct.NextAt.IsZero() {
+		return nil
+	}
+	if wait := a.ct.NextAt.Sub(a.h.now()); wait > 0 {
+		return &queue.RetryLaterError{In: wait, Reason: fmt.Sprintf("attempt %d is due at %s", a.t.Attempt, a.ct.NextAt.UTC().Format(time.RFC3339Nano))}
+	}
+	return nil
+}
+
 // checkStart returns a *queue.RetryLaterError due at the campaign's startAt while it lies
 // ahead, and nil from then on.
 func (a *attempt) checkStart() error {

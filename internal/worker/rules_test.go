@@ -135,3 +135,31 @@ func TestStartAt(t *testing.T) {
 		t.Fatalf("at startAt: err %v, %d dials; want nil, 1", err, len(fx.api.connects))
 	}
 }
+
+// TestEarlyRetryIsHandedBack runs attempt 2 before the time it was scheduled for, as asynq
+// may (it keeps due times in whole seconds), and checks that the worker hands it back for
+// the rest of the wait and dials it once it is due.
+func TestEarlyRetryIsHandedBack(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneBusy, interactly.PhoneCompleted)
+	fx := setup(t, api)
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	due := callStart.Add(31*time.Minute + 1800*time.Millisecond)
+	if err := fx.store.ScheduleNext(t.Context(), fx.c.ID, 1, 2, due); err != nil {
+		t.Fatal(err)
+	}
+	fx.h.now = func() time.Time { return due.Add(-700 * time.Millisecond) }
+	err := fx.process(t, 2)
+	var later *queue.RetryLaterError
+	if !errors.As(err, &later) || later.In != 700*time.Millisecond || len(api.connects) != 1 {
+		t.Fatalf("early run: err %v, %d Connect Calls; want a hand-back for 700ms and no second dial", err, len(api.connects))
+	}
+	fx.h.now = func() time.Time { return due }
+	if err := fx.process(t, 2); err != nil {
+		t.Fatal(err)
+	}
+	if ct := fx.contact(t); len(api.connects) != 2 || ct.Outcome != campaign.OutcomeCompleted {
+		t.Errorf("at its due time: %d Connect Calls, outcome %q; want 2, completed", len(api.connects), ct.Outcome)
+	}
+}

@@ -1,0 +1,83 @@
+package queue
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/hibiken/asynq"
+)
+
+func TestCeilSecond(t *testing.T) {
+	base := time.Unix(1_800_000_000, 0)
+	for _, tt := range []struct {
+		name string
+		in   time.Time
+		want time.Time
+	}{
+		{"whole", base, base},
+		{"a nanosecond past", base.Add(1), base.Add(time.Second)},
+		{"most of a second past", base.Add(999 * time.Millisecond), base.Add(time.Second)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CeilSecond(tt.in); !got.Equal(tt.want) {
+				t.Errorf("CeilSecond(%s) = %s, want %s", tt.in.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano), tt.want.Format(time.RFC3339Nano))
+			}
+		})
+	}
+}
+
+// TestScheduledDialNeverEarly enqueues dials due at fractional seconds on a real asynq server
+// and checks that none starts before it is due: asynq alone keeps whole seconds, rounded down.
+func TestScheduledDialNeverEarly(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 2)
+	c := NewClient(rdb)
+	defer c.Close()
+	var mu sync.Mutex
+	started := map[int]time.Time{}
+	all := make(chan struct{})
+	const n = 6
+	srv := NewServer(rdb, ServerConfig{Concurrency: n})
+	err := srv.Start(asynq.HandlerFunc(func(_ context.Context, task *asynq.Task) error {
+		d, err := ParseDialTask(task)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		started[d.ContactID] = time.Now()
+		if len(started) == n {
+			close(all)
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	// Due two seconds from now at fractions up to .99 of their second: asynq's forwarder,
+	// which looks once a second, runs one of them early unless it looks in the last 10 ms.
+	fractions := [n]time.Duration{200, 400, 600, 800, 950, 990}
+	due := map[int]time.Time{}
+	base := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	for i := 1; i <= n; i++ {
+		due[i] = base.Add(fractions[i-1] * time.Millisecond)
+		if err := c.EnqueueDial(t.Context(), "c1", i, 2, due[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-all:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%d of %d dials ran within 15 s", len(started), n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i <= n; i++ {
+		if early := due[i].Sub(started[i]); early > 0 {
+			t.Errorf("dial %d started %s before it was due", i, early)
+		}
+	}
+}
