@@ -11,7 +11,11 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
+
+// testDB is this package's Redis database (see package redistest).
+const testDB = 16
 
 func mustExample(tb testing.TB) *campaign.File {
 	tb.Helper()
@@ -25,7 +29,7 @@ func mustExample(tb testing.TB) *campaign.File {
 func openExample() (io.ReadCloser, error) { return os.Open("../../campaigns/example.csv") }
 
 func TestUploadListControl(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
+	rdb, _ := redistest.Setup(t, testDB)
 	now := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
 	op := New(rdb, Config{Now: func() time.Time { return now }})
 	t.Cleanup(func() { op.Close() })
@@ -102,11 +106,11 @@ func TestUploadListControl(t *testing.T) {
 }
 
 func TestUploadEndAtPassed(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	op := New(rdb, Config{})
+	rdb, _ := redistest.Setup(t, testDB)
+	op := New(rdb, Config{Now: testutil.Now})
 	t.Cleanup(func() { op.Close() })
 	f := mustExample(t)
-	past := time.Now().Add(-time.Hour)
+	past := testutil.Now().Add(-time.Hour)
 	f.EndAt = &past
 	if _, err := op.Upload(t.Context(), f, "example.csv", openExample, UploadOptions{}); !errors.Is(err, ErrEndAtPassed) {
 		t.Fatalf("err = %v, want ErrEndAtPassed", err)

@@ -6,11 +6,13 @@
 //
 //	1 campaign   2 queue   3 ratelimit   4 worker   5 cmd/worker   6 cmd/dialer   7 redistest
 //	8 suppression   9 frequency   10 schedule   11 notify   12 metrics   13 webhook
-//	14 callerid   15 auth   0 api
+//	14 callerid   15 auth   0 api   16 operator
 //
-// (interactly needs no Redis). A database in TEST_REDIS_URL is added to that number, which
-// moves every package off the low databases of a shared server: redis://127.0.0.1:6379/8
-// puts ratelimit in database 11. The server must have enough databases (16 by default).
+// A new package takes the next free number (17, …) and adds it here. (interactly needs no
+// Redis.) A database in TEST_REDIS_URL is added to that number, which moves every package
+// off the low databases of a shared server: redis://127.0.0.1:6379/8 puts ratelimit in
+// database 11. The server must have enough databases: start it with --databases 64 (Redis
+// has 16 by default), as .ci/run does.
 //
 // Because Setup flushes, tests of one package that call it must not run in parallel
 // (no t.Parallel), nor run while another `go test` of the same package is running.
