@@ -199,15 +199,15 @@ func (b *bench) runUpload(ctx context.Context, spec lab.Campaign, rows, db int) 
 	return &uploaded{dialerRun: r, id: lines[len(lines)-1]}, nil
 }
 
-// checkUploaded checks that campaign id in rdb is ready with rows dialable contacts and,
+// checkUploaded checks that campaign id in rdb is uploaded with rows dialable contacts and,
 // when tasks is set, that the dial queue holds a task for each.
 func checkUploaded(ctx context.Context, rdb redis.UniversalClient, id string, rows int, tasks bool) error {
 	st, err := campaign.NewStore(rdb).Status(ctx, id)
 	if err != nil {
 		return fmt.Errorf("status of uploaded campaign %s: %w", id, err)
 	}
-	if st.State != campaign.StateReady || st.Total != rows || st.Dialable != rows {
-		return fmt.Errorf("uploaded campaign %s: state %s, %d rows, %d dialable, %d invalid, %d duplicate; want ready with all %d dialable",
+	if st.State == campaign.StateUploading || st.Total != rows || st.Dialable != rows {
+		return fmt.Errorf("uploaded campaign %s: state %s, %d rows, %d dialable, %d invalid, %d duplicate; want it uploaded with all %d dialable",
 			id, st.State, st.Total, st.Dialable, st.Invalid, st.Duplicate, rows)
 	}
 	if !tasks {

@@ -49,7 +49,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(tw, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tCREATED")
 	for _, sum := range list {
 		st, created := sum.Status, sum.CreatedAt.Format("2006-01-02 15:04Z")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\n", st.CampaignID, st.Name, operator.StateOf(st), st.Finished, st.Total, st.LiveCalls, st.Attempts, created)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\n", st.CampaignID, st.Name, st.State, st.Finished, st.Total, st.LiveCalls, st.Attempts, created)
 	}
 	return tw.Flush()
 }
@@ -75,7 +75,8 @@ func runPause(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "campaign %s paused: no new dial starts; %d live calls finish and are recorded. `dialer resume %s` goes on.\n", id, st.LiveCalls, id)
+	fmt.Fprintf(e.stdout, "campaign %s paused: no new dial starts; %s and %s recorded. `dialer resume %s` goes on.\n",
+		id, count(st.LiveCalls, "live call finishes", "live calls finish"), isAre(st.LiveCalls), id)
 	return nil
 }
 
@@ -97,7 +98,7 @@ func runResume(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "campaign %s resumed; %d held dials are queued again\n", id, n)
+	fmt.Fprintf(e.stdout, "campaign %s resumed; %s queued again\n", id, count(n, "held dial is", "held dials are"))
 	return nil
 }
 
@@ -127,21 +128,21 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "campaign %s canceled: %d contacts canceled", id, res.Canceled)
+	fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled", id, count(res.Canceled, "contact", "contacts"))
 	if !*hangup {
-		fmt.Fprintf(e.stdout, "; %d live calls finish and are recorded (--hangup ends them)\n", res.LiveCalls)
+		fmt.Fprintf(e.stdout, "; %s and %s recorded (--hangup ends them)\n", count(res.LiveCalls, "live call finishes", "live calls finish"), isAre(res.LiveCalls))
 		return nil
 	}
 	for _, f := range res.Failed {
 		fmt.Fprintf(e.stderr, "dialer: end call %s (contact %d): %v\n", f.CallID, f.Contact, f.Err)
 	}
-	fmt.Fprintf(e.stdout, "; %d live calls ended", res.Ended)
+	fmt.Fprintf(e.stdout, "; %s ended", count(res.Ended, "live call", "live calls"))
 	if len(res.Failed) > 0 {
 		fmt.Fprintf(e.stdout, ", %d could not be ended (see above; run cancel --hangup again)", len(res.Failed))
 	}
 	fmt.Fprintln(e.stdout)
 	if len(res.Failed) > 0 {
-		return fmt.Errorf("%d live calls of campaign %s could not be ended", len(res.Failed), id)
+		return fmt.Errorf("%s of campaign %s could not be ended", count(len(res.Failed), "live call", "live calls"), id)
 	}
 	return nil
 }
@@ -153,4 +154,12 @@ func newAPIClient(e *env) (*interactly.Client, error) {
 		return nil, fmt.Errorf("%w (set INTERACTLY_API_KEY, and INTERACTLY_BASE_URL for another host)", err)
 	}
 	return api, nil
+}
+
+// isAre is "is" for one and "are" for any other count.
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/notify"
-	"github.com/dialerhq/dialer/internal/operator"
 )
 
 func runStatus(ctx context.Context, e *env, args []string) error {
@@ -49,17 +48,20 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// printStatus writes st for a person: counts, then one line per outcome.
+// printStatus writes st for a person: state, counts, then one line per outcome.
 func printStatus(w io.Writer, st *campaign.Status) {
-	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, operator.StateOf(st))
-	if st.Control == campaign.ControlPaused {
-		fmt.Fprintf(w, "paused     %d dials held; `dialer resume %s` goes on\n", st.Held, st.CampaignID)
+	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, st.State)
+	switch st.State {
+	case campaign.StateScheduled:
+		fmt.Fprintf(w, "starts     %s; nothing is dialed before\n", st.StartAt.Format(time.RFC3339))
+	case campaign.StatePaused:
+		fmt.Fprintf(w, "paused     %s held; `dialer resume %s` goes on\n", count(st.Held, "dial", "dials"), st.CampaignID)
 	}
 	if !st.EndAt.IsZero() {
 		fmt.Fprintf(w, "ends       %s; contacts left then expire\n", st.EndAt.Format(time.RFC3339))
 	}
-	fmt.Fprintf(w, "rows       %d: %d dialable, %d invalid, %d duplicate, %d suppressed\n", st.Total, st.Dialable, st.Invalid, st.Duplicate, st.Suppressed)
-	fmt.Fprintf(w, "finished   %d of %d rows\n", st.Finished, st.Total)
+	fmt.Fprintf(w, "rows       %s at upload: %d dialable, %d invalid, %d duplicate, %d suppressed\n", count(st.Total, "row", "rows"), st.Dialable, st.Invalid, st.Duplicate, st.Suppressed)
+	fmt.Fprintf(w, "finished   %d of %s\n", st.Finished, count(st.Total, "row", "rows"))
 	fmt.Fprintf(w, "live calls %d\n", st.LiveCalls)
 	fmt.Fprintf(w, "attempts   %d\n", st.Attempts)
 	if st.WaitingForWindow > 0 {
@@ -68,10 +70,28 @@ func printStatus(w io.Writer, st *campaign.Status) {
 	if st.ETASeconds > 0 {
 		fmt.Fprintf(w, "ETA        %s\n", (time.Duration(st.ETASeconds) * time.Second).Round(time.Second))
 	}
+	if st.Finished == 0 {
+		fmt.Fprintln(w, "outcomes   none yet")
+		return
+	}
 	fmt.Fprintln(w, "outcomes")
 	for _, o := range campaign.Outcomes {
-		if n := st.Outcomes[o]; n > 0 {
-			fmt.Fprintf(w, "  %-10s %d\n", o, n)
+		n := st.Outcomes[o]
+		if n == 0 {
+			continue
 		}
+		fmt.Fprintf(w, "  %-10s %d", o, n)
+		if o == campaign.OutcomeSuppressed && n > st.Suppressed {
+			fmt.Fprintf(w, " (%d at upload, %d suppressed during the run)", st.Suppressed, n-st.Suppressed)
+		}
+		fmt.Fprintln(w)
 	}
+}
+
+// count writes n with the singular or plural noun: "1 row", "2 rows".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

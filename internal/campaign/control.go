@@ -22,11 +22,12 @@ const (
 	ControlCanceled Control = "canceled"
 )
 
-// ErrCampaignPaused is returned by ClaimAttempt when the campaign is paused.
+// ErrCampaignPaused is returned by ClaimAttempt when the campaign is paused, and matched by
+// the *StateError of a pause of a paused campaign.
 var ErrCampaignPaused = errors.New("campaign is paused")
 
-// ErrCampaignCanceled is returned by ClaimAttempt when the campaign is canceled, and by Pause
-// and Resume of a canceled campaign.
+// ErrCampaignCanceled is returned by ClaimAttempt when the campaign is canceled, and matched
+// by the *StateError of an action on a canceling or canceled campaign.
 var ErrCampaignCanceled = errors.New("campaign is canceled")
 
 func (c Control) err(id string) error {
@@ -48,21 +49,37 @@ func (s *Store) Control(ctx context.Context, id string) (Control, error) {
 	return Control(v), nil
 }
 
-// setControlScript changes a campaign's control.
+// setControlScript changes a campaign's control. CheckAction decides beforehand whether the
+// change means anything; the script refuses only what may have changed since: a cancel is
+// final, and a campaign whose last row got its outcome meanwhile is done.
 //
 //	KEYS[1] -> dialer:{C}:campaign
 //	KEYS[2] -> dialer:{C}:held
+//	KEYS[3] -> dialer:{C}:outcomes
 //	ARGV[1] -> the new control: "paused", "canceled" or "" (resume)
 //
-// Returns "missing" for an unknown campaign, "canceled" when it was canceled before (a
-// cancel is final), and otherwise "ok" followed by the held attempts when resuming.
+// Returns "missing" for an unknown campaign, "canceled" when it was canceled before, "done"
+// when every row of the uploaded campaign has its outcome, and otherwise "ok" followed by the
+// held attempts when resuming.
 var setControlScript = redis.NewScript(`
-local control = redis.call("HMGET", KEYS[1], "state", "control")
-if not control[1] then
+local c = redis.call("HMGET", KEYS[1], "state", "control", "rows")
+if not c[1] then
   return {"missing"}
 end
-if control[2] == "canceled" then
+if c[2] == "canceled" and ARGV[1] ~= "canceled" then
   return {"canceled"}
+end
+if c[1] == "ready" then
+  local finished = 0
+  for _, v in ipairs(redis.call("HVALS", KEYS[3])) do
+    finished = finished + tonumber(v)
+  end
+  if finished >= tonumber(c[3] or "0") then
+    if c[2] == "canceled" then
+      return {"canceled"}
+    end
+    return {"done"}
+  end
 end
 if ARGV[1] == "" then
   redis.call("HDEL", KEYS[1], "control")
@@ -74,8 +91,19 @@ redis.call("HSET", KEYS[1], "control", ARGV[1])
 return {"ok"}
 `)
 
-func (s *Store) setControl(ctx context.Context, id string, to Control) ([]string, error) {
-	res, err := setControlScript.Run(ctx, s.rdb, []string{campaignKey(id), heldKey(id)}, string(to)).StringSlice()
+// setControl checks that action means something for campaign id (CheckAction), then sets its
+// control to what the action makes it.
+func (s *Store) setControl(ctx context.Context, id string, action Action) ([]string, error) {
+	st, err := s.Status(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckAction(id, st.facts, action, s.now()); err != nil {
+		return nil, err
+	}
+	to := map[Action]Control{ActionPause: ControlPaused, ActionResume: ControlRunning, ActionCancel: ControlCanceled}[action]
+	keys := []string{campaignKey(id), heldKey(id), outcomesKey(id)}
+	res, err := setControlScript.Run(ctx, s.rdb, keys, string(to)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("campaign %s: %w", id, err)
 	}
@@ -83,30 +111,35 @@ func (s *Store) setControl(ctx context.Context, id string, to Control) ([]string
 	case "missing":
 		return nil, fmt.Errorf("campaign %q: %w", id, ErrCampaignNotFound)
 	case "canceled":
-		if to == ControlCanceled {
-			return nil, nil
+		state := StateCanceling
+		if action == ActionCancel {
+			state = StateCanceled
 		}
-		return nil, fmt.Errorf("campaign %s: %w; a cancel is final", id, ErrCampaignCanceled)
+		return nil, &StateError{CampaignID: id, Action: action, State: state}
+	case "done":
+		return nil, &StateError{CampaignID: id, Action: action, State: StateDone}
 	}
 	return res[1:], nil
 }
 
 // Pause stops campaign id from starting new dials: once it returns, no worker claims an
 // attempt of the campaign (the claim and this check are one atomic step). Tasks that come up
-// while it is paused are held (see HoldIfPaused); live calls go on and are recorded. Pausing
-// a paused campaign changes nothing. It returns ErrCampaignNotFound or ErrCampaignCanceled.
+// while it is paused are held (see HoldIfPaused); live calls go on and are recorded. It
+// returns ErrCampaignNotFound, or a *StateError when the campaign is paused already,
+// canceling, canceled or done (see CheckAction).
 func (s *Store) Pause(ctx context.Context, id string) error {
-	_, err := s.setControl(ctx, id, ControlPaused)
+	_, err := s.setControl(ctx, id, ActionPause)
 	return err
 }
 
 // Resume lets paused campaign id dial again: it clears the pause, then enqueues, due now,
 // every attempt held while it was paused, so the campaign goes on where it stopped. It
-// returns how many held attempts it enqueued, and ErrCampaignNotFound or ErrCampaignCanceled.
-// Resuming a campaign that is not paused enqueues what is held, if anything (an earlier
-// Resume that failed half way), and is otherwise harmless.
+// returns how many held attempts it enqueued, and ErrCampaignNotFound, or a *StateError when
+// the campaign is not paused (see CheckAction). A campaign that is not paused but still holds
+// attempts (an earlier Resume that failed half way) is resumed: its held attempts are
+// enqueued.
 func (s *Store) Resume(ctx context.Context, id string, q Enqueuer) (int, error) {
-	held, err := s.setControl(ctx, id, ControlRunning)
+	held, err := s.setControl(ctx, id, ActionResume)
 	if err != nil {
 		return 0, err
 	}
@@ -206,10 +239,11 @@ func parseLiveMember(m string) (n, a int, ok bool) {
 // another attempt, OutcomeCanceled. Attempts held by a pause are enqueued on q again, so
 // that one whose dial was interrupted is looked up and settled by a worker. finished, when
 // not nil, is called with each contact canceled here and whether that finished the campaign
-// (to send notifications). Cancel returns how many contacts it canceled, and
-// ErrCampaignNotFound for an unknown campaign. Canceling again cancels what was left.
+// (to send notifications). Cancel returns how many contacts it canceled, ErrCampaignNotFound
+// for an unknown campaign, and a *StateError for a done or canceled one (see CheckAction).
+// Canceling a canceling campaign again cancels what was left.
 func (s *Store) Cancel(ctx context.Context, id string, q Enqueuer, finished func(n int, campaignDone bool) error) (int, error) {
-	if _, err := s.setControl(ctx, id, ControlCanceled); err != nil {
+	if _, err := s.setControl(ctx, id, ActionCancel); err != nil {
 		return 0, err
 	}
 	held, err := s.rdb.ZRange(ctx, heldKey(id), 0, -1).Result()

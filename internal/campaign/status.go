@@ -14,7 +14,11 @@ import (
 type Status struct {
 	CampaignID string `json:"campaignId"`
 	Name       string `json:"name"`
-	State      State  `json:"state"`
+	// State is where the campaign is in its life (DeriveState): uploading, scheduled,
+	// running, paused, canceling, done or canceled.
+	State State `json:"state"`
+	// StartAt is the campaign file's startAt, before which nothing is dialed; zero when none.
+	StartAt time.Time `json:"startAt,omitzero"`
 	// Control is "" while the campaign runs, "paused" or "canceled" once an operator said so.
 	Control Control `json:"control,omitempty"`
 	// Held counts attempts held while the campaign is paused; Resume enqueues them again.
@@ -47,6 +51,8 @@ type Status struct {
 	// ETASeconds estimates the seconds until Done from the rate at which contacts have
 	// finished so far; 0 when done, -1 when there is nothing to estimate from yet.
 	ETASeconds float64 `json:"etaSeconds"`
+
+	facts Facts // what State was derived from, for CheckAction
 }
 
 // Status reads campaign id's progress. It returns ErrCampaignNotFound when there is none.
@@ -72,13 +78,16 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 		return nil, fmt.Errorf("read status of %s: %w", id, err)
 	}
 	st := &Status{
-		CampaignID: id, Name: c.File.Name, State: c.State,
+		CampaignID: id, Name: c.File.Name,
 		Total: c.Rows, Dialable: c.Dialable, Invalid: c.Invalid, Duplicate: c.Duplicate, Suppressed: c.Suppressed,
 		LiveCalls: int(live.Val()), Outcomes: map[Outcome]int{},
 		Control: c.Control, Held: int(held.Val()),
 	}
 	if c.File.EndAt != nil {
 		st.EndAt = c.File.EndAt.UTC()
+	}
+	if c.File.StartAt != nil {
+		st.StartAt = c.File.StartAt.UTC()
 	}
 	for o, v := range outcomes.Val() {
 		n, _ := strconv.Atoi(v)
@@ -91,8 +100,11 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 		st.NextWindowAt = time.UnixMilli(int64(z[0].Score)).UTC()
 	}
 	st.FirstDialAt = parseTime(counters.Val()["first_dial_at"])
-	st.Done = c.State == StateReady && st.Finished == st.Total
-	st.ETASeconds = st.eta(s.now())
+	st.facts = FactsOf(c, st.Finished, st.Held)
+	now := s.now()
+	st.State = DeriveState(st.facts, now)
+	st.Done = st.facts.Done()
+	st.ETASeconds = st.eta(now)
 	return st, nil
 }
 

@@ -18,17 +18,6 @@ import (
 // ErrCampaignNotFound is returned by Store methods given a campaign ID that Redis does not hold.
 var ErrCampaignNotFound = errors.New("campaign not found")
 
-// State is where a campaign is in its life. Whether it is done is derived from its outcomes
-// (see Status.Done), not stored.
-type State string
-
-const (
-	// StateUploading: contacts are being stored and enqueued; workers hold its tasks.
-	StateUploading State = "uploading"
-	// StateReady: every dialable contact is enqueued.
-	StateReady State = "ready"
-)
-
 // AttemptState is where one attempt (one dial of one contact) is.
 type AttemptState string
 
@@ -53,8 +42,9 @@ type Campaign struct {
 	Header []string `json:"header"`
 	// ContactsPath is the contact file's name as given to upload.
 	ContactsPath string `json:"contactsPath"`
-	// State is StateUploading until every task is enqueued.
-	State State `json:"state"`
+	// Upload is UploadInProgress until every task is enqueued. The campaign's State is
+	// derived from it and its counts (DeriveState).
+	Upload UploadState `json:"upload"`
 	// Control is what an operator made of the campaign: running, paused or canceled.
 	Control Control `json:"control"`
 	// CreatedAt is when the upload began.
@@ -156,7 +146,7 @@ func NewCampaignID(now time.Time) string {
 	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
-// CreateCampaign stores c (State uploading) and lists it.
+// CreateCampaign stores c (its Upload usually UploadInProgress) and lists it.
 func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
 	file, err := json.Marshal(c.File)
 	if err != nil {
@@ -166,7 +156,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, campaignKey(c.ID),
 			"id", c.ID, "file", file, "header", header, "contacts_path", c.ContactsPath,
-			"state", string(c.State), "created_at", c.CreatedAt.UTC().Format(time.RFC3339Nano))
+			"state", string(c.Upload), "created_at", c.CreatedAt.UTC().Format(time.RFC3339Nano))
 		p.ZAdd(ctx, campaignsKey(), redis.Z{Score: float64(c.CreatedAt.UnixMilli()), Member: c.ID})
 		return nil
 	})
@@ -180,11 +170,11 @@ func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
 func (s *Store) finishUpload(ctx context.Context, c *Campaign) error {
 	err := s.rdb.HSet(ctx, campaignKey(c.ID),
 		"rows", c.Rows, "dialable", c.Dialable, "invalid", c.Invalid, "duplicate", c.Duplicate, "suppressed", c.Suppressed,
-		"state", string(StateReady)).Err()
+		"state", string(UploadComplete)).Err()
 	if err != nil {
-		return fmt.Errorf("mark campaign %s ready: %w", c.ID, err)
+		return fmt.Errorf("mark campaign %s uploaded: %w", c.ID, err)
 	}
-	c.State = StateReady
+	c.Upload = UploadComplete
 	return nil
 }
 
@@ -218,7 +208,7 @@ func (s *Store) Campaign(ctx context.Context, id string) (*Campaign, error) {
 	if len(m) == 0 {
 		return nil, fmt.Errorf("campaign %q: %w", id, ErrCampaignNotFound)
 	}
-	c := &Campaign{ID: id, ContactsPath: m["contacts_path"], State: State(m["state"]), Control: Control(m["control"])}
+	c := &Campaign{ID: id, ContactsPath: m["contacts_path"], Upload: UploadState(m["state"]), Control: Control(m["control"])}
 	if err := json.Unmarshal([]byte(m["file"]), &c.File); err != nil {
 		return nil, fmt.Errorf("campaign %s: decode file: %w", id, err)
 	}

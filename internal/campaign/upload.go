@@ -92,7 +92,7 @@ func quoteList(ss []string) string {
 // get outcome duplicate, and rows whose number opt.Suppressor reports get outcome
 // suppressed, each with the reason in its error cell; none of them is dialed.
 //
-// The campaign is StateUploading until every task is enqueued, and workers hold its tasks
+// The campaign is UploadInProgress (StateUploading) until every task is enqueued, and workers hold its tasks
 // until then. On any error the campaign's keys are deleted (the tasks already enqueued are
 // dropped by the workers, who find no campaign) and the error says what and where: a
 // *ColumnError, a *CSVError, or a Redis error.
@@ -108,7 +108,7 @@ func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open f
 	}
 	c := &Campaign{
 		ID: id, File: *f, Header: header, ContactsPath: contactsPath,
-		State: StateUploading, CreatedAt: opt.Now().UTC(),
+		Upload: UploadInProgress, CreatedAt: opt.Now().UTC(),
 	}
 	if err := s.CreateCampaign(ctx, c); err != nil {
 		return nil, err

@@ -90,8 +90,8 @@ func TestUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.State != StateReady || got.Rows != 5 || !slices.Equal(got.Header, []string{"First Name", "phone", "note"}) {
-		t.Errorf("stored campaign: state %q, rows %d, header %q", got.State, got.Rows, got.Header)
+	if got.Upload != UploadComplete || got.Rows != 5 || !slices.Equal(got.Header, []string{"First Name", "phone", "note"}) {
+		t.Errorf("stored campaign: upload %q, rows %d, header %q", got.Upload, got.Rows, got.Header)
 	}
 
 	contacts, err := store.Contacts(t.Context(), c.ID, 1, 5)

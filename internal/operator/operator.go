@@ -183,7 +183,7 @@ func (o *Operator) notifyUploaded(ctx context.Context, c *campaign.Campaign) err
 type ListOptions struct {
 	// Limit is how many campaigns to return at most, newest first; 0 means all.
 	Limit int
-	// State keeps only campaigns in this state (StateOf); "" keeps all.
+	// State keeps only campaigns in this state (campaign.DeriveState); "" keeps all.
 	State campaign.State
 	// Search keeps only campaigns whose name or ID contains it, ignoring case; "" keeps all.
 	Search string
@@ -227,7 +227,7 @@ func (o *Operator) List(ctx context.Context, opt ListOptions) ([]Summary, error)
 		if err != nil {
 			return nil, err
 		}
-		if opt.State != "" && StateOf(st) != opt.State {
+		if opt.State != "" && st.State != opt.State {
 			continue
 		}
 		out = append(out, Summary{Status: st, CreatedAt: c.CreatedAt.UTC()})
@@ -325,22 +325,4 @@ func (o *Operator) Cancel(ctx context.Context, id string, hangup bool) (CancelRe
 	_ = g.Wait()
 	slices.SortFunc(res.Failed, func(a, b CallError) int { return a.Contact - b.Contact })
 	return res, nil
-}
-
-// StateOf is a campaign's state in one word, as list, status, the API and the console show
-// it: uploading, running, paused, canceling, done or canceled.
-func StateOf(st *campaign.Status) campaign.State {
-	switch {
-	case st.Done && st.Control == campaign.ControlCanceled:
-		return "canceled"
-	case st.Done:
-		return "done"
-	case st.State == campaign.StateUploading:
-		return "uploading"
-	case st.Control == campaign.ControlPaused:
-		return "paused"
-	case st.Control == campaign.ControlCanceled:
-		return "canceling"
-	}
-	return "running"
 }

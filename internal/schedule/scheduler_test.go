@@ -34,7 +34,7 @@ func TestTwoReplicas(t *testing.T) {
 		mu.Lock()
 		uploads[id]++
 		mu.Unlock()
-		return campaigns.CreateCampaign(ctx, &campaign.Campaign{ID: id, State: campaign.StateReady, CreatedAt: testutil.Now()})
+		return campaigns.CreateCampaign(ctx, &campaign.Campaign{ID: id, Upload: campaign.UploadComplete, CreatedAt: testutil.Now()})
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -100,7 +100,7 @@ func TestHandlerSkips(t *testing.T) {
 	h := &Handler{Schedules: st, Campaigns: campaigns, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Upload: func(ctx context.Context, s *Schedule, id string) error {
 			calls++
-			return campaigns.CreateCampaign(ctx, &campaign.Campaign{ID: id, State: campaign.StateReady, CreatedAt: testutil.Now()})
+			return campaigns.CreateCampaign(ctx, &campaign.Campaign{ID: id, Upload: campaign.UploadComplete, CreatedAt: testutil.Now()})
 		}}
 	tick := Tick{ScheduleID: sc.ID, Tick: time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)}
 	for range 2 {

@@ -281,7 +281,7 @@ func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, erro
 		if err != nil {
 			return nil, err
 		}
-		if c.State == campaign.StateReady {
+		if c.Upload == campaign.UploadComplete {
 			w, err := c.File.Window()
 			if err != nil {
 				return nil, fmt.Errorf("campaign %s: %w", id, err)

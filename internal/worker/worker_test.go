@@ -418,7 +418,7 @@ func TestWaits(t *testing.T) {
 	})
 	t.Run("CampaignUploading", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
-		fx.rdb.HSet(t.Context(), "dialer:{"+fx.c.ID+"}:campaign", "state", string(campaign.StateUploading))
+		fx.rdb.HSet(t.Context(), "dialer:{"+fx.c.ID+"}:campaign", "state", string(campaign.UploadInProgress))
 		var later *queue.RetryLaterError
 		if err := fx.process(t, 1); !errors.As(err, &later) {
 			t.Fatalf("err = %v, want a *queue.RetryLaterError", err)

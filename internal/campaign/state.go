@@ -1,0 +1,188 @@
+package campaign
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is where a campaign is in its life, as every output shows it: `dialer status` and
+// `status --json`, `dialer list`, the HTTP API and the console. It is derived from what is
+// stored (see DeriveState), never stored itself, so no two outputs can disagree.
+//
+// The life cycle:
+//
+//	uploading → scheduled (while startAt lies ahead) → running → done
+//	scheduled or running  ⇄ paused     (pause, resume)
+//	any state but final   → canceling → canceled (cancel; canceling while calls finish)
+//
+// Done and canceled are final. CheckAction says which operator actions each state allows.
+type State string
+
+const (
+	// StateUploading: the contact file is being stored and its dials queued; workers hold the
+	// campaign's tasks until the upload completes.
+	StateUploading State = "uploading"
+	// StateScheduled: uploaded, and its startAt lies ahead; nothing is dialed before it.
+	StateScheduled State = "scheduled"
+	// StateRunning: uploaded and dialing (or waiting for calling windows and retries) until
+	// every row has a final outcome.
+	StateRunning State = "running"
+	// StatePaused: an operator paused it; no new dial starts, live calls finish.
+	StatePaused State = "paused"
+	// StateCanceling: an operator canceled it, and calls under way are still finishing.
+	StateCanceling State = "canceling"
+	// StateDone: every row has a final outcome. Nothing changes it any more.
+	StateDone State = "done"
+	// StateCanceled: an operator canceled it and every row has its outcome. Nothing changes
+	// it any more.
+	StateCanceled State = "canceled"
+)
+
+// States lists every State in life-cycle order.
+var States = []State{StateUploading, StateScheduled, StateRunning, StatePaused, StateCanceling, StateDone, StateCanceled}
+
+// Final reports whether s is done or canceled: no operator action changes it.
+func (s State) Final() bool { return s == StateDone || s == StateCanceled }
+
+// UploadState is how far a campaign's upload got, as stored in Redis. It is one input of
+// State, not shown on its own.
+type UploadState string
+
+const (
+	// UploadInProgress: contacts are being stored and enqueued. Stored as "uploading".
+	UploadInProgress UploadState = "uploading"
+	// UploadComplete: every dialable contact is enqueued. Stored as "ready".
+	UploadComplete UploadState = "ready"
+)
+
+// Facts are what a campaign's State is derived from: its stored record and its counts.
+type Facts struct {
+	// Upload is the stored upload state.
+	Upload UploadState
+	// Control is what an operator made of the campaign: running, paused or canceled.
+	Control Control
+	// StartAt is the campaign file's startAt; zero when it has none.
+	StartAt time.Time
+	// Rows counts the contact file's rows; Finished counts those with a final outcome.
+	Rows, Finished int
+	// Held counts dials held back by a pause (see Store.Resume).
+	Held int
+}
+
+// FactsOf returns the facts of c whose Finished rows have a final outcome and held dials
+// wait for a resume.
+func FactsOf(c *Campaign, finished, held int) Facts {
+	f := Facts{Upload: c.Upload, Control: c.Control, Rows: c.Rows, Finished: finished, Held: held}
+	if c.File.StartAt != nil {
+		f.StartAt = *c.File.StartAt
+	}
+	return f
+}
+
+// Done reports whether every row of an uploaded campaign has a final outcome.
+func (f Facts) Done() bool { return f.Upload == UploadComplete && f.Finished >= f.Rows }
+
+// DeriveState returns the State of a campaign with facts f at time now. It is the one place
+// that decides a campaign's state.
+func DeriveState(f Facts, now time.Time) State {
+	switch {
+	case f.Upload != UploadComplete:
+		return StateUploading
+	case f.Done() && f.Control == ControlCanceled:
+		return StateCanceled
+	case f.Done():
+		return StateDone
+	case f.Control == ControlCanceled:
+		return StateCanceling
+	case f.Control == ControlPaused:
+		return StatePaused
+	case f.StartAt.After(now):
+		return StateScheduled
+	}
+	return StateRunning
+}
+
+// Action is an operator's command that changes a campaign: pause, resume or cancel.
+type Action string
+
+const (
+	// ActionPause stops new dials; see Store.Pause.
+	ActionPause Action = "pause"
+	// ActionResume lets a paused campaign dial again; see Store.Resume.
+	ActionResume Action = "resume"
+	// ActionCancel ends a campaign for good; see Store.Cancel.
+	ActionCancel Action = "cancel"
+)
+
+// ErrCampaignDone is matched (errors.Is) by the *StateError of an action on a done campaign.
+var ErrCampaignDone = errors.New("campaign is done")
+
+// ErrCampaignNotPaused is matched by the *StateError of a resume of a campaign that is not
+// paused.
+var ErrCampaignNotPaused = errors.New("campaign is not paused")
+
+// StateError is an operator action refused because it means nothing in the campaign's
+// state: a cancel of a done campaign, a pause of a paused one, a resume of a running one.
+// Its message says so in one line ("campaign c1 is done; nothing to cancel"). It matches
+// ErrCampaignDone, ErrCampaignCanceled (canceling or canceled), ErrCampaignPaused (a pause of
+// a paused campaign) or ErrCampaignNotPaused (a resume) with errors.Is.
+type StateError struct {
+	CampaignID string
+	Action     Action
+	State      State
+}
+
+func (e *StateError) Error() string {
+	switch {
+	case (e.State == StateCanceling || e.State == StateCanceled) && e.Action != ActionCancel:
+		return fmt.Sprintf("campaign %s is %s; a cancel is final, there is nothing to %s", e.CampaignID, e.State, e.Action)
+	case e.State == StateCanceled:
+		return fmt.Sprintf("campaign %s is canceled already; nothing to cancel", e.CampaignID)
+	case e.State == StatePaused && e.Action == ActionPause:
+		return fmt.Sprintf("campaign %s is paused already; nothing to pause", e.CampaignID)
+	case e.Action == ActionResume && !e.State.Final():
+		return fmt.Sprintf("campaign %s is %s, not paused; nothing to resume", e.CampaignID, e.State)
+	}
+	return fmt.Sprintf("campaign %s is %s; nothing to %s", e.CampaignID, e.State, e.Action)
+}
+
+// Unwrap returns the sentinel the refusal matches.
+func (e *StateError) Unwrap() error {
+	switch {
+	case e.State == StateDone:
+		return ErrCampaignDone
+	case e.State == StateCanceling || e.State == StateCanceled:
+		return ErrCampaignCanceled
+	case e.Action == ActionResume:
+		return ErrCampaignNotPaused
+	case e.State == StatePaused:
+		return ErrCampaignPaused
+	}
+	return nil
+}
+
+// CheckAction returns a *StateError when action means nothing for campaign id with facts f
+// at time now, and nil when it may go ahead:
+//   - pause: not of a paused, canceling or final campaign;
+//   - resume: only of a paused campaign, or of one whose earlier resume left dials held;
+//   - cancel: not of a final (done or canceled) campaign. Canceling a canceling campaign
+//     again cancels what was left.
+func CheckAction(id string, f Facts, action Action, now time.Time) error {
+	s := DeriveState(f, now)
+	refuse := false
+	switch action {
+	case ActionPause:
+		refuse = s == StatePaused || s == StateCanceling || s.Final()
+	case ActionResume:
+		refuse = s != StatePaused && !(f.Held > 0 && !s.Final() && s != StateCanceling)
+	case ActionCancel:
+		refuse = s.Final()
+	default:
+		return fmt.Errorf("campaign %s: unknown action %q", id, action)
+	}
+	if refuse {
+		return &StateError{CampaignID: id, Action: action, State: s}
+	}
+	return nil
+}
