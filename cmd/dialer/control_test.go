@@ -16,14 +16,7 @@ func TestListPauseResumeCancel(t *testing.T) {
 	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
 	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
 	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
-	run := func(args ...string) string {
-		t.Helper()
-		stdout.Reset()
-		if err := dispatch(t.Context(), e, args); err != nil {
-			t.Fatalf("dialer %s: %v", strings.Join(args, " "), err)
-		}
-		return stdout.String()
-	}
+	run := mustRunner(t, e, stdout)
 	ids := make([]string, 2)
 	for i := range ids {
 		out := strings.Fields(run("upload", "--campaign", campaignPath, "--contacts", contactsPath))

@@ -23,6 +23,19 @@ func testEnv(t *testing.T, vars map[string]string) (*env, *bytes.Buffer, *bytes.
 	return e, &stdout, &stderr
 }
 
+// mustRunner returns a function that runs one dialer command in e and returns what it
+// wrote to stdout; it fails the test if the command fails.
+func mustRunner(t *testing.T, e *env, stdout *bytes.Buffer) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		stdout.Reset()
+		if err := dispatch(t.Context(), e, args); err != nil {
+			t.Fatalf("dialer %s: %v", strings.Join(args, " "), err)
+		}
+		return stdout.String()
+	}
+}
+
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)

@@ -37,14 +37,7 @@ func TestStateLifeCycle(t *testing.T) {
 	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
 	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
 	store := campaign.NewStore(rdb)
-	run := func(args ...string) string {
-		t.Helper()
-		stdout.Reset()
-		if err := dispatch(t.Context(), e, args); err != nil {
-			t.Fatalf("dialer %s: %v", strings.Join(args, " "), err)
-		}
-		return stdout.String()
-	}
+	run := mustRunner(t, e, stdout)
 	// state reads the state from all three outputs and fails unless they agree.
 	state := func(id string) campaign.State {
 		t.Helper()
