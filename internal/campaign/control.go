@@ -94,11 +94,11 @@ return {"ok"}
 // setControl checks that action means something for campaign id (CheckAction), then sets its
 // control to what the action makes it.
 func (s *Store) setControl(ctx context.Context, id string, action Action) ([]string, error) {
-	st, err := s.Status(ctx, id)
+	_, facts, err := s.status(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckAction(id, st.facts, action, s.now()); err != nil {
+	if err := CheckAction(id, facts, action, s.now()); err != nil {
 		return nil, err
 	}
 	to := map[Action]Control{ActionPause: ControlPaused, ActionResume: ControlRunning, ActionCancel: ControlCanceled}[action]

@@ -51,15 +51,19 @@ type Status struct {
 	// ETASeconds estimates the seconds until Done from the rate at which contacts have
 	// finished so far; 0 when done, -1 when there is nothing to estimate from yet.
 	ETASeconds float64 `json:"etaSeconds"`
-
-	facts Facts // what State was derived from, for CheckAction
 }
 
 // Status reads campaign id's progress. It returns ErrCampaignNotFound when there is none.
 func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
+	st, _, err := s.status(ctx, id)
+	return st, err
+}
+
+// status reads campaign id's progress and the facts its State was derived from.
+func (s *Store) status(ctx context.Context, id string) (*Status, Facts, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, Facts{}, err
 	}
 	var outcomes *redis.MapStringStringCmd
 	var counters *redis.MapStringStringCmd
@@ -75,7 +79,7 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read status of %s: %w", id, err)
+		return nil, Facts{}, fmt.Errorf("read status of %s: %w", id, err)
 	}
 	st := &Status{
 		CampaignID: id, Name: c.File.Name,
@@ -100,12 +104,12 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 		st.NextWindowAt = time.UnixMilli(int64(z[0].Score)).UTC()
 	}
 	st.FirstDialAt = parseTime(counters.Val()["first_dial_at"])
-	st.facts = FactsOf(c, st.Finished, st.Held)
+	facts := FactsOf(c, st.Finished, st.Held)
 	now := s.now()
-	st.State = DeriveState(st.facts, now)
-	st.Done = st.facts.Done()
+	st.State = DeriveState(facts, now)
+	st.Done = facts.Done()
 	st.ETASeconds = st.eta(now)
-	return st, nil
+	return st, facts, nil
 }
 
 func (st *Status) eta(now time.Time) float64 {
