@@ -13,6 +13,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // enqueueSpy calls before at the first dial it enqueues, while the upload is under way.
@@ -79,7 +80,7 @@ func TestStateLifeCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := campaign.NewCampaignID(time.Now())
+	id := campaign.NewCampaignID(testutil.Now())
 	var during campaign.State
 	q := queue.NewClient(rdb)
 	defer q.Close()
@@ -151,7 +152,7 @@ func TestStateLifeCycle(t *testing.T) {
 func TestStateScheduled(t *testing.T) {
 	rdb, _ := redistest.Setup(t, 6)
 	dir := t.TempDir()
-	start := time.Now().Add(36 * time.Hour).UTC().Truncate(time.Second)
+	start := testutil.Now().Add(36 * time.Hour).UTC().Truncate(time.Second)
 	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign+"startAt: "+start.Format(time.RFC3339)+"\n")
 	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
 	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
