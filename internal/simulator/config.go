@@ -190,10 +190,7 @@ func (cfg Config) Validate() error {
 	if cfg.Faults.RetryAfter < 0 || cfg.Faults.SlowDelay < 0 {
 		return errors.New("simulator: Config.Faults.RetryAfter and SlowDelay must not be negative")
 	}
-	if err := cfg.Webhooks.validate(); err != nil {
-		return fmt.Errorf("simulator: Config.Webhooks.%w", err)
-	}
-	return nil
+	return cfg.Webhooks.validate("simulator: Config.Webhooks")
 }
 
 func validateMix(mix map[string]float64) error {

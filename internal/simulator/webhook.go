@@ -97,25 +97,25 @@ func (w WebhookConfig) withDefaults() WebhookConfig {
 	return w
 }
 
-// validate reports the first field that cannot work, starting with its
-// name, for Config.Validate to prefix.
-func (w WebhookConfig) validate() error {
+// validate reports the first field that cannot work, named after prefix
+// (the path to w, such as "simulator: Config.Webhooks").
+func (w WebhookConfig) validate(prefix string) error {
 	if w.URL != "" {
 		u, err := url.Parse(w.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("URL %q is not an absolute http or https URL, e.g. http://127.0.0.1:8080/webhooks", w.URL)
+			return fmt.Errorf("%s.URL %q is not an absolute http or https URL, e.g. http://127.0.0.1:8080/webhooks", prefix, w.URL)
 		}
 	}
 	for _, r := range w.Secret {
 		if r < ' ' || r == 0x7f {
-			return errors.New("Secret contains control characters; it must fit in an HTTP header")
+			return fmt.Errorf("%s.Secret contains control characters; it must fit in an HTTP header", prefix)
 		}
 	}
 	if !(w.Loss >= 0 && w.Loss <= 1) {
-		return fmt.Errorf("Loss %v is not a share in [0, 1]", w.Loss)
+		return fmt.Errorf("%s.Loss %v is not a share in [0, 1]", prefix, w.Loss)
 	}
 	if w.Timeout < 0 {
-		return fmt.Errorf("Timeout %s is negative", w.Timeout)
+		return fmt.Errorf("%s.Timeout %s is negative", prefix, w.Timeout)
 	}
 	return nil
 }
