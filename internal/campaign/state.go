@@ -165,17 +165,23 @@ func (e *StateError) Unwrap() error {
 // CheckAction returns a *StateError when action means nothing for campaign id with facts f
 // at time now, and nil when it may go ahead:
 //   - pause: not of a paused, canceling or final campaign;
-//   - resume: only of a paused campaign, or of one whose earlier resume left dials held;
+//   - resume: only of a paused campaign (one paused while it uploads included), or of one
+//     whose earlier resume left dials held;
 //   - cancel: not of a final (done or canceled) campaign. Canceling a canceling campaign
 //     again cancels what was left.
 func CheckAction(id string, f Facts, action Action, now time.Time) error {
 	s := DeriveState(f, now)
+	// A campaign paused while it uploads shows uploading, and is paused all the same.
+	paused := f.Control == ControlPaused && !s.Final()
 	refuse := false
 	switch action {
 	case ActionPause:
-		refuse = s == StatePaused || s == StateCanceling || s.Final()
+		if paused {
+			return &StateError{CampaignID: id, Action: action, State: StatePaused}
+		}
+		refuse = s == StateCanceling || s.Final()
 	case ActionResume:
-		refuse = s != StatePaused && !(f.Held > 0 && !s.Final() && s != StateCanceling)
+		refuse = !paused && !(f.Held > 0 && !s.Final() && s != StateCanceling)
 	case ActionCancel:
 		refuse = s.Final()
 	default:
