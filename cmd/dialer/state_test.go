@@ -183,3 +183,27 @@ func TestStateScheduled(t *testing.T) {
 		t.Errorf("pause of a scheduled campaign: %v", err)
 	}
 }
+
+// TestPrintStatusCounts: the rows line counts what the upload found, the suppressed outcome
+// says which of its rows were suppressed later, and no empty outcomes heading is printed.
+func TestPrintStatusCounts(t *testing.T) {
+	var b strings.Builder
+	st := &campaign.Status{CampaignID: "c1", Name: "n", State: campaign.StateRunning, Total: 1, Dialable: 1, Outcomes: map[campaign.Outcome]int{}}
+	printStatus(&b, st)
+	for _, want := range []string{"rows       1 row at upload: 1 dialable,", "finished   0 of 1 row\n", "outcomes   none yet\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status before any outcome =\n%s\nwant it to hold %q", &b, want)
+		}
+	}
+	b.Reset()
+	st = &campaign.Status{
+		CampaignID: "c1", Name: "n", State: campaign.StatePaused, Held: 1, Total: 5, Dialable: 3, Suppressed: 2, Finished: 4,
+		Outcomes: map[campaign.Outcome]int{campaign.OutcomeSuppressed: 3, campaign.OutcomeCompleted: 1},
+	}
+	printStatus(&b, st)
+	for _, want := range []string{"paused     1 dial held;", "2 suppressed\n", "  suppressed 3 (2 at upload, 1 suppressed during the run)\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status =\n%s\nwant it to hold %q", &b, want)
+		}
+	}
+}
