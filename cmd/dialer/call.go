@@ -45,7 +45,7 @@ Uses INTERACTLY_API_KEY and INTERACTLY_BASE_URL.`
 func runCall(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "call", callUsage)
 	fs.Usage = func() { fmt.Fprintf(e.stderr, "usage: dialer call %s\n", callUsage) } // it has no flags
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	req, id, err := parseCallArgs(fs.Args())

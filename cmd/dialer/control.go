@@ -14,9 +14,9 @@ import (
 // runList prints every campaign, newest first, with its state and progress.
 func runList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "list", "[--json] [--limit N]")
-	asJSON := fs.Bool("json", false, "print a JSON array of the status objects `dialer status --json` prints")
+	asJSON := fs.Bool("json", false, "print a JSON array of the objects that dialer status --json prints")
 	limit := fs.Int("limit", 50, "show at most this many campaigns, newest first (0: all)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -57,7 +57,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 // runPause stops a campaign's new dials.
 func runPause(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "pause", "CAMPAIGN_ID")
-	id, err := oneArg(fs, args, "campaign ID")
+	id, err := oneArg(e, fs, args, "campaign ID")
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func runPause(ctx context.Context, e *env, args []string) error {
 // runResume lets a paused campaign dial again.
 func runResume(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "resume", "CAMPAIGN_ID")
-	id, err := oneArg(fs, args, "campaign ID")
+	id, err := oneArg(e, fs, args, "campaign ID")
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func runResume(ctx context.Context, e *env, args []string) error {
 func runCancel(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "cancel", "CAMPAIGN_ID [--hangup]")
 	hangup := fs.Bool("hangup", false, "also end the campaign's live calls through their controlUrl (needs INTERACTLY_API_KEY)")
-	id, err := oneArg(fs, args, "campaign ID")
+	id, err := oneArg(e, fs, args, "campaign ID")
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/dialerhq/dialer/internal/campaign"
 )
 
 // env is what a command reads from outside its flags.
@@ -57,21 +59,35 @@ func main() {
 	}
 }
 
+// exitCode is 0 for help asked for (flag.ErrHelp), 2 for a usage error (errUsage: a bad
+// flag, a missing argument) and 1 for any other error.
 func exitCode(err error) int {
-	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
 		return 2
 	}
 	return 1
 }
 
+// errUsage is wrapped by every error that the command line itself is wrong.
 var errUsage = errors.New("usage")
 
 func dispatch(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	switch {
+	case len(args) == 0:
 		usage(e.stderr)
-		if len(args) == 0 {
-			return errUsage
+		return errUsage
+	case args[0] == "help" && len(args) > 1:
+		// dialer help upload: upload's own usage.
+		if _, ok := commands[args[1]]; ok {
+			return dispatch(ctx, e, []string{args[1], "-h"})
 		}
+		usage(e.stderr)
+		return fmt.Errorf("%w: unknown command %q", errUsage, args[1])
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help":
+		usage(e.stdout)
 		return nil
 	}
 	cmd, ok := commands[args[0]]
@@ -79,11 +95,15 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		usage(e.stderr)
 		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
-	return cmd.run(ctx, e, args[1:])
+	err := cmd.run(ctx, e, args[1:])
+	if errors.Is(err, campaign.ErrCampaignNotFound) {
+		return fmt.Errorf("%w; `dialer list` shows the campaigns there are", err)
+	}
+	return err
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: dialer COMMAND [flags]   (dialer COMMAND -h for its flags)")
+	fmt.Fprintln(w, "usage: dialer COMMAND [flags]   (dialer help COMMAND, or dialer COMMAND -h, for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
 	names := make([]string, 0, len(commands))
 	for name := range commands {
@@ -93,29 +113,65 @@ func usage(w io.Writer) {
 	for _, name := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", name, commands[name].summary)
 	}
-	fmt.Fprintln(w, "\nenvironment:\n  REDIS_URL            Redis holding queue and records (run: embedded in-memory Redis when unset)\n  INTERACTLY_API_KEY   API key, sent as a Bearer token\n  INTERACTLY_BASE_URL  default https://api-prod.interactly.ai")
+	fmt.Fprint(w, `
+environment:
+  REDIS_URL                  Redis holding queue and records (run: embedded in-memory Redis when unset)
+  INTERACTLY_API_KEY         API key, sent as a Bearer token (worker, run, call, cancel --hangup)
+  INTERACTLY_BASE_URL        default https://api-prod.interactly.ai
+  INTERACTLY_WEBHOOK_SECRET  the assistant server's secret: serve checks webhooks against it,
+                             simulate --webhook-url sends it
+`)
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting.
+// newFlagSet returns a flag set that reports errors instead of exiting. Parse it with
+// parseFlags, which sends its usage to stdout when asked for and to stderr on a mistake.
 func newFlagSet(e *env, name, usageLine string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: dialer %s %s\n\nflags:\n", name, usageLine)
+		fmt.Fprintf(fs.Output(), "usage: dialer %s %s\n\nflags:\n", name, usageLine)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// parseFlags parses args into fs. With -h or --help it prints fs's usage to stdout and
+// returns flag.ErrHelp (exit 0); a flag that is wrong prints the usage to stderr and returns
+// an error wrapping errUsage (exit 2).
+func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard) // the error is returned, and main prints it once
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(e.stderr)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return showHelp(e, fs)
+	}
+	fs.Usage()
+	return fmt.Errorf("%w: %v", errUsage, err)
+}
+
+// showHelp prints fs's usage to stdout, as asked for, and returns flag.ErrHelp.
+func showHelp(e *env, fs *flag.FlagSet) error {
+	fs.SetOutput(e.stdout)
+	fs.Usage()
+	fs.SetOutput(e.stderr)
+	return flag.ErrHelp
+}
+
 // oneArg parses fs and returns its single positional argument.
-func oneArg(fs *flag.FlagSet, args []string, what string) (string, error) {
-	if err := fs.Parse(args); err != nil {
+func oneArg(e *env, fs *flag.FlagSet, args []string, what string) (string, error) {
+	if err := parseFlags(e, fs, args); err != nil {
 		return "", err
 	}
 	// Flags may follow the argument too: dialer status ID --json.
 	if fs.NArg() >= 1 {
 		arg := fs.Arg(0)
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
+		if err := parseFlags(e, fs, fs.Args()[1:]); err != nil {
 			return "", err
 		}
 		if fs.NArg() == 0 {

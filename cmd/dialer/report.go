@@ -15,7 +15,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "where to write the report; - for standard output")
 	raw := fs.Bool("raw", false, "write cells as stored; by default a cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe")
 	attempts := fs.Bool("attempts", false, "one row per dial attempt, with why it was allowed (local time, zone, window, suppression check, frequency cap), for compliance review")
-	id, err := oneArg(fs, args, "campaign ID")
+	id, err := oneArg(e, fs, args, "campaign ID")
 	if err != nil {
 		return err
 	}

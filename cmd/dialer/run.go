@@ -27,7 +27,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	concurrency := fs.Int("concurrency", 100, "dial tasks the in-process worker pool runs at once")
 	sf := simFlags{getenv: e.getenv}
 	sf.register(fs, "sim-")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *campaignPath == "" || *contactsPath == "" || *out == "" || fs.NArg() > 0 {

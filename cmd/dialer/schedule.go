@@ -41,7 +41,7 @@ func runScheduleAdd(ctx context.Context, e *env, args []string) error {
 	zone := fs.String("timezone", "", "IANA time zone the spec is read in (default UTC)")
 	campaignPath := fs.String("campaign", "", "campaign file (YAML), read at each tick")
 	contactsPath := fs.String("contacts", "", "contact file (CSV), read at each tick")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *spec == "" || *campaignPath == "" || *contactsPath == "" || fs.NArg() > 0 {
@@ -68,7 +68,7 @@ func runScheduleAdd(ctx context.Context, e *env, args []string) error {
 
 func runScheduleList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "schedule list", "")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -103,7 +103,7 @@ func runScheduleList(ctx context.Context, e *env, args []string) error {
 
 func runScheduleRemove(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "schedule remove", "ID")
-	id, err := oneArg(fs, args, "schedule ID")
+	id, err := oneArg(e, fs, args, "schedule ID")
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ var schedulerConfig = schedule.Config{}
 
 func runScheduler(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "scheduler", "")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

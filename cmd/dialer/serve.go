@@ -35,7 +35,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	insecureNoAuth := fs.Bool("insecure-no-auth", false, "let every caller without a token in as admin (never on an address others can reach)")
 	notifyConcurrency := fs.Int("notify-concurrency", 10, "notifications sent at once by this process")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -163,7 +163,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:9090", "address to listen on")
 	sf := simFlags{getenv: e.getenv}
 	sf.register(fs, "")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	key := e.getenv("INTERACTLY_API_KEY")

@@ -14,7 +14,7 @@ import (
 func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "status", "CAMPAIGN_ID [--json]")
 	asJSON := fs.Bool("json", false, "print one JSON object: campaignId, total, done, outcomes, …")
-	id, err := oneArg(fs, args, "campaign ID")
+	id, err := oneArg(e, fs, args, "campaign ID")
 	if err != nil {
 		return err
 	}

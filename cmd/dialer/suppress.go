@@ -25,7 +25,7 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: want add, remove, check or import", errUsage)
 	}
 	action := args[0]
-	rest, err := parseInterspersed(fs, args[1:])
+	rest, err := parseInterspersed(e, fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -43,8 +43,7 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 		}
 		return suppressImport(ctx, e, rest[0], *region)
 	case "-h", "--help", "help":
-		fs.Usage()
-		return flag.ErrHelp
+		return showHelp(e, fs)
 	}
 	fs.Usage()
 	return fmt.Errorf("%w: suppress %q: want add, remove, check or import", errUsage, action)
@@ -52,10 +51,10 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 
 // parseInterspersed parses fs from args, which may put flags after positional arguments
 // (dialer suppress add 4155550101 --region GB), and returns the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseInterspersed(e *env, fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(e, fs, args); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {

@@ -32,8 +32,7 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	case "revoke":
 		return tokenRevoke(ctx, e, fs, args[1:])
 	case "-h", "--help", "help":
-		fs.Usage()
-		return flag.ErrHelp
+		return showHelp(e, fs)
 	}
 	fs.Usage()
 	return fmt.Errorf("%w: token %q: want create, list or revoke", errUsage, args[0])
@@ -44,7 +43,7 @@ func tokenCreate(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	name := fs.String("name", "", "whose token it is, e.g. crm-prod (letters, digits, . _ -)")
 	scope := fs.String("scope", "", "read, export, operate or admin (each includes the ones before it)")
 	expires := fs.String("expires", "", "lifetime: days (90d), a duration (12h) or never (default never)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *name == "" || *scope == "" || fs.NArg() > 0 {
@@ -80,7 +79,7 @@ func tokenCreate(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 // tokenList prints every token without its secret.
 func tokenList(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 	asJSON := fs.Bool("json", false, "print a JSON array of tokens (id, name, scope, createdAt, expiresAt, lastUsedAt)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -125,7 +124,7 @@ func stamp(t time.Time, zero string) string {
 
 // tokenRevoke deletes a token by name or ID; it fails from the next request on.
 func tokenRevoke(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	arg, err := oneArg(fs, args, "token name or ID")
+	arg, err := oneArg(e, fs, args, "token name or ID")
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func runUpload(ctx context.Context, e *env, args []string) error {
 	campaignPath := fs.String("campaign", "", "campaign file (YAML), e.g. campaigns/example.yaml")
 	contactsPath := fs.String("contacts", "", "contact file (CSV with a header row)")
 	delimiter := fs.String("delimiter", "", `contact file delimiter: "," ";" or "tab" (default: the campaign file's, else detected)`)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *campaignPath == "" || *contactsPath == "" || fs.NArg() > 0 {
