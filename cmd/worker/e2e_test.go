@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,15 +23,42 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// buildCommands builds dialer and worker into a temporary directory.
+// binDir holds the dialer and worker that buildCommands builds once for all tests of this
+// package; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dialer-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// buildCommands returns dialer and worker built from this tree, building them at the first
+// call only: each test that runs the commands used to build its own (three builds, most of
+// this package's time).
 func buildCommands(t *testing.T) (dialer, worker string) {
 	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "../../cmd/dialer", "../../cmd/worker")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		cmd := exec.Command("go", "build", "-o", binDir+string(os.PathSeparator), "../../cmd/dialer", "../../cmd/worker")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return filepath.Join(dir, "dialer"), filepath.Join(dir, "worker")
+	return filepath.Join(binDir, "dialer"), filepath.Join(binDir, "worker")
 }
 
 const e2eCampaign = `
