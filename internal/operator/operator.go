@@ -70,6 +70,10 @@ func (o *Operator) Close() error {
 	return errors.Join(o.q.Close(), o.ac.Close())
 }
 
+// CanHangUp reports whether Cancel may end live calls: whether the Operator has an
+// Interactly client.
+func (o *Operator) CanHangUp() bool { return o.cfg.API != nil }
+
 // Store returns the campaign store the Operator works on, for reads.
 func (o *Operator) Store() *campaign.Store { return o.store }
 
