@@ -8,12 +8,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/console"
+	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/metrics"
 	"github.com/dialerhq/dialer/internal/notify"
+	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/webhook"
 	"github.com/hibiken/asynq"
@@ -35,7 +40,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	insecureNoAuth := fs.Bool("insecure-no-auth", false, "let every caller without a token in as admin (never on an address others can reach)")
 	notifyConcurrency := fs.Int("notify-concurrency", 10, "notifications sent at once by this process")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	trusted := fs.String("console-trusted-proxies", "", "comma-separated addresses or CIDRs of single sign-on proxies (oauth2-proxy) whose X-Forwarded-User/X-Forwarded-Email the console believes")
+	proxyScope := fs.String("console-proxy-scope", "read", "scope of a user a trusted proxy vouches for: read, export, operate or admin")
 	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	cc, err := parseConsoleConfig(*trusted, *proxyScope)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -57,7 +68,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	h, err := newServeHandlers(ctx, e, rdb, secret, logger)
+	h, err := newServeHandlers(ctx, e, rdb, secret, logger, cc)
 	if err != nil {
 		return err
 	}
@@ -89,19 +100,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := warnAuth(ctx, logger, tokens, operatorLn, *insecureNoAuth); err != nil {
 		return err
 	}
-	routes := h.routes()
-	servers := []*http.Server{newHTTPServer(serveMux(authn, routes, adminLn == nil), logger)}
+	servers := []*http.Server{newHTTPServer(h.handler(authn, adminLn == nil), logger)}
 	listeners := []net.Listener{ln}
 	if adminLn != nil {
-		servers = append(servers, newHTTPServer(serveMux(authn, routes, true), logger))
+		servers = append(servers, newHTTPServer(h.handler(authn, true), logger))
 		listeners = append(listeners, adminLn)
 	}
 
 	logger.Info("serving", "addr", ln.Addr().String(), "webhooks", "/webhooks/interactly", "redis", redisconn.Redact(e.getenv(redisconn.EnvVar)))
 	if adminLn != nil {
-		fmt.Fprintf(e.stderr, "dialer serve on %s: POST /webhooks/interactly, GET /healthz; operator routes on %s: /api/v1/, GET /metrics, /monitoring/\n", ln.Addr(), adminLn.Addr())
+		fmt.Fprintf(e.stderr, "dialer serve on %s: POST /webhooks/interactly, GET /healthz; operator routes on %s: the console at /, /api/v1/, GET /metrics, /monitoring/\n", ln.Addr(), adminLn.Addr())
 	} else {
-		fmt.Fprintf(e.stderr, "dialer serve on %s: POST /webhooks/interactly, GET /healthz, /api/v1/, GET /metrics, /monitoring/\n", ln.Addr())
+		fmt.Fprintf(e.stderr, "dialer serve on %s: POST /webhooks/interactly, GET /healthz, the console at /, /api/v1/, GET /metrics, /monitoring/\n", ln.Addr())
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -146,6 +156,12 @@ func serveMux(a *auth.Authenticator, routes []auth.Route, operator bool) http.Ha
 	return auth.CrossOrigin(mux)
 }
 
+// handler is a listener's whole handler: the route table behind the console's sessions,
+// which sign a browser in before the table's own authentication runs.
+func (h *serveHandlers) handler(a *auth.Authenticator, operator bool) http.Handler {
+	return h.console.Sessions(serveMux(a, h.routes(), operator))
+}
+
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
@@ -183,6 +199,38 @@ func isLoopbackListener(ln net.Listener) bool {
 	return ok && a.IP.IsLoopback()
 }
 
+// consoleConfig is what serve's flags say about the console's single sign-on mode.
+type consoleConfig struct {
+	trustedProxies []netip.Prefix
+	proxyScope     auth.Scope
+}
+
+// parseConsoleConfig reads --console-trusted-proxies (addresses or CIDRs, comma-separated)
+// and --console-proxy-scope.
+func parseConsoleConfig(trusted, scope string) (consoleConfig, error) {
+	var cc consoleConfig
+	for _, s := range strings.Split(trusted, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return cc, fmt.Errorf("%w: --console-trusted-proxies: %q is neither an address nor a CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)", errUsage, s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		cc.trustedProxies = append(cc.trustedProxies, p.Masked())
+	}
+	sc, err := auth.ParseScope(scope)
+	if err != nil {
+		return cc, fmt.Errorf("%w: --console-proxy-scope: %v", errUsage, err)
+	}
+	cc.proxyScope = sc
+	return cc, nil
+}
+
 // serveHandlers are what dialer serve's routes lead to, with the Redis clients and servers
 // they own.
 type serveHandlers struct {
@@ -191,6 +239,9 @@ type serveHandlers struct {
 	metrics  http.Handler
 	// monitor is asynqmon read-only; monitorAdmin is writable, for admin only.
 	monitor, monitorAdmin *asynqmon.HTTPHandler
+	// console is the web console at /; op performs its actions.
+	console *console.Console
+	op      *operator.Operator
 
 	recorder  *metrics.Recorder
 	notifier  *notify.Handler
@@ -198,7 +249,7 @@ type serveHandlers struct {
 }
 
 // newServeHandlers builds every handler of dialer serve on rdb. Close releases what it opened.
-func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, webhookSecret string, logger *slog.Logger) (*serveHandlers, error) {
+func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, webhookSecret string, logger *slog.Logger, cc consoleConfig) (*serveHandlers, error) {
 	// Connections of their own: asynqmon's inspectors and the notification server close
 	// theirs when they stop.
 	var owned []redis.UniversalClient
@@ -231,6 +282,22 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 		h.Close()
 		return nil, err
 	}
+	var api *interactly.Client
+	if e.getenv("INTERACTLY_API_KEY") != "" {
+		if api, err = newAPIClient(e); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
+	h.op = operator.New(rdb, operator.Config{API: api})
+	h.console, err = console.New(console.Config{
+		Operator: h.op, Tokens: auth.NewStore(rdb), Logger: logger,
+		TrustedProxies: cc.trustedProxies, ProxyScope: cc.proxyScope,
+	})
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -238,18 +305,22 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 func (h *serveHandlers) Close() {
 	h.monitor.Close()
 	h.monitorAdmin.Close()
+	if h.op != nil {
+		h.op.Close()
+	}
 }
 
 // routes is dialer serve's route table: the one place that says who may call what. Only
 // the webhook receiver (which checks its own secret) and /healthz are public. Add a route
 // here, never on the mux directly: the tests walk this table.
 func (h *serveHandlers) routes() []auth.Route {
-	return []auth.Route{
+	routes := []auth.Route{
 		{Pattern: "POST /webhooks/interactly", Public: true, Handler: h.webhooks},
 		{Pattern: "GET /healthz", Public: true, Handler: h.healthz},
 		{Pattern: "GET /metrics", Scope: auth.ScopeRead, Handler: h.metrics},
 		{Pattern: "/monitoring/", Scope: auth.ScopeRead, Handler: adminOr(h.monitorAdmin, h.monitor)},
 	}
+	return append(routes, h.console.Routes()...)
 }
 
 // adminOr sends an admin caller to admin and every other to other.

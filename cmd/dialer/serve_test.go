@@ -23,7 +23,7 @@ func setupServe(t *testing.T) (*serveHandlers, *auth.Store) {
 		t.Fatal(err)
 	}
 	e, _, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
-	h, err := newServeHandlers(t.Context(), e, rdb, "whsec-test", slog.New(slog.DiscardHandler))
+	h, err := newServeHandlers(t.Context(), e, rdb, "whsec-test", slog.New(slog.DiscardHandler), consoleConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,14 +38,14 @@ type CancelView struct {
 
 // cancelForm asks for confirmation before a cancel.
 func (c *Console) cancelForm(w http.ResponseWriter, r *http.Request) {
-	st, err := c.store.Status(r.Context(), r.PathValue("id"))
+	cmp, st, err := c.status(r, r.PathValue("id"))
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	p := c.page(r, "Cancel "+st.Name)
 	p.Nav = "campaigns"
-	c.render(w, r, http.StatusOK, "cancel", "", CancelView{Page: p, Header: BuildHeader(st, c.cfg.Now()), CanHangUp: c.op.CanHangUp()})
+	c.render(w, r, http.StatusOK, "cancel", "", CancelView{Page: p, Header: BuildHeader(cmp, st, c.cfg.Now()), CanHangUp: c.op.CanHangUp()})
 }
 
 // cancel cancels a campaign (operator.Cancel); hangup=on, only from the confirmation page,

@@ -32,20 +32,20 @@ const scanBatch = 500
 // campaignPage serves a campaign's page, or its live header alone for the refresh.
 func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	st, err := c.store.Status(r.Context(), id)
+	cmp, st, err := c.status(r, id)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	p := c.page(r, st.Name)
 	p.Nav = "campaigns"
-	v := CampaignView{Page: p, Header: BuildHeader(st, c.cfg.Now()), CanHangUp: c.op.CanHangUp(), Notice: noticeText(r.URL.Query().Get("done"))}
+	v := CampaignView{Page: p, Header: BuildHeader(cmp, st, c.cfg.Now()), CanHangUp: c.op.CanHangUp(), Notice: noticeText(r.URL.Query().Get("done"))}
 	if isHTMX(r) && r.URL.Query().Get("part") == "header" {
 		c.render(w, r, http.StatusOK, "campaign", "campaign-header", v)
 		return
 	}
 	if v.Viewer.CanExport {
-		rows, err := c.rows(r, id, st.Total)
+		rows, err := c.rows(r, cmp, st.Total)
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -53,6 +53,16 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request) {
 		v.Rows = rows
 	}
 	c.render(w, r, http.StatusOK, "campaign", "", v)
+}
+
+// status reads campaign id and its status.
+func (c *Console) status(r *http.Request, id string) (*campaign.Campaign, *campaign.Status, error) {
+	cmp, err := c.store.Campaign(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := c.store.Status(r.Context(), id)
+	return cmp, st, err
 }
 
 // noticeText is the sentence shown after an action redirected back to the campaign page.
@@ -67,15 +77,12 @@ func noticeText(done string) string {
 
 // rows reads one page of campaign id's rows table, as the query asks: from (the first row),
 // outcome and q.
-func (c *Console) rows(r *http.Request, id string, total int) (RowsView, error) {
+func (c *Console) rows(r *http.Request, cmp *campaign.Campaign, total int) (RowsView, error) {
 	q := r.URL.Query()
 	f := RowFilter{Outcome: q.Get("outcome"), Search: strings.TrimSpace(q.Get("q"))}
 	from, _ := strconv.Atoi(q.Get("from"))
 	from = max(from, 1)
-	cmp, err := c.store.Campaign(r.Context(), id)
-	if err != nil {
-		return RowsView{}, err
-	}
+	id := cmp.ID
 	v := RowsView{CampaignID: id, Outcome: f.Outcome, Search: f.Search, Outcomes: rowOutcomes(), From: from, Total: total}
 	numberCol := cmp.NumberIndex()
 	size := c.cfg.PageSize
@@ -177,7 +184,7 @@ func BuildContact(p Page, cmp *campaign.Campaign, ct *campaign.Contact, attempts
 		res := a.Result
 		v.Attempts = append(v.Attempts, AttemptView{
 			N: i + 1, State: string(a.State), CallerID: a.CallerID, DialingAt: formatTime(a.DialingAt),
-			CallID:    res.CallID, Outcome: string(res.Outcome),
+			CallID: res.CallID, Outcome: string(res.Outcome),
 			StartedAt: formatTime(res.StartedAt), EndedAt: formatTime(res.EndedAt),
 			Status: res.PhoneCallStatus, EndedBy: res.EndedBy, Success: res.SuccessEvaluation,
 			Summary: res.Summary, StructuredData: res.StructuredData, Error: res.Error, Cost: res.Cost,

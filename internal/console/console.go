@@ -20,11 +20,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
 )
@@ -52,6 +54,13 @@ type Config struct {
 	PageSize int
 	// PollInterval is how often the live parts of a page refresh. Defaults to 2s.
 	PollInterval time.Duration
+	// Tokens verifies the tokens users sign in with. Required for sign-in.
+	Tokens *auth.Store
+	// TrustedProxies are the addresses of single sign-on proxies (oauth2-proxy) whose
+	// X-Forwarded-User / X-Forwarded-Email headers are believed. Optional: none.
+	TrustedProxies []netip.Prefix
+	// ProxyScope is the scope of a user a trusted proxy vouches for. Defaults to read.
+	ProxyScope auth.Scope
 	// Logger receives internal errors with a request id. Defaults to discarding.
 	Logger *slog.Logger
 	// Now is the clock. Defaults to time.Now.
@@ -74,6 +83,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 2 * time.Second
+	}
+	if !c.ProxyScope.Valid() {
+		c.ProxyScope = auth.ScopeRead
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -195,7 +207,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, campaign.ErrCampaignNotFound):
 		c.errorPage(w, r, http.StatusNotFound, "There is no such campaign; it may have been deleted. Pick one from the campaigns list.")
-	case errors.Is(err, campaign.ErrCampaignCanceled), errors.Is(err, operator.ErrNoAPI):
+	case errors.As(err, new(*campaign.StateError)), errors.Is(err, operator.ErrNoAPI):
 		c.errorPage(w, r, http.StatusConflict, err.Error())
 	case errors.Is(err, context.Canceled):
 	default:

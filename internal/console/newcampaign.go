@@ -159,7 +159,7 @@ func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 		c.internalError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/campaigns/new/"+id, http.StatusSeeOther)
+	http.Redirect(w, r, "/drafts/"+id, http.StatusSeeOther)
 }
 
 // attach puts a campaign file error next to the form field it names, or next to the
@@ -516,4 +516,3 @@ func (c *Console) cancelDraft(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/campaigns", http.StatusSeeOther)
 }
-

@@ -21,6 +21,8 @@ type Viewer struct {
 	Name string
 	// Scope is the token's scope: read, export, operate or admin.
 	Scope string
+	// SignedIn is whether the user signed in here, and so may sign out.
+	SignedIn bool
 	// CanExport, CanOperate and CanAdmin say which controls the page shows; the handlers
 	// check the scope again whatever the page showed.
 	CanExport, CanOperate, CanAdmin bool
@@ -70,7 +72,13 @@ type CampaignsView struct {
 }
 
 // filterStates are the states the campaigns filter offers.
-var filterStates = []string{"uploading", "running", "paused", "canceling", "done", "canceled"}
+var filterStates = func() []string {
+	var out []string
+	for _, s := range campaign.States {
+		out = append(out, string(s))
+	}
+	return out
+}()
 
 // BuildCampaigns builds the campaigns page from what operator.List returned.
 func BuildCampaigns(p Page, state, search string, list []operator.Summary) CampaignsView {
@@ -85,7 +93,7 @@ func BuildCampaigns(p Page, state, search string, list []operator.Summary) Campa
 	v.Query = q.Encode()
 	for _, s := range list {
 		v.Rows = append(v.Rows, CampaignRow{
-			ID: s.CampaignID, Name: s.Name, State: string(operator.StateOf(s.Status)),
+			ID: s.CampaignID, Name: s.Name, State: string(s.State),
 			Finished: s.Finished, Total: s.Total, Percent: percent(s.Finished, s.Total),
 			LiveCalls: s.LiveCalls, Attempts: s.Attempts, Created: s.CreatedAt,
 		})
@@ -131,17 +139,19 @@ type Header struct {
 	Done                           bool
 }
 
-// BuildHeader builds a campaign's live counts from its status at now: a VICIdial-style row
-// of dialable, waiting for a window, retry pending, live calls, completed, failed by reason,
-// connect rate and ETA, and the outcome chart.
-func BuildHeader(st *campaign.Status, now time.Time) Header {
-	state := operator.StateOf(st)
+// BuildHeader builds a campaign's live counts from campaign c's status st at now: a
+// VICIdial-style row of dialable, waiting for a window, retry pending, live calls,
+// completed, failed by reason, connect rate and ETA, the outcome chart, and which actions
+// the campaign's state allows (campaign.CheckAction).
+func BuildHeader(c *campaign.Campaign, st *campaign.Status, now time.Time) Header {
+	facts := campaign.FactsOf(c, st.Finished, st.Held)
+	allowed := func(a campaign.Action) bool { return campaign.CheckAction(c.ID, facts, a, now) == nil }
 	h := Header{
-		ID: st.CampaignID, Name: st.Name, State: string(state),
+		ID: st.CampaignID, Name: st.Name, State: string(st.State),
 		Finished: st.Finished, Total: st.Total, Percent: percent(st.Finished, st.Total), Done: st.Done,
-		CanPause:  state == "running",
-		CanResume: state == "paused",
-		CanCancel: state == "running" || state == "paused" || state == "canceling",
+		CanPause:  allowed(campaign.ActionPause),
+		CanResume: allowed(campaign.ActionResume),
+		CanCancel: allowed(campaign.ActionCancel),
 	}
 	dialed := 0 // dialable contacts with a final outcome
 	for o, n := range st.Outcomes {
