@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/dialerhq/dialer/internal/auth"
+	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/worker"
+)
+
+// screenshotDirEnv names the directory TestConsoleInBrowser saves its screenshots in.
+const screenshotDirEnv = "DIALER_SCREENSHOTS"
+
+// chromium returns the path of Debian's chromium, or skips the test when there is none
+// (.ci/run installs it, so CI never skips).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium on PATH; apt-get install -y chromium (.ci/run does)")
+	return ""
+}
+
+// browserProblems collects what must never happen on a console page: a JavaScript error,
+// an uncaught exception, a request that fails or answers 4xx/5xx.
+type browserProblems struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (b *browserProblems) add(format string, args ...any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.list = append(b.list, fmt.Sprintf(format, args...))
+}
+
+func (b *browserProblems) check(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.list {
+		t.Error("browser:", p)
+	}
+	b.list = nil
+}
+
+// TestConsoleInBrowser drives the console in chromium through an operator's day: sign in,
+// upload campaigns/example.csv and see its 4 invalid and 2 duplicate rows in the preview,
+// confirm, pause and resume, watch it finish against the simulator, and download the
+// report, which must be byte-identical to `dialer report`. A read-only user sees no pause
+// button and a pause it forges is refused. Any JavaScript error or failed request fails
+// the test. Each page is saved as a screenshot, at 1280 and 375 px wide, in
+// $DIALER_SCREENSHOTS (default: dialer-console-screenshots in the temporary directory).
+func TestConsoleInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; not in -short")
+	}
+	execPath := chromium(t)
+	shots := os.Getenv(screenshotDirEnv)
+	if shots == "" {
+		shots = filepath.Join(os.TempDir(), "dialer-console-screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+
+	// The simulator, a worker pool and dialer serve's handlers, on one Redis.
+	rdb, _ := redistest.Setup(t, 6)
+	const apiKey = "console-test-key"
+	sim, err := simulator.New(simulator.Config{
+		APIKey: apiKey, Seed: 3,
+		RingMin: 150 * time.Millisecond, RingMax: 300 * time.Millisecond,
+		TalkMin: 300 * time.Millisecond, TalkMax: 600 * time.Millisecond,
+		AnalysisDelay: 50 * time.Millisecond,
+	})
+	must(t, err)
+	simSrv := httptest.NewServer(sim)
+	defer simSrv.Close()
+	api, err := interactly.New(interactly.Config{BaseURL: simSrv.URL, APIKey: apiKey})
+	must(t, err)
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	poolDone := make(chan error, 1)
+	go func() {
+		poolDone <- worker.Run(ctx, worker.PoolConfig{Redis: rdb, API: api, Concurrency: 20, Logger: slog.New(slog.DiscardHandler)})
+	}()
+	defer func() { stop(); <-poolDone }()
+
+	vars := map[string]string{"REDIS_URL": redistest.URL(rdb), "INTERACTLY_API_KEY": apiKey, "INTERACTLY_BASE_URL": simSrv.URL}
+	e, _, _ := testEnv(t, vars)
+	h, err := newServeHandlers(ctx, e, rdb, "whsec-test", slog.New(slog.DiscardHandler), consoleConfig{})
+	must(t, err)
+	defer h.Close()
+	tokens := auth.NewStore(rdb)
+	authn, err := auth.New(auth.Config{Tokens: tokens})
+	must(t, err)
+	srv := httptest.NewServer(h.handler(authn, true))
+	defer srv.Close()
+	operate := mustToken(t, tokens, "ops-anna", auth.ScopeOperate)
+	reader := mustToken(t, tokens, "viewer-ben", auth.ScopeRead)
+
+	// The campaign file: campaigns/example.yaml, dialing faster.
+	example, err := os.ReadFile("../../campaigns/example.yaml")
+	must(t, err)
+	yamlText := string(example)
+	for old, repl := range map[string]string{"callsPerSecond: 2": "callsPerSecond: 4", "interval: 1s": "interval: 200ms", "analysisWait: 5s": "analysisWait: 1s"} {
+		if !strings.Contains(yamlText, old) {
+			t.Fatalf("campaigns/example.yaml has no %q any more; update the test", old)
+		}
+		yamlText = strings.Replace(yamlText, old, repl, 1)
+	}
+	dir := t.TempDir()
+	campaignPath := writeFile(t, dir, "example.yaml", yamlText)
+	contactsPath, err := filepath.Abs("../../campaigns/example.csv")
+	must(t, err)
+
+	// The browser.
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(execPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	// The first Run on bctx starts the browser, which lives as long as bctx; later runs take
+	// a timeout of their own.
+	must(t, chromedp.Run(bctx))
+	problems := &browserProblems{}
+	downloads := dir + "/downloads"
+	must(t, os.MkdirAll(downloads, 0o755))
+	downloaded := make(chan string, 4)
+	chromedp.ListenTarget(bctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeAssert {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				problems.add("console.%s: %s", ev.Type, strings.Join(args, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			problems.add("exception: %s %s", ev.ExceptionDetails.Text, exceptionDescription(ev))
+		case *network.EventLoadingFailed:
+			if !ev.Canceled { // a poll cut short by a navigation is not a failure
+				problems.add("request failed: %s (%s)", ev.ErrorText, ev.Type)
+			}
+		case *browser.EventDownloadProgress:
+			if ev.State == browser.DownloadProgressStateCompleted {
+				downloaded <- ev.GUID
+			}
+		case *network.EventResponseReceived:
+			if ev.Response.Status >= 400 {
+				problems.add("%d for %s", ev.Response.Status, ev.Response.URL)
+			}
+		}
+	})
+	// runAllowing runs actions and fails on every browser problem but those containing
+	// allowed (when not "").
+	runAllowing := func(what, allowed string, actions ...chromedp.Action) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Run(tctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if allowed != "" {
+			problems.mu.Lock()
+			problems.list = slices.DeleteFunc(problems.list, func(p string) bool { return strings.Contains(p, allowed) })
+			problems.mu.Unlock()
+		}
+		problems.check(t)
+	}
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		runAllowing(what, "", actions...)
+	}
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			for _, width := range []int64{1280, 375} {
+				var png []byte
+				if err := chromedp.Run(ctx, chromedp.EmulateViewport(width, 900), chromedp.FullScreenshot(&png, 100)); err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width)), png, 0o644); err != nil {
+					return err
+				}
+			}
+			return chromedp.EmulateViewport(1280, 900).Do(ctx)
+		})
+	}
+	text := func(sel string) string {
+		t.Helper()
+		var s string
+		run("read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
+		return s
+	}
+	signIn := func(token string) {
+		t.Helper()
+		run("sign in",
+			chromedp.Navigate(srv.URL+"/campaigns"),
+			chromedp.WaitVisible(`#token`, chromedp.ByQuery),
+			shot("01-sign-in"),
+			chromedp.SendKeys(`#token`, token, chromedp.ByQuery),
+			chromedp.Click(`form[action="/signin"] button`, chromedp.ByQuery),
+			chromedp.WaitVisible(`table.campaigns`, chromedp.ByQuery),
+		)
+	}
+
+	run("set up", network.Enable(),
+		browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllowAndName).WithDownloadPath(downloads).WithEventsEnabled(true))
+
+	// Sign in as an operator; a wrong token first says so next to the field.
+	runAllowing("wrong token", "401 for "+srv.URL+"/signin",
+		chromedp.Navigate(srv.URL+"/signin"),
+		chromedp.SendKeys(`#token`, "dlr_0000000000000000_wrong", chromedp.ByQuery),
+		chromedp.Click(`form[action="/signin"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#token-error`, chromedp.ByQuery))
+	signIn(operate)
+	run("campaigns, empty", shot("02-campaigns-empty"))
+
+	// New campaign: the example contacts and campaign file; the preview shows the refusals.
+	run("upload",
+		chromedp.Click(`a.button.primary[href="/campaigns/new"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#contacts`, chromedp.ByQuery),
+		shot("03-new-campaign"),
+		chromedp.SetUploadFiles(`#contacts`, []string{contactsPath}, chromedp.ByQuery),
+		chromedp.SetUploadFiles(`#campaign`, []string{campaignPath}, chromedp.ByQuery),
+		chromedp.Click(`form[action="/campaigns/new"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#refused-title`, chromedp.ByQuery),
+		shot("04-preview"),
+	)
+	if keys, _ := rdb.Keys(t.Context(), "dialer:*").Result(); len(keysExcept(keys, "dialer:{auth}")) > 0 {
+		t.Errorf("the preview stored keys: %v", keysExcept(keys, "dialer:{auth}"))
+	}
+	counts := text(`section[aria-labelledby="counts-title"] dl`)
+	for _, want := range []string{"Rows\n50", "Will be called\n44", "Invalid\n4", "Duplicate\n2"} {
+		if !strings.Contains(counts, want) {
+			t.Errorf("preview counts %q lack %q", counts, want)
+		}
+	}
+	refused := text(`table.refused tbody`)
+	for _, line := range []string{"18", "20", "22", "24", "32", "43"} { // file lines: a quoted cell spans two
+		if !strings.Contains(refused, line+"\t") {
+			t.Errorf("refused rows lack line %s:\n%s", line, refused)
+		}
+	}
+	for _, outcome := range []string{"invalid", "duplicate"} {
+		if n := strings.Count(refused, outcome); n != map[string]int{"invalid": 4, "duplicate": 2}[outcome] {
+			t.Errorf("refused rows: %d %s, want %d", n, outcome, map[string]int{"invalid": 4, "duplicate": 2}[outcome])
+		}
+	}
+
+	// Confirm; pause at once, resume, and watch it finish.
+	run("confirm",
+		chromedp.Click(`form[action$="/confirm"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#campaign-header`, chromedp.ByQuery),
+		chromedp.Click(`form[action$="/pause"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#campaign-header .state-paused`, chromedp.ByQuery),
+		shot("05-campaign-paused"),
+	)
+	var loc string
+	run("location", chromedp.Location(&loc))
+	u, err := url.Parse(loc)
+	must(t, err)
+	id := strings.TrimPrefix(u.Path, "/campaigns/")
+	st, err := h.op.Store().Status(t.Context(), id)
+	must(t, err)
+	if st.Control != "paused" {
+		t.Errorf("after Pause the campaign's control is %q", st.Control)
+	}
+	run("resume",
+		chromedp.Click(`form[action$="/resume"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#campaign-header .state-running, #campaign-header .state-done`, chromedp.ByQuery),
+		shot("06-campaign-running"),
+	)
+	waitCtx, cancelWait := context.WithTimeout(bctx, 2*time.Minute)
+	if err := chromedp.Run(waitCtx, chromedp.WaitVisible(`#campaign-header .state-done`, chromedp.ByQuery)); err != nil {
+		st, _ := h.op.Store().Status(t.Context(), id)
+		t.Fatalf("the page never showed the campaign done (status %+v): %v", st, err)
+	}
+	cancelWait()
+	problems.check(t)
+	run("campaign done", chromedp.Reload(), chromedp.WaitVisible(`table.rows`, chromedp.ByQuery), shot("07-campaign-done"))
+
+	// Download the report; it is what `dialer report` writes, byte for byte.
+	run("download", chromedp.Click(`a[href$="/report.csv"]`, chromedp.ByQuery))
+	var guid string
+	select {
+	case guid = <-downloaded:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the report download did not complete")
+	}
+	got, err := os.ReadFile(filepath.Join(downloads, guid))
+	must(t, err)
+	cliPath := filepath.Join(dir, "cli-report.csv")
+	ce, _, cliErr := testEnv(t, vars)
+	if err := dispatch(t.Context(), ce, []string{"report", id, "--out", cliPath}); err != nil {
+		t.Fatalf("dialer report: %v %s", err, cliErr)
+	}
+	want, err := os.ReadFile(cliPath)
+	must(t, err)
+	if !bytes.Equal(got, want) {
+		t.Errorf("downloaded report (%d bytes) differs from `dialer report` (%d bytes)", len(got), len(want))
+	}
+
+	// A row's attempts and summary.
+	run("row", chromedp.Click(`a[href$="/contacts/1"]`, chromedp.ByQuery), chromedp.WaitVisible(`section.attempt`, chromedp.ByQuery), shot("08-row"))
+	if s := text(`section.attempt`); !strings.Contains(s, "completed") || !strings.Contains(s, "Call ID") {
+		t.Errorf("row 1's attempt shows %q", s)
+	}
+
+	// The read-only user: no pause button, and a forged pause is refused.
+	run("sign out", chromedp.Click(`form[action="/signout"] button`, chromedp.ByQuery), chromedp.WaitVisible(`#token`, chromedp.ByQuery))
+	signIn(reader)
+	run("read-only campaigns", shot("09-campaigns-read-only"))
+	var buttons []string
+	run("read-only campaign",
+		chromedp.Navigate(srv.URL+"/campaigns/"+id),
+		chromedp.WaitVisible(`#campaign-header`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll("button, a.button")].map(b => b.textContent.trim())`, &buttons),
+		shot("10-campaign-read-only"),
+	)
+	for _, b := range buttons {
+		if strings.Contains(b, "Pause") || strings.Contains(b, "Resume") || strings.Contains(b, "Cancel") || strings.Contains(b, "Report") {
+			t.Errorf("the read-only user sees %q", b)
+		}
+	}
+	post := func(token, origin string) int {
+		req, err := http.NewRequest("POST", srv.URL+"/campaigns/"+id+"/pause", nil)
+		must(t, err)
+		req.AddCookie(&http.Cookie{Name: "dialer_session", Value: token})
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(reader, srv.URL); code != http.StatusForbidden {
+		t.Errorf("a read-only user's forged pause: %d, want 403", code)
+	}
+	if code := post(operate, "https://evil.example"); code != http.StatusForbidden {
+		t.Errorf("a cross-site pause on the operator's session: %d, want 403", code)
+	}
+	problems.check(t)
+}
+
+// keysExcept returns keys that do not start with prefix.
+func keysExcept(keys []string, prefix string) []string {
+	var out []string
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func exceptionDescription(ev *runtime.EventExceptionThrown) string {
+	if ev.ExceptionDetails.Exception != nil {
+		return ev.ExceptionDetails.Exception.Description
+	}
+	return ""
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
