@@ -57,7 +57,8 @@ func mustToken(t *testing.T, s *auth.Store, name string, scope auth.Scope) strin
 }
 
 // TestServeRoutesNeedCredentials walks the route table: every route but the public ones
-// answers 401 to a caller without a token, and there are exactly two public ones.
+// answers 401 to a caller without a token, and the public ones are exactly the webhook
+// receiver, /healthz, the console's sign-in and sign-out, and its static files.
 func TestServeRoutesNeedCredentials(t *testing.T) {
 	h, tokens := setupServe(t)
 	mustToken(t, tokens, "someone", auth.ScopeAdmin)
@@ -82,7 +83,7 @@ func TestServeRoutesNeedCredentials(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(public, ", "); got != "POST /webhooks/interactly, GET /healthz" {
+	if got := strings.Join(public, ", "); got != "POST /webhooks/interactly, GET /healthz, GET /static/, GET /signin, POST /signin, POST /signout" {
 		t.Errorf("public routes: %s", got)
 	}
 }

@@ -1,0 +1,236 @@
+package console
+
+import (
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dialerhq/dialer/internal/auth"
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/operator"
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
+)
+
+// setup returns a console on a clean database, its route table mounted behind auth and the
+// session middleware as dialer serve mounts it, and an operate token.
+func setup(t *testing.T) (*Console, http.Handler, string) {
+	t.Helper()
+	rdb, _ := redistest.Setup(t, 17)
+	op := operator.New(rdb, operator.Config{Now: testutil.Now})
+	t.Cleanup(func() { op.Close() })
+	tokens := auth.NewStore(rdb)
+	c, err := New(Config{Operator: op, Tokens: tokens, DraftDir: t.TempDir(), Now: testutil.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(auth.Config{Tokens: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	a.Mount(mux, c.Routes())
+	secret, _, err := tokens.Create(t.Context(), auth.CreateOptions{Name: "ops", Scope: auth.ScopeOperate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, c.Sessions(auth.CrossOrigin(mux)), secret
+}
+
+func TestBuildHeader(t *testing.T) {
+	c := &campaign.Campaign{ID: "c1", Rows: 10, Upload: campaign.UploadComplete}
+	st := &campaign.Status{
+		CampaignID: "c1", Name: "flu", State: campaign.StateRunning, Total: 10, Dialable: 8, Invalid: 2,
+		Finished: 6, LiveCalls: 1, WaitingForWindow: 1,
+		Outcomes: map[campaign.Outcome]int{campaign.OutcomeInvalid: 2, campaign.OutcomeCompleted: 3, campaign.OutcomeBusy: 1},
+	}
+	h := BuildHeader(c, st, testutil.Now())
+	got := map[string]string{}
+	for _, cnt := range h.Counts {
+		got[cnt.Label] = cnt.Value
+	}
+	want := map[string]string{
+		"Dialable": "8", "Waiting for a window": "1", "Queued or retry pending": "2", "Live calls": "1",
+		"Completed": "3", "Not reached": "busy 1", "Connect rate": "75%", "ETA": "–",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("counts -want +got:\n%s", diff)
+	}
+	if !h.CanPause || h.CanResume || !h.CanCancel {
+		t.Errorf("running: pause %v resume %v cancel %v; want pause and cancel", h.CanPause, h.CanResume, h.CanCancel)
+	}
+	var bars []string
+	for _, b := range h.Bars {
+		bars = append(bars, b.Outcome)
+	}
+	if diff := cmp.Diff([]string{"completed", "busy", "invalid", "pending"}, bars); diff != "" {
+		t.Errorf("chart bars -want +got:\n%s", diff)
+	}
+
+	c.Control = campaign.ControlPaused
+	st.State = campaign.StatePaused
+	if h := BuildHeader(c, st, testutil.Now()); h.CanPause || !h.CanResume {
+		t.Errorf("paused: pause %v resume %v; want resume only", h.CanPause, h.CanResume)
+	}
+}
+
+func TestRowFilter(t *testing.T) {
+	ct := &campaign.Contact{ID: 3, Name: "Aiko", Number: "+14155550103", Fields: []string{"Aiko", "Tanaka", "Mission Bay"}}
+	for _, tt := range []struct {
+		name string
+		f    RowFilter
+		want bool
+	}{
+		{"no filter", RowFilter{}, true},
+		{"pending", RowFilter{Outcome: "pending"}, true},
+		{"other outcome", RowFilter{Outcome: "completed"}, false},
+		{"number", RowFilter{Search: "555010"}, true},
+		{"cell, any case", RowFilter{Search: "mission"}, true},
+		{"nowhere", RowFilter{Search: "oakland"}, false},
+	} {
+		if got := tt.f.Keep(ct); got != tt.want {
+			t.Errorf("%s: Keep = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestFormErrorsByField checks that the form is a campaign file: its defaults are the
+// file's, and a refused value is shown next to its field.
+func TestFormErrorsByField(t *testing.T) {
+	fields := formFields()
+	set := func(key, val string) {
+		for i := range fields {
+			if fields[i].Key == key {
+				fields[i].Value = val
+			}
+		}
+	}
+	set("name", "flu")
+	set("assistantId", "a1")
+	set("phoneNumberId", "p1")
+	set("rateLimit.maxConcurrentCalls", "0")
+	y, err := formYAML(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := campaign.Parse("form", y)
+	if err == nil {
+		f.Contacts.NumberColumn = "phone"
+		f.WithDefaults()
+		err = f.Validate()
+	}
+	v := NewView{Mode: "form", Fields: fields}
+	v.attach(err)
+	for _, fl := range v.Fields {
+		if fl.Key == "rateLimit.maxConcurrentCalls" && !strings.Contains(fl.Error, "at least 1") {
+			t.Errorf("maxConcurrentCalls error = %q (whole error %v)", fl.Error, err)
+		}
+		if fl.Key == "retry.maxAttempts" && fl.Value != "3" {
+			t.Errorf("maxAttempts defaults to %q, want the file's 3", fl.Value)
+		}
+	}
+}
+
+// TestNewCampaignCancelLeavesNothing uploads the example files, previews them, cancels,
+// and finds nothing in Redis and no draft on disk; then confirms a second upload.
+func TestNewCampaignCancelLeavesNothing(t *testing.T) {
+	c, h, token := setup(t)
+	rdb := c.op.Store().Redis()
+	keys := func() []string {
+		ks, _ := rdb.Keys(t.Context(), "*").Result()
+		var out []string
+		for _, k := range ks {
+			if !strings.HasPrefix(k, "dialer:{auth}") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	do := func(method, target string, body io.Reader, contentType string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, body)
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
+		r.Header.Set("Accept", "text/html")
+		if contentType != "" {
+			r.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	upload := func() string {
+		var body strings.Builder
+		mw := multipart.NewWriter(&body)
+		for field, path := range map[string]string{"contacts": "../../campaigns/example.csv", "campaign": "../../campaigns/example.yaml"} {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := mw.CreateFormFile(field, filepath.Base(path))
+			w.Write(data)
+		}
+		mw.Close()
+		rec := do("POST", "/campaigns/new", strings.NewReader(body.String()), mw.FormDataContentType())
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("upload: %d %s", rec.Code, rec.Body)
+		}
+		return rec.Header().Get("Location")
+	}
+
+	draft := upload()
+	rec := do("GET", draft, nil, "")
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "has extension 204") {
+		t.Fatalf("preview: %d %s", rec.Code, rec.Body)
+	}
+	if k := keys(); len(k) > 0 {
+		t.Errorf("the preview stored %v", k)
+	}
+	if rec := do("POST", draft+"/cancel", nil, ""); rec.Code != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", rec.Code)
+	}
+	if k := keys(); len(k) > 0 {
+		t.Errorf("after cancel Redis holds %v", k)
+	}
+	if entries, _ := os.ReadDir(c.cfg.DraftDir); len(entries) > 0 {
+		t.Errorf("after cancel %d drafts are left on disk", len(entries))
+	}
+
+	draft = upload()
+	form := url.Values{"number": {"phone"}, "name": {"First Name"}, "tz": {"-"}}
+	rec = do("POST", draft+"/confirm", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/campaigns/") {
+		t.Fatalf("confirm: %d %s", rec.Code, rec.Body)
+	}
+	ids, _ := c.op.Store().CampaignIDs(t.Context())
+	if len(ids) != 1 {
+		t.Fatalf("after confirm: campaigns %v", ids)
+	}
+	cmp, _ := c.op.Store().Campaign(t.Context(), ids[0])
+	if cmp.Rows != 50 || cmp.Invalid != 4 || cmp.Duplicate != 2 {
+		t.Errorf("created campaign: %d rows, %d invalid, %d duplicate", cmp.Rows, cmp.Invalid, cmp.Duplicate)
+	}
+}
+
+// TestPagesNeedSignIn: a browser without a session is sent to the sign-in page and back.
+func TestPagesNeedSignIn(t *testing.T) {
+	_, h, _ := setup(t)
+	r := httptest.NewRequest("GET", "/campaigns?state=paused", nil)
+	r.Header.Set("Accept", "text/html")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signin?next=%2Fcampaigns%3Fstate%3Dpaused" {
+		t.Errorf("GET /campaigns without a session: %d, Location %q", rec.Code, rec.Header().Get("Location"))
+	}
+	for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil"} {
+		if got := safeNext(next); got != "/campaigns" {
+			t.Errorf("safeNext(%q) = %q", next, got)
+		}
+	}
+}
