@@ -130,7 +130,8 @@ func zoneName(z string) string {
 var schedulerConfig = schedule.Config{}
 
 func runScheduler(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "scheduler", "")
+	fs := newFlagSet(e, "scheduler", "[--allow-eviction]")
+	allowEviction := allowEvictionFlag(fs)
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -148,6 +149,9 @@ func runScheduler(ctx context.Context, e *env, args []string) error {
 	out := &lockedWriter{w: e.stderr}
 	ue := &env{getenv: e.getenv, stdout: io.Discard, stderr: out}
 	logger := slog.New(slog.NewTextHandler(out, nil))
+	if err := checkRedis(ctx, rdb, *allowEviction, logger); err != nil {
+		return err
+	}
 	cfg := schedulerConfig
 	cfg.Logger = logger
 

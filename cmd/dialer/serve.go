@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	trusted := fs.String("console-trusted-proxies", "", "comma-separated addresses or CIDRs of single sign-on proxies (oauth2-proxy) whose X-Forwarded-User/X-Forwarded-Email the console believes")
 	proxyScope := fs.String("console-proxy-scope", "read", "scope of a user a trusted proxy vouches for: read, export, operate or admin")
+	allowEviction := allowEvictionFlag(fs)
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -68,6 +70,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
+	if err := checkRedis(ctx, rdb, *allowEviction, logger); err != nil {
+		return err
+	}
 	h, err := newServeHandlers(ctx, e, rdb, secret, logger, cc)
 	if err != nil {
 		return err
@@ -332,6 +337,17 @@ func adminOr(admin, other http.Handler) http.Handler {
 		}
 		other.ServeHTTP(w, r)
 	})
+}
+
+// allowEvictionFlag defines --allow-eviction on fs.
+func allowEvictionFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("allow-eviction", false, "start even when Redis's maxmemory-policy may evict keys (queued dials and records could vanish); logs a warning")
+}
+
+// checkRedis refuses a Redis that may evict keys, unless allowEviction, and warns about
+// appendonly no (see redisconn.CheckSafety). Long-running commands call it at start.
+func checkRedis(ctx context.Context, rdb redis.UniversalClient, allowEviction bool, logger *slog.Logger) error {
+	return redisconn.CheckSafety(ctx, rdb, redisconn.SafetyOptions{AllowEviction: allowEviction, Production: true, Logger: logger})
 }
 
 // healthz answers 200 {"status":"ok"} when Redis answers a PING within 2 s, else 503.

@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	active := fs.String("active", "", `take work only in these hours, e.g. "mon-fri 08:00-20:00 America/New_York" (default: always)`)
 	freqCap := fs.String("frequency-cap", "", `dials per number across all campaigns, for campaigns that set no frequencyCap, e.g. "3/24h" (default: none)`)
 	logLevel := fs.String("log-level", "info", "debug, info (every dial and call end), warn or error")
+	allowEviction := fs.Bool("allow-eviction", false, "start even when Redis's maxmemory-policy may evict keys (queued dials and records could vanish); logs a warning")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: worker [flags]\n\nEnvironment: REDIS_URL (required), INTERACTLY_API_KEY (required),\nINTERACTLY_BASE_URL (default %s).\n\nFlags:\n", interactly.DefaultBaseURL)
 		fs.PrintDefaults()
@@ -82,6 +83,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer rdb.Close()
+	if err := redisconn.CheckSafety(ctx, rdb, redisconn.SafetyOptions{AllowEviction: *allowEviction, Production: true, Logger: logger}); err != nil {
+		return err
+	}
 	rec := metrics.NewRecorder(rdb)
 	api, err := interactly.New(interactly.Config{
 		BaseURL:    getenv("INTERACTLY_BASE_URL"),

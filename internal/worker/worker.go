@@ -34,6 +34,7 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
+	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/window"
 	"github.com/hibiken/asynq"
 )
@@ -219,6 +220,12 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 		// The wait would outlast the campaign: what is left of it expires now.
 		a.log.Info("the campaign ends before the contact could be called", "reason", later.Reason)
 		return h.finalize(ctx, cr.c, t.ContactID, campaign.OutcomeExpired, expiredReason(*end))
+	}
+	if redisconn.IsFull(err) {
+		// Redis refuses writes until memory is freed: no contact is to blame, so hold the
+		// work (not counted against MaxRetry) rather than let retries run out into outcome error.
+		h.log.Error("Redis is full; dialing is held until memory is freed", "task", t.TaskID(), "err", err)
+		return &queue.RetryLaterError{In: jitter(30 * time.Second), Reason: redisconn.FullMessage}
 	}
 	if refusedKey(err) {
 		// Every call of the account would be refused alike: hold the work rather than give

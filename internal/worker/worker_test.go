@@ -148,6 +148,12 @@ func setup(t *testing.T, api *fakeAPI) *fixture {
 func setupWith(t *testing.T, api *fakeAPI, yaml string, sup Suppression) *fixture {
 	t.Helper()
 	rdb, _ := redistest.Setup(t, 4)
+	return setupOn(t, rdb, api, yaml, sup)
+}
+
+// setupOn is setupWith on the Redis rdb.
+func setupOn(t *testing.T, rdb *redis.Client, api *fakeAPI, yaml string, sup Suppression) *fixture {
+	t.Helper()
 	f, err := campaign.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/lab"
+	"github.com/dialerhq/dialer/internal/redisconn"
+)
+
+// mustStartEvictingRedis starts a redis-server whose maxmemory-policy is allkeys-lru.
+func mustStartEvictingRedis(t *testing.T) *lab.Redis {
+	t.Helper()
+	srv, err := lab.StartRedis(t.Context(), t.TempDir(), lab.Volatile)
+	if errors.Is(err, lab.ErrNoRedisServer) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	rdb := srv.Client(0)
+	defer rdb.Close()
+	if err := rdb.ConfigSet(t.Context(), "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// TestLongRunningCommandsRefuseEviction starts serve and scheduler against a Redis that may
+// evict keys: each refuses to start and says what to set; with --allow-eviction each starts
+// and logs a warning.
+func TestLongRunningCommandsRefuseEviction(t *testing.T) {
+	srv := mustStartEvictingRedis(t)
+	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"scheduler"}} {
+		t.Run(args[0], func(t *testing.T) {
+			var stderr lab.LockedBuffer
+			vars := map[string]string{"REDIS_URL": srv.URL(0)}
+			e := &env{getenv: func(k string) string { return vars[k] }, stdout: &stderr, stderr: &stderr}
+			err := dispatch(t.Context(), e, args)
+			if !errors.Is(err, redisconn.ErrEvictionPolicy) || !strings.Contains(err.Error(), "maxmemory-policy noeviction") {
+				t.Fatalf("%s = %v, want a refusal naming maxmemory-policy noeviction", args[0], err)
+			}
+
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- dispatch(ctx, e, append(args, "--allow-eviction")) }()
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(stderr.String(), "maxmemory-policy=allkeys-lru") {
+				select {
+				case err := <-done:
+					t.Fatalf("%s --allow-eviction stopped: %v\n%s", args[0], err, stderr.String())
+				case <-time.After(20 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s --allow-eviction logged no warning:\n%s", args[0], stderr.String())
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("%s --allow-eviction: %v", args[0], err)
+			}
+		})
+	}
+}
