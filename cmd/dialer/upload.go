@@ -82,6 +82,9 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 				path, res.Added+res.AlreadyThere, res.Rows, len(res.Rejected))
 		},
 	})
+	if redisconn.IsFull(err) {
+		return nil, fmt.Errorf("upload %s: %s; nothing of this upload is kept (%w)", contactsPath, redisconn.FullMessage, err)
+	}
 	if err != nil {
 		if errors.Is(err, operator.ErrEndAtPassed) {
 			return nil, fmt.Errorf("%s: %w", campaignPath, err)

@@ -81,6 +81,11 @@ type File struct {
 	// EndAt is the time after which no dial of this campaign starts, RFC 3339 like StartAt;
 	// contacts left then get the outcome expired. Optional: nil means no end.
 	EndAt *time.Time `yaml:"endAt,omitempty" json:"endAt,omitempty"`
+	// Retention is how long the campaign's data stays in Redis after it is done (every row
+	// has its outcome): then it is archived, if the deployment has an archive, and deleted.
+	// Written "30d", "12h" or "90m". Optional: nil means the deployment's default (dialer
+	// serve --retention, 30 days unless set).
+	Retention *Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
 	// Notify sends a signed POST for each final contact outcome and when the campaign is
 	// done. Optional: nil sends nothing.
 	Notify *NotifyConfig `yaml:"notify,omitempty" json:"notify,omitempty"`
@@ -382,6 +387,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}},
 		{"startAt", d.timestamp(&f.StartAt)},
 		{"endAt", d.timestamp(&f.EndAt)},
+		{"retention", d.retention(&f.Retention)},
 		{"notify", func(key string, v *yaml.Node) error {
 			n := &NotifyConfig{}
 			f.Notify = n

@@ -178,8 +178,9 @@ func (s *Store) finishUpload(ctx context.Context, c *Campaign) error {
 	return nil
 }
 
-// DeleteCampaign removes every key of campaign id. Tasks still queued for it are dropped by
-// the worker, which finds no campaign.
+// DeleteCampaign removes every key of campaign id (SCAN and UNLINK, 1,000 keys a step),
+// its calls-per-second state and its place in the campaign list. Tasks still queued for it
+// are dropped by the worker, which finds no campaign.
 func (s *Store) DeleteCampaign(ctx context.Context, id string) error {
 	var cursor uint64
 	for {
@@ -195,6 +196,9 @@ func (s *Store) DeleteCampaign(ctx context.Context, id string) error {
 		if cursor = next; cursor == 0 {
 			break
 		}
+	}
+	if err := s.deleteRateState(ctx, id); err != nil {
+		return err
 	}
 	return s.rdb.ZRem(ctx, campaignsKey(), id).Err()
 }

@@ -92,9 +92,10 @@ func quoteList(ss []string) string {
 // get outcome duplicate, and rows whose number opt.Suppressor reports get outcome
 // suppressed, each with the reason in its error cell; none of them is dialed.
 //
-// The campaign is UploadInProgress (StateUploading) until every task is enqueued, and workers hold its tasks
-// until then. On any error the campaign's keys are deleted (the tasks already enqueued are
-// dropped by the workers, who find no campaign) and the error says what and where: a
+// The campaign is UploadInProgress (StateUploading) until every task is enqueued, and
+// workers hold its tasks until then. On any error the campaign's keys are deleted, and so
+// are the tasks already enqueued when enq is a TaskDeleter (a task a worker holds is dropped
+// by the worker, which finds no campaign), and the error says what and where: a
 // *ColumnError, a *CSVError, or a Redis error.
 func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open func() (io.ReadCloser, error), enq Enqueuer, opt UploadOptions) (*Campaign, error) {
 	opt.withDefaults(f)
@@ -113,13 +114,14 @@ func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open f
 	if err := s.CreateCampaign(ctx, c); err != nil {
 		return nil, err
 	}
-	if err := s.load(ctx, c, open, delim, enq, opt); err != nil {
-		if derr := s.DeleteCampaign(context.WithoutCancel(ctx), c.ID); derr != nil {
+	err = s.load(ctx, c, open, delim, enq, opt)
+	if err == nil {
+		err = s.finishUpload(ctx, c)
+	}
+	if err != nil {
+		if derr := s.discardUpload(context.WithoutCancel(ctx), c.ID, enq); derr != nil {
 			err = fmt.Errorf("%w (and the partial campaign %s could not be deleted: %v)", err, c.ID, derr)
 		}
-		return nil, err
-	}
-	if err := s.finishUpload(ctx, c); err != nil {
 		return nil, err
 	}
 	return c, nil

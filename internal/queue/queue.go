@@ -62,11 +62,12 @@ func ParseDialTask(task *asynq.Task) (DialTask, error) {
 // Client enqueues dial tasks. It implements campaign.Enqueuer.
 type Client struct {
 	asynq *asynq.Client
+	rdb   redis.UniversalClient
 }
 
 // NewClient returns a Client on rdb. Close does not close rdb.
 func NewClient(rdb redis.UniversalClient) *Client {
-	return &Client{asynq: asynq.NewClientFromRedisClient(rdb)}
+	return &Client{asynq: asynq.NewClientFromRedisClient(rdb), rdb: rdb}
 }
 
 // EnqueueDial enqueues attempt of contact in campaign, due at at (zero: now). A task that
