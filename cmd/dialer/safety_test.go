@@ -9,36 +9,18 @@ import (
 
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redisconn"
+	"github.com/dialerhq/dialer/internal/redistest"
 )
-
-// mustStartEvictingRedis starts a redis-server whose maxmemory-policy is allkeys-lru.
-func mustStartEvictingRedis(t *testing.T) *lab.Redis {
-	t.Helper()
-	srv, err := lab.StartRedis(t.Context(), t.TempDir(), lab.Volatile)
-	if errors.Is(err, lab.ErrNoRedisServer) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	rdb := srv.Client(0)
-	defer rdb.Close()
-	if err := rdb.ConfigSet(t.Context(), "maxmemory-policy", "allkeys-lru").Err(); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
 
 // TestLongRunningCommandsRefuseEviction starts serve and scheduler against a Redis that may
 // evict keys: each refuses to start and says what to set; with --allow-eviction each starts
 // and logs a warning.
 func TestLongRunningCommandsRefuseEviction(t *testing.T) {
-	srv := mustStartEvictingRedis(t)
+	_, url := redistest.StartServer(t, "maxmemory-policy", "allkeys-lru")
 	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"scheduler"}} {
 		t.Run(args[0], func(t *testing.T) {
 			var stderr lab.LockedBuffer
-			vars := map[string]string{"REDIS_URL": srv.URL(0)}
+			vars := map[string]string{"REDIS_URL": url}
 			e := &env{getenv: func(k string) string { return vars[k] }, stdout: &stderr, stderr: &stderr}
 			err := dispatch(t.Context(), e, args)
 			if !errors.Is(err, redisconn.ErrEvictionPolicy) || !strings.Contains(err.Error(), "maxmemory-policy noeviction") {

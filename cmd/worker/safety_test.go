@@ -9,29 +9,18 @@ import (
 
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redisconn"
+	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 // TestRefusesEvictingRedis starts the worker against a Redis whose maxmemory-policy may
 // evict keys: it refuses and says what to set; with --allow-eviction it starts and warns.
 func TestRefusesEvictingRedis(t *testing.T) {
-	srv, err := lab.StartRedis(t.Context(), t.TempDir(), lab.Volatile)
-	if errors.Is(err, lab.ErrNoRedisServer) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	rdb := srv.Client(0)
-	defer rdb.Close()
-	if err := rdb.ConfigSet(t.Context(), "maxmemory-policy", "volatile-ttl").Err(); err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{"REDIS_URL": srv.URL(0), "INTERACTLY_API_KEY": "test-key", "INTERACTLY_BASE_URL": "http://127.0.0.1:1"}
+	_, url := redistest.StartServer(t, "maxmemory-policy", "volatile-ttl")
+	vars := map[string]string{"REDIS_URL": url, "INTERACTLY_API_KEY": "test-key", "INTERACTLY_BASE_URL": "http://127.0.0.1:1"}
 	getenv := func(k string) string { return vars[k] }
 
 	var stderr lab.LockedBuffer
-	err = run(t.Context(), nil, getenv, &stderr)
+	err := run(t.Context(), nil, getenv, &stderr)
 	if !errors.Is(err, redisconn.ErrEvictionPolicy) || !strings.Contains(err.Error(), "maxmemory-policy noeviction") {
 		t.Fatalf("worker = %v, want a refusal naming maxmemory-policy noeviction", err)
 	}

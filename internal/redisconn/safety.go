@@ -13,7 +13,7 @@ import (
 
 // ErrEvictionPolicy is CheckSafety's error when Redis may evict keys: asynq's tasks and the
 // dialer's records would then vanish without an error. Its message says what to set.
-var ErrEvictionPolicy = errors.New("Redis may evict keys")
+var ErrEvictionPolicy = errors.New("maxmemory-policy lets Redis evict keys")
 
 // SafetyOptions tune CheckSafety. The zero value refuses every eviction policy.
 type SafetyOptions struct {
@@ -86,7 +86,7 @@ func CheckSafety(ctx context.Context, rdb redis.UniversalClient, opt SafetyOptio
 		log.Warn("Redis does not report its maxmemory-policy; make sure it is noeviction, or tasks and records may be evicted when Redis fills up")
 	default:
 		if !opt.AllowEviction {
-			return fmt.Errorf("%w: maxmemory-policy is %s, so a full Redis would silently drop queued dials and call records; set `maxmemory-policy noeviction` (redis.conf, or CONFIG SET maxmemory-policy noeviction), or start with --allow-eviction to run anyway",
+			return fmt.Errorf("%w: it is %s, so a full Redis would silently drop queued dials and call records; set `maxmemory-policy noeviction` (redis.conf, or CONFIG SET maxmemory-policy noeviction), or start with --allow-eviction to run anyway",
 				ErrEvictionPolicy, s.MaxmemoryPolicy)
 		}
 		log.Warn("Redis may evict keys: queued dials and call records can vanish when it fills up; set maxmemory-policy noeviction",

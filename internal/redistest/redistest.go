@@ -26,12 +26,14 @@
 package redistest
 
 import (
+	"errors"
 	"net/url"
 	"os"
 	"strconv"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -84,4 +86,46 @@ func URL(rdb *redis.Client) string {
 		u.User = url.User(opt.Username)
 	}
 	return u.String()
+}
+
+// StartServer starts a redis-server of the test's own (internal/lab.StartRedis: a free
+// port, no persistence), applies settings (name, value, … as CONFIG SET takes them, such as
+// "maxmemory-policy", "allkeys-lru") and returns a client of its database 0 and its URL.
+// Both are gone when the test ends. It skips the test when redis-server is not installed.
+// Tests use it for what miniredis cannot show: memory limits, eviction policies, INFO.
+func StartServer(tb testing.TB, settings ...string) (*redis.Client, string) {
+	tb.Helper()
+	srv, err := lab.StartRedis(tb.Context(), tb.TempDir(), lab.Volatile)
+	if errors.Is(err, lab.ErrNoRedisServer) {
+		tb.Skip(err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.Close)
+	rdb := srv.Client(0)
+	tb.Cleanup(func() { rdb.Close() })
+	for i := 0; i+1 < len(settings); i += 2 {
+		if err := rdb.ConfigSet(tb.Context(), settings[i], settings[i+1]).Err(); err != nil {
+			tb.Fatalf("CONFIG SET %s %s: %v", settings[i], settings[i+1], err)
+		}
+	}
+	return rdb, srv.URL(0)
+}
+
+// LimitMemory sets the maxmemory of rdb's server (one from StartServer, under noeviction)
+// to what it uses now plus headroom bytes, so that the test fills it soon.
+func LimitMemory(tb testing.TB, rdb *redis.Client, headroom int64) {
+	tb.Helper()
+	used, err := lab.InfoField(tb.Context(), rdb, "memory", "used_memory")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n, err := strconv.ParseInt(used, 10, 64)
+	if err != nil {
+		tb.Fatalf("INFO used_memory %q: %v", used, err)
+	}
+	if err := rdb.ConfigSet(tb.Context(), "maxmemory", strconv.FormatInt(n+headroom, 10)).Err(); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -8,9 +8,9 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
-	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/redisconn"
+	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 // TestFullRedisHoldsTheWork runs a dial on a real redis-server that reaches its maxmemory
@@ -18,29 +18,11 @@ import (
 // against MaxRetry) and gives the contact no outcome; once memory is freed, the same task
 // completes the contact.
 func TestFullRedisHoldsTheWork(t *testing.T) {
-	srv, err := lab.StartRedis(t.Context(), t.TempDir(), lab.Volatile)
-	if errors.Is(err, lab.ErrNoRedisServer) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	rdb := srv.Client(0)
-	t.Cleanup(func() { rdb.Close() })
+	rdb, _ := redistest.StartServer(t)
 	fx := setupOn(t, rdb, newFakeAPI(interactly.PhoneCompleted), testCampaign, nil)
 
 	ctx := t.Context()
-	used, err := lab.InfoField(ctx, rdb, "memory", "used_memory")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var usedBytes int64
-	fmt.Sscan(used, &usedBytes)
-	if err := rdb.ConfigSet(ctx, "maxmemory", fmt.Sprint(usedBytes+512<<10)).Err(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.ConfigSet(t.Context(), "maxmemory", "0") })
+	redistest.LimitMemory(t, rdb, 512<<10)
 	filler := strings.Repeat("x", 8<<10)
 	for i := 0; ; i++ {
 		err := rdb.Set(ctx, fmt.Sprint("filler:", i), filler, 0).Err()
