@@ -11,10 +11,11 @@ import (
 )
 
 func runReport(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "report", "CAMPAIGN_ID --out FILE.csv [--attempts] [--raw]")
+	fs := newFlagSet(e, "report", "CAMPAIGN_ID --out FILE.csv [--attempts | --rejected] [--raw]")
 	out := fs.String("out", "", "where to write the report; - for standard output")
 	raw := fs.Bool("raw", false, "write cells as stored; by default a cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe")
 	attempts := fs.Bool("attempts", false, "one row per dial attempt, with why it was allowed (local time, zone, window, suppression check, frequency cap), for compliance review")
+	rejected := fs.Bool("rejected", false, "only the rows the upload refused (invalid, duplicate, suppressed): line, outcome, reason, then the row as read, to fix and upload again")
 	id, err := oneArg(e, fs, args, "campaign ID")
 	if err != nil {
 		return err
@@ -30,8 +31,13 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	defer rdb.Close()
 	store := campaign.NewStore(rdb)
 	write := store.WriteReport
-	if *attempts {
+	switch {
+	case *attempts && *rejected:
+		return fmt.Errorf("%w: --attempts and --rejected are two different reports; choose one", errUsage)
+	case *attempts:
 		write = store.WriteAttemptReport
+	case *rejected:
+		write = store.WriteRejected
 	}
 	n, err := writeReport(ctx, e, write, id, *out, campaign.ReportOptions{Raw: *raw})
 	if err != nil {

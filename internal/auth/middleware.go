@@ -40,6 +40,11 @@ type Config struct {
 	// Logger receives one line per failed authentication (never the token). Defaults to
 	// discarding.
 	Logger *slog.Logger
+	// Observe, when set, wraps the handler of each non-public route that Mount registers,
+	// inside the authentication and outside the scope check, so it sees the Principal and
+	// the refusals of RequireScope: dialer serve records state-changing calls in the audit
+	// log there. Defaults to none.
+	Observe func(pattern string, next http.Handler) http.Handler
 }
 
 // WithDefaults returns c with its zero fields set to their defaults.

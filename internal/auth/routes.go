@@ -21,8 +21,8 @@ type Route struct {
 	Handler http.Handler
 }
 
-// Mount registers routes on mux, each non-public one behind a.Middleware and
-// RequireScope(route.Scope). It panics on a route that is neither public nor scoped, as
+// Mount registers routes on mux, each non-public one behind a.Middleware, Config.Observe
+// and RequireScope(route.Scope). It panics on a route that is neither public nor scoped, as
 // http.ServeMux panics on a bad pattern.
 func (a *Authenticator) Mount(mux *http.ServeMux, routes []Route) {
 	for _, rt := range routes {
@@ -30,7 +30,11 @@ func (a *Authenticator) Mount(mux *http.ServeMux, routes []Route) {
 		case rt.Public:
 			mux.Handle(rt.Pattern, rt.Handler)
 		case rt.Scope.Valid():
-			mux.Handle(rt.Pattern, a.Middleware(RequireScope(rt.Scope)(rt.Handler)))
+			h := RequireScope(rt.Scope)(rt.Handler)
+			if a.cfg.Observe != nil {
+				h = a.cfg.Observe(rt.Pattern, h)
+			}
+			mux.Handle(rt.Pattern, a.Middleware(h))
 		default:
 			panic(fmt.Sprintf("auth: route %q has no scope and is not public", rt.Pattern))
 		}

@@ -263,12 +263,8 @@ func ParseFile(path string) (*File, error) {
 	if len(data) > maxFileBytes {
 		return nil, &FileError{Path: path, Msg: "file is larger than 1 MiB; a campaign file is a few lines of YAML (is this the contact file?)"}
 	}
-	f, err := Parse(path, data)
+	f, err := ParseChecked(path, data)
 	if err != nil {
-		return nil, err
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	if len(f.SuppressionFiles) > 0 {
@@ -326,6 +322,21 @@ type NotifyConfig struct {
 	// Events are the events sent, each at most once. Defaults, when empty, to both
 	// NotifyContactFinished and NotifyCampaignFinished.
 	Events []string `yaml:"events,omitempty" json:"events,omitempty"`
+}
+
+// ParseChecked decodes campaign file data (named path in errors), fills in defaults and
+// validates it, as ParseFile does with a file's contents: errors about the contents are a
+// *FileError. suppressionFiles are left as written.
+func ParseChecked(path string, data []byte) (*File, error) {
+	f, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // Parse decodes a campaign file. path only names the file in errors. It refuses, with a

@@ -191,6 +191,10 @@ type ListOptions struct {
 	State campaign.State
 	// Search keeps only campaigns whose name or ID contains it, ignoring case; "" keeps all.
 	Search string
+	// Before, when set, keeps only the campaigns listed after the one of that ID (older
+	// ones): the cursor of the next page. A campaign deleted since is placed by its ID,
+	// which sorts by creation time.
+	Before string
 }
 
 // Summary is one campaign as List shows it.
@@ -208,6 +212,13 @@ func (o *Operator) List(ctx context.Context, opt ListOptions) ([]Summary, error)
 		return nil, err
 	}
 	slices.Reverse(ids)
+	if opt.Before != "" {
+		if i := slices.Index(ids, opt.Before); i >= 0 {
+			ids = ids[i+1:]
+		} else {
+			ids = slices.DeleteFunc(ids, func(id string) bool { return id >= opt.Before })
+		}
+	}
 	search := strings.ToLower(strings.TrimSpace(opt.Search))
 	out := make([]Summary, 0, min(len(ids), max(opt.Limit, 0)))
 	for _, id := range ids {
