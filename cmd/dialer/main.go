@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"resume":    {"let a paused campaign dial again, where it stopped", runResume},
 	"cancel":    {"give a campaign's remaining contacts the outcome canceled (--hangup ends live calls)", runCancel},
 	"call":      {"steer a live call: say, end, forward or dtmf", runCall},
+	"audit":     {"print the operator audit log: who changed what, from where, with what result", runAudit},
 	"token":     {"create, list or revoke the bearer tokens of dialer serve's operator routes", runToken},
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/api"
+	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/console"
@@ -98,6 +100,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		LocalOpen: isLoopbackListener(operatorLn),
 		Insecure:  *insecureNoAuth,
 		Logger:    logger,
+		Observe:   h.audit.Middleware(logger),
 	})
 	if err != nil {
 		return err
@@ -244,9 +247,12 @@ type serveHandlers struct {
 	metrics  http.Handler
 	// monitor is asynqmon read-only; monitorAdmin is writable, for admin only.
 	monitor, monitorAdmin *asynqmon.HTTPHandler
-	// console is the web console at /; op performs its actions.
+	// console is the web console at /; api is the REST API under /api/v1; op performs
+	// the actions of both; audit records every state-changing call of an operator route.
 	console *console.Console
+	api     *api.Server
 	op      *operator.Operator
+	audit   *audit.Log
 
 	recorder  *metrics.Recorder
 	notifier  *notify.Handler
@@ -287,14 +293,22 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 		h.Close()
 		return nil, err
 	}
-	var api *interactly.Client
+	// Ending live calls (cancel with hangup) needs the Interactly API; without a key the
+	// API answers such a cancel with a problem saying so.
+	var calls *interactly.Client
 	if e.getenv("INTERACTLY_API_KEY") != "" {
-		if api, err = newAPIClient(e); err != nil {
+		if calls, err = newAPIClient(e); err != nil {
 			h.Close()
 			return nil, err
 		}
 	}
-	h.op = operator.New(rdb, operator.Config{API: api})
+	h.op = operator.New(rdb, operator.Config{API: calls})
+	h.audit = audit.New(rdb)
+	h.api, err = api.New(api.Config{Operator: h.op, Tokens: auth.NewStore(rdb), Audit: h.audit, Redis: rdb, Logger: logger})
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
 	h.console, err = console.New(console.Config{
 		Operator: h.op, Tokens: auth.NewStore(rdb), Logger: logger,
 		TrustedProxies: cc.trustedProxies, ProxyScope: cc.proxyScope,
@@ -306,7 +320,8 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 	return h, nil
 }
 
-// Close stops asynqmon's handlers; the notification server closes its own client.
+// Close stops asynqmon's handlers and the operator's queue clients; the notification
+// server closes its own client.
 func (h *serveHandlers) Close() {
 	h.monitor.Close()
 	h.monitorAdmin.Close()
@@ -315,9 +330,10 @@ func (h *serveHandlers) Close() {
 	}
 }
 
-// routes is dialer serve's route table: the one place that says who may call what. Only
-// the webhook receiver (which checks its own secret) and /healthz are public. Add a route
-// here, never on the mux directly: the tests walk this table.
+// routes is dialer serve's route table: the one place that says who may call what, with
+// the API's lines (api.Server.Routes, one per endpoint with its scope). Only the webhook
+// receiver (which checks its own secret) and /healthz are public. Add a route here, never
+// on the mux directly: the tests walk this table.
 func (h *serveHandlers) routes() []auth.Route {
 	routes := []auth.Route{
 		{Pattern: "POST /webhooks/interactly", Public: true, Handler: h.webhooks},
@@ -325,6 +341,7 @@ func (h *serveHandlers) routes() []auth.Route {
 		{Pattern: "GET /metrics", Scope: auth.ScopeRead, Handler: h.metrics},
 		{Pattern: "/monitoring/", Scope: auth.ScopeRead, Handler: adminOr(h.monitorAdmin, h.monitor)},
 	}
+	routes = append(routes, h.api.Routes()...)
 	return append(routes, h.console.Routes()...)
 }
 

@@ -67,6 +67,9 @@ func tokenCreate(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	if err != nil {
 		return err
 	}
+	if err := auditCLI(ctx, rdb, "token create", tok.Name, tok.Scope.String()); err != nil {
+		return err
+	}
 	fmt.Fprintln(e.stdout, secret)
 	until := "never expires"
 	if !tok.ExpiresAt.IsZero() {
@@ -135,6 +138,9 @@ func tokenRevoke(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	defer rdb.Close()
 	name, err := auth.NewStore(rdb).Revoke(ctx, arg)
 	if err != nil {
+		return err
+	}
+	if err := auditCLI(ctx, rdb, "token revoke", name, ""); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "token %q revoked\n", name)

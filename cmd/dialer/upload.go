@@ -102,13 +102,9 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 }
 
 func parseDelimiter(s string) (rune, error) {
-	switch s {
-	case "":
-		return 0, nil
-	case ",", ";":
-		return rune(s[0]), nil
-	case "tab", `\t`, "\t":
-		return '\t', nil
+	r, err := campaign.ParseDelimiter(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w: --delimiter: %v", errUsage, err)
 	}
-	return 0, fmt.Errorf(`%w: --delimiter %q: want "," ";" or "tab"`, errUsage, s)
+	return r, nil
 }

@@ -21,6 +21,9 @@ const Key = "dialer:audit"
 // MaxEntries is about how many entries the stream keeps; older ones are trimmed.
 const MaxEntries = 100_000
 
+// ErrBadCursor is wrapped by List's error for a cursor that is not an entry ID.
+var ErrBadCursor = errors.New("bad cursor")
+
 // Entry is one audited call.
 type Entry struct {
 	// ID is the entry's stream ID ("1733318400000-0"), its cursor in List.
@@ -92,7 +95,7 @@ func (l *Log) List(ctx context.Context, opt ListOptions) ([]Entry, string, error
 	end := "+"
 	if opt.Before != "" {
 		if !validID(opt.Before) {
-			return nil, "", fmt.Errorf("cursor %q: want an entry ID such as 1733318400000-0, as nextCursor gave it", opt.Before)
+			return nil, "", fmt.Errorf("%w %q: want an entry ID such as 1733318400000-0, as nextCursor gave it", ErrBadCursor, opt.Before)
 		}
 		end = "(" + opt.Before
 	}

@@ -14,8 +14,11 @@ import (
 // call (any method but GET, HEAD and OPTIONS) of route pattern in l once it is answered:
 // the Principal, the route, its target (the "id" path value, else a created resource's
 // Location, else the path), the client address and the status. A failure to record is
-// logged, not returned to the caller: the call has happened.
+// logged on logger (nil: discarded), not returned to the caller: the call has happened.
 func (l *Log) Middleware(logger *slog.Logger) func(pattern string, next http.Handler) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return func(pattern string, next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.Method {

@@ -31,6 +31,10 @@ var ErrTokenNotFound = errors.New("token not found")
 // ErrTokenExists is returned by Store.Create when a token of that name exists already.
 var ErrTokenExists = errors.New("a token of that name exists")
 
+// ErrInvalidOption is wrapped by Store.Create's errors about a bad name, scope or TTL, and
+// by ParseTTL's.
+var ErrInvalidOption = errors.New("invalid token option")
+
 // TokenPrefix starts every token, so a leaked one is recognisable (and secret scanners can
 // match it): "dlr_" + a 16-hex-digit ID + "_" + 43 characters of base64url secret.
 const TokenPrefix = "dlr_"
@@ -102,13 +106,13 @@ return 1
 // option for a bad name, scope or TTL.
 func (s *Store) Create(ctx context.Context, opt CreateOptions) (secret string, tok Token, err error) {
 	if !nameRE.MatchString(opt.Name) {
-		return "", Token{}, fmt.Errorf("token name %q: want 1 to 64 letters, digits, '.', '_' or '-'", opt.Name)
+		return "", Token{}, fmt.Errorf("%w: token name %q: want 1 to 64 letters, digits, '.', '_' or '-'", ErrInvalidOption, opt.Name)
 	}
 	if !opt.Scope.Valid() {
-		return "", Token{}, fmt.Errorf("token scope %s: want read, export, operate or admin", opt.Scope)
+		return "", Token{}, fmt.Errorf("%w: token scope %s: want read, export, operate or admin", ErrInvalidOption, opt.Scope)
 	}
 	if opt.TTL < 0 {
-		return "", Token{}, fmt.Errorf("token expiry %s: want a positive duration, or none", opt.TTL)
+		return "", Token{}, fmt.Errorf("%w: token expiry %s: want a positive duration, or none", ErrInvalidOption, opt.TTL)
 	}
 	var idb [8]byte
 	var sec [32]byte
@@ -308,13 +312,13 @@ func ParseTTL(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 || n > 36500 {
-			return 0, fmt.Errorf("expiry %q: want a whole number of days such as 90d, a duration such as 12h, or never", s)
+			return 0, fmt.Errorf("%w: expiry %q: want a whole number of days such as 90d, a duration such as 12h, or never", ErrInvalidOption, s)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("expiry %q: want a whole number of days such as 90d, a duration such as 12h, or never", s)
+		return 0, fmt.Errorf("%w: expiry %q: want a whole number of days such as 90d, a duration such as 12h, or never", ErrInvalidOption, s)
 	}
 	return d, nil
 }

@@ -341,3 +341,18 @@ func (g *recordGuard) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// ParseDelimiter reads a contact file delimiter as an operator writes it: "," ";" or
+// "tab" (or a tab character, or `\t`); "" is 0, which means the campaign file's, else
+// detected. Anything else is an error listing the choices.
+func ParseDelimiter(s string) (rune, error) {
+	switch s {
+	case "":
+		return 0, nil
+	case ",", ";":
+		return rune(s[0]), nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	}
+	return 0, fmt.Errorf(`delimiter %q: want "," ";" or "tab"`, s)
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/user"
+	"text/tabwriter"
+
+	"github.com/dialerhq/dialer/internal/audit"
+	"github.com/redis/go-redis/v9"
+)
+
+// runAudit prints the operator audit log, newest first.
+func runAudit(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "audit", "[--limit 50] [--before ID] [--json]")
+	limit := fs.Int("limit", 50, "entries to print, newest first (at most 1000)")
+	before := fs.String("before", "", "print entries older than this entry ID (the last ID of the previous page)")
+	asJSON := fs.Bool("json", false, "print a JSON array of entries, as GET /api/v1/audit holds them")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *limit < 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: audit takes no arguments, and --limit at least 1", errUsage)
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	entries, next, err := audit.New(rdb).List(ctx, audit.ListOptions{Before: *before, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(entries)
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(e.stdout, "no audit entries")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tSCOPE\tACTION\tTARGET\tSOURCE\tRESULT")
+	for _, en := range entries {
+		result := en.Result
+		if en.Status != 0 {
+			result = fmt.Sprintf("%d %s", en.Status, en.Result)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", en.ID, en.Time.Format("2006-01-02 15:04:05Z"), en.Actor, en.Scope, en.Action, en.Target, en.Source, result)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if next != "" {
+		fmt.Fprintf(e.stderr, "older entries: dialer audit --before %s\n", next)
+	}
+	return nil
+}
+
+// auditCLI records a state-changing command run from the CLI, whose actor is the local user.
+func auditCLI(ctx context.Context, rdb redis.UniversalClient, action, target, scope string) error {
+	who := "cli"
+	if u, err := user.Current(); err == nil {
+		who = "cli:" + u.Username
+	}
+	return audit.New(rdb).Append(ctx, audit.Entry{Actor: who, Scope: scope, Action: action, Target: target, Source: "cli", Result: "ok"})
+}

@@ -1,0 +1,173 @@
+// Package api is dialer serve's operator REST API, v1, under /api/v1: JSON in and out,
+// errors as RFC 9457 problem documents, an Idempotency-Key on creates, cursor pagination.
+//
+// One file per resource (campaigns.go, reports.go, events.go, tokens.go, audit.go). Each
+// handler reads the request, calls the operation the CLI calls (package operator, the
+// campaign Store, the token store, the audit log) and writes the answer; errors all go
+// through writeError (errors.go), the one mapping of domain errors to problems. Routes
+// returns the API's lines of dialer serve's route table, each with the scope it needs.
+// The API is described by openapi.json, served at /api/v1/openapi.json.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/audit"
+	"github.com/dialerhq/dialer/internal/auth"
+	"github.com/dialerhq/dialer/internal/operator"
+	"github.com/redis/go-redis/v9"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1"
+
+// Config configures a Server.
+type Config struct {
+	// Operator performs the campaign operations. Required.
+	Operator *operator.Operator
+	// Tokens is the token store behind /api/v1/tokens. Required.
+	Tokens *auth.Store
+	// Audit is the log behind /api/v1/audit. Required.
+	Audit *audit.Log
+	// Redis keeps the Idempotency-Key records. Required.
+	Redis redis.UniversalClient
+	// Logger receives internal errors, with the request ID the caller sees. Defaults to
+	// discarding.
+	Logger *slog.Logger
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+	// TempDir is where uploaded contact files are spooled (to disk, never memory) while
+	// they are read. Defaults to os.TempDir().
+	TempDir string
+	// MaxUploadBytes bounds one create or validate request's body. Defaults to 1 GiB.
+	MaxUploadBytes int64
+	// UploadTimeout is how long one create or validate request may take to arrive, past
+	// the server's own read timeout. Defaults to 10 minutes.
+	UploadTimeout time.Duration
+	// EventInterval is how often GET .../events looks at a campaign's progress; it sends
+	// an event only when something changed. Defaults to 500 ms.
+	EventInterval time.Duration
+}
+
+// WithDefaults returns c with its zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.TempDir == "" {
+		c.TempDir = os.TempDir()
+	}
+	if c.MaxUploadBytes == 0 {
+		c.MaxUploadBytes = 1 << 30
+	}
+	if c.UploadTimeout == 0 {
+		c.UploadTimeout = 10 * time.Minute
+	}
+	if c.EventInterval == 0 {
+		c.EventInterval = 500 * time.Millisecond
+	}
+	return c
+}
+
+// Validate reports the first field of c that is missing or wrong.
+func (c Config) Validate() error {
+	switch {
+	case c.Operator == nil:
+		return errors.New("api.Config.Operator is required")
+	case c.Tokens == nil:
+		return errors.New("api.Config.Tokens is required")
+	case c.Audit == nil:
+		return errors.New("api.Config.Audit is required")
+	case c.Redis == nil:
+		return errors.New("api.Config.Redis is required")
+	case c.MaxUploadBytes < 0:
+		return fmt.Errorf("api.Config.MaxUploadBytes %d: want a positive size", c.MaxUploadBytes)
+	}
+	return nil
+}
+
+// Server serves the API. Create one with New; its handlers are safe for concurrent use.
+type Server struct {
+	cfg Config
+	op  *operator.Operator
+}
+
+// New returns a Server for cfg (after WithDefaults), or the error of Validate.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, op: cfg.Operator}, nil
+}
+
+// Routes returns the API's lines of the server's route table: each pattern with the
+// lowest scope that may call it. read sees campaigns and their counts; export also their
+// rows and reports (personal data); operate also changes campaigns; admin also manages
+// tokens and reads the audit log.
+func (s *Server) Routes() []auth.Route {
+	route := func(pattern string, scope auth.Scope, h http.HandlerFunc) auth.Route {
+		return auth.Route{Pattern: pattern, Scope: scope, Handler: h}
+	}
+	return []auth.Route{
+		route("GET "+Prefix+"/openapi.json", auth.ScopeRead, s.openAPI),
+		route("GET "+Prefix+"/campaigns", auth.ScopeRead, s.listCampaigns),
+		route("POST "+Prefix+"/campaigns", auth.ScopeOperate, s.createCampaign),
+		route("POST "+Prefix+"/campaigns/validate", auth.ScopeOperate, s.validateCampaign),
+		route("GET "+Prefix+"/campaigns/{id}", auth.ScopeRead, s.getCampaign),
+		route("POST "+Prefix+"/campaigns/{id}/pause", auth.ScopeOperate, s.pauseCampaign),
+		route("POST "+Prefix+"/campaigns/{id}/resume", auth.ScopeOperate, s.resumeCampaign),
+		route("POST "+Prefix+"/campaigns/{id}/cancel", auth.ScopeOperate, s.cancelCampaign),
+		route("GET "+Prefix+"/campaigns/{id}/events", auth.ScopeRead, s.campaignEvents),
+		route("GET "+Prefix+"/campaigns/{id}/contacts", auth.ScopeExport, s.listContacts),
+		route("GET "+Prefix+"/campaigns/{id}/report.csv", auth.ScopeExport, s.report),
+		route("GET "+Prefix+"/campaigns/{id}/attempts.csv", auth.ScopeExport, s.attemptReport),
+		route("GET "+Prefix+"/campaigns/{id}/rejected.csv", auth.ScopeExport, s.rejectedReport),
+		route("GET "+Prefix+"/tokens", auth.ScopeAdmin, s.listTokens),
+		route("POST "+Prefix+"/tokens", auth.ScopeAdmin, s.createToken),
+		route("DELETE "+Prefix+"/tokens/{name}", auth.ScopeAdmin, s.revokeToken),
+		route("GET "+Prefix+"/audit", auth.ScopeAdmin, s.listAudit),
+	}
+}
+
+// writeJSON answers status with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decodeJSON reads a JSON request body of at most 1 MiB into v, refusing unknown fields.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("request body: %v; send a JSON object as the API reference shows", err)
+	}
+	return nil
+}
+
+// queryInt reads query parameter name as an integer in [lo, hi], def when absent.
+func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("query parameter %s=%q: want a whole number from %d to %d", name, raw, lo, hi)
+	}
+	return n, nil
+}

@@ -1,0 +1,147 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/dialerhq/dialer/internal/auth"
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/operator"
+	"github.com/dialerhq/dialer/internal/problem"
+)
+
+// Problem types: URI references naming each kind of problem the API answers with, stable
+// within v1 (see openapi.json).
+const (
+	typeValidation = "/api/v1/problems/validation"
+	typeNotFound   = "/api/v1/problems/not-found"
+	typeConflict   = "/api/v1/problems/conflict"
+	typeBadRequest = "/api/v1/problems/bad-request"
+	typeInternal   = "/api/v1/problems/internal"
+)
+
+// badRequestError is a request the API cannot read: a malformed body or parameter.
+type badRequestError struct{ msg string }
+
+func (e *badRequestError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &badRequestError{msg: fmt.Sprintf(format, args...)}
+}
+
+// jsonSource marks errors about a campaign given as JSON ({"campaign": {...}, "contacts":
+// [...]}), whose places are JSON pointers rather than file lines.
+type jsonSource struct{ err error }
+
+func (e *jsonSource) Error() string { return e.err.Error() }
+func (e *jsonSource) Unwrap() error { return e.err }
+
+// writeError answers err as a problem document: the one place where a domain error becomes
+// a status. An error it does not know is logged with a request ID and answered as a
+// generic 500 that shows only that ID.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	problem.Write(w, s.problemFor(r, err))
+}
+
+func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
+	var (
+		p       *problem.Problem
+		bad     *badRequestError
+		fileErr *campaign.FileError
+		csvErr  *campaign.CSVError
+		colErr  *campaign.ColumnError
+		media   *unsupportedMediaError
+		field   *fieldError
+	)
+	fromJSON := errors.As(err, new(*jsonSource))
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &bad):
+		return &problem.Problem{Type: typeBadRequest, Title: "Bad request", Status: http.StatusBadRequest, Detail: bad.msg}
+	case errors.As(err, &media):
+		return &problem.Problem{Type: typeBadRequest, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: media.Error()}
+	case errors.As(err, &field):
+		return validation(err, problem.FieldError{Pointer: field.pointer, Detail: field.msg})
+	case errors.As(err, &fileErr):
+		fe := problem.FieldError{Key: fileErr.Key, Detail: fileErr.Msg}
+		if fromJSON {
+			fe.Pointer = "/campaign" + keyPointer(fileErr.Key)
+		} else {
+			fe.File, fe.Line, fe.Column = fileErr.Path, fileErr.Line, fileErr.Column
+		}
+		return validation(err, fe)
+	case errors.As(err, &csvErr):
+		fe := problem.FieldError{Detail: csvErr.Msg}
+		if fromJSON && csvErr.Line >= 2 {
+			fe.Pointer = "/contacts/" + strconv.Itoa(csvErr.Line-2)
+		} else {
+			fe.File, fe.Line, fe.Column = csvErr.Path, csvErr.Line, csvErr.Column
+		}
+		return validation(err, fe)
+	case errors.As(err, &colErr):
+		fe := problem.FieldError{Key: colErr.Key, Detail: err.Error()}
+		if fromJSON {
+			fe.Pointer = "/campaign" + keyPointer(colErr.Key)
+		}
+		return validation(err, fe)
+	case errors.Is(err, operator.ErrEndAtPassed):
+		fe := problem.FieldError{Key: "endAt", Detail: err.Error()}
+		if fromJSON {
+			fe.Pointer = "/campaign/endAt"
+		}
+		return validation(err, fe)
+	case errors.Is(err, campaign.ErrCampaignNotFound):
+		return &problem.Problem{Type: typeNotFound, Title: "Campaign not found", Status: http.StatusNotFound, Detail: err.Error() + "; GET /api/v1/campaigns lists them"}
+	case errors.Is(err, campaign.ErrCampaignCanceled), errors.Is(err, campaign.ErrCampaignPaused):
+		return &problem.Problem{Type: typeConflict, Title: "Campaign state forbids this", Status: http.StatusConflict, Detail: err.Error()}
+	case errors.Is(err, operator.ErrNoAPI):
+		return &problem.Problem{Type: typeConflict, Title: "Hang-up unavailable", Status: http.StatusServiceUnavailable, Detail: "ending live calls needs INTERACTLY_API_KEY where dialer serve runs; set it there, or cancel without hangup"}
+	case errors.Is(err, auth.ErrTokenExists):
+		return &problem.Problem{Type: typeConflict, Title: "Token exists", Status: http.StatusConflict, Detail: err.Error()}
+	case errors.Is(err, auth.ErrTokenNotFound):
+		return &problem.Problem{Type: typeNotFound, Title: "Token not found", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, auth.ErrInvalidOption):
+		return validation(err, problem.FieldError{Detail: err.Error()})
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return &problem.Problem{Title: "Client closed request", Status: 499}
+	}
+	id := requestID()
+	s.cfg.Logger.Error("api: internal error", "request", id, "method", r.Method, "path", r.URL.Path, "err", err)
+	return &problem.Problem{Type: typeInternal, Title: "Internal error", Status: http.StatusInternalServerError,
+		Detail: "the server failed; its log holds the cause under this request ID", RequestID: id}
+}
+
+// validation is a 422 problem whose errors list fe.
+func validation(err error, fe problem.FieldError) *problem.Problem {
+	return &problem.Problem{Type: typeValidation, Title: "Invalid campaign", Status: http.StatusUnprocessableEntity,
+		Detail: err.Error(), Errors: []problem.FieldError{fe}}
+}
+
+// keyPointer turns a campaign file key into a JSON pointer: "phoneNumberIds[0].id" ->
+// "/phoneNumberIds/0/id".
+func keyPointer(key string) string {
+	if key == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, part := range strings.Split(key, ".") {
+		name, idx, _ := strings.Cut(part, "[")
+		b.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name))
+		for idx != "" {
+			var n string
+			n, idx, _ = strings.Cut(idx, "]")
+			b.WriteString("/" + n)
+			idx = strings.TrimPrefix(idx, "[")
+		}
+	}
+	return b.String()
+}
+
+// requestID returns a fresh ID for a request's log line.
+func requestID() string { return "req_" + strings.ToLower(rand.Text()[:16]) }
