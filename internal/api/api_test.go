@@ -18,6 +18,7 @@ import (
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/problem"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 )
@@ -40,6 +41,8 @@ type harness struct {
 	handler http.Handler
 	routes  []auth.Route
 	token   map[auth.Scope]string
+	// openapi checks every request and answer against openapi.json.
+	openapi routers.Router
 }
 
 func setup(t *testing.T) *harness {
@@ -58,6 +61,7 @@ func setup(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{rdb: rdb, store: op.Store(), routes: srv.Routes(), token: map[auth.Scope]string{}}
+	_, h.openapi = mustLoadOpenAPI(t)
 	mux := http.NewServeMux()
 	a.Mount(mux, h.routes)
 	h.handler = auth.CrossOrigin(mux)
@@ -74,6 +78,14 @@ func setup(t *testing.T) *harness {
 // do sends a request as scope (0: anonymous) and returns the recorded answer.
 func (h *harness) do(t *testing.T, scope auth.Scope, method, path, contentType string, body io.Reader, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
+	var sent []byte
+	if body != nil {
+		var err error
+		if sent, err = io.ReadAll(body); err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(sent)
+	}
 	r := httptest.NewRequest(method, path, body)
 	r.RemoteAddr = "198.51.100.4:1234"
 	if contentType != "" {
@@ -86,7 +98,10 @@ func (h *harness) do(t *testing.T, scope auth.Scope, method, path, contentType s
 		r.Header.Set(header[i], header[i+1])
 	}
 	rec := httptest.NewRecorder()
-	h.handler.ServeHTTP(rec, r)
+	h.handler.ServeHTTP(rec, r.Clone(r.Context()))
+	if strings.HasPrefix(r.URL.Path, api.Prefix) && rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") == problem.ContentType {
+		checkOpenAPI(t, h.openapi, r, sent, rec)
+	}
 	return rec
 }
 
