@@ -396,6 +396,9 @@ func TestControlAndAudit(t *testing.T) {
 	if res.Canceled != 2 || !res.Campaign.Done {
 		t.Errorf("after cancel: %+v", res)
 	}
+	if rec := h.do(t, auth.ScopeOperate, "POST", "/api/v1/campaigns/"+id+"/pause", "", nil); rec.Code != 409 || decode[problem.Problem](t, rec).State != "canceled" {
+		t.Errorf("pause of a canceled campaign: %d %s", rec.Code, rec.Body)
+	}
 	if rec := h.do(t, auth.ScopeOperate, "POST", "/api/v1/campaigns/"+id+"/cancel?hangup=true", "", nil); rec.Code != 503 {
 		t.Errorf("cancel with hangup and no Interactly client: %d %s", rec.Code, rec.Body)
 	}
@@ -416,14 +419,14 @@ func TestControlAndAudit(t *testing.T) {
 	want := []row{
 		{"operate-token", "operate", "POST /api/v1/campaigns/{id}/pause Not Found", "nosuch", "198.51.100.4"},
 		{"operate-token", "operate", "POST /api/v1/campaigns/{id}/cancel Service Unavailable", id, "198.51.100.4"},
+		{"operate-token", "operate", "POST /api/v1/campaigns/{id}/pause Conflict", id, "198.51.100.4"},
 		{"operate-token", "operate", "POST /api/v1/campaigns/{id}/cancel ok", id, "198.51.100.4"},
-		{"read-token", "read", "POST /api/v1/campaigns/{id}/cancel Forbidden", id, "198.51.100.4"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" || p.NextCursor == "" {
 		t.Errorf("audit, newest first (-want +got):\n%s", diff)
 	}
 	older := decode[page](t, h.do(t, auth.ScopeAdmin, "GET", "/api/v1/audit?limit=10&cursor="+p.NextCursor, "", nil))
-	if len(older.Entries) != 2 || older.Entries[0].Action != "POST /api/v1/campaigns/{id}/pause" || older.Entries[1].Action != "POST /api/v1/campaigns" || older.Entries[1].Target != "/api/v1/campaigns/"+id {
+	if len(older.Entries) != 3 || older.Entries[0].Result != "Forbidden" || older.Entries[1].Action != "POST /api/v1/campaigns/{id}/pause" || older.Entries[2].Action != "POST /api/v1/campaigns" || older.Entries[2].Target != "/api/v1/campaigns/"+id {
 		t.Errorf("older audit entries: %+v", older.Entries)
 	}
 }

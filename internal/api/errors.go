@@ -55,6 +55,7 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 		fileErr *campaign.FileError
 		csvErr  *campaign.CSVError
 		colErr  *campaign.ColumnError
+		state   *campaign.StateError
 		media   *unsupportedMediaError
 		field   *fieldError
 	)
@@ -98,6 +99,8 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 		return validation(err, fe)
 	case errors.Is(err, campaign.ErrCampaignNotFound):
 		return &problem.Problem{Type: typeNotFound, Title: "Campaign not found", Status: http.StatusNotFound, Detail: err.Error() + "; GET /api/v1/campaigns lists them"}
+	case errors.As(err, &state):
+		return &problem.Problem{Type: typeConflict, Title: "Campaign state forbids this", Status: http.StatusConflict, Detail: err.Error(), State: string(state.State)}
 	case errors.Is(err, campaign.ErrCampaignCanceled), errors.Is(err, campaign.ErrCampaignPaused):
 		return &problem.Problem{Type: typeConflict, Title: "Campaign state forbids this", Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, operator.ErrNoAPI):

@@ -25,6 +25,8 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 	// RequestID identifies the request in dialer serve's log, for a 500 in particular.
 	RequestID string `json:"requestId,omitempty"`
+	// State is, for a refusal because of a campaign's state, that state (e.g. "canceled").
+	State string `json:"state,omitempty"`
 	// Errors are the individual errors of a validation problem.
 	Errors []FieldError `json:"errors,omitempty"`
 	// RetryAfter, when positive, is sent as the Retry-After header, in seconds.
