@@ -94,8 +94,30 @@ func TestSecretsStayOut(t *testing.T) {
 		t.Errorf("wrong webhook secret: status %d", resp.StatusCode)
 	}
 
+	// An operator token: token create prints it on stdout, once, and that is the only place
+	// it may appear.
+	var tokenOut bytes.Buffer
+	cmd := exec.Command(dialer, "token", "create", "--name", "ops", "--scope", "admin", "--expires", "1d")
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, &tokenOut, &outputs
+	must(t, cmd.Run())
+	token := strings.TrimSpace(tokenOut.String())
+	if !strings.HasPrefix(token, "dlr_") {
+		t.Fatalf("token create printed %q", token)
+	}
+	callAPI := func(tok, method, path string) int {
+		req, _ := http.NewRequest(method, "http://"+serveAddr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		outputs.Write(body)
+		fmt.Fprintln(&outputs, resp.Header)
+		return resp.StatusCode
+	}
+
 	var up bytes.Buffer
-	cmd := exec.Command(dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
+	cmd = exec.Command(dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, &up, &outputs
 	must(t, cmd.Run())
 	outputs.Write(up.Bytes())
@@ -128,6 +150,30 @@ func TestSecretsStayOut(t *testing.T) {
 			t.Errorf("no failed notification logged by serve:\n%s", serveLogs)
 			break
 		}
+	}
+	// The API with the token, with a forged one (the right ID, a wrong secret), and after
+	// revoking it: answers, refusals and serve's logs of them hold no token.
+	for _, tt := range []struct {
+		tok, method, path string
+		want              int
+	}{
+		{token, "GET", "/api/v1/campaigns/" + id, 200},
+		{token, "GET", "/api/v1/campaigns/" + id + "/report.csv", 200},
+		{token, "GET", "/api/v1/tokens", 200},
+		{token, "GET", "/api/v1/audit", 200},
+		{token[:len(token)-6] + "AAAAAA", "GET", "/api/v1/campaigns", 401},
+		{token, "POST", "/api/v1/campaigns/" + id + "/pause", 409},
+	} {
+		if got := callAPI(tt.tok, tt.method, tt.path); got != tt.want {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, got, tt.want)
+		}
+	}
+	must(t, run(env, dialer, "token", "list"))
+	must(t, run(env, dialer, "token", "list", "--json"))
+	must(t, run(env, dialer, "audit"))
+	must(t, run(env, dialer, "token", "revoke", "ops"))
+	if got := callAPI(token, "GET", "/api/v1/campaigns"); got != 401 {
+		t.Errorf("the API with a revoked token: %d", got)
 	}
 	must(t, serve.Process.Signal(syscall.SIGTERM))
 	_ = serve.Wait()
@@ -174,12 +220,13 @@ func TestSecretsStayOut(t *testing.T) {
 	}
 
 	all := outputs.String()
-	if !strings.Contains(all, "xxxxx") || !strings.Contains(all, "completed") {
+	if !strings.Contains(all, "xxxxx") || !strings.Contains(all, "completed") || !strings.Contains(all, `"ops"`) || !strings.Contains(all, "authentication failed") {
 		t.Fatalf("the outputs lack what they should hold (a redacted URL, outcomes); the test looks at the wrong thing:\n%s", all)
 	}
 	for name, secret := range map[string]string{
 		"API key": apiKey, "Redis password": redisPassword, "webhook secret": webhookSecret,
 		"notify secret": notifySecret, "notify URL token": "tok-1",
+		"API token": token, "API token's secret": token[len("dlr_")+16+1:],
 	} {
 		if i := strings.Index(all, secret); i >= 0 {
 			t.Errorf("the %s appears in the output: …%s…", name, all[max(0, i-80):min(len(all), i+len(secret)+20)])

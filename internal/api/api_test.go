@@ -12,13 +12,13 @@ import (
 	"testing"
 
 	"github.com/dialerhq/dialer/internal/api"
+	"github.com/dialerhq/dialer/internal/api/apitest"
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/problem"
 	"github.com/dialerhq/dialer/internal/redistest"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 )
@@ -42,7 +42,7 @@ type harness struct {
 	routes  []auth.Route
 	token   map[auth.Scope]string
 	// openapi checks every request and answer against openapi.json.
-	openapi routers.Router
+	openapi *apitest.Validator
 }
 
 func setup(t *testing.T) *harness {
@@ -61,7 +61,7 @@ func setup(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{rdb: rdb, store: op.Store(), routes: srv.Routes(), token: map[auth.Scope]string{}}
-	_, h.openapi = mustLoadOpenAPI(t)
+	h.openapi = apitest.NewValidator(t)
 	mux := http.NewServeMux()
 	a.Mount(mux, h.routes)
 	h.handler = auth.CrossOrigin(mux)
@@ -100,7 +100,7 @@ func (h *harness) do(t *testing.T, scope auth.Scope, method, path, contentType s
 	rec := httptest.NewRecorder()
 	h.handler.ServeHTTP(rec, r.Clone(r.Context()))
 	if strings.HasPrefix(r.URL.Path, api.Prefix) && rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") == problem.ContentType {
-		checkOpenAPI(t, h.openapi, r, sent, rec)
+		h.openapi.Check(t, r, sent, rec.Code, rec.Header(), rec.Body.Bytes())
 	}
 	return rec
 }
