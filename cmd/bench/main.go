@@ -28,7 +28,12 @@
 //     and RSS, and the Redis commands per event; then how soon one worker acts on a call's
 //     end-of-call-report at poll.interval 30s (report to the contact's finished_at); and
 //     the share of maxConcurrentCalls busy while work waits in the concurrency campaign at
-//     poll.interval 5s, polling only and with webhooks.
+//     poll.interval 5s, polling only and with webhooks;
+//   - console (only with --only): the web console's server time, handler in process on the
+//     real Redis: the campaigns page with --console-campaigns campaigns (1,000) stored,
+//     unfiltered and filtered by state and by name; and a page of the rows table of a
+//     campaign of --console-rows rows (1,000,000) uploaded by `dialer upload`, at its start,
+//     middle and end, and a filtered page that finds nothing in its scan budget.
 //
 // Run it from the repository with redis-server on PATH. The default run (upload, enqueue,
 // dial) takes about two minutes on two cores; report takes about two more, live about five
@@ -38,6 +43,7 @@
 //	go run ./cmd/bench --rows 1000000 --skip-dial
 //	go run ./cmd/bench --only report,live
 //	go run ./cmd/bench --only webhooks
+//	go run ./cmd/bench --only console
 //
 // It builds dialer and worker into a temporary directory and starts its own redis-server on
 // a free loopback port with persistence off (or, given --redis-url, uses that server's
@@ -73,10 +79,11 @@ const (
 	measureReport   = "report"   // `dialer report` of --report-rows finished contacts
 	measureLive     = "live"     // one worker holding --live-calls live calls, polling and with webhooks
 	measureWebhooks = "webhooks" // `dialer serve` receiving webhooks, and workers woken by them
+	measureConsole  = "console"  // the web console's campaigns page and rows table
 )
 
 // allMeasures lists every measure in the order they run.
-var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive, measureWebhooks}
+var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive, measureWebhooks, measureConsole}
 
 // defaultMeasures are the measures run without --only: the three long ones are left out
 // (report takes about 2 minutes, live about 5, webhooks about 3).
@@ -84,16 +91,18 @@ var defaultMeasures = []string{measureUpload, measureEnqueue, measureDial}
 
 // config is the command line.
 type config struct {
-	rows           int           // contacts uploaded, and tasks enqueued raw
-	dialContacts   int           // contacts of the dial-rate campaign
-	capContacts    int           // contacts of the concurrency campaign
-	workers        int           // worker processes
-	reportRows     int           // contacts of the report export
-	liveCalls      int           // live calls one worker holds
-	liveTalk       time.Duration // mean talk time of the live measure's calls
-	webhookCalls   int           // calls whose events the webhook measure posts
-	webhookClients int           // concurrent clients posting them
-	redisURL       string        // a server to use instead of starting one
+	rows             int           // contacts uploaded, and tasks enqueued raw
+	dialContacts     int           // contacts of the dial-rate campaign
+	capContacts      int           // contacts of the concurrency campaign
+	workers          int           // worker processes
+	reportRows       int           // contacts of the report export
+	liveCalls        int           // live calls one worker holds
+	liveTalk         time.Duration // mean talk time of the live measure's calls
+	webhookCalls     int           // calls whose events the webhook measure posts
+	webhookClients   int           // concurrent clients posting them
+	consoleCampaigns int           // campaigns on the console's campaigns page
+	consoleRows      int           // rows of the console's large campaign
+	redisURL         string        // a server to use instead of starting one
 	// measures are the measures to run, from --only less --skip-upload and --skip-dial.
 	measures map[string]bool
 }
@@ -114,6 +123,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.liveTalk, "live-talk", time.Minute, "mean talk time of the live measure's calls (each within ±5 s of it, after 1-2 s of ringing)")
 	fs.IntVar(&cfg.webhookCalls, "webhook-calls", 20000, "calls whose 4 server messages each the webhook measure posts to dialer serve")
 	fs.IntVar(&cfg.webhookClients, "webhook-clients", 32, "keep-alive clients posting the webhook measure's events at once")
+	fs.IntVar(&cfg.consoleCampaigns, "console-campaigns", 1000, "campaigns in Redis while the console measure renders the campaigns page")
+	fs.IntVar(&cfg.consoleRows, "console-rows", 1000000, "rows of the campaign whose rows table the console measure pages through")
 	fs.StringVar(&only, "only", strings.Join(defaultMeasures, ","), "comma-separated measures to run, from "+strings.Join(allMeasures, ", ")+"; report (about 2 min), live (about 5 min) and webhooks (about 3 min) run only when named")
 	fs.StringVar(&cfg.redisURL, "redis-url", "", fmt.Sprintf("use this Redis server instead of starting redis-server; its databases %d to %d are FLUSHED before and after (any database in the URL is ignored)", databases[0], databases[len(databases)-1]))
 	fs.BoolVar(&skipUpload, "skip-upload", false, "skip the upload and raw Enqueue measures")
@@ -161,6 +172,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("--webhook-calls %d: want 1 to %d", cfg.webhookCalls, maxContacts)
 	case cfg.webhookClients < 1 || cfg.webhookClients > 1000:
 		return cfg, fmt.Errorf("--webhook-clients %d: want 1 to 1000", cfg.webhookClients)
+	case cfg.consoleCampaigns < 1 || cfg.consoleCampaigns > 100000:
+		return cfg, fmt.Errorf("--console-campaigns %d: want 1 to 100000", cfg.consoleCampaigns)
+	case cfg.consoleRows < 1 || cfg.consoleRows > maxContacts:
+		return cfg, fmt.Errorf("--console-rows %d: want 1 to %d", cfg.consoleRows, maxContacts)
 	case len(cfg.measures) == 0:
 		return cfg, errors.New("--only, --skip-upload and --skip-dial leave nothing to measure")
 	}
@@ -206,6 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		measureReport:   b.benchReport,
 		measureLive:     b.benchLive,
 		measureWebhooks: b.benchWebhooks,
+		measureConsole:  b.benchConsole,
 	}
 	var figs []lab.Figure
 	for _, name := range allMeasures {

@@ -22,10 +22,11 @@ const (
 	dbReport  = 3 // the report export's finished campaign
 	dbLive    = 4 // the live-calls campaigns
 	dbWebhook = 5 // the webhook measure's campaigns, and the dialer serve that records them
+	dbConsole = 6 // the console measure's 1,000 campaigns and its large one
 )
 
 // databases lists every database the benchmark uses, to flush on exit.
-var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive, dbWebhook}
+var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive, dbWebhook, dbConsole}
 
 // redisServer is the Redis the benchmark runs on: a redis-server it started itself, or the
 // server --redis-url names.

@@ -65,27 +65,70 @@ func (s *Store) status(ctx context.Context, id string) (*Status, Facts, error) {
 	if err != nil {
 		return nil, Facts{}, err
 	}
-	var outcomes *redis.MapStringStringCmd
-	var counters *redis.MapStringStringCmd
-	var live, waiting, held *redis.IntCmd
-	var firstOpening *redis.ZSliceCmd
+	var r *statusReads
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		outcomes = p.HGetAll(ctx, outcomesKey(id))
-		counters = p.HGetAll(ctx, countersKey(id))
-		live = p.SCard(ctx, liveKey(id))
-		waiting = p.ZCard(ctx, waitingKey(id))
-		held = p.ZCard(ctx, heldKey(id))
-		firstOpening = p.ZRangeWithScores(ctx, waitingKey(id), 0, 0)
+		r = queueStatusReads(ctx, p, id)
 		return nil
 	})
 	if err != nil {
 		return nil, Facts{}, fmt.Errorf("read status of %s: %w", id, err)
 	}
+	st, facts := r.status(c, s.now())
+	return st, facts, nil
+}
+
+// Statuses reads the progress of campaigns cs (from Campaigns; nil entries are skipped) in
+// one round trip: out[i] is cs[i]'s, nil where cs[i] is nil. A page listing many
+// campaigns reads them this way.
+func (s *Store) Statuses(ctx context.Context, cs []*Campaign) ([]*Status, error) {
+	reads := make([]*statusReads, len(cs))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range cs {
+			if c != nil {
+				reads[i] = queueStatusReads(ctx, p, c.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the status of %d campaigns: %w", len(cs), err)
+	}
+	now := s.now()
+	out := make([]*Status, len(cs))
+	for i, c := range cs {
+		if c != nil {
+			out[i], _ = reads[i].status(c, now)
+		}
+	}
+	return out, nil
+}
+
+// statusReads are the reads a Status needs beside the campaign's record, queued on a
+// pipeline.
+type statusReads struct {
+	outcomes, counters  *redis.MapStringStringCmd
+	live, waiting, held *redis.IntCmd
+	firstOpening        *redis.ZSliceCmd
+}
+
+func queueStatusReads(ctx context.Context, p redis.Pipeliner, id string) *statusReads {
+	return &statusReads{
+		outcomes:     p.HGetAll(ctx, outcomesKey(id)),
+		counters:     p.HGetAll(ctx, countersKey(id)),
+		live:         p.SCard(ctx, liveKey(id)),
+		waiting:      p.ZCard(ctx, waitingKey(id)),
+		held:         p.ZCard(ctx, heldKey(id)),
+		firstOpening: p.ZRangeWithScores(ctx, waitingKey(id), 0, 0),
+	}
+}
+
+// status builds campaign c's Status at now from the reads, and the facts of its State.
+func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 	st := &Status{
-		CampaignID: id, Name: c.File.Name,
+		CampaignID: c.ID, Name: c.File.Name,
 		Total: c.Rows, Dialable: c.Dialable, Invalid: c.Invalid, Duplicate: c.Duplicate, Suppressed: c.Suppressed,
-		LiveCalls: int(live.Val()), Outcomes: map[Outcome]int{},
-		Control: c.Control, Held: int(held.Val()),
+		LiveCalls: int(r.live.Val()), Outcomes: map[Outcome]int{},
+		Control: c.Control, Held: int(r.held.Val()),
 	}
 	if c.File.EndAt != nil {
 		st.EndAt = c.File.EndAt.UTC()
@@ -93,23 +136,22 @@ func (s *Store) status(ctx context.Context, id string) (*Status, Facts, error) {
 	if c.File.StartAt != nil {
 		st.StartAt = c.File.StartAt.UTC()
 	}
-	for o, v := range outcomes.Val() {
+	for o, v := range r.outcomes.Val() {
 		n, _ := strconv.Atoi(v)
 		st.Outcomes[Outcome(o)] = n
 		st.Finished += n
 	}
-	st.Attempts, _ = strconv.Atoi(counters.Val()["attempts"])
-	st.WaitingForWindow = int(waiting.Val())
-	if z := firstOpening.Val(); len(z) > 0 {
+	st.Attempts, _ = strconv.Atoi(r.counters.Val()["attempts"])
+	st.WaitingForWindow = int(r.waiting.Val())
+	if z := r.firstOpening.Val(); len(z) > 0 {
 		st.NextWindowAt = time.UnixMilli(int64(z[0].Score)).UTC()
 	}
-	st.FirstDialAt = parseTime(counters.Val()["first_dial_at"])
+	st.FirstDialAt = parseTime(r.counters.Val()["first_dial_at"])
 	facts := FactsOf(c, st.Finished, st.Held)
-	now := s.now()
 	st.State = DeriveState(facts, now)
 	st.Done = facts.Done()
 	st.ETASeconds = st.eta(now)
-	return st, facts, nil
+	return st, facts
 }
 
 func (st *Status) eta(now time.Time) float64 {

@@ -209,6 +209,12 @@ func (s *Store) Campaign(ctx context.Context, id string) (*Campaign, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read campaign %s: %w", id, err)
 	}
+	return decodeCampaign(id, m)
+}
+
+// decodeCampaign decodes campaign id's record m (its HGETALL), ErrCampaignNotFound when m
+// is empty.
+func decodeCampaign(id string, m map[string]string) (*Campaign, error) {
 	if len(m) == 0 {
 		return nil, fmt.Errorf("campaign %q: %w", id, ErrCampaignNotFound)
 	}
@@ -226,6 +232,31 @@ func (s *Store) Campaign(ctx context.Context, id string) (*Campaign, error) {
 	c.Duplicate, _ = strconv.Atoi(m["duplicate"])
 	c.Suppressed, _ = strconv.Atoi(m["suppressed"])
 	return c, nil
+}
+
+// Campaigns reads the campaigns ids in one round trip: out[i] is ids[i]'s, nil for an ID
+// that has no campaign (deleted meanwhile).
+func (s *Store) Campaigns(ctx context.Context, ids []string) ([]*Campaign, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, campaignKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %d campaigns: %w", len(ids), err)
+	}
+	out := make([]*Campaign, len(ids))
+	for i, cmd := range cmds {
+		if len(cmd.Val()) == 0 {
+			continue
+		}
+		if out[i], err = decodeCampaign(ids[i], cmd.Val()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // CampaignIDs lists campaign IDs, oldest first.

@@ -204,8 +204,12 @@ type Summary struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// List returns the campaigns that opt keeps, newest first, with their progress. A campaign
-// deleted while List reads is left out.
+// listBatch is how many campaigns List reads in one round trip.
+const listBatch = 100
+
+// List returns the campaigns that opt keeps, newest first, with their progress. It reads
+// listBatch campaigns a round trip, and their statuses in one more. A campaign deleted
+// while List reads is left out.
 func (o *Operator) List(ctx context.Context, opt ListOptions) ([]Summary, error) {
 	ids, err := o.store.CampaignIDs(ctx)
 	if err != nil {
@@ -221,31 +225,29 @@ func (o *Operator) List(ctx context.Context, opt ListOptions) ([]Summary, error)
 	}
 	search := strings.ToLower(strings.TrimSpace(opt.Search))
 	out := make([]Summary, 0, min(len(ids), max(opt.Limit, 0)))
-	for _, id := range ids {
-		if opt.Limit > 0 && len(out) == opt.Limit {
-			break
-		}
-		c, err := o.store.Campaign(ctx, id)
-		if errors.Is(err, campaign.ErrCampaignNotFound) {
-			continue
-		}
+	for batch := range slices.Chunk(ids, listBatch) {
+		cs, err := o.store.Campaigns(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
-		if search != "" && !strings.Contains(strings.ToLower(c.File.Name), search) && !strings.Contains(id, search) {
-			continue
+		for i, c := range cs {
+			if c != nil && search != "" && !strings.Contains(strings.ToLower(c.File.Name), search) && !strings.Contains(c.ID, search) {
+				cs[i] = nil
+			}
 		}
-		st, err := o.store.Status(ctx, id)
-		if errors.Is(err, campaign.ErrCampaignNotFound) {
-			continue // deleted meanwhile
-		}
+		sts, err := o.store.Statuses(ctx, cs)
 		if err != nil {
 			return nil, err
 		}
-		if opt.State != "" && st.State != opt.State {
-			continue
+		for i, st := range sts {
+			if st == nil || (opt.State != "" && st.State != opt.State) {
+				continue
+			}
+			out = append(out, Summary{Status: st, CreatedAt: cs[i].CreatedAt.UTC()})
+			if opt.Limit > 0 && len(out) == opt.Limit {
+				return out, nil
+			}
 		}
-		out = append(out, Summary{Status: st, CreatedAt: c.CreatedAt.UTC()})
 	}
 	return out, nil
 }

@@ -93,6 +93,21 @@ func TestUploadListControl(t *testing.T) {
 		})
 	}
 
+	// List reads statuses in batches; each is the one Status reads alone.
+	all, err := op.List(ctx, ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		one, err := op.Store().Status(ctx, s.CampaignID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(one, s.Status); diff != "" {
+			t.Errorf("List's status of %s differs from Status (-Status +List):\n%s", s.CampaignID, diff)
+		}
+	}
+
 	if _, err := op.Cancel(ctx, "ca", true); !errors.Is(err, ErrNoAPI) {
 		t.Fatalf("cancel with hang-up and no API: %v, want ErrNoAPI", err)
 	}
