@@ -26,6 +26,7 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/dialerhq/dialer/internal/worker"
 )
 
@@ -217,6 +218,16 @@ func TestConsoleInBrowser(t *testing.T) {
 			return chromedp.EmulateViewport(1280, 900).Do(ctx)
 		})
 	}
+	// viewport saves what a 1280×800 window shows, for the README.
+	viewport := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var png []byte
+			if err := chromedp.Run(ctx, chromedp.EmulateViewport(1280, 800), chromedp.CaptureScreenshot(&png)); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
+		})
+	}
 	text := func(sel string) string {
 		t.Helper()
 		var s string
@@ -302,6 +313,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#campaign-header .state-running, #campaign-header .state-done`, chromedp.ByQuery),
 		shot("06-campaign-running"),
 	)
+	// The campaign page in the README: once some contacts have finished.
+	testutil.WaitFor(t, 30*time.Second, "10 contacts finished", func() bool {
+		st, err := h.op.Store().Status(t.Context(), id)
+		return err == nil && st.Outcomes["completed"] >= 10
+	})
+	run("campaign page for the README", chromedp.Reload(), chromedp.WaitVisible(`#campaign-header`, chromedp.ByQuery), viewport("campaign-page"))
 	waitCtx, cancelWait := context.WithTimeout(bctx, 2*time.Minute)
 	if err := chromedp.Run(waitCtx, chromedp.WaitVisible(`#campaign-header .state-done`, chromedp.ByQuery)); err != nil {
 		st, _ := h.op.Store().Status(t.Context(), id)

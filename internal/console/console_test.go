@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -69,9 +70,9 @@ func TestBuildHeader(t *testing.T) {
 	}
 	var bars []string
 	for _, b := range h.Bars {
-		bars = append(bars, b.Outcome)
+		bars = append(bars, fmt.Sprintf("%s %d %d%% w%d", b.Outcome, b.Count, b.Percent, b.Width))
 	}
-	if diff := cmp.Diff([]string{"completed", "busy", "invalid", "pending"}, bars); diff != "" {
+	if diff := cmp.Diff([]string{"completed 3 30% w75", "busy 1 10% w25", "invalid 2 20% w50", "pending 4 40% w100"}, bars); diff != "" {
 		t.Errorf("chart bars -want +got:\n%s", diff)
 	}
 

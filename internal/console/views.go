@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -200,20 +199,22 @@ func BuildHeader(c *campaign.Campaign, st *campaign.Status, now time.Time) Heade
 		{"Connect rate", connect, "completed among dialed contacts that finished"},
 		{"ETA", eta, "from the rate contacts have finished so far"},
 	}
-	most := 0
+	// Every bar is scaled by the largest one, pending rows included.
+	pendingRows := max(st.Total-st.Finished, 0)
+	most := pendingRows
 	for _, n := range st.Outcomes {
 		most = max(most, n)
 	}
-	outcomes := slices.Clone(campaign.Outcomes)
-	for _, o := range outcomes {
-		n := st.Outcomes[o]
-		if n == 0 {
-			continue
-		}
-		h.Bars = append(h.Bars, Bar{Outcome: string(o), Count: n, Percent: percent(n, st.Total), Width: max(1, 100*n/most)})
+	bar := func(o string, n int) Bar {
+		return Bar{Outcome: o, Count: n, Percent: percent(n, st.Total), Width: max(1, 100*n/max(most, 1))}
 	}
-	if p := st.Total - st.Finished; p > 0 {
-		h.Bars = append(h.Bars, Bar{Outcome: "pending", Count: p, Percent: percent(p, st.Total), Width: max(1, 100*p/max(most, p))})
+	for _, o := range campaign.Outcomes {
+		if n := st.Outcomes[o]; n > 0 {
+			h.Bars = append(h.Bars, bar(string(o), n))
+		}
+	}
+	if pendingRows > 0 {
+		h.Bars = append(h.Bars, bar(string(campaign.OutcomePending), pendingRows))
 	}
 	return h
 }
