@@ -34,8 +34,10 @@ import (
 const webhookSecretEnv = "INTERACTLY_WEBHOOK_SECRET"
 
 // runServe serves Interactly's webhooks, /healthz and the operator routes (the API,
-// /metrics, asynqmon) and delivers the campaigns' notifications, until ctx is done. It keeps
-// nothing of its own: run as many replicas as you like behind one address.
+// /metrics, asynqmon) and delivers the campaigns' notifications, until ctx is done. Without
+// INTERACTLY_WEBHOOK_SECRET it refuses to start, unless --insecure-no-webhook-secret is
+// given; it then warns at every start. It keeps nothing of its own: run as many replicas as
+// you like behind one address.
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "serve", "[--addr HOST:PORT] [--admin-addr HOST:PORT] [--insecure-no-auth]")
 	addr := fs.String("addr", ":8080", "listen address")
@@ -43,6 +45,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	insecureNoAuth := fs.Bool("insecure-no-auth", false, "let every caller without a token in as admin (never on an address others can reach)")
 	notifyConcurrency := fs.Int("notify-concurrency", 10, "notifications sent at once by this process")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	insecure := fs.Bool("insecure-no-webhook-secret", false, "serve webhooks without "+webhookSecretEnv+": anyone who can reach --addr may post them (tests on loopback only)")
 	trusted := fs.String("console-trusted-proxies", "", "comma-separated addresses or CIDRs of single sign-on proxies (oauth2-proxy) whose X-Forwarded-User/X-Forwarded-Email the console believes")
 	proxyScope := fs.String("console-proxy-scope", "read", "scope of a user a trusted proxy vouches for: read, export, operate or admin")
 	allowEviction := allowEvictionFlag(fs)
@@ -63,8 +66,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	secret := e.getenv(webhookSecretEnv)
-	if secret == "" {
-		logger.Warn(webhookSecretEnv + " is not set: webhooks are accepted from anyone who can reach this address; set it to the assistant server's secret")
+	switch {
+	case secret == "" && !*insecure:
+		return fmt.Errorf("%s is not set: set it to the assistant server's secret (Interactly sends it in the x-interactly-secret header), or pass --insecure-no-webhook-secret to accept webhooks from anyone who can reach --addr", webhookSecretEnv)
+	case secret == "":
+		logger.Warn("--insecure-no-webhook-secret: " + webhookSecretEnv + " is not set, so webhooks are accepted from anyone who can reach this address; set it to the assistant server's secret")
 	}
 
 	rdb, err := openRedis(ctx, e)

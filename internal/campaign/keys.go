@@ -11,6 +11,7 @@ import "strconv"
 //	dialer:{C}:contact:N              HASH  contact N (1-based input row): row, number, last attempt, outcome
 //	dialer:{C}:phones                 HASH  E.164 number -> first contact N that holds it
 //	dialer:{C}:attempt:N:A            HASH  attempt A of contact N: state, call id, result
+//	dialer:{C}:early:N:A              HASH  call id -> end-of-call report that came before the call id was recorded (JSON, 1 h TTL)
 //	dialer:{C}:outcomes               HASH  final outcome -> number of contacts
 //	dialer:{C}:counters               HASH  attempts, first_dial_at, ...
 //	dialer:{C}:live                   SET   attempt keys "N:A" whose call is live
@@ -49,6 +50,12 @@ func phonesKey(id string) string { return tag(id) + "phones" }
 
 func attemptKey(id string, n, a int) string {
 	return tag(id) + "attempt:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+}
+
+// earlyKey holds the reports of attempt a of contact n that came while the attempt was
+// dialing and its call id unknown, by call id, until RecordCall names the call.
+func earlyKey(id string, n, a int) string {
+	return tag(id) + "early:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
 }
 
 func outcomesKey(id string) string { return tag(id) + "outcomes" }

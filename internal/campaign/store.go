@@ -472,21 +472,33 @@ func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker st
 	return false, Control(fmt.Sprint(res)).err(id)
 }
 
-// recordCallScript moves an attempt from dialing to live, unless a webhook already recorded
-// its result (a call can end before Connect Call's answer is recorded).
+// recordCallScript moves an attempt from dialing to live, unless its result is recorded
+// already: a call can end before Connect Call's answer is recorded, and its end-of-call
+// report then waits in KEYS[4] under its call id, to be recorded here once the call id is
+// known to be this attempt's.
 //
 //	KEYS[1] -> dialer:{C}:attempt:N:A
 //	KEYS[2] -> dialer:{C}:contact:N
 //	KEYS[3] -> dialer:{C}:live
+//	KEYS[4] -> dialer:{C}:early:N:A
 //	ARGV[1] -> call id
 //	ARGV[2] -> control URL
 //	ARGV[3] -> started at, RFC 3339
 //	ARGV[4] -> live member "N:A"
 //
-// Returns 1 when the call is recorded live, 0 when the attempt is already done.
+// Returns 1 when the call is recorded live, 0 when the attempt is done: already, or now from
+// the report that came early.
 var recordCallScript = redis.NewScript(`
 if redis.call("HGET", KEYS[1], "state") == "done" then
   redis.call("HSETNX", KEYS[1], "control_url", ARGV[2])
+  return 0
+end
+local early = redis.call("HGET", KEYS[4], ARGV[1])
+redis.call("DEL", KEYS[4])
+if early then
+  local fields = cjson.decode(early)
+  redis.call("HSET", KEYS[1], "state", "done", "control_url", ARGV[2], unpack(fields))
+  redis.call("HSET", KEYS[2], unpack(fields))
   return 0
 end
 redis.call("HSET", KEYS[1], "state", "live", "call_id", ARGV[1], "control_url", ARGV[2], "started_at", ARGV[3])
@@ -498,9 +510,10 @@ return 1
 // RecordCall records the call id that Connect Call returned for attempt a of contact n and
 // counts the call live. It is called before anything else is done with the call, so that a
 // redelivered task resumes the call instead of dialing again. It reports false when the
-// attempt's result was already recorded (from a webhook that came first): the call is over.
+// attempt's result is recorded: by a report of this call that came first, which is recorded
+// now if it was waiting for the call id. The call is over then.
 func (s *Store) RecordCall(ctx context.Context, id string, n, a int, callID, controlURL string, startedAt time.Time) (live bool, err error) {
-	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id)}
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id), earlyKey(id, n, a)}
 	res, err := recordCallScript.Run(ctx, s.rdb, keys, callID, controlURL, formatTime(startedAt), liveMember(n, a)).Int()
 	if err != nil {
 		return false, fmt.Errorf("record call %s for %s/%d/%d: %w", callID, id, n, a, err)
@@ -521,35 +534,45 @@ func liveMember(n, a int) string { return strconv.Itoa(n) + ":" + strconv.Itoa(a
 
 // recordResultScript records an attempt's result once. The first result stands: a later one
 // (the same webhook replayed, a poll that saw the end too) changes nothing, except that it may
-// bring the analysis the first one lacked.
+// bring the analysis the first one lacked, for the same call.
+//
+// A result from a webhook (a call id given) is recorded only for a claimed attempt whose
+// recorded call id is the same. When the attempt is dialing and its call id is not recorded
+// yet, the result waits in KEYS[4] under its call id, for RecordCall to record it once that
+// call id turns out to be the attempt's. Anything else is "unknown" and writes nothing, so
+// that a forged or stray report cannot finish an attempt, start one, or create keys.
 //
 //	KEYS[1] -> dialer:{C}:attempt:N:A
 //	KEYS[2] -> dialer:{C}:contact:N
 //	KEYS[3] -> dialer:{C}:live
-//	ARGV[1] -> call id the result is of, "" for a result without a call
+//	KEYS[4] -> dialer:{C}:early:N:A
+//	ARGV[1] -> call id the result is of; "" for a result the worker that claimed the attempt read itself
 //	ARGV[2] -> live member "N:A"
 //	ARGV[3] -> message to publish on the ended channel, "" for none
 //	ARGV[4] -> the ended channel
 //	ARGV[5…] -> result field, value, field, value, …
 //
-// Returns "unknown" when a call id is given and the attempt was never claimed or belongs to
-// another call,
-// "recorded" when this result was recorded, "analysis" when it filled in the analysis of
-// the result recorded before, and "done" when it changed nothing.
+// Returns "unknown" when the attempt was never claimed or has another call (or none, once
+// past dialing), "early" when the result waits for the call id, "recorded" when this result
+// was recorded, "analysis" when it filled in the analysis of the result recorded before, and
+// "done" when it changed nothing.
 var recordResultScript = redis.NewScript(`
 local state = redis.call("HGET", KEYS[1], "state")
-if ARGV[1] ~= "" then
-  if not state then
-    return "unknown"
-  end
-  local call = redis.call("HGET", KEYS[1], "call_id")
-  if call and call ~= "" and call ~= ARGV[1] then
-    return "unknown"
-  end
+if not state then
+  return "unknown"
 end
 local fields = {}
 for i = 5, #ARGV do
   fields[#fields + 1] = ARGV[i]
+end
+local call = redis.call("HGET", KEYS[1], "call_id") or ""
+if ARGV[1] ~= "" and call ~= ARGV[1] then
+  if call == "" and state == "dialing" then
+    redis.call("HSET", KEYS[4], ARGV[1], cjson.encode(fields))
+    redis.call("EXPIRE", KEYS[4], 3600)
+    return "early"
+  end
+  return "unknown"
 end
 local status = "recorded"
 if state == "done" then
@@ -574,7 +597,7 @@ if state == "done" then
 else
   redis.call("HSET", KEYS[1], "state", "done", unpack(fields))
 end
-local call = redis.call("HGET", KEYS[1], "call_id") or ""
+call = redis.call("HGET", KEYS[1], "call_id") or ""
 local contactCall = redis.call("HGET", KEYS[2], "call_id") or ""
 if status == "recorded" or contactCall == call then
   redis.call("HSET", KEYS[2], unpack(fields))
@@ -592,6 +615,9 @@ type RecordStatus string
 const (
 	// RecordUnknown: no such attempt was claimed, or it has another call; nothing changed.
 	RecordUnknown RecordStatus = "unknown"
+	// RecordEarly: the attempt is dialing and its call id not yet recorded; the result waits
+	// until RecordCall names this call, and is dropped if it names another.
+	RecordEarly RecordStatus = "early"
 	// Recorded: this result is now the attempt's.
 	Recorded RecordStatus = "recorded"
 	// RecordAnalysis: the attempt had a result without analysis; this one's analysis was added.
@@ -603,11 +629,15 @@ const (
 // RecordResult records r as attempt a's result, copies it onto the contact and no longer
 // counts the call live, once: when the attempt already has a result, it stays (only its
 // missing analysis may be filled in from r), so a replayed webhook or a webhook and a poll
-// that both saw the end agree on one result. callID, when not empty, must be the attempt's
-// call, and the attempt must have been claimed, or nothing changes (RecordUnknown). With announce set, a change is published on EndedChannel with the
-// attempt's dial task ID, so that the worker following the call learns at once.
+// that both saw the end agree on one result. An attempt nobody claimed is never written
+// (RecordUnknown). callID is the call a webhook's result is of: it must be the call id
+// recorded for the attempt, or nothing changes (RecordUnknown); while the attempt is dialing
+// with no call id yet, the result is kept until RecordCall names its call (RecordEarly).
+// callID "" is for the worker that claimed the attempt and read the result itself. With
+// announce set, a change is published on EndedChannel with the attempt's dial task ID, so
+// that the worker following the call learns at once.
 func (s *Store) RecordResult(ctx context.Context, id string, n, a int, callID string, r Result, announce bool) (RecordStatus, error) {
-	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id)}
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id), earlyKey(id, n, a)}
 	msg := ""
 	if announce {
 		msg = id + ":" + strconv.Itoa(n) + ":" + strconv.Itoa(a)

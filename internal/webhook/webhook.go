@@ -8,7 +8,10 @@
 //
 // Interactly sends each event once and never again (webhooks/server-url), so the receiver
 // answers 2xx to whatever it can read, known call or not, and recording is idempotent: a
-// replayed event changes nothing. Polling Get Call remains the workers' fallback for lost
+// replayed event changes nothing. A report is recorded only for an attempt a worker claimed,
+// and only when its call id is the one recorded for that attempt (campaign.Store.RecordResult):
+// whoever knows the secret still cannot finish, start or rewrite an attempt that was not
+// dialed with the call id the report names. Polling Get Call remains the workers' fallback for lost
 // events.
 package webhook
 
@@ -36,7 +39,7 @@ type Metrics interface {
 	// WebhookEvent counts an accepted event by its type.
 	WebhookEvent(eventType string)
 	// WebhookRejected counts a refused request: "unauthorized", "too_large", "malformed",
-	// "method".
+	// "no_call_id" (an end-of-call-report or status-update without message.call.id), "method".
 	WebhookRejected(reason string)
 	// WebhookRecordLatency observes the time from an end-of-call-report's arrival to its
 	// result being recorded.
@@ -92,7 +95,8 @@ func (noMetrics) WebhookRejected(string)             {}
 func (noMetrics) WebhookRecordLatency(time.Duration) {}
 
 // ServeHTTP answers 405 to anything but POST, 401 without the right secret, 413 to a body
-// over MaxBody, 400 to a body that is not a server message, 500 when Redis fails (the event
+// over MaxBody, 400 to a body that is not a server message or to an end-of-call-report or
+// status-update without a call id, 500 when Redis fails (the event
 // is then lost for the dialer, which polls Get Call as the fallback), and 200 otherwise,
 // including for events of calls the dialer does not know (they may belong to another
 // system). The answer is JSON: {"ok": true} or {"error": "..."}.
@@ -128,6 +132,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	msg, err := interactly.ParseServerMessage(body)
 	if err != nil {
 		h.reject(w, http.StatusBadRequest, "malformed", "not an Interactly server message: "+err.Error())
+		return
+	}
+	if msg.Call.ID == "" && (msg.Type == interactly.EventEndOfCallReport || msg.Type == interactly.EventStatusUpdate) {
+		// Interactly names the call of every such event; without an id nothing ties the
+		// message to a dial, so it must not touch one.
+		h.reject(w, http.StatusBadRequest, "no_call_id", "not an Interactly server message: a "+msg.Type+" without message.call.id")
 		return
 	}
 	h.cfg.Metrics.WebhookEvent(msg.Type)

@@ -31,6 +31,12 @@ func (discard) EnqueueDial(context.Context, string, int, int, time.Time) error {
 func setup(t testing.TB) *fixture {
 	t.Helper()
 	rdb, _ := redistest.Setup(t, 13)
+	return seed(t, rdb, "phone,name\n+14155550101,Ann\n+14155550102,Bob\n")
+}
+
+// seed uploads a campaign of the contact file csv to rdb and serves a Handler on it.
+func seed(t testing.TB, rdb *redis.Client, csv string) *fixture {
+	t.Helper()
 	f, err := campaign.Parse("test.yaml", []byte("name: t\nassistantId: a1\nphoneNumberId: p1\ncontacts: {numberColumn: phone}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +47,7 @@ func setup(t testing.TB) *fixture {
 	}
 	store := campaign.NewStore(rdb)
 	open := func() (io.ReadCloser, error) {
-		return io.NopCloser(strings.NewReader("phone,name\n+14155550101,Ann\n+14155550102,Bob\n")), nil
+		return io.NopCloser(strings.NewReader(csv)), nil
 	}
 	c, err := store.Upload(t.Context(), f, "c.csv", open, discard{}, campaign.UploadOptions{})
 	if err != nil {
