@@ -48,7 +48,7 @@ type dialScenario struct {
 
 // expected is how long the scenario should take at best: bound by the rate or by the cap.
 func (sc dialScenario) expected() time.Duration {
-	byRate := time.Duration(float64(sc.contacts) / sc.cps * float64(time.Second))
+	byRate := time.Duration(min(float64(sc.contacts)/sc.cps, 1e9) * float64(time.Second)) // at most ~31 years: no overflow
 	meanCall := (sc.ring[0] + sc.ring[1] + sc.talk[0] + sc.talk[1]) / 2
 	byCap := meanCall * time.Duration(sc.contacts) / time.Duration(sc.maxLive)
 	return max(byRate, byCap)

@@ -248,7 +248,7 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 	b.Progress("report: %s in %s", ex.stderr, ex.wall.Round(10*time.Millisecond))
 
 	// Scale the target to the rows exported: 10 s for a million.
-	targetTime := time.Duration(float64(reportTargetTime) * float64(rows) / reportTargetRows)
+	targetTime := time.Duration(min(float64(reportTargetTime)*float64(rows)/reportTargetRows, float64(24*time.Hour)))
 	rss := lab.Figure{
 		Measure: "report: peak RSS of dialer report", Value: "n/a (Linux only)", Target: "< 100 MB",
 		Note: "ru_maxrss of the report process over its whole life; MB of 10^6 bytes",

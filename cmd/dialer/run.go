@@ -166,7 +166,7 @@ func (p *progress) draw(st *campaign.Status) {
 	line := fmt.Sprintf("[%s%s] %d/%d finished · %d live · %d attempts",
 		strings.Repeat("#", filled), strings.Repeat(".", width-filled), st.Finished, st.Total, st.LiveCalls, st.Attempts)
 	if st.ETASeconds > 0 {
-		line += fmt.Sprintf(" · ETA %s", (time.Duration(st.ETASeconds) * time.Second).Round(time.Second))
+		line += fmt.Sprintf(" · ETA %s", st.ETA().Round(time.Second))
 	}
 	switch {
 	case p.terminal:

@@ -68,7 +68,7 @@ func printStatus(w io.Writer, st *campaign.Status) {
 		fmt.Fprintf(w, "waiting    %d for their calling window; the next opens %s\n", st.WaitingForWindow, st.NextWindowAt.Format(time.RFC3339))
 	}
 	if st.ETASeconds > 0 {
-		fmt.Fprintf(w, "ETA        %s\n", (time.Duration(st.ETASeconds) * time.Second).Round(time.Second))
+		fmt.Fprintf(w, "ETA        %s\n", st.ETA().Round(time.Second))
 	}
 	if st.Finished == 0 {
 		fmt.Fprintln(w, "outcomes   none yet")

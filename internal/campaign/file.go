@@ -134,11 +134,20 @@ type RetryConfig struct {
 	Delay Duration `yaml:"delay" json:"delay"`
 }
 
+// MinCallsPerSecond and MaxCallsPerSecond bound rateLimit.callsPerSecond: from one call per
+// hour to 1000 calls a second. The floor keeps every interval the dialer derives from the
+// rate far inside time.Duration's range.
+const (
+	MinCallsPerSecond = 1.0 / 3600
+	MaxCallsPerSecond = 1000
+)
+
 // RateLimitConfig caps how fast and how many calls are placed. Both limits hold across every
 // worker process of the campaign.
 type RateLimitConfig struct {
-	// CallsPerSecond is how many calls may start per second, more than 0 and at most 1000;
-	// it may be fractional (0.5 is one call every 2 seconds). Defaults to 1.
+	// CallsPerSecond is how many calls may start per second, from MinCallsPerSecond (one
+	// call per hour) to MaxCallsPerSecond (1000); it may be fractional (0.5 is one call every
+	// 2 seconds). Defaults to 1.
 	CallsPerSecond float64 `yaml:"callsPerSecond" json:"callsPerSecond"`
 	// MaxConcurrentCalls is how many calls may be live at once, at least 1. Defaults to 10.
 	MaxConcurrentCalls int `yaml:"maxConcurrentCalls" json:"maxConcurrentCalls"`
@@ -501,8 +510,8 @@ func (f *File) Validate() error {
 		return f.errorAt("retry.delay", "must not be negative, got "+f.Retry.Delay.String())
 	}
 
-	if cps := f.RateLimit.CallsPerSecond; !(cps > 0 && cps <= 1000) {
-		return f.errorAt("rateLimit.callsPerSecond", fmt.Sprintf("must be more than 0 and at most 1000, got %v; use 0.5 for one call every 2 seconds", cps))
+	if cps := f.RateLimit.CallsPerSecond; !(cps >= MinCallsPerSecond && cps <= MaxCallsPerSecond) {
+		return f.errorAt("rateLimit.callsPerSecond", fmt.Sprintf("must be at least 0.000278 (one call per hour) and at most 1000, got %v; use 0.5 for one call every 2 seconds", cps))
 	}
 	if n := f.RateLimit.MaxConcurrentCalls; n < 1 {
 		return f.errorAt("rateLimit.maxConcurrentCalls", fmt.Sprintf("must be at least 1, got %d", n))

@@ -532,12 +532,22 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "zero rate",
 			in:   minimal + "rateLimit:\n  callsPerSecond: 0\n",
-			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be more than 0 and at most 1000, got 0; use 0.5 for one call every 2 seconds"},
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be at least 0.000278 (one call per hour) and at most 1000, got 0; use 0.5 for one call every 2 seconds"},
 		},
 		{
 			name: "rate too high",
 			in:   minimal + "rateLimit:\n  callsPerSecond: 1001\n",
-			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be more than 0 and at most 1000, got 1001; use 0.5 for one call every 2 seconds"},
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be at least 0.000278 (one call per hour) and at most 1000, got 1001; use 0.5 for one call every 2 seconds"},
+		},
+		{
+			name: "rate that overflows an interval",
+			in:   minimal + "rateLimit:\n  callsPerSecond: 1e-300\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be at least 0.000278 (one call per hour) and at most 1000, got 1e-300; use 0.5 for one call every 2 seconds"},
+		},
+		{
+			name: "rate just under one call per hour",
+			in:   minimal + "rateLimit:\n  callsPerSecond: 0.000277\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 19, Key: "rateLimit.callsPerSecond", Msg: "must be at least 0.000278 (one call per hour) and at most 1000, got 0.000277; use 0.5 for one call every 2 seconds"},
 		},
 		{
 			name: "no concurrent calls",
@@ -1635,5 +1645,19 @@ func TestNotifySecretRedacted(t *testing.T) {
 	}
 	if !strings.Contains(string(data), `"secret":"`+secret+`"`) {
 		t.Errorf("JSON %s lacks the secret", data)
+	}
+}
+
+// The rate's bounds are accepted; TestParseErrors has the rates just outside them.
+func TestRateBoundsAccepted(t *testing.T) {
+	for _, cps := range []string{"0.000278", "0.0002777777777777778", "1000"} {
+		f, err := mustParse(t, minimal+"rateLimit:\n  callsPerSecond: "+cps+"\n")
+		if err != nil {
+			t.Errorf("callsPerSecond %s: %v", cps, err)
+			continue
+		}
+		if got := f.RateLimit.CallsPerSecond; got < MinCallsPerSecond || got > MaxCallsPerSecond {
+			t.Errorf("callsPerSecond %s read as %v", cps, got)
+		}
 	}
 }

@@ -154,6 +154,18 @@ func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 	return st, facts
 }
 
+// maxETA caps ETA: about 31 years, far inside time.Duration's range.
+const maxETA = 1e9 * time.Second
+
+// ETA is ETASeconds as a duration, at most about 31 years (a campaign that crawls would
+// otherwise overflow it); 0 when there is no estimate.
+func (st *Status) ETA() time.Duration {
+	if !(st.ETASeconds > 0) {
+		return 0
+	}
+	return time.Duration(min(st.ETASeconds, maxETA.Seconds()) * float64(time.Second))
+}
+
 func (st *Status) eta(now time.Time) float64 {
 	if st.Done {
 		return 0

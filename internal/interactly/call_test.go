@@ -28,6 +28,8 @@ func TestTimeUnmarshal(t *testing.T) {
 		{"null", `null`, time.Time{}},
 		{"empty string", `""`, time.Time{}},
 		{"zero", `0`, time.Time{}},
+		{"beyond int64 milliseconds", `1e300`, time.Time{}},
+		{"beyond int64, negative", `-1e19`, time.Time{}},
 		{"garbage string", `"yesterday"`, time.Time{}},
 		{"object", `{"seconds": 1}`, time.Time{}},
 	}

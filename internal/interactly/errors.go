@@ -197,7 +197,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 || secs > 1e6 {
+		if !(secs > 0 && secs <= 1e6) { // NaN too: it would convert to no defined Duration
 			return 0
 		}
 		return time.Duration(secs * float64(time.Second))

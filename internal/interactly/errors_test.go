@@ -59,6 +59,8 @@ func TestRetryAfter(t *testing.T) {
 		{"date in the past", now.Add(-time.Minute).Format(http.TimeFormat), 0},
 		{"negative", "-4", 0},
 		{"garbage", "soon", 0},
+		{"not a number", "NaN", 0},
+		{"too long", "1e300", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

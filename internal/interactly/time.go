@@ -99,6 +99,9 @@ func fromEpoch(f float64) time.Time {
 	if math.Abs(f) < 1e11 {
 		f *= 1000
 	}
+	if math.Abs(f) >= 1e15 { // past the year 33000: no call's time, and int64 could overflow
+		return time.Time{}
+	}
 	ms := math.Trunc(f)
 	ns := math.Round((f - ms) * 1e6)
 	return time.UnixMilli(int64(ms)).Add(time.Duration(ns)).UTC()

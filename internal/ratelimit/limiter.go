@@ -55,14 +55,14 @@ func NewLimiter(rdb redis.UniversalClient) *Limiter {
 // prefixed with "rate:" (redis_rate's prefix); it expires on its own once idle. Callers
 // sharing a key should pass the same cps; a change applies from the next grant.
 //
-// It returns an error if cps is not positive and finite or is above 1e9, ctx.Err() if
-// ctx ends first, and the first Redis error as it comes, without retrying.
+// It returns an error if cps is below MinRate, above MaxRate or NaN, ctx.Err() if ctx ends
+// first, and the first Redis error as it comes, without retrying.
 func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited time.Duration, err error) {
 	start := time.Now()
-	if !(cps > 0) || math.IsInf(cps, 1) || cps > 1e9 {
-		return 0, fmt.Errorf("wait for %s: cps %v, want above 0 and at most 1e9", key, cps)
+	if !(cps >= MinRate && cps <= MaxRate) {
+		return 0, fmt.Errorf("wait for %s: cps %v, want at least %v (one event in about 32 years) and at most %v", key, cps, MinRate, MaxRate)
 	}
-	interval := time.Duration(float64(time.Second) / cps)
+	interval := intervalOf(cps)
 	limit := redis_rate.Limit{Rate: 1, Period: interval, Burst: 1}
 
 	p := l.join(key, cps)
@@ -78,7 +78,7 @@ func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited tim
 		p.local.SetLimit(rate.Limit(cps))
 	}
 	if tokens := p.local.Tokens(); tokens < 1 {
-		if err := sleep(ctx, time.Duration((1-tokens)*float64(interval))); err != nil {
+		if err := sleep(ctx, scale(interval, 1-tokens)); err != nil {
 			return time.Since(start), err
 		}
 	}
@@ -104,6 +104,38 @@ func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited tim
 			return time.Since(start), err
 		}
 	}
+}
+
+// MinRate and MaxRate bound the rate Wait accepts, in events per second. Below MinRate the
+// interval between events, in nanoseconds, would soon overflow time.Duration (below about
+// 1e-10 it does, and the limit would be off); a campaign file allows no rate near either.
+const (
+	MinRate = 1e-9
+	MaxRate = 1e9
+)
+
+// intervalOf is the time between events at cps events per second, clamped to [1ns,
+// math.MaxInt64 ns] so that no rate makes it zero or negative.
+func intervalOf(cps float64) time.Duration {
+	return nanos(float64(time.Second) / cps)
+}
+
+// scale returns d times f, clamped as intervalOf is.
+func scale(d time.Duration, f float64) time.Duration {
+	return nanos(float64(d) * f)
+}
+
+// nanos converts ns nanoseconds to a time.Duration clamped to [1ns, math.MaxInt64 ns] (NaN
+// gives 1ns): a float converted to an integer out of its range is undefined in Go, and
+// negative on amd64.
+func nanos(ns float64) time.Duration {
+	switch {
+	case !(ns >= 1):
+		return 1
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
 }
 
 // join counts the calling goroutine among key's waiters. A new key's entry is made by

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -179,4 +180,82 @@ func (g *grantLog) sorted() []ask {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return slices.SortedFunc(slices.Values(g.asks), func(a, b ask) int { return a.sent.Compare(b.sent) })
+}
+
+// TestLimiterRateBounds checks both ends of the rates Wait accepts: at MinRate a second
+// event waits (the interval, about 32 years, does not overflow), below it and above MaxRate
+// Wait refuses, and at MaxRate events pass at once.
+func TestLimiterRateBounds(t *testing.T) {
+	rdb := setup(t)
+	lim := NewLimiter(rdb)
+	for _, cps := range []float64{1e-300, 1e-11, MinRate / 2, 0, -1, math.NaN(), math.Inf(1), MaxRate * 2} {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		_, err := lim.Wait(ctx, "k:refused", cps)
+		cancel()
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Wait at %v cps = %v, want a refusal", cps, err)
+		}
+	}
+	for _, cps := range []float64{MinRate, 1.0 / 3600} {
+		key := "k:slow:" + strconv.FormatFloat(cps, 'g', -1, 64)
+		if _, err := lim.Wait(t.Context(), key, cps); err != nil {
+			t.Fatalf("first Wait at %v cps: %v", cps, err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		_, err := lim.Wait(ctx, key, cps)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("second Wait at %v cps = %v, want it held until the deadline", cps, err)
+		}
+	}
+	for range 3 {
+		if _, err := lim.Wait(t.Context(), "k:fast", MaxRate); err != nil {
+			t.Fatalf("Wait at MaxRate: %v", err)
+		}
+	}
+	if got := intervalOf(MinRate); got != time.Duration(1e18) {
+		t.Errorf("intervalOf(MinRate) = %v, want 1e18ns", got)
+	}
+}
+
+// FuzzLimiterRate: for any rate Wait accepts, the interval is positive and within a part
+// in a million of 1/cps, and when it is long a second event on the same key waits; any other
+// rate is refused.
+//
+// go test -run '^$' -fuzz FuzzLimiterRate -fuzztime 30s ./internal/ratelimit/
+func FuzzLimiterRate(f *testing.F) {
+	for _, cps := range []float64{1e-300, 1e-11, 1e-10, MinRate, 1.0 / 3600, 0.5, 1, 20, 1000, MaxRate, 2e9, math.Inf(1), math.NaN(), -0.0} {
+		f.Add(cps)
+	}
+	rdb := setup(f)
+	lim := NewLimiter(rdb)
+	var n int
+	f.Fuzz(func(t *testing.T, cps float64) {
+		n++
+		key := "fuzz:" + strconv.Itoa(n)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		_, err := lim.Wait(ctx, key, cps)
+		if !(cps >= MinRate && cps <= MaxRate) {
+			if err == nil {
+				t.Fatalf("Wait accepted %v cps", cps)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Wait at %v cps: %v", cps, err)
+		}
+		iv := intervalOf(cps)
+		if want := float64(time.Second) / cps; iv <= 0 || math.Abs(float64(iv)-want) > max(1, want*1e-6) {
+			t.Fatalf("intervalOf(%v) = %d ns, want %g", cps, iv, want)
+		}
+		if iv < time.Second {
+			return
+		}
+		ctx2, cancel2 := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel2()
+		if _, err := lim.Wait(ctx2, key, cps); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("second Wait at %v cps (interval %v) = %v, want it held", cps, iv, err)
+		}
+	})
 }
