@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 )
 
@@ -149,6 +150,12 @@ func TestUploadRefusals(t *testing.T) {
 			want:     []string{"missing.csv", "no such file"},
 		},
 		{
+			name:     "Excel's Windows-1252 CSV without --encoding",
+			campaign: good,
+			contacts: excelCSV,
+			want:     []string{"excel-windows-1252.csv:2:4:", "not UTF-8", `"CSV UTF-8 (Comma delimited)"`, "--encoding windows-1252"},
+		},
+		{
 			name:     "broken quoting",
 			campaign: good,
 			contacts: writeFile(t, dir, "broken.csv", "name,phone\nAnn,4155550101\nBob,\"415 555 0102\n"),
@@ -175,6 +182,31 @@ func TestUploadRefusals(t *testing.T) {
 				t.Errorf("a refused upload left keys in Redis: %q", keys)
 			}
 		})
+	}
+}
+
+// excelCSV is a contact file as Excel on Windows saves "CSV (Comma delimited)": Windows-1252.
+const excelCSV = "../../internal/campaign/testdata/excel-windows-1252.csv"
+
+func TestUploadEncoding(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 6)
+	dir := t.TempDir()
+	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
+	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	err := dispatch(t.Context(), e, []string{"upload", "--campaign", campaignPath, "--contacts", excelCSV, "--encoding", "cp1252"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "5 rows: 5 dialable, 0 invalid") {
+		t.Errorf("summary: %s", stderr)
+	}
+	c, err := campaign.NewStore(rdb).Contact(t.Context(), strings.TrimSpace(stdout.String()), 1)
+	if err != nil || c.Name != "José" {
+		t.Errorf("contact 1 = %+v, %v; want José", c, err)
+	}
+	err = dispatch(t.Context(), e, []string{"upload", "--campaign", campaignPath, "--contacts", excelCSV, "--encoding", "ebcdic"})
+	if err == nil || !strings.Contains(err.Error(), "use utf-8, windows-1252 or latin-1") {
+		t.Errorf("unknown encoding: %v", err)
 	}
 }
 

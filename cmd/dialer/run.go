@@ -23,6 +23,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	contactsPath := fs.String("contacts", "", "contact file (CSV with a header row)")
 	out := fs.String("out", "", "where to write the report; - for standard output")
 	delimiter := fs.String("delimiter", "", `contact file delimiter: "," ";" or "tab" (default: detected)`)
+	encoding := fs.String("encoding", "", encodingUsage)
 	simulate := fs.Bool("simulate", false, "dial an in-process Interactly simulator instead of the real API")
 	concurrency := fs.Int("concurrency", 100, "dial tasks the in-process worker pool runs at once")
 	sf := simFlags{getenv: e.getenv}
@@ -59,7 +60,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w (set INTERACTLY_API_KEY, or pass --simulate to try the dialer without calling anyone)", err)
 	}
 
-	c, err := upload(ctx, e, rdb, *campaignPath, *contactsPath, *delimiter)
+	c, err := upload(ctx, e, rdb, *campaignPath, *contactsPath, *delimiter, *encoding)
 	if err != nil {
 		return err
 	}

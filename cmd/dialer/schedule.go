@@ -161,7 +161,7 @@ func runScheduler(ctx context.Context, e *env, args []string) error {
 		Campaigns: campaign.NewStore(rdb),
 		Logger:    logger,
 		Upload: func(ctx context.Context, s *schedule.Schedule, id string) error {
-			_, err := uploadAs(ctx, ue, rdb, s.CampaignPath, s.ContactsPath, "", id)
+			_, err := uploadAs(ctx, ue, rdb, s.CampaignPath, s.ContactsPath, "", "", id)
 			return err
 		},
 	}

@@ -17,10 +17,11 @@ import (
 )
 
 func runUpload(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "upload", "--campaign FILE.yaml --contacts FILE.csv [--delimiter ,|;|tab]")
+	fs := newFlagSet(e, "upload", "--campaign FILE.yaml --contacts FILE.csv [--delimiter ,|;|tab] [--encoding utf-8|windows-1252|latin-1]")
 	campaignPath := fs.String("campaign", "", "campaign file (YAML), e.g. campaigns/example.yaml")
 	contactsPath := fs.String("contacts", "", "contact file (CSV with a header row)")
 	delimiter := fs.String("delimiter", "", `contact file delimiter: "," ";" or "tab" (default: the campaign file's, else detected)`)
+	encoding := fs.String("encoding", "", encodingUsage)
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func runUpload(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	c, err := upload(ctx, e, rdb, *campaignPath, *contactsPath, *delimiter)
+	c, err := upload(ctx, e, rdb, *campaignPath, *contactsPath, *delimiter, *encoding)
 	if err != nil {
 		return err
 	}
@@ -55,18 +56,28 @@ func openRedis(ctx context.Context, e *env) (*redis.Client, error) {
 	return redisconn.Open(ctx, url)
 }
 
+// encodingUsage documents --encoding.
+const encodingUsage = `contact file encoding: utf-8, windows-1252 (Excel's "CSV (Comma delimited)" on Windows) or latin-1 (default: the campaign file's contacts.encoding, else utf-8)`
+
 // upload reads the campaign file, uploads the contacts and prints a summary on stderr.
-func upload(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath, contactsPath, delimiter string) (*campaign.Campaign, error) {
-	return uploadAs(ctx, e, rdb, campaignPath, contactsPath, delimiter, "")
+// encoding "" means the campaign file's contacts.encoding, else UTF-8.
+func upload(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath, contactsPath, delimiter, encoding string) (*campaign.Campaign, error) {
+	return uploadAs(ctx, e, rdb, campaignPath, contactsPath, delimiter, encoding, "")
 }
 
 // uploadAs is upload under campaign ID id; an empty id means a fresh campaign.NewCampaignID.
-func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath, contactsPath, delimiter, id string) (*campaign.Campaign, error) {
-	f, err := campaign.ParseFile(campaignPath)
+func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPath, contactsPath, delimiter, encoding, id string) (*campaign.Campaign, error) {
+	delim, err := parseDelimiter(delimiter)
 	if err != nil {
 		return nil, err
 	}
-	delim, err := parseDelimiter(delimiter)
+	var enc campaign.Encoding
+	if encoding != "" {
+		if enc, err = campaign.ParseEncoding(encoding); err != nil {
+			return nil, fmt.Errorf("%w: --encoding: %v", errUsage, err)
+		}
+	}
+	f, err := campaign.ParseFile(campaignPath)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +86,7 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 	start := time.Now()
 	open := func() (io.ReadCloser, error) { return os.Open(contactsPath) }
 	c, err := op.Upload(ctx, f, contactsPath, open, operator.UploadOptions{
-		ID: id, Delimiter: delim,
+		ID: id, Delimiter: delim, Encoding: enc,
 		Imported: func(path string, res *suppression.ImportResult) {
 			printRejected(e, path, res)
 			fmt.Fprintf(e.stderr, "%s: %d numbers suppressed for this campaign (%d rows, %d rejected)\n",

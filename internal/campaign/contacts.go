@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // maxRecordBytes bounds one CSV record. Without a bound, a quote that is never closed makes
@@ -62,6 +61,9 @@ type ReaderOptions struct {
 	// Delimiter separates fields: ',', ';' or '\t'. Zero means detect it from the header line,
 	// taking the one of the three that occurs most often outside quotes, and ',' when none does.
 	Delimiter rune
+	// Encoding is the file's character encoding. Defaults to EncodingUTF8, under which a
+	// byte that is not UTF-8 is a *CSVError that names its line and column.
+	Encoding Encoding
 }
 
 // Row is one data record of a contact file.
@@ -93,9 +95,10 @@ func (r *Row) DynamicVariables(header []string) map[string]string {
 }
 
 // ContactReader reads a contact file one row at a time, in constant memory. The file is CSV
-// (RFC 4180: quoted cells may hold delimiters, doubled quotes and line breaks; lines end in LF
-// or CRLF) with a header line naming the columns. A UTF-8 byte order mark is skipped. Blank
-// lines, and rows whose cells are all empty, are skipped.
+// (RFC 4180: quoted cells may hold delimiters, doubled quotes and line breaks; lines end in LF,
+// CRLF, or CR alone as old Mac Excel writes them) with a header line naming the columns, in
+// UTF-8 or the ReaderOptions.Encoding. A UTF-8 byte order mark is skipped. Blank lines, and
+// rows whose cells are all empty, are skipped.
 type ContactReader struct {
 	path    string
 	csv     *csv.Reader
@@ -108,12 +111,17 @@ type ContactReader struct {
 }
 
 // NewContactReader reads the header line from r. It returns a *CSVError when the file is empty,
-// is not UTF-8, or has a header that names no column or names one column twice.
+// is UTF-16, is no text (a workbook, binary data), or has a header that names no column or
+// names one column twice; and an error when opt has an unknown Delimiter or Encoding.
 func NewContactReader(r io.Reader, opt ReaderOptions) (*ContactReader, error) {
 	switch opt.Delimiter {
 	case 0, ',', ';', '\t':
 	default:
 		return nil, fmt.Errorf("contact reader: delimiter %q is not one of ',' ';' '\\t'", opt.Delimiter)
+	}
+	enc, err := ParseEncoding(string(opt.Encoding))
+	if err != nil {
+		return nil, fmt.Errorf("contact reader: %w", err)
 	}
 	br := bufio.NewReaderSize(r, sniffBytes)
 	head, err := br.Peek(sniffBytes)
@@ -127,11 +135,18 @@ func NewContactReader(r io.Reader, opt ReaderOptions) (*ContactReader, error) {
 	case bytes.HasPrefix(head, []byte("\xff\xfe")), bytes.HasPrefix(head, []byte("\xfe\xff")):
 		return nil, &CSVError{Path: opt.Path, Msg: "file is UTF-16 text; save it as \"CSV UTF-8\""}
 	}
+	if msg := sniffNotCSV(head); msg != "" {
+		return nil, &CSVError{Path: opt.Path, Msg: msg}
+	}
 	cr := &ContactReader{path: opt.Path, comma: opt.Delimiter}
 	if cr.comma == 0 {
 		cr.comma = detectDelimiter(head)
 	}
-	cr.src = &recordGuard{r: br}
+	var src io.Reader = br
+	if crOnly(head) {
+		src = crToLF{src}
+	}
+	cr.src = &recordGuard{r: enc.decoder(src)}
 	cr.csv = csv.NewReader(cr.src)
 	cr.csv.Comma = cr.comma
 	cr.csv.FieldsPerRecord = -1 // a ragged row is a Row.Problem, not an error
@@ -151,9 +166,6 @@ func NewContactReader(r io.Reader, opt ReaderOptions) (*ContactReader, error) {
 		name = strings.TrimSpace(name)
 		line, col := cr.csv.FieldPos(i)
 		switch j, dup := seen[name]; {
-		case !utf8.ValidString(name):
-			return nil, &CSVError{Path: opt.Path, Line: line, Column: col,
-				Msg: fmt.Sprintf("header column %d is not valid UTF-8; save the file as \"CSV UTF-8\"", i+1)}
 		case name == "":
 			return nil, &CSVError{Path: opt.Path, Line: line, Column: col,
 				Msg: fmt.Sprintf("header column %d has no name; name the column or remove it", i+1)}
@@ -232,18 +244,17 @@ func (cr *ContactReader) problem(fields []string) string {
 	case n < h:
 		return fmt.Sprintf("row has %d fields, header has %d", n, h)
 	}
-	for i, f := range fields {
-		if !utf8.ValidString(f) {
-			return fmt.Sprintf("invalid UTF-8 in column %q; save the file as \"CSV UTF-8\"", cr.header[i])
-		}
-	}
 	return ""
 }
 
 // readError turns what csv.Reader.Read returned into a *CSVError that says what to do.
 func (cr *ContactReader) readError(err error) error {
 	var pe *csv.ParseError
+	var bad *notUTF8Error
 	switch {
+	case errors.As(err, &bad):
+		return &CSVError{Path: cr.path, Line: bad.line, Column: bad.col,
+			Msg: fmt.Sprintf(`byte 0x%02X is not UTF-8, so the file is in another encoding, likely Windows-1252 (what Excel's "CSV (Comma delimited)" writes); save it in Excel as "CSV UTF-8 (Comma delimited)", or upload it with --encoding windows-1252`, bad.b)}
 	case errors.Is(err, errRecordTooLong):
 		return &CSVError{Path: cr.path, Line: cr.endLine + 1,
 			Msg: fmt.Sprintf("record starting on or after this line is longer than %d MiB; a quoted cell is probably never closed", maxRecordBytes>>20)}
@@ -292,7 +303,7 @@ scan:
 		case c == '"':
 			quoted = !quoted
 		case quoted:
-		case c == '\n':
+		case c == '\n', c == '\r':
 			break scan
 		case c == ',':
 			comma++

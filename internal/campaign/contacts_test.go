@@ -3,11 +3,13 @@ package campaign
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -98,13 +100,70 @@ func TestContactReader(t *testing.T) {
 			},
 		},
 		{
-			name:      "invalid UTF-8 is a problem",
-			in:        "name,phone\nJos\xe9,1\n",
+			name:   "Windows-1252 bytes refuse the file",
+			in:     "name,phone\nAda,1\nJos\xe9,2\n",
+			header: []string{"name", "phone"},
+			rows:   []*Row{{Index: 1, Line: 2, Fields: []string{"Ada", "1"}}},
+			err:    &CSVError{Line: 3, Column: 4, Msg: notUTF8Msg(0xE9)},
+		},
+		{
+			name: "not UTF-8 in the header",
+			in:   "name,t\xe9l\xe9phone\nAda,1\n",
+			err:  &CSVError{Line: 1, Column: 7, Msg: notUTF8Msg(0xE9)},
+		},
+		{
+			name:   "a character cut off at the end",
+			in:     "name,phone\nAda,1\xc3",
+			header: []string{"name", "phone"},
+			err:    &CSVError{Line: 2, Column: 6, Msg: notUTF8Msg(0xC3)},
+		},
+		{
+			name:      "Windows-1252 decoded",
+			in:        "name,phone,note\r\nJos\xe9,+14152000000,Se\xf1or caf\xe9 \x80 5\r\n",
+			opt:       ReaderOptions{Encoding: EncodingWindows1252},
 			wantDelim: ',',
+			header:    []string{"name", "phone", "note"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"José", "+14152000000", "Señor café € 5"}}},
+		},
+		{
+			name:      "Latin-1 decoded",
+			in:        "name;phone\nFran\xe7oise;1\n",
+			opt:       ReaderOptions{Encoding: EncodingLatin1},
+			wantDelim: ';',
+			header:    []string{"name", "phone"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"Françoise", "1"}}},
+		},
+		{
+			name:      "lines ending in CR alone (old Mac Excel)",
+			in:        "name;phone\rAda;1\rBob;2\r\"Cy\rD\";3\r",
+			wantDelim: ';',
 			header:    []string{"name", "phone"},
 			rows: []*Row{
-				{Index: 1, Line: 2, Fields: []string{"Jos\xe9", "1"}, Problem: `invalid UTF-8 in column "name"; save the file as "CSV UTF-8"`},
+				{Index: 1, Line: 2, Fields: []string{"Ada", "1"}},
+				{Index: 2, Line: 3, Fields: []string{"Bob", "2"}},
+				{Index: 3, Line: 4, Fields: []string{"Cy\nD", "3"}},
 			},
+		},
+		{
+			name: "UTF-16 little-endian without a byte order mark",
+			in:   "n\x00a\x00m\x00e\x00,\x00p\x00\n\x00",
+			err:  &CSVError{Msg: `file is UTF-16 text (little-endian, without a byte order mark); save it as "CSV UTF-8"`},
+		},
+		{
+			name: "UTF-16 big-endian without a byte order mark",
+			in:   "\x00n\x00a\x00m\x00e\x00,\x00p\x00\n",
+			err:  &CSVError{Msg: `file is UTF-16 text (big-endian, without a byte order mark); save it as "CSV UTF-8"`},
+		},
+		{
+			name: "binary",
+			in:   "\x7fELF\x02\x01\x01\x00\x00\"\x00",
+			err:  &CSVError{Msg: `not a CSV file: it holds binary data (a NUL byte at byte 8); export the contacts as "CSV UTF-8"`},
+		},
+		{
+			name: "an Excel workbook",
+			in:   "PK\x03\x04\x14\x00\x06\x00[Content_Types].xml",
+			opt:  ReaderOptions{Encoding: EncodingWindows1252},
+			err:  &CSVError{Msg: `not a CSV file: it is a zip archive, such as an Excel workbook (.xlsx); in Excel, choose File > Save As > "CSV UTF-8 (Comma delimited)"`},
 		},
 		{
 			name:      "semicolons detected",
@@ -220,6 +279,42 @@ func TestContactReader(t *testing.T) {
 				t.Errorf("Delimiter() = %q, want %q", got, tt.wantDelim)
 			}
 		})
+	}
+}
+
+func notUTF8Msg(b byte) string {
+	return fmt.Sprintf(`byte 0x%02X is not UTF-8, so the file is in another encoding, likely Windows-1252 (what Excel's "CSV (Comma delimited)" writes); save it in Excel as "CSV UTF-8 (Comma delimited)", or upload it with --encoding windows-1252`, b)
+}
+
+// The UTF-8 check holds a character cut between two reads back until the rest comes: a file
+// read one byte at a time reads the same, and its first bad byte is found at the same place.
+func TestContactReaderUTF8AcrossReads(t *testing.T) {
+	good := "name,note\n" + strings.Repeat("Zoë,日本語 🙂\n", 3)
+	read := func(r io.Reader) ([]string, error) {
+		cr, err := NewContactReader(r, ReaderOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var cells []string
+		for {
+			row, err := cr.Read()
+			if err == io.EOF {
+				return cells, nil
+			}
+			if err != nil {
+				return cells, err
+			}
+			cells = append(cells, row.Fields...)
+		}
+	}
+	cells, err := read(iotest.OneByteReader(strings.NewReader(good)))
+	if err != nil || len(cells) != 6 || cells[1] != "日本語 🙂" {
+		t.Errorf("one byte at a time: %q, %v", cells, err)
+	}
+	_, err = read(iotest.OneByteReader(strings.NewReader(good + "x,\xf0\x9f\x99\n")))
+	want := &CSVError{Line: 5, Column: 3, Msg: notUTF8Msg(0xF0)}
+	if diff := cmp.Diff(want, err); diff != "" {
+		t.Errorf("cut-off character (-want +got):\n%s", diff)
 	}
 }
 

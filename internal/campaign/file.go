@@ -111,6 +111,9 @@ type ContactsConfig struct {
 	NameColumn string `yaml:"nameColumn,omitempty" json:"nameColumn,omitempty"`
 	// Delimiter separates fields: ",", ";" or "\t". Empty means detect it from the header line.
 	Delimiter string `yaml:"delimiter,omitempty" json:"delimiter,omitempty"`
+	// Encoding is the contact file's character encoding: utf-8, windows-1252 or latin-1
+	// (see ParseEncoding). Empty means utf-8; a file that is not then is refused.
+	Encoding string `yaml:"encoding,omitempty" json:"encoding,omitempty"`
 }
 
 // DelimiterRune returns Delimiter as ReaderOptions.Delimiter wants it: 0 to detect.
@@ -371,6 +374,7 @@ func Parse(path string, data []byte) (*File, error) {
 			field{"numberColumn", d.str(&f.Contacts.NumberColumn)},
 			field{"nameColumn", d.str(&f.Contacts.NameColumn)},
 			field{"delimiter", d.str(&f.Contacts.Delimiter)},
+			field{"encoding", d.str(&f.Contacts.Encoding)},
 		)},
 		{"retry", d.section(
 			field{"maxAttempts", d.integer(&f.Retry.MaxAttempts)},
@@ -496,6 +500,9 @@ func (f *File) Validate() error {
 	case "", ",", ";", "\t":
 	default:
 		return f.errorAt("contacts.delimiter", fmt.Sprintf(`must be ",", ";" or "\t" (a tab, in double quotes), got %q; leave it out to detect it`, f.Contacts.Delimiter))
+	}
+	if _, err := ParseEncoding(f.Contacts.Encoding); err != nil {
+		return f.errorAt("contacts.encoding", err.Error())
 	}
 
 	if n := f.Retry.MaxAttempts; n < 1 || n > 10 {

@@ -23,7 +23,8 @@ func (e *NumberError) Error() string { return e.Reason }
 // that numbers written without a country code belong to; with region "" every number must
 // start with + and its country code.
 //
-// It refuses, with a *NumberError, an empty cell ("no number"), numbers with an extension
+// It refuses, with a *NumberError, an empty cell ("no number"), two numbers in one cell
+// ("4155550101;4155550102"), numbers with an extension
 // ("415 555 0123 x12": a dialed call cannot reach one), numbers spelled with letters
 // ("1-800-FLOWERS": the letters are more often a typo than a vanity number) and numbers that
 // libphonenumber does not hold valid for their country.
@@ -37,6 +38,9 @@ func NormalizeNumber(raw, region string) (string, error) {
 		region = "ZZ" // libphonenumber's "unknown region": only +country numbers parse
 	}
 	fail := func(reason string) (string, error) { return "", &NumberError{Raw: raw, Reason: reason} }
+	if twoNumbers(s) {
+		return fail("holds two numbers in one cell; put one number per row (a second row for the other number)")
+	}
 
 	num, err := phonenumbers.Parse(s, region)
 	switch {
@@ -78,6 +82,30 @@ func NormalizeNumber(raw, region string) (string, error) {
 		return fail("not " + where)
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// twoNumbers reports whether s lists more than one number: two parts, split at ; , / | & or
+// a line break, that each hold at least 7 digits ("4155550101;4155550102"). An extension
+// ("415 555 0123 x12") has too few digits to count.
+func twoNumbers(s string) bool {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(";,/|&\n", r) })
+	n := 0
+	for _, p := range parts {
+		if countDigits(p) >= 7 {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+func countDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n++
+		}
+	}
+	return n
 }
 
 // hasLetters reports whether s holds a letter, in any script.

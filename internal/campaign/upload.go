@@ -39,6 +39,9 @@ type UploadOptions struct {
 	// Delimiter of the contact file: ',', ';' or '\t'. Defaults to the campaign file's
 	// contacts.delimiter, else it is detected from the header line.
 	Delimiter rune
+	// Encoding of the contact file. Defaults to the campaign file's contacts.encoding, else
+	// EncodingUTF8: a file that is not UTF-8 is then refused before anything is stored.
+	Encoding Encoding
 	// Enqueuers is how many goroutines enqueue tasks at once. Defaults to 32: one asynq
 	// Enqueue is one Redis round trip, so the rate grows with the number in flight.
 	Enqueuers int
@@ -51,6 +54,9 @@ type UploadOptions struct {
 func (o *UploadOptions) withDefaults(f *File) {
 	if o.Delimiter == 0 && f.Contacts.Delimiter != "" {
 		o.Delimiter = []rune(f.Contacts.Delimiter)[0]
+	}
+	if o.Encoding == "" {
+		o.Encoding = Encoding(f.Contacts.Encoding)
 	}
 	if o.Enqueuers <= 0 {
 		o.Enqueuers = 32
@@ -99,7 +105,7 @@ func quoteList(ss []string) string {
 // *ColumnError, a *CSVError, or a Redis error.
 func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open func() (io.ReadCloser, error), enq Enqueuer, opt UploadOptions) (*Campaign, error) {
 	opt.withDefaults(f)
-	header, delim, err := checkContacts(f, contactsPath, open, opt.Delimiter)
+	header, delim, err := checkContacts(f, contactsPath, open, ReaderOptions{Path: contactsPath, Delimiter: opt.Delimiter, Encoding: opt.Encoding})
 	if err != nil {
 		return nil, err
 	}
@@ -129,13 +135,13 @@ func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open f
 
 // checkContacts reads the whole contact file once: header, the columns the campaign names,
 // and the structure of every row.
-func checkContacts(f *File, path string, open func() (io.ReadCloser, error), delim rune) ([]string, rune, error) {
+func checkContacts(f *File, path string, open func() (io.ReadCloser, error), ro ReaderOptions) ([]string, rune, error) {
 	rc, err := open()
 	if err != nil {
 		return nil, 0, fmt.Errorf("open contact file: %w", err)
 	}
 	defer rc.Close()
-	cr, err := NewContactReader(rc, ReaderOptions{Path: path, Delimiter: delim})
+	cr, err := NewContactReader(rc, ro)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -194,7 +200,7 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 		return fmt.Errorf("open contact file: %w", err)
 	}
 	defer rc.Close()
-	cr, err := NewContactReader(rc, ReaderOptions{Path: c.ContactsPath, Delimiter: delim})
+	cr, err := NewContactReader(rc, ReaderOptions{Path: c.ContactsPath, Delimiter: delim, Encoding: opt.Encoding})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -314,5 +315,80 @@ func TestUploadSuppressed(t *testing.T) {
 	}
 	if st.Suppressed != 1 || st.Outcomes[OutcomeSuppressed] != 1 {
 		t.Errorf("status counts %d suppressed rows, outcomes %v", st.Suppressed, st.Outcomes)
+	}
+}
+
+// A contact file as Excel on Windows saves "CSV (Comma delimited)": Windows-1252, CRLF, a
+// quoted cell with a comma. Without an encoding it is refused before anything is stored,
+// at its first accented byte; with encoding windows-1252 (given, or from the campaign file)
+// every row loads as written.
+func TestUploadExcelWindows1252(t *testing.T) {
+	data, err := os.ReadFile("testdata/excel-windows-1252.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "testdata/excel-windows-1252.csv"
+	file := func(tb testing.TB, extra string) *File {
+		f, err := Parse("test.yaml", []byte("name: r\nassistantId: a1\nphoneNumberId: p1\ncontacts:\n  numberColumn: phone\n  nameColumn: name\n"+extra))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f.WithDefaults()
+		if err := f.Validate(); err != nil {
+			tb.Fatal(err)
+		}
+		return f
+	}
+
+	t.Run("refused without an encoding", func(t *testing.T) {
+		rdb, _ := redistest.Setup(t, 1)
+		_, err := NewStore(rdb).Upload(t.Context(), file(t, ""), path, opener(string(data)), &fakeEnqueuer{}, UploadOptions{})
+		var ce *CSVError
+		if !errors.As(err, &ce) || ce.Line != 2 || ce.Column != 4 {
+			t.Fatalf("Upload = %v, want a *CSVError at line 2 column 4", err)
+		}
+		for _, want := range []string{path + ":2:4:", "0xE9", `"CSV UTF-8 (Comma delimited)"`, "--encoding windows-1252"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+		if keys := rdb.Keys(t.Context(), "*").Val(); len(keys) != 0 {
+			t.Errorf("a refused upload stored %q", keys)
+		}
+	})
+	for name, tc := range map[string]struct {
+		extra string
+		opt   UploadOptions
+	}{
+		"with --encoding":               {opt: UploadOptions{Encoding: EncodingWindows1252}},
+		"with contacts.encoding":        {extra: "  encoding: windows-1252\n"},
+		"the option wins over the file": {extra: "  encoding: utf-8\n", opt: UploadOptions{Encoding: EncodingWindows1252}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rdb, _ := redistest.Setup(t, 1)
+			store := NewStore(rdb)
+			c, err := store.Upload(t.Context(), file(t, tc.extra), path, opener(string(data)), &fakeEnqueuer{}, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Rows != 5 || c.Dialable != 5 {
+				t.Errorf("rows %d, dialable %d; want 5 and 5", c.Rows, c.Dialable)
+			}
+			got, err := store.Contacts(t.Context(), c.ID, 1, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names, notes []string
+			for _, ct := range got {
+				names = append(names, ct.Name)
+				notes = append(notes, ct.Fields[2])
+			}
+			if diff := cmp.Diff([]string{"José", "François", "Zoë", "Jürgen Müller", "Núñez, Ana"}, names); diff != "" {
+				t.Errorf("names (-want +got):\n%s", diff)
+			}
+			if notes[0] != "Señor café" || notes[4] != "€20 co-pay" {
+				t.Errorf("notes %q", notes)
+			}
+		})
 	}
 }

@@ -97,6 +97,9 @@ type UploadOptions struct {
 	// Delimiter of the contact file: ',', ';' or '\t'; 0 for the campaign file's, else
 	// detected.
 	Delimiter rune
+	// Encoding of the contact file; "" for the campaign file's contacts.encoding, else
+	// UTF-8 (a file that is not UTF-8 is then refused before anything is stored).
+	Encoding campaign.Encoding
 	// Imported, when set, is told of each of the campaign file's suppressionFiles once it is
 	// imported (or failed to be), with the rows it refused.
 	Imported func(path string, res *suppression.ImportResult)
@@ -125,7 +128,7 @@ func (o *Operator) Upload(ctx context.Context, f *campaign.File, name string, op
 			return nil, err
 		}
 	}
-	c, err := o.store.Upload(ctx, f, name, open, o.q, campaign.UploadOptions{ID: id, Delimiter: opt.Delimiter, Suppressor: o.list, Now: o.cfg.Now})
+	c, err := o.store.Upload(ctx, f, name, open, o.q, campaign.UploadOptions{ID: id, Delimiter: opt.Delimiter, Encoding: opt.Encoding, Suppressor: o.list, Now: o.cfg.Now})
 	if err != nil {
 		return nil, err
 	}
