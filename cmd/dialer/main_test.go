@@ -151,7 +151,7 @@ func TestUploadRefusals(t *testing.T) {
 		},
 		{
 			name:     "Excel's Windows-1252 CSV without --encoding",
-			campaign: good,
+			campaign: writeFile(t, dir, "first.yaml", strings.Replace(fastCampaign, "nameColumn: name", "nameColumn: First Name", 1)),
 			contacts: excelCSV,
 			want:     []string{"excel-windows-1252.csv:2:4:", "not UTF-8", `"CSV UTF-8 (Comma delimited)"`, "--encoding windows-1252"},
 		},
@@ -191,7 +191,7 @@ const excelCSV = "../../internal/campaign/testdata/excel-windows-1252.csv"
 func TestUploadEncoding(t *testing.T) {
 	rdb, _ := redistest.Setup(t, 6)
 	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
+	campaignPath := writeFile(t, dir, "c.yaml", strings.Replace(fastCampaign, "nameColumn: name", "nameColumn: First Name", 1))
 	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
 	err := dispatch(t.Context(), e, []string{"upload", "--campaign", campaignPath, "--contacts", excelCSV, "--encoding", "cp1252"})
 	if err != nil {

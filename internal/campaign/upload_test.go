@@ -328,21 +328,9 @@ func TestUploadExcelWindows1252(t *testing.T) {
 		t.Fatal(err)
 	}
 	const path = "testdata/excel-windows-1252.csv"
-	file := func(tb testing.TB, extra string) *File {
-		f, err := Parse("test.yaml", []byte("name: r\nassistantId: a1\nphoneNumberId: p1\ncontacts:\n  numberColumn: phone\n  nameColumn: name\n"+extra))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		f.WithDefaults()
-		if err := f.Validate(); err != nil {
-			tb.Fatal(err)
-		}
-		return f
-	}
-
 	t.Run("refused without an encoding", func(t *testing.T) {
 		rdb, _ := redistest.Setup(t, 1)
-		_, err := NewStore(rdb).Upload(t.Context(), file(t, ""), path, opener(string(data)), &fakeEnqueuer{}, UploadOptions{})
+		_, err := NewStore(rdb).Upload(t.Context(), mustFile(t), path, opener(string(data)), &fakeEnqueuer{}, UploadOptions{})
 		var ce *CSVError
 		if !errors.As(err, &ce) || ce.Line != 2 || ce.Column != 4 {
 			t.Fatalf("Upload = %v, want a *CSVError at line 2 column 4", err)
@@ -367,7 +355,7 @@ func TestUploadExcelWindows1252(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rdb, _ := redistest.Setup(t, 1)
 			store := NewStore(rdb)
-			c, err := store.Upload(t.Context(), file(t, tc.extra), path, opener(string(data)), &fakeEnqueuer{}, tc.opt)
+			c, err := store.Upload(t.Context(), mustFileWith(t, tc.extra), path, opener(string(data)), &fakeEnqueuer{}, tc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -183,7 +183,7 @@ func BuildHeader(c *campaign.Campaign, st *campaign.Status, now time.Time) Heade
 	case st.Done:
 		eta = "done"
 	case st.ETASeconds > 0:
-		eta = (time.Duration(st.ETASeconds) * time.Second).Round(time.Second).String()
+		eta = st.ETA().Round(time.Second).String()
 	}
 	waiting := strconv.Itoa(st.WaitingForWindow)
 	if !st.NextWindowAt.IsZero() {

@@ -224,7 +224,7 @@ func TestLimiterRateBounds(t *testing.T) {
 //
 // go test -run '^$' -fuzz FuzzLimiterRate -fuzztime 30s ./internal/ratelimit/
 func FuzzLimiterRate(f *testing.F) {
-	for _, cps := range []float64{1e-300, 1e-11, 1e-10, MinRate, 1.0 / 3600, 0.5, 1, 20, 1000, MaxRate, 2e9, math.Inf(1), math.NaN(), -0.0} {
+	for _, cps := range []float64{1e-300, 1e-11, 1e-10, MinRate, 1.0 / 3600, 0.5, 1, 20, 1000, MaxRate, 2e9, math.Inf(1), math.NaN(), math.Copysign(0, -1)} {
 		f.Add(cps)
 	}
 	rdb := setup(f)
