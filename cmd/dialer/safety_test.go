@@ -20,7 +20,7 @@ func TestLongRunningCommandsRefuseEviction(t *testing.T) {
 	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"scheduler"}} {
 		t.Run(args[0], func(t *testing.T) {
 			var stderr lab.LockedBuffer
-			vars := map[string]string{"REDIS_URL": url}
+			vars := map[string]string{"REDIS_URL": url, "INTERACTLY_WEBHOOK_SECRET": "whsec-test"}
 			e := &env{getenv: func(k string) string { return vars[k] }, stdout: &stderr, stderr: &stderr}
 			err := dispatch(t.Context(), e, args)
 			if !errors.Is(err, redisconn.ErrEvictionPolicy) || !strings.Contains(err.Error(), "maxmemory-policy noeviction") {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redistest"
 )
 
@@ -24,30 +25,24 @@ func TestServeRefusesToStartWithoutWebhookSecret(t *testing.T) {
 
 func TestServeInsecureWithoutSecretWarnsAtStart(t *testing.T) {
 	rdb, _ := redistest.Setup(t, 6)
-	var buf bytes.Buffer
-	stderr := &lockedWriter{w: &buf}
-	logs := func() string {
-		stderr.mu.Lock()
-		defer stderr.mu.Unlock()
-		return buf.String()
-	}
+	var stderr lab.LockedBuffer
 	e := &env{
 		getenv: func(k string) string { return map[string]string{"REDIS_URL": redistest.URL(rdb)}[k] },
-		stdout: &bytes.Buffer{}, stderr: stderr,
+		stdout: &bytes.Buffer{}, stderr: &stderr,
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- runServe(ctx, e, []string{"--addr", "127.0.0.1:0", "--insecure-no-webhook-secret"}) }()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs(), "dialer serve on"); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "dialer serve on"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", logs())
+			t.Fatalf("serve did not start: %s", stderr.String())
 		}
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve = %v", err)
 	}
-	if out := logs(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "webhooks are accepted from anyone") {
+	if out := stderr.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "webhooks are accepted from anyone") {
 		t.Errorf("no warning at start:\n%s", out)
 	}
 }
