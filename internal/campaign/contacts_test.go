@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -500,6 +501,20 @@ func FuzzContactReader(f *testing.F) {
 		n, checkErr := CheckContacts(bytes.NewReader(data), ReaderOptions{})
 		if n != len(rows) || !cmp.Equal(checkErr, err) {
 			t.Fatalf("CheckContacts = %d, %v; reading gave %d, %v", n, checkErr, len(rows), err)
+		}
+		// Whatever the encoding, what comes out is UTF-8.
+		for _, enc := range Encodings {
+			header, rows, err := mustReadAll(t, string(data), ReaderOptions{Encoding: enc})
+			if err != nil && !errors.As(err, &ce) {
+				t.Fatalf("%s: error %T %v, want *CSVError", enc, err, err)
+			}
+			for _, row := range append([]*Row{{Fields: header}}, rows...) {
+				for _, f := range row.Fields {
+					if !utf8.ValidString(f) {
+						t.Fatalf("%s: row %d has a cell that is not UTF-8: %q", enc, row.Index, f)
+					}
+				}
+			}
 		}
 	})
 }
