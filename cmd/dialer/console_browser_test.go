@@ -74,7 +74,7 @@ func (b *browserProblems) check(t *testing.T) {
 // confirm, pause and resume, watch it finish against the simulator, and download the
 // report, which must be byte-identical to `dialer report`. A read-only user sees no pause
 // button and a pause it forges is refused. Any JavaScript error or failed request fails
-// the test. Each page is saved as a screenshot, at 1280 and 375 px wide, in
+// the test. An admin adds numbers to the suppression list and reads the audit log. Each page is saved as a screenshot, at 1280 and 375 px wide, in
 // $DIALER_SCREENSHOTS (default: dialer-console-screenshots in the temporary directory).
 func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
@@ -118,11 +118,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	must(t, err)
 	defer h.Close()
 	tokens := auth.NewStore(rdb)
-	authn, err := auth.New(auth.Config{Tokens: tokens})
+	authn, err := auth.New(auth.Config{Tokens: tokens, Observe: h.audit.Middleware(nil)})
 	must(t, err)
 	srv := httptest.NewServer(h.handler(authn, true))
 	defer srv.Close()
 	operate := mustToken(t, tokens, "ops-anna", auth.ScopeOperate)
+	admin := mustToken(t, tokens, "admin-cleo", auth.ScopeAdmin)
 	reader := mustToken(t, tokens, "viewer-ben", auth.ScopeRead)
 
 	// The campaign file: campaigns/example.yaml, dialing faster.
@@ -269,8 +270,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#refused-title`, chromedp.ByQuery),
 		shot("04-preview"),
 	)
-	if keys, _ := rdb.Keys(t.Context(), "dialer:*").Result(); len(keysExcept(keys, "dialer:{auth}")) > 0 {
-		t.Errorf("the preview stored keys: %v", keysExcept(keys, "dialer:{auth}"))
+	// Only tokens and the audit log of the upload's POST are in Redis: no campaign yet.
+	if keys, _ := rdb.Keys(t.Context(), "dialer:*").Result(); len(keysExcept(keys, "dialer:{auth}", "dialer:audit")) > 0 {
+		t.Errorf("the preview stored keys: %v", keysExcept(keys, "dialer:{auth}", "dialer:audit"))
 	}
 	counts := text(`section[aria-labelledby="counts-title"] dl`)
 	for _, want := range []string{"Rows\n50", "Will be called\n44", "Invalid\n4", "Duplicate\n2"} {
@@ -388,13 +390,36 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("a cross-site pause on the operator's session: %d, want 403", code)
 	}
 	problems.check(t)
+
+	// An admin: the suppression list, tokens and the audit log.
+	run("sign out", chromedp.Click(`form[action="/signout"] button`, chromedp.ByQuery), chromedp.WaitVisible(`#token`, chromedp.ByQuery))
+	signIn(admin)
+	run("suppression add",
+		chromedp.Navigate(srv.URL+"/suppression"),
+		chromedp.WaitVisible(`#numbers`, chromedp.ByQuery),
+		chromedp.SendKeys(`#numbers`, "(415) 555-0199\n+44 20 7946 0958", chromedp.ByQuery),
+		chromedp.Click(`button[formaction="/suppression/add"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`p.notice`, chromedp.ByQuery),
+		shot("11-suppression"),
+	)
+	if got := text(`p.notice`); !strings.Contains(got, "Added 2") {
+		t.Errorf("suppression add says %q", got)
+	}
+	if on, err := h.op.Suppression().Suppressed(t.Context(), "", "+14155550199"); err != nil || !on {
+		t.Errorf("after Add in the console, +14155550199 suppressed = %v, %v", on, err)
+	}
+	run("tokens", chromedp.Navigate(srv.URL+"/tokens"), chromedp.WaitVisible(`#tname`, chromedp.ByQuery), shot("12-tokens"))
+	run("audit", chromedp.Navigate(srv.URL+"/audit"), chromedp.WaitVisible(`table`, chromedp.ByQuery), shot("13-audit"))
+	if got := text(`table tbody`); !strings.Contains(got, "/campaigns/{id}/pause") || !strings.Contains(got, "ops-anna") {
+		t.Errorf("the audit log lacks ops-anna's pause:\n%s", got)
+	}
 }
 
-// keysExcept returns keys that do not start with prefix.
-func keysExcept(keys []string, prefix string) []string {
+// keysExcept returns keys that start with none of prefixes.
+func keysExcept(keys []string, prefixes ...string) []string {
 	var out []string
 	for _, k := range keys {
-		if !strings.HasPrefix(k, prefix) {
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
 			out = append(out, k)
 		}
 	}

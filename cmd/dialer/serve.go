@@ -316,7 +316,7 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 		return nil, err
 	}
 	h.console, err = console.New(console.Config{
-		Operator: h.op, Tokens: auth.NewStore(rdb), Logger: logger,
+		Operator: h.op, Tokens: auth.NewStore(rdb), Audit: h.audit, Logger: logger,
 		TrustedProxies: cc.trustedProxies, ProxyScope: cc.proxyScope,
 	})
 	if err != nil {

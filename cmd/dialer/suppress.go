@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/suppression"
 )
 
@@ -67,18 +66,9 @@ func parseInterspersed(e *env, fs *flag.FlagSet, args []string) ([]string, error
 
 // suppressNumbers normalises every number first, so that one bad number changes nothing.
 func suppressNumbers(ctx context.Context, e *env, action string, raw []string, region string) error {
-	numbers := make([]string, 0, len(raw))
-	var bad []string
-	for _, r := range raw {
-		n, err := campaign.NormalizeNumber(r, region)
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("%q: %v", r, err))
-			continue
-		}
-		numbers = append(numbers, n)
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("suppress %s: nothing changed: %s", action, strings.Join(bad, "; "))
+	numbers, err := suppression.Normalize(raw, region)
+	if err != nil {
+		return fmt.Errorf("suppress %s: nothing changed: %w", action, err)
 	}
 	rdb, err := openRedis(ctx, e)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
@@ -56,6 +57,9 @@ type Config struct {
 	PollInterval time.Duration
 	// Tokens verifies the tokens users sign in with. Required for sign-in.
 	Tokens *auth.Store
+	// Audit is the audit log the admin's audit page shows. Optional: without it the page
+	// says there is none.
+	Audit *audit.Log
 	// TrustedProxies are the addresses of single sign-on proxies (oauth2-proxy) whose
 	// X-Forwarded-User / X-Forwarded-Email headers are believed. Optional: none.
 	TrustedProxies []netip.Prefix

@@ -92,7 +92,12 @@ func isPage(r *http.Request) bool {
 		return false
 	}
 	p := r.URL.Path
-	return p == "/" || p == "/campaigns" || strings.HasPrefix(p, "/campaigns/") || strings.HasPrefix(p, "/drafts/")
+	for _, page := range []string{"/campaigns", "/drafts", "/suppression", "/tokens", "/audit"} {
+		if p == page || strings.HasPrefix(p, page+"/") {
+			return true
+		}
+	}
+	return p == "/"
 }
 
 // signInRedirect turns the route table's 401 for a console page into a redirect to the

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -151,3 +152,23 @@ func toArgs(numbers []string) []any {
 }
 
 var _ campaign.Suppressor = (*List)(nil)
+
+// Normalize turns each of raw into E.164, reading numbers without a country code in region
+// (campaign.NormalizeNumber). It refuses the whole batch, naming every number it cannot
+// read and why, so that a caller changes nothing when one number is wrong.
+func Normalize(raw []string, region string) ([]string, error) {
+	numbers := make([]string, 0, len(raw))
+	var bad []string
+	for _, r := range raw {
+		n, err := campaign.NormalizeNumber(r, region)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%q: %v", r, err))
+			continue
+		}
+		numbers = append(numbers, n)
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(bad, "; "))
+	}
+	return numbers, nil
+}
