@@ -45,6 +45,8 @@ var commands = map[string]command{
 	"cancel":    {"give a campaign's remaining contacts the outcome canceled (--hangup ends live calls)", runCancel},
 	"call":      {"steer a live call: say, end, forward or dtmf", runCall},
 	"audit":     {"print the operator audit log: who changed what, from where, with what result", runAudit},
+	"archive":   {"write a campaign's record and reports, gzipped with a manifest, to a directory or S3 bucket", runArchive},
+	"delete":    {"remove a campaign from Redis (--force cancels a live one first)", runDelete},
 	"token":     {"create, list or revoke the bearer tokens of dialer serve's operator routes", runToken},
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/operator"
 )
 
 func runReport(ctx context.Context, e *env, args []string) error {
@@ -29,15 +30,17 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	store := campaign.NewStore(rdb)
-	write := store.WriteReport
+	// An archived campaign deleted from Redis is read back from its archive.
+	op := operator.New(rdb, operator.Config{Getenv: e.getenv})
+	defer op.Close()
+	write := op.Report
 	switch {
 	case *attempts && *rejected:
 		return fmt.Errorf("%w: --attempts and --rejected are two different reports; choose one", errUsage)
 	case *attempts:
-		write = store.WriteAttemptReport
+		write = op.AttemptReport
 	case *rejected:
-		write = store.WriteRejected
+		write = op.Store().WriteRejected
 	}
 	n, err := writeReport(ctx, e, write, id, *out, campaign.ReportOptions{Raw: *raw})
 	if err != nil {

@@ -49,6 +49,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	trusted := fs.String("console-trusted-proxies", "", "comma-separated addresses or CIDRs of single sign-on proxies (oauth2-proxy) whose X-Forwarded-User/X-Forwarded-Email the console believes")
 	proxyScope := fs.String("console-proxy-scope", "read", "scope of a user a trusted proxy vouches for: read, export, operate or admin")
 	allowEviction := allowEvictionFlag(fs)
+	retentionOpts := addRetentionFlags(fs, e)
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -81,6 +82,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := checkRedis(ctx, rdb, *allowEviction, logger); err != nil {
 		return err
 	}
+	sweeper, sweepOp, err := retentionOpts.sweeper(rdb, e, logger)
+	if err != nil {
+		return err
+	}
+	defer sweepOp.Close()
 	h, err := newServeHandlers(ctx, e, rdb, secret, logger, cc)
 	if err != nil {
 		return err
@@ -144,6 +150,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		})
 	}
 	g.Go(func() error { return h.recorder.Run(gctx) })
+	g.Go(func() error { return sweeper.Run(gctx, rdb) })
 	g.Go(func() error {
 		return notify.Run(gctx, ownedClient{h.notifyRDB}, h.notifier, *notifyConcurrency, logger)
 	})

@@ -87,3 +87,13 @@ func (s *Store) MarkDone(ctx context.Context, id string, at time.Time) (time.Tim
 	}
 	return parseTime(v), nil
 }
+
+// CampaignIDsPage lists at most n campaign IDs, oldest first, from the start'th (0-based):
+// a bounded step of a walk over every campaign.
+func (s *Store) CampaignIDsPage(ctx context.Context, start, n int) ([]string, error) {
+	ids, err := s.rdb.ZRange(ctx, campaignsKey(), int64(start), int64(start+n-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	return ids, nil
+}

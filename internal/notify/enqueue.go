@@ -58,6 +58,10 @@ func (p payload) deliveryID() string {
 // taskID is the asynq task ID: "notify:" and the delivery id.
 func (p payload) taskID() string { return "notify:" + p.deliveryID() }
 
+// TaskIDPrefix is how the IDs of campaign id's notification tasks begin, for deleting them
+// (queue.DeleteTasks).
+func TaskIDPrefix(id string) string { return "notify:" + id + ":" }
+
 func (p payload) taskType() string {
 	if p.Event == campaign.NotifyCampaignFinished {
 		return TypeCampaign

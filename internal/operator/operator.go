@@ -35,6 +35,8 @@ type Config struct {
 	API *interactly.Client
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Getenv reads the archive bucket's credentials (see archive.Open). Defaults to os.Getenv.
+	Getenv func(string) string
 }
 
 // ErrNoAPI is returned by Cancel with hang-up when the Operator has no Interactly client.
@@ -58,6 +60,9 @@ type Operator struct {
 func New(rdb redis.UniversalClient, cfg Config) *Operator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
 	}
 	return &Operator{
 		rdb: rdb, store: campaign.NewStore(rdb), list: suppression.New(rdb),

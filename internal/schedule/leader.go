@@ -62,6 +62,9 @@ type LeaderConfig struct {
 	// RenewInterval is how often the leader renews the lock and the others try to take
 	// it. It must be less than TTL. Defaults to 5s.
 	RenewInterval time.Duration
+	// Key is the lock's Redis key, so that other singleton jobs (the retention sweep) can
+	// elect their own leader. Defaults to the scheduler's, dialer:scheduler:leader.
+	Key string
 }
 
 // WithDefaults returns c with its zero fields set to their defaults.
@@ -71,6 +74,9 @@ func (c LeaderConfig) WithDefaults() LeaderConfig {
 	}
 	if c.RenewInterval <= 0 {
 		c.RenewInterval = 5 * time.Second
+	}
+	if c.Key == "" {
+		c.Key = leaderKey()
 	}
 	return c
 }
@@ -83,9 +89,9 @@ func (c LeaderConfig) Validate() error {
 	return nil
 }
 
-// Leader is one contender for the scheduler lock in Redis (dialer:scheduler:leader). At most
-// one Leader holds it at a time: it is a random token set with NX and a TTL, renewed and
-// released only by the token's owner.
+// Leader is one contender for a lock in Redis (LeaderConfig.Key: the scheduler's unless
+// set). At most one Leader holds it at a time: it is a random token set with NX and a TTL,
+// renewed and released only by the token's owner.
 type Leader struct {
 	rdb   redis.UniversalClient
 	token string
@@ -107,26 +113,26 @@ func NewLeader(rdb redis.UniversalClient, cfg LeaderConfig) *Leader {
 // TryAcquire takes the lock if it is free (or already this Leader's) and reports whether
 // this Leader holds it.
 func (l *Leader) TryAcquire(ctx context.Context) (bool, error) {
-	n, err := acquireScript.Run(ctx, l.rdb, []string{leaderKey()}, l.token, l.cfg.TTL.Milliseconds()).Int()
+	n, err := acquireScript.Run(ctx, l.rdb, []string{l.cfg.Key}, l.token, l.cfg.TTL.Milliseconds()).Int()
 	if err != nil {
-		return false, fmt.Errorf("acquire scheduler lock: %w", err)
+		return false, fmt.Errorf("acquire lock %s: %w", l.cfg.Key, err)
 	}
 	return n == 1, nil
 }
 
 // Renew extends the lock by TTL and reports whether this Leader still holds it.
 func (l *Leader) Renew(ctx context.Context) (bool, error) {
-	n, err := renewScript.Run(ctx, l.rdb, []string{leaderKey()}, l.token, l.cfg.TTL.Milliseconds()).Int()
+	n, err := renewScript.Run(ctx, l.rdb, []string{l.cfg.Key}, l.token, l.cfg.TTL.Milliseconds()).Int()
 	if err != nil {
-		return false, fmt.Errorf("renew scheduler lock: %w", err)
+		return false, fmt.Errorf("renew lock %s: %w", l.cfg.Key, err)
 	}
 	return n == 1, nil
 }
 
 // Release gives the lock up if this Leader holds it, so another takes over at once.
 func (l *Leader) Release(ctx context.Context) error {
-	if err := releaseScript.Run(ctx, l.rdb, []string{leaderKey()}, l.token).Err(); err != nil {
-		return fmt.Errorf("release scheduler lock: %w", err)
+	if err := releaseScript.Run(ctx, l.rdb, []string{l.cfg.Key}, l.token).Err(); err != nil {
+		return fmt.Errorf("release lock %s: %w", l.cfg.Key, err)
 	}
 	return nil
 }
