@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/archive"
+	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/retention"
@@ -44,6 +45,9 @@ func runArchive(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := auditCLI(ctx, rdb, "campaign archive", id, ""); err != nil {
+		return fmt.Errorf("campaign %s is archived, but the audit log could not record it: %w", id, err)
+	}
 	fmt.Fprintf(e.stdout, "campaign %s archived to %s:\n", id, *to)
 	for _, f := range m.Files {
 		fmt.Fprintf(e.stdout, "  %s/%-18s %7d rows %10d bytes  sha256 %s\n", id, f.Name, f.Rows, f.Bytes, f.SHA256)
@@ -71,6 +75,13 @@ func runDelete(ctx context.Context, e *env, args []string) error {
 	res, err := op.Delete(ctx, id, operator.DeleteOptions{Force: *force, Wait: *wait})
 	if err != nil {
 		return err
+	}
+	action := "campaign delete"
+	if *force {
+		action += " --force"
+	}
+	if err := auditCLI(ctx, rdb, action, id, ""); err != nil {
+		return fmt.Errorf("campaign %s is deleted, but the audit log could not record it: %w", id, err)
 	}
 	if res.Canceled > 0 {
 		fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled\n", id, count(res.Canceled, "contact", "contacts"))
@@ -108,7 +119,7 @@ func (f *retentionFlags) sweeper(rdb redis.UniversalClient, e *env, logger *slog
 		}
 	}
 	op := operator.New(rdb, operator.Config{Getenv: e.getenv})
-	sw, err := retention.New(retention.Config{Operator: op, Default: keep, Archive: *f.archive, Interval: *f.interval, Logger: logger})
+	sw, err := retention.New(retention.Config{Operator: op, Default: keep, Archive: *f.archive, Interval: *f.interval, Logger: logger, Audit: audit.New(rdb)})
 	if err != nil {
 		op.Close()
 		return nil, nil, err

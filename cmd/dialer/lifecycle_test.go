@@ -70,6 +70,14 @@ func TestArchiveDeleteReport(t *testing.T) {
 		t.Errorf("report from the archive:\n%s\nwant:\n%s", gotBody, wantBody)
 	}
 
+	stdout.Reset()
+	if err := dispatch(ctx, e, []string{"audit", "--limit", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if out := stdout.String(); !strings.Contains(out, "campaign delete") || !strings.Contains(out, "campaign archive") || !strings.Contains(out, id) {
+		t.Errorf("audit log after archive and delete:\n%s", out)
+	}
+
 	live := upload()
 	stdout.Reset()
 	if err := dispatch(ctx, e, []string{"delete", live, "--force"}); err != nil {

@@ -19,24 +19,25 @@ type reportWriter func(ctx context.Context, id string, w io.Writer, opt campaign
 // report handles GET /api/v1/campaigns/{id}/report.csv[?raw=true], byte for byte what
 // `dialer report ID --out -` writes.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
-	s.streamCSV(w, r, "report", s.op.Store().WriteReport)
+	s.streamCSV(w, r, "report", s.op.Report, true)
 }
 
 // attemptReport handles GET /api/v1/campaigns/{id}/attempts.csv, as `dialer report
 // --attempts`.
 func (s *Server) attemptReport(w http.ResponseWriter, r *http.Request) {
-	s.streamCSV(w, r, "attempts", s.op.Store().WriteAttemptReport)
+	s.streamCSV(w, r, "attempts", s.op.AttemptReport, true)
 }
 
 // rejectedReport handles GET /api/v1/campaigns/{id}/rejected.csv, as `dialer report
 // --rejected`: the rows the upload refused, with line and reason.
 func (s *Server) rejectedReport(w http.ResponseWriter, r *http.Request) {
-	s.streamCSV(w, r, "rejected", s.op.Store().WriteRejected)
+	s.streamCSV(w, r, "rejected", s.op.Store().WriteRejected, false)
 }
 
 // streamCSV streams a report as it is read: nothing holds a whole report. The campaign is
-// looked up first, so that an unknown one is a 404 problem rather than a cut-off body.
-func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, what string, write reportWriter) {
+// looked up first, so that an unknown one is a 404 problem rather than a cut-off body; with
+// archived, a campaign deleted from Redis whose archive write reads back is found too.
+func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, what string, write reportWriter, archived bool) {
 	id := r.PathValue("id")
 	raw := false
 	if v := r.URL.Query().Get("raw"); v != "" {
@@ -47,8 +48,10 @@ func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, what string, 
 		}
 	}
 	if _, err := s.op.Store().Campaign(r.Context(), id); err != nil {
-		s.writeError(w, r, err)
-		return
+		if ok, aerr := s.op.Archived(r.Context(), id); !archived || aerr != nil || !ok {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	// A million-row report takes longer than the server's write timeout.
 	rc := http.NewResponseController(w)

@@ -163,3 +163,9 @@ func (o *Operator) report(ctx context.Context, id string, w io.Writer, opt campa
 	}
 	return archive.WriteReport(ctx, dest, id, object, w, opt)
 }
+
+// Archived reports whether campaign id has an archive that Report can read back.
+func (o *Operator) Archived(ctx context.Context, id string) (bool, error) {
+	_, ok, err := archive.Lookup(ctx, o.rdb, id)
+	return ok, err
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/archive"
+	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/schedule"
@@ -43,6 +44,9 @@ type Config struct {
 	// Logger receives one line per campaign archived or deleted, and errors. Defaults to
 	// slog.Default().
 	Logger *slog.Logger
+	// Audit, when set, gets one entry per campaign archived or deleted (actor
+	// "retention", source "dialer serve").
+	Audit *audit.Log
 }
 
 // WithDefaults returns c with its zero fields set to their defaults.
@@ -168,6 +172,9 @@ func (s *Sweeper) sweepOne(ctx context.Context, id string, res *Result) (bool, e
 			}
 			res.Archived++
 			s.cfg.Logger.Info("retention: campaign archived", "campaign", id, "to", s.cfg.Archive)
+			if err := s.audit(ctx, "retention archive", id); err != nil {
+				return false, err
+			}
 		}
 	}
 	if _, err := s.cfg.Operator.Delete(ctx, id, operator.DeleteOptions{}); err != nil {
@@ -175,7 +182,15 @@ func (s *Sweeper) sweepOne(ctx context.Context, id string, res *Result) (bool, e
 	}
 	res.Deleted++
 	s.cfg.Logger.Info("retention: campaign deleted from Redis", "campaign", id, "done", doneAt.UTC().Format(time.RFC3339), "retention", keep.String())
-	return true, nil
+	return true, s.audit(ctx, "retention delete", id)
+}
+
+// audit records action on campaign id in the audit log, if there is one.
+func (s *Sweeper) audit(ctx context.Context, action, id string) error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	return s.cfg.Audit.Append(ctx, audit.Entry{Actor: "retention", Scope: "admin", Action: action, Target: id, Source: "dialer serve", Result: "ok", Time: s.cfg.Now()})
 }
 
 // Run sweeps every Interval until ctx is done, while this process holds the retention lock

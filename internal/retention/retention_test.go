@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/archive"
+	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/queue"
@@ -131,8 +132,9 @@ func TestSweep(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "archive")
 	var logs bytes.Buffer
+	log := audit.New(fx.rdb)
 	sw, err := New(Config{Operator: fx.op, Default: 48 * time.Hour, Archive: dir, Now: fx.clock.Now, Batch: 2,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Audit: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +169,11 @@ func TestSweep(t *testing.T) {
 	}
 	if _, err := archive.ReadManifest(ctx, mustOpen(t, dir), short); err != nil {
 		t.Errorf("no manifest in the archive: %v", err)
+	}
+	entries, _, err := log.List(ctx, audit.ListOptions{})
+	if err != nil || len(entries) != 2 || entries[0].Action != "retention delete" || entries[0].Target != short ||
+		entries[1].Action != "retention archive" || entries[0].Actor != "retention" {
+		t.Errorf("audit log = %+v, %v; want the archive and the delete of %s", entries, err, short)
 	}
 
 	fx.clock.Add(48 * time.Hour)
