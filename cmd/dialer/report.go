@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +13,9 @@ import (
 )
 
 func runReport(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "report", "CAMPAIGN_ID --out FILE.csv [--attempts | --rejected] [--raw]")
-	out := fs.String("out", "", "where to write the report; - for standard output")
+	fs := newFlagSet(e, "report", "CAMPAIGN_ID --out FILE.csv [--attempts | --rejected] [--raw] [--bom]")
+	out := fs.String("out", "", "write the report to `FILE`; - for standard output")
+	bom := fs.Bool("bom", false, "start the file with a UTF-8 byte-order mark, so that Excel on Windows shows accented names correctly")
 	raw := fs.Bool("raw", false, "write cells as stored; by default a cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe")
 	attempts := fs.Bool("attempts", false, "one row per dial attempt, with why it was allowed (local time, zone, window, suppression check, frequency cap), for compliance review")
 	rejected := fs.Bool("rejected", false, "only the rows the upload refused (invalid, duplicate, suppressed): line, outcome, reason, then the row as read, to fix and upload again")
@@ -42,7 +44,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	case *rejected:
 		write = op.Store().WriteRejected
 	}
-	n, err := writeReport(ctx, e, write, id, *out, campaign.ReportOptions{Raw: *raw})
+	n, err := writeReport(ctx, e, write, id, *out, campaign.ReportOptions{Raw: *raw, BOM: *bom})
 	if err != nil {
 		return err
 	}
@@ -57,25 +59,46 @@ type reportWriter func(ctx context.Context, id string, w io.Writer, opt campaign
 
 // writeReport writes campaign id's report with write to path, or to stdout for "-". A file
 // is written beside its final name and renamed into place, so a failed export leaves no
-// half report.
+// half report. It is readable by all (0644), like a file written by a spreadsheet.
 func writeReport(ctx context.Context, e *env, write reportWriter, id, path string, opt campaign.ReportOptions) (int, error) {
 	if path == "-" {
 		return write(ctx, id, e.stdout, opt)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".report-*.csv")
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return 0, fmt.Errorf("write report %s: there is no directory %s; create it, or choose another --out", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".report-*.csv")
 	if err != nil {
-		return 0, fmt.Errorf("write report: %w", err)
+		return 0, fmt.Errorf("write report %s: cannot create a file in %s: %w", path, dir, pathCause(err))
 	}
 	defer os.Remove(f.Name())
 	n, err := write(ctx, id, f, opt)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return n, fmt.Errorf("write report %s: %w", path, err)
+		return n, fmt.Errorf("write report %s: %w", path, pathCause(err))
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return n, fmt.Errorf("write report: %w", err)
+		return n, fmt.Errorf("write report %s: %w", path, pathCause(err))
 	}
 	return n, nil
+}
+
+// pathCause is the cause of a file error without the path it names: the temporary file's
+// name means nothing to the person who chose --out.
+func pathCause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

@@ -56,12 +56,15 @@ var attemptReportFields = []string{
 // attempt begun, contacts in input order and each contact's attempts in order, with why each
 // dial was allowed (see Audit). Rows never dialed have no attempts and no rows here; the
 // contact report has them. Unless opt.Raw, cells a spreadsheet would run as formulas are
-// neutralised (SafeCell). It returns the number of rows written and ErrCampaignNotFound for
+// neutralised (SafeCell); with opt.BOM the file starts with a UTF-8 byte-order mark. It returns the number of rows written and ErrCampaignNotFound for
 // an unknown campaign.
 func (s *Store) WriteAttemptReport(ctx context.Context, id string, w io.Writer, opt ReportOptions) (int, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return 0, err
+	}
+	if _, err := io.WriteString(w, opt.bom()); err != nil {
+		return 0, fmt.Errorf("write attempt report: %w", err)
 	}
 	out := gocsv.NewSafeCSVWriter(csv.NewWriter(w))
 	// The header, from an empty slice; then every batch without one.

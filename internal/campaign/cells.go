@@ -10,6 +10,20 @@ type ReportOptions struct {
 	// Raw writes every cell as stored. By default a cell a spreadsheet would run as a
 	// formula is neutralised (see SafeCell).
 	Raw bool
+	// BOM starts the file with a UTF-8 byte-order mark (EF BB BF), so that Excel on Windows
+	// reads it as UTF-8 and shows accented names correctly. Off by default.
+	BOM bool
+}
+
+// utf8BOM is the UTF-8 encoding of U+FEFF, the byte-order mark.
+const utf8BOM = "\xEF\xBB\xBF"
+
+// bom is what a report starts with: utf8BOM when o.BOM, else nothing.
+func (o ReportOptions) bom() string {
+	if o.BOM {
+		return utf8BOM
+	}
+	return ""
 }
 
 func (o ReportOptions) cell(s string) string {

@@ -26,7 +26,7 @@ func (s *Store) WriteRejected(ctx context.Context, id string, w io.Writer, opt R
 	for i := range record {
 		record[i] = opt.cell(record[i])
 	}
-	buf := appendCSVRecord(nil, record)
+	buf := appendCSVRecord([]byte(opt.bom()), record)
 	written := 0
 	for from := 1; from <= c.Rows; from += exportBatch {
 		contacts, err := s.Contacts(ctx, id, from, min(from+exportBatch-1, c.Rows))

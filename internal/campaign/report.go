@@ -55,7 +55,8 @@ const (
 // row, in input order, holding every original column as read and then ReportColumns.
 // A row shorter than the header is padded with empty cells and a longer one cut to the
 // header's width (its error cell says so). Unless opt.Raw, cells a spreadsheet would run as
-// formulas are neutralised (SafeCell). Contacts are read exportBatch at a time on
+// formulas are neutralised (SafeCell); with opt.BOM the file starts with a UTF-8 byte-order
+// mark. Contacts are read exportBatch at a time on
 // exportReaders connections, ahead of the writing. It returns the number of rows written and
 // ErrCampaignNotFound for an unknown campaign.
 func (s *Store) WriteReport(ctx context.Context, id string, w io.Writer, opt ReportOptions) (int, error) {
@@ -72,7 +73,7 @@ func (s *Store) writeReport(ctx context.Context, id string, w io.Writer, opt Rep
 	for i := range record {
 		record[i] = opt.cell(record[i])
 	}
-	buf := appendCSVRecord(make([]byte, 0, exportBuffer+64<<10), record)
+	buf := appendCSVRecord(append(make([]byte, 0, exportBuffer+64<<10), opt.bom()...), record)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the readers when the writer returns early
 	batches := s.readReport(ctx, id, c.Rows, batch)

@@ -470,3 +470,28 @@ func TestWriteReportWriteError(t *testing.T) {
 		t.Errorf("writeReport to a failing writer went on to row %d of %d", n, c.Rows)
 	}
 }
+
+// TestReportBOM: with BOM both reports start with a UTF-8 byte-order mark and are otherwise
+// the same; without it neither has one.
+func TestReportBOM(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	store := NewStore(rdb)
+	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, write := range map[string]func(context.Context, string, io.Writer, ReportOptions) (int, error){
+		"report": store.WriteReport, "attempt report": store.WriteAttemptReport,
+	} {
+		var plain, bom bytes.Buffer
+		if _, err := write(t.Context(), c.ID, &plain, ReportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := write(t.Context(), c.ID, &bom, ReportOptions{BOM: true}); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.HasPrefix(plain.Bytes(), []byte(utf8BOM)) || !bytes.Equal(bom.Bytes(), append([]byte{0xEF, 0xBB, 0xBF}, plain.Bytes()...)) {
+			t.Errorf("%s: without BOM starts %q, with BOM %q", name, plain.Bytes()[:min(8, plain.Len())], bom.Bytes()[:min(8, bom.Len())])
+		}
+	}
+}

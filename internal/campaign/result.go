@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // ResultOf maps an ended call, as Get Call or an end-of-call-report shows it, to an attempt
-// result.
+// result. A call that did not complete says why in Error: Interactly's phoneCallStatusReason
+// (the carrier's cause, such as "Customer's line is busy"), or that Interactly gave none.
 func ResultOf(call *interactly.Call) Result {
 	r := Result{
 		Outcome:         OutcomeOf(call),
@@ -18,6 +20,12 @@ func ResultOf(call *interactly.Call) Result {
 		EndedAt:         call.EndAt.Time,
 		PhoneCallStatus: string(call.PhoneCallStatus),
 		EndedBy:         call.CallEndTriggerBy,
+	}
+	if r.Outcome != OutcomeCompleted {
+		r.Error = call.PhoneCallStatusReason
+		if r.Error == "" {
+			r.Error = fmt.Sprintf("Interactly gave no reason (status %q, phoneCallStatus %q)", call.Status, call.PhoneCallStatus)
+		}
 	}
 	if an := call.Analysis; an != nil {
 		r.Summary = an.Summary
