@@ -355,9 +355,13 @@ func ParseChecked(path string, data []byte) (*File, error) {
 // *FileError naming the line and key, YAML syntax errors, an empty file, unknown or repeated
 // keys, values of the wrong type and unparsable durations. It neither fills in defaults nor
 // checks ranges and required keys: call WithDefaults and Validate, or use ParseFile.
-func Parse(path string, data []byte) (*File, error) {
+func Parse(path string, data []byte) (*File, error) { return parse(path, data, true) }
+
+// parse is Parse; with hints, an unknown key that is known elsewhere in the file's layout
+// gets a "did you mean" naming where it belongs (see decoder.elsewhere).
+func parse(path string, data []byte, hints bool) (*File, error) {
 	f := &File{src: source{path: path, at: make(map[string]spot), bare: make(map[string]bool)}}
-	d := &decoder{path: path, at: f.src.at, bare: f.src.bare}
+	d := &decoder{path: path, at: f.src.at, bare: f.src.bare, hints: hints}
 	root, err := d.document(data)
 	if err != nil {
 		return nil, err
@@ -961,6 +965,10 @@ type decoder struct {
 	path string
 	at   map[string]spot
 	bare map[string]bool
+	// hints: look for where an unknown key belongs (off while looking, so it does not recurse).
+	hints bool
+	// top lists the top-level keys, once the top-level mapping is being read.
+	top []string
 }
 
 // setter stores the value v of key (a dotted path) or says why it cannot.
@@ -1033,6 +1041,9 @@ func (d *decoder) mapping(n *yaml.Node, key string, fields []field) error {
 	for i, fl := range fields {
 		names[i] = fl.name
 	}
+	if key == "" {
+		d.top = names
+	}
 	if isNull(n) {
 		return nil
 	}
@@ -1048,9 +1059,16 @@ func (d *decoder) mapping(n *yaml.Node, key string, fields []field) error {
 		child := join(key, name)
 		j := slices.Index(names, name)
 		if j < 0 {
-			msg := "unknown key"
-			if s := suggest(name, names); s != "" {
-				msg += " (did you mean " + s + "?)"
+			// A key known exactly elsewhere (indented wrongly) beats a near miss here.
+			msg, near, at := "unknown key", suggest(name, names), ""
+			if !strings.EqualFold(near, name) {
+				at = d.elsewhere(name, key)
+			}
+			switch {
+			case at != "":
+				msg += " here (did you mean " + at + ")"
+			case near != "":
+				msg += " (did you mean " + near + "?)"
 			}
 			return d.errorAt(child, k, msg+"; known keys: "+strings.Join(names, ", "))
 		}
@@ -1066,6 +1084,32 @@ func (d *decoder) mapping(n *yaml.Node, key string, fields []field) error {
 		}
 	}
 	return nil
+}
+
+// elsewhere says where a key called name is known, other than in the mapping at key, so that
+// a key indented wrongly can be moved: "contacts.numberColumn? move it under contacts:", or
+// "startAt at the top level? move it out of retry:". It returns "" when name is known
+// nowhere else. It finds the sections' keys by parsing a one-key probe under each
+// top-level key, so it always agrees with the decoder.
+func (d *decoder) elsewhere(name, key string) string {
+	if !d.hints {
+		return ""
+	}
+	if key != "" && slices.Contains(d.top, name) {
+		return name + " at the top level? move it out of " + key + ":"
+	}
+	for _, section := range d.top {
+		if section == key {
+			continue
+		}
+		probe := strconv.Quote(section) + ":\n  " + strconv.Quote(name) + ": {probe: 1}\n"
+		_, err := parse("probe", []byte(probe), false)
+		var fe *FileError
+		if errors.As(err, &fe) && fe.Key == section+"."+name && !strings.HasPrefix(fe.Msg, "unknown key") {
+			return section + "." + name + "? move it under " + section + ":"
+		}
+	}
+	return ""
 }
 
 func (d *decoder) section(fields ...field) setter {

@@ -373,6 +373,21 @@ func TestParseErrors(t *testing.T) {
 			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, retention, notify, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
+			name: "section key at the top level",
+			in:   minimal + "numberColumn: phone\n",
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "numberColumn", Msg: "unknown key here (did you mean contacts.numberColumn? move it under contacts:); known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, notify, suppressionFiles, metadata, assistantOverrides"},
+		},
+		{
+			name: "key in the wrong section",
+			in:   minimal + "retry:\n  callsPerSecond: 2\n",
+			want: &FileError{Path: "c.yaml", Line: 8, Column: 3, Key: "retry.callsPerSecond", Msg: "unknown key here (did you mean rateLimit.callsPerSecond? move it under rateLimit:); known keys: maxAttempts, retryOn, delay"},
+		},
+		{
+			name: "top-level key indented",
+			in:   minimal + "callingWindow:\n  start: \"09:00\"\n  endAt: 2026-01-01T00:00:00Z\n",
+			want: &FileError{Path: "c.yaml", Line: 9, Column: 3, Key: "callingWindow.endAt", Msg: "unknown key here (did you mean endAt at the top level? move it out of callingWindow:); known keys: days, start, end, timezone, timezoneColumn"},
+		},
+		{
 			name: "key written twice",
 			in:   minimal + "name: again\n",
 			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "name", Msg: "written twice; first on line 2"},
