@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -44,7 +45,7 @@ Uses INTERACTLY_API_KEY and INTERACTLY_BASE_URL.`
 // refusal are errors naming the call.
 func runCall(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "call", callUsage)
-	fs.Usage = func() { fmt.Fprintf(e.stderr, "usage: dialer call %s\n", callUsage) } // it has no flags
+	fs.Usage = func() { fmt.Fprintf(fs.Output(), "usage: dialer call %s\n", callUsage) } // it has no flags
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -53,17 +54,16 @@ func runCall(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return err
 	}
-	api, err := interactly.New(interactly.Config{
-		BaseURL:     e.getenv("INTERACTLY_BASE_URL"),
-		APIKey:      e.getenv("INTERACTLY_API_KEY"),
-		RetryBudget: callRetryBudget,
-	})
+	api, err := newAPIClient(e, "dialer call", interactly.Config{RetryBudget: callRetryBudget})
 	if err != nil {
-		return fmt.Errorf("%w (set INTERACTLY_API_KEY, and INTERACTLY_BASE_URL unless it is %s)", err, interactly.DefaultBaseURL)
+		return err
 	}
 	base := e.getenv("INTERACTLY_BASE_URL")
 	if base == "" {
 		base = interactly.DefaultBaseURL
+	}
+	if err := resolveAPIHost(ctx, e, base); err != nil {
+		return fmt.Errorf("call %s: %w", id, err)
 	}
 
 	controlURL := ""
@@ -101,6 +101,33 @@ func runCall(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "forwarded call %s to %s (POST %s)\n", id, req.Message, target)
 	case interactly.ControlDTMF:
 		fmt.Fprintf(e.stdout, "pressed %s on call %s (POST %s)\n", req.Message, id, target)
+	}
+	return nil
+}
+
+// resolveAPIHost looks up the host of base (INTERACTLY_BASE_URL) once, so that a name that
+// does not resolve is said at once, rather than after the retry budget (or as "context
+// canceled" when the operator gives up first). Other lookup failures, which may pass, are
+// left to the client's retries; so is every host when a proxy is set, since the proxy
+// resolves it.
+func resolveAPIHost(ctx context.Context, e *env, base string) error {
+	u, err := url.Parse(base)
+	if err != nil || u.Hostname() == "" || net.ParseIP(u.Hostname()) != nil {
+		return nil
+	}
+	if proxy, _ := http.ProxyFromEnvironment(&http.Request{URL: u}); proxy != nil {
+		return nil
+	}
+	lookup := e.lookupHost
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupHost
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = lookup(ctx, u.Hostname())
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return fmt.Errorf("cannot reach Interactly at %s: the host name %s does not resolve (no such host); check INTERACTLY_BASE_URL and this machine's DNS", base, u.Hostname())
 	}
 	return nil
 }

@@ -113,7 +113,7 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 	}
 	var api *interactly.Client
 	if *hangup {
-		if api, err = newAPIClient(e); err != nil {
+		if api, err = newAPIClient(e, "cancel --hangup", interactly.Config{}); err != nil {
 			return err
 		}
 	}
@@ -147,11 +147,16 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// newAPIClient builds an Interactly client from INTERACTLY_API_KEY and INTERACTLY_BASE_URL.
-func newAPIClient(e *env) (*interactly.Client, error) {
-	api, err := interactly.New(interactly.Config{BaseURL: e.getenv("INTERACTLY_BASE_URL"), APIKey: e.getenv("INTERACTLY_API_KEY")})
+// newAPIClient builds an Interactly client from INTERACTLY_API_KEY and INTERACTLY_BASE_URL,
+// with cfg's other settings. what says what needs it, for the message when the key is not set.
+func newAPIClient(e *env, what string, cfg interactly.Config) (*interactly.Client, error) {
+	cfg.BaseURL, cfg.APIKey = e.getenv("INTERACTLY_BASE_URL"), e.getenv("INTERACTLY_API_KEY")
+	if cfg.APIKey == "" {
+		return nil, fmt.Errorf("INTERACTLY_API_KEY is not set; %s needs your Interactly API key in it", what)
+	}
+	api, err := interactly.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w (set INTERACTLY_API_KEY, and INTERACTLY_BASE_URL for another host)", err)
+		return nil, fmt.Errorf("%w (check INTERACTLY_BASE_URL)", err)
 	}
 	return api, nil
 }

@@ -21,6 +21,9 @@ type env struct {
 	getenv func(string) string
 	stdout io.Writer
 	stderr io.Writer
+	// lookupHost resolves a host name, as net.Resolver.LookupHost does. nil means the
+	// system's resolver; tests set it to say "no such host" without a network.
+	lookupHost func(ctx context.Context, host string) ([]string, error)
 }
 
 // command is one subcommand: run parses args (after the subcommand's name) and does the work.

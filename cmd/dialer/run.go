@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,6 +44,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	defer closeRedis()
 
 	apiCfg := interactly.Config{BaseURL: e.getenv("INTERACTLY_BASE_URL"), APIKey: e.getenv("INTERACTLY_API_KEY")}
+	if apiCfg.APIKey == "" && !*simulate {
+		return errors.New("INTERACTLY_API_KEY is not set; set it to your Interactly API key, or pass --simulate to try the dialer without calling anyone")
+	}
 	if *simulate {
 		simCfg, err := sf.config(randomKey())
 		if err != nil {
@@ -57,7 +61,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 	api, err := interactly.New(apiCfg)
 	if err != nil {
-		return fmt.Errorf("%w (set INTERACTLY_API_KEY, or pass --simulate to try the dialer without calling anyone)", err)
+		return fmt.Errorf("%w (check INTERACTLY_BASE_URL)", err)
 	}
 
 	c, err := upload(ctx, e, rdb, *campaignPath, *contactsPath, *delimiter, *encoding)

@@ -74,6 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if getenv("INTERACTLY_API_KEY") == "" {
+		return errors.New("INTERACTLY_API_KEY is not set; set it to your Interactly API key (workers send it as a Bearer token, and never log it)")
+	}
 	redisURL := getenv(redisconn.EnvVar)
 	if redisURL == "" {
 		return errors.New("REDIS_URL is not set; point it at the Redis the campaigns were uploaded to, e.g. redis://127.0.0.1:6379")
@@ -113,6 +116,9 @@ func parseActive(spec string) (*window.Window, *time.Location, error) {
 		return nil, nil, fmt.Errorf(`--active %q: want days, hours and a time zone, such as "mon-fri 08:00-20:00 America/New_York"`, spec)
 	}
 	spec = strings.TrimSpace(spec)
+	if _, err := window.Parse(spec); err == nil {
+		return nil, nil, fmt.Errorf(`--active %q has no time zone; add the IANA zone the hours are in, such as "%s America/New_York"`, spec, spec)
+	}
 	zone, err := window.Location(spec[i+1:])
 	if err != nil {
 		return nil, nil, fmt.Errorf("--active %q: %w", spec, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,7 @@ func TestParseActive(t *testing.T) {
 		{spec: "", want: "always"},
 		{spec: "mon-fri 08:00-20:00 America/New_York", want: "mon-fri 08:00-20:00", wantZone: "America/New_York"},
 		{spec: " sat,sun 10:00-16:00 Europe/London ", want: "sat-sun 10:00-16:00", wantZone: "Europe/London"},
-		{spec: "mon-fri 08:00-20:00", wantErr: "08:00-20:00"},
+		{spec: "mon-fri 08:00-20:00", wantErr: `--active "mon-fri 08:00-20:00" has no time zone; add the IANA zone the hours are in, such as "mon-fri 08:00-20:00 America/New_York"`},
 		{spec: "mon-fri 08:00-20:00 Mars/Olympus", wantErr: "Mars/Olympus"},
 		{spec: "mon-fri America/New_York", wantErr: "want days and hours"},
 	}
@@ -54,5 +55,20 @@ func TestParseFrequencyCap(t *testing.T) {
 		if got != want {
 			t.Errorf("parseFrequencyCap(%q) = %s (%v), want %s", spec, got, err, want)
 		}
+	}
+}
+
+// TestRunWithoutAPIKey: a worker started without INTERACTLY_API_KEY names the variable.
+func TestRunWithoutAPIKey(t *testing.T) {
+	getenv := func(k string) string {
+		if k == "REDIS_URL" {
+			return "redis://127.0.0.1:1"
+		}
+		return ""
+	}
+	err := run(t.Context(), nil, getenv, io.Discard)
+	want := "INTERACTLY_API_KEY is not set; set it to your Interactly API key (workers send it as a Bearer token, and never log it)"
+	if err == nil || err.Error() != want {
+		t.Errorf("run without INTERACTLY_API_KEY = %v, want %q", err, want)
 	}
 }
