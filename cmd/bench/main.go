@@ -33,7 +33,12 @@
 //     real Redis: the campaigns page with --console-campaigns campaigns (1,000) stored,
 //     unfiltered and filtered by state and by name; and a page of the rows table of a
 //     campaign of --console-rows rows (1,000,000) uploaded by `dialer upload`, at its start,
-//     middle and end, and a filtered page that finds nothing in its scan budget.
+//     middle and end, and a filtered page that finds nothing in its scan budget;
+//   - api (only with --only): --api-clients keep-alive clients (200) reading one campaign's
+//     status through a built `dialer serve`'s API (GET /api/v1/campaigns/{id}, read token)
+//     for --api-seconds (20 s) while --workers workers dial that campaign at 20 calls per
+//     second: the requests per second, their latency, serve's CPU and Redis's commands and
+//     CPU per request.
 //
 // Run it from the repository with redis-server on PATH. The default run (upload, enqueue,
 // dial) takes about two minutes on two cores; report takes about two more, live about five
@@ -44,6 +49,7 @@
 //	go run ./cmd/bench --only report,live
 //	go run ./cmd/bench --only webhooks
 //	go run ./cmd/bench --only console
+//	go run ./cmd/bench --only api
 //
 // It builds dialer and worker into a temporary directory and starts its own redis-server on
 // a free loopback port with persistence off (or, given --redis-url, uses that server's
@@ -80,10 +86,11 @@ const (
 	measureLive     = "live"     // one worker holding --live-calls live calls, polling and with webhooks
 	measureWebhooks = "webhooks" // `dialer serve` receiving webhooks, and workers woken by them
 	measureConsole  = "console"  // the web console's campaigns page and rows table
+	measureAPI      = "api"      // the operator API's status reads while a campaign dials
 )
 
 // allMeasures lists every measure in the order they run.
-var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive, measureWebhooks, measureConsole}
+var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive, measureWebhooks, measureConsole, measureAPI}
 
 // defaultMeasures are the measures run without --only: the three long ones are left out
 // (report takes about 2 minutes, live about 5, webhooks about 3).
@@ -102,6 +109,8 @@ type config struct {
 	webhookClients   int           // concurrent clients posting them
 	consoleCampaigns int           // campaigns on the console's campaigns page
 	consoleRows      int           // rows of the console's large campaign
+	apiClients       int           // concurrent clients of the API measure
+	apiDuration      time.Duration // how long they read
 	redisURL         string        // a server to use instead of starting one
 	// measures are the measures to run, from --only less --skip-upload and --skip-dial.
 	measures map[string]bool
@@ -125,6 +134,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.webhookClients, "webhook-clients", 32, "keep-alive clients posting the webhook measure's events at once")
 	fs.IntVar(&cfg.consoleCampaigns, "console-campaigns", 1000, "campaigns in Redis while the console measure renders the campaigns page")
 	fs.IntVar(&cfg.consoleRows, "console-rows", 1000000, "rows of the campaign whose rows table the console measure pages through")
+	fs.IntVar(&cfg.apiClients, "api-clients", 200, "keep-alive clients reading a campaign's status through the API at once")
+	fs.DurationVar(&cfg.apiDuration, "api-seconds", 20*time.Second, "how long the API measure's clients read")
 	fs.StringVar(&only, "only", strings.Join(defaultMeasures, ","), "comma-separated measures to run, from "+strings.Join(allMeasures, ", ")+"; report (about 2 min), live (about 5 min) and webhooks (about 3 min) run only when named")
 	fs.StringVar(&cfg.redisURL, "redis-url", "", fmt.Sprintf("use this Redis server instead of starting redis-server; its databases %d to %d are FLUSHED before and after (any database in the URL is ignored)", databases[0], databases[len(databases)-1]))
 	fs.BoolVar(&skipUpload, "skip-upload", false, "skip the upload and raw Enqueue measures")
@@ -176,6 +187,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("--console-campaigns %d: want 1 to 100000", cfg.consoleCampaigns)
 	case cfg.consoleRows < 1 || cfg.consoleRows > maxContacts:
 		return cfg, fmt.Errorf("--console-rows %d: want 1 to %d", cfg.consoleRows, maxContacts)
+	case cfg.apiClients < 1 || cfg.apiClients > 10000:
+		return cfg, fmt.Errorf("--api-clients %d: want 1 to 10000", cfg.apiClients)
+	case cfg.apiDuration < time.Second:
+		return cfg, fmt.Errorf("--api-seconds %s: want at least 1s", cfg.apiDuration)
 	case len(cfg.measures) == 0:
 		return cfg, errors.New("--only, --skip-upload and --skip-dial leave nothing to measure")
 	}
@@ -222,6 +237,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		measureLive:     b.benchLive,
 		measureWebhooks: b.benchWebhooks,
 		measureConsole:  b.benchConsole,
+		measureAPI:      b.benchAPI,
 	}
 	var figs []lab.Figure
 	for _, name := range allMeasures {

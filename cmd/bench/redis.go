@@ -23,10 +23,11 @@ const (
 	dbLive    = 4 // the live-calls campaigns
 	dbWebhook = 5 // the webhook measure's campaigns, and the dialer serve that records them
 	dbConsole = 6 // the console measure's 1,000 campaigns and its large one
+	dbAPI     = 7 // the API measure's dialing campaign, and the dialer serve that reads it
 )
 
 // databases lists every database the benchmark uses, to flush on exit.
-var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive, dbWebhook, dbConsole}
+var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive, dbWebhook, dbConsole, dbAPI}
 
 // redisServer is the Redis the benchmark runs on: a redis-server it started itself, or the
 // server --redis-url names.

@@ -138,6 +138,8 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		case errors.Is(err, ErrTokenExpired):
 			a.fail(w, r, client, err.Error())
 			return
+		case err != nil && r.Context().Err() != nil:
+			return // the caller has gone
 		case err != nil:
 			a.cfg.Logger.Error("authentication: token store unavailable", "err", err)
 			problem.Write(w, problem.New(http.StatusServiceUnavailable, "tokens cannot be checked: Redis does not answer; retry shortly"))
