@@ -3,7 +3,7 @@
 //
 // One file per resource (campaigns.go, reports.go, events.go, tokens.go, audit.go). Each
 // handler reads the request, calls the operation the CLI calls (package operator, the
-// campaign Store, the token store, the audit log) and writes the answer; errors all go
+// campaign Store, the suppression lists, the token store, the audit log) and writes the answer; errors all go
 // through writeError (errors.go), the one mapping of domain errors to problems. Routes
 // returns the API's lines of dialer serve's route table, each with the scope it needs.
 // The API is described by openapi.json, served at /api/v1/openapi.json.
@@ -133,6 +133,10 @@ func (s *Server) Routes() []auth.Route {
 		route("GET "+Prefix+"/campaigns/{id}/report.csv", auth.ScopeExport, s.report),
 		route("GET "+Prefix+"/campaigns/{id}/attempts.csv", auth.ScopeExport, s.attemptReport),
 		route("GET "+Prefix+"/campaigns/{id}/rejected.csv", auth.ScopeExport, s.rejectedReport),
+		route("POST "+Prefix+"/suppression", auth.ScopeAdmin, s.addSuppressed),
+		route("POST "+Prefix+"/suppression/remove", auth.ScopeAdmin, s.removeSuppressed),
+		route("POST "+Prefix+"/suppression/check", auth.ScopeExport, s.checkSuppressed),
+		route("POST "+Prefix+"/suppression/import", auth.ScopeAdmin, s.importSuppressed),
 		route("GET "+Prefix+"/tokens", auth.ScopeAdmin, s.listTokens),
 		route("POST "+Prefix+"/tokens", auth.ScopeAdmin, s.createToken),
 		route("DELETE "+Prefix+"/tokens/{name}", auth.ScopeAdmin, s.revokeToken),

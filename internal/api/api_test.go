@@ -481,3 +481,44 @@ func TestEvents(t *testing.T) {
 		t.Errorf("events = %q", events)
 	}
 }
+
+func TestSuppression(t *testing.T) {
+	h := setup(t)
+	type change struct{ Changed, Unchanged, Size int }
+	rec := h.do(t, auth.ScopeAdmin, "POST", "/api/v1/suppression", "application/json", strings.NewReader(`{"numbers": ["(415) 555-0101", "+1 415 555 0102"]}`))
+	if c := decode[change](t, rec); rec.Code != 200 || c != (change{2, 0, 2}) {
+		t.Errorf("add: %d %s", rec.Code, rec.Body)
+	}
+	rec = h.do(t, auth.ScopeAdmin, "POST", "/api/v1/suppression", "application/json", strings.NewReader(`{"numbers": ["4155550101", "not a number"]}`))
+	if p := decode[problem.Problem](t, rec); rec.Code != 422 || len(p.Errors) != 1 || p.Errors[0].Pointer != "/numbers" || !strings.Contains(p.Errors[0].Detail, "nothing changed") {
+		t.Errorf("add with a bad number: %d %s", rec.Code, rec.Body)
+	}
+	rec = h.do(t, auth.ScopeExport, "POST", "/api/v1/suppression/check", "application/json", strings.NewReader(`{"numbers": ["415-555-0102", "415-555-0199"]}`))
+	if rec.Code != 200 || rec.Body.String() != `{"numbers":[{"number":"+14155550102","suppressed":true},{"number":"+14155550199","suppressed":false}]}`+"\n" {
+		t.Errorf("check: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do(t, auth.ScopeOperate, "POST", "/api/v1/suppression", "application/json", strings.NewReader(`{"numbers": ["4155550103"]}`)); rec.Code != 403 {
+		t.Errorf("add as operate: %d", rec.Code)
+	}
+	rec = h.do(t, auth.ScopeAdmin, "POST", "/api/v1/suppression/import?region=US", "text/csv", strings.NewReader("number,reason\n415 555 0103,asked\n415 555 0101,again\n12,short\n"))
+	type imported struct {
+		Rows, Added, AlreadyThere, Size int
+		Rejected                        []struct{ Line int }
+	}
+	if im := decode[imported](t, rec); rec.Code != 200 || im.Rows != 3 || im.Added != 1 || im.AlreadyThere != 1 || im.Size != 3 || len(im.Rejected) != 1 || im.Rejected[0].Line != 4 {
+		t.Errorf("import: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do(t, auth.ScopeAdmin, "POST", "/api/v1/suppression/import", "text/csv", strings.NewReader("phone\n4155550104\n")); rec.Code != 422 {
+		t.Errorf("import without a number column: %d %s", rec.Code, rec.Body)
+	}
+	rec = h.do(t, auth.ScopeAdmin, "POST", "/api/v1/suppression/remove", "application/json", strings.NewReader(`{"numbers": ["4155550101", "4155550199"]}`))
+	if c := decode[change](t, rec); rec.Code != 200 || c != (change{1, 1, 2}) {
+		t.Errorf("remove: %d %s", rec.Code, rec.Body)
+	}
+	// A campaign uploaded now leaves the suppressed number out.
+	ct, body := multipartBody(t, testCampaign, "name,phone\nAnn,415 555 0102\nBob,415 555 0105\n")
+	st := decode[campaign.Status](t, h.do(t, auth.ScopeOperate, "POST", "/api/v1/campaigns", ct, body))
+	if st.Suppressed != 1 || st.Dialable != 1 {
+		t.Errorf("a campaign after the API suppressed a number: %+v", st)
+	}
+}
