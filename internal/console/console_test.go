@@ -235,3 +235,46 @@ func TestPagesNeedSignIn(t *testing.T) {
 		}
 	}
 }
+
+// TestNewCampaignByForm fills the form instead of uploading a campaign file: a refused value
+// comes back next to its field; a good form previews the example contacts.
+func TestNewCampaignByForm(t *testing.T) {
+	_, h, token := setup(t)
+	post := func(fields map[string]string) *httptest.ResponseRecorder {
+		var body strings.Builder
+		mw := multipart.NewWriter(&body)
+		data, err := os.ReadFile("../../campaigns/example.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := mw.CreateFormFile("contacts", "example.csv")
+		w.Write(data)
+		mw.WriteField("mode", "form")
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		mw.Close()
+		r := httptest.NewRequest("POST", "/campaigns/new", strings.NewReader(body.String()))
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
+		r.Header.Set("Content-Type", mw.FormDataContentType())
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	rec := post(map[string]string{"name": "flu", "assistantId": "a1", "phoneNumberId": "p1", "retry.maxAttempts": "11"})
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `id="f-retry-maxAttempts-error"`) {
+		t.Fatalf("maxAttempts 11: %d, error not next to the field:\n%s", rec.Code, rec.Body)
+	}
+	rec = post(map[string]string{"name": "flu", "assistantId": "a1", "phoneNumberId": "p1"})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("good form: %d %s", rec.Code, rec.Body)
+	}
+	r := httptest.NewRequest("GET", rec.Header().Get("Location"), nil)
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
+	prev := httptest.NewRecorder()
+	h.ServeHTTP(prev, r)
+	// The number column is guessed from the header ("phone"), the name column too.
+	if prev.Code != http.StatusOK || !strings.Contains(prev.Body.String(), "<option selected>phone</option>") || !strings.Contains(prev.Body.String(), "14155550101</td>") {
+		t.Errorf("preview of the form's campaign: %d\n%s", prev.Code, prev.Body)
+	}
+}

@@ -148,8 +148,9 @@ func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// Parse now, so a broken campaign file is shown next to its field before anything else.
-	if _, err := campaign.Parse(draftCampaign, yamlText); err != nil {
+	// Check now, so a broken campaign file or a refused setting is shown next to its field
+	// before anything else. The columns are picked on the preview page.
+	if err := checkFile(yamlText); err != nil {
 		v.attach(err)
 		refuse()
 		return
@@ -160,6 +161,20 @@ func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/drafts/"+id, http.StatusSeeOther)
+}
+
+// checkFile parses and validates a campaign file as upload would, but for its columns,
+// which the preview page picks.
+func checkFile(yamlText []byte) error {
+	f, err := campaign.Parse(draftCampaign, yamlText)
+	if err != nil {
+		return err
+	}
+	if f.Contacts.NumberColumn == "" {
+		f.Contacts.NumberColumn = "picked on the preview page"
+	}
+	f.WithDefaults()
+	return f.Validate()
 }
 
 // attach puts a campaign file error next to the form field it names, or next to the
