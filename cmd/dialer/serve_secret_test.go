@@ -9,6 +9,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 func TestServeRefusesToStartWithoutWebhookSecret(t *testing.T) {
@@ -33,10 +34,8 @@ func TestServeInsecureWithoutSecretWarnsAtStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- runServe(ctx, e, []string{"--addr", "127.0.0.1:0", "--insecure-no-webhook-secret"}) }()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "dialer serve on"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", stderr.String())
-		}
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "dialer serve on") }) {
+		t.Fatalf("serve did not start: %s", stderr.String())
 	}
 	cancel()
 	if err := <-done; err != nil {
