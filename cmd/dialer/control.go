@@ -46,10 +46,15 @@ func runList(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tCREATED")
+	fmt.Fprintln(tw, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tACCOUNT\tPRIO/WEIGHT\tSHARE\tWAITING FOR\tCREATED")
 	for _, sum := range list {
 		st, created := sum.Status, sum.CreatedAt.Format("2006-01-02 15:04Z")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\n", st.CampaignID, st.Name, st.State, st.Finished, st.Total, st.LiveCalls, st.Attempts, created)
+		why := waitingOf(st)
+		if why == "" {
+			why = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\t%d/%d\t%s\t%s\t%s\n", st.CampaignID, st.Name, st.State, st.Finished, st.Total,
+			st.LiveCalls, st.Attempts, st.Account, st.Priority, st.Weight, shareOf(st), why, created)
 	}
 	return tw.Flush()
 }

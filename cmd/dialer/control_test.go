@@ -42,10 +42,12 @@ func TestListPauseResumeCancel(t *testing.T) {
 	if list[1].CampaignID != ids[0] || list[1].Control != campaign.ControlPaused {
 		t.Errorf("list --json [1] = %+v, want %s paused", list[1], ids[0])
 	}
-	if out := run("status", ids[0]); !strings.Contains(out, "paused") {
-		t.Errorf("status of a paused campaign = %q", out)
+	// The pause holds back both dialable contacts, parked in the hopper: status counts
+	// them, and resume lets the same two go on.
+	if out := run("status", ids[0]); !strings.Contains(out, "paused     2 dials held") {
+		t.Errorf("status of a paused campaign = %q; want 2 dials held", out)
 	}
-	if out := run("resume", ids[0]); !strings.Contains(out, "resumed; 0 held dials") {
+	if out := run("resume", ids[0]); !strings.Contains(out, "resumed; 2 held dials") {
 		t.Errorf("resume printed %q", out)
 	}
 

@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/dialerhq/dialer/internal/campaign"
@@ -51,6 +53,7 @@ var commands = map[string]command{
 	"archive":   {"write a campaign's record and reports, gzipped with a manifest, to a directory or S3 bucket", runArchive},
 	"delete":    {"remove a campaign from Redis (--force cancels a live one first)", runDelete},
 	"token":     {"create, list or revoke the bearer tokens of dialer serve's operator routes", runToken},
+	"account":   {"set or list Interactly accounts: API key variable and limits shared by their campaigns", runAccount},
 }
 
 func main() {
@@ -186,4 +189,30 @@ func oneArg(e *env, fs *flag.FlagSet, args []string, what string) (string, error
 	}
 	fs.Usage()
 	return "", fmt.Errorf("%w: want one %s", errUsage, what)
+}
+
+// subcommand runs the subcommand of command name that args[0] names, from cmds, printing
+// usage (the subcommands' synopsis) on stderr when it is missing or unknown (a usage
+// error), and on stdout when asked for with -h (flag.ErrHelp).
+func subcommand(ctx context.Context, e *env, name, usage string, args []string, cmds map[string]func(context.Context, *env, []string) error) error {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	want := strings.Join(names, ", ")
+	if len(args) == 0 {
+		fmt.Fprintf(e.stderr, "usage: dialer %s %s\n", name, usage)
+		return fmt.Errorf("%w: want %s", errUsage, want)
+	}
+	if run, ok := cmds[args[0]]; ok {
+		return run(ctx, e, args[1:])
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintf(e.stdout, "usage: dialer %s %s\n", name, usage)
+		return flag.ErrHelp
+	}
+	fmt.Fprintf(e.stderr, "usage: dialer %s %s\n", name, usage)
+	return fmt.Errorf("%w: unknown %s command %q; want %s", errUsage, name, args[0], want)
 }

@@ -16,23 +16,9 @@ import (
 const scheduleUsage = "add --cron SPEC [--timezone ZONE] --campaign FILE.yaml --contacts FILE.csv | list | remove ID"
 
 func runSchedule(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintf(e.stderr, "usage: dialer schedule %s\n", scheduleUsage)
-		return fmt.Errorf("%w: want add, list or remove", errUsage)
-	}
-	switch args[0] {
-	case "add":
-		return runScheduleAdd(ctx, e, args[1:])
-	case "list":
-		return runScheduleList(ctx, e, args[1:])
-	case "remove":
-		return runScheduleRemove(ctx, e, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintf(e.stderr, "usage: dialer schedule %s\n", scheduleUsage)
-		return nil
-	}
-	fmt.Fprintf(e.stderr, "usage: dialer schedule %s\n", scheduleUsage)
-	return fmt.Errorf("%w: unknown schedule command %q; want add, list or remove", errUsage, args[0])
+	return subcommand(ctx, e, "schedule", scheduleUsage, args, map[string]func(context.Context, *env, []string) error{
+		"add": runScheduleAdd, "list": runScheduleList, "remove": runScheduleRemove,
+	})
 }
 
 func runScheduleAdd(ctx context.Context, e *env, args []string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
@@ -60,6 +61,17 @@ func printStatus(w io.Writer, st *campaign.Status) {
 	if !st.EndAt.IsZero() {
 		fmt.Fprintf(w, "ends       %s; contacts left then expire\n", st.EndAt.Format(time.RFC3339))
 	}
+	fmt.Fprintf(w, "account    %s, priority %d, weight %d", st.Account, st.Priority, st.Weight)
+	if sh := st.Share; sh != nil {
+		fmt.Fprintf(w, "; share now %s", shareOf(st))
+	}
+	fmt.Fprintln(w)
+	if why := waitingOf(st); why != "" {
+		fmt.Fprintf(w, "queued     %d parked, %d handed to workers; waiting for: %s\n", st.Queued, st.Ready, why)
+	}
+	if st.Rebuilt > 0 {
+		fmt.Fprintf(w, "rebuilt    %d attempts whose dial tasks went missing were queued again\n", st.Rebuilt)
+	}
 	fmt.Fprintf(w, "rows       %s at upload: %d dialable, %d invalid, %d duplicate, %d suppressed\n", count(st.Total, "row", "rows"), st.Dialable, st.Invalid, st.Duplicate, st.Suppressed)
 	fmt.Fprintf(w, "finished   %d of %s\n", st.Finished, count(st.Total, "row", "rows"))
 	fmt.Fprintf(w, "live calls %d\n", st.LiveCalls)
@@ -94,4 +106,30 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// shareOf is the share of its account's limits campaign st may use now, e.g.
+// "4 live calls, 2.5 calls/s"; "-" when no worker's feeder has reported one.
+func shareOf(st *campaign.Status) string {
+	sh := st.Share
+	if sh == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d live calls, %s calls/s", sh.Slots, strconv.FormatFloat(sh.CallsPerSecond, 'f', -1, 64))
+}
+
+// waitingOf says why campaign st's attempts wait: paused, account cap, campaign cap, calls
+// per second, account calls per second, or calling window; "" when nothing waits.
+func waitingOf(st *campaign.Status) string {
+	switch {
+	case st.Done:
+		return ""
+	case st.Control == campaign.ControlPaused:
+		return "paused"
+	case st.Share != nil && st.Share.Waiting != "":
+		return st.Share.Waiting
+	case st.WaitingForWindow > 0:
+		return "calling window"
+	}
+	return ""
 }

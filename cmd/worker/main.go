@@ -19,15 +19,18 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/metrics"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/window"
 	"github.com/dialerhq/dialer/internal/worker"
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -51,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "on SIGTERM, how long running tasks may go on before they are handed back to the queue (their calls resume elsewhere)")
 	active := fs.String("active", "", `take work only in these hours, e.g. "mon-fri 08:00-20:00 America/New_York" (default: always)`)
 	freqCap := fs.String("frequency-cap", "", `dials per number across all campaigns, for campaigns that set no frequencyCap, e.g. "3/24h" (default: none)`)
+	accountCPS := fs.Float64("account-cps", 0, "store this calls-per-second cap for the default account (INTERACTLY_API_KEY), shared by all its campaigns in every worker; `dialer account set default` does the same (default: leave it as stored)")
+	accountCalls := fs.Int("account-max-calls", 0, "store this live-call cap for the default account, shared by all its campaigns (default: leave it as stored)")
 	logLevel := fs.String("log-level", "info", "debug, info (every dial and call end), warn or error")
 	allowEviction := fs.Bool("allow-eviction", false, "start even when Redis's maxmemory-policy may evict keys (queued dials and records could vanish); logs a warning")
 	fs.Usage = func() {
@@ -98,12 +103,62 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return fmt.Errorf("%w (set INTERACTLY_API_KEY and INTERACTLY_BASE_URL)", err)
 	}
+	if *accountCPS > 0 || *accountCalls > 0 {
+		if err := setDefaultAccount(ctx, rdb, *accountCPS, *accountCalls); err != nil {
+			return err
+		}
+	}
 	logger.Info("worker started", "redis", redisconn.Redact(redisURL), "concurrency", *concurrency)
 	return worker.Run(ctx, worker.PoolConfig{
 		Redis: rdb, API: api, Concurrency: *concurrency, ShutdownTimeout: *shutdownTimeout,
 		Active: activeHours, ActiveZone: activeZone, FrequencyCap: defaultCap,
 		Name: *name, Logger: logger, LogPII: *logPII, Metrics: rec,
+		APIFor: apiFor(getenv, rec.APIError),
 	})
+}
+
+// setDefaultAccount stores the default account's caps from --account-cps and
+// --account-max-calls; a zero keeps what is stored.
+func setDefaultAccount(ctx context.Context, rdb redis.UniversalClient, cps float64, calls int) error {
+	store := account.NewStore(rdb)
+	a, err := store.Get(ctx, account.Default)
+	if err != nil {
+		return err
+	}
+	if cps > 0 {
+		a.CallsPerSecond = cps
+	}
+	if calls > 0 {
+		a.MaxConcurrentCalls = calls
+	}
+	if err := store.Set(ctx, *a); err != nil {
+		return fmt.Errorf("--account-cps/--account-max-calls: %w", err)
+	}
+	return nil
+}
+
+// apiFor returns the worker.PoolConfig.APIFor of this process: one Interactly client per
+// environment variable named by an account, made on first use.
+func apiFor(getenv func(string) string, onError func(method string, status int)) func(env string) (worker.CallAPI, error) {
+	var mu sync.Mutex
+	clients := map[string]worker.CallAPI{}
+	return func(env string) (worker.CallAPI, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := clients[env]; ok {
+			return c, nil
+		}
+		key := getenv(env)
+		if key == "" {
+			return nil, fmt.Errorf("%s is not set in this worker's environment; set it to the account's Interactly API key", env)
+		}
+		c, err := interactly.New(interactly.Config{BaseURL: getenv("INTERACTLY_BASE_URL"), APIKey: key, OnAPIError: onError})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", env, err)
+		}
+		clients[env] = c
+		return c, nil
+	}
 }
 
 // parseActive reads --active: a window as window.Parse takes it, then an IANA zone.

@@ -133,16 +133,28 @@ func (s *Store) Pause(ctx context.Context, id string) error {
 }
 
 // Resume lets paused campaign id dial again: it clears the pause, then enqueues, due now,
-// every attempt held while it was paused, so the campaign goes on where it stopped. It
-// returns how many held attempts it enqueued, and ErrCampaignNotFound, or a *StateError when
-// the campaign is not paused (see CheckAction). A campaign that is not paused but still holds
-// attempts (an earlier Resume that failed half way) is resumed: its held attempts are
+// every attempt a worker held while it was paused, so the campaign goes on where it
+// stopped. It returns how many attempts the pause held back (those and the ones parked in
+// the hopper, as Status.Held counts them), and ErrCampaignNotFound, or a *StateError when
+// the campaign is not paused (see CheckAction). A campaign that is not paused but still
+// holds attempts (an earlier Resume that failed half way) is resumed: its held attempts are
 // enqueued.
 func (s *Store) Resume(ctx context.Context, id string, q Enqueuer) (int, error) {
 	held, err := s.setControl(ctx, id, ActionResume)
 	if err != nil {
 		return 0, err
 	}
+	// What waits in the hopper or in asynq was held back too; it goes on by itself.
+	var queued, ready *redis.IntCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		queued = p.ZCard(ctx, hopperKey(id))
+		ready = p.ZCard(ctx, readyKey(id))
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("resume campaign %s: count what it held back: %w", id, err)
+	}
+	parked := queued.Val() + ready.Val()
 	for i, m := range held {
 		n, a, ok := parseLiveMember(m)
 		if !ok {
@@ -155,7 +167,7 @@ func (s *Store) Resume(ctx context.Context, id string, q Enqueuer) (int, error) 
 			return i, fmt.Errorf("resume campaign %s: %w (run resume again to enqueue the rest)", id, err)
 		}
 	}
-	return len(held), nil
+	return len(held) + int(parked), nil
 }
 
 // holdScript holds a dial task of a paused campaign.

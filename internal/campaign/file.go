@@ -21,6 +21,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/window"
 )
@@ -59,8 +60,21 @@ type File struct {
 	Contacts ContactsConfig `yaml:"contacts" json:"contacts"`
 	// Retry says when a contact is dialed again.
 	Retry RetryConfig `yaml:"retry" json:"retry"`
-	// RateLimit caps how fast and how many calls are placed, across all workers.
+	// RateLimit caps how fast and how many calls are placed, across all workers. It binds
+	// beneath the account's own limits.
 	RateLimit RateLimitConfig `yaml:"rateLimit" json:"rateLimit"`
+	// Account names the Interactly account (package account) whose API key places the calls
+	// and whose callsPerSecond and maxConcurrentCalls this campaign shares with the account's
+	// other campaigns. Optional: "" means the default account (INTERACTLY_API_KEY).
+	Account string `yaml:"account,omitempty" json:"account,omitempty"`
+	// Priority orders the campaigns of one account when its limits bind: a higher tier gets
+	// the slots and calls per second it can use before a lower one gets any. Optional:
+	// defaults to 0; -100 to 100.
+	Priority int `yaml:"priority,omitempty" json:"priority,omitempty"`
+	// Weight is this campaign's proportional share within its priority tier when the
+	// account's limits bind: weights 1 and 2 get a third and two thirds. Optional: defaults
+	// to 1 (0 reads as 1 when the key is left out); 1 to 1000.
+	Weight int `yaml:"weight,omitempty" json:"weight,omitempty"`
 	// Poll says how calls are followed until they end.
 	Poll PollConfig `yaml:"poll" json:"poll"`
 	// DefaultTimezone is the IANA zone ("America/New_York") of a contact whose zone cannot be
@@ -389,6 +403,9 @@ func parse(path string, data []byte, hints bool) (*File, error) {
 			field{"callsPerSecond", d.float(&f.RateLimit.CallsPerSecond)},
 			field{"maxConcurrentCalls", d.integer(&f.RateLimit.MaxConcurrentCalls)},
 		)},
+		{"account", d.str(&f.Account)},
+		{"priority", d.integer(&f.Priority)},
+		{"weight", d.integer(&f.Weight)},
 		{"poll", d.section(
 			field{"interval", d.duration(&f.Poll.Interval)},
 			field{"analysisWait", d.duration(&f.Poll.AnalysisWait)},
@@ -526,6 +543,17 @@ func (f *File) Validate() error {
 	}
 	if n := f.RateLimit.MaxConcurrentCalls; n < 1 {
 		return f.errorAt("rateLimit.maxConcurrentCalls", fmt.Sprintf("must be at least 1, got %d", n))
+	}
+
+	if a := f.Account; a != "" && !account.ValidName(a) {
+		return f.errorAt("account", fmt.Sprintf("%q is not an account name; use 1 to 64 lowercase letters, digits, '-' or '_', as given to dialer account set", a))
+	}
+	if p := f.Priority; p < -100 || p > 100 {
+		return f.errorAt("priority", fmt.Sprintf("must be between -100 and 100, got %d; higher goes first", p))
+	}
+	if _, written := f.src.at["weight"]; (written || f.Weight != 0) && (f.Weight < 1 || f.Weight > 1000) {
+		w := f.Weight
+		return f.errorAt("weight", fmt.Sprintf("must be between 1 and 1000, got %d", w))
 	}
 
 	if f.Poll.Interval.D() < 100*time.Millisecond {

@@ -365,12 +365,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key, wrong case",
 			in:   "assistantID: a1\n",
-			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, retention, notify, suppressionFiles, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 1, Column: 1, Key: "assistantID", Msg: "unknown key (did you mean assistantId?); known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, account, priority, weight, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, retention, notify, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "unknown key without suggestion",
 			in:   minimal + "webhook: https://example.com\n",
-			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, retention, notify, suppressionFiles, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "webhook", Msg: "unknown key; known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, account, priority, weight, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, retention, notify, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "section key at the top level",

@@ -20,6 +20,13 @@ import "strconv"
 //	dialer:{C}:follower               HASH  live attempts "N:A" -> the token of the worker run following the call
 //	dialer:{C}:held                   ZSET  attempts "N:A" held while the campaign is paused -> when (Unix ms)
 //	dialer:{C}:slots                  ZSET  concurrency leases (package ratelimit)
+//	dialer:{C}:hopper                 ZSET  attempts "N:A" waiting to be dialed -> when due (Unix ms)
+//	dialer:{C}:ready                  ZSET  attempts "N:A" given to asynq, not yet started -> when (Unix ms)
+//	dialer:{C}:dispatched             ZSET  attempts "N:A" given to asynq, task not yet ended -> when (Unix ms)
+//	dialer:{C}:share                  HASH  the feeder's last view: slots, cps, waiting reason (package feeder)
+//	dialer:active                     SET   campaign IDs the feeder looks at: not known to be done
+//	dialer:{account:A}:slots, :cps    ZSET, STR  account A's live-call leases and GCRA state (package account)
+//	dialer:accounts                   HASH  account name -> JSON (package account)
 //	dialer:{C}:callerid:next, :local  STR, HASH  caller-ID rotation turns (package callerid)
 //	dialer:callerid:{P}:slots         ZSET  live calls of caller ID P, across campaigns (package callerid)
 //	dialer:{C}:notify, :notify:done   HASH, SET  notification counts and sent events (package notify)
@@ -71,6 +78,16 @@ func heldKey(id string) string { return tag(id) + "held" }
 func followersKey(id string) string { return tag(id) + "followers" }
 
 func followerKey(id string) string { return tag(id) + "follower" }
+
+func hopperKey(id string) string { return tag(id) + "hopper" }
+
+func readyKey(id string) string { return tag(id) + "ready" }
+
+func dispatchedKey(id string) string { return tag(id) + "dispatched" }
+
+func shareKey(id string) string { return tag(id) + "share" }
+
+func activeKey() string { return keyPrefix + "active" }
 
 // SlotsKey is the key of campaign id's concurrency leases, held by ratelimit.Semaphore.
 func SlotsKey(id string) string { return tag(id) + "slots" }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -21,8 +22,25 @@ type Status struct {
 	StartAt time.Time `json:"startAt,omitzero"`
 	// Control is "" while the campaign runs, "paused" or "canceled" once an operator said so.
 	Control Control `json:"control,omitempty"`
-	// Held counts attempts held while the campaign is paused; Resume enqueues them again.
+	// Held counts the attempts a pause holds back, wherever they are parked: in the
+	// hopper (due or not), given to asynq but not started, or stopped by a worker at the
+	// pause. Resume lets them all go on. 0 while the campaign is not paused.
 	Held int `json:"held,omitempty"`
+	// Account is the Interactly account the campaign dials through; Priority and Weight
+	// set its share of the account's limits.
+	Account  string `json:"account"`
+	Priority int    `json:"priority"`
+	Weight   int    `json:"weight"`
+	// Queued counts attempts parked in the campaign's hopper (due now or later); Ready
+	// those handed to workers and not yet started.
+	Queued int `json:"queued"`
+	Ready  int `json:"ready"`
+	// Share is the feeder's latest view: how many live calls and calls per second the
+	// campaign may use now, and why due attempts wait. Nil when no worker runs.
+	Share *Share `json:"share,omitempty"`
+	// Rebuilt counts attempts whose dial task went missing (deleted through asynq) and
+	// that the reconciler parked again.
+	Rebuilt int `json:"rebuilt"`
 	// EndAt is the campaign file's endAt, after which no dial starts; zero when none.
 	EndAt time.Time `json:"endAt,omitzero"`
 	// Total counts the contact file's rows; Dialable, Invalid, Duplicate and Suppressed split
@@ -106,9 +124,9 @@ func (s *Store) Statuses(ctx context.Context, cs []*Campaign) ([]*Status, error)
 // statusReads are the reads a Status needs beside the campaign's record, queued on a
 // pipeline.
 type statusReads struct {
-	outcomes, counters  *redis.MapStringStringCmd
-	live, waiting, held *redis.IntCmd
-	firstOpening        *redis.ZSliceCmd
+	outcomes, counters, share          *redis.MapStringStringCmd
+	live, waiting, held, queued, ready *redis.IntCmd
+	firstOpening                       *redis.ZSliceCmd
 }
 
 func queueStatusReads(ctx context.Context, p redis.Pipeliner, id string) *statusReads {
@@ -118,6 +136,9 @@ func queueStatusReads(ctx context.Context, p redis.Pipeliner, id string) *status
 		live:         p.SCard(ctx, liveKey(id)),
 		waiting:      p.ZCard(ctx, waitingKey(id)),
 		held:         p.ZCard(ctx, heldKey(id)),
+		queued:       p.ZCard(ctx, hopperKey(id)),
+		ready:        p.ZCard(ctx, readyKey(id)),
+		share:        p.HGetAll(ctx, shareKey(id)),
 		firstOpening: p.ZRangeWithScores(ctx, waitingKey(id), 0, 0),
 	}
 }
@@ -129,6 +150,18 @@ func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 		Total: c.Rows, Dialable: c.Dialable, Invalid: c.Invalid, Duplicate: c.Duplicate, Suppressed: c.Suppressed,
 		LiveCalls: int(r.live.Val()), Outcomes: map[Outcome]int{},
 		Control: c.Control, Held: int(r.held.Val()),
+		Account: c.File.Account, Priority: c.File.Priority, Weight: c.File.Weight,
+		Queued: int(r.queued.Val()), Ready: int(r.ready.Val()), Share: readShare(r.share.Val()),
+	}
+	if st.Account == "" {
+		st.Account = account.Default
+	}
+	if st.Weight == 0 {
+		st.Weight = 1
+	}
+	if c.Control == ControlPaused {
+		// A pause holds back every attempt not yet dialed, wherever it is parked.
+		st.Held += st.Queued + st.Ready
 	}
 	if c.File.EndAt != nil {
 		st.EndAt = c.File.EndAt.UTC()
@@ -142,6 +175,7 @@ func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 		st.Finished += n
 	}
 	st.Attempts, _ = strconv.Atoi(r.counters.Val()["attempts"])
+	st.Rebuilt, _ = strconv.Atoi(r.counters.Val()["rebuilt"])
 	st.WaitingForWindow = int(r.waiting.Val())
 	if z := r.firstOpening.Val(); len(z) > 0 {
 		st.NextWindowAt = time.UnixMilli(int64(z[0].Score)).UTC()

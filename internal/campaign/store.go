@@ -163,6 +163,10 @@ func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
 	if err != nil {
 		return fmt.Errorf("create campaign %s: %w", c.ID, err)
 	}
+	// Not in the transaction: the active set has no campaign's hash tag.
+	if err := s.rdb.SAdd(ctx, activeKey(), c.ID).Err(); err != nil {
+		return fmt.Errorf("create campaign %s: %w", c.ID, err)
+	}
 	return nil
 }
 
@@ -196,6 +200,9 @@ func (s *Store) DeleteCampaign(ctx context.Context, id string) error {
 		if cursor = next; cursor == 0 {
 			break
 		}
+	}
+	if err := s.Retire(ctx, id); err != nil {
+		return err
 	}
 	if err := s.deleteRateState(ctx, id); err != nil {
 		return err

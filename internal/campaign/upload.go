@@ -93,7 +93,8 @@ func quoteList(ss []string) string {
 
 // Upload creates a campaign from f and the contact file that open opens (twice: once to check
 // the whole file's structure, so that a broken file enqueues nothing, and once to load it).
-// Each row becomes a contact; a dialable one gets a dial task for attempt 1 through enq.
+// Each row becomes a contact; a dialable one gets attempt 1 parked in the campaign's hopper
+// (in the same pipeline as its contact) when enq is nil, or a dial task through enq.
 // Rows whose number is invalid get outcome invalid, rows repeating an earlier row's number
 // get outcome duplicate, and rows whose number opt.Suppressor reports get outcome
 // suppressed, each with the reason in its error cell; none of them is dialed.
@@ -207,6 +208,10 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 	numberCol, nameCol := c.NumberIndex(), c.NameIndex()
 	region := c.File.DefaultRegion
 
+	due := opt.Now()
+	if start := c.File.StartAt; start != nil && start.After(due) {
+		due = *start
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	normalizers := max(1, runtime.GOMAXPROCS(0))
 	toNormalize := make(chan *uploadBatch, normalizers)
@@ -268,17 +273,16 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			if err := s.storeBatch(ctx, c, b, opt.Suppressor, dialable); err != nil {
+			if err := s.storeBatch(ctx, c, b, opt.Suppressor, enq == nil, due, dialable); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	var due time.Time // zero: now
-	if start := c.File.StartAt; start != nil && start.After(opt.Now()) {
-		due = *start
-	}
 	for range opt.Enqueuers {
+		if enq == nil {
+			break
+		}
 		g.Go(func() error {
 			for n := range dialable {
 				if err := enq.EnqueueDial(ctx, c.ID, n, 1, due); err != nil {
@@ -317,7 +321,7 @@ func normalizeRow(row *Row, numberCol, nameCol int, region string) uploadContact
 // row (HSETNX) and reads back which row holds it; the suppressor, if any, is asked about
 // the numbers; the second pipeline writes the contact hashes and counts invalid, duplicate
 // and suppressed rows. Dialable contact IDs go to dialable.
-func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup Suppressor, dialable chan<- int) error {
+func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup Suppressor, park bool, due time.Time, dialable chan<- int) error {
 	owners := make([]*redis.StringCmd, len(b.rows))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, uc := range b.contacts {
@@ -367,6 +371,9 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup
 		if duplicate > 0 {
 			p.HIncrBy(ctx, outcomesKey(c.ID), string(OutcomeDuplicate), int64(duplicate))
 		}
+		if park {
+			parkBatch(ctx, p, c.ID, ids, due)
+		}
 		return nil
 	})
 	if err != nil {
@@ -377,6 +384,9 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup
 	c.Duplicate += duplicate
 	c.Suppressed += nSuppressed
 	c.Dialable += len(ids)
+	if park {
+		return nil
+	}
 	for _, n := range ids {
 		select {
 		case dialable <- n:

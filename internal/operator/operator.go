@@ -21,10 +21,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/notify"
-	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/suppression"
 )
 
@@ -51,7 +51,6 @@ type Operator struct {
 	rdb   redis.UniversalClient
 	store *campaign.Store
 	list  *suppression.List
-	q     *queue.Client
 	ac    *asynq.Client
 	cfg   Config
 }
@@ -66,13 +65,13 @@ func New(rdb redis.UniversalClient, cfg Config) *Operator {
 	}
 	return &Operator{
 		rdb: rdb, store: campaign.NewStore(rdb), list: suppression.New(rdb),
-		q: queue.NewClient(rdb), ac: asynq.NewClientFromRedisClient(rdb), cfg: cfg,
+		ac: asynq.NewClientFromRedisClient(rdb), cfg: cfg,
 	}
 }
 
 // Close releases the queue clients. It does not close the Redis client.
 func (o *Operator) Close() error {
-	return errors.Join(o.q.Close(), o.ac.Close())
+	return o.ac.Close()
 }
 
 // CanHangUp reports whether Cancel may end live calls: whether the Operator has an
@@ -121,6 +120,11 @@ func (o *Operator) Upload(ctx context.Context, f *campaign.File, name string, op
 	if f.EndAt != nil && !f.EndAt.After(now) {
 		return nil, fmt.Errorf("endAt %s: %w", f.EndAt.Format(time.RFC3339), ErrEndAtPassed)
 	}
+	if name := f.Account; name != "" {
+		if _, err := account.NewStore(o.rdb).Get(ctx, name); err != nil {
+			return nil, fmt.Errorf("account: %w", err)
+		}
+	}
 	id := opt.ID
 	if id == "" {
 		id = campaign.NewCampaignID(now)
@@ -133,7 +137,8 @@ func (o *Operator) Upload(ctx context.Context, f *campaign.File, name string, op
 			return nil, err
 		}
 	}
-	c, err := o.store.Upload(ctx, f, name, open, o.q, campaign.UploadOptions{ID: id, Delimiter: opt.Delimiter, Encoding: opt.Encoding, Suppressor: o.list, Now: o.cfg.Now})
+	// A nil Enqueuer parks the contacts in the campaign's hopper, where the feeder takes them.
+	c, err := o.store.Upload(ctx, f, name, open, nil, campaign.UploadOptions{ID: id, Delimiter: opt.Delimiter, Encoding: opt.Encoding, Suppressor: o.list, Now: o.cfg.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +271,7 @@ func (o *Operator) Pause(ctx context.Context, id string) error { return o.store.
 // Resume lets paused campaign id dial again and returns how many held dials it queued
 // (campaign.Store.Resume).
 func (o *Operator) Resume(ctx context.Context, id string) (int, error) {
-	return o.store.Resume(ctx, id, o.q)
+	return o.store.Resume(ctx, id, o.store)
 }
 
 // CancelResult is what Cancel did.
@@ -301,7 +306,7 @@ func (o *Operator) Cancel(ctx context.Context, id string, hangup bool) (CancelRe
 		return res, err
 	}
 	notifier := notify.NewEnqueuer(o.ac)
-	res.Canceled, err = o.store.Cancel(ctx, id, o.q, func(n int, done bool) error {
+	res.Canceled, err = o.store.Cancel(ctx, id, o.store, func(n int, done bool) error {
 		if err := notifier.ContactFinished(ctx, c, n); err != nil {
 			return err
 		}

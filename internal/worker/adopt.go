@@ -98,7 +98,13 @@ func (h *Handler) adopt(ctx context.Context, ref campaign.AttemptRef) {
 		unfollow()
 		return
 	}
-	a := &attempt{h: h, c: cr.c, window: cr.window, ct: ct, t: t, log: log}
+	acct, api, err := h.account(ctx, cr.c)
+	if err != nil {
+		log.Warn("adopt call: read account", "err", err)
+		unfollow()
+		return
+	}
+	a := &attempt{h: h, c: cr.c, acct: acct, api: api, window: cr.window, ct: ct, t: t, log: log}
 	switch {
 	case ct.ID == 0 || ct.Outcome != "":
 		unfollow()

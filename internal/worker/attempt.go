@@ -8,6 +8,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
@@ -18,7 +19,9 @@ import (
 type attempt struct {
 	h      *Handler
 	c      *campaign.Campaign
-	window *window.Window // nil: dial any time
+	acct   *account.Account // the campaign's account
+	api    CallAPI          // the client of the account's API key
+	window *window.Window   // nil: dial any time
 	ct     *campaign.Contact
 	audit  campaign.Audit // why the dial is allowed, filled by the checks before it
 	t      queue.DialTask
@@ -41,7 +44,7 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.resume(ctx, rec.CallID, rec.CallerID)
 	case campaign.AttemptDialing:
 		// An earlier run claimed the attempt and may have placed the call before it died.
-		call, err := a.h.cfg.API.FindCall(ctx, a.key(), rec.DialingAt)
+		call, err := a.api.FindCall(ctx, a.key(), rec.DialingAt)
 		if err != nil {
 			return fmt.Errorf("look up call of an interrupted dial: %w", err)
 		}
@@ -63,7 +66,8 @@ func (a *attempt) run(ctx context.Context) error {
 }
 
 // dial checks startAt, endAt, the campaign's control and the contact's calling window, takes
-// a concurrency slot and a caller ID, takes a calls-per-second token, checks the window again,
+// a concurrency slot of the campaign and its account and a caller ID (never waiting for
+// them), takes a calls-per-second turn (waiting at most TokenWait), checks the window again,
 // the suppression lists and the frequency cap, claims the attempt if claim is set (a paused
 // or canceled campaign refuses the claim in the same step), and places the call.
 func (a *attempt) dial(ctx context.Context, claim bool) error {
@@ -85,21 +89,21 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	if err := a.checkWindow(ctx); err != nil {
 		return err
 	}
-	slotsKey := campaign.SlotsKey(a.c.ID)
-	waitCtx, cancel := context.WithTimeout(ctx, cfg.SlotWait)
-	_, err := cfg.Slots.Acquire(waitCtx, slotsKey, a.key(), a.c.File.RateLimit.MaxConcurrentCalls)
-	cancel()
+	// No dial waits for a slot: the feeder gives workers only the dials their campaign and
+	// account have room for, and one that finds none (a race, a share that shrank) is
+	// parked again, due now.
+	ok, err := a.takeSlots(ctx)
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return &queue.RetryLaterError{In: jitter(2 * time.Second), Reason: "no concurrency slot free"}
-		}
 		return fmt.Errorf("take a concurrency slot: %w", err)
+	}
+	if !ok {
+		return &queue.RetryLaterError{In: 0, Reason: "no concurrency slot free"}
 	}
 	placed := false
 	defer func() {
 		if !placed {
 			// No call holds the slot: give it back, also when ctx is done.
-			_ = cfg.Slots.Release(context.WithoutCancel(ctx), slotsKey, a.key())
+			_ = a.releaseSlots(context.WithoutCancel(ctx))
 		}
 	}()
 	callerID, err := a.pickCallerID(ctx)
@@ -115,12 +119,11 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	// The calls-per-second token comes before the last checks, so that the checks stand as
 	// close to the send as they can, and so that a pause during a long wait for a token
 	// still stops the dial.
-	rate := a.c.File.RateLimit.CallsPerSecond * (1 - cfg.RateHeadroom)
-	waited, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), rate)
-	if err != nil {
-		return fmt.Errorf("wait for a calls-per-second token: %w", err)
+	if ok, err := a.takeTurn(ctx); err != nil {
+		return err
+	} else if !ok {
+		return &queue.RetryLaterError{In: 0, Reason: "calls-per-second turn not free"}
 	}
-	cfg.Metrics.RateLimitWait(a.c.ID, waited)
 	if err := a.checkEnd(ctx); err != nil {
 		return err
 	}
@@ -155,15 +158,21 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 			first = false
 			return nil
 		}
-		_, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), rate)
-		return err
+		if _, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.rate()); err != nil {
+			return err
+		}
+		if a.acct.CallsPerSecond > 0 {
+			_, err := cfg.Limiter.Wait(ctx, account.RateKey(a.acct.Name), a.acct.CallsPerSecond*(1-cfg.RateHeadroom))
+			return err
+		}
+		return nil
 	}
 	cfg.Metrics.Dial(a.c.ID)
 	// From the send on, a call may exist although ConnectCall fails: an answer lost, or ctx
 	// ended mid-request. So the slots stay held (the task's next run looks the call up and
 	// holds them again, or their leases run out), unless Interactly refused the request.
 	placed = true
-	call, err := cfg.API.ConnectCall(ctx, req)
+	call, err := a.api.ConnectCall(ctx, req)
 	if err != nil {
 		var apiErr *interactly.APIError
 		if errors.As(err, &apiErr) && !apiErr.Retryable {
@@ -223,7 +232,7 @@ func (a *attempt) resume(ctx context.Context, callID, callerID string) error {
 		return &queue.RetryLaterError{In: campaign.FollowLease, Reason: "another worker follows call " + callID}
 	}
 	a.log.Info("resuming live call", "call", callID)
-	if err := a.h.cfg.Slots.Hold(ctx, campaign.SlotsKey(a.c.ID), a.key()); err != nil {
+	if err := a.holdSlots(ctx); err != nil {
 		return fmt.Errorf("hold the slot of call %s: %w", callID, err)
 	}
 	if err := a.holdCallerID(ctx, callerID); err != nil {
@@ -244,7 +253,7 @@ func (a *attempt) follow(ctx context.Context, callID, callerID string) error {
 	defer unwatch()
 	stopFollowing := a.keepFollowing(ctx)
 	defer stopFollowing()
-	stop := cfg.Slots.KeepAlive(ctx, campaign.SlotsKey(a.c.ID), a.key())
+	stop := a.keepSlots(ctx)
 	stopCallerID := a.keepCallerID(ctx, callerID)
 	call, done, err := a.awaitEnd(ctx, callID, ended)
 	stop()
@@ -319,7 +328,7 @@ func (a *attempt) keepFollowing(ctx context.Context) (stop func()) {
 // release gives back the attempt's concurrency slot and caller ID. A failure is only logged:
 // the leases run out anyway.
 func (a *attempt) release(ctx context.Context, callerID string) {
-	if err := a.h.cfg.Slots.Release(ctx, campaign.SlotsKey(a.c.ID), a.key()); err != nil {
+	if err := a.releaseSlots(ctx); err != nil {
 		a.log.Warn("release slot", "err", err)
 	}
 	a.releaseCallerID(ctx, callerID)
@@ -405,7 +414,7 @@ func (a *attempt) getCall(ctx context.Context, id string, ended <-chan struct{})
 			watched <- false
 		}
 	}()
-	call, err = a.h.cfg.API.GetCall(gctx, id)
+	call, err = a.api.GetCall(gctx, id)
 	cancel()
 	if <-watched && ctx.Err() == nil {
 		return nil, true, nil

@@ -28,8 +28,8 @@ type CallerIDs interface {
 
 var _ CallerIDs = (*callerid.Picker)(nil)
 
-// pickCallerID returns the caller ID of this dial, waiting up to SlotWait for a capped
-// number to free up. Without a CallerIDs (tests) it is the campaign's phoneNumberId, or the
+// pickCallerID returns the caller ID of this dial; when every one is at its cap the dial is
+// parked again (a *queue.RetryLaterError), not held. Without a CallerIDs (tests) it is the campaign's phoneNumberId, or the
 // pool entry the contact and attempt numbers select, without caps.
 func (a *attempt) pickCallerID(ctx context.Context) (string, error) {
 	f := &a.c.File
@@ -40,19 +40,11 @@ func (a *attempt) pickCallerID(ctx context.Context) (string, error) {
 		}
 		return f.PhoneNumberID, nil
 	}
-	deadline := time.Now().Add(a.h.cfg.SlotWait)
-	for {
-		id, err := picker.Pick(ctx, a.c, a.ct.Number, a.key())
-		if !errors.Is(err, callerid.ErrAllBusy) {
-			return id.ID, err
-		}
-		if time.Now().After(deadline) {
-			return "", &queue.RetryLaterError{In: jitter(2 * time.Second), Reason: "every caller ID is at its concurrent-call cap"}
-		}
-		if err := sleep(ctx, jitter(200*time.Millisecond)); err != nil {
-			return "", err
-		}
+	id, err := picker.Pick(ctx, a.c, a.ct.Number, a.key())
+	if errors.Is(err, callerid.ErrAllBusy) {
+		return "", &queue.RetryLaterError{In: jitter(200 * time.Millisecond), Reason: "every caller ID is at its concurrent-call cap"}
 	}
+	return id.ID, err
 }
 
 func (a *attempt) usesPool() bool { return a.h.cfg.CallerIDs != nil }

@@ -406,10 +406,10 @@ func runCompliance(t *testing.T, start time.Time, days []time.Weekday) *complian
 	run.api = &scriptedAPI{clock: clock, script: script, calls: map[string]*interactly.Call{}, byKey: map[string]*interactly.Call{}}
 	h, err := New(Config{
 		Store: run.store, Enqueuer: q, API: run.api,
-		Limiter:  ratelimit.NewLimiter(rdb),
-		Slots:    ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}),
-		SlotWait: time.Second, UploadWait: time.Second,
-		Logger: slog.New(slog.DiscardHandler),
+		Limiter:    ratelimit.NewLimiter(rdb),
+		Slots:      ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}),
+		UploadWait: time.Second,
+		Logger:     slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/callerid"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/feeder"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/metrics"
 	"github.com/dialerhq/dialer/internal/notify"
@@ -40,6 +42,11 @@ type PoolConfig struct {
 	// Metrics counts dials, waits and poll fallbacks; Run flushes it. Defaults to a new
 	// Recorder on Redis (build it yourself to count API errors from the API client too).
 	Metrics *metrics.Recorder
+	// APIFor returns the client of an account whose API key is in environment variable
+	// env, other than INTERACTLY_API_KEY (API). Nil: API serves every account.
+	APIFor func(env string) (CallAPI, error)
+	// Feeder tunes this process's feeder (package feeder); Redis and Logger are filled in.
+	Feeder feeder.Config
 	// Name, Logger, LogPII and Now are as in Config; Now also tells the active hours.
 	Name   string
 	Logger *slog.Logger
@@ -56,8 +63,7 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	q := queue.NewClient(cfg.Redis)
-	defer q.Close()
+	store := campaign.NewStore(cfg.Redis)
 	notifier := asynq.NewClientFromRedisClient(cfg.Redis)
 	defer notifier.Close()
 	rec := cfg.Metrics
@@ -66,9 +72,11 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	}
 	slots := ratelimit.NewSemaphore(cfg.Redis, ratelimit.SemaphoreConfig{})
 	h, err := New(Config{
-		Store:     campaign.NewStore(cfg.Redis),
-		Enqueuer:  q,
+		Store:     store,
+		Enqueuer:  store, // retries are parked in the hopper, like everything else
 		API:       cfg.API,
+		APIFor:    cfg.APIFor,
+		Accounts:  account.NewStore(cfg.Redis),
 		Limiter:   ratelimit.NewLimiter(cfg.Redis),
 		Slots:     slots,
 		Notifier:  notify.NewEnqueuer(notifier),
@@ -86,10 +94,18 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	if err != nil {
 		return err
 	}
-	// Webhooks announce ends; dead workers' calls are adopted; the metrics go to Redis every
-	// second. All stop when Run returns, the metrics after a last flush.
+	fcfg := cfg.Feeder
+	fcfg.Redis, fcfg.Slots, fcfg.Logger = cfg.Redis, slots, logger
+	feed, err := feeder.New(fcfg)
+	if err != nil {
+		return err
+	}
+	// The feeder gives asynq the dial tasks campaigns can start; webhooks announce ends;
+	// dead workers' calls are adopted; the metrics go to Redis every second. All stop when
+	// Run returns, the metrics after a last flush.
 	bg, stop := context.WithCancel(ctx)
 	flushed := make(chan struct{})
+	go feed.Run(bg)
 	go h.ListenForEnds(bg)
 	go h.AdoptOrphans(bg)
 	go func() {
@@ -131,7 +147,7 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 // closes; then it stops taking work and hands running tasks back to the queue.
 func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger, clock func() time.Time, closes time.Time) error {
 	srv := queue.NewServer(cfg.Redis, queue.ServerConfig{Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger})
-	if err := srv.Start(h); err != nil {
+	if err := srv.Start(h.Dispatched()); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer srv.Shutdown()

@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
@@ -66,10 +67,16 @@ type Config struct {
 	Name string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// SlotWait is how long a task waits for a concurrency slot before it goes back to the
-	// queue (without counting as a failure), so that one busy campaign cannot hold every
-	// worker goroutine. Defaults to 1m.
-	SlotWait time.Duration
+	// Accounts, when set, holds the accounts campaigns name (package account): their API
+	// keys and account-wide limits. Without it every campaign uses API with no account caps.
+	Accounts *account.Store
+	// APIFor returns the client of the API key in environment variable env, for accounts
+	// whose key is not DefaultAPIKeyEnv (API serves those). Nil: API serves every account.
+	APIFor func(env string) (CallAPI, error)
+	// TokenWait is the longest a dial waits for its calls-per-second turns (campaign and
+	// account) before it is parked again; the feeder times dials so that the turn is due
+	// when the task arrives. Defaults to 250ms.
+	TokenWait time.Duration
 	// UploadWait is how long a task of a campaign that is still uploading waits for the
 	// upload to finish before it goes back to the queue. Defaults to 30s.
 	UploadWait time.Duration
@@ -125,6 +132,7 @@ type Handler struct {
 	log       *slog.Logger
 	now       func() time.Time
 	campaigns sync.Map // campaign ID -> *campaignRules, cached once ready (they do not change)
+	accounts  sync.Map // account name -> cachedAccount
 	ends      ends     // attempts waiting on announcements of their calls' ends
 	token     string   // this Handler's follower token: Name and a random suffix
 	adopting  atomic.Int32
@@ -153,8 +161,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.SlotWait <= 0 {
-		cfg.SlotWait = time.Minute
+	if cfg.TokenWait <= 0 {
+		cfg.TokenWait = 250 * time.Millisecond
 	}
 	if cfg.UploadWait <= 0 {
 		cfg.UploadWait = 30 * time.Second
@@ -210,7 +218,11 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	if ct.Outcome != "" {
 		return nil
 	}
-	a := &attempt{h: h, c: cr.c, window: cr.window, ct: ct, t: t, log: h.log.With("task", t.TaskID())}
+	acct, api, err := h.account(ctx, cr.c)
+	if err != nil {
+		return err
+	}
+	a := &attempt{h: h, c: cr.c, acct: acct, api: api, window: cr.window, ct: ct, t: t, log: h.log.With("task", t.TaskID())}
 	err = a.run(ctx)
 	if errors.Is(err, errFinal) || errors.Is(err, errHeld) {
 		return nil

@@ -175,8 +175,8 @@ func setupOn(t *testing.T, rdb *redis.Client, api *fakeAPI, yaml string, sup Sup
 		Slots:       ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}),
 		Suppression: sup,
 		Frequency:   frequency.New(rdb),
-		SlotWait:    300 * time.Millisecond, UploadWait: 300 * time.Millisecond,
-		Now: testutil.Now,
+		UploadWait:  300 * time.Millisecond,
+		Now:         testutil.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
