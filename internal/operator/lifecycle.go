@@ -47,7 +47,8 @@ type DeleteOptions struct {
 type DeleteResult struct {
 	// Canceled counts the contacts a forced delete canceled first.
 	Canceled int
-	// Tasks counts the queued dial and notification tasks deleted.
+	// Tasks counts the queued dial and notification tasks deleted, and the attempts parked
+	// in the campaign's hopper.
 	Tasks int
 }
 
@@ -85,7 +86,12 @@ func (o *Operator) Delete(ctx context.Context, id string, opt DeleteOptions) (De
 			return res, &LiveError{ID: id, Finished: st.Finished, Total: st.Total, LiveCalls: st.LiveCalls, WaitedForCalls: true, WaitedForDuration: opt.Wait}
 		}
 	}
-	n, err := o.q.DeleteCampaignTasks(ctx, id)
+	// Attempts parked in the campaign's hopper go with its keys; they count as queued too.
+	if st, err = o.store.Status(ctx, id); err != nil {
+		return res, err
+	}
+	res.Tasks += st.Queued
+	n, err := queue.DeleteTasks(ctx, o.rdb, queue.Name, id+":")
 	if err != nil {
 		return res, err
 	}
