@@ -409,8 +409,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if on, err := h.op.Suppression().Suppressed(t.Context(), "", "+14155550199"); err != nil || !on {
 		t.Errorf("after Add in the console, +14155550199 suppressed = %v, %v", on, err)
 	}
-	run("tokens", chromedp.Navigate(srv.URL+"/tokens"), chromedp.WaitVisible(`#tname`, chromedp.ByQuery), shot("12-tokens"))
-	run("audit", chromedp.Navigate(srv.URL+"/audit"), chromedp.WaitVisible(`table`, chromedp.ByQuery), shot("13-audit"))
+	run("schedules", chromedp.Navigate(srv.URL+"/schedules"), chromedp.WaitVisible(`table`, chromedp.ByQuery), shot("12-schedules"))
+	run("tokens", chromedp.Navigate(srv.URL+"/tokens"), chromedp.WaitVisible(`#tname`, chromedp.ByQuery), shot("13-tokens"))
+	run("audit", chromedp.Navigate(srv.URL+"/audit"), chromedp.WaitVisible(`table`, chromedp.ByQuery), shot("14-audit"))
 	if got := text(`table tbody`); !strings.Contains(got, "/campaigns/{id}/pause") || !strings.Contains(got, "ops-anna") {
 		t.Errorf("the audit log lacks ops-anna's pause:\n%s", got)
 	}

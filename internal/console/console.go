@@ -30,6 +30,7 @@ import (
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
+	"github.com/dialerhq/dialer/internal/schedule"
 )
 
 //go:embed templates/*.html
@@ -106,6 +107,8 @@ type Console struct {
 	op    *operator.Operator
 	store *campaign.Store
 	pages map[string]*template.Template
+	// schedules are the recurring campaigns, kept beside the campaigns.
+	schedules *schedule.Store
 }
 
 // New returns a Console, or an error for a Config without an Operator or a draft directory
@@ -122,7 +125,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Console{cfg: cfg, op: cfg.Operator, store: cfg.Operator.Store(), pages: pages}, nil
+	return &Console{cfg: cfg, op: cfg.Operator, store: cfg.Operator.Store(), pages: pages, schedules: schedule.NewStore(cfg.Operator.Store().Redis())}, nil
 }
 
 // parseTemplates parses each page template with the shared layout and partials.

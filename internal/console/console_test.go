@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/schedule"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
@@ -276,5 +278,19 @@ func TestNewCampaignByForm(t *testing.T) {
 	// The number column is guessed from the header ("phone"), the name column too.
 	if prev.Code != http.StatusOK || !strings.Contains(prev.Body.String(), "<option selected>phone</option>") || !strings.Contains(prev.Body.String(), "14155550101</td>") {
 		t.Errorf("preview of the form's campaign: %d\n%s", prev.Code, prev.Body)
+	}
+}
+
+func TestBuildSchedules(t *testing.T) {
+	// Friday 2026-12-04 15:00 UTC is 10:00 in New York: the next 09:00 weekday is Monday.
+	now := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	v := BuildSchedules(Page{}, []*schedule.Schedule{
+		{ID: "s1", Cron: "0 9 * * MON-FRI", Timezone: "America/New_York", CampaignPath: "/c.yaml", ContactsPath: "/c.csv"},
+		{ID: "s2", Cron: "@daily"},
+	}, now)
+	got := []string{v.Schedules[0].Next.Format(time.RFC3339), v.Schedules[1].Timezone, v.Schedules[1].Next.Format(time.RFC3339)}
+	want := []string{"2026-12-07T09:00:00-05:00", "UTC", "2026-12-05T00:00:00Z"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("-want +got:\n%s", diff)
 	}
 }

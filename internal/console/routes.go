@@ -32,6 +32,8 @@ func (c *Console) Routes() []auth.Route {
 		{Pattern: "POST /suppression/add", Scope: auth.ScopeAdmin, Handler: c.suppressNumbers("add")},
 		{Pattern: "POST /suppression/remove", Scope: auth.ScopeAdmin, Handler: c.suppressNumbers("remove")},
 		{Pattern: "POST /suppression/import", Scope: auth.ScopeAdmin, Handler: h(c.suppressImport)},
+		{Pattern: "GET /schedules", Scope: auth.ScopeOperate, Handler: h(c.schedulesPage)},
+		{Pattern: "POST /schedules/{id}/remove", Scope: auth.ScopeAdmin, Handler: h(c.removeSchedule)},
 		{Pattern: "GET /tokens", Scope: auth.ScopeAdmin, Handler: h(c.tokensPage)},
 		{Pattern: "POST /tokens", Scope: auth.ScopeAdmin, Handler: h(c.createToken)},
 		{Pattern: "POST /tokens/{name}/revoke", Scope: auth.ScopeAdmin, Handler: h(c.revokeToken)},
