@@ -76,11 +76,18 @@ func newClient(rawURL string) (*redis.Client, error) {
 var secretParams = []string{"password", "sentinel_password"}
 
 // Redact returns rawURL with every password (of its user, and of its password and
-// sentinel_password parameters) replaced by "xxxxx", for messages.
+// sentinel_password parameters) replaced by "xxxxx", for messages. Userinfo without a colon
+// (redis://SECRET@host, as redis-cli takes a password) is all redacted: it may be the
+// password.
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); !ok {
+			u.User = url.User("xxxxx")
+		}
 	}
 	q := u.Query()
 	for _, k := range secretParams {
@@ -103,6 +110,8 @@ func redactErr(err error, rawURL string) string {
 	var secrets []string
 	if pw, ok := u.User.Password(); ok {
 		secrets = append(secrets, pw)
+	} else if u.User != nil {
+		secrets = append(secrets, u.User.Username())
 	}
 	for _, k := range secretParams {
 		secrets = append(secrets, u.Query().Get(k))

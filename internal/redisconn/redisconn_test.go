@@ -22,6 +22,9 @@ func TestRedact(t *testing.T) {
 			"redis://:xxxxx@s1:26379?addr=s2%3A26379&master_name=mymaster&password=xxxxx"},
 		{"redis://s1:26379?master_name=m&sentinel_password=spw", "redis://s1:26379?master_name=m&sentinel_password=xxxxx"},
 		{"redis://:pw@host:port:bad", "(unparsable URL)"},
+		{"redis://s3cret@redis:6379", "redis://xxxxx@redis:6379"},
+		{"redis://s3cret@redis:6379?master_name=m&password=masterpw", "redis://xxxxx@redis:6379?master_name=m&password=xxxxx"},
+		{"redis://user:p@ss@redis:6379", "redis://user:xxxxx@redis:6379"},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want {
@@ -36,6 +39,9 @@ func TestOpenErrorsHideSecrets(t *testing.T) {
 		"redis://:pw-one-3a9@127.0.0.1:1?master_name=m&password=pw-two-7c1",
 		"redis://:pw-one-3a9@host:port:bad",
 		"redis://:pw-one-3a9@127.0.0.1:1/notadb",
+		"redis://pw-one-3a9@127.0.0.1:1/0",
+		"redis://pw-one-3a9@127.0.0.1:1/notadb",
+		"redis://pw-one-3a9@127.0.0.1:1?master_name=m",
 	} {
 		_, err := Open(t.Context(), url)
 		if err == nil {
