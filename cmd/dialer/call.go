@@ -14,8 +14,13 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 )
 
-// callRetryBudget bounds how long `dialer call` retries one request: someone is waiting.
-const callRetryBudget = 20 * time.Second
+// callTimeout bounds a whole `dialer call`, both its requests and their retries: someone is
+// waiting, and an API that does not answer must not hold them. A variable for tests.
+var callTimeout = 20 * time.Second
+
+// apiRequestTimeout bounds one HTTP request of a command that calls the API (its retries
+// are bounded apart, by the retry budget).
+const apiRequestTimeout = 10 * time.Second
 
 var (
 	// dtmfDigits are the keys a dtmf control may press: 0-9, * and #, w or W for a pause.
@@ -54,7 +59,7 @@ func runCall(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return err
 	}
-	api, err := newAPIClient(e, "dialer call", interactly.Config{RetryBudget: callRetryBudget})
+	api, err := newAPIClient(e, "dialer call", interactly.Config{RetryBudget: callTimeout})
 	if err != nil {
 		return err
 	}
@@ -65,9 +70,18 @@ func runCall(ctx context.Context, e *env, args []string) error {
 	if err := resolveAPIHost(ctx, e, base); err != nil {
 		return fmt.Errorf("call %s: %w", id, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	// timedOut says what the command gave up waiting for, when its deadline passed.
+	timedOut := func(what string) error {
+		return fmt.Errorf("call %s: gave up after %s waiting for Interactly at %s to answer %s; check INTERACTLY_BASE_URL and the network, then try again", id, callTimeout, base, what)
+	}
 
 	controlURL := ""
 	call, err := api.GetCall(ctx, id)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return timedOut("Get Call")
+	}
 	var apiErr *interactly.APIError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
@@ -86,6 +100,9 @@ func runCall(ctx context.Context, e *env, args []string) error {
 	}
 
 	target, err := postCallControl(ctx, api, base, id, controlURL, req, e)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return timedOut("Call Control (" + req.Type + "); the control may or may not have reached the call")
+	}
 	if err != nil {
 		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 			return fmt.Errorf("call %s: no such call at %s; check the call ID (dialer report --attempts lists each attempt's call_id)", id, base)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -380,5 +381,47 @@ func TestSimulateFlags(t *testing.T) {
 		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), args[0]) {
 			t.Errorf("%v: err %v, want a usage error naming the flag", args, err)
 		}
+	}
+}
+
+// An API that accepts connections and never answers ends `dialer call` at callTimeout, with
+// what it was waiting for, whether it hangs on Get Call or on the control itself.
+func TestCallGivesUpOnSilentAPI(t *testing.T) {
+	defer func(d time.Duration) { callTimeout = d }(callTimeout)
+	callTimeout = 500 * time.Millisecond
+	hang := make(chan struct{})
+	var controlURL string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/CC-answers") {
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": "CC-answers", "status": "in-progress", "monitor": map[string]any{"controlUrl": controlURL}})
+			return
+		}
+		select { // never answer: an API that hangs
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(hang) // before Close, which waits for the handlers
+	controlURL = srv.URL + "/control/CC-answers"
+	for _, tt := range []struct{ call, waitingFor string }{
+		{"CC-silent", "to answer Get Call"},
+		{"CC-answers", "to answer Call Control (say)"},
+	} {
+		t.Run(tt.call, func(t *testing.T) {
+			e, _, _ := testEnv(t, map[string]string{"INTERACTLY_API_KEY": callTestKey, "INTERACTLY_BASE_URL": srv.URL})
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			err := dispatch(ctx, e, []string{"call", "say", tt.call, "hello"})
+			took := time.Since(start)
+			want := "gave up after 500ms waiting for Interactly at " + srv.URL + " " + tt.waitingFor
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("call say = %v, want %q", err, want)
+			}
+			if took > 2*time.Second {
+				t.Errorf("gave up after %v, want about 500ms", took)
+			}
+		})
 	}
 }

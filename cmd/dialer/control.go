@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"text/tabwriter"
+	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
@@ -118,7 +120,7 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 	}
 	var api *interactly.Client
 	if *hangup {
-		if api, err = newAPIClient(e, "cancel --hangup", interactly.Config{}); err != nil {
+		if api, err = newAPIClient(e, "cancel --hangup", interactly.Config{RetryBudget: hangupRetryBudget}); err != nil {
 			return err
 		}
 	}
@@ -152,12 +154,22 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// hangupRetryBudget bounds the retries of ending one live call (cancel --hangup, and the
+// API's cancel with hangup).
+const hangupRetryBudget = 20 * time.Second
+
 // newAPIClient builds an Interactly client from INTERACTLY_API_KEY and INTERACTLY_BASE_URL,
-// with cfg's other settings. what says what needs it, for the message when the key is not set.
+// with cfg's other settings, for a command or request someone waits on: unless cfg says
+// otherwise, each HTTP request times out after apiRequestTimeout, so that an API that does
+// not answer ends the command with an error instead of holding it. what says what needs the
+// client, for the message when the key is not set.
 func newAPIClient(e *env, what string, cfg interactly.Config) (*interactly.Client, error) {
 	cfg.BaseURL, cfg.APIKey = e.getenv("INTERACTLY_BASE_URL"), e.getenv("INTERACTLY_API_KEY")
 	if cfg.APIKey == "" {
 		return nil, fmt.Errorf("INTERACTLY_API_KEY is not set; %s needs your Interactly API key in it", what)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: apiRequestTimeout}
 	}
 	api, err := interactly.New(cfg)
 	if err != nil {

@@ -310,7 +310,7 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 	// API answers such a cancel with a problem saying so.
 	var calls *interactly.Client
 	if e.getenv("INTERACTLY_API_KEY") != "" {
-		if calls, err = newAPIClient(e, "dialer serve", interactly.Config{}); err != nil {
+		if calls, err = newAPIClient(e, "dialer serve", interactly.Config{RetryBudget: hangupRetryBudget}); err != nil {
 			h.Close()
 			return nil, err
 		}
