@@ -2,15 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // testEnv returns an env whose REDIS_URL is a clean test database, and its output buffers.
@@ -225,6 +229,10 @@ func TestRun(t *testing.T) {
 	if !strings.Contains(stderr.String(), "embedded in-memory Redis") {
 		t.Errorf("run without REDIS_URL did not say its state is not durable:\n%s", stderr)
 	}
+	// The report to read is the one run writes: the embedded Redis is gone afterwards.
+	if want := "rows not dialed will be in " + out + " with the reason"; !strings.Contains(stderr.String(), want) || strings.Contains(stderr.String(), "dialer report") {
+		t.Errorf("run's stderr does not point at %s alone:\n%s", out, stderr)
+	}
 	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)
@@ -243,6 +251,42 @@ func TestRun(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "done") || !strings.Contains(stdout.String(), out) {
 		t.Errorf("summary on stdout = %q", stdout)
+	}
+}
+
+// TestRunInterrupted: Ctrl-C in run says at once what it does, then writes the report of
+// what finished.
+func TestRunInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
+	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
+	out := filepath.Join(dir, "report.csv")
+	var stdout, stderr lab.LockedBuffer
+	e := &env{getenv: func(string) string { return "" }, stdout: &stdout, stderr: &stderr}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- dispatch(ctx, e, []string{"run", "--campaign", campaignPath, "--contacts", contactsPath,
+			"--out", out, "--simulate", "--sim-mix", "completed=1", "--sim-ring", "20s", "--sim-talk", "1s"})
+	}()
+	testutil.WaitFor(t, 10*time.Second, "the upload", func() bool { return strings.Contains(stderr.String(), "uploaded in") })
+	cancel()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return 30s after it was interrupted")
+	}
+	if err == nil || !strings.Contains(err.Error(), "interrupted before every contact finished") {
+		t.Errorf("run = %v, want interrupted", err)
+	}
+	want := "interrupted: stopping, no new dial starts; "
+	if !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "; writing the report of what finished to "+out+"\n") {
+		t.Errorf("stderr =\n%s\nwant it to say %q and where the report goes", stderr.String(), want)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("no report after the interruption: %v", err)
 	}
 }
 

@@ -68,6 +68,11 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The report is the one this command writes: with the embedded Redis, no later
+	// `dialer report` could read the campaign.
+	if c.Invalid+c.Duplicate+c.Suppressed > 0 && *out != "-" {
+		fmt.Fprintf(e.stderr, "rows not dialed will be in %s with the reason\n", *out)
+	}
 
 	poolCtx, stopPool := context.WithCancel(ctx)
 	poolDone := make(chan error, 1)
@@ -76,6 +81,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		poolDone <- worker.Run(poolCtx, worker.PoolConfig{Redis: rdb, API: api, Concurrency: *concurrency, Logger: logger})
 	}()
 	st, waitErr := waitDone(ctx, e, campaign.NewStore(rdb), c.ID)
+	if waitErr != nil {
+		printInterrupted(e, st, *out)
+	}
 	stopPool()
 	if err := <-poolDone; err != nil {
 		return err
@@ -97,6 +105,30 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("interrupted before every contact finished; the report holds the outcomes so far: %w", waitErr)
 	}
 	return nil
+}
+
+// printInterrupted says at once, on stderr, what an interrupted run does before it exits:
+// what becomes of the live calls, and where the report of what finished goes.
+func printInterrupted(e *env, st *campaign.Status, out string) {
+	live := 0
+	if st != nil {
+		live = st.LiveCalls
+	}
+	calls := count(live, "live call goes", "live calls go")
+	var fate string
+	switch {
+	case live == 0:
+		fate = "no call is live"
+	case e.getenv(redisconn.EnvVar) == "":
+		fate = calls + " on at Interactly, but not recorded: the embedded Redis goes away"
+	default:
+		fate = calls + " back to the queue; a worker on REDIS_URL records their outcomes"
+	}
+	report := out
+	if out == "-" {
+		report = "standard output"
+	}
+	fmt.Fprintf(e.stderr, "interrupted: stopping, no new dial starts; %s; writing the report of what finished to %s\n", fate, report)
 }
 
 // runRedis opens REDIS_URL, or an embedded in-memory Redis when it is not set.

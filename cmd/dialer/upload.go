@@ -43,6 +43,9 @@ func runUpload(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if c.Invalid+c.Duplicate+c.Suppressed > 0 {
+		fmt.Fprintf(e.stderr, "rows not dialed are in the report with the reason: dialer report %s --out report.csv\n", c.ID)
+	}
 	fmt.Fprintln(e.stdout, c.ID)
 	return nil
 }
@@ -106,9 +109,6 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 	fmt.Fprintf(e.stderr, "campaign %s (%s): %d rows: %d dialable, %d invalid, %d duplicate, %d suppressed; uploaded in %s (%.0f rows/s)\n",
 		c.ID, c.File.Name, c.Rows, c.Dialable, c.Invalid, c.Duplicate, c.Suppressed,
 		elapsed.Round(time.Millisecond), float64(c.Rows)/elapsed.Seconds())
-	if c.Invalid+c.Duplicate+c.Suppressed > 0 {
-		fmt.Fprintf(e.stderr, "rows not dialed are in the report with the reason: dialer report %s --out report.csv\n", c.ID)
-	}
 	return c, nil
 }
 

@@ -1676,3 +1676,33 @@ func TestRateBoundsAccepted(t *testing.T) {
 		}
 	}
 }
+
+// TestParseFileReminders: the production template parses and is safe as shipped: 30-minute
+// retries, a calling window on the contact's clock (08:00-20:00, Monday to Saturday), a
+// frequency cap and a suppression file that exists.
+func TestParseFileReminders(t *testing.T) {
+	f, err := ParseFile("../../campaigns/reminders.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.CallingWindow
+	if f.Retry.Delay != Duration(30*time.Minute) || w == nil || w.Timezone != "contact" || w.Start != "08:00" || w.End != "20:00" ||
+		strings.Join(w.Days, ",") != "mon,tue,wed,thu,fri,sat" {
+		t.Errorf("retry %+v, window %+v; want 30m retries and mon-sat 08:00-20:00 on the contact's clock", f.Retry, w)
+	}
+	if f.FrequencyCap == nil || f.FrequencyCap.MaxCalls == 0 || len(f.SuppressionFiles) == 0 {
+		t.Errorf("frequency cap %+v, suppression files %v; want both", f.FrequencyCap, f.SuppressionFiles)
+	}
+	for _, p := range f.SuppressionFiles {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("suppression file %s: %v", p, err)
+		}
+	}
+	example, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(string(example), "\n"); !strings.Contains(first, "DEMO") {
+		t.Errorf("example.yaml starts %q; its first line must say it is tuned for the demo", first)
+	}
+}
