@@ -78,44 +78,58 @@ func (c *Console) back(w http.ResponseWriter, r *http.Request, id, done string) 
 	http.Redirect(w, r, "/campaigns/"+id+"?done="+done, http.StatusSeeOther)
 }
 
-// report downloads a campaign's report, or its attempt report: the bytes `dialer report`
-// (with --attempts) writes, streamed as they are read.
+// report downloads a campaign's report, or its attempt report: operator.Report and
+// AttemptReport, as `dialer report` (with --attempts) and the API write them (from Redis, or
+// from the archive of a deleted campaign), streamed as they are read.
 func (c *Console) report(attempts bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		cmp, err := c.store.Campaign(r.Context(), id)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		write, name := c.store.WriteReport, id+"-report.csv"
+		write, name := c.op.Report, id+"-report.csv"
 		if attempts {
-			write, name = c.store.WriteAttemptReport, id+"-attempts.csv"
+			write, name = c.op.AttemptReport, id+"-attempts.csv"
 		}
 		// A large report takes longer than the server's write timeout.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
-		w.Header().Set("Cache-Control", "no-store")
-		fw := &flushWriter{w: w, rc: http.NewResponseController(w)}
-		if _, err := write(r.Context(), cmp.ID, fw, campaign.ReportOptions{}); err != nil {
+		lw := &lazyHeaders{w: w, rc: http.NewResponseController(w), name: name}
+		n, err := write(r.Context(), id, lw, campaign.ReportOptions{})
+		switch {
+		case err == nil && !lw.started:
+			lw.start() // an empty report still answers with its headers
+		case err != nil && !lw.started:
+			c.fail(w, r, err)
+		case err != nil:
 			// The status line is gone; all that is left is to cut the body short.
-			c.cfg.Logger.Error("console: report", "campaign", id, "err", err)
+			c.cfg.Logger.Error("console: report", "campaign", id, "rows", n, "err", err)
 			panic(http.ErrAbortHandler)
 		}
 	}
 }
 
-// flushWriter flushes the response after each write, so the report streams.
-type flushWriter struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+// lazyHeaders sets a CSV download's headers at the first write, so that a report that fails
+// before writing (an unknown campaign) can still answer with an error page; it flushes each
+// write, so the report streams.
+type lazyHeaders struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	name    string
+	started bool
 }
 
-func (f *flushWriter) Write(p []byte) (int, error) {
-	n, err := f.w.Write(p)
+func (l *lazyHeaders) start() {
+	l.started = true
+	l.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	l.w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", l.name))
+	l.w.Header().Set("Cache-Control", "no-store")
+}
+
+func (l *lazyHeaders) Write(p []byte) (int, error) {
+	if !l.started {
+		l.start()
+	}
+	n, err := l.w.Write(p)
 	if err == nil {
-		err = f.rc.Flush()
+		err = l.rc.Flush()
 	}
 	return n, err
 }
+
