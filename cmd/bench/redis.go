@@ -111,6 +111,12 @@ func flushAsync(ctx context.Context, rdb *redis.Client) error {
 	if err := rdb.FlushDBAsync(ctx).Err(); err != nil {
 		return fmt.Errorf("flush database %d: %w", rdb.Options().DB, err)
 	}
+	return waitFreed(ctx, rdb)
+}
+
+// waitFreed waits (2 minutes at most) until Redis's background thread has freed every
+// object an UNLINK or FLUSHDB ASYNC handed it, so that used_memory no longer counts them.
+func waitFreed(ctx context.Context, rdb *redis.Client) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		pending, err := lab.InfoField(ctx, rdb, "memory", "lazyfree_pending_objects")
@@ -118,7 +124,7 @@ func flushAsync(ctx context.Context, rdb *redis.Client) error {
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("database %d: %s objects still to free 2 minutes after FLUSHDB ASYNC", rdb.Options().DB, pending)
+			return fmt.Errorf("database %d: %s objects still to free after 2 minutes", rdb.Options().DB, pending)
 		}
 		select {
 		case <-ctx.Done():
@@ -143,6 +149,47 @@ func (s *redisServer) Close(ctx context.Context) {
 			rdb.Close()
 		}
 	}
+}
+
+// settledMemory returns used_memory once it has not changed for a second, or after 15 s.
+func settledMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	last, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return 0, err
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Second):
+		}
+		now, err := usedMemory(ctx, rdb)
+		if err != nil || now == last {
+			return now, err
+		}
+		last = now
+	}
+	return last, nil
+}
+
+// sideMemory returns the part of used_memory that is no data: the Lua scripting engine's
+// (used_memory_lua, which grows as scripts run and never shrinks) and the clients' buffers
+// (mem_clients_normal, which follows the open connections).
+func sideMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	var sum int64
+	for _, field := range []string{"used_memory_lua", "mem_clients_normal"} {
+		v, err := lab.InfoField(ctx, rdb, "memory", field)
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("INFO memory %s %q: %w", field, v, err)
+		}
+		sum += n
+	}
+	return sum, nil
 }
 
 // usedMemory returns INFO memory's used_memory: bytes allocated by the whole server, every

@@ -75,8 +75,9 @@ return redis.call("HGET", KEYS[1], "done_at")
 `)
 
 // MarkDone records at as when campaign id was first seen done, unless a time is recorded
-// already, and returns the time that stands. Retention counts from it. It returns
-// ErrCampaignNotFound when there is no such campaign.
+// already, and returns the time that stands. Retention counts from it. It also drops what
+// only the upload needed (the phone index that found duplicate rows, about 100 bytes a
+// contact). It returns ErrCampaignNotFound when there is no such campaign.
 func (s *Store) MarkDone(ctx context.Context, id string, at time.Time) (time.Time, error) {
 	v, err := markDoneScript.Run(ctx, s.rdb, []string{campaignKey(id)}, formatTime(at)).Text()
 	if errors.Is(err, redis.Nil) {
@@ -84,6 +85,9 @@ func (s *Store) MarkDone(ctx context.Context, id string, at time.Time) (time.Tim
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("mark campaign %s done: %w", id, err)
+	}
+	if err := s.rdb.Unlink(ctx, phonesKey(id)).Err(); err != nil {
+		return time.Time{}, fmt.Errorf("drop the phone index of campaign %s: %w", id, err)
 	}
 	return parseTime(v), nil
 }
