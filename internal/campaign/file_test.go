@@ -375,7 +375,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "section key at the top level",
 			in:   minimal + "numberColumn: phone\n",
-			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "numberColumn", Msg: "unknown key here (did you mean contacts.numberColumn? move it under contacts:); known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, retention, notify, suppressionFiles, metadata, assistantOverrides"},
+			want: &FileError{Path: "c.yaml", Line: 7, Column: 1, Key: "numberColumn", Msg: "unknown key here (did you mean contacts.numberColumn? move it under contacts:); known keys: name, assistantId, phoneNumberId, phoneNumberIds, callerIdStrategy, callerIdMaxConcurrentCalls, defaultRegion, contacts, retry, rateLimit, account, priority, weight, poll, defaultTimezone, callingWindow, frequencyCap, startAt, endAt, retention, notify, suppressionFiles, metadata, assistantOverrides"},
 		},
 		{
 			name: "key in the wrong section",
