@@ -132,4 +132,3 @@ func (l *lazyHeaders) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
-
