@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -292,5 +293,44 @@ func TestBuildSchedules(t *testing.T) {
 	want := []string{"2026-12-07T09:00:00-05:00", "UTC", "2026-12-05T00:00:00Z"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("-want +got:\n%s", diff)
+	}
+}
+
+// TestTrustedProxy: X-Forwarded-Email is believed from a trusted proxy's address only, with
+// the configured scope.
+func TestTrustedProxy(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 17)
+	op := operator.New(rdb, operator.Config{Now: testutil.Now})
+	t.Cleanup(func() { op.Close() })
+	tokens := auth.NewStore(rdb)
+	c, err := New(Config{Operator: op, Tokens: tokens, DraftDir: t.TempDir(), Now: testutil.Now,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}, ProxyScope: auth.ScopeExport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(auth.Config{Tokens: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	a.Mount(mux, c.Routes())
+	h := c.Sessions(auth.CrossOrigin(mux))
+	get := func(remote, path string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		r.RemoteAddr = remote
+		r.Header.Set("Accept", "text/html")
+		r.Header.Set("X-Forwarded-Email", "dana@clinic.example")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	if rec := get("10.0.0.5:5000", "/campaigns"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "dana@clinic.example") {
+		t.Errorf("from the proxy: %d", rec.Code)
+	}
+	if rec := get("10.0.0.5:5000", "/campaigns/new"); rec.Code != http.StatusForbidden {
+		t.Errorf("new campaign as the proxy's export user: %d, want 403", rec.Code)
+	}
+	if rec := get("203.0.113.7:5000", "/campaigns"); rec.Code != http.StatusSeeOther {
+		t.Errorf("the same header from elsewhere: %d, want a redirect to sign in", rec.Code)
 	}
 }
