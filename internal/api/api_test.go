@@ -200,6 +200,14 @@ func TestCreateAndRead(t *testing.T) {
 		t.Errorf("contacts?q=bob = %+v", p)
 	}
 
+	for _, report := range []string{"report.csv", "attempts.csv", "rejected.csv"} {
+		if rec := h.do(t, auth.ScopeExport, "GET", "/api/v1/campaigns/nosuch/"+report, "", nil); rec.Code != 404 || rec.Header().Get("Content-Type") != problem.ContentType {
+			t.Errorf("%s of an unknown campaign: %d %q %s", report, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+	}
+	if rec := h.do(t, auth.ScopeExport, "GET", "/api/v1/campaigns/"+id+"/report.csv?bom=true", "", nil); rec.Code != 200 || rec.Body.String() != "\xEF\xBB\xBF"+want.String() {
+		t.Errorf("report.csv?bom=true: %d %.20q", rec.Code, rec.Body)
+	}
 	if rec := h.do(t, auth.ScopeRead, "GET", "/api/v1/campaigns/nosuch", "", nil); rec.Code != 404 || rec.Header().Get("Content-Type") != problem.ContentType {
 		t.Errorf("GET unknown campaign: %d %s", rec.Code, rec.Body)
 	}

@@ -16,53 +16,76 @@ import (
 // reportWriter writes one of a campaign's CSV reports, as the Store's Write… methods do.
 type reportWriter func(ctx context.Context, id string, w io.Writer, opt campaign.ReportOptions) (int, error)
 
-// report handles GET /api/v1/campaigns/{id}/report.csv[?raw=true], byte for byte what
-// `dialer report ID --out -` writes.
+// report handles GET /api/v1/campaigns/{id}/report.csv[?raw=true][&bom=true], byte for
+// byte what `dialer report ID --out -` writes (operator.Report: from Redis, or from the
+// campaign's archive once it is deleted there).
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
-	s.streamCSV(w, r, "report", s.op.Report, true)
+	s.streamCSV(w, r, "report", s.op.Report)
 }
 
 // attemptReport handles GET /api/v1/campaigns/{id}/attempts.csv, as `dialer report
-// --attempts`.
+// --attempts` (operator.AttemptReport).
 func (s *Server) attemptReport(w http.ResponseWriter, r *http.Request) {
-	s.streamCSV(w, r, "attempts", s.op.AttemptReport, true)
+	s.streamCSV(w, r, "attempts", s.op.AttemptReport)
 }
 
 // rejectedReport handles GET /api/v1/campaigns/{id}/rejected.csv, as `dialer report
 // --rejected`: the rows the upload refused, with line and reason.
 func (s *Server) rejectedReport(w http.ResponseWriter, r *http.Request) {
-	s.streamCSV(w, r, "rejected", s.op.Store().WriteRejected, false)
+	s.streamCSV(w, r, "rejected", s.op.Store().WriteRejected)
 }
 
-// streamCSV streams a report as it is read: nothing holds a whole report. The campaign is
-// looked up first, so that an unknown one is a 404 problem rather than a cut-off body; with
-// archived, a campaign deleted from Redis whose archive write reads back is found too.
-func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, what string, write reportWriter, archived bool) {
+// streamCSV streams a report as it is read: nothing holds a whole report. Its headers go
+// out with its first bytes, so that a campaign that is nowhere is a 404 problem rather than
+// a cut-off body.
+func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, what string, write reportWriter) {
 	id := r.PathValue("id")
-	raw := false
-	if v := r.URL.Query().Get("raw"); v != "" {
-		var err error
-		if raw, err = strconv.ParseBool(v); err != nil {
-			s.writeError(w, r, badRequest("query parameter raw=%q: want true or false", v))
-			return
-		}
-	}
-	if _, err := s.op.Store().Campaign(r.Context(), id); err != nil {
-		if ok, aerr := s.op.Archived(r.Context(), id); !archived || aerr != nil || !ok {
-			s.writeError(w, r, err)
-			return
+	var opt campaign.ReportOptions
+	for name, v := range map[string]*bool{"raw": &opt.Raw, "bom": &opt.BOM} {
+		if q := r.URL.Query().Get(name); q != "" {
+			var err error
+			if *v, err = strconv.ParseBool(q); err != nil {
+				s.writeError(w, r, badRequest("query parameter %s=%q: want true or false", name, q))
+				return
+			}
 		}
 	}
 	// A million-row report takes longer than the server's write timeout.
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, id, what))
-	if _, err := write(r.Context(), id, w, campaign.ReportOptions{Raw: raw}); err != nil {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	cw := &csvWriter{w: w, filename: id + "-" + what + ".csv"}
+	if _, err := write(r.Context(), id, cw, opt); err != nil {
+		if !cw.started {
+			s.writeError(w, r, err)
+			return
+		}
 		// The status is sent; all that is left is to cut the body short and log why.
 		s.cfg.Logger.Error("api: stream report", "campaign", id, "report", what, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+	cw.start()
+}
+
+// csvWriter sends a CSV answer's headers with its first bytes.
+type csvWriter struct {
+	w        http.ResponseWriter
+	filename string
+	started  bool
+}
+
+func (c *csvWriter) start() {
+	if c.started {
+		return
+	}
+	c.started = true
+	h := c.w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, c.filename))
+	c.w.WriteHeader(http.StatusOK)
+}
+
+func (c *csvWriter) Write(p []byte) (int, error) {
+	c.start()
+	return c.w.Write(p)
 }
 
 // contactRow is one contact of GET .../contacts: the row as read, what became of it, and
