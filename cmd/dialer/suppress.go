@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -10,7 +11,7 @@ import (
 	"github.com/dialerhq/dialer/internal/suppression"
 )
 
-const suppressUsage = "add|remove|check NUMBER... [--region US]\n       dialer suppress import FILE.csv [--region US]"
+const suppressUsage = "add|remove|check NUMBER... [--region US]\n       dialer suppress import FILE.csv [--region US]\n       dialer suppress list [--format text|csv]"
 
 // runSuppress edits and asks the global suppression (do-not-call) list:
 //
@@ -19,9 +20,10 @@ const suppressUsage = "add|remove|check NUMBER... [--region US]\n       dialer s
 func runSuppress(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "suppress", suppressUsage)
 	region := fs.String("region", "US", "ISO country of numbers written without +country; \"\" requires +country")
+	format := fs.String("format", "text", "suppress list: text (one number a line) or csv (a number column, for import elsewhere)")
 	if len(args) == 0 {
 		fs.Usage()
-		return fmt.Errorf("%w: want add, remove, check or import", errUsage)
+		return fmt.Errorf("%w: want add, remove, check, import or list", errUsage)
 	}
 	action := args[0]
 	rest, err := parseInterspersed(e, fs, args[1:])
@@ -41,11 +43,17 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("%w: suppress import: want one file", errUsage)
 		}
 		return suppressImport(ctx, e, rest[0], *region)
+	case "list":
+		if len(rest) != 0 {
+			fs.Usage()
+			return fmt.Errorf("%w: suppress list takes no arguments", errUsage)
+		}
+		return suppressList(ctx, e, *format)
 	case "-h", "--help", "help":
 		return showHelp(e, fs)
 	}
 	fs.Usage()
-	return fmt.Errorf("%w: suppress %q: want add, remove, check or import", errUsage, action)
+	return fmt.Errorf("%w: suppress %q: want add, remove, check, import or list", errUsage, action)
 }
 
 // parseInterspersed parses fs from args, which may put flags after positional arguments
@@ -67,6 +75,9 @@ func parseInterspersed(e *env, fs *flag.FlagSet, args []string) ([]string, error
 // suppressNumbers normalises every number first, so that one bad number changes nothing.
 func suppressNumbers(ctx context.Context, e *env, action string, raw []string, region string) error {
 	numbers, err := suppression.Normalize(raw, region)
+	if err != nil && action == "check" {
+		return fmt.Errorf("suppress check: cannot check a malformed number: %w; write it as the contact file would (with --region for numbers without +country)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("suppress %s: nothing changed: %w", action, err)
 	}
@@ -105,6 +116,38 @@ func suppressNumbers(ctx context.Context, e *env, action string, raw []string, r
 		fmt.Fprintf(e.stderr, "removed %d (%d were not on it)", n, len(numbers)-n)
 	}
 	return printListSize(ctx, e, list)
+}
+
+// suppressList writes the whole global list to stdout, streamed, for a compliance review:
+// one number a line, or with format csv a CSV with a number column that suppress import
+// reads back.
+func suppressList(ctx context.Context, e *env, format string) error {
+	if format != "text" && format != "csv" {
+		return fmt.Errorf("%w: --format %q: want text or csv", errUsage, format)
+	}
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	w := bufio.NewWriter(e.stdout)
+	if format == "csv" {
+		w.WriteString("number\n")
+	}
+	n := 0
+	err = suppression.New(rdb).Each(ctx, func(number string) error {
+		n++
+		_, err := w.WriteString(number + "\n") // E.164: nothing to quote
+		return err
+	})
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "%s on the global suppression list\n", count(n, "number", "numbers"))
+	return nil
 }
 
 func suppressImport(ctx context.Context, e *env, path, region string) error {

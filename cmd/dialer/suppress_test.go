@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,7 +86,7 @@ func TestSuppressRefusals(t *testing.T) {
 		exit int
 		want []string
 	}{
-		{"no action", nil, 2, []string{"add, remove, check or import"}},
+		{"no action", nil, 2, []string{"add, remove, check, import or list"}},
 		{"unknown action", []string{"purge"}, 2, []string{`"purge"`}},
 		{"no numbers", []string{"check", "--region", "GB"}, 2, []string{"at least one number"}},
 		{"two files", []string{"import", "a.csv", "b.csv"}, 2, []string{"one file"}},
@@ -110,5 +112,40 @@ func TestSuppressRefusals(t *testing.T) {
 				t.Errorf("a refused command left keys %q", keys)
 			}
 		})
+	}
+}
+
+// TestSuppressListAndCheck: suppress list exports the whole global list (plain or CSV that
+// import reads back), and check of a malformed number says it is malformed.
+func TestSuppressListAndCheck(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 6)
+	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	run := mustRunner(t, e, stdout)
+	numbers := make([]string, 2500) // more than one SSCAN page
+	for i := range numbers {
+		numbers[i] = fmt.Sprintf("+1415555%04d", i)
+	}
+	if _, err := suppression.New(rdb).Add(t.Context(), numbers...); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Fields(run("suppress", "list"))
+	slices.Sort(got)
+	if !slices.Equal(got, numbers) {
+		t.Errorf("suppress list printed %d numbers, want the %d on the list", len(got), len(numbers))
+	}
+	if want := "2500 numbers on the global suppression list\n"; !strings.HasSuffix(stderr.String(), want) {
+		t.Errorf("stderr = %q, want it to end %q", stderr, want)
+	}
+	csvOut := run("suppress", "list", "--format", "csv")
+	if !strings.HasPrefix(csvOut, "number\n+1415555") || strings.Count(csvOut, "\n") != 2501 {
+		t.Errorf("suppress list --format csv starts %q with %d lines", csvOut[:min(30, len(csvOut))], strings.Count(csvOut, "\n"))
+	}
+
+	err := dispatch(t.Context(), e, []string{"suppress", "check", "415 555"})
+	if err == nil || !strings.HasPrefix(err.Error(), `suppress check: cannot check a malformed number: "415 555": `) || strings.Contains(err.Error(), "nothing changed") {
+		t.Errorf("check of a malformed number = %v", err)
+	}
+	if err := dispatch(t.Context(), e, []string{"suppress", "list", "--format", "xml"}); exitCode(err) != 2 {
+		t.Errorf("suppress list --format xml = %v, want a usage error", err)
 	}
 }

@@ -153,6 +153,28 @@ func toArgs(numbers []string) []any {
 
 var _ campaign.Suppressor = (*List)(nil)
 
+// Each calls fn with every number on the global list, in no particular order, reading it
+// 1,000 at a time (SSCAN), so that the list is streamed however long it is. A number added
+// or removed while Each runs may be seen or not; none is seen twice unless it was removed
+// and added again. It stops at fn's first error and returns it.
+func (l *List) Each(ctx context.Context, fn func(number string) error) error {
+	var cursor uint64
+	for {
+		numbers, next, err := l.rdb.SScan(ctx, globalKey(), cursor, "", 1000).Result()
+		if err != nil {
+			return fmt.Errorf("suppression: list: %w", err)
+		}
+		for _, n := range numbers {
+			if err := fn(n); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
 // Normalize turns each of raw into E.164, reading numbers without a country code in region
 // (campaign.NormalizeNumber). It refuses the whole batch, naming every number it cannot
 // read and why, so that a caller changes nothing when one number is wrong.
