@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/account"
@@ -272,7 +273,7 @@ func (a *attempt) follow(ctx context.Context, callID, callerID string) error {
 	}
 	var r campaign.Result
 	if refused {
-		r = campaign.Result{Outcome: campaign.OutcomeError, CallID: callID, Error: "the call's result cannot be read: " + apiErr.Error()}
+		r = a.unreadable(ctx, callID, apiErr)
 	} else {
 		cfg.Metrics.PollFallback(a.c.ID)
 		if call, done, err = a.awaitAnalysis(ctx, call, ended); err != nil {
@@ -289,6 +290,35 @@ func (a *attempt) follow(ctx context.Context, callID, callerID string) error {
 	}
 	a.log.Info("call ended", "call", callID, "outcome", r.Outcome, "phoneCallStatus", r.PhoneCallStatus)
 	return a.followUp(ctx, r)
+}
+
+// unreadable is the result of call callID, which Get Call refuses for good with apiErr. A
+// 404 for a call this attempt placed may mean the API lost track of it (a restart), not that
+// it failed: List Calls is asked once more by the attempt's idempotency key, and an ended
+// call found there gives the result. Otherwise the outcome is error, and its text says what
+// was tried.
+func (a *attempt) unreadable(ctx context.Context, callID string, apiErr *interactly.APIError) campaign.Result {
+	failed := func(msg string) campaign.Result {
+		return campaign.Result{Outcome: campaign.OutcomeError, CallID: callID, Error: msg}
+	}
+	if apiErr.Status != http.StatusNotFound {
+		return failed("the call's result cannot be read: " + apiErr.Error())
+	}
+	since := a.h.now().Add(-24 * time.Hour)
+	if rec, err := a.h.cfg.Store.Attempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt); err == nil && !rec.DialingAt.IsZero() {
+		since = rec.DialingAt
+	}
+	call, err := a.h.cfg.API.FindCall(ctx, a.key(), since)
+	switch {
+	case err != nil:
+		return failed(fmt.Sprintf("Get Call answered 404 for call %s (%v), and looking it up by idempotency key %s with List Calls failed too: %v", callID, apiErr, a.key(), err))
+	case call == nil:
+		return failed(fmt.Sprintf("Get Call answered 404 for call %s (%v), and List Calls found no call with idempotency key %s either", callID, apiErr, a.key()))
+	case !call.Ended():
+		return failed(fmt.Sprintf("Get Call answered 404 for call %s (%v); List Calls found it by idempotency key %s, not ended (status %s)", callID, apiErr, a.key(), call.Status))
+	}
+	a.log.Info("Get Call answered 404; the call was found by its idempotency key", "call", callID, "found", call.ID)
+	return campaign.ResultOf(call)
 }
 
 // keepFollowing renews this run's lease on following the call every FollowLease/3 until

@@ -36,6 +36,7 @@ type fakeAPI struct {
 	noAnalysis bool        // completed calls come without their analysis
 	live       bool        // calls stay ringing: only a webhook ends them
 	getErr     error       // every Get Call fails with it, if set
+	forget     bool        // Get Call answers 404 for every call (a restarted API); List Calls finds them
 	onGet      func(n int) // called with the number of each Get Call, if set
 	gets       int
 	calls      map[string]*interactly.Call
@@ -74,7 +75,9 @@ func (f *fakeAPI) ConnectCall(ctx context.Context, req *interactly.ConnectCallRe
 	if status == interactly.PhoneCompleted && !f.noAnalysis && !f.live {
 		call.Analysis = &interactly.Analysis{Summary: "Confirmed for Tuesday.", SuccessEvaluation: "Good", StructuredData: json.RawMessage(`{"confirmed": true}`)}
 	}
-	f.calls[call.ID] = call
+	if !f.forget {
+		f.calls[call.ID] = call
+	}
 	f.byKey[req.IdempotencyKey] = call
 	return call, nil
 }
@@ -399,11 +402,30 @@ func TestUnreadableCallEndsInError(t *testing.T) {
 		t.Fatal(err)
 	}
 	ct := fx.contact(t)
-	if ct.Outcome != campaign.OutcomeError || !strings.Contains(ct.Last.Error, "call not found") || fx.api.gets != maxRefusedPolls {
+	if ct.Outcome != campaign.OutcomeError || !strings.Contains(ct.Last.Error, "call not found") || fx.api.gets != maxRefusedPolls ||
+		!strings.Contains(ct.Last.Error, "List Calls found no call with idempotency key "+fx.c.ID+":1:1 either") {
 		t.Errorf("outcome %q (%q) after %d Get Calls; want error after %d", ct.Outcome, ct.Last.Error, fx.api.gets, maxRefusedPolls)
 	}
 	if len(fx.api.connects) != 0 {
 		t.Error("dialed again instead of giving up on the recorded call")
+	}
+}
+
+// After the API restarts, Get Call answers 404 for a call it placed; the call is found once
+// more by its idempotency key, and its real result is recorded instead of error.
+func TestCallGetCallForgetsIsFoundByIdempotencyKey(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	api.forget = true
+	fx := setup(t, api)
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	ct := fx.contact(t)
+	if ct.Outcome != campaign.OutcomeCompleted || ct.Last.CallID != "CC-1" || ct.Last.Summary != "Confirmed for Tuesday." || ct.Last.Error != "" {
+		t.Errorf("outcome %q, call %q, summary %q, error %q; want completed CC-1 with its analysis", ct.Outcome, ct.Last.CallID, ct.Last.Summary, ct.Last.Error)
+	}
+	if api.gets != maxRefusedPolls || len(api.connects) != 1 {
+		t.Errorf("%d Get Calls, %d dials; want %d and 1", api.gets, len(api.connects), maxRefusedPolls)
 	}
 }
 
