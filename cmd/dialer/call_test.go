@@ -13,6 +13,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 const callTestKey = "sk-call-test-9f8e7d6c5b4a3921"
@@ -412,9 +413,9 @@ func TestCallGivesUpOnSilentAPI(t *testing.T) {
 			e, _, _ := testEnv(t, map[string]string{"INTERACTLY_API_KEY": callTestKey, "INTERACTLY_BASE_URL": srv.URL})
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			start := time.Now()
+			start := testutil.Now()
 			err := dispatch(ctx, e, []string{"call", "say", tt.call, "hello"})
-			took := time.Since(start)
+			took := testutil.Now().Sub(start)
 			want := "gave up after 500ms waiting for Interactly at " + srv.URL + " " + tt.waitingFor
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("call say = %v, want %q", err, want)
