@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/simulator"
+)
+
+// manyCampaign is a campaign file of the many-campaigns test: its own limits do not bind
+// beneath the account's 6 live calls, so the account's cap and the weights decide.
+const manyCampaign = `
+name: %s
+assistantId: 678a253ca6d866573043502e
+phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
+contacts: {numberColumn: phone}
+retry: {maxAttempts: 1}
+rateLimit: {callsPerSecond: 6, maxConcurrentCalls: 6}
+poll: {interval: 200ms, analysisWait: 1s}
+weight: %d
+priority: %d
+`
+
+// TestManyCampaignsOnOneAccount uploads three campaigns with weights 1, 2 and 3 on one
+// account capped at 6 live calls and 6 calls per second, dials them with two `worker`
+// processes, and uploads a higher-priority campaign while the three still have work. It
+// checks, from the simulator's dial log: never more than 6 live calls or 6 dials in any
+// second across all campaigns and both processes; while the three share the cap, their live
+// calls stay near 1:2:3; the later, higher-priority campaign gets its slots as they free,
+// and every call of the others ends as scripted (nobody is hung up); every row ends.
+func TestManyCampaignsOnOneAccount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the commands")
+	}
+	dialer, workerBin := buildCommands(t)
+	rdb, _ := redistest.Setup(t, 5)
+	const apiKey = "many-secret-key-8c1d"
+	sim, err := simulator.New(simulator.Config{
+		APIKey: apiKey, Seed: 11, Mix: map[string]float64{"completed": 1},
+		RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
+		TalkMin: 1200 * time.Millisecond, TalkMax: 1600 * time.Millisecond,
+		AnalysisDelay: 50 * time.Millisecond,
+	})
+	must(t, err)
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
+	runCommand(t, env, dialer, "account", "set", "default", "--cps", "6", "--max-calls", "6")
+
+	dir := t.TempDir()
+	next := 0
+	upload := func(name string, rows, weight, priority int) string {
+		t.Helper()
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		_ = w.Write([]string{"phone"})
+		for range rows {
+			next++
+			_ = w.Write([]string{fmt.Sprintf("+1 415 556 %04d", next)})
+		}
+		w.Flush()
+		contacts := filepath.Join(dir, name+".csv")
+		file := filepath.Join(dir, name+".yaml")
+		must(t, os.WriteFile(contacts, b.Bytes(), 0o600))
+		must(t, os.WriteFile(file, []byte(fmt.Sprintf(manyCampaign, name, weight, priority)), 0o600))
+		out, _ := runCommand(t, env, dialer, "upload", "--campaign", file, "--contacts", contacts)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		return lines[len(lines)-1]
+	}
+	ids := []string{upload("w1", 30, 1, 0), upload("w2", 60, 2, 0), upload("w3", 90, 3, 0)}
+
+	workers := []*workerProc{startWorker(t, workerBin, env, "a"), startWorker(t, workerBin, env, "b")}
+	defer func() {
+		for _, w := range workers {
+			_ = w.cmd.Process.Kill()
+		}
+	}()
+	// The later campaign comes once the three have shared the cap for a while: 45 calls.
+	store := campaign.NewStore(rdb)
+	waitUntil(t, time.Minute, "45 finished rows", func() bool {
+		finished := 0
+		for _, id := range ids {
+			st, err := store.Status(t.Context(), id)
+			must(t, err)
+			finished += st.Finished
+		}
+		return finished >= 45
+	})
+	lateAt := time.Now()
+	late := upload("late", 12, 1, 5)
+	ids = append(ids, late)
+
+	waitUntil(t, 3*time.Minute, "every campaign done", func() bool {
+		for _, id := range ids {
+			st, err := store.Status(t.Context(), id)
+			must(t, err)
+			if !st.Done {
+				return false
+			}
+		}
+		return true
+	})
+
+	stats := sim.Stats()
+	if stats.PeakLiveCalls > 6 {
+		t.Errorf("%d calls live at once across the account; its cap is 6", stats.PeakLiveCalls)
+	}
+	if stats.MaxDialsInOneSecond > 6 {
+		t.Errorf("%d dials began within one second across the account; its callsPerSecond is 6", stats.MaxDialsInOneSecond)
+	}
+	for key, n := range stats.DialsByKey {
+		if n > 1 {
+			t.Errorf("attempt %s dialed %d times", key, n)
+		}
+	}
+	dials := sim.Dials()
+	if len(dials) != 30+60+90+12 {
+		t.Errorf("%d dials, want one per row: %d", len(dials), 30+60+90+12)
+	}
+	for _, d := range dials {
+		if d.Outcome != "completed" {
+			t.Errorf("call %s ended %s; every call is scripted to complete (nobody hung up)", d.CallID, d.Outcome)
+		}
+	}
+
+	// Shares while the three had work and the late one was not there yet: from the first
+	// dial plus 2 s (the first calls fill the cap as they come) to the late upload.
+	shares := liveShares(dials, ids[:3], dials[0].At.Add(2*time.Second), lateAt)
+	total := shares[0] + shares[1] + shares[2]
+	t.Logf("live-call shares of weights 1:2:3 while all had work: %.1f%% %.1f%% %.1f%% (mean live %.2f %.2f %.2f of the cap 6)",
+		100*shares[0]/total, 100*shares[1]/total, 100*shares[2]/total, shares[0], shares[1], shares[2])
+	t.Logf("account-wide: peak live calls %d (cap 6), most dials begun in any 1 s %d (cap 6)", stats.PeakLiveCalls, stats.MaxDialsInOneSecond)
+	for i, want := range []float64{1.0 / 6, 2.0 / 6, 3.0 / 6} {
+		if got := shares[i] / total; got < want*0.8 || got > want*1.2 {
+			t.Errorf("campaign of weight %d had %.0f%% of the live calls, want %.0f%% ±20%% (shares %v)", i+1, 100*got, 100*want, shares)
+		}
+	}
+	// The late campaign, at a higher priority, takes slots as they free: its first dial
+	// comes within one call's length (the others' calls end within 1.8 s), and while it has
+	// work it holds most of the cap.
+	var lateFirst time.Time
+	for _, d := range dials {
+		if d.Metadata["campaignId"] == late && (lateFirst.IsZero() || d.At.Before(lateFirst)) {
+			lateFirst = d.At
+		}
+	}
+	t.Logf("the priority-5 campaign uploaded later dialed first %s after its upload", lateFirst.Sub(lateAt).Round(time.Millisecond))
+	if wait := lateFirst.Sub(lateAt); lateFirst.IsZero() || wait > 4*time.Second {
+		t.Errorf("the higher-priority campaign's first dial came %s after its upload; want within 4 s", wait)
+	}
+}
+
+// liveShares returns, for each campaign of ids, its mean number of live calls over
+// [from, to), sampled every 50 ms from the dial log.
+func liveShares(dials []simulator.Dial, ids []string, from, to time.Time) []float64 {
+	out := make([]float64, len(ids))
+	samples := 0
+	for at := from; at.Before(to); at = at.Add(50 * time.Millisecond) {
+		samples++
+		for _, d := range dials {
+			if d.At.After(at) || !d.EndAt.After(at) {
+				continue
+			}
+			for i, id := range ids {
+				if d.Metadata["campaignId"] == id {
+					out[i]++
+				}
+			}
+		}
+	}
+	for i := range out {
+		out[i] /= float64(max(samples, 1))
+	}
+	return out
+}
+
+// waitUntil polls ok every 100 ms until it holds, and fails the test after timeout.
+func waitUntil(t *testing.T, timeout time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestSmallBesideLarge checks that a large, slow campaign does not hold up a small one on
+// the same workers (no head-of-line blocking): campaign S (30 rows, 5 calls/s, 5 live
+// calls) takes no more than 1.3 times as long beside campaign L (3,000 rows, 1 call/s, 2
+// live calls, uploaded 5 s before S) as it takes alone. One worker, default concurrency.
+func TestSmallBesideLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the commands")
+	}
+	dialer, workerBin := buildCommands(t)
+	const apiKey = "hol-secret-key-2b7e"
+	run := func(withLarge bool) time.Duration {
+		rdb, _ := redistest.Setup(t, 5)
+		sim, err := simulator.New(simulator.Config{
+			APIKey: apiKey, Seed: 5, Mix: map[string]float64{"completed": 1},
+			RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
+			TalkMin: 1500 * time.Millisecond, TalkMax: 2500 * time.Millisecond,
+			AnalysisDelay: 50 * time.Millisecond,
+		})
+		must(t, err)
+		srv := httptest.NewServer(sim)
+		defer srv.Close()
+		env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
+		dir := t.TempDir()
+		upload := func(name string, rows int, cps float64, calls int) string {
+			var b bytes.Buffer
+			w := csv.NewWriter(&b)
+			_ = w.Write([]string{"phone"})
+			for i := range rows {
+				_ = w.Write([]string{fmt.Sprintf("+1 %s %04d", map[string]string{"L": "415 557", "S": "415 558"}[name], i)})
+			}
+			w.Flush()
+			contacts, file := filepath.Join(dir, name+".csv"), filepath.Join(dir, name+".yaml")
+			must(t, os.WriteFile(contacts, b.Bytes(), 0o600))
+			yaml := strings.Replace(fmt.Sprintf(manyCampaign, name, 1, 0), "rateLimit: {callsPerSecond: 6, maxConcurrentCalls: 6}",
+				fmt.Sprintf("rateLimit: {callsPerSecond: %v, maxConcurrentCalls: %d}", cps, calls), 1)
+			must(t, os.WriteFile(file, []byte(yaml), 0o600))
+			out, _ := runCommand(t, env, dialer, "upload", "--campaign", file, "--contacts", contacts)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			return lines[len(lines)-1]
+		}
+		w := startWorker(t, workerBin, env, "solo")
+		defer func() { _ = w.cmd.Process.Kill() }()
+		store := campaign.NewStore(rdb)
+		if withLarge {
+			large := upload("L", 3000, 1, 2)
+			waitUntil(t, 30*time.Second, "the large campaign dialing", func() bool {
+				st, err := store.Status(t.Context(), large)
+				must(t, err)
+				return st.Attempts >= 2
+			})
+		}
+		began := time.Now()
+		small := upload("S", 30, 5, 5)
+		waitUntil(t, 3*time.Minute, "the small campaign done", func() bool {
+			st, err := store.Status(t.Context(), small)
+			must(t, err)
+			return st.Done
+		})
+		return time.Since(began)
+	}
+	alone := run(false)
+	beside := run(true)
+	ratio := beside.Seconds() / alone.Seconds()
+	t.Logf("small campaign alone %s, beside the large one %s: ratio %.2f", alone.Round(time.Millisecond), beside.Round(time.Millisecond), ratio)
+	if ratio > 1.3 {
+		t.Errorf("the small campaign took %.2f times as long beside the large one (%s vs %s alone); want at most 1.3", ratio, beside, alone)
+	}
+}
