@@ -44,15 +44,7 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 	dialer, workerBin := buildCommands(t)
 	rdb, _ := redistest.Setup(t, 5)
 	const apiKey = "many-secret-key-8c1d"
-	sim, err := simulator.New(simulator.Config{
-		APIKey: apiKey, Seed: 11, Mix: map[string]float64{"completed": 1},
-		RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
-		TalkMin: 1200 * time.Millisecond, TalkMax: 1600 * time.Millisecond,
-		AnalysisDelay: 50 * time.Millisecond,
-	})
-	must(t, err)
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
+	sim, srv := completingSimulator(t, apiKey, 11, 1200*time.Millisecond, 1600*time.Millisecond)
 	env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
 	runCommand(t, env, dialer, "account", "set", "default", "--cps", "6", "--max-calls", "6")
 
@@ -207,15 +199,7 @@ func TestSmallBesideLarge(t *testing.T) {
 	const apiKey = "hol-secret-key-2b7e"
 	run := func(withLarge bool) time.Duration {
 		rdb, _ := redistest.Setup(t, 5)
-		sim, err := simulator.New(simulator.Config{
-			APIKey: apiKey, Seed: 5, Mix: map[string]float64{"completed": 1},
-			RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
-			TalkMin: 1500 * time.Millisecond, TalkMax: 2500 * time.Millisecond,
-			AnalysisDelay: 50 * time.Millisecond,
-		})
-		must(t, err)
-		srv := httptest.NewServer(sim)
-		defer srv.Close()
+		_, srv := completingSimulator(t, apiKey, 5, 1500*time.Millisecond, 2500*time.Millisecond)
 		env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
 		dir := t.TempDir()
 		upload := func(name string, rows int, cps float64, calls int) string {
@@ -262,4 +246,19 @@ func TestSmallBesideLarge(t *testing.T) {
 	if ratio > 1.3 {
 		t.Errorf("the small campaign took %.2f times as long beside the large one (%s vs %s alone); want at most 1.3", ratio, beside, alone)
 	}
+}
+
+// completingSimulator serves a simulator whose every call rings 100–200 ms, is answered and
+// talks talkMin to talkMax; the server stops when the test ends.
+func completingSimulator(t *testing.T, apiKey string, seed int64, talkMin, talkMax time.Duration) (*simulator.Server, *httptest.Server) {
+	t.Helper()
+	sim, err := simulator.New(simulator.Config{
+		APIKey: apiKey, Seed: seed, Mix: map[string]float64{"completed": 1},
+		RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
+		TalkMin: talkMin, TalkMax: talkMax, AnalysisDelay: 50 * time.Millisecond,
+	})
+	must(t, err)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return sim, srv
 }
