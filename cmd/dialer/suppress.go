@@ -11,7 +11,7 @@ import (
 	"github.com/dialerhq/dialer/internal/suppression"
 )
 
-const suppressUsage = "add|remove|check NUMBER... [--region US]\n       dialer suppress import FILE.csv [--region US]\n       dialer suppress list [--format text|csv]"
+const suppressUsage = "add|remove|check NUMBER... [--region US]\n       dialer suppress import FILE.csv [--region US] [--column NAME]\n       dialer suppress list [--format text|csv]"
 
 // runSuppress edits and asks the global suppression (do-not-call) list:
 //
@@ -20,6 +20,7 @@ const suppressUsage = "add|remove|check NUMBER... [--region US]\n       dialer s
 func runSuppress(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "suppress", suppressUsage)
 	region := fs.String("region", "US", "ISO country of numbers written without +country; \"\" requires +country")
+	column := fs.String("column", "", "suppress import: read the numbers from this `COLUMN` and ignore the others (default: the columns number and reason)")
 	format := fs.String("format", "text", "suppress list: text (one number a line) or csv (a number column, for import elsewhere)")
 	if len(args) == 0 {
 		fs.Usage()
@@ -42,7 +43,7 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 			fs.Usage()
 			return fmt.Errorf("%w: suppress import: want one file", errUsage)
 		}
-		return suppressImport(ctx, e, rest[0], *region)
+		return suppressImport(ctx, e, rest[0], *region, *column)
 	case "list":
 		if len(rest) != 0 {
 			fs.Usage()
@@ -150,7 +151,7 @@ func suppressList(ctx context.Context, e *env, format string) error {
 	return nil
 }
 
-func suppressImport(ctx context.Context, e *env, path, region string) error {
+func suppressImport(ctx context.Context, e *env, path, region, column string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err // *PathError: "open FILE: no such file or directory"
@@ -162,7 +163,7 @@ func suppressImport(ctx context.Context, e *env, path, region string) error {
 	}
 	defer rdb.Close()
 	list := suppression.New(rdb)
-	res, err := list.Import(ctx, f, path, region, "")
+	res, err := list.ImportColumn(ctx, f, path, region, "", column)
 	printRejected(e, path, res)
 	if err != nil {
 		if res.Rows > 0 {

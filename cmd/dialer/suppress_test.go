@@ -149,3 +149,25 @@ func TestSuppressListAndCheck(t *testing.T) {
 		t.Errorf("suppress list --format xml = %v, want a usage error", err)
 	}
 }
+
+// TestSuppressImportColumn: --column reads the numbers from any column and ignores the rest;
+// a column the header lacks is named with the columns it has.
+func TestSuppressImportColumn(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 6)
+	e, _, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	dir := t.TempDir()
+	path := writeFile(t, dir, "export.csv", "Patient,Mobile Phone,Opted out on\nAnn,(415) 555-0101,2026-01-02\nBob,415 555 0102,2026-01-03\n")
+	if err := dispatch(t.Context(), e, []string{"suppress", "import", path, "--column", "mobile phone"}); err != nil {
+		t.Fatalf("import --column: %v\n%s", err, stderr)
+	}
+	for _, n := range []string{"+14155550101", "+14155550102"} {
+		if got, _ := suppression.New(rdb).Suppressed(t.Context(), "", n); !got {
+			t.Errorf("%s was not imported", n)
+		}
+	}
+	err := dispatch(t.Context(), e, []string{"suppress", "import", path, "--column", "phone"})
+	want := path + `:1: no column "phone" (named by --column); the header has "Patient", "Mobile Phone", "Opted out on"`
+	if err == nil || err.Error() != want {
+		t.Errorf("import --column phone = %v, want %q", err, want)
+	}
+}

@@ -67,6 +67,14 @@ const importBatch = 512
 // unclosed quote); or when Redis fails. Numbers of the rows before a mid-file error stay
 // added, and the result, never nil, counts them.
 func (l *List) Import(ctx context.Context, r io.Reader, path, region, campaignID string) (*ImportResult, error) {
+	return l.ImportColumn(ctx, r, path, region, campaignID, "")
+}
+
+// ImportColumn is Import reading the numbers from the column named column (matched ignoring
+// case and surrounding space) instead of number, for a file exported by another system. Every
+// other column is then ignored. With column "" it is Import. A header without that column is
+// refused, naming the columns it has.
+func (l *List) ImportColumn(ctx context.Context, r io.Reader, path, region, campaignID, column string) (*ImportResult, error) {
 	res := &ImportResult{}
 	key := globalKey()
 	if campaignID != "" {
@@ -83,7 +91,12 @@ func (l *List) Import(ctx context.Context, r io.Reader, path, region, campaignID
 	case err != nil:
 		return res, parseError(path, err)
 	}
-	if err := checkHeader(path, um); err != nil {
+	if column != "" {
+		err = pickColumn(path, um, column)
+	} else {
+		err = checkHeader(path, um)
+	}
+	if err != nil {
 		return res, err
 	}
 
@@ -193,6 +206,29 @@ func delimiter(head []byte) rune {
 		}
 	}
 	return best
+}
+
+// pickColumn points the unmarshaller's number at the column named column and ignores every
+// other column, or says that the header has no such column.
+func pickColumn(path string, um *gocsv.Unmarshaller, column string) error {
+	want := strings.ToLower(strings.TrimSpace(column))
+	names := make([]string, len(um.Headers))
+	found := false
+	for i, h := range um.Headers {
+		if strings.ToLower(strings.TrimSpace(h)) == want && !found {
+			names[i], found = "number", true
+			continue
+		}
+		names[i] = fmt.Sprintf("ignored column %d", i+1) // matches no field
+	}
+	if !found {
+		quoted := make([]string, len(um.Headers))
+		for i, h := range um.Headers {
+			quoted[i] = fmt.Sprintf("%q", h)
+		}
+		return fmt.Errorf("%s:1: no column %q (named by --column); the header has %s", path, column, strings.Join(quoted, ", "))
+	}
+	return um.RenormalizeHeaders(func([]string) []string { return names })
 }
 
 // checkHeader refuses a header that is not number and, optionally, reason, and points the
