@@ -10,6 +10,7 @@ import (
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // TestRefusesEvictingRedis starts the worker against a Redis whose maxmemory-policy may
@@ -28,15 +29,16 @@ func TestRefusesEvictingRedis(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"--allow-eviction"}, getenv, &stderr) }()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "worker started"); {
+	started := testutil.Eventually(10*time.Second, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("worker --allow-eviction stopped: %v\n%s", err, stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("worker --allow-eviction did not start:\n%s", stderr.String())
-		}
+		return strings.Contains(stderr.String(), "worker started")
+	})
+	if !started {
+		t.Fatalf("worker --allow-eviction did not start:\n%s", stderr.String())
 	}
 	cancel()
 	if err := <-done; err != nil {
