@@ -65,6 +65,9 @@ var (
 		"Rows of the campaign's contact file, by campaign.", []string{"campaign"}, nil)
 	attemptsDesc = prometheus.NewDesc("dialer_attempts_total",
 		"Dial attempts begun, retries included, by campaign.", []string{"campaign"}, nil)
+	waitingDesc = prometheus.NewDesc("dialer_attempts_waiting",
+		"Attempts parked in the campaign's hopper (waiting for a slot, a calls-per-second turn, a calling window, a retry delay or a pause; not failures), by campaign.",
+		[]string{"campaign"}, nil)
 
 	queueTasksDesc = prometheus.NewDesc("dialer_queue_tasks",
 		"Tasks in an asynq queue, by queue (dialer, notify) and state (pending, active, scheduled, retry, archived).",
@@ -102,7 +105,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		dialsDesc, waitsDesc, waitSecondsDesc, apiErrorsDesc, pollFallbacksDesc,
 		webhookEventsDesc, webhookRejectedDesc, webhookRecordDesc,
-		outcomesDesc, liveCallsDesc, contactsDesc, attemptsDesc, queueTasksDesc,
+		outcomesDesc, liveCallsDesc, contactsDesc, attemptsDesc, waitingDesc, queueTasksDesc,
 	} {
 		ch <- d
 	}
@@ -284,6 +287,7 @@ func (c *Collector) collectStatuses(ctx context.Context, ids []string) ([]promet
 			prometheus.MustNewConstMetric(liveCallsDesc, prometheus.GaugeValue, float64(st.LiveCalls), id),
 			prometheus.MustNewConstMetric(contactsDesc, prometheus.GaugeValue, float64(st.Total), id),
 			prometheus.MustNewConstMetric(attemptsDesc, prometheus.CounterValue, float64(st.Attempts), id),
+			prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(st.Queued), id),
 		)
 	}
 	return out, nil

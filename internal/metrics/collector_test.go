@@ -101,10 +101,16 @@ func TestCampaignMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A next attempt waits in the hopper: a wait, not a failure.
+	if err := store.EnqueueDial(ctx, c.ID, 1, 2, start.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
 	want := map[string]string{
-		`dialer_live_calls{campaign="` + c.ID + `"}`:     "1",
-		`dialer_contacts{campaign="` + c.ID + `"}`:       "5",
-		`dialer_attempts_total{campaign="` + c.ID + `"}`: "2",
+		`dialer_attempts_waiting{campaign="` + c.ID + `"}`: "1",
+		`dialer_live_calls{campaign="` + c.ID + `"}`:       "1",
+		`dialer_contacts{campaign="` + c.ID + `"}`:         "5",
+		`dialer_attempts_total{campaign="` + c.ID + `"}`:   "2",
 	}
 	counts := map[campaign.Outcome]int{campaign.OutcomeBusy: 1, campaign.OutcomeInvalid: 2, campaign.OutcomeDuplicate: 1}
 	for _, o := range campaign.Outcomes { // every known outcome, zeros included
@@ -114,13 +120,13 @@ func TestCampaignMetrics(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("scrape: %d\n%s", code, body)
 	}
-	got := samples(t, body, "dialer_outcomes_total", "dialer_live_calls", "dialer_contacts", "dialer_attempts_total")
+	got := samples(t, body, "dialer_outcomes_total", "dialer_live_calls", "dialer_contacts", "dialer_attempts_total", "dialer_attempts_waiting")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("scrape (-want +got):\n%s", diff)
 	}
 	wantTypes := map[string]string{
 		"dialer_outcomes_total": "counter", "dialer_live_calls": "gauge",
-		"dialer_contacts": "gauge", "dialer_attempts_total": "counter",
+		"dialer_contacts": "gauge", "dialer_attempts_total": "counter", "dialer_attempts_waiting": "gauge",
 	}
 	for name, typ := range wantTypes {
 		if !strings.Contains(body, "\n# TYPE "+name+" "+typ+"\n") {
