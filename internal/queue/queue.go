@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -131,6 +132,9 @@ type ServerConfig struct {
 	Logger *slog.Logger
 	// BaseContext is the parent of every task's context. Defaults to context.Background.
 	BaseContext func() context.Context
+	// HandedBack, when set, is called for each running task a stopping server hands back
+	// to the queue, instead of asynq's one warning per task; the caller sums them up.
+	HandedBack func()
 }
 
 // NewServer returns an asynq server for the dial queue on rdb. A handler error of type
@@ -153,7 +157,7 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 		BaseContext:              cfg.BaseContext,
 		DelayedTaskCheckInterval: time.Second,
 		TaskCheckInterval:        200 * time.Millisecond,
-		Logger:                   AsynqLogger(cfg.Logger),
+		Logger:                   slogAdapter{l: cfg.Logger.With("component", "asynq"), handedBack: cfg.HandedBack},
 		LogLevel:                 asynq.WarnLevel,
 		IsFailure: func(err error) bool {
 			var later *RetryLaterError
@@ -177,14 +181,29 @@ func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 
 // AsynqLogger returns an asynq.Logger writing to l, its lines marked component=asynq.
 func AsynqLogger(l *slog.Logger) asynq.Logger {
-	return slogAdapter{l.With("component", "asynq")}
+	return slogAdapter{l: l.With("component", "asynq")}
 }
 
-// slogAdapter makes an slog.Logger an asynq.Logger.
-type slogAdapter struct{ l *slog.Logger }
+// slogAdapter makes an slog.Logger an asynq.Logger. With handedBack set, asynq's warning
+// for each task it hands back at shutdown becomes a call of handedBack and a debug line.
+type slogAdapter struct {
+	l          *slog.Logger
+	handedBack func()
+}
+
+// quitting starts asynq's warning for a running task it hands back to the queue at shutdown.
+const quitting = "Quitting worker."
 
 func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
 func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
-func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a slogAdapter) Warn(args ...any) {
+	msg := fmt.Sprint(args...)
+	if a.handedBack != nil && strings.HasPrefix(msg, quitting) {
+		a.handedBack()
+		a.l.Debug(msg)
+		return
+	}
+	a.l.Warn(msg)
+}
 func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
 func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/account"
@@ -143,14 +144,29 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	}
 }
 
+// tasks is n with "task" or "tasks".
+func tasks(n int64) string {
+	if n == 1 {
+		return "1 task"
+	}
+	return fmt.Sprintf("%d tasks", n)
+}
+
 // serve runs an asynq server for h until ctx is done or, when closes is not zero, until
 // closes; then it stops taking work and hands running tasks back to the queue.
 func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger, clock func() time.Time, closes time.Time) error {
-	srv := queue.NewServer(cfg.Redis, queue.ServerConfig{Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger})
+	var handedBack atomic.Int64
+	srv := queue.NewServer(cfg.Redis, queue.ServerConfig{
+		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
+		HandedBack: func() { handedBack.Add(1) },
+	})
 	if err := srv.Start(h.Dispatched()); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	defer srv.Shutdown()
+	defer func() {
+		srv.Shutdown()
+		logger.Info(fmt.Sprintf("handed back %s; stopped", tasks(handedBack.Load())))
+	}()
 	if closes.IsZero() {
 		<-ctx.Done()
 		return nil
