@@ -359,9 +359,37 @@ func (a *attempt) keepFollowing(ctx context.Context) (stop func()) {
 // the leases run out anyway.
 func (a *attempt) release(ctx context.Context, callerID string) {
 	if err := a.releaseSlots(ctx); err != nil {
-		a.log.Warn("release slot", "err", err)
+		a.log.Warn("release slot; retrying until Redis answers", "err", err)
+		go a.retryRelease(context.WithoutCancel(ctx))
 	}
 	a.releaseCallerID(ctx, callerID)
+}
+
+// releaseRetryFor bounds the retries of a slot release that failed: by then the slot's
+// lease (3 minutes by default) has run out, and the slot is free anyway.
+const releaseRetryFor = 3 * time.Minute
+
+// retryRelease releases the attempt's slots again, backing off from 250ms to 5s between
+// tries, until Redis answers or releaseRetryFor has passed. A call that ends while Redis is
+// unreachable would otherwise keep its slot for the rest of its lease, and the campaign
+// would dial below its cap for minutes after Redis is back.
+func (a *attempt) retryRelease(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, releaseRetryFor)
+	defer cancel()
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			a.log.Warn("gave up releasing the slot; its lease runs out on its own")
+			return
+		case <-t.C:
+		}
+		if err := a.releaseSlots(ctx); err == nil {
+			a.log.Info("slot released once Redis answered again")
+			return
+		}
+	}
 }
 
 // recorded does the follow-up of an attempt whose result a webhook recorded.

@@ -429,6 +429,48 @@ func TestCallGetCallForgetsIsFoundByIdempotencyKey(t *testing.T) {
 	}
 }
 
+// failZRem makes ZREM (a slot release) fail while down is set, as when Redis is unreachable.
+type failZRem struct{ down *atomic.Bool }
+
+func (h failZRem) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h failZRem) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.down.Load() && cmd.Name() == "zrem" {
+			err := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h failZRem) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A call that ends while Redis cannot be reached cannot give its slot back at once; the
+// release is retried, and the slot is free within seconds of Redis answering again, not when
+// its 3-minute lease runs out.
+func TestSlotReleaseRetriedUntilRedisAnswers(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	var down atomic.Bool
+	api.onGet = func(int) { down.Store(true) } // Redis goes away as the call is seen to end
+	fx := setup(t, api)
+	fx.rdb.AddHook(failZRem{&down})
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	slots := campaign.SlotsKey(fx.c.ID)
+	if n := fx.rdb.ZCard(t.Context(), slots).Val(); n != 1 {
+		t.Fatalf("%d slots held while Redis refused the release, want 1", n)
+	}
+	down.Store(false)
+	back := time.Now()
+	if !testutil.Eventually(10*time.Second, func() bool { return fx.rdb.ZCard(t.Context(), slots).Val() == 0 }) {
+		t.Fatal("the slot is still held 10s after Redis answered again")
+	}
+	t.Logf("slot free %v after Redis answered again", time.Since(back).Round(time.Millisecond))
+}
+
 func TestWaits(t *testing.T) {
 	t.Run("NoSlotFree", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
