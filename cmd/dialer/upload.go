@@ -106,8 +106,8 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 		return nil, err
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(e.stderr, "campaign %s (%s): %d rows: %d dialable, %d invalid, %d duplicate, %d suppressed; uploaded in %s (%.0f rows/s)\n",
-		c.ID, c.File.Name, c.Rows, c.Dialable, c.Invalid, c.Duplicate, c.Suppressed,
+	fmt.Fprintf(e.stderr, "campaign %s (%s): %s: %d dialable, %d invalid, %d duplicate, %d suppressed; uploaded in %s (%.0f rows/s)\n",
+		c.ID, c.File.Name, count(c.Rows, "row", "rows"), c.Dialable, c.Invalid, c.Duplicate, c.Suppressed,
 		elapsed.Round(time.Millisecond), float64(c.Rows)/elapsed.Seconds())
 	return c, nil
 }
