@@ -114,7 +114,12 @@ func suppressNumbers(ctx context.Context, e *env, action string, raw []string, r
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "removed %d (%d were not on it)", n, len(numbers)-n)
+		missing := len(numbers) - n
+		verb := "were"
+		if missing == 1 {
+			verb = "was"
+		}
+		fmt.Fprintf(e.stderr, "removed %d (%d %s not on it)", n, missing, verb)
 	}
 	return printListSize(ctx, e, list)
 }
@@ -167,12 +172,12 @@ func suppressImport(ctx context.Context, e *env, path, region, column string) er
 	printRejected(e, path, res)
 	if err != nil {
 		if res.Rows > 0 {
-			fmt.Fprintf(e.stderr, "%s: stopped after %d rows: %d added, %d already there, %d rejected\n",
-				path, res.Rows, res.Added, res.AlreadyThere, len(res.Rejected))
+			fmt.Fprintf(e.stderr, "%s: stopped after %s: %d added, %d already there, %d rejected\n",
+				path, count(res.Rows, "row", "rows"), res.Added, res.AlreadyThere, len(res.Rejected))
 		}
 		return err
 	}
-	fmt.Fprintf(e.stderr, "%s: %d rows: %d added, %d already there, %d rejected", path, res.Rows, res.Added, res.AlreadyThere, len(res.Rejected))
+	fmt.Fprintf(e.stderr, "%s: %s: %d added, %d already there, %d rejected", path, count(res.Rows, "row", "rows"), res.Added, res.AlreadyThere, len(res.Rejected))
 	return printListSize(ctx, e, list)
 }
 
@@ -194,6 +199,6 @@ func printListSize(ctx context.Context, e *env, list *suppression.List) error {
 		fmt.Fprintln(e.stderr)
 		return err
 	}
-	fmt.Fprintf(e.stderr, "; the suppression list holds %d numbers\n", n)
+	fmt.Fprintf(e.stderr, "; the suppression list holds %s\n", count(int(n), "number", "numbers"))
 	return nil
 }

@@ -42,7 +42,7 @@ func TestSuppress(t *testing.T) {
 	if err := run("remove", "4155550101", "4155550109"); err != nil {
 		t.Fatal(err)
 	}
-	if want := "removed 1 (1 were not on it); the suppression list holds 2 numbers\n"; stderr.String() != want {
+	if want := "removed 1 (1 was not on it); the suppression list holds 2 numbers\n"; stderr.String() != want {
 		t.Errorf("remove: stderr = %q, want %q", stderr, want)
 	}
 
@@ -169,5 +169,26 @@ func TestSuppressImportColumn(t *testing.T) {
 	want := path + `:1: no column "phone" (named by --column); the header has "Patient", "Mobile Phone", "Opted out on"`
 	if err == nil || err.Error() != want {
 		t.Errorf("import --column phone = %v, want %q", err, want)
+	}
+}
+
+// TestSuppressSingular checks the summary's counts of one: "1 number", "1 was not on it".
+func TestSuppressSingular(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 6)
+	e, _, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"add", "4155550101"}, "added 1 (0 already there); the suppression list holds 1 number\n"},
+		{[]string{"remove", "4155550101", "4155550102"}, "removed 1 (1 was not on it); the suppression list holds 0 numbers\n"},
+	} {
+		stderr.Reset()
+		if err := dispatch(t.Context(), e, append([]string{"suppress"}, tt.args...)); err != nil {
+			t.Fatal(err)
+		}
+		if stderr.String() != tt.want {
+			t.Errorf("suppress %v: stderr = %q, want %q", tt.args, stderr, tt.want)
+		}
 	}
 }
