@@ -464,11 +464,11 @@ func TestSlotReleaseRetriedUntilRedisAnswers(t *testing.T) {
 		t.Fatalf("%d slots held while Redis refused the release, want 1", n)
 	}
 	down.Store(false)
-	back := time.Now()
+	back := testutil.Now()
 	if !testutil.Eventually(10*time.Second, func() bool { return fx.rdb.ZCard(t.Context(), slots).Val() == 0 }) {
 		t.Fatal("the slot is still held 10s after Redis answered again")
 	}
-	t.Logf("slot free %v after Redis answered again", time.Since(back).Round(time.Millisecond))
+	t.Logf("slot free %v after Redis answered again", testutil.Now().Sub(back).Round(time.Millisecond))
 }
 
 func TestWaits(t *testing.T) {
