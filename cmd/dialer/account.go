@@ -57,12 +57,8 @@ func runAccountSet(ctx context.Context, e *env, args []string) error {
 
 func runAccountList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "account list", "")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args, "account list"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: account list takes no arguments", errUsage)
 	}
 	rdb, err := openRedis(ctx, e)
 	if err != nil {

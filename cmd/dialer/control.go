@@ -18,12 +18,8 @@ func runList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "list", "[--json] [--limit N]")
 	asJSON := fs.Bool("json", false, "print a JSON array of the objects that dialer status --json prints")
 	limit := fs.Int("limit", 50, "show at most this many campaigns, newest first (0: all)")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args, "list"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: list takes no arguments", errUsage)
 	}
 	rdb, err := openRedis(ctx, e)
 	if err != nil {

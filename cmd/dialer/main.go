@@ -164,6 +164,19 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
 	return fmt.Errorf("%w: %v", errUsage, err)
 }
 
+// parseNoArgs is parseFlags for a command that takes flags only: an argument left over is a
+// usage error, "<command> takes no arguments", with the command's usage printed.
+func parseNoArgs(e *env, fs *flag.FlagSet, args []string, command string) error {
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: %s takes no arguments", errUsage, command)
+	}
+	return nil
+}
+
 // showHelp prints fs's usage to stdout, as asked for, and returns flag.ErrHelp.
 func showHelp(e *env, fs *flag.FlagSet) error {
 	fs.SetOutput(e.stdout)

@@ -54,12 +54,8 @@ func runScheduleAdd(ctx context.Context, e *env, args []string) error {
 
 func runScheduleList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "schedule list", "")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args, "list"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: list takes no arguments", errUsage)
 	}
 	rdb, err := openRedis(ctx, e)
 	if err != nil {
@@ -118,12 +114,8 @@ var schedulerConfig = schedule.Config{}
 func runScheduler(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "scheduler", "[--allow-eviction]")
 	allowEviction := allowEvictionFlag(fs)
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args, "scheduler"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: scheduler takes no arguments", errUsage)
 	}
 	rdb, err := openRedis(ctx, e)
 	if err != nil {

@@ -82,12 +82,8 @@ func tokenCreate(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 // tokenList prints every token without its secret.
 func tokenList(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 	asJSON := fs.Bool("json", false, "print a JSON array of tokens (id, name, scope, createdAt, expiresAt, lastUsedAt)")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args, "token list"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: token list takes no arguments", errUsage)
 	}
 	rdb, err := openRedis(ctx, e)
 	if err != nil {
