@@ -12,7 +12,7 @@ import (
 
 // TestArchiveDeleteReport walks a campaign's end of life through the CLI: delete is refused
 // while it is live, archive writes it to a directory, delete removes it once done, and report
-// reads it back from the archive; delete --force cancels a live campaign and removes it.
+// (and report --rejected) reads it back from the archive; delete --force cancels a live campaign and removes it.
 func TestArchiveDeleteReport(t *testing.T) {
 	rdb, _ := redistest.Setup(t, 6)
 	ctx := t.Context()
@@ -45,6 +45,10 @@ func TestArchiveDeleteReport(t *testing.T) {
 	if err := dispatch(ctx, e, []string{"report", id, "--out", want}); err != nil {
 		t.Fatal(err)
 	}
+	wantRejected := filepath.Join(dir, "want-rejected.csv")
+	if err := dispatch(ctx, e, []string{"report", id, "--rejected", "--out", wantRejected}); err != nil {
+		t.Fatal(err)
+	}
 
 	archiveDir := filepath.Join(dir, "archive")
 	stdout.Reset()
@@ -68,6 +72,15 @@ func TestArchiveDeleteReport(t *testing.T) {
 	gotBody, _ := os.ReadFile(got)
 	if string(gotBody) != string(wantBody) || len(wantBody) == 0 {
 		t.Errorf("report from the archive:\n%s\nwant:\n%s", gotBody, wantBody)
+	}
+	gotRejected := filepath.Join(dir, "got-rejected.csv")
+	if err := dispatch(ctx, e, []string{"report", id, "--rejected", "--out", gotRejected}); err != nil {
+		t.Fatalf("report --rejected of an archived, deleted campaign: %v", err)
+	}
+	wantBody, _ = os.ReadFile(wantRejected)
+	gotBody, _ = os.ReadFile(gotRejected)
+	if string(gotBody) != string(wantBody) || !strings.Contains(string(wantBody), "not a number") {
+		t.Errorf("rejected rows from the archive:\n%s\nwant:\n%s", gotBody, wantBody)
 	}
 
 	stdout.Reset()

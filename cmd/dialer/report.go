@@ -42,7 +42,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	case *attempts:
 		write = op.AttemptReport
 	case *rejected:
-		write = op.Store().WriteRejected
+		write = op.RejectedReport
 	}
 	n, err := writeReport(ctx, e, write, id, *out, campaign.ReportOptions{Raw: *raw, BOM: *bom})
 	if err != nil {

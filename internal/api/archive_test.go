@@ -11,7 +11,8 @@ import (
 )
 
 // TestReportOfArchivedCampaign deletes an archived campaign from Redis and downloads its
-// reports through the API: they come from the archive, as they were.
+// reports (the rejected rows included) through the API: they come from the archive, as they
+// were.
 func TestReportOfArchivedCampaign(t *testing.T) {
 	h := setup(t)
 	id := h.mustCreate(t)
@@ -21,9 +22,12 @@ func TestReportOfArchivedCampaign(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var want bytes.Buffer
+	var want, wantRejected bytes.Buffer
 	if _, err := h.store.WriteReport(ctx, id, &want, campaign.ReportOptions{}); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := h.store.WriteRejected(ctx, id, &wantRejected, campaign.ReportOptions{}); err != nil || n != 2 {
+		t.Fatalf("rejected rows from Redis: %d, %v; want 2 (an invalid and a duplicate row)", n, err)
 	}
 	op := operator.New(h.rdb, operator.Config{})
 	defer op.Close()
@@ -39,6 +43,10 @@ func TestReportOfArchivedCampaign(t *testing.T) {
 	}
 	if rec := h.do(t, auth.ScopeExport, "GET", "/api/v1/campaigns/"+id+"/attempts.csv", "", nil); rec.Code != 200 {
 		t.Errorf("attempts.csv of an archived campaign: %d %s", rec.Code, rec.Body)
+	}
+	rec = h.do(t, auth.ScopeExport, "GET", "/api/v1/campaigns/"+id+"/rejected.csv", "", nil)
+	if rec.Code != 200 || rec.Body.String() != wantRejected.String() {
+		t.Errorf("rejected.csv of an archived campaign: %d %q\nwant %q", rec.Code, rec.Body, wantRejected.String())
 	}
 	if rec := h.do(t, auth.ScopeExport, "GET", "/api/v1/campaigns/nosuchcampaign1/report.csv", "", nil); rec.Code != 404 {
 		t.Errorf("report.csv of an unknown campaign: %d, want 404", rec.Code)

@@ -30,9 +30,10 @@ func (s *Server) attemptReport(w http.ResponseWriter, r *http.Request) {
 }
 
 // rejectedReport handles GET /api/v1/campaigns/{id}/rejected.csv, as `dialer report
-// --rejected`: the rows the upload refused, with line and reason.
+// --rejected`: the rows the upload refused, with line and reason (operator.RejectedReport:
+// from Redis, or from the campaign's archive once it is deleted there).
 func (s *Server) rejectedReport(w http.ResponseWriter, r *http.Request) {
-	s.streamCSV(w, r, "rejected", s.op.Store().WriteRejected)
+	s.streamCSV(w, r, "rejected", s.op.RejectedReport)
 }
 
 // streamCSV streams a report as it is read: nothing holds a whole report. Its headers go

@@ -24,6 +24,7 @@ const (
 	CampaignObject = "campaign.json.gz"
 	ReportObject   = "report.csv.gz"
 	AttemptsObject = "attempts.csv.gz"
+	RejectedObject = "rejected.csv.gz"
 	ManifestObject = "manifest.json"
 )
 
@@ -59,8 +60,8 @@ type record struct {
 	Status   *campaign.Status   `json:"status"`
 }
 
-// Write archives campaign id from store to dest: its record, report and attempt report,
-// each gzip-compressed, then the manifest, and records dest in the index in Redis. Each
+// Write archives campaign id from store to dest: its record, report, attempt report and
+// rejected rows (those its upload refused), each gzip-compressed, then the manifest, and records dest in the index in Redis. Each
 // object is first written to a temporary file (so its size and sum are known before it is
 // sent), so memory does not grow with the campaign. now stamps the manifest.
 func Write(ctx context.Context, store *campaign.Store, id string, dest Dest, now time.Time) (*Manifest, error) {
@@ -85,6 +86,9 @@ func Write(ctx context.Context, store *campaign.Store, id string, dest Dest, now
 		}},
 		{AttemptsObject, func(w io.Writer) (int, error) {
 			return store.WriteAttemptReport(ctx, id, w, campaign.ReportOptions{Raw: true})
+		}},
+		{RejectedObject, func(w io.Writer) (int, error) {
+			return store.WriteRejected(ctx, id, w, campaign.ReportOptions{Raw: true})
 		}},
 	}
 	for _, o := range objects {
@@ -165,7 +169,7 @@ func ReadManifest(ctx context.Context, dest Dest, id string) (*Manifest, error) 
 	return &m, nil
 }
 
-// WriteReport writes the report (object ReportObject, or AttemptsObject) of campaign id
+// WriteReport writes the report (object ReportObject, AttemptsObject or RejectedObject) of campaign id
 // from its archive in dest to w, as `dialer report` writes it from Redis: cells a
 // spreadsheet would run as formulas are neutralised unless opt.Raw. It checks the object's
 // SHA-256 against the manifest and fails if they differ, and returns the rows written.
@@ -181,7 +185,7 @@ func WriteReport(ctx context.Context, dest Dest, id, object string, w io.Writer,
 		}
 	}
 	if want == nil {
-		return 0, fmt.Errorf("archive of campaign %s in %s has no %s", id, dest, object)
+		return 0, fmt.Errorf("archive of campaign %s in %s has no %s (it was written before the dialer archived that report)", id, dest, object)
 	}
 	rc, err := dest.Get(ctx, id+"/"+object)
 	if err != nil {
@@ -214,11 +218,20 @@ func checkSum(r io.Reader, sum hash.Hash, want string) error {
 	return nil
 }
 
+// utf8BOM is what a report written with ReportOptions.BOM starts with.
+const utf8BOM = "\xEF\xBB\xBF"
+
 // copyCSV copies the CSV in r to w, neutralising every cell unless opt.Raw (as
-// campaign.Store.WriteReport does, header included), and returns the data rows (after the
-// header) copied. The archive holds the report as encoding/csv writes it, so a raw copy
-// has the same rows and cells (a CRLF inside a quoted cell comes back as LF).
+// campaign.Store.WriteReport does, header included) and starting with a byte-order mark
+// when opt.BOM, and returns the data rows (after the header) copied. The archive holds the
+// report as encoding/csv writes it, so a raw copy has the same rows and cells (a CRLF
+// inside a quoted cell comes back as LF).
 func copyCSV(w io.Writer, r io.Reader, opt campaign.ReportOptions) (int, error) {
+	if opt.BOM {
+		if _, err := io.WriteString(w, utf8BOM); err != nil {
+			return 0, err
+		}
+	}
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true

@@ -77,7 +77,7 @@ func checkRoundTrip(t *testing.T, store *campaign.Store, id string, dest Dest) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRows := map[string]int{CampaignObject: 1, ReportObject: 3, AttemptsObject: 1}
+	wantRows := map[string]int{CampaignObject: 1, ReportObject: 3, AttemptsObject: 1, RejectedObject: 1}
 	if len(m.Files) != len(wantRows) {
 		t.Fatalf("manifest lists %d files, want %d", len(m.Files), len(wantRows))
 	}
@@ -112,9 +112,9 @@ func checkRoundTrip(t *testing.T, store *campaign.Store, id string, dest Dest) {
 	}{
 		{ReportObject, store.WriteReport},
 		{AttemptsObject, store.WriteAttemptReport},
+		{RejectedObject, store.WriteRejected},
 	} {
-		for _, raw := range []bool{false, true} {
-			opt := campaign.ReportOptions{Raw: raw}
+		for _, opt := range []campaign.ReportOptions{{}, {Raw: true}, {BOM: true}} {
 			var want, got bytes.Buffer
 			wantN, err := tt.write(ctx, id, &want, opt)
 			if err != nil {
@@ -125,7 +125,7 @@ func checkRoundTrip(t *testing.T, store *campaign.Store, id string, dest Dest) {
 				t.Fatal(err)
 			}
 			if got.String() != want.String() || gotN != wantN {
-				t.Errorf("%s (raw %v) from the archive: %d rows\n%s\nwant %d rows as from Redis:\n%s", tt.object, raw, gotN, got.String(), wantN, want.String())
+				t.Errorf("%s (%+v) from the archive: %d rows\n%q\nwant %d rows as from Redis:\n%q", tt.object, opt, gotN, got.String(), wantN, want.String())
 			}
 		}
 	}

@@ -150,6 +150,11 @@ func (o *Operator) AttemptReport(ctx context.Context, id string, w io.Writer, op
 	return o.report(ctx, id, w, opt, o.store.WriteAttemptReport, archive.AttemptsObject)
 }
 
+// RejectedReport is Report for the rows the upload refused (campaign.Store.WriteRejected).
+func (o *Operator) RejectedReport(ctx context.Context, id string, w io.Writer, opt campaign.ReportOptions) (int, error) {
+	return o.report(ctx, id, w, opt, o.store.WriteRejected, archive.RejectedObject)
+}
+
 func (o *Operator) report(ctx context.Context, id string, w io.Writer, opt campaign.ReportOptions,
 	fromRedis func(context.Context, string, io.Writer, campaign.ReportOptions) (int, error), object string) (int, error) {
 	n, err := fromRedis(ctx, id, w, opt)
