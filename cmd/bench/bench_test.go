@@ -14,6 +14,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/lab"
+	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -66,7 +67,7 @@ func TestContactNumberLast(t *testing.T) {
 
 func mustNormalize(tb testing.TB, raw string) string {
 	tb.Helper()
-	number, err := campaign.NormalizeNumber(raw, "US")
+	number, err := phone.Normalize(raw, "US")
 	if err != nil {
 		tb.Fatalf("number %q: %v", raw, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/google/go-cmp/cmp"
 )
@@ -69,7 +69,7 @@ func TestPlan(t *testing.T) {
 	seen := map[string]int{}
 	perClass := map[string]int{}
 	for _, c := range contacts {
-		got, err := campaign.NormalizeNumber(c.number, "US")
+		got, err := phone.Normalize(c.number, "US")
 		if err != nil || got != c.number {
 			t.Fatalf("row %d: number %s normalises to %q, %v; want itself", c.row, c.number, got, err)
 		}

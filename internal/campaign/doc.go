@@ -1,5 +1,5 @@
 // Package campaign holds what a campaign is made of and where it is kept: the campaign file
-// (File, ParseFile), the contact CSV (ContactReader, NormalizeNumber), the outcomes a contact
+// (File, ParseFile), the contact CSV (ContactReader), the outcomes a contact
 // can end with (Outcome), and the campaign's state in Redis (Store).
 //
 // dialer upload parses the campaign file, checks the contact file's structure with

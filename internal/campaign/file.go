@@ -23,6 +23,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/frequency"
+	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/dialerhq/dialer/internal/window"
 )
 
@@ -707,7 +708,7 @@ func (f *File) validateCallerIDs() error {
 				return f.errorAt(numberKey, fmt.Sprintf(`missing; callerIdStrategy local picks by number, so give every entry its number, e.g. {id: %s, number: "+14155550100"}`, c.ID))
 			}
 		} else {
-			e164, err := NormalizeNumber(c.Number, f.DefaultRegion)
+			e164, err := phone.Normalize(c.Number, f.DefaultRegion)
 			if err != nil {
 				msg := fmt.Sprintf("cannot use %q: %s", c.Number, err)
 				if !strings.Contains(msg, ";") {

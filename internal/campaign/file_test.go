@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dialerhq/dialer/internal/frequency"
+	"github.com/dialerhq/dialer/internal/phone"
 )
 
 const examplePath = "../../campaigns/example.yaml"
@@ -128,7 +129,7 @@ func TestExampleContacts(t *testing.T) {
 			notes = append(notes, n)
 		}
 		raw := row.Fields[numberCol]
-		e164, err := NormalizeNumber(raw, f.DefaultRegion)
+		e164, err := phone.Normalize(raw, f.DefaultRegion)
 		switch {
 		case err != nil:
 			invalid[raw] = err.Error()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 )
@@ -308,7 +309,7 @@ func normalizeRow(row *Row, numberCol, nameCol int, region string) uploadContact
 	if numberCol < len(row.Fields) {
 		raw = row.Fields[numberCol]
 	}
-	number, err := NormalizeNumber(raw, region)
+	number, err := phone.Normalize(raw, region)
 	if err != nil {
 		uc.reason = err.Error()
 		return uc

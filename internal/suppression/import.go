@@ -10,10 +10,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/gocarina/gocsv"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/dialerhq/dialer/internal/campaign"
 )
 
 // ImportResult counts what Import did with a file's rows.
@@ -54,7 +53,7 @@ const importBatch = 512
 // (optional, read and not kept); names are matched ignoring case and surrounding space.
 // The delimiter is ',', ';' or tab, whichever the header line holds most. A UTF-8
 // byte-order mark, CRLF line endings and quoted cells are accepted. Each number is normalised
-// to E.164 with campaign.NormalizeNumber and region (the ISO code of numbers written without
+// to E.164 with phone.Normalize and region (the ISO code of numbers written without
 // +country, e.g. "US"; "" requires +country).
 //
 // Import streams: its memory does not grow with the file, only with the number of rejected
@@ -125,7 +124,7 @@ func (l *List) ImportColumn(ctx context.Context, r io.Reader, path, region, camp
 		}
 		line, _ := cr.FieldPos(0)
 		res.Rows++
-		number, err := campaign.NormalizeNumber(row.Number, region)
+		number, err := phone.Normalize(row.Number, region)
 		if err != nil {
 			res.Rejected = append(res.Rejected, Rejected{Line: line, Number: row.Number, Reason: err.Error()})
 			continue

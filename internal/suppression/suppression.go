@@ -16,12 +16,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/phone"
 )
 
 // List is the suppression lists in Redis: one global list every campaign obeys, and one per
 // campaign (filled from the campaign file's suppressionFiles at upload). Numbers are E.164
-// ("+14155550101"); normalise them with campaign.NormalizeNumber first. A List is safe for
+// ("+14155550101"); normalise them with phone.Normalize first. A List is safe for
 // concurrent use.
 type List struct {
 	rdb redis.UniversalClient
@@ -44,7 +44,7 @@ func checkNumbers(numbers []string) error {
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("suppression: not E.164 (normalise with campaign.NormalizeNumber first): %v", bad)
+		return fmt.Errorf("suppression: not E.164 (normalise with phone.Normalize first): %v", bad)
 	}
 	return nil
 }
@@ -151,8 +151,6 @@ func toArgs(numbers []string) []any {
 	return args
 }
 
-var _ campaign.Suppressor = (*List)(nil)
-
 // Each calls fn with every number on the global list, in no particular order, reading it
 // 1,000 at a time (SSCAN), so that the list is streamed however long it is. A number added
 // or removed while Each runs may be seen or not; none is seen twice unless it was removed
@@ -176,13 +174,13 @@ func (l *List) Each(ctx context.Context, fn func(number string) error) error {
 }
 
 // Normalize turns each of raw into E.164, reading numbers without a country code in region
-// (campaign.NormalizeNumber). It refuses the whole batch, naming every number it cannot
+// (phone.Normalize). It refuses the whole batch, naming every number it cannot
 // read and why, so that a caller changes nothing when one number is wrong.
 func Normalize(raw []string, region string) ([]string, error) {
 	numbers := make([]string, 0, len(raw))
 	var bad []string
 	for _, r := range raw {
-		n, err := campaign.NormalizeNumber(r, region)
+		n, err := phone.Normalize(r, region)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%q: %v", r, err))
 			continue

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/redistest"
@@ -375,7 +376,7 @@ func runCompliance(t *testing.T, start time.Time, days []time.Weekday) *complian
 	script := map[string][]interactly.PhoneCallStatus{}
 	for _, cc := range complianceContacts {
 		fmt.Fprintf(&csv, "%s,%s\n", cc.raw, cc.tz)
-		number, err := campaign.NormalizeNumber(cc.raw, "US")
+		number, err := phone.Normalize(cc.raw, "US")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package campaign
+package phone
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ func TestNormalizeNumber(t *testing.T) {
 		raw    string
 		region string
 		want   string // E.164, or "" when an error is expected
-		reason string // NumberError.Reason when want is ""
+		reason string // Error.Reason when want is ""
 	}{
 		{name: "national", raw: "(415) 555-0123", region: "US", want: "+14155550123"},
 		{name: "dots", raw: "415.555.0124", region: "US", want: "+14155550124"},
@@ -49,19 +49,19 @@ func TestNormalizeNumber(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := NormalizeNumber(tt.raw, tt.region)
+			got, err := Normalize(tt.raw, tt.region)
 			if tt.want != "" {
 				if err != nil || got != tt.want {
-					t.Fatalf("NormalizeNumber(%q, %q) = %q, %v; want %q", tt.raw, tt.region, got, err, tt.want)
+					t.Fatalf("Normalize(%q, %q) = %q, %v; want %q", tt.raw, tt.region, got, err, tt.want)
 				}
 				return
 			}
-			var ne *NumberError
+			var ne *Error
 			if !errors.As(err, &ne) {
-				t.Fatalf("NormalizeNumber(%q, %q) = %q, %v; want a *NumberError", tt.raw, tt.region, got, err)
+				t.Fatalf("Normalize(%q, %q) = %q, %v; want a *Error", tt.raw, tt.region, got, err)
 			}
 			if ne.Reason != tt.reason || ne.Raw != tt.raw || err.Error() != tt.reason {
-				t.Errorf("NormalizeNumber(%q, %q) error = %+v; want reason %q", tt.raw, tt.region, ne, tt.reason)
+				t.Errorf("Normalize(%q, %q) error = %+v; want reason %q", tt.raw, tt.region, ne, tt.reason)
 			}
 		})
 	}
@@ -72,16 +72,16 @@ func FuzzNormalizeNumber(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		got, err := NormalizeNumber(raw, "US")
+		got, err := Normalize(raw, "US")
 		if err != nil {
-			var ne *NumberError
+			var ne *Error
 			if !errors.As(err, &ne) {
-				t.Fatalf("NormalizeNumber(%q) error %T, want *NumberError", raw, err)
+				t.Fatalf("Normalize(%q) error %T, want *Error", raw, err)
 			}
 			return
 		}
-		if again, err := NormalizeNumber(got, "US"); err != nil || again != got {
-			t.Fatalf("NormalizeNumber(%q) = %q, but that normalizes to %q, %v", raw, got, again, err)
+		if again, err := Normalize(got, "US"); err != nil || again != got {
+			t.Fatalf("Normalize(%q) = %q, but that normalizes to %q, %v", raw, got, again, err)
 		}
 	})
 }
@@ -91,7 +91,7 @@ func BenchmarkNormalizeNumber(b *testing.B) {
 	raws := []string{"(415) 555-0123", "+1 201 555 0142", "415.555.0124", "+44 20 7946 0321", "555-0123"}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		NormalizeNumber(raws[i%len(raws)], "US")
+		Normalize(raws[i%len(raws)], "US")
 	}
 }
 
@@ -101,7 +101,7 @@ func BenchmarkNormalizeNumberParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for i := 0; pb.Next(); i++ {
-			NormalizeNumber(raws[i%len(raws)], "US")
+			Normalize(raws[i%len(raws)], "US")
 		}
 	})
 }

@@ -1,4 +1,7 @@
-package campaign
+// Package phone turns phone numbers as people write them into E.164, the form the dialer
+// stores, dials and matches suppression lists and frequency caps against. It is used by the
+// contact upload, the campaign file's caller-ID numbers and the suppression list.
+package phone
 
 import (
 	"errors"
@@ -8,36 +11,36 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// NumberError says why a contact's number cannot be dialed. Its Error is a plain sentence
+// Error says why a contact's number cannot be dialed. Its Error is a plain sentence
 // for a report's error column, e.g. "not a valid US number (too short)".
-type NumberError struct {
+type Error struct {
 	Raw    string // the cell as written in the contact file
 	Reason string // why it was refused, without the number itself
 }
 
 // Error returns the reason alone, for a report's error column.
-func (e *NumberError) Error() string { return e.Reason }
+func (e *Error) Error() string { return e.Reason }
 
-// NormalizeNumber turns a number as people write it ("(415) 555-0123", "415.555.0123",
+// Normalize turns a number as people write it ("(415) 555-0123", "415.555.0123",
 // "+44 20 7946 0123") into E.164 ("+14155550123"). region is the ISO 3166 code ("US", "GB")
 // that numbers written without a country code belong to; with region "" every number must
 // start with + and its country code.
 //
-// It refuses, with a *NumberError, an empty cell ("no number"), two numbers in one cell
+// It refuses, with a *Error, an empty cell ("no number"), two numbers in one cell
 // ("4155550101;4155550102"), numbers with an extension
 // ("415 555 0123 x12": a dialed call cannot reach one), numbers spelled with letters
 // ("1-800-FLOWERS": the letters are more often a typo than a vanity number) and numbers that
 // libphonenumber does not hold valid for their country.
-func NormalizeNumber(raw, region string) (string, error) {
+func Normalize(raw, region string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return "", &NumberError{Raw: raw, Reason: "no number"}
+		return "", &Error{Raw: raw, Reason: "no number"}
 	}
 	region = strings.ToUpper(region)
 	if region == "" {
 		region = "ZZ" // libphonenumber's "unknown region": only +country numbers parse
 	}
-	fail := func(reason string) (string, error) { return "", &NumberError{Raw: raw, Reason: reason} }
+	fail := func(reason string) (string, error) { return "", &Error{Raw: raw, Reason: reason} }
 	if twoNumbers(s) {
 		return fail("holds two numbers in one cell; put one number per row (a second row for the other number)")
 	}
