@@ -68,20 +68,20 @@ func seedResult(n int) campaign.Result {
 // The keys and hash fields seedFinished writes, as internal/campaign's keys.go and store.go
 // name them. TestSeedFinishedAsStore fails when they drift apart.
 func seedContactKey(id string, n int) string {
-	return "dialer:{" + id + "}:contact:" + strconv.Itoa(n)
+	return campaign.KeyTag(id) + "contact:" + strconv.Itoa(n)
 }
 
 func seedAttemptKey(id string, n, a int) string {
-	return "dialer:{" + id + "}:attempt:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+	return campaign.KeyTag(id) + "attempt:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
 }
 
-func seedOutcomesKey(id string) string { return "dialer:{" + id + "}:outcomes" }
+func seedOutcomesKey(id string) string { return campaign.KeyTag(id) + "outcomes" }
 
 // seedHopperKey is the campaign's hopper of attempts waiting to be dialed: a finished
 // attempt has left it.
-func seedHopperKey(id string) string { return "dialer:{" + id + "}:hopper" }
+func seedHopperKey(id string) string { return campaign.KeyTag(id) + "hopper" }
 
-func seedCountersKey(id string) string { return "dialer:{" + id + "}:counters" }
+func seedCountersKey(id string) string { return campaign.KeyTag(id) + "counters" }
 
 // seedResultFields are r as the hash fields Store.FinishAttempt writes to the attempt and the
 // contact.

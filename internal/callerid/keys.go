@@ -1,5 +1,7 @@
 package callerid
 
+import "github.com/dialerhq/dialer/internal/campaign"
+
 // Every Redis key of package callerid is built here. A number's slots are not per campaign:
 // every campaign dialing from a phone number id counts in the same key, because a trunk is
 // shared, and the id is the key's Redis Cluster hash tag. The rotation counters are per
@@ -18,9 +20,9 @@ func SlotsKey(phoneNumberID string) string {
 }
 
 // nextKey is the rotate strategy's pick counter of campaign id.
-func nextKey(campaignID string) string { return keyPrefix + "{" + campaignID + "}:callerid:next" }
+func nextKey(campaignID string) string { return campaign.KeyTag(campaignID) + "callerid:next" }
 
 // localKey holds the local strategy's pick counters of campaign id, one per contact place.
 func localKey(campaignID string) string {
-	return keyPrefix + "{" + campaignID + "}:callerid:local"
+	return campaign.KeyTag(campaignID) + "callerid:local"
 }

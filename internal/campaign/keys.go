@@ -47,53 +47,57 @@ const EndedChannel = keyPrefix + "ended"
 
 func campaignsKey() string { return keyPrefix + "campaigns" }
 
-func tag(id string) string { return keyPrefix + "{" + id + "}:" }
+// KeyTag is the prefix of every key of campaign id, "dialer:{id}:". The braces make id the
+// key's Redis Cluster hash tag, so all of a campaign's keys share a slot. Other packages that
+// keep keys per campaign (notify, callerid, suppression) build them on KeyTag, so that deleting
+// the campaign's keys (a SCAN of KeyTag(id)+"*") removes theirs too.
+func KeyTag(id string) string { return keyPrefix + "{" + id + "}:" }
 
-func campaignKey(id string) string { return tag(id) + "campaign" }
+func campaignKey(id string) string { return KeyTag(id) + "campaign" }
 
-func contactKey(id string, n int) string { return tag(id) + "contact:" + strconv.Itoa(n) }
+func contactKey(id string, n int) string { return KeyTag(id) + "contact:" + strconv.Itoa(n) }
 
-func phonesKey(id string) string { return tag(id) + "phones" }
+func phonesKey(id string) string { return KeyTag(id) + "phones" }
 
 func attemptKey(id string, n, a int) string {
-	return tag(id) + "attempt:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+	return KeyTag(id) + "attempt:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
 }
 
 // earlyKey holds the reports of attempt a of contact n that came while the attempt was
 // dialing and its call id unknown, by call id, until RecordCall names the call.
 func earlyKey(id string, n, a int) string {
-	return tag(id) + "early:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+	return KeyTag(id) + "early:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
 }
 
-func outcomesKey(id string) string { return tag(id) + "outcomes" }
+func outcomesKey(id string) string { return KeyTag(id) + "outcomes" }
 
-func countersKey(id string) string { return tag(id) + "counters" }
+func countersKey(id string) string { return KeyTag(id) + "counters" }
 
-func liveKey(id string) string { return tag(id) + "live" }
+func liveKey(id string) string { return KeyTag(id) + "live" }
 
-func waitingKey(id string) string { return tag(id) + "waiting" }
+func waitingKey(id string) string { return KeyTag(id) + "waiting" }
 
-func heldKey(id string) string { return tag(id) + "held" }
+func heldKey(id string) string { return KeyTag(id) + "held" }
 
-func followersKey(id string) string { return tag(id) + "followers" }
+func followersKey(id string) string { return KeyTag(id) + "followers" }
 
-func followerKey(id string) string { return tag(id) + "follower" }
+func followerKey(id string) string { return KeyTag(id) + "follower" }
 
-func hopperKey(id string) string { return tag(id) + "hopper" }
+func hopperKey(id string) string { return KeyTag(id) + "hopper" }
 
-func readyKey(id string) string { return tag(id) + "ready" }
+func readyKey(id string) string { return KeyTag(id) + "ready" }
 
-func dispatchedKey(id string) string { return tag(id) + "dispatched" }
+func dispatchedKey(id string) string { return KeyTag(id) + "dispatched" }
 
-func shareKey(id string) string { return tag(id) + "share" }
+func shareKey(id string) string { return KeyTag(id) + "share" }
 
 func activeKey() string { return keyPrefix + "active" }
 
 // SlotsKey is the key of campaign id's concurrency leases, held by ratelimit.Semaphore.
-func SlotsKey(id string) string { return tag(id) + "slots" }
+func SlotsKey(id string) string { return KeyTag(id) + "slots" }
 
 // RateKey is the key of campaign id's calls-per-second state, kept by ratelimit.Limiter.
-func RateKey(id string) string { return tag(id) + "cps" }
+func RateKey(id string) string { return KeyTag(id) + "cps" }
 
 // campaignKeyPattern matches every key of campaign id, for deleting a failed upload.
-func campaignKeyPattern(id string) string { return tag(id) + "*" }
+func campaignKeyPattern(id string) string { return KeyTag(id) + "*" }

@@ -1,5 +1,7 @@
 package notify
 
+import "github.com/dialerhq/dialer/internal/campaign"
+
 // Every Redis key this package owns is built here. They sit under the campaign's hash tag
 // (see package campaign's keys.go), so deleting a campaign deletes them too:
 //
@@ -8,8 +10,6 @@ package notify
 //
 // asynq keeps its tasks under its own keys (asynq:{notify}:…).
 
-func tag(campaignID string) string { return "dialer:{" + campaignID + "}:" }
+func statsKey(campaignID string) string { return campaign.KeyTag(campaignID) + "notify" }
 
-func statsKey(campaignID string) string { return tag(campaignID) + "notify" }
-
-func doneKey(campaignID string) string { return tag(campaignID) + "notify:done" }
+func doneKey(campaignID string) string { return campaign.KeyTag(campaignID) + "notify:done" }
