@@ -43,10 +43,6 @@ const (
 	resumeFloor = asynqLease - asynqHeartbeat + recovererMargin
 )
 
-// leaseKey is asynq's ZSET of the dial queue's task leases, task ID → expiry in Unix
-// seconds (asynq internal/base.LeaseKey). Read-only here, to time the leases.
-var leaseKey = "asynq:{" + queue.Name + "}:lease"
-
 // longRun is one campaign of the long-call scenario: its simulator, workers and Redis.
 type longRun struct {
 	name  string
@@ -55,6 +51,7 @@ type longRun struct {
 	sim   *simulator.Server
 	pool  *pool
 	rdb   *redis.Client
+	slots *ratelimit.Semaphore // only to read the leases of slots
 	store *campaign.Store
 	close func()
 }
@@ -112,6 +109,7 @@ func (c *chaos) startLongRun(ctx context.Context, file lab.Campaign, db int, tal
 
 	r.env = lab.Env(c.redis.URL(db), apiURL, simAPIKey)
 	r.rdb = c.redis.Client(db)
+	r.slots = ratelimit.NewSemaphore(r.rdb, ratelimit.SemaphoreConfig{})
 	closers = append(closers, func() { r.rdb.Close() })
 	r.store = campaign.NewStore(r.rdb)
 	r.pool = newPool(c.Worker, r.env, dir, name+"-w", 10, func(format string, args ...any) {
@@ -190,37 +188,6 @@ func (r *longRun) dialsOf(key string) []simulator.Dial {
 		}
 	}
 	return out
-}
-
-// slotLease returns when holder's lease on a slot of campaign id runs out and whether it
-// holds one now, by Redis server time.
-func slotLease(ctx context.Context, rdb *redis.Client, id, holder string) (expiry time.Time, held bool, err error) {
-	score, err := rdb.ZScore(ctx, campaign.SlotsKey(id), holder).Result()
-	if errors.Is(err, redis.Nil) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	now, err := rdb.Time(ctx).Result()
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	expiry = time.UnixMilli(int64(score))
-	return expiry, expiry.After(now), nil
-}
-
-// taskLease returns when asynq's lease on task id runs out, and whether it has one: only
-// active tasks do.
-func taskLease(ctx context.Context, rdb *redis.Client, id string) (time.Time, bool, error) {
-	score, err := rdb.ZScore(ctx, leaseKey, id).Result()
-	if errors.Is(err, redis.Nil) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	return time.Unix(int64(score), 0), true, nil
 }
 
 // logEvent returns the time of the first line of the worker log at path with message msg
@@ -348,7 +315,7 @@ func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 	for {
 		now := time.Now()
 		if now.Before(end) {
-			exp, ok, err := taskLease(ctx, r.rdb, task)
+			exp, ok, err := queue.TaskLease(ctx, r.rdb, task)
 			if err != nil {
 				return nil, err
 			}
@@ -358,7 +325,7 @@ func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 				}
 				lastLease = exp
 			}
-			slotExp, held, err := slotLease(ctx, r.rdb, r.id, task)
+			slotExp, held, err := r.slots.Lease(ctx, campaign.SlotsKey(r.id), task)
 			if err != nil {
 				return nil, err
 			}
@@ -458,11 +425,11 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 	if err := sleepCtx(ctx, 10*time.Second); err != nil {
 		return nil, err
 	}
-	lease, ok, err := taskLease(ctx, r.rdb, task)
+	lease, ok, err := queue.TaskLease(ctx, r.rdb, task)
 	if err != nil || !ok {
 		return nil, fmt.Errorf("%s: no asynq lease on %s before the kill (err %v)", name, task, err)
 	}
-	slot, held, err := slotLease(ctx, r.rdb, r.id, task)
+	slot, held, err := r.slots.Lease(ctx, campaign.SlotsKey(r.id), task)
 	if err != nil || !held {
 		return nil, fmt.Errorf("%s: the slot of %s is not held before the kill (err %v)", name, task, err)
 	}
@@ -508,7 +475,7 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 			}
 		}
 		if res.slotReheldAt.IsZero() && res.slotFreedAt.IsZero() {
-			exp, held, err := slotLease(ctx, r.rdb, r.id, task)
+			exp, held, err := r.slots.Lease(ctx, campaign.SlotsKey(r.id), task)
 			switch {
 			case err != nil:
 			case held && exp.After(res.slotAtKill):

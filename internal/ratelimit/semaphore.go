@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -265,6 +266,26 @@ func (s *Semaphore) Count(ctx context.Context, key string) (int, error) {
 		return 0, fmt.Errorf("count %s: %w", key, err)
 	}
 	return n, nil
+}
+
+// Lease returns when holder's lease on a slot of key runs out, and whether holder holds one
+// now, by Redis server time. It is for looking at a semaphore from outside (cmd/chaos times
+// the leases of a killed worker's calls); nothing decides on it. It returns an error only if
+// Redis fails.
+func (s *Semaphore) Lease(ctx context.Context, key, holder string) (expiry time.Time, held bool, err error) {
+	score, err := s.rdb.ZScore(ctx, key, holder).Result()
+	if errors.Is(err, redis.Nil) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("lease of %s on %s: %w", holder, key, err)
+	}
+	now, err := s.rdb.Time(ctx).Result()
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("lease of %s on %s: %w", holder, key, err)
+	}
+	expiry = time.UnixMilli(int64(score))
+	return expiry, expiry.After(now), nil
 }
 
 // KeepAlive starts a goroutine that renews holder's lease on key every Lease/3 until

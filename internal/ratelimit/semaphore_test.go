@@ -207,6 +207,36 @@ func TestSemaphore(t *testing.T) {
 		}
 	})
 
+	t.Run("LeaseShowsHolderAndExpiry", func(t *testing.T) {
+		ctx := t.Context()
+		const lease = 300 * time.Millisecond
+		sem, rdb := newSem(t, SemaphoreConfig{Lease: lease})
+		if _, held, err := sem.Lease(ctx, key, "a"); err != nil || held {
+			t.Fatalf("Lease of a before it held = %v, %v; want not held", held, err)
+		}
+		if ok, err := sem.TryAcquire(ctx, key, "a", 1); err != nil || !ok {
+			t.Fatalf("TryAcquire a = %v, %v; want true", ok, err)
+		}
+		now, err := rdb.Time(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		expiry, held, err := sem.Lease(ctx, key, "a")
+		if err != nil || !held {
+			t.Fatalf("Lease of a while it holds = %v, %v; want held", held, err)
+		}
+		if left := expiry.Sub(now); left <= 0 || left > lease {
+			t.Errorf("a's lease runs out %v after Redis' now; want within (0, %v]", left, lease)
+		}
+		eventually(t, 3*time.Second, "a's lease runs out", func() (bool, error) {
+			_, held, err := sem.Lease(ctx, key, "a")
+			return !held, err
+		})
+		if got, _, err := sem.Lease(ctx, key, "a"); err != nil || !got.Equal(expiry) {
+			t.Errorf("Lease of a after it ran out = %v, %v; want the same expiry %v", got, err, expiry)
+		}
+	})
+
 	t.Run("KeepAliveOutlivesLease", func(t *testing.T) {
 		ctx := t.Context()
 		const lease = 450 * time.Millisecond // renewed every 150ms
