@@ -103,7 +103,8 @@ func DeriveState(f Facts, now time.Time) State {
 	return StateRunning
 }
 
-// Action is an operator's command that changes a campaign: pause, resume or cancel.
+// Action is an operator's command that changes a campaign: pause, resume, cancel, edit
+// (of its file) or retry (of finished contacts).
 type Action string
 
 const (
@@ -113,6 +114,10 @@ const (
 	ActionResume Action = "resume"
 	// ActionCancel ends a campaign for good; see Store.Cancel.
 	ActionCancel Action = "cancel"
+	// ActionEdit changes an uploaded campaign's file; see File.Patch and Store.SetFile.
+	ActionEdit Action = "edit"
+	// ActionRetry gives finished contacts another attempt; see Store.Retry.
+	ActionRetry Action = "retry"
 )
 
 // ErrCampaignDone is matched (errors.Is) by the *StateError of an action on a done campaign.
@@ -131,10 +136,15 @@ type StateError struct {
 	CampaignID string
 	Action     Action
 	State      State
+	// Reason, when set, says why instead of the state: a retry of a campaign whose endAt
+	// has passed is refused whatever its state.
+	Reason string
 }
 
 func (e *StateError) Error() string {
 	switch {
+	case e.Reason != "":
+		return fmt.Sprintf("campaign %s is %s, and %s", e.CampaignID, e.State, e.Reason)
 	case (e.State == StateCanceling || e.State == StateCanceled) && e.Action != ActionCancel:
 		return fmt.Sprintf("campaign %s is %s; a cancel is final, there is nothing to %s", e.CampaignID, e.State, e.Action)
 	case e.State == StateCanceled:
@@ -143,6 +153,12 @@ func (e *StateError) Error() string {
 		return fmt.Sprintf("campaign %s is paused already; nothing to pause", e.CampaignID)
 	case e.Action == ActionResume && !e.State.Final():
 		return fmt.Sprintf("campaign %s is %s, not paused; nothing to resume", e.CampaignID, e.State)
+	case e.Action == ActionEdit && e.State == StateUploading:
+		return fmt.Sprintf("campaign %s is uploading; edit it once its upload is complete", e.CampaignID)
+	case e.Action == ActionEdit:
+		return fmt.Sprintf("campaign %s is %s; only a scheduled, running or paused campaign can be edited (retry its contacts to dial it again)", e.CampaignID, e.State)
+	case e.Action == ActionRetry && e.State == StateUploading:
+		return fmt.Sprintf("campaign %s is uploading; retry its contacts once its upload is complete", e.CampaignID)
 	}
 	return fmt.Sprintf("campaign %s is %s; nothing to %s", e.CampaignID, e.State, e.Action)
 }
@@ -168,7 +184,10 @@ func (e *StateError) Unwrap() error {
 //   - resume: only of a paused campaign (one paused while it uploads included), or of one
 //     whose earlier resume left dials held;
 //   - cancel: not of a final (done or canceled) campaign. Canceling a canceling campaign
-//     again cancels what was left.
+//     again cancels what was left;
+//   - edit: only of a scheduled, running or paused campaign;
+//   - retry: not of an uploading, canceling or canceled campaign (a cancel is final); a
+//     done campaign runs again.
 func CheckAction(id string, f Facts, action Action, now time.Time) error {
 	s := DeriveState(f, now)
 	// A campaign paused while it uploads shows uploading, and is paused all the same.
@@ -184,6 +203,10 @@ func CheckAction(id string, f Facts, action Action, now time.Time) error {
 		refuse = !paused && !(f.Held > 0 && !s.Final() && s != StateCanceling)
 	case ActionCancel:
 		refuse = s.Final()
+	case ActionEdit:
+		refuse = s.Final() || s == StateCanceling || s == StateUploading
+	case ActionRetry:
+		refuse = s == StateUploading || s == StateCanceling || s == StateCanceled
 	default:
 		return fmt.Errorf("campaign %s: unknown action %q", id, action)
 	}

@@ -70,6 +70,17 @@ func TestCheckAction(t *testing.T) {
 		{"cancel canceling again", canceling, ActionCancel, "", nil},
 		{"cancel done", done, ActionCancel, "campaign c1 is done; nothing to cancel", ErrCampaignDone},
 		{"cancel canceled", canceled, ActionCancel, "campaign c1 is canceled already; nothing to cancel", ErrCampaignCanceled},
+		{"edit running", running, ActionEdit, "", nil},
+		{"edit paused", paused, ActionEdit, "", nil},
+		{"edit scheduled", scheduled, ActionEdit, "", nil},
+		{"edit done", done, ActionEdit, "campaign c1 is done; only a scheduled, running or paused campaign can be edited (retry its contacts to dial it again)", ErrCampaignDone},
+		{"edit canceling", canceling, ActionEdit, "campaign c1 is canceling; a cancel is final, there is nothing to edit", ErrCampaignCanceled},
+		{"edit uploading", Facts{Upload: UploadInProgress}, ActionEdit, "campaign c1 is uploading; edit it once its upload is complete", nil},
+		{"retry done", done, ActionRetry, "", nil},
+		{"retry running", running, ActionRetry, "", nil},
+		{"retry paused", paused, ActionRetry, "", nil},
+		{"retry canceled", canceled, ActionRetry, "campaign c1 is canceled; a cancel is final, there is nothing to retry", ErrCampaignCanceled},
+		{"retry uploading", Facts{Upload: UploadInProgress}, ActionRetry, "campaign c1 is uploading; retry its contacts once its upload is complete", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,7 +92,7 @@ func TestCheckAction(t *testing.T) {
 				return
 			}
 			var se *StateError
-			if !errors.As(err, &se) || err.Error() != tt.want || !errors.Is(err, tt.wantErr) {
+			if !errors.As(err, &se) || err.Error() != tt.want || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 				t.Errorf("CheckAction = %v, want a *StateError %q matching %v", err, tt.want, tt.wantErr)
 			}
 		})

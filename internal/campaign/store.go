@@ -18,6 +18,9 @@ import (
 // ErrCampaignNotFound is returned by Store methods given a campaign ID that Redis does not hold.
 var ErrCampaignNotFound = errors.New("campaign not found")
 
+// ErrContactFinished is returned by ClaimAttempt for a contact that has its final outcome.
+var ErrContactFinished = errors.New("contact has its final outcome")
+
 // AttemptState is where one attempt (one dial of one contact) is.
 type AttemptState string
 
@@ -52,6 +55,8 @@ type Campaign struct {
 	// Rows counts the contact file's data rows; Dialable, Invalid, Duplicate and Suppressed
 	// split them as the upload found them.
 	Rows, Dialable, Invalid, Duplicate, Suppressed int
+	// Version counts the edits of File since the upload (see SetFile): 0 for none.
+	Version int64 `json:"version"`
 }
 
 // NumberIndex is the index in Header of the number column, or -1.
@@ -238,6 +243,7 @@ func decodeCampaign(id string, m map[string]string) (*Campaign, error) {
 	c.Invalid, _ = strconv.Atoi(m["invalid"])
 	c.Duplicate, _ = strconv.Atoi(m["duplicate"])
 	c.Suppressed, _ = strconv.Atoi(m["suppressed"])
+	c.Version, _ = strconv.ParseInt(m["version"], 10, 64)
 	return c, nil
 }
 
@@ -440,12 +446,16 @@ func (au Audit) fields() []any {
 //	ARGV[3] -> contact N
 //	ARGV[4…] -> audit field, value, field, value, …
 //
-// Returns 1 when this call claimed the attempt, 0 when someone already had, and the
-// campaign's control ("paused", "canceled") when an operator stopped it: no claim then.
+// Returns 1 when this call claimed the attempt, 0 when someone already had, the campaign's
+// control ("paused", "canceled") when an operator stopped it, and "finished" when the
+// contact has its final outcome (an operator skipped it): no claim then.
 var claimScript = redis.NewScript(`
 local control = redis.call("HGET", KEYS[5], "control")
 if control and control ~= "" then
   return control
+end
+if redis.call("HEXISTS", KEYS[2], "outcome") == 1 then
+  return "finished"
 end
 if redis.call("HSETNX", KEYS[1], "state", "dialing") == 0 then
   return 0
@@ -462,7 +472,8 @@ return 1
 // same task dials it, and records worker and audit with it. It reports whether this call
 // made the claim. It claims nothing and returns ErrCampaignPaused or ErrCampaignCanceled
 // when an operator paused or canceled the campaign: checked in the same step as the claim,
-// so that no dial begins after Pause or Cancel returns.
+// so that no dial begins after Pause or Cancel returns. It returns ErrContactFinished when
+// the contact got its final outcome meanwhile (Skip).
 func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker string, audit Audit) (bool, error) {
 	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id), waitingKey(id), campaignKey(id)}
 	args := append([]any{formatTime(s.now()), worker, n}, audit.fields()...)
@@ -475,6 +486,8 @@ func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker st
 		return true, nil
 	case int64(0):
 		return false, nil
+	case "finished":
+		return false, fmt.Errorf("contact %s/%d: %w", id, n, ErrContactFinished)
 	}
 	return false, Control(fmt.Sprint(res)).err(id)
 }
@@ -715,7 +728,10 @@ func (s *Store) WaitForWindow(ctx context.Context, id string, n int, at time.Tim
 //
 // Returns 0 when the contact already had an outcome, 1 when this call set it, and 2 when
 // it set the campaign's last one: every row of a ready campaign now has its outcome.
-var finalizeScript = redis.NewScript(`
+var finalizeScript = redis.NewScript(finalizeLua)
+
+// finalizeLua is finalizeScript's text; skipScript runs it after its own checks.
+const finalizeLua = `
 if redis.call("HSETNX", KEYS[1], "outcome", ARGV[1]) == 0 then
   return 0
 end
@@ -737,7 +753,7 @@ if finished == tonumber(c[2]) then
   return 2
 end
 return 1
-`)
+`
 
 // Finalized says what Finalize did.
 type Finalized int

@@ -217,6 +217,9 @@ func (a *attempt) stopped(ctx context.Context, err error) error {
 		return &queue.RetryLaterError{In: time.Second, Reason: "campaign resumed while this dial was held back"}
 	case errors.Is(err, campaign.ErrCampaignCanceled):
 		return a.finalize(ctx, campaign.OutcomeCanceled, "")
+	case errors.Is(err, campaign.ErrContactFinished):
+		a.log.Info("contact finished before its dial (skipped); not dialing")
+		return errFinal
 	}
 	return err
 }
