@@ -37,6 +37,10 @@ type Config struct {
 	FailureLimit int
 	// FailureWindow is the window of FailureLimit. Defaults to 1 minute.
 	FailureWindow time.Duration
+	// Failures counts the failed authentications, when it is to be shared with another
+	// sign-in (the console's form). Defaults to NewFailures(FailureLimit, FailureWindow);
+	// when set, its own limit and window apply.
+	Failures *Failures
 	// Logger receives one line per failed authentication (never the token). Defaults to
 	// discarding.
 	Logger *slog.Logger
@@ -58,6 +62,9 @@ func (c Config) WithDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Failures == nil {
+		c.Failures = NewFailures(c.FailureLimit, c.FailureWindow)
+	}
 	return c
 }
 
@@ -77,7 +84,7 @@ func (c Config) Validate() error {
 // Authenticator authenticates the requests of dialer serve's operator routes.
 type Authenticator struct {
 	cfg      Config
-	failures *httprate.RateLimiter
+	failures *Failures
 
 	mu       sync.Mutex
 	anyToken bool
@@ -92,7 +99,7 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	return &Authenticator{
 		cfg:      cfg,
-		failures: httprate.NewRateLimiter(cfg.FailureLimit, cfg.FailureWindow),
+		failures: cfg.Failures,
 	}, nil
 }
 
@@ -120,9 +127,9 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		client := clientAddr(r)
-		if _, rate, err := a.failures.Status(client); err == nil && rate >= float64(a.cfg.FailureLimit) {
+		if wait, limited := a.failures.Limited(r); limited {
 			p := problem.New(http.StatusTooManyRequests, fmt.Sprintf("too many failed authentications from %s; wait and retry with a valid token", client))
-			p.RetryAfter = int(a.cfg.FailureWindow.Seconds())
+			p.RetryAfter = int(wait.Seconds())
 			problem.Write(w, p)
 			return
 		}
@@ -152,7 +159,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 
 // fail counts a failed authentication of client and answers 401.
 func (a *Authenticator) fail(w http.ResponseWriter, r *http.Request, client, detail string) {
-	a.failures.OnLimit(w, r, client)
+	a.failures.Add(w, r)
 	a.cfg.Logger.Info("authentication failed", "client", client, "method", r.Method, "path", r.URL.Path, "reason", detail)
 	writeUnauthenticated(w, r, detail)
 }

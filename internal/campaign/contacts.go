@@ -29,7 +29,22 @@ type CSVError struct {
 	Line   int    // 1-based line; 0 when the error is not tied to a line
 	Column int    // 1-based byte column; 0 when unknown
 	Msg    string // what is wrong and what to do about it
+	// Err is the kind of problem, for errors.Is: ErrNotUTF8, or nil.
+	Err error
 }
+
+// ErrNotUTF8 is the Err of a CSVError for a contact file read as UTF-8 that is not: its Line
+// and Column are the first byte that is not. The two fixes are to save the file as UTF-8
+// or to name its encoding (ReaderOptions.Encoding, contacts.encoding, --encoding).
+var ErrNotUTF8 error = csvProblem("the contact file is not UTF-8")
+
+// csvProblem is a kind of CSVError; a string, so that CSVErrors compare with cmp.
+type csvProblem string
+
+func (p csvProblem) Error() string { return string(p) }
+
+// Unwrap returns e.Err.
+func (e *CSVError) Unwrap() error { return e.Err }
 
 // Error returns "path:line:column: message".
 func (e *CSVError) Error() string { return errorPrefix(e.Path, e.Line, e.Column) + e.Msg }
@@ -253,7 +268,7 @@ func (cr *ContactReader) readError(err error) error {
 	var bad *notUTF8Error
 	switch {
 	case errors.As(err, &bad):
-		return &CSVError{Path: cr.path, Line: bad.line, Column: bad.col,
+		return &CSVError{Path: cr.path, Line: bad.line, Column: bad.col, Err: ErrNotUTF8,
 			Msg: fmt.Sprintf(`byte 0x%02X is not UTF-8, so the file is in another encoding, likely Windows-1252 (what Excel's "CSV (Comma delimited)" writes); save it in Excel as "CSV UTF-8 (Comma delimited)", or upload it with --encoding windows-1252`, bad.b)}
 	case errors.Is(err, errRecordTooLong):
 		return &CSVError{Path: cr.path, Line: cr.endLine + 1,

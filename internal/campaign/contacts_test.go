@@ -105,18 +105,18 @@ func TestContactReader(t *testing.T) {
 			in:     "name,phone\nAda,1\nJos\xe9,2\n",
 			header: []string{"name", "phone"},
 			rows:   []*Row{{Index: 1, Line: 2, Fields: []string{"Ada", "1"}}},
-			err:    &CSVError{Line: 3, Column: 4, Msg: notUTF8Msg(0xE9)},
+			err:    &CSVError{Line: 3, Column: 4, Err: ErrNotUTF8, Msg: notUTF8Msg(0xE9)},
 		},
 		{
 			name: "not UTF-8 in the header",
 			in:   "name,t\xe9l\xe9phone\nAda,1\n",
-			err:  &CSVError{Line: 1, Column: 7, Msg: notUTF8Msg(0xE9)},
+			err:  &CSVError{Line: 1, Column: 7, Err: ErrNotUTF8, Msg: notUTF8Msg(0xE9)},
 		},
 		{
 			name:   "a character cut off at the end",
 			in:     "name,phone\nAda,1\xc3",
 			header: []string{"name", "phone"},
-			err:    &CSVError{Line: 2, Column: 6, Msg: notUTF8Msg(0xC3)},
+			err:    &CSVError{Line: 2, Column: 6, Err: ErrNotUTF8, Msg: notUTF8Msg(0xC3)},
 		},
 		{
 			name:      "Windows-1252 decoded",
@@ -313,7 +313,7 @@ func TestContactReaderUTF8AcrossReads(t *testing.T) {
 		t.Errorf("one byte at a time: %q, %v", cells, err)
 	}
 	_, err = read(iotest.OneByteReader(strings.NewReader(good + "x,\xf0\x9f\x99\n")))
-	want := &CSVError{Line: 5, Column: 3, Msg: notUTF8Msg(0xF0)}
+	want := &CSVError{Line: 5, Column: 3, Err: ErrNotUTF8, Msg: notUTF8Msg(0xF0)}
 	if diff := cmp.Diff(want, err); diff != "" {
 		t.Errorf("cut-off character (-want +got):\n%s", diff)
 	}

@@ -22,6 +22,9 @@ type PreviewOptions struct {
 	// Delimiter of the contact file: ',', ';' or '\t'. Defaults to the campaign file's
 	// contacts.delimiter, else it is detected from the header line.
 	Delimiter rune
+	// Encoding of the contact file. Defaults to the campaign file's contacts.encoding, else
+	// EncodingUTF8: a file that is not UTF-8 is then a *CSVError wrapping ErrNotUTF8.
+	Encoding Encoding
 	// SampleRows is how many dialable rows UploadPreview.Sample holds at most. Defaults to 10.
 	SampleRows int
 	// MaxRefused is how many refused rows UploadPreview.Refused holds at most; the counts always
@@ -35,6 +38,9 @@ type PreviewOptions struct {
 func (o *PreviewOptions) withDefaults(f *File) {
 	if o.Delimiter == 0 {
 		o.Delimiter = f.Contacts.DelimiterRune()
+	}
+	if o.Encoding == "" {
+		o.Encoding = Encoding(f.Contacts.Encoding)
 	}
 	if o.SampleRows <= 0 {
 		o.SampleRows = 10
@@ -135,7 +141,7 @@ const previewBatch = 512
 // *ColumnError, a *CSVError, a file without rows, or the Suppressor's.
 func Preview(ctx context.Context, f *File, path string, r io.Reader, opt PreviewOptions) (*UploadPreview, error) {
 	opt.withDefaults(f)
-	cr, err := NewContactReader(r, ReaderOptions{Path: path, Delimiter: opt.Delimiter})
+	cr, err := NewContactReader(r, ReaderOptions{Path: path, Delimiter: opt.Delimiter, Encoding: opt.Encoding})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"strings"
@@ -140,5 +141,31 @@ func TestPreviewErrors(t *testing.T) {
 	var cse *CSVError
 	if !errors.As(err, &cse) || cse.Line != 2 {
 		t.Errorf("unclosed quote: %v, want a *CSVError on line 2", err)
+	}
+}
+
+// TestPreviewEncoding: a Windows-1252 file is refused at its first accented byte with
+// ErrNotUTF8, and previews whole with Encoding or the campaign file's contacts.encoding.
+func TestPreviewEncoding(t *testing.T) {
+	data, err := os.ReadFile("testdata/excel-windows-1252.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Preview(t.Context(), mustFile(t), "x.csv", bytes.NewReader(data), PreviewOptions{})
+	var ce *CSVError
+	if !errors.Is(err, ErrNotUTF8) || !errors.As(err, &ce) || ce.Line != 2 || ce.Column != 4 {
+		t.Errorf("without an encoding: %v, want ErrNotUTF8 at line 2 column 4", err)
+	}
+	for name, tc := range map[string]struct {
+		f   *File
+		opt PreviewOptions
+	}{
+		"option":            {mustFile(t), PreviewOptions{Encoding: EncodingWindows1252}},
+		"contacts.encoding": {mustFileWith(t, "  encoding: windows-1252\n"), PreviewOptions{}},
+	} {
+		pv, err := Preview(t.Context(), tc.f, "x.csv", bytes.NewReader(data), tc.opt)
+		if err != nil || pv.Dialable != 5 || pv.Sample[0].Name != "José" {
+			t.Errorf("with the encoding by %s: %+v, %v; want 5 dialable, José first", name, pv, err)
+		}
 	}
 }

@@ -78,6 +78,20 @@ func (s *Schedule) Next(t time.Time) (time.Time, error) {
 	return sched.Next(t.In(loc)), nil
 }
 
+// FieldError is a schedule that Store.Add refused, with the field at fault: "cron",
+// "timezone", "campaign" or "contacts" (the flags of `dialer schedule add`). Its message
+// names the flag, says what is wrong and gives an example.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+// Error returns the message, which starts with the flag (or the campaign file's path).
+func (e *FieldError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *FieldError) Unwrap() error { return e.Err }
+
 // Store keeps schedules in Redis under the keys of keys.go.
 type Store struct {
 	rdb redis.UniversalClient
@@ -92,20 +106,24 @@ func NewStore(rdb redis.UniversalClient) *Store {
 // Add checks s and stores it under a new ID, which it returns in the copy it returns. The
 // cron spec must parse (see Schedule.Cron), the time zone must be an IANA zone, both files
 // must exist, and the campaign file must be valid (campaign.ParseFile). Relative paths are
-// made absolute against the working directory. Subscribed schedulers are told at once.
+// made absolute against the working directory. Subscribed schedulers are told at once. A
+// refused schedule is a *FieldError.
 func (st *Store) Add(ctx context.Context, s Schedule) (*Schedule, error) {
+	if _, _, err := parseCron(s.Cron, ""); err != nil {
+		return nil, &FieldError{"cron", err}
+	}
 	if _, _, err := parseCron(s.Cron, s.Timezone); err != nil {
-		return nil, err
+		return nil, &FieldError{"timezone", err}
 	}
 	var err error
 	if s.CampaignPath, err = existingFile("--campaign", s.CampaignPath); err != nil {
-		return nil, err
+		return nil, &FieldError{"campaign", err}
 	}
 	if s.ContactsPath, err = existingFile("--contacts", s.ContactsPath); err != nil {
-		return nil, err
+		return nil, &FieldError{"contacts", err}
 	}
 	if _, err := campaign.ParseFile(s.CampaignPath); err != nil {
-		return nil, err
+		return nil, &FieldError{"campaign", err}
 	}
 	s.ID = newID()
 	s.CreatedAt = st.now().UTC().Truncate(time.Second)

@@ -87,24 +87,29 @@ func TestStore(t *testing.T) {
 	t.Run("Refusals", func(t *testing.T) {
 		bad := writeFile(t, dir, "bad.yaml", strings.Replace(testCampaign, "numberColumn", "numberColum", 1))
 		for _, tt := range []struct {
-			name string
-			s    Schedule
-			want string
+			name  string
+			s     Schedule
+			want  string
+			field string
 		}{
-			{"SixFields", Schedule{Cron: "0 0 9 * * MON", CampaignPath: good, ContactsPath: contacts}, "want 5 fields"},
-			{"Garbage", Schedule{Cron: "every morning", CampaignPath: good, ContactsPath: contacts}, `--cron "every morning"`},
-			{"ZoneInSpec", Schedule{Cron: "CRON_TZ=UTC 0 9 * * *", CampaignPath: good, ContactsPath: contacts}, "--timezone"},
-			{"BadZone", Schedule{Cron: "@daily", Timezone: "Mars/Olympus", CampaignPath: good, ContactsPath: contacts}, "Mars/Olympus"},
-			{"NoCampaignFile", Schedule{Cron: "@daily", CampaignPath: filepath.Join(dir, "missing.yaml"), ContactsPath: contacts}, "missing.yaml"},
-			{"NoContactFile", Schedule{Cron: "@daily", CampaignPath: good, ContactsPath: filepath.Join(dir, "missing.csv")}, "missing.csv"},
-			{"BadCampaignFile", Schedule{Cron: "@daily", CampaignPath: bad, ContactsPath: contacts}, "contacts.numberColum"},
-			{"Directory", Schedule{Cron: "@daily", CampaignPath: good, ContactsPath: dir}, "is a directory"},
+			{"SixFields", Schedule{Cron: "0 0 9 * * MON", CampaignPath: good, ContactsPath: contacts}, "want 5 fields", "cron"},
+			{"Garbage", Schedule{Cron: "every morning", CampaignPath: good, ContactsPath: contacts}, `--cron "every morning"`, "cron"},
+			{"ZoneInSpec", Schedule{Cron: "CRON_TZ=UTC 0 9 * * *", CampaignPath: good, ContactsPath: contacts}, "--timezone", "cron"},
+			{"BadZone", Schedule{Cron: "@daily", Timezone: "Mars/Olympus", CampaignPath: good, ContactsPath: contacts}, "Mars/Olympus", "timezone"},
+			{"NoCampaignFile", Schedule{Cron: "@daily", CampaignPath: filepath.Join(dir, "missing.yaml"), ContactsPath: contacts}, "missing.yaml", "campaign"},
+			{"NoContactFile", Schedule{Cron: "@daily", CampaignPath: good, ContactsPath: filepath.Join(dir, "missing.csv")}, "missing.csv", "contacts"},
+			{"BadCampaignFile", Schedule{Cron: "@daily", CampaignPath: bad, ContactsPath: contacts}, "contacts.numberColum", "campaign"},
+			{"Directory", Schedule{Cron: "@daily", CampaignPath: good, ContactsPath: dir}, "is a directory", "contacts"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				before, _ := st.List(ctx)
 				_, err := st.Add(ctx, tt.s)
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("Add = %v, want an error saying %q", err, tt.want)
+				}
+				var fe *FieldError
+				if !errors.As(err, &fe) || fe.Field != tt.field {
+					t.Errorf("Add = %#v, want a *FieldError for %s", err, tt.field)
 				}
 				if after, _ := st.List(ctx); len(after) != len(before) {
 					t.Errorf("a refused Add stored a schedule")
