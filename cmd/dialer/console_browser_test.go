@@ -25,6 +25,7 @@ import (
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/schedule"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/dialerhq/dialer/internal/worker"
@@ -74,8 +75,10 @@ func (b *browserProblems) check(t *testing.T) {
 // confirm, pause and resume, watch it finish against the simulator, and download the
 // report, which must be byte-identical to `dialer report`. A read-only user sees no pause
 // button and a pause it forges is refused. Any JavaScript error or failed request fails
-// the test. An admin adds numbers to the suppression list and reads the audit log. Each page is saved as a screenshot, at 1280 and 375 px wide, in
-// $DIALER_SCREENSHOTS (default: dialer-console-screenshots in the temporary directory).
+// the test. An admin adds numbers to the suppression list and reads the audit log. Each page is
+// saved as a screenshot, at 1280 and 375 px wide, in $DIALER_SCREENSHOTS (default:
+// dialer-console-screenshots in the temporary directory), and every piece of text on it must
+// pass WCAG AA contrast as the browser renders it (checkContrast).
 func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test; not in -short")
@@ -146,7 +149,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.ExecPath(execPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+		chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(profileDir(t)), chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
@@ -215,6 +218,9 @@ func TestConsoleInBrowser(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width)), png, 0o644); err != nil {
 					return err
 				}
+				if err := checkContrast(fmt.Sprintf("%s at %d px", name, width)).Do(ctx); err != nil {
+					return err
+				}
 			}
 			return chromedp.EmulateViewport(1280, 900).Do(ctx)
 		})
@@ -258,6 +264,35 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#token-error`, chromedp.ByQuery))
 	signIn(operate)
 	run("campaigns, empty", shot("02-campaigns-empty"))
+
+	// A Windows-1252 file dropped without its encoding: the preview says where and how to fix
+	// it; picking the encoding there previews it; cancel leaves nothing.
+	excelPath, err := filepath.Abs("../../internal/campaign/testdata/excel-windows-1252.csv")
+	must(t, err)
+	runAllowing("not UTF-8", "422 for "+srv.URL+"/drafts/",
+		chromedp.Navigate(srv.URL+"/campaigns/new"),
+		chromedp.WaitVisible(`#contacts`, chromedp.ByQuery),
+		chromedp.SetUploadFiles(`#contacts`, []string{excelPath}, chromedp.ByQuery),
+		chromedp.SetUploadFiles(`#campaign`, []string{campaignPath}, chromedp.ByQuery),
+		chromedp.Click(`form[action="/campaigns/new"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#encoding-error`, chromedp.ByQuery),
+		shot("03b-preview-not-utf8"),
+	)
+	if s := text(`div.error`); !strings.Contains(s, "line 2, column 4") || !strings.Contains(s, "CSV UTF-8") {
+		t.Errorf("the encoding error says %q", s)
+	}
+	run("pick the encoding",
+		chromedp.SetValue(`#map-encoding`, "windows-1252", chromedp.ByQuery),
+		chromedp.Click(`form.mapping button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`table.sample`, chromedp.ByQuery),
+	)
+	if s := text(`table.sample tbody`); !strings.Contains(s, "José") {
+		t.Errorf("the preview in windows-1252 shows %q", s)
+	}
+	run("cancel the draft",
+		chromedp.Click(`form[action$="/cancel"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`table.campaigns`, chromedp.ByQuery),
+	)
 
 	// New campaign: the example contacts and campaign file; the preview shows the refusals.
 	run("upload",
@@ -409,12 +444,52 @@ func TestConsoleInBrowser(t *testing.T) {
 	if on, err := h.op.Suppression().Suppressed(t.Context(), "", "+14155550199"); err != nil || !on {
 		t.Errorf("after Add in the console, +14155550199 suppressed = %v, %v", on, err)
 	}
-	run("schedules", chromedp.Navigate(srv.URL+"/schedules"), chromedp.WaitVisible(`table`, chromedp.ByQuery), shot("12-schedules"))
+	// A schedule: a cron spec the form refuses next to its field, then a good one.
+	examplePath, err := filepath.Abs("../../campaigns/example.yaml")
+	must(t, err)
+	runAllowing("schedule refused", "422 for "+srv.URL+"/schedules",
+		chromedp.Navigate(srv.URL+"/schedules"),
+		chromedp.WaitVisible(`#s-cron`, chromedp.ByQuery),
+		chromedp.SendKeys(`#s-cron`, "every morning", chromedp.ByQuery),
+		chromedp.SendKeys(`#s-timezone`, "America/New_York", chromedp.ByQuery),
+		chromedp.SendKeys(`#s-campaign`, examplePath, chromedp.ByQuery),
+		chromedp.SendKeys(`#s-contacts`, contactsPath, chromedp.ByQuery),
+		chromedp.Click(`form[action="/schedules"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#s-cron-error`, chromedp.ByQuery),
+		shot("12a-schedule-refused"),
+	)
+	run("schedule added",
+		chromedp.SetValue(`#s-cron`, "0 9 * * MON-FRI", chromedp.ByQuery),
+		chromedp.Click(`form[action="/schedules"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`p.notice`, chromedp.ByQuery),
+		shot("12-schedules"),
+	)
+	if list, err := schedule.NewStore(rdb).List(t.Context()); err != nil || len(list) != 1 || list[0].Timezone != "America/New_York" {
+		t.Errorf("after adding a schedule in the console: %v, %v", list, err)
+	}
 	run("tokens", chromedp.Navigate(srv.URL+"/tokens"), chromedp.WaitVisible(`#tname`, chromedp.ByQuery), shot("13-tokens"))
 	run("audit", chromedp.Navigate(srv.URL+"/audit"), chromedp.WaitVisible(`table`, chromedp.ByQuery), shot("14-audit"))
 	if got := text(`table tbody`); !strings.Contains(got, "/campaigns/{id}/pause") || !strings.Contains(got, "ops-anna") {
 		t.Errorf("the audit log lacks ops-anna's pause:\n%s", got)
 	}
+}
+
+// profileDir is a directory for chromium's profile, removed after the test. Chromium's
+// helper processes may still write there for a moment after the browser has closed, which
+// made t.TempDir's own removal fail the test; so removal is retried, then only logged.
+func profileDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "dialer-chromium-")
+	must(t, err)
+	t.Cleanup(func() {
+		for range 20 {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("chromium's profile %s is left behind: %v", dir, err)
+	})
+	return dir
 }
 
 // keysExcept returns keys that start with none of prefixes.

@@ -113,6 +113,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Insecure:  *insecureNoAuth,
 		Logger:    logger,
 		Observe:   h.audit.Middleware(logger),
+		Failures:  h.failures,
 	})
 	if err != nil {
 		return err
@@ -266,6 +267,9 @@ type serveHandlers struct {
 	api     *api.Server
 	op      *operator.Operator
 	audit   *audit.Log
+	// failures counts failed authentications per client address, for the API's
+	// Authorization header and the console's sign-in form together.
+	failures *auth.Failures
 
 	recorder  *metrics.Recorder
 	notifier  *notify.Handler
@@ -322,8 +326,9 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 		h.Close()
 		return nil, err
 	}
+	h.failures = auth.NewFailures(10, time.Minute)
 	h.console, err = console.New(console.Config{
-		Operator: h.op, Tokens: auth.NewStore(rdb), Audit: h.audit, Logger: logger,
+		Operator: h.op, Tokens: auth.NewStore(rdb), Audit: h.audit, Logger: logger, SignInFailures: h.failures,
 		TrustedProxies: cc.trustedProxies, ProxyScope: cc.proxyScope,
 	})
 	if err != nil {

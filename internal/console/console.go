@@ -66,6 +66,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// ProxyScope is the scope of a user a trusted proxy vouches for. Defaults to read.
 	ProxyScope auth.Scope
+	// SignInFailures counts failed sign-ins per client address; an address over its limit
+	// is refused without its token being checked, and told how long to wait. dialer serve
+	// shares it with the API's authenticator, so guesses count together however they are
+	// made. Defaults to auth.NewFailures(10, time.Minute).
+	SignInFailures *auth.Failures
 	// Logger receives internal errors with a request id. Defaults to discarding.
 	Logger *slog.Logger
 	// Now is the clock. Defaults to time.Now.
@@ -88,6 +93,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 2 * time.Second
+	}
+	if c.SignInFailures == nil {
+		c.SignInFailures = auth.NewFailures(10, time.Minute)
 	}
 	if !c.ProxyScope.Valid() {
 		c.ProxyScope = auth.ScopeRead
@@ -162,6 +170,21 @@ var funcs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"add":  func(a, b int) int { return a + b },
+	// dict passes several values to a shared template: dict "Key" value "Key2" value2.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, errors.New("dict: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 // formatTime is t for a person, in UTC to the minute; "" for the zero time.

@@ -334,3 +334,188 @@ func TestTrustedProxy(t *testing.T) {
 		t.Errorf("the same header from elsewhere: %d, want a redirect to sign in", rec.Code)
 	}
 }
+
+// TestSignInThrottled: after ten wrong tokens from one address the sign-in form refuses even
+// a good token from it, says how long to wait, and counts failures made through the API's
+// Authorization header too when the two share auth.Failures; another address still signs in.
+func TestSignInThrottled(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 17)
+	op := operator.New(rdb, operator.Config{Now: testutil.Now})
+	t.Cleanup(func() { op.Close() })
+	tokens := auth.NewStore(rdb)
+	failures := auth.NewFailures(10, time.Minute)
+	c, err := New(Config{Operator: op, Tokens: tokens, DraftDir: t.TempDir(), Now: testutil.Now, SignInFailures: failures})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(auth.Config{Tokens: tokens, Failures: failures})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	a.Mount(mux, c.Routes())
+	h := c.Sessions(auth.CrossOrigin(mux))
+	good, _, err := tokens.Create(t.Context(), auth.CreateOptions{Name: "ops", Scope: auth.ScopeOperate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(remote, token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/signin", strings.NewReader(url.Values{"token": {token}}.Encode()))
+		r.RemoteAddr = remote
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	const wrong = "dlr_0000000000000000_wrong"
+	for i := range 9 {
+		if rec := signIn("192.0.2.1:4000", wrong); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d, want 401", i+1, rec.Code)
+		}
+	}
+	// The tenth failure comes through the API.
+	r := httptest.NewRequest("GET", "/campaigns", nil)
+	r.RemoteAddr = "192.0.2.1:4001"
+	r.Header.Set("Authorization", "Bearer "+wrong)
+	if rec := httptest.NewRecorder(); func() int { h.ServeHTTP(rec, r); return rec.Code }() != http.StatusUnauthorized {
+		t.Fatalf("a wrong bearer token: %d, want 401", rec.Code)
+	}
+	rec := signIn("192.0.2.1:4002", good)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "60" {
+		t.Fatalf("a good token after 10 failures: %d (Retry-After %q), want 429 and 60", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	body := rec.Body.String()
+	if !strings.Contains(body, `id="token-error"`) || !strings.Contains(body, "Wait 1 minute") {
+		t.Errorf("the page does not say, next to the field, how long to wait:\n%s", body)
+	}
+	if rec := signIn("198.51.100.9:4000", good); rec.Code != http.StatusSeeOther || rec.Header().Get("Set-Cookie") == "" {
+		t.Errorf("a good token from another address: %d, want a session", rec.Code)
+	}
+}
+
+// TestNewCampaignEncoding: a Windows-1252 contact file dropped without its encoding gets a
+// preview that names the line and column and both fixes, next to the encoding field; picking
+// the encoding there, or on the upload form, previews it and creates it as written.
+func TestNewCampaignEncoding(t *testing.T) {
+	c, h, token := setup(t)
+	do := func(method, target string, body io.Reader, contentType string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, body)
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
+		if contentType != "" {
+			r.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	upload := func(encoding string) string {
+		var body strings.Builder
+		mw := multipart.NewWriter(&body)
+		for field, path := range map[string]string{"contacts": "../campaign/testdata/excel-windows-1252.csv", "campaign": "../../campaigns/example.yaml"} {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := mw.CreateFormFile(field, filepath.Base(path))
+			w.Write(data)
+		}
+		mw.WriteField("encoding", encoding)
+		mw.Close()
+		rec := do("POST", "/campaigns/new", strings.NewReader(body.String()), mw.FormDataContentType())
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("upload with encoding %q: %d %s", encoding, rec.Code, rec.Body)
+		}
+		return rec.Header().Get("Location")
+	}
+
+	draft := upload("")
+	rec := do("GET", draft, nil, "")
+	body := rec.Body.String()
+	for _, want := range []string{"line 2, column 4", `id="encoding-error"`, "CSV UTF-8 (Comma delimited)", "pick Windows-1252"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("preview of a Windows-1252 file without its encoding lacks %q", want)
+		}
+	}
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("preview without the encoding: %d, want 422", rec.Code)
+	}
+	if rec := do("GET", draft+"?encoding=windows-1252", nil, ""); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "José") {
+		t.Errorf("preview with windows-1252 picked on it: %d\n%s", rec.Code, rec.Body)
+	}
+	if rec := do("GET", draft+"?encoding=ebcdic", nil, ""); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `id="encoding-error"`) {
+		t.Errorf("an encoding not offered: %d, want 422 with the error next to the field", rec.Code)
+	}
+
+	draft = upload("windows-1252")
+	if rec := do("GET", draft, nil, ""); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `<option value="windows-1252" selected>`) {
+		t.Fatalf("preview with windows-1252 picked on the upload form: %d\n%s", rec.Code, rec.Body)
+	}
+	form := url.Values{"number": {"phone"}, "name": {"First Name"}, "tz": {"-"}, "encoding": {"windows-1252"}}
+	if rec := do("POST", draft+"/confirm", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"); rec.Code != http.StatusSeeOther {
+		t.Fatalf("confirm: %d %s", rec.Code, rec.Body)
+	}
+	ids, _ := c.op.Store().CampaignIDs(t.Context())
+	if len(ids) != 1 {
+		t.Fatalf("campaigns after confirm: %v", ids)
+	}
+	ct, err := c.op.Store().Contact(t.Context(), ids[0], 1)
+	if err != nil || ct.Name != "José" {
+		t.Errorf("row 1 of the created campaign: %+v, %v; want José", ct, err)
+	}
+}
+
+// TestAddSchedule adds a schedule from the form, as `dialer schedule add` does; a refused
+// field is shown next to it, and nothing is stored.
+func TestAddSchedule(t *testing.T) {
+	c, h, opToken := setup(t)
+	admin, _, err := c.cfg.Tokens.Create(t.Context(), auth.CreateOptions{Name: "root", Scope: auth.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	campaignPath, _ := filepath.Abs("../../campaigns/example.yaml")
+	contactsPath, _ := filepath.Abs("../../campaigns/example.csv")
+	post := func(form url.Values) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/schedules", strings.NewReader(form.Encode()))
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: admin})
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	for _, tt := range []struct {
+		name, field, want string
+		form              url.Values
+	}{
+		{"no cron", "s-cron", "Say when", url.Values{"campaign": {campaignPath}, "contacts": {contactsPath}}},
+		{"bad cron", "s-cron", "want 5 fields", url.Values{"cron": {"every morning"}, "campaign": {campaignPath}, "contacts": {contactsPath}}},
+		{"bad zone", "s-timezone", "not an IANA time zone", url.Values{"cron": {"@daily"}, "timezone": {"Mars/Olympus"}, "campaign": {campaignPath}, "contacts": {contactsPath}}},
+		{"no such file", "s-contacts", "no such file", url.Values{"cron": {"@daily"}, "campaign": {campaignPath}, "contacts": {"/nowhere/x.csv"}}},
+	} {
+		rec := post(tt.form)
+		body := rec.Body.String()
+		i := strings.Index(body, `id="`+tt.field+`-error"`)
+		if rec.Code != http.StatusUnprocessableEntity || i < 0 || !strings.Contains(body[i:], tt.want) {
+			t.Errorf("%s: %d; want 422 with %q next to %s", tt.name, rec.Code, tt.want, tt.field)
+		}
+	}
+	if list, _ := c.schedules.List(t.Context()); len(list) != 0 {
+		t.Fatalf("refused forms stored %d schedules", len(list))
+	}
+	rec := post(url.Values{"cron": {"0 9 * * MON-FRI"}, "timezone": {"America/New_York"}, "campaign": {campaignPath}, "contacts": {contactsPath}})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Added schedule") {
+		t.Fatalf("a good schedule: %d\n%s", rec.Code, rec.Body)
+	}
+	list, _ := c.schedules.List(t.Context())
+	if len(list) != 1 || list[0].Cron != "0 9 * * MON-FRI" || list[0].Timezone != "America/New_York" || list[0].ContactsPath != contactsPath {
+		t.Errorf("stored schedules: %+v", list)
+	}
+	// An operator may read the schedules but not add one.
+	r := httptest.NewRequest("POST", "/schedules", strings.NewReader("cron=@daily"))
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: opToken})
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("an operator adding a schedule: %d, want 403", rec.Code)
+	}
+}

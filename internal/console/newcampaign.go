@@ -23,7 +23,8 @@ import (
 const (
 	draftContacts = "contacts.csv"
 	draftCampaign = "campaign.yaml"
-	draftName     = "name" // the contact file's name as uploaded
+	draftName     = "name"     // the contact file's name as uploaded
+	draftEncoding = "encoding" // the encoding picked on the upload form; absent for the campaign file's
 )
 
 var draftIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -50,6 +51,33 @@ type NewView struct {
 	Fields []FormField
 	// ContactsError and FileError are shown next to the two file inputs.
 	ContactsError, FileError string
+	// Encoding is the contact file's encoding as picked ("" for the campaign file's, else
+	// UTF-8), Encodings what the form offers, and EncodingError why a pick was refused.
+	Encoding      string
+	Encodings     []EncodingOption
+	EncodingError string
+}
+
+// EncodingOption is one contact file encoding the forms offer.
+type EncodingOption struct{ Value, Label string }
+
+// encodingOptions are the encodings `dialer upload --encoding` takes; "" leaves it to the
+// campaign file's contacts.encoding, else UTF-8.
+func encodingOptions() []EncodingOption {
+	return []EncodingOption{
+		{"", "As the campaign file says (UTF-8 if it says nothing)"},
+		{string(campaign.EncodingUTF8), "UTF-8"},
+		{string(campaign.EncodingWindows1252), "Windows-1252 (Excel's CSV on Windows)"},
+		{string(campaign.EncodingLatin1), "Latin-1 (ISO-8859-1)"},
+	}
+}
+
+// parseEncodingField reads an encoding picked in a form: "" stays "" (the campaign file's).
+func parseEncodingField(s string) (campaign.Encoding, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return campaign.ParseEncoding(s)
 }
 
 // formFields are the campaign form's settings, with the campaign file's defaults filled in.
@@ -79,7 +107,7 @@ func (c *Console) newForm(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("mode") == "form" {
 		mode = "form"
 	}
-	c.render(w, r, http.StatusOK, "new", "", NewView{Page: p, Mode: mode, Fields: formFields()})
+	c.render(w, r, http.StatusOK, "new", "", NewView{Page: p, Mode: mode, Fields: formFields(), Encodings: encodingOptions()})
 }
 
 // templateCSV is the contact file template the new campaign page offers.
@@ -98,7 +126,7 @@ func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, c.cfg.MaxUploadBytes)
 	p := c.page(r, "New campaign")
 	p.Nav = "new"
-	v := NewView{Page: p, Mode: "file", Fields: formFields()}
+	v := NewView{Page: p, Mode: "file", Fields: formFields(), Encodings: encodingOptions()}
 	refuse := func() { c.render(w, r, http.StatusUnprocessableEntity, "new", "", v) }
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
 		var tooBig *http.MaxBytesError
@@ -118,6 +146,14 @@ func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 		if val, ok := r.MultipartForm.Value[v.Fields[i].Key]; ok {
 			v.Fields[i].Value = strings.TrimSpace(val[0])
 		}
+	}
+	v.Encoding = r.FormValue("encoding")
+	enc, err := parseEncodingField(v.Encoding)
+	if err != nil {
+		v.EncodingError = "Pick one of the encodings offered: " + err.Error() + "."
+		v.Encoding = ""
+		refuse()
+		return
 	}
 	contacts, hdr, err := r.FormFile("contacts")
 	if err != nil {
@@ -155,7 +191,7 @@ func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 		refuse()
 		return
 	}
-	id, err := c.saveDraft(hdr.Filename, contacts, yamlText)
+	id, err := c.saveDraft(hdr.Filename, contacts, yamlText, enc)
 	if err != nil {
 		c.internalError(w, r, err)
 		return
@@ -231,7 +267,7 @@ func formYAML(fields []FormField) ([]byte, error) {
 
 // saveDraft writes a new draft and returns its id. It also removes drafts older than
 // Config.DraftTTL.
-func (c *Console) saveDraft(name string, contacts io.Reader, yamlText []byte) (string, error) {
+func (c *Console) saveDraft(name string, contacts io.Reader, yamlText []byte, enc campaign.Encoding) (string, error) {
 	c.sweepDrafts()
 	id := newID()
 	dir := filepath.Join(c.cfg.DraftDir, id)
@@ -250,6 +286,9 @@ func (c *Console) saveDraft(name string, contacts io.Reader, yamlText []byte) (s
 	}
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, draftName), []byte(filepath.Base(name)), 0o600)
+	}
+	if err == nil && enc != "" {
+		err = os.WriteFile(filepath.Join(dir, draftEncoding), []byte(enc), 0o600)
 	}
 	if err != nil {
 		os.RemoveAll(dir)
@@ -271,6 +310,8 @@ func (c *Console) sweepDrafts() {
 type draft struct {
 	id, dir, name string
 	yaml          []byte
+	// enc is the encoding picked on the upload form, "" for none.
+	enc campaign.Encoding
 }
 
 func (c *Console) loadDraft(id string) (*draft, error) {
@@ -283,26 +324,57 @@ func (c *Console) loadDraft(id string) (*draft, error) {
 		return nil, err
 	}
 	name, _ := os.ReadFile(filepath.Join(dir, draftName))
-	return &draft{id: id, dir: dir, name: string(name), yaml: y}, nil
+	enc, _ := os.ReadFile(filepath.Join(dir, draftEncoding))
+	return &draft{id: id, dir: dir, name: string(name), yaml: y, enc: campaign.Encoding(enc)}, nil
 }
 
 func (d *draft) open() (io.ReadCloser, error) { return os.Open(filepath.Join(d.dir, draftContacts)) }
 
-// Mapping is the columns picked on the preview page; "" keeps the campaign file's.
+// Mapping is the columns and the encoding picked on the preview page; "" keeps the
+// campaign file's (for the encoding: the upload form's pick, else the campaign file's).
 type Mapping struct {
 	Number, Name, Timezone string
+	Encoding               string
 }
 
 func mappingOf(r *http.Request) Mapping {
-	return Mapping{Number: r.FormValue("number"), Name: r.FormValue("name"), Timezone: r.FormValue("tz")}
+	return Mapping{Number: r.FormValue("number"), Name: r.FormValue("name"), Timezone: r.FormValue("tz"), Encoding: r.FormValue("encoding")}
 }
 
-// file parses the draft's campaign file with the mapping applied, defaults filled, checked.
-func (d *draft) file(m Mapping, header []string) (*campaign.File, error) {
+// encodingError is an encoding picked on the preview page that is not one of those offered.
+type encodingError struct{ err error }
+
+func (e *encodingError) Error() string {
+	return "Pick one of the encodings offered: " + e.err.Error() + "."
+}
+
+// encoding is the contact file's encoding: picked on the preview page, else on the upload
+// form, else the campaign file's contacts.encoding; "" means UTF-8.
+func (d *draft) encoding(m Mapping) (campaign.Encoding, error) {
+	if m.Encoding != "" {
+		enc, err := parseEncodingField(m.Encoding)
+		if err != nil {
+			return "", &encodingError{err}
+		}
+		return enc, nil
+	}
+	if d.enc != "" {
+		return d.enc, nil
+	}
+	if f, err := campaign.Parse(draftCampaign, d.yaml); err == nil {
+		return campaign.Encoding(f.Contacts.Encoding), nil
+	}
+	return "", nil
+}
+
+// file parses the draft's campaign file with the mapping and encoding enc applied,
+// defaults filled, checked.
+func (d *draft) file(m Mapping, enc campaign.Encoding, header []string) (*campaign.File, error) {
 	f, err := campaign.Parse(draftCampaign, d.yaml)
 	if err != nil {
 		return nil, err
 	}
+	f.Contacts.Encoding = string(enc)
 	if m.Number != "" {
 		f.Contacts.NumberColumn = m.Number
 	} else if f.Contacts.NumberColumn == "" || !slices.Contains(header, f.Contacts.NumberColumn) {
@@ -322,7 +394,7 @@ func (d *draft) file(m Mapping, header []string) (*campaign.File, error) {
 			f.CallingWindow.TimezoneColumn = ""
 		case m.Timezone != "":
 			f.CallingWindow.TimezoneColumn = m.Timezone
-		case f.CallingWindow.TimezoneColumn == "" && m == (Mapping{}):
+		case f.CallingWindow.TimezoneColumn == "" && m.Number == "" && m.Name == "" && m.Timezone == "":
 			f.CallingWindow.TimezoneColumn = guessColumn(header, "timezone", "time_zone", "tz", "time zone")
 		}
 	}
@@ -368,8 +440,12 @@ type PreviewView struct {
 	// zone column may be picked.
 	HasZoneColumn bool
 	// Error is why nothing can be created yet (a broken file, a missing column), and
-	// ErrorField the mapping field it belongs to ("number", "name", "tz"), "" for none.
+	// ErrorField the mapping field it belongs to ("number", "name", "tz", "encoding"), ""
+	// for none. Fixes are the ways out of Error, when there are several.
 	Error, ErrorField string
+	Fixes             []string
+	// Encodings are the contact file encodings the page offers.
+	Encodings []EncodingOption
 	Preview           *campaign.UploadPreview
 	// SampleColumns are the header names shown for each sample row's variables.
 	SampleColumns []string
@@ -389,10 +465,10 @@ type OpeningView struct {
 // BuildPreview builds the preview page from a draft's preview (nil with err set when the
 // preview failed).
 func BuildPreview(p Page, id, contactsName string, f *campaign.File, m Mapping, header []string, pv *campaign.UploadPreview, err error) PreviewView {
-	v := PreviewView{Page: p, DraftID: id, ContactsName: contactsName, Header: header, Preview: pv}
+	v := PreviewView{Page: p, DraftID: id, ContactsName: contactsName, Header: header, Preview: pv, Encodings: encodingOptions()[1:]}
 	if f != nil {
 		v.CampaignName = f.Name
-		v.Mapping = Mapping{Number: f.Contacts.NumberColumn, Name: f.Contacts.NameColumn}
+		v.Mapping = Mapping{Number: f.Contacts.NumberColumn, Name: f.Contacts.NameColumn, Encoding: f.Contacts.Encoding}
 		if cw := f.CallingWindow; cw != nil {
 			v.HasZoneColumn = cw.Timezone == campaign.TimezoneContact
 			v.Mapping.Timezone = cw.TimezoneColumn
@@ -403,7 +479,20 @@ func BuildPreview(p Page, id, contactsName string, f *campaign.File, m Mapping, 
 	} else {
 		v.Mapping = m
 	}
-	if err != nil {
+	if v.Mapping.Encoding == "" {
+		v.Mapping.Encoding = string(campaign.EncodingUTF8)
+	}
+	var ce *campaign.CSVError
+	switch {
+	case errors.Is(err, campaign.ErrNotUTF8) && errors.As(err, &ce):
+		v.Error = fmt.Sprintf("%s is not %s: line %d, column %d holds a byte that is not. The file was saved in another encoding, most likely Windows-1252 (what Excel's \"CSV (Comma delimited)\" writes).", contactsName, encodingName(v.Mapping.Encoding), ce.Line, ce.Column)
+		v.ErrorField = "encoding"
+		v.Fixes = []string{
+			"pick Windows-1252 (or the file's encoding) under Encoding below and apply it; or",
+			"save the file in Excel as \"CSV UTF-8 (Comma delimited)\" and start a new campaign with it.",
+		}
+		return v
+	case err != nil:
 		v.Error, v.ErrorField = err.Error(), errorField(err)
 		return v
 	}
@@ -425,18 +514,32 @@ func BuildPreview(p Page, id, contactsName string, f *campaign.File, m Mapping, 
 	return v
 }
 
-// errorField is the mapping field an error is about: number, name or tz; "" otherwise.
+// encodingName is an encoding for a person: UTF-8, Windows-1252, Latin-1.
+func encodingName(enc string) string {
+	for _, o := range encodingOptions()[1:] {
+		if o.Value == enc {
+			name, _, _ := strings.Cut(o.Label, " (")
+			return name
+		}
+	}
+	return enc
+}
+
+// errorField is the mapping field an error is about: number, name, tz or encoding; ""
+// otherwise.
 func errorField(err error) string {
 	var ce *campaign.ColumnError
 	var fe *campaign.FileError
 	key := ""
 	switch {
+	case errors.Is(err, campaign.ErrNotUTF8), errors.As(err, new(*encodingError)):
+		return "encoding"
 	case errors.As(err, &ce):
 		key = ce.Key
 	case errors.As(err, &fe):
 		key = fe.Key
 	}
-	return map[string]string{"contacts.numberColumn": "number", "contacts.nameColumn": "name", "callingWindow.timezoneColumn": "tz"}[key]
+	return map[string]string{"contacts.numberColumn": "number", "contacts.nameColumn": "name", "callingWindow.timezoneColumn": "tz", "contacts.encoding": "encoding"}[key]
 }
 
 // previewDraft shows what the upload of a draft would do, with the columns as mapped.
@@ -459,11 +562,16 @@ func (c *Console) preview(r *http.Request, d *draft) PreviewView {
 	p := c.page(r, "Preview · new campaign")
 	p.Nav = "new"
 	m := mappingOf(r)
-	header, herr := d.header()
+	enc, err := d.encoding(m)
+	if err != nil {
+		return BuildPreview(p, d.id, d.name, nil, m, nil, nil, err)
+	}
+	m.Encoding = string(enc)
+	header, herr := d.header(enc)
 	if herr != nil {
 		return BuildPreview(p, d.id, d.name, nil, m, nil, nil, herr)
 	}
-	f, err := d.file(m, header)
+	f, err := d.file(m, enc, header)
 	if err != nil {
 		return BuildPreview(p, d.id, d.name, nil, m, header, nil, err)
 	}
@@ -476,14 +584,14 @@ func (c *Console) preview(r *http.Request, d *draft) PreviewView {
 	return BuildPreview(p, d.id, d.name, f, m, header, pv, err)
 }
 
-// header reads the draft's contact file header.
-func (d *draft) header() ([]string, error) {
+// header reads the draft's contact file header, in encoding enc.
+func (d *draft) header(enc campaign.Encoding) ([]string, error) {
 	rc, err := d.open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	cr, err := campaign.NewContactReader(rc, campaign.ReaderOptions{Path: d.name})
+	cr, err := campaign.NewContactReader(rc, campaign.ReaderOptions{Path: d.name, Encoding: enc})
 	if err != nil {
 		return nil, err
 	}
@@ -498,10 +606,15 @@ func (c *Console) confirmDraft(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, http.StatusNotFound, "This upload is gone: it was created or canceled already. See the campaigns list.")
 		return
 	}
-	header, err := d.header()
+	m := mappingOf(r)
+	enc, err := d.encoding(m)
+	var header []string
+	if err == nil {
+		header, err = d.header(enc)
+	}
 	var f *campaign.File
 	if err == nil {
-		f, err = d.file(mappingOf(r), header)
+		f, err = d.file(m, enc, header)
 	}
 	if err != nil {
 		c.render(w, r, http.StatusUnprocessableEntity, "preview", "", c.preview(r, d))

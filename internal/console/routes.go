@@ -33,6 +33,7 @@ func (c *Console) Routes() []auth.Route {
 		{Pattern: "POST /suppression/remove", Scope: auth.ScopeAdmin, Handler: c.suppressNumbers("remove")},
 		{Pattern: "POST /suppression/import", Scope: auth.ScopeAdmin, Handler: h(c.suppressImport)},
 		{Pattern: "GET /schedules", Scope: auth.ScopeOperate, Handler: h(c.schedulesPage)},
+		{Pattern: "POST /schedules", Scope: auth.ScopeAdmin, Handler: h(c.addSchedule)},
 		{Pattern: "POST /schedules/{id}/remove", Scope: auth.ScopeAdmin, Handler: h(c.removeSchedule)},
 		{Pattern: "GET /tokens", Scope: auth.ScopeAdmin, Handler: h(c.tokensPage)},
 		{Pattern: "POST /tokens", Scope: auth.ScopeAdmin, Handler: h(c.createToken)},

@@ -2,10 +2,12 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -154,6 +156,13 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusServiceUnavailable, "signin", "", v)
 		return
 	}
+	if wait, limited := c.cfg.SignInFailures.Limited(r); limited {
+		c.cfg.Logger.Info("console sign-in refused: too many failures", "client", r.RemoteAddr)
+		v.Error = fmt.Sprintf("Too many failed sign-ins from this computer's address. Wait %s, then paste the token again; check it with whoever gave it to you.", waitText(wait))
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+		c.render(w, r, http.StatusTooManyRequests, "signin", "", v)
+		return
+	}
 	tok, err := c.cfg.Tokens.Verify(r.Context(), token)
 	switch {
 	case token == "":
@@ -167,6 +176,9 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v.Error != "" {
+		if token != "" {
+			c.cfg.SignInFailures.Add(w, r)
+		}
 		c.cfg.Logger.Info("console sign-in refused", "client", r.RemoteAddr)
 		c.render(w, r, http.StatusUnauthorized, "signin", "", v)
 		return
@@ -180,6 +192,17 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// waitText is d for a person: "1 minute", "2 minutes", "30 seconds".
+func waitText(d time.Duration) string {
+	switch {
+	case d == time.Minute:
+		return "1 minute"
+	case d > time.Minute && d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + " minutes"
+	}
+	return strconv.Itoa(int(d.Round(time.Second)/time.Second)) + " seconds"
 }
 
 // signOut ends the session.
