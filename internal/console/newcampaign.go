@@ -446,7 +446,7 @@ type PreviewView struct {
 	Fixes             []string
 	// Encodings are the contact file encodings the page offers.
 	Encodings []EncodingOption
-	Preview           *campaign.UploadPreview
+	Preview   *campaign.UploadPreview
 	// SampleColumns are the header names shown for each sample row's variables.
 	SampleColumns []string
 	Window        string
