@@ -267,7 +267,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// A Windows-1252 file dropped without its encoding: the preview says where and how to fix
 	// it; picking the encoding there previews it; cancel leaves nothing.
-	excelPath, err := filepath.Abs("../../internal/campaign/testdata/excel-windows-1252.csv")
+	excelPath, err := filepath.Abs("../../internal/contactcsv/testdata/excel-windows-1252.csv")
 	must(t, err)
 	runAllowing("not UTF-8", "422 for "+srv.URL+"/drafts/",
 		chromedp.Navigate(srv.URL+"/campaigns/new"),

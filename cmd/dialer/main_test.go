@@ -190,7 +190,7 @@ func TestUploadRefusals(t *testing.T) {
 }
 
 // excelCSV is a contact file as Excel on Windows saves "CSV (Comma delimited)": Windows-1252.
-const excelCSV = "../../internal/campaign/testdata/excel-windows-1252.csv"
+const excelCSV = "../../internal/contactcsv/testdata/excel-windows-1252.csv"
 
 func TestUploadEncoding(t *testing.T) {
 	rdb, _ := redistest.Setup(t, 6)

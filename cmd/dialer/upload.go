@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/suppression"
@@ -74,9 +75,9 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 	if err != nil {
 		return nil, err
 	}
-	var enc campaign.Encoding
+	var enc contactcsv.Encoding
 	if encoding != "" {
-		if enc, err = campaign.ParseEncoding(encoding); err != nil {
+		if enc, err = contactcsv.ParseEncoding(encoding); err != nil {
 			return nil, fmt.Errorf("%w: --encoding: %v", errUsage, err)
 		}
 	}
@@ -113,7 +114,7 @@ func uploadAs(ctx context.Context, e *env, rdb redis.UniversalClient, campaignPa
 }
 
 func parseDelimiter(s string) (rune, error) {
-	r, err := campaign.ParseDelimiter(s)
+	r, err := contactcsv.ParseDelimiter(s)
 	if err != nil {
 		return 0, fmt.Errorf("%w: --delimiter: %v", errUsage, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/problem"
 )
@@ -53,7 +54,7 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 		p       *problem.Problem
 		bad     *badRequestError
 		fileErr *campaign.FileError
-		csvErr  *campaign.CSVError
+		csvErr  *contactcsv.CSVError
 		colErr  *campaign.ColumnError
 		state   *campaign.StateError
 		media   *unsupportedMediaError

@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/contactcsv"
 )
 
 // upload is a campaign to create or validate, read from a request: the campaign file,
@@ -131,7 +132,7 @@ func (s *Server) readMultipart(r *http.Request) (*upload, error) {
 			}
 		case "delimiter":
 			b, _ := io.ReadAll(io.LimitReader(part, 16))
-			if u.delimiter, err = campaign.ParseDelimiter(string(b)); err != nil {
+			if u.delimiter, err = contactcsv.ParseDelimiter(string(b)); err != nil {
 				return u, badRequest("part delimiter: %v", err)
 			}
 		default:
@@ -202,7 +203,7 @@ func (s *Server) readJSON(r *http.Request) (*upload, error) {
 			if err := dec.Decode(&d); err != nil {
 				return u, badRequest("JSON body at /delimiter: %v", err)
 			}
-			if u.delimiter, err = campaign.ParseDelimiter(d); err != nil {
+			if u.delimiter, err = contactcsv.ParseDelimiter(d); err != nil {
 				return u, badRequest("/delimiter: %v", err)
 			}
 		default:

@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dialerhq/dialer/internal/account"
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/dialerhq/dialer/internal/window"
@@ -127,11 +128,11 @@ type ContactsConfig struct {
 	// Delimiter separates fields: ",", ";" or "\t". Empty means detect it from the header line.
 	Delimiter string `yaml:"delimiter,omitempty" json:"delimiter,omitempty"`
 	// Encoding is the contact file's character encoding: utf-8, windows-1252 or latin-1
-	// (see ParseEncoding). Empty means utf-8; a file that is not then is refused.
+	// (see contactcsv.ParseEncoding). Empty means utf-8; a file that is not then is refused.
 	Encoding string `yaml:"encoding,omitempty" json:"encoding,omitempty"`
 }
 
-// DelimiterRune returns Delimiter as ReaderOptions.Delimiter wants it: 0 to detect.
+// DelimiterRune returns Delimiter as contactcsv.Options.Delimiter wants it: 0 to detect.
 func (c ContactsConfig) DelimiterRune() rune {
 	for _, r := range c.Delimiter {
 		return r
@@ -268,7 +269,7 @@ type FileError struct {
 
 // Error returns "path:line:column: key: message", leaving out what is unknown.
 func (e *FileError) Error() string {
-	s := errorPrefix(e.Path, e.Line, e.Column)
+	s := contactcsv.ErrorPrefix(e.Path, e.Line, e.Column)
 	if e.Key != "" {
 		s += e.Key + ": "
 	}
@@ -523,7 +524,7 @@ func (f *File) Validate() error {
 	default:
 		return f.errorAt("contacts.delimiter", fmt.Sprintf(`must be ",", ";" or "\t" (a tab, in double quotes), got %q; leave it out to detect it`, f.Contacts.Delimiter))
 	}
-	if _, err := ParseEncoding(f.Contacts.Encoding); err != nil {
+	if _, err := contactcsv.ParseEncoding(f.Contacts.Encoding); err != nil {
 		return f.errorAt("contacts.encoding", err.Error())
 	}
 
@@ -895,7 +896,7 @@ func (f *File) Window() (*window.Window, error) {
 }
 
 // ContactZones returns the time zones in which the calling window must be open to call the
-// contact with the E.164 number e164 and the row vars (Row.DynamicVariables), and where they
+// contact with the E.164 number e164 and the row vars (contactcsv.Row.DynamicVariables), and where they
 // came from, for the audit trail: "campaign" for a callingWindow.timezone that names a zone,
 // else window.Resolve's "column", "number" or "default". Without a calling window it returns
 // nil and "". Errors are for a time zone column cell that is not an IANA zone, and for a File
@@ -935,7 +936,7 @@ func (f *File) checkID(key, id, what string) error {
 
 // AssistantOverridesFor returns the assistantOverrides to send for one contact: a copy of
 // AssistantOverrides whose dynamicVariables are the file's with vars (the contact's row, see
-// Row.DynamicVariables) written over them. It does not modify f.
+// contactcsv.Row.DynamicVariables) written over them. It does not modify f.
 func (f *File) AssistantOverridesFor(vars map[string]string) map[string]any {
 	out := maps.Clone(f.AssistantOverrides)
 	if out == nil {

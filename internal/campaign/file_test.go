@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/phone"
 )
@@ -97,7 +98,7 @@ func TestExampleContacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	cr, err := NewContactReader(fh, ReaderOptions{Path: "example.csv", Delimiter: f.Contacts.DelimiterRune()})
+	cr, err := contactcsv.NewReader(fh, contactcsv.Options{Path: "example.csv", Delimiter: f.Contacts.DelimiterRune()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/window"
 )
 
@@ -23,8 +24,8 @@ type PreviewOptions struct {
 	// contacts.delimiter, else it is detected from the header line.
 	Delimiter rune
 	// Encoding of the contact file. Defaults to the campaign file's contacts.encoding, else
-	// EncodingUTF8: a file that is not UTF-8 is then a *CSVError wrapping ErrNotUTF8.
-	Encoding Encoding
+	// EncodingUTF8: a file that is not UTF-8 is then a *contactcsv.CSVError wrapping contactcsv.ErrNotUTF8.
+	Encoding contactcsv.Encoding
 	// SampleRows is how many dialable rows UploadPreview.Sample holds at most. Defaults to 10.
 	SampleRows int
 	// MaxRefused is how many refused rows UploadPreview.Refused holds at most; the counts always
@@ -40,7 +41,7 @@ func (o *PreviewOptions) withDefaults(f *File) {
 		o.Delimiter = f.Contacts.DelimiterRune()
 	}
 	if o.Encoding == "" {
-		o.Encoding = Encoding(f.Contacts.Encoding)
+		o.Encoding = contactcsv.Encoding(f.Contacts.Encoding)
 	}
 	if o.SampleRows <= 0 {
 		o.SampleRows = 10
@@ -138,10 +139,10 @@ const previewBatch = 512
 // dialed, the refused rows with their lines and reasons, and the calling window's next
 // opening per zone. It uses Upload's reader, number rules and duplicate rule, so the two
 // cannot disagree. path names the contact file in errors. The errors are Upload's: a
-// *ColumnError, a *CSVError, a file without rows, or the Suppressor's.
+// *ColumnError, a *contactcsv.CSVError, a file without rows, or the Suppressor's.
 func Preview(ctx context.Context, f *File, path string, r io.Reader, opt PreviewOptions) (*UploadPreview, error) {
 	opt.withDefaults(f)
-	cr, err := NewContactReader(r, ReaderOptions{Path: path, Delimiter: opt.Delimiter, Encoding: opt.Encoding})
+	cr, err := contactcsv.NewReader(r, contactcsv.Options{Path: path, Delimiter: opt.Delimiter, Encoding: opt.Encoding})
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +160,7 @@ func Preview(ctx context.Context, f *File, path string, r io.Reader, opt Preview
 	if f.Contacts.NameColumn != "" {
 		pv.nameCol, _ = cr.Column(f.Contacts.NameColumn)
 	}
-	var batch []*Row
+	var batch []*contactcsv.Row
 	for {
 		row, err := cr.Read()
 		if err != nil && err != io.EOF {
@@ -204,7 +205,7 @@ type zoneGroup struct {
 
 // batch classifies one run of rows, in file order, as Upload's storeBatch does: invalid,
 // then duplicate of an earlier row, then suppressed, else dialable.
-func (pv *previewer) batch(ctx context.Context, rows []*Row) error {
+func (pv *previewer) batch(ctx context.Context, rows []*contactcsv.Row) error {
 	contacts := make([]uploadContact, len(rows))
 	for i, row := range rows {
 		contacts[i] = normalizeRow(row, pv.numberCol, pv.nameCol, pv.f.DefaultRegion)
@@ -252,7 +253,7 @@ func (pv *previewer) batch(ctx context.Context, rows []*Row) error {
 
 // dialable notes one dialable row: its zones for the openings, and a sample while there is
 // room.
-func (pv *previewer) dialable(row *Row, raw string, uc uploadContact) {
+func (pv *previewer) dialable(row *contactcsv.Row, raw string, uc uploadContact) {
 	vars := row.DynamicVariables(pv.header)
 	locs, source, err := pv.f.ContactZones(uc.number, vars)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 )
@@ -138,29 +139,29 @@ func TestPreviewErrors(t *testing.T) {
 		t.Errorf("no rows: %v", err)
 	}
 	_, err = Preview(t.Context(), f, "c.csv", strings.NewReader("First Name,phone\nAnn,\"415\n"), PreviewOptions{})
-	var cse *CSVError
+	var cse *contactcsv.CSVError
 	if !errors.As(err, &cse) || cse.Line != 2 {
-		t.Errorf("unclosed quote: %v, want a *CSVError on line 2", err)
+		t.Errorf("unclosed quote: %v, want a *contactcsv.CSVError on line 2", err)
 	}
 }
 
 // TestPreviewEncoding: a Windows-1252 file is refused at its first accented byte with
-// ErrNotUTF8, and previews whole with Encoding or the campaign file's contacts.encoding.
+// contactcsv.ErrNotUTF8, and previews whole with Encoding or the campaign file's contacts.encoding.
 func TestPreviewEncoding(t *testing.T) {
-	data, err := os.ReadFile("testdata/excel-windows-1252.csv")
+	data, err := os.ReadFile("../contactcsv/testdata/excel-windows-1252.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = Preview(t.Context(), mustFile(t), "x.csv", bytes.NewReader(data), PreviewOptions{})
-	var ce *CSVError
-	if !errors.Is(err, ErrNotUTF8) || !errors.As(err, &ce) || ce.Line != 2 || ce.Column != 4 {
-		t.Errorf("without an encoding: %v, want ErrNotUTF8 at line 2 column 4", err)
+	var ce *contactcsv.CSVError
+	if !errors.Is(err, contactcsv.ErrNotUTF8) || !errors.As(err, &ce) || ce.Line != 2 || ce.Column != 4 {
+		t.Errorf("without an encoding: %v, want contactcsv.ErrNotUTF8 at line 2 column 4", err)
 	}
 	for name, tc := range map[string]struct {
 		f   *File
 		opt PreviewOptions
 	}{
-		"option":            {mustFile(t), PreviewOptions{Encoding: EncodingWindows1252}},
+		"option":            {mustFile(t), PreviewOptions{Encoding: contactcsv.EncodingWindows1252}},
 		"contacts.encoding": {mustFileWith(t, "  encoding: windows-1252\n"), PreviewOptions{}},
 	} {
 		pv, err := Preview(t.Context(), tc.f, "x.csv", bytes.NewReader(data), tc.opt)

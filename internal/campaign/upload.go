@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
@@ -42,7 +43,7 @@ type UploadOptions struct {
 	Delimiter rune
 	// Encoding of the contact file. Defaults to the campaign file's contacts.encoding, else
 	// EncodingUTF8: a file that is not UTF-8 is then refused before anything is stored.
-	Encoding Encoding
+	Encoding contactcsv.Encoding
 	// Enqueuers is how many goroutines enqueue tasks at once. Defaults to 32: one asynq
 	// Enqueue is one Redis round trip, so the rate grows with the number in flight.
 	Enqueuers int
@@ -57,7 +58,7 @@ func (o *UploadOptions) withDefaults(f *File) {
 		o.Delimiter = []rune(f.Contacts.Delimiter)[0]
 	}
 	if o.Encoding == "" {
-		o.Encoding = Encoding(f.Contacts.Encoding)
+		o.Encoding = contactcsv.Encoding(f.Contacts.Encoding)
 	}
 	if o.Enqueuers <= 0 {
 		o.Enqueuers = 32
@@ -104,10 +105,10 @@ func quoteList(ss []string) string {
 // workers hold its tasks until then. On any error the campaign's keys are deleted, and so
 // are the tasks already enqueued when enq is a TaskDeleter (a task a worker holds is dropped
 // by the worker, which finds no campaign), and the error says what and where: a
-// *ColumnError, a *CSVError, or a Redis error.
+// *ColumnError, a *contactcsv.CSVError, or a Redis error.
 func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open func() (io.ReadCloser, error), enq Enqueuer, opt UploadOptions) (*Campaign, error) {
 	opt.withDefaults(f)
-	header, delim, err := checkContacts(f, contactsPath, open, ReaderOptions{Path: contactsPath, Delimiter: opt.Delimiter, Encoding: opt.Encoding})
+	header, delim, err := checkContacts(f, contactsPath, open, contactcsv.Options{Path: contactsPath, Delimiter: opt.Delimiter, Encoding: opt.Encoding})
 	if err != nil {
 		return nil, err
 	}
@@ -137,13 +138,13 @@ func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open f
 
 // checkContacts reads the whole contact file once: header, the columns the campaign names,
 // and the structure of every row.
-func checkContacts(f *File, path string, open func() (io.ReadCloser, error), ro ReaderOptions) ([]string, rune, error) {
+func checkContacts(f *File, path string, open func() (io.ReadCloser, error), ro contactcsv.Options) ([]string, rune, error) {
 	rc, err := open()
 	if err != nil {
 		return nil, 0, fmt.Errorf("open contact file: %w", err)
 	}
 	defer rc.Close()
-	cr, err := NewContactReader(rc, ro)
+	cr, err := contactcsv.NewReader(rc, ro)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -166,7 +167,7 @@ func checkContacts(f *File, path string, open func() (io.ReadCloser, error), ro 
 }
 
 // checkColumns returns a *ColumnError for the first column f names that cr's header lacks.
-func checkColumns(f *File, path string, cr *ContactReader) error {
+func checkColumns(f *File, path string, cr *contactcsv.Reader) error {
 	cols := []struct{ key, name string }{{"contacts.numberColumn", f.Contacts.NumberColumn}}
 	if name := f.Contacts.NameColumn; name != "" {
 		cols = append(cols, struct{ key, name string }{"contacts.nameColumn", name})
@@ -185,7 +186,7 @@ func checkColumns(f *File, path string, cr *ContactReader) error {
 // uploadBatch is a run of rows on its way to Redis. Batches are normalised in parallel and
 // stored in input order, so that the first of two rows with one number is the one dialed.
 type uploadBatch struct {
-	rows     []*Row
+	rows     []*contactcsv.Row
 	contacts []uploadContact
 	ready    chan struct{} // closed once contacts is filled
 }
@@ -202,7 +203,7 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 		return fmt.Errorf("open contact file: %w", err)
 	}
 	defer rc.Close()
-	cr, err := NewContactReader(rc, ReaderOptions{Path: c.ContactsPath, Delimiter: delim, Encoding: opt.Encoding})
+	cr, err := contactcsv.NewReader(rc, contactcsv.Options{Path: c.ContactsPath, Delimiter: delim, Encoding: opt.Encoding})
 	if err != nil {
 		return err
 	}
@@ -296,7 +297,7 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 	return g.Wait()
 }
 
-func normalizeRow(row *Row, numberCol, nameCol int, region string) uploadContact {
+func normalizeRow(row *contactcsv.Row, numberCol, nameCol int, region string) uploadContact {
 	var uc uploadContact
 	if nameCol >= 0 && nameCol < len(row.Fields) {
 		uc.name = strings.TrimSpace(row.Fields[nameCol])
@@ -435,7 +436,9 @@ func suppressedIn(ctx context.Context, sup Suppressor, id string, contacts []upl
 
 // phoneOwner is what the phones hash holds for the row that a number was first seen in:
 // "contact:line".
-func phoneOwner(row *Row) string { return strconv.Itoa(row.Index) + ":" + strconv.Itoa(row.Line) }
+func phoneOwner(row *contactcsv.Row) string {
+	return strconv.Itoa(row.Index) + ":" + strconv.Itoa(row.Line)
+}
 
 // errNoRows is returned for a contact file with a header and no data rows.
 var errNoRows = errors.New("the contact file has a header and no rows")

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 )
@@ -157,7 +158,7 @@ func TestUploadRefusesBadInputAndKeepsNothing(t *testing.T) {
 			name:     "bare quote deep in the file",
 			csv:      "First Name,phone\nAnn,4155550101\nBob,415\"5550102\n",
 			wantErr:  "contacts.csv:3:",
-			wantType: &CSVError{},
+			wantType: &contactcsv.CSVError{},
 		},
 		{
 			name:    "header only",
@@ -181,10 +182,10 @@ func TestUploadRefusesBadInputAndKeepsNothing(t *testing.T) {
 					if !errors.As(err, &e) {
 						t.Errorf("err %T is not a *ColumnError", err)
 					}
-				case *CSVError:
-					var e *CSVError
+				case *contactcsv.CSVError:
+					var e *contactcsv.CSVError
 					if !errors.As(err, &e) {
-						t.Errorf("err %T is not a *CSVError", err)
+						t.Errorf("err %T is not a *contactcsv.CSVError", err)
 					}
 				}
 			}
@@ -323,17 +324,17 @@ func TestUploadSuppressed(t *testing.T) {
 // at its first accented byte; with encoding windows-1252 (given, or from the campaign file)
 // every row loads as written.
 func TestUploadExcelWindows1252(t *testing.T) {
-	data, err := os.ReadFile("testdata/excel-windows-1252.csv")
+	data, err := os.ReadFile("../contactcsv/testdata/excel-windows-1252.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const path = "testdata/excel-windows-1252.csv"
+	const path = "../contactcsv/testdata/excel-windows-1252.csv"
 	t.Run("refused without an encoding", func(t *testing.T) {
 		rdb, _ := redistest.Setup(t, 1)
 		_, err := NewStore(rdb).Upload(t.Context(), mustFile(t), path, opener(string(data)), &fakeEnqueuer{}, UploadOptions{})
-		var ce *CSVError
+		var ce *contactcsv.CSVError
 		if !errors.As(err, &ce) || ce.Line != 2 || ce.Column != 4 {
-			t.Fatalf("Upload = %v, want a *CSVError at line 2 column 4", err)
+			t.Fatalf("Upload = %v, want a *contactcsv.CSVError at line 2 column 4", err)
 		}
 		for _, want := range []string{path + ":2:4:", "0xE9", `"CSV UTF-8 (Comma delimited)"`, "--encoding windows-1252"} {
 			if !strings.Contains(err.Error(), want) {
@@ -348,9 +349,9 @@ func TestUploadExcelWindows1252(t *testing.T) {
 		extra string
 		opt   UploadOptions
 	}{
-		"with --encoding":               {opt: UploadOptions{Encoding: EncodingWindows1252}},
+		"with --encoding":               {opt: UploadOptions{Encoding: contactcsv.EncodingWindows1252}},
 		"with contacts.encoding":        {extra: "  encoding: windows-1252\n"},
-		"the option wins over the file": {extra: "  encoding: utf-8\n", opt: UploadOptions{Encoding: EncodingWindows1252}},
+		"the option wins over the file": {extra: "  encoding: utf-8\n", opt: UploadOptions{Encoding: contactcsv.EncodingWindows1252}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rdb, _ := redistest.Setup(t, 1)

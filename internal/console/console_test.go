@@ -411,7 +411,7 @@ func TestNewCampaignEncoding(t *testing.T) {
 	upload := func(encoding string) string {
 		var body strings.Builder
 		mw := multipart.NewWriter(&body)
-		for field, path := range map[string]string{"contacts": "../campaign/testdata/excel-windows-1252.csv", "campaign": "../../campaigns/example.yaml"} {
+		for field, path := range map[string]string{"contacts": "../contactcsv/testdata/excel-windows-1252.csv", "campaign": "../../campaigns/example.yaml"} {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

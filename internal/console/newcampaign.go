@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/operator"
 )
 
@@ -66,18 +67,18 @@ type EncodingOption struct{ Value, Label string }
 func encodingOptions() []EncodingOption {
 	return []EncodingOption{
 		{"", "As the campaign file says (UTF-8 if it says nothing)"},
-		{string(campaign.EncodingUTF8), "UTF-8"},
-		{string(campaign.EncodingWindows1252), "Windows-1252 (Excel's CSV on Windows)"},
-		{string(campaign.EncodingLatin1), "Latin-1 (ISO-8859-1)"},
+		{string(contactcsv.EncodingUTF8), "UTF-8"},
+		{string(contactcsv.EncodingWindows1252), "Windows-1252 (Excel's CSV on Windows)"},
+		{string(contactcsv.EncodingLatin1), "Latin-1 (ISO-8859-1)"},
 	}
 }
 
 // parseEncodingField reads an encoding picked in a form: "" stays "" (the campaign file's).
-func parseEncodingField(s string) (campaign.Encoding, error) {
+func parseEncodingField(s string) (contactcsv.Encoding, error) {
 	if strings.TrimSpace(s) == "" {
 		return "", nil
 	}
-	return campaign.ParseEncoding(s)
+	return contactcsv.ParseEncoding(s)
 }
 
 // formFields are the campaign form's settings, with the campaign file's defaults filled in.
@@ -267,7 +268,7 @@ func formYAML(fields []FormField) ([]byte, error) {
 
 // saveDraft writes a new draft and returns its id. It also removes drafts older than
 // Config.DraftTTL.
-func (c *Console) saveDraft(name string, contacts io.Reader, yamlText []byte, enc campaign.Encoding) (string, error) {
+func (c *Console) saveDraft(name string, contacts io.Reader, yamlText []byte, enc contactcsv.Encoding) (string, error) {
 	c.sweepDrafts()
 	id := newID()
 	dir := filepath.Join(c.cfg.DraftDir, id)
@@ -311,7 +312,7 @@ type draft struct {
 	id, dir, name string
 	yaml          []byte
 	// enc is the encoding picked on the upload form, "" for none.
-	enc campaign.Encoding
+	enc contactcsv.Encoding
 }
 
 func (c *Console) loadDraft(id string) (*draft, error) {
@@ -325,7 +326,7 @@ func (c *Console) loadDraft(id string) (*draft, error) {
 	}
 	name, _ := os.ReadFile(filepath.Join(dir, draftName))
 	enc, _ := os.ReadFile(filepath.Join(dir, draftEncoding))
-	return &draft{id: id, dir: dir, name: string(name), yaml: y, enc: campaign.Encoding(enc)}, nil
+	return &draft{id: id, dir: dir, name: string(name), yaml: y, enc: contactcsv.Encoding(enc)}, nil
 }
 
 func (d *draft) open() (io.ReadCloser, error) { return os.Open(filepath.Join(d.dir, draftContacts)) }
@@ -350,7 +351,7 @@ func (e *encodingError) Error() string {
 
 // encoding is the contact file's encoding: picked on the preview page, else on the upload
 // form, else the campaign file's contacts.encoding; "" means UTF-8.
-func (d *draft) encoding(m Mapping) (campaign.Encoding, error) {
+func (d *draft) encoding(m Mapping) (contactcsv.Encoding, error) {
 	if m.Encoding != "" {
 		enc, err := parseEncodingField(m.Encoding)
 		if err != nil {
@@ -362,14 +363,14 @@ func (d *draft) encoding(m Mapping) (campaign.Encoding, error) {
 		return d.enc, nil
 	}
 	if f, err := campaign.Parse(draftCampaign, d.yaml); err == nil {
-		return campaign.Encoding(f.Contacts.Encoding), nil
+		return contactcsv.Encoding(f.Contacts.Encoding), nil
 	}
 	return "", nil
 }
 
 // file parses the draft's campaign file with the mapping and encoding enc applied,
 // defaults filled, checked.
-func (d *draft) file(m Mapping, enc campaign.Encoding, header []string) (*campaign.File, error) {
+func (d *draft) file(m Mapping, enc contactcsv.Encoding, header []string) (*campaign.File, error) {
 	f, err := campaign.Parse(draftCampaign, d.yaml)
 	if err != nil {
 		return nil, err
@@ -480,11 +481,11 @@ func BuildPreview(p Page, id, contactsName string, f *campaign.File, m Mapping, 
 		v.Mapping = m
 	}
 	if v.Mapping.Encoding == "" {
-		v.Mapping.Encoding = string(campaign.EncodingUTF8)
+		v.Mapping.Encoding = string(contactcsv.EncodingUTF8)
 	}
-	var ce *campaign.CSVError
+	var ce *contactcsv.CSVError
 	switch {
-	case errors.Is(err, campaign.ErrNotUTF8) && errors.As(err, &ce):
+	case errors.Is(err, contactcsv.ErrNotUTF8) && errors.As(err, &ce):
 		v.Error = fmt.Sprintf("%s is not %s: line %d, column %d holds a byte that is not. The file was saved in another encoding, most likely Windows-1252 (what Excel's \"CSV (Comma delimited)\" writes).", contactsName, encodingName(v.Mapping.Encoding), ce.Line, ce.Column)
 		v.ErrorField = "encoding"
 		v.Fixes = []string{
@@ -532,7 +533,7 @@ func errorField(err error) string {
 	var fe *campaign.FileError
 	key := ""
 	switch {
-	case errors.Is(err, campaign.ErrNotUTF8), errors.As(err, new(*encodingError)):
+	case errors.Is(err, contactcsv.ErrNotUTF8), errors.As(err, new(*encodingError)):
 		return "encoding"
 	case errors.As(err, &ce):
 		key = ce.Key
@@ -585,13 +586,13 @@ func (c *Console) preview(r *http.Request, d *draft) PreviewView {
 }
 
 // header reads the draft's contact file header, in encoding enc.
-func (d *draft) header(enc campaign.Encoding) ([]string, error) {
+func (d *draft) header(enc contactcsv.Encoding) ([]string, error) {
 	rc, err := d.open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	cr, err := campaign.NewContactReader(rc, campaign.ReaderOptions{Path: d.name, Encoding: enc})
+	cr, err := contactcsv.NewReader(rc, contactcsv.Options{Path: d.name, Encoding: enc})
 	if err != nil {
 		return nil, err
 	}
@@ -622,7 +623,7 @@ func (c *Console) confirmDraft(w http.ResponseWriter, r *http.Request) {
 	}
 	cmp, err := c.op.Upload(r.Context(), f, d.name, d.open, operator.UploadOptions{})
 	if err != nil {
-		var ce *campaign.CSVError
+		var ce *contactcsv.CSVError
 		var col *campaign.ColumnError
 		if errors.As(err, &ce) || errors.As(err, &col) || errors.Is(err, operator.ErrEndAtPassed) {
 			v := c.preview(r, d)

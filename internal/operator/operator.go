@@ -23,6 +23,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/notify"
 	"github.com/dialerhq/dialer/internal/suppression"
@@ -103,7 +104,7 @@ type UploadOptions struct {
 	Delimiter rune
 	// Encoding of the contact file; "" for the campaign file's contacts.encoding, else
 	// UTF-8 (a file that is not UTF-8 is then refused before anything is stored).
-	Encoding campaign.Encoding
+	Encoding contactcsv.Encoding
 	// Imported, when set, is told of each of the campaign file's suppressionFiles once it is
 	// imported (or failed to be), with the rows it refused.
 	Imported func(path string, res *suppression.ImportResult)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/window"
@@ -584,7 +585,7 @@ func (a *attempt) followUp(ctx context.Context, r campaign.Result) error {
 // campaign, contact and attempt over it.
 func (a *attempt) request(callerID string) *interactly.ConnectCallRequest {
 	f := &a.c.File
-	row := campaign.Row{Fields: a.ct.Fields}
+	row := contactcsv.Row{Fields: a.ct.Fields}
 	overrides := f.AssistantOverridesFor(row.DynamicVariables(a.c.Header))
 
 	metadata := maps.Clone(f.Metadata)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/queue"
 )
 
@@ -29,7 +30,7 @@ func (a *attempt) checkWindow(ctx context.Context) error {
 		a.audit.Window = "none"
 		return nil
 	}
-	row := campaign.Row{Fields: a.ct.Fields}
+	row := contactcsv.Row{Fields: a.ct.Fields}
 	zones, source, err := a.c.File.ContactZones(a.ct.Number, row.DynamicVariables(a.c.Header))
 	if err != nil {
 		return a.finalize(ctx, campaign.OutcomeError, err.Error())

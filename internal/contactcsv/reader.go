@@ -1,4 +1,10 @@
-package campaign
+// Package contactcsv reads contact files: CSV with a header line, in UTF-8, Windows-1252 or
+// Latin-1, one contact per row. Reader streams the rows in constant memory (Row: the cells as
+// written, and a Problem when a row cannot be used); a file that cannot be read at all is a
+// *CSVError naming its line and column. Check reads a whole file once to find such errors
+// before anything is stored. The package knows nothing of campaigns or phone numbers: package
+// campaign's upload picks the number column and normalises it with package phone.
+package contactcsv
 
 import (
 	"bufio"
@@ -25,7 +31,7 @@ var errRecordTooLong = errors.New("record too long")
 // encoding/csv cannot parse. Its Error reads "contacts.csv:12:8: message", leaving out what is
 // not known.
 type CSVError struct {
-	Path   string // the file as given in ReaderOptions.Path; "" when unknown
+	Path   string // the file as given in Options.Path; "" when unknown
 	Line   int    // 1-based line; 0 when the error is not tied to a line
 	Column int    // 1-based byte column; 0 when unknown
 	Msg    string // what is wrong and what to do about it
@@ -47,10 +53,11 @@ func (p csvProblem) Error() string { return string(p) }
 func (e *CSVError) Unwrap() error { return e.Err }
 
 // Error returns "path:line:column: message".
-func (e *CSVError) Error() string { return errorPrefix(e.Path, e.Line, e.Column) + e.Msg }
+func (e *CSVError) Error() string { return ErrorPrefix(e.Path, e.Line, e.Column) + e.Msg }
 
-// errorPrefix formats "path:line:col: ", leaving out the parts that are empty or zero.
-func errorPrefix(path string, line, col int) string {
+// ErrorPrefix formats "path:line:col: ", leaving out the parts that are empty or zero: the
+// start of a CSVError's message, and of a campaign file's error (campaign.FileError).
+func ErrorPrefix(path string, line, col int) string {
 	var b strings.Builder
 	b.WriteString(path)
 	if line > 0 {
@@ -69,8 +76,8 @@ func errorPrefix(path string, line, col int) string {
 	return b.String()
 }
 
-// ReaderOptions configures a ContactReader.
-type ReaderOptions struct {
+// Options configures a Reader.
+type Options struct {
 	// Path names the file in error messages, e.g. "contacts.csv". It is never opened.
 	Path string
 	// Delimiter separates fields: ',', ';' or '\t'. Zero means detect it from the header line,
@@ -109,12 +116,12 @@ func (r *Row) DynamicVariables(header []string) map[string]string {
 	return vars
 }
 
-// ContactReader reads a contact file one row at a time, in constant memory. The file is CSV
+// Reader reads a contact file one row at a time, in constant memory. The file is CSV
 // (RFC 4180: quoted cells may hold delimiters, doubled quotes and line breaks; lines end in LF,
 // CRLF, or CR alone as old Mac Excel writes them) with a header line naming the columns, in
-// UTF-8 or the ReaderOptions.Encoding. A UTF-8 byte order mark is skipped. Blank lines, and
+// UTF-8 or the Options.Encoding. A UTF-8 byte order mark is skipped. Blank lines, and
 // rows whose cells are all empty, are skipped.
-type ContactReader struct {
+type Reader struct {
 	path    string
 	csv     *csv.Reader
 	src     *recordGuard
@@ -125,10 +132,10 @@ type ContactReader struct {
 	err     error // the error that ended reading, returned again by later calls
 }
 
-// NewContactReader reads the header line from r. It returns a *CSVError when the file is empty,
+// NewReader reads the header line from r. It returns a *CSVError when the file is empty,
 // is UTF-16, is no text (a workbook, binary data), or has a header that names no column or
 // names one column twice; and an error when opt has an unknown Delimiter or Encoding.
-func NewContactReader(r io.Reader, opt ReaderOptions) (*ContactReader, error) {
+func NewReader(r io.Reader, opt Options) (*Reader, error) {
 	switch opt.Delimiter {
 	case 0, ',', ';', '\t':
 	default:
@@ -153,7 +160,7 @@ func NewContactReader(r io.Reader, opt ReaderOptions) (*ContactReader, error) {
 	if msg := sniffNotCSV(head); msg != "" {
 		return nil, &CSVError{Path: opt.Path, Msg: msg}
 	}
-	cr := &ContactReader{path: opt.Path, comma: opt.Delimiter}
+	cr := &Reader{path: opt.Path, comma: opt.Delimiter}
 	if cr.comma == 0 {
 		cr.comma = detectDelimiter(head)
 	}
@@ -195,13 +202,13 @@ func NewContactReader(r io.Reader, opt ReaderOptions) (*ContactReader, error) {
 }
 
 // Header returns the column names, trimmed of surrounding space, in file order.
-func (cr *ContactReader) Header() []string { return slices.Clone(cr.header) }
+func (cr *Reader) Header() []string { return slices.Clone(cr.header) }
 
 // Delimiter returns the field delimiter in use, given or detected.
-func (cr *ContactReader) Delimiter() rune { return cr.comma }
+func (cr *Reader) Delimiter() rune { return cr.comma }
 
 // Column returns the index of the column whose header is name, and whether there is one.
-func (cr *ContactReader) Column(name string) (int, bool) {
+func (cr *Reader) Column(name string) (int, bool) {
 	i := slices.Index(cr.header, strings.TrimSpace(name))
 	return i, i >= 0
 }
@@ -209,7 +216,7 @@ func (cr *ContactReader) Column(name string) (int, bool) {
 // Read returns the next row, and io.EOF after the last. A record that cannot be parsed (a stray
 // quote, a quoted cell that is never closed, a record over 1 MiB) is a *CSVError, after which
 // the reader is done; a row that parses but cannot be used is a Row with a Problem.
-func (cr *ContactReader) Read() (*Row, error) {
+func (cr *Reader) Read() (*Row, error) {
 	for cr.err == nil {
 		rec, err := cr.csv.Read()
 		if err == io.EOF {
@@ -233,7 +240,7 @@ func (cr *ContactReader) Read() (*Row, error) {
 }
 
 // consumed notes that the csv.Reader has just returned rec, and returns the line it starts on.
-func (cr *ContactReader) consumed(rec []string) int {
+func (cr *Reader) consumed(rec []string) int {
 	cr.src.mark = cr.csv.InputOffset()
 	line, _ := cr.csv.FieldPos(0)
 	cr.endLine = line
@@ -244,7 +251,7 @@ func (cr *ContactReader) consumed(rec []string) int {
 }
 
 // cut copies rec, which the csv.Reader reuses, dropping empty cells beyond the header.
-func (cr *ContactReader) cut(rec []string) []string {
+func (cr *Reader) cut(rec []string) []string {
 	n := len(rec)
 	for n > len(cr.header) && rec[n-1] == "" {
 		n--
@@ -252,7 +259,7 @@ func (cr *ContactReader) cut(rec []string) []string {
 	return slices.Clone(rec[:n])
 }
 
-func (cr *ContactReader) problem(fields []string) string {
+func (cr *Reader) problem(fields []string) string {
 	switch n, h := len(fields), len(cr.header); {
 	case n > h:
 		return fmt.Sprintf("row has %d fields, header has %d; quote cells that hold %s", n, h, delimiterName(cr.comma))
@@ -263,7 +270,7 @@ func (cr *ContactReader) problem(fields []string) string {
 }
 
 // readError turns what csv.Reader.Read returned into a *CSVError that says what to do.
-func (cr *ContactReader) readError(err error) error {
+func (cr *Reader) readError(err error) error {
 	var pe *csv.ParseError
 	var bad *notUTF8Error
 	switch {
@@ -288,12 +295,12 @@ func (cr *ContactReader) readError(err error) error {
 	return fmt.Errorf("read %s: %w", cr.path, err)
 }
 
-// CheckContacts reads a whole contact file and returns how many data rows it holds and the
-// first error that would stop a ContactReader (a *CSVError for a broken file). The uploader
+// Check reads a whole contact file and returns how many data rows it holds and the
+// first error that would stop a Reader (a *CSVError for a broken file). The uploader
 // runs it before storing anything, so a broken file enqueues nothing. Rows with a Problem are
 // counted, not errors.
-func CheckContacts(r io.Reader, opt ReaderOptions) (rows int, err error) {
-	cr, err := NewContactReader(r, opt)
+func Check(r io.Reader, opt Options) (rows int, err error) {
+	cr, err := NewReader(r, opt)
 	if err != nil {
 		return 0, err
 	}

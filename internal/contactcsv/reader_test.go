@@ -1,4 +1,4 @@
-package campaign
+package contactcsv
 
 import (
 	"bytes"
@@ -17,9 +17,9 @@ import (
 
 // mustReadAll reads every row of a contact file, returning the header, the rows and the error
 // that ended reading (nil at io.EOF).
-func mustReadAll(tb testing.TB, in string, opt ReaderOptions) ([]string, []*Row, error) {
+func mustReadAll(tb testing.TB, in string, opt Options) ([]string, []*Row, error) {
 	tb.Helper()
-	cr, err := NewContactReader(strings.NewReader(in), opt)
+	cr, err := NewReader(strings.NewReader(in), opt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -36,11 +36,11 @@ func mustReadAll(tb testing.TB, in string, opt ReaderOptions) ([]string, []*Row,
 	}
 }
 
-func TestContactReader(t *testing.T) {
+func TestReader(t *testing.T) {
 	tests := []struct {
 		name      string
 		in        string
-		opt       ReaderOptions
+		opt       Options
 		wantDelim rune
 		header    []string
 		rows      []*Row
@@ -121,7 +121,7 @@ func TestContactReader(t *testing.T) {
 		{
 			name:      "Windows-1252 decoded",
 			in:        "name,phone,note\r\nJos\xe9,+14152000000,Se\xf1or caf\xe9 \x80 5\r\n",
-			opt:       ReaderOptions{Encoding: EncodingWindows1252},
+			opt:       Options{Encoding: EncodingWindows1252},
 			wantDelim: ',',
 			header:    []string{"name", "phone", "note"},
 			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"José", "+14152000000", "Señor café € 5"}}},
@@ -129,7 +129,7 @@ func TestContactReader(t *testing.T) {
 		{
 			name:      "Latin-1 decoded",
 			in:        "name;phone\nFran\xe7oise;1\n",
-			opt:       ReaderOptions{Encoding: EncodingLatin1},
+			opt:       Options{Encoding: EncodingLatin1},
 			wantDelim: ';',
 			header:    []string{"name", "phone"},
 			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"Françoise", "1"}}},
@@ -163,7 +163,7 @@ func TestContactReader(t *testing.T) {
 		{
 			name: "an Excel workbook",
 			in:   "PK\x03\x04\x14\x00\x06\x00[Content_Types].xml",
-			opt:  ReaderOptions{Encoding: EncodingWindows1252},
+			opt:  Options{Encoding: EncodingWindows1252},
 			err:  &CSVError{Msg: `not a CSV file: it is a zip archive, such as an Excel workbook (.xlsx); in Excel, choose File > Save As > "CSV UTF-8 (Comma delimited)"`},
 		},
 		{
@@ -190,7 +190,7 @@ func TestContactReader(t *testing.T) {
 		{
 			name:      "given delimiter wins",
 			in:        "a;b,c\n1;2,3\n",
-			opt:       ReaderOptions{Delimiter: ','},
+			opt:       Options{Delimiter: ','},
 			wantDelim: ',',
 			header:    []string{"a;b", "c"},
 			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"1;2", "3"}}},
@@ -204,7 +204,7 @@ func TestContactReader(t *testing.T) {
 		{
 			name:      "bare quote",
 			in:        "name,phone\nAda,1\nBob \"the\" builder,2\n",
-			opt:       ReaderOptions{Path: "c.csv"},
+			opt:       Options{Path: "c.csv"},
 			wantDelim: ',',
 			header:    []string{"name", "phone"},
 			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"Ada", "1"}}},
@@ -228,7 +228,7 @@ func TestContactReader(t *testing.T) {
 		{
 			name: "empty file",
 			in:   "",
-			opt:  ReaderOptions{Path: "c.csv"},
+			opt:  Options{Path: "c.csv"},
 			err:  &CSVError{Path: "c.csv", Msg: "file is empty; its first line must be a header naming the columns, e.g. First Name,phone"},
 		},
 		{
@@ -272,7 +272,7 @@ func TestContactReader(t *testing.T) {
 			if tt.wantDelim == 0 {
 				return
 			}
-			cr, err := NewContactReader(strings.NewReader(tt.in), tt.opt)
+			cr, err := NewReader(strings.NewReader(tt.in), tt.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,10 +289,10 @@ func notUTF8Msg(b byte) string {
 
 // The UTF-8 check holds a character cut between two reads back until the rest comes: a file
 // read one byte at a time reads the same, and its first bad byte is found at the same place.
-func TestContactReaderUTF8AcrossReads(t *testing.T) {
+func TestReaderUTF8AcrossReads(t *testing.T) {
 	good := "name,note\n" + strings.Repeat("Zoë,日本語 🙂\n", 3)
 	read := func(r io.Reader) ([]string, error) {
-		cr, err := NewContactReader(r, ReaderOptions{})
+		cr, err := NewReader(r, Options{})
 		if err != nil {
 			return nil, err
 		}
@@ -340,8 +340,8 @@ func TestCSVErrorError(t *testing.T) {
 	}
 }
 
-func TestContactReaderColumn(t *testing.T) {
-	cr, err := NewContactReader(strings.NewReader("First Name,phone\n"), ReaderOptions{})
+func TestReaderColumn(t *testing.T) {
+	cr, err := NewReader(strings.NewReader("First Name,phone\n"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestRowDynamicVariables(t *testing.T) {
 	}
 }
 
-func TestCheckContacts(t *testing.T) {
+func TestCheck(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
@@ -400,7 +400,7 @@ func TestCheckContacts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rows, err := CheckContacts(strings.NewReader(tt.in), ReaderOptions{})
+			rows, err := Check(strings.NewReader(tt.in), Options{})
 			if rows != tt.rows {
 				t.Errorf("rows = %d, want %d", rows, tt.rows)
 			}
@@ -411,9 +411,9 @@ func TestCheckContacts(t *testing.T) {
 	}
 }
 
-// TestContactReaderRecordLimit checks that a quote that is never closed in a large file stops
+// TestReaderRecordLimit checks that a quote that is never closed in a large file stops
 // reading after maxRecordBytes instead of reading the whole file into one field.
-func TestContactReaderRecordLimit(t *testing.T) {
+func TestReaderRecordLimit(t *testing.T) {
 	var in bytes.Buffer
 	in.WriteString("name,phone\nAda,1\n\"Bob,2\n")
 	line := strings.Repeat("x", 99) + "\n"
@@ -421,7 +421,7 @@ func TestContactReaderRecordLimit(t *testing.T) {
 		in.WriteString(line)
 	}
 	src := &countingReader{r: &in}
-	rows, err := CheckContacts(src, ReaderOptions{})
+	rows, err := Check(src, Options{})
 	want := &CSVError{Line: 3, Msg: "record starting on or after this line is longer than 1 MiB; a quoted cell is probably never closed"}
 	if diff := cmp.Diff(want, err); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
@@ -445,9 +445,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// TestContactReaderStreams checks that reading a large file allocates per row, not per file:
+// TestReaderStreams checks that reading a large file allocates per row, not per file:
 // the reader holds no more than one record.
-func TestContactReaderStreams(t *testing.T) {
+func TestReaderStreams(t *testing.T) {
 	const rows = 20000
 	var in bytes.Buffer
 	in.WriteString("First Name,phone,notes\n")
@@ -456,9 +456,9 @@ func TestContactReaderStreams(t *testing.T) {
 	}
 	data := in.Bytes()
 	allocs := testing.AllocsPerRun(3, func() {
-		n, err := CheckContacts(bytes.NewReader(data), ReaderOptions{})
+		n, err := Check(bytes.NewReader(data), Options{})
 		if err != nil || n != rows {
-			t.Fatalf("CheckContacts = %d, %v", n, err)
+			t.Fatalf("Check = %d, %v", n, err)
 		}
 	})
 	// Two allocations per row (the record's string and the copied slice) and a few for Row.
@@ -468,7 +468,7 @@ func TestContactReaderStreams(t *testing.T) {
 }
 
 // FuzzContactReader checks that any input either reads or fails with a *CSVError, that rows
-// are numbered 1, 2, 3 and that CheckContacts agrees with reading row by row.
+// are numbered 1, 2, 3 and that Check agrees with reading row by row.
 func FuzzContactReader(f *testing.F) {
 	seeds, err := filepath.Glob("testdata/*.csv")
 	if err != nil || len(seeds) == 0 {
@@ -482,7 +482,7 @@ func FuzzContactReader(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		header, rows, err := mustReadAll(t, string(data), ReaderOptions{})
+		header, rows, err := mustReadAll(t, string(data), Options{})
 		var ce *CSVError
 		if err != nil && !errors.As(err, &ce) {
 			t.Fatalf("error %T %v, want *CSVError", err, err)
@@ -498,13 +498,13 @@ func FuzzContactReader(f *testing.F) {
 				t.Fatalf("row %d starts on line %d, before row %d on line %d", row.Index, row.Line, i, rows[i-1].Line)
 			}
 		}
-		n, checkErr := CheckContacts(bytes.NewReader(data), ReaderOptions{})
+		n, checkErr := Check(bytes.NewReader(data), Options{})
 		if n != len(rows) || !cmp.Equal(checkErr, err) {
-			t.Fatalf("CheckContacts = %d, %v; reading gave %d, %v", n, checkErr, len(rows), err)
+			t.Fatalf("Check = %d, %v; reading gave %d, %v", n, checkErr, len(rows), err)
 		}
 		// Whatever the encoding, what comes out is UTF-8.
 		for _, enc := range Encodings {
-			header, rows, err := mustReadAll(t, string(data), ReaderOptions{Encoding: enc})
+			header, rows, err := mustReadAll(t, string(data), Options{Encoding: enc})
 			if err != nil && !errors.As(err, &ce) {
 				t.Fatalf("%s: error %T %v, want *CSVError", enc, err, err)
 			}
