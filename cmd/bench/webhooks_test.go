@@ -18,6 +18,7 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/webhook"
+	"github.com/dialerhq/dialer/internal/worker"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 )
@@ -229,7 +230,7 @@ func TestWebhookEvents(t *testing.T) {
 	if diff := cmp.Diff(hookEventTypes[:], types); diff != "" {
 		t.Errorf("event types (-want +got):\n%s", diff)
 	}
-	if got := campaign.ResultOf(mustParse(t, ev[hookReport]).FinalCall()); normalizeResult(got) != normalizeResult(wantHookResult(5)) {
+	if got := worker.ResultOf(mustParse(t, ev[hookReport]).FinalCall()); normalizeResult(got) != normalizeResult(wantHookResult(5)) {
 		t.Errorf("the report's result:\n  %+v\nwant\n  %+v", got, wantHookResult(5))
 	}
 

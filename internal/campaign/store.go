@@ -118,6 +118,9 @@ type Result struct {
 	Recording         string    // recording.path, "" when none
 }
 
+// HasAnalysis reports whether r carries the assistant's analysis.
+func (r Result) HasAnalysis() bool { return r.Summary != "" || r.SuccessEvaluation != "" }
+
 // Attempt is one attempt's record.
 type Attempt struct {
 	State      AttemptState

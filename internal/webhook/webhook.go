@@ -29,6 +29,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/worker"
 )
 
 // DefaultMaxBody is the largest body the receiver reads: 1 MiB.
@@ -172,7 +173,7 @@ func (h *Handler) handle(r *http.Request, msg *interactly.ServerMessage, receive
 	switch msg.Type {
 	case interactly.EventEndOfCallReport:
 		call := msg.FinalCall()
-		res := campaign.ResultOf(call)
+		res := worker.ResultOf(call)
 		if res.EndedAt.IsZero() {
 			res.EndedAt = msg.Timestamp.Time
 		}

@@ -52,7 +52,7 @@ func (a *attempt) run(ctx context.Context) error {
 		}
 		if call != nil {
 			a.log.Info("found the call of an interrupted dial", "call", call.ID)
-			live, err := store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, campaign.StartOf(call))
+			live, err := store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, StartOf(call))
 			if err != nil {
 				return err
 			}
@@ -192,7 +192,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		}
 		return fmt.Errorf("connect call: %w", err)
 	}
-	live, err := cfg.Store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, campaign.StartOf(call))
+	live, err := cfg.Store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, StartOf(call))
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func (a *attempt) follow(ctx context.Context, callID, callerID string) error {
 		if done {
 			return a.recorded(ctx)
 		}
-		r = campaign.ResultOf(call)
+		r = ResultOf(call)
 	}
 	r, err = a.finish(ctx, r)
 	if err != nil {
@@ -322,7 +322,7 @@ func (a *attempt) unreadable(ctx context.Context, callID string, apiErr *interac
 		return failed(fmt.Sprintf("Get Call answered 404 for call %s (%v); List Calls found it by idempotency key %s, not ended (status %s)", callID, apiErr, a.key(), call.Status))
 	}
 	a.log.Info("Get Call answered 404; the call was found by its idempotency key", "call", callID, "found", call.ID)
-	return campaign.ResultOf(call)
+	return ResultOf(call)
 }
 
 // keepFollowing renews this run's lease on following the call every FollowLease/3 until
@@ -538,7 +538,7 @@ func (a *attempt) awaitAnalysis(ctx context.Context, call *interactly.Call, ende
 }
 
 func awaitingAnalysis(call *interactly.Call) bool {
-	return campaign.OutcomeOf(call) == campaign.OutcomeCompleted && !call.Analysis.Ready()
+	return OutcomeOf(call) == campaign.OutcomeCompleted && !call.Analysis.Ready()
 }
 
 // finish records the attempt's result and returns the one that stands: r, or the result a

@@ -525,7 +525,7 @@ func TestOutcomeOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := campaign.OutcomeOf(&interactly.Call{Status: tt.status, PhoneCallStatus: tt.phone})
+			got := OutcomeOf(&interactly.Call{Status: tt.status, PhoneCallStatus: tt.phone})
 			if got != tt.want {
 				t.Errorf("outcomeOf(%s, %s) = %s, want %s", tt.status, tt.phone, got, tt.want)
 			}

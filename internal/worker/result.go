@@ -1,4 +1,4 @@
-package campaign
+package worker
 
 import (
 	"encoding/json"
@@ -6,14 +6,19 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 )
+
+// The mapping from Interactly's view of a call to the dialer's own (campaign.Result,
+// campaign.Outcome) lives here, beside its callers in the worker and the webhook receiver,
+// so that package campaign does not depend on the vendor's client.
 
 // ResultOf maps an ended call, as Get Call or an end-of-call-report shows it, to an attempt
 // result. A call that did not complete says why in Error: Interactly's phoneCallStatusReason
 // (the carrier's cause, such as "Customer's line is busy"), or that Interactly gave none.
-func ResultOf(call *interactly.Call) Result {
-	r := Result{
+func ResultOf(call *interactly.Call) campaign.Result {
+	r := campaign.Result{
 		Outcome:         OutcomeOf(call),
 		CallID:          call.ID,
 		StartedAt:       StartOf(call),
@@ -21,7 +26,7 @@ func ResultOf(call *interactly.Call) Result {
 		PhoneCallStatus: string(call.PhoneCallStatus),
 		EndedBy:         call.CallEndTriggerBy,
 	}
-	if r.Outcome != OutcomeCompleted {
+	if r.Outcome != campaign.OutcomeCompleted {
 		r.Error = call.PhoneCallStatusReason
 		if r.Error == "" {
 			r.Error = fmt.Sprintf("Interactly gave no reason (status %q, phoneCallStatus %q)", call.Status, call.PhoneCallStatus)
@@ -49,19 +54,19 @@ func ResultOf(call *interactly.Call) Result {
 // call is forwarded; a final phoneCallStatus decides next; a call that is finished with no
 // final phoneCallStatus (the reference shows "finished" beside "ringing") counts as
 // completed, because retrying a call that may have been answered would call a person twice.
-func OutcomeOf(call *interactly.Call) Outcome {
+func OutcomeOf(call *interactly.Call) campaign.Outcome {
 	if call.Status == interactly.CallForwarded {
-		return OutcomeForwarded
+		return campaign.OutcomeForwarded
 	}
 	switch call.PhoneCallStatus {
 	case interactly.PhoneBusy:
-		return OutcomeBusy
+		return campaign.OutcomeBusy
 	case interactly.PhoneNoAnswer:
-		return OutcomeNoAnswer
+		return campaign.OutcomeNoAnswer
 	case interactly.PhoneFailed:
-		return OutcomeFailed
+		return campaign.OutcomeFailed
 	}
-	return OutcomeCompleted
+	return campaign.OutcomeCompleted
 }
 
 // StartOf is when call began: its startAt, else its createdAt.
@@ -71,6 +76,3 @@ func StartOf(call *interactly.Call) time.Time {
 	}
 	return call.CreatedAt.Time
 }
-
-// HasAnalysis reports whether r carries the assistant's analysis.
-func (r Result) HasAnalysis() bool { return r.Summary != "" || r.SuccessEvaluation != "" }

@@ -1,8 +1,9 @@
-package campaign
+package worker
 
 import (
 	"testing"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 )
 
@@ -12,27 +13,27 @@ func TestResultOfSaysWhy(t *testing.T) {
 	tests := []struct {
 		name string
 		call interactly.Call
-		want Result // Outcome and Error are compared
+		want campaign.Result // Outcome and Error are compared
 	}{
 		{
 			name: "failed with a reason",
 			call: interactly.Call{Status: interactly.CallFinished, PhoneCallStatus: interactly.PhoneFailed, PhoneCallStatusReason: "Call failed: the carrier could not connect the number"},
-			want: Result{Outcome: OutcomeFailed, Error: "Call failed: the carrier could not connect the number"},
+			want: campaign.Result{Outcome: campaign.OutcomeFailed, Error: "Call failed: the carrier could not connect the number"},
 		},
 		{
 			name: "busy with a reason",
 			call: interactly.Call{Status: interactly.CallFinished, PhoneCallStatus: interactly.PhoneBusy, PhoneCallStatusReason: "Customer's line is busy"},
-			want: Result{Outcome: OutcomeBusy, Error: "Customer's line is busy"},
+			want: campaign.Result{Outcome: campaign.OutcomeBusy, Error: "Customer's line is busy"},
 		},
 		{
 			name: "failed without a reason",
 			call: interactly.Call{Status: interactly.CallFinished, PhoneCallStatus: interactly.PhoneFailed},
-			want: Result{Outcome: OutcomeFailed, Error: `Interactly gave no reason (status "finished", phoneCallStatus "failed")`},
+			want: campaign.Result{Outcome: campaign.OutcomeFailed, Error: `Interactly gave no reason (status "finished", phoneCallStatus "failed")`},
 		},
 		{
 			name: "completed",
 			call: interactly.Call{Status: interactly.CallFinished, PhoneCallStatus: interactly.PhoneCompleted, PhoneCallStatusReason: "Call is completed"},
-			want: Result{Outcome: OutcomeCompleted},
+			want: campaign.Result{Outcome: campaign.OutcomeCompleted},
 		},
 	}
 	for _, tt := range tests {
