@@ -306,7 +306,7 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 	}
 	h.webhooks = hooks
 	h.metrics = metrics.Handler(metrics.NewCollector(rdb, store, asynq.NewInspectorFromRedisClient(rdb)))
-	if h.notifier, err = notify.New(notify.Config{Store: store, Logger: logger}); err != nil {
+	if h.notifier, err = notify.New(notify.Config{Store: store, Redis: rdb, Logger: logger}); err != nil {
 		h.Close()
 		return nil, err
 	}

@@ -61,10 +61,10 @@ type record struct {
 }
 
 // Write archives campaign id from store to dest: its record, report, attempt report and
-// rejected rows (those its upload refused), each gzip-compressed, then the manifest, and records dest in the index in Redis. Each
+// rejected rows (those its upload refused), each gzip-compressed, then the manifest, and records dest in the index in rdb. Each
 // object is first written to a temporary file (so its size and sum are known before it is
 // sent), so memory does not grow with the campaign. now stamps the manifest.
-func Write(ctx context.Context, store *campaign.Store, id string, dest Dest, now time.Time) (*Manifest, error) {
+func Write(ctx context.Context, rdb redis.UniversalClient, store *campaign.Store, id string, dest Dest, now time.Time) (*Manifest, error) {
 	c, err := store.Campaign(ctx, id)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func Write(ctx context.Context, store *campaign.Store, id string, dest Dest, now
 	if err := dest.Put(ctx, id+"/"+ManifestObject, bytes.NewReader(body), int64(len(body))); err != nil {
 		return nil, fmt.Errorf("archive campaign %s: %w", id, err)
 	}
-	if err := store.Redis().HSet(ctx, indexKey(), id, dest.String()).Err(); err != nil {
+	if err := rdb.HSet(ctx, indexKey(), id, dest.String()).Err(); err != nil {
 		return nil, fmt.Errorf("record the archive of campaign %s: %w", id, err)
 	}
 	return m, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/redis/go-redis/v9"
 )
 
 const testDB = 20
@@ -40,7 +41,7 @@ type nopEnqueuer struct{}
 func (nopEnqueuer) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
 
 // seedCampaign uploads the test campaign and gives its first contact a finished call.
-func seedCampaign(t *testing.T) (*campaign.Store, string) {
+func seedCampaign(t *testing.T) (redis.UniversalClient, *campaign.Store, string) {
 	t.Helper()
 	rdb, _ := redistest.Setup(t, testDB)
 	f, err := campaign.Parse("c.yaml", []byte(testCampaign))
@@ -65,15 +66,15 @@ func seedCampaign(t *testing.T) (*campaign.Store, string) {
 	if _, err := store.Finalize(ctx, c.ID, 1, campaign.OutcomeCompleted, ""); err != nil {
 		t.Fatal(err)
 	}
-	return store, c.ID
+	return rdb, store, c.ID
 }
 
 // checkRoundTrip archives the seeded campaign to dest, checks the manifest against the
 // objects as stored, and reads both reports back, equal to what Redis gives.
-func checkRoundTrip(t *testing.T, store *campaign.Store, id string, dest Dest) {
+func checkRoundTrip(t *testing.T, rdb redis.UniversalClient, store *campaign.Store, id string, dest Dest) {
 	t.Helper()
 	ctx := t.Context()
-	m, err := Write(ctx, store, id, dest, testutil.Now())
+	m, err := Write(ctx, rdb, store, id, dest, testutil.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,15 +133,15 @@ func checkRoundTrip(t *testing.T, store *campaign.Store, id string, dest Dest) {
 }
 
 func TestDirectory(t *testing.T) {
-	store, id := seedCampaign(t)
+	rdb, store, id := seedCampaign(t)
 	dir := filepath.Join(t.TempDir(), "archive")
 	dest, err := Open(dir, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRoundTrip(t, store, id, dest)
+	checkRoundTrip(t, rdb, store, id, dest)
 
-	spec, ok, err := Lookup(t.Context(), store.Redis(), id)
+	spec, ok, err := Lookup(t.Context(), rdb, id)
 	if err != nil || !ok || spec != dir {
 		t.Errorf("Lookup = %q, %v, %v; want %q", spec, ok, err, dir)
 	}
@@ -189,20 +190,20 @@ func TestS3(t *testing.T) {
 	if err := mc.MakeBucket(t.Context(), "dialer-archive", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	store, id := seedCampaign(t)
+	rdb, store, id := seedCampaign(t)
 	spec := "s3://dialer-archive/prod/campaigns?endpoint=" + addr + "&insecure=true"
 	dest, err := Open(spec, getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRoundTrip(t, store, id, dest)
+	checkRoundTrip(t, rdb, store, id, dest)
 	if _, err := mc.StatObject(t.Context(), "dialer-archive", "prod/campaigns/"+id+"/"+ManifestObject, minio.StatObjectOptions{}); err != nil {
 		t.Errorf("manifest not in the bucket under the prefix: %v", err)
 	}
 	if _, err := ReadManifest(t.Context(), dest, "nosuchcampaign"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("manifest of an unarchived campaign: %v, want ErrNotFound", err)
 	}
-	if spec2, _, _ := Lookup(t.Context(), store.Redis(), id); spec2 != spec {
+	if spec2, _, _ := Lookup(t.Context(), rdb, id); spec2 != spec {
 		t.Errorf("index holds %q, want %q", spec2, spec)
 	}
 }

@@ -143,8 +143,12 @@ func NewStore(rdb redis.UniversalClient) *Store {
 	return &Store{rdb: rdb, now: time.Now}
 }
 
-// Redis is the client the store uses.
-func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+// SubscribeEnded subscribes to EndedChannel, on which the store announces each attempt whose
+// result a webhook recorded or whose call it saw end; a message's payload is the attempt's
+// dial task ID "campaign:contact:attempt". The caller closes the subscription.
+func (s *Store) SubscribeEnded(ctx context.Context) *redis.PubSub {
+	return s.rdb.Subscribe(ctx, EndedChannel)
+}
 
 // NewCampaignID returns a fresh campaign ID: 16 lowercase base32 characters, time-ordered.
 func NewCampaignID(now time.Time) string {

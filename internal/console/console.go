@@ -133,7 +133,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Console{cfg: cfg, op: cfg.Operator, store: cfg.Operator.Store(), pages: pages, schedules: schedule.NewStore(cfg.Operator.Store().Redis())}, nil
+	return &Console{cfg: cfg, op: cfg.Operator, store: cfg.Operator.Store(), pages: pages, schedules: cfg.Operator.Schedules()}, nil
 }
 
 // parseTemplates parses each page template with the shared layout and partials.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
@@ -27,6 +28,13 @@ import (
 // setup returns a console on a clean database, its route table mounted behind auth and the
 // session middleware as dialer serve mounts it, and an operate token.
 func setup(t *testing.T) (*Console, http.Handler, string) {
+	t.Helper()
+	c, h, token, _ := setupRedis(t)
+	return c, h, token
+}
+
+// setupRedis is setup that also returns the console's Redis database.
+func setupRedis(t *testing.T) (*Console, http.Handler, string, *redis.Client) {
 	t.Helper()
 	rdb, _ := redistest.Setup(t, 17)
 	op := operator.New(rdb, operator.Config{Now: testutil.Now})
@@ -46,7 +54,7 @@ func setup(t *testing.T) (*Console, http.Handler, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, c.Sessions(auth.CrossOrigin(mux)), secret
+	return c, c.Sessions(auth.CrossOrigin(mux)), secret, rdb
 }
 
 func TestBuildHeader(t *testing.T) {
@@ -146,8 +154,7 @@ func TestFormErrorsByField(t *testing.T) {
 // TestNewCampaignCancelLeavesNothing uploads the example files, previews them, cancels,
 // and finds nothing in Redis and no draft on disk; then confirms a second upload.
 func TestNewCampaignCancelLeavesNothing(t *testing.T) {
-	c, h, token := setup(t)
-	rdb := c.op.Store().Redis()
+	c, h, token, rdb := setupRedis(t)
 	keys := func() []string {
 		ks, _ := rdb.Keys(t.Context(), "*").Result()
 		var out []string

@@ -48,9 +48,11 @@ func Sign(secret string, body []byte) string {
 
 // Config configures a Handler. Store is required; the rest have defaults.
 type Config struct {
-	// Store reads campaigns, contacts and status. Its Redis client also keeps the delivery
-	// counts (see Stats). Required.
+	// Store reads campaigns, contacts and status. Required.
 	Store *campaign.Store
+	// Redis keeps the delivery counts and sent events (see Stats), under each campaign's
+	// key tag; usually the Store's client. Required.
+	Redis redis.UniversalClient
 	// HTTPClient sends the POSTs. Defaults to a client with a 10 s timeout that does not
 	// follow redirects. A redirected POST may be resent as a GET, and a 2xx answer to that
 	// GET would wrongly count as delivered.
@@ -107,6 +109,8 @@ func (cfg Config) Validate() error {
 		return errors.New("notify: Config.Getenv is required (WithDefaults sets os.Getenv)")
 	case cfg.Now == nil:
 		return errors.New("notify: Config.Now is required (WithDefaults sets time.Now)")
+	case cfg.Redis == nil:
+		return errors.New("notify: Config.Redis is required")
 	case cfg.Logger == nil:
 		return errors.New("notify: Config.Logger is required (WithDefaults sets slog.Default())")
 	case cfg.Deadline < 0:
@@ -132,7 +136,7 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Handler{cfg: cfg, rdb: cfg.Store.Redis(), log: cfg.Logger.With("component", "notify")}, nil
+	return &Handler{cfg: cfg, rdb: cfg.Redis, log: cfg.Logger.With("component", "notify")}, nil
 }
 
 // errPermanent marks a delivery error that no retry can fix, such as an unusable URL.

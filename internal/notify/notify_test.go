@@ -157,6 +157,7 @@ func setup(t *testing.T, nc *campaign.NotifyConfig, statuses ...int) *fixture {
 	}
 	fx.h, err = New(Config{
 		Store:  fx.store,
+		Redis:  fx.rdb,
 		Getenv: func(k string) string { fx.mu.Lock(); defer fx.mu.Unlock(); return fx.env[k] },
 		Now:    func() time.Time { fx.mu.Lock(); defer fx.mu.Unlock(); return fx.now },
 		Logger: slog.New(slog.NewTextHandler(fx.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -711,11 +712,11 @@ func TestNew(t *testing.T) {
 		t.Errorf("New without a store: %v, want an error naming Config.Store", err)
 	}
 	rdb, _ := redistest.Setup(t, testDB)
-	_, err = New(Config{Store: campaign.NewStore(rdb), Deadline: -time.Second})
+	_, err = New(Config{Store: campaign.NewStore(rdb), Redis: rdb, Deadline: -time.Second})
 	if err == nil || !strings.Contains(err.Error(), "Config.Deadline") {
 		t.Errorf("New with a negative deadline: %v, want an error naming Config.Deadline", err)
 	}
-	h, err := New(Config{Store: campaign.NewStore(rdb)})
+	h, err := New(Config{Store: campaign.NewStore(rdb), Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
 	}

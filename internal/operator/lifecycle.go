@@ -135,7 +135,7 @@ func (o *Operator) Archive(ctx context.Context, id, spec string) (*archive.Manif
 	if err != nil {
 		return nil, err
 	}
-	return archive.Write(ctx, o.store, id, dest, o.cfg.Now())
+	return archive.Write(ctx, o.rdb, o.store, id, dest, o.cfg.Now())
 }
 
 // Report writes campaign id's report to w (see campaign.Store.WriteReport): from Redis

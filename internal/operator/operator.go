@@ -26,6 +26,7 @@ import (
 	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/notify"
+	"github.com/dialerhq/dialer/internal/schedule"
 	"github.com/dialerhq/dialer/internal/suppression"
 )
 
@@ -81,6 +82,9 @@ func (o *Operator) CanHangUp() bool { return o.cfg.API != nil }
 
 // Store returns the campaign store the Operator works on, for reads.
 func (o *Operator) Store() *campaign.Store { return o.store }
+
+// Schedules returns the recurring campaigns kept in the Operator's Redis.
+func (o *Operator) Schedules() *schedule.Store { return schedule.NewStore(o.rdb) }
 
 // Suppression returns the suppression lists the Operator checks.
 func (o *Operator) Suppression() *suppression.List { return o.list }

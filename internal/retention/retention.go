@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/dialerhq/dialer/internal/archive"
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
@@ -164,7 +163,7 @@ func (s *Sweeper) sweepOne(ctx context.Context, id string, res *Result) (bool, e
 		return false, nil
 	}
 	if s.cfg.Archive != "" {
-		if _, archived, err := archive.Lookup(ctx, store.Redis(), id); err != nil {
+		if archived, err := s.cfg.Operator.Archived(ctx, id); err != nil {
 			return false, err
 		} else if !archived {
 			if _, err := s.cfg.Operator.Archive(ctx, id, s.cfg.Archive); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -53,7 +52,7 @@ func (e *ends) announce(key string) {
 // it attempts learn of ends only by polling. go-redis resubscribes after a lost connection;
 // announcements made meanwhile are missed, and found at the attempt's next poll.
 func (h *Handler) ListenForEnds(ctx context.Context) {
-	sub := h.cfg.Store.Redis().Subscribe(ctx, campaign.EndedChannel)
+	sub := h.cfg.Store.SubscribeEnded(ctx)
 	defer sub.Close()
 	msgs := sub.Channel(redis.WithChannelSize(1024))
 	for {
