@@ -55,6 +55,9 @@ func (f *File) Patch(patch map[string]any) (*File, error) {
 		nf.WithDefaults()
 		err = nf.Validate()
 	}
+	if err == nil {
+		nf.Normalize()
+	}
 	if err != nil {
 		var fe *FileError
 		if errors.As(err, &fe) {

@@ -30,15 +30,7 @@ var ignoreSource = cmpopts.IgnoreUnexported(File{})
 // mustParse runs what ParseFile runs, on data.
 func mustParse(tb testing.TB, data string) (*File, error) {
 	tb.Helper()
-	f, err := Parse("c.yaml", []byte(data))
-	if err != nil {
-		return nil, err
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return ParseChecked("c.yaml", []byte(data))
 }
 
 const minimal = `

@@ -403,6 +403,7 @@ func (d *draft) file(m Mapping, enc contactcsv.Encoding, header []string) (*camp
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
+	f.Normalize()
 	return f, nil
 }
 

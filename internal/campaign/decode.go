@@ -1,0 +1,361 @@
+package campaign
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Parse decodes a campaign file. path only names the file in errors. It refuses, with a
+// *FileError naming the line and key, YAML syntax errors, an empty file, unknown or repeated
+// keys, values of the wrong type and unparsable durations. It neither fills in defaults nor
+// checks ranges and required keys: call WithDefaults and Validate, or use ParseFile.
+func Parse(path string, data []byte) (*File, error) { return parse(path, data, true) }
+
+// parse is Parse; with hints, an unknown key that is known elsewhere in the file's layout
+// gets a "did you mean" naming where it belongs (see decoder.elsewhere).
+func parse(path string, data []byte, hints bool) (*File, error) {
+	f := &File{src: source{path: path, at: make(map[string]spot), bare: make(map[string]bool)}}
+	d := &decoder{path: path, at: f.src.at, bare: f.src.bare, hints: hints}
+	root, err := d.document(data)
+	if err != nil {
+		return nil, err
+	}
+	err = d.mapping(root, "", []field{
+		{"name", d.str(&f.Name)},
+		{"assistantId", d.str(&f.AssistantID)},
+		{"phoneNumberId", d.str(&f.PhoneNumberID)},
+		{"phoneNumberIds", d.callerIDs(&f.PhoneNumberIDs)},
+		{"callerIdStrategy", d.str(&f.CallerIDStrategy)},
+		{"callerIdMaxConcurrentCalls", d.integer(&f.CallerIDMaxConcurrentCalls)},
+		{"defaultRegion", d.str(&f.DefaultRegion)},
+		{"contacts", d.section(
+			field{"numberColumn", d.str(&f.Contacts.NumberColumn)},
+			field{"nameColumn", d.str(&f.Contacts.NameColumn)},
+			field{"delimiter", d.str(&f.Contacts.Delimiter)},
+			field{"encoding", d.str(&f.Contacts.Encoding)},
+		)},
+		{"retry", d.section(
+			field{"maxAttempts", d.integer(&f.Retry.MaxAttempts)},
+			field{"retryOn", d.outcomes(&f.Retry.RetryOn)},
+			field{"delay", d.duration(&f.Retry.Delay)},
+		)},
+		{"rateLimit", d.section(
+			field{"callsPerSecond", d.float(&f.RateLimit.CallsPerSecond)},
+			field{"maxConcurrentCalls", d.integer(&f.RateLimit.MaxConcurrentCalls)},
+		)},
+		{"account", d.str(&f.Account)},
+		{"priority", d.integer(&f.Priority)},
+		{"weight", d.integer(&f.Weight)},
+		{"poll", d.section(
+			field{"interval", d.duration(&f.Poll.Interval)},
+			field{"analysisWait", d.duration(&f.Poll.AnalysisWait)},
+		)},
+		{"defaultTimezone", d.str(&f.DefaultTimezone)},
+		{"callingWindow", func(key string, v *yaml.Node) error {
+			w := &CallingWindowConfig{}
+			f.CallingWindow = w
+			return d.mapping(v, key, []field{
+				{"days", d.strs(&w.Days, "[mon, tue, wed, thu, fri]")},
+				{"start", d.str(&w.Start)},
+				{"end", d.str(&w.End)},
+				{"timezone", d.str(&w.Timezone)},
+				{"timezoneColumn", d.str(&w.TimezoneColumn)},
+			})
+		}},
+		{"frequencyCap", func(key string, v *yaml.Node) error {
+			c := &FrequencyCapConfig{}
+			f.FrequencyCap = c
+			return d.mapping(v, key, []field{
+				{"maxCalls", d.integer(&c.MaxCalls)},
+				{"per", d.duration(&c.Per)},
+			})
+		}},
+		{"startAt", d.timestamp(&f.StartAt)},
+		{"endAt", d.timestamp(&f.EndAt)},
+		{"retention", d.retention(&f.Retention)},
+		{"notify", func(key string, v *yaml.Node) error {
+			n := &NotifyConfig{}
+			f.Notify = n
+			return d.mapping(v, key, []field{
+				{"url", d.str(&n.URL)},
+				{"secret", d.str(&n.Secret)},
+				{"secretEnv", d.str(&n.SecretEnv)},
+				{"events", d.strs(&n.Events, "[contact.finished, campaign.finished]")},
+			})
+		}},
+		{"suppressionFiles", d.strs(&f.SuppressionFiles, "[dnc.csv]")},
+		{"metadata", d.freeform(&f.Metadata)},
+		{"assistantOverrides", d.freeform(&f.AssistantOverrides)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.DefaultRegion = strings.ToUpper(f.DefaultRegion)
+	return f, nil
+}
+
+// source remembers where in the file Parse found each key, so that WithDefaults can tell
+// "left out" from "written as zero" and Validate can point at a line.
+type source struct {
+	path string
+	at   map[string]spot // by dotted key; list items as "retry.retryOn[1]"
+	bare map[string]bool // list items written as a bare value, not as keys: "phoneNumberIds[0]"
+}
+
+type spot struct {
+	keyLine, keyColumn     int
+	valueLine, valueColumn int
+}
+
+// decoder walks a yaml.Node tree into a File. Walking nodes rather than calling
+// yaml.Unmarshal is what lets every error name the key and its line.
+type decoder struct {
+	path string
+	at   map[string]spot
+	bare map[string]bool
+	// hints: look for where an unknown key belongs (off while looking, so it does not recurse).
+	hints bool
+	// top lists the top-level keys, once the top-level mapping is being read.
+	top []string
+}
+
+// setter stores the value v of key (a dotted path) or says why it cannot.
+type setter func(key string, v *yaml.Node) error
+
+// field is one known key of a mapping.
+type field struct {
+	name string
+	set  setter
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// document parses data and returns its top-level mapping.
+func (d *decoder) document(data []byte) (*yaml.Node, error) {
+	empty := &FileError{Path: d.path, Msg: "file is empty; start from campaigns/example.yaml"}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err == io.EOF {
+		return nil, empty
+	} else if err != nil {
+		return nil, d.syntaxError(data, err)
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err != io.EOF {
+		if err != nil {
+			return nil, d.syntaxError(data, err)
+		}
+		return nil, &FileError{Path: d.path, Line: next.Line, Msg: "file holds more than one YAML document; keep one and remove the --- line"}
+	}
+	root := doc.Content[0]
+	switch {
+	case root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null":
+		return nil, empty
+	case root.Kind != yaml.MappingNode:
+		return nil, &FileError{Path: d.path, Line: root.Line, Column: root.Column,
+			Msg: "must be a set of keys such as name: and assistantId:, got " + kindName(root)}
+	}
+	return root, nil
+}
+
+func (d *decoder) syntaxError(data []byte, err error) *FileError {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &FileError{Path: d.path, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	line, _ := strconv.Atoi(m[1])
+	lines := bytes.Split(data, []byte("\n"))
+	if line >= 1 && line <= len(lines) {
+		text := lines[line-1]
+		indent := text[:len(text)-len(bytes.TrimLeft(text, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			return &FileError{Path: d.path, Line: line, Msg: "indented with a tab; YAML indentation must use spaces"}
+		}
+	}
+	return &FileError{Path: d.path, Line: line, Msg: "not valid YAML: " + m[2] + "; check the indentation, and quote values that hold \": \" or start with a special character"}
+}
+
+func (d *decoder) errorAt(key string, n *yaml.Node, msg string) *FileError {
+	return &FileError{Path: d.path, Line: n.Line, Column: n.Column, Key: key, Msg: msg}
+}
+
+// mapping sets each key of n through its field. key is n's own dotted path, "" at the top.
+// A null node (a key written with nothing after it) counts as an empty mapping.
+func (d *decoder) mapping(n *yaml.Node, key string, fields []field) error {
+	if err := d.noAlias(key, n); err != nil {
+		return err
+	}
+	names := make([]string, len(fields))
+	for i, fl := range fields {
+		names[i] = fl.name
+	}
+	if key == "" {
+		d.top = names
+	}
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return d.errorAt(key, n, fmt.Sprintf("must be a set of keys (%s), got %s", strings.Join(names, ", "), kindName(n)))
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		name, err := d.keyName(key, k)
+		if err != nil {
+			return err
+		}
+		child := join(key, name)
+		j := slices.Index(names, name)
+		if j < 0 {
+			// A key known exactly elsewhere (indented wrongly) beats a near miss here.
+			msg, near, at := "unknown key", suggest(name, names), ""
+			if !strings.EqualFold(near, name) {
+				at = d.elsewhere(name, key)
+			}
+			switch {
+			case at != "":
+				msg += " here (did you mean " + at + ")"
+			case near != "":
+				msg += " (did you mean " + near + "?)"
+			}
+			return d.errorAt(child, k, msg+"; known keys: "+strings.Join(names, ", "))
+		}
+		if s, dup := d.at[child]; dup {
+			return d.errorAt(child, k, fmt.Sprintf("written twice; first on line %d", s.keyLine))
+		}
+		d.at[child] = spot{k.Line, k.Column, v.Line, v.Column}
+		if err := d.noAlias(child, v); err != nil {
+			return err
+		}
+		if err := fields[j].set(child, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// elsewhere says where a key called name is known, other than in the mapping at key, so that
+// a key indented wrongly can be moved: "contacts.numberColumn? move it under contacts:", or
+// "startAt at the top level? move it out of retry:". It returns "" when name is known
+// nowhere else. It finds the sections' keys by parsing a one-key probe under each
+// top-level key, so it always agrees with the decoder.
+func (d *decoder) elsewhere(name, key string) string {
+	if !d.hints {
+		return ""
+	}
+	if key != "" && slices.Contains(d.top, name) {
+		return name + " at the top level? move it out of " + key + ":"
+	}
+	for _, section := range d.top {
+		if section == key {
+			continue
+		}
+		probe := strconv.Quote(section) + ":\n  " + strconv.Quote(name) + ": {probe: 1}\n"
+		_, err := parse("probe", []byte(probe), false)
+		var fe *FileError
+		if errors.As(err, &fe) && fe.Key == section+"."+name && !strings.HasPrefix(fe.Msg, "unknown key") {
+			return section + "." + name + "? move it under " + section + ":"
+		}
+	}
+	return ""
+}
+
+func (d *decoder) section(fields ...field) setter {
+	return func(key string, v *yaml.Node) error { return d.mapping(v, key, fields) }
+}
+
+// keyName returns the text of mapping key k of the mapping at key.
+func (d *decoder) keyName(key string, k *yaml.Node) (string, error) {
+	switch {
+	case k.Kind == yaml.AliasNode:
+		return "", d.errorAt(key, k, "aliases (*name) are not supported as keys; write the key out")
+	case k.ShortTag() == "!!merge":
+		return "", d.errorAt(join(key, "<<"), k, "merge keys (<<) are not supported; write the keys out")
+	case k.Kind != yaml.ScalarNode:
+		return "", d.errorAt(key, k, "keys must be plain words, got "+kindName(k))
+	}
+	return k.Value, nil
+}
+
+// noAlias refuses aliases: following them by hand could expand a small file exponentially,
+// and a campaign file has no need for them.
+func (d *decoder) noAlias(key string, n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode {
+		return d.errorAt(key, n, "aliases (*"+n.Value+") are not supported; write the value out")
+	}
+	return nil
+}
+
+func join(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + "." + name
+}
+
+// kindName describes n for "got ..." in messages.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a set of keys"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	if isNull(n) {
+		return "nothing"
+	}
+	s := n.Value
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:37]) + "..."
+	}
+	switch n.ShortTag() {
+	case "!!bool", "!!int", "!!float":
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// suggest returns the name in names that key was most likely meant to be, or "".
+func suggest(key string, names []string) string {
+	best, bestDist := "", 3
+	for _, name := range names {
+		if strings.EqualFold(key, name) {
+			return name
+		}
+		if dist := editDistance(strings.ToLower(key), strings.ToLower(name)); dist < bestDist {
+			best, bestDist = name, dist
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
