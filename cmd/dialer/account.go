@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/dialerhq/dialer/internal/account"
+	"github.com/dialerhq/dialer/internal/operator"
 )
 
 const accountUsage = "set NAME [--api-key-env VAR] [--cps N] [--max-calls N] | list"
@@ -34,24 +34,18 @@ func runAccountSet(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	store := account.NewStore(rdb)
-	a := account.Account{Name: name, APIKeyEnv: *env, CallsPerSecond: *cps, MaxConcurrentCalls: *maxCalls}
-	if a.APIKeyEnv == "" {
-		// Keep the variable an earlier set named.
-		if old, err := store.Get(ctx, name); err == nil {
-			a.APIKeyEnv = old.APIKeyEnv
-		} else if !errors.Is(err, account.ErrNotFound) {
-			return err
-		}
-	}
-	if a.APIKeyEnv == "" && name != account.Default {
+	op := operator.New(rdb, operator.Config{})
+	defer op.Close()
+	// An empty --api-key-env keeps the variable an earlier set named.
+	a, err := op.SetAccount(ctx, account.Account{Name: name, APIKeyEnv: *env, CallsPerSecond: *cps, MaxConcurrentCalls: *maxCalls})
+	if errors.Is(err, operator.ErrAPIKeyEnvRequired) {
 		fs.Usage()
 		return fmt.Errorf("%w: account %s: --api-key-env is required: name the environment variable that holds its API key", errUsage, name)
 	}
-	if err := store.Set(ctx, a); err != nil {
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "account %s set: key in $%s, %s; workers apply it within 5s\n", name, orDefault(a.APIKeyEnv, account.DefaultAPIKeyEnv), limits(&a))
+	fmt.Fprintf(e.stdout, "account %s set: key in $%s, %s; workers apply it within 5s\n", name, a.APIKeyEnv, a.Limits())
 	return nil
 }
 
@@ -65,33 +59,20 @@ func runAccountList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	accts, err := account.NewStore(rdb).List(ctx)
+	op := operator.New(rdb, operator.Config{})
+	defer op.Close()
+	accts, err := op.Accounts(ctx)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tAPI KEY IN\tLIMITS")
+	fmt.Fprintln(tw, "ACCOUNT\tAPI KEY IN\tLIMITS\tCAMPAIGNS")
 	for _, a := range accts {
-		fmt.Fprintf(tw, "%s\t$%s\t%s\n", a.Name, a.APIKeyEnv, limits(a))
+		key := "(not set)"
+		if a.APIKeyEnv != "" {
+			key = "$" + a.APIKeyEnv
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d active (%d live calls), %d done\n", a.Name, key, a.Limits(), len(a.Campaigns), a.LiveCalls, a.Done)
 	}
 	return tw.Flush()
-}
-
-// limits describes an account's caps, e.g. "10 calls/s, 20 live calls".
-func limits(a *account.Account) string {
-	cps, calls := "no calls/s cap", "no live-call cap"
-	if a.CallsPerSecond > 0 {
-		cps = strconv.FormatFloat(a.CallsPerSecond, 'f', -1, 64) + " calls/s"
-	}
-	if a.MaxConcurrentCalls > 0 {
-		calls = strconv.Itoa(a.MaxConcurrentCalls) + " live calls"
-	}
-	return cps + ", " + calls
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

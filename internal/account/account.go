@@ -17,6 +17,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -47,23 +48,49 @@ type Account struct {
 	MaxConcurrentCalls int `json:"maxConcurrentCalls,omitempty"`
 }
 
+// Limits describes a's caps for a person, e.g. "10 calls/s, 20 live calls" or "no calls/s
+// cap, no live-call cap".
+func (a *Account) Limits() string {
+	cps, calls := "no calls/s cap", "no live-call cap"
+	if a.CallsPerSecond > 0 {
+		cps = strconv.FormatFloat(a.CallsPerSecond, 'f', -1, 64) + " calls/s"
+	}
+	if a.MaxConcurrentCalls > 0 {
+		calls = strconv.Itoa(a.MaxConcurrentCalls) + " live calls"
+	}
+	return cps + ", " + calls
+}
+
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 var envRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ValidName reports whether name can name an account.
 func ValidName(name string) bool { return nameRE.MatchString(name) }
 
-// Validate returns an error naming the first field of a that is out of range.
+// FieldError is an account refused for one field: "name", "apiKeyEnv", "callsPerSecond"
+// or "maxConcurrentCalls" (the JSON names of Account's fields).
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+// Error says which account and field, what is wrong and what to do.
+func (e *FieldError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate returns a *FieldError for the first field of a that is out of range.
 func (a *Account) Validate() error {
 	switch {
 	case !ValidName(a.Name):
-		return fmt.Errorf("account name %q: use 1 to 64 lowercase letters, digits, '-' or '_', such as west-clinics", a.Name)
+		return &FieldError{"name", fmt.Errorf("account name %q: use 1 to 64 lowercase letters, digits, '-' or '_', such as west-clinics", a.Name)}
 	case !envRE.MatchString(a.APIKeyEnv):
-		return fmt.Errorf("account %s: api key env %q: name the environment variable that holds the key, such as WEST_INTERACTLY_API_KEY (never the key itself)", a.Name, a.APIKeyEnv)
+		return &FieldError{"apiKeyEnv", fmt.Errorf("account %s: api key env: not a variable name (letters, digits and _, not starting with a digit); name the environment variable that holds the key, such as WEST_INTERACTLY_API_KEY (never the key itself, which this message does not repeat)", a.Name)}
 	case !(a.CallsPerSecond >= 0 && a.CallsPerSecond <= 1000) || math.IsNaN(a.CallsPerSecond):
-		return fmt.Errorf("account %s: callsPerSecond %v: must be between 0 (no cap) and 1000", a.Name, a.CallsPerSecond)
+		return &FieldError{"callsPerSecond", fmt.Errorf("account %s: callsPerSecond %v: must be between 0 (no cap) and 1000", a.Name, a.CallsPerSecond)}
 	case a.MaxConcurrentCalls < 0:
-		return fmt.Errorf("account %s: maxConcurrentCalls %d: must be 0 (no cap) or more", a.Name, a.MaxConcurrentCalls)
+		return &FieldError{"maxConcurrentCalls", fmt.Errorf("account %s: maxConcurrentCalls %d: must be 0 (no cap) or more", a.Name, a.MaxConcurrentCalls)}
 	}
 	return nil
 }
