@@ -4,6 +4,8 @@ package metrics
 // Redis Cluster they live in one slot and a Recorder flushes them in one MULTI/EXEC.
 //
 //	dialer:{metrics}:dials                   HASH  campaign ID -> dials begun
+//	dialer:{metrics}:dials_per_minute:ID     HASH  Unix minute (Unix seconds / 60) -> dials
+//	                                               campaign ID began in that minute
 //	dialer:{metrics}:rate_limit_waits        HASH  campaign ID -> waits for a calls-per-second grant
 //	dialer:{metrics}:rate_limit_wait_seconds HASH  campaign ID -> seconds spent in those waits (float)
 //	dialer:{metrics}:api_errors              HASH  "op:status" (e.g. "connect:429", "get:0") -> errors
@@ -15,10 +17,14 @@ package metrics
 //	                                               cumulative); "sum" -> seconds (float);
 //	                                               "count" -> observations
 //
-// Nothing expires: the hashes hold one field per campaign or label value, a few bytes each.
+// Nothing expires: the hashes hold one field per campaign or label value, a few bytes each;
+// a campaign's per-minute hash one field per minute it dialed in (a 10-hour campaign: 600),
+// deleted with the campaign (Forget).
 const keyPrefix = "dialer:{metrics}:"
 
 func dialsKey() string { return keyPrefix + "dials" }
+
+func dialsPerMinuteKey(id string) string { return keyPrefix + "dials_per_minute:" + id }
 
 func rateLimitWaitsKey() string { return keyPrefix + "rate_limit_waits" }
 

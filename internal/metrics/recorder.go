@@ -58,6 +58,9 @@ type RecorderConfig struct {
 	// the recovery (at Info), not one line per second while Redis is away. Defaults to
 	// slog.Default().
 	Logger *slog.Logger
+	// Now is the clock that places each dial in its minute of DialsPerMinute. Defaults to
+	// time.Now.
+	Now func() time.Time
 }
 
 // WithDefaults returns c with each zero field set to its default.
@@ -70,6 +73,9 @@ func (c RecorderConfig) WithDefaults() RecorderConfig {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }
@@ -109,6 +115,7 @@ type Recorder struct {
 // empty and swapping in a fresh one costs nothing.
 type deltas struct {
 	dials           map[string]int64
+	dialsPerMinute  map[minuteKey]int64
 	waits           map[string]int64
 	waitSeconds     map[string]float64
 	apiErrors       map[apiErrorKey]int64
@@ -116,6 +123,12 @@ type deltas struct {
 	webhookEvents   map[string]int64
 	webhookRejected map[string]int64
 	record          histogramDelta
+}
+
+// minuteKey is one campaign's minute: Unix time / 60.
+type minuteKey struct {
+	campaign string
+	minute   int64
 }
 
 type apiErrorKey struct {
@@ -149,13 +162,16 @@ func NewRecorderWithConfig(rdb redis.UniversalClient, cfg RecorderConfig) *Recor
 	return &Recorder{rdb: rdb, cfg: cfg}
 }
 
-// Dial counts one dial begun for campaignID (dialer_dials_total{campaign}).
+// Dial counts one dial begun for campaignID (dialer_dials_total{campaign}), and in its
+// minute of the campaign's DialsPerMinute series.
 func (r *Recorder) Dial(campaignID string) {
 	if r == nil {
 		return
 	}
+	minute := r.cfg.Now().Unix() / 60
 	r.mu.Lock()
 	inc(&r.d.dials, campaignID, 1)
+	inc(&r.d.dialsPerMinute, minuteKey{campaignID, minute}, 1)
 	r.mu.Unlock()
 }
 
@@ -329,7 +345,7 @@ func inc[K comparable, V int64 | float64](m *map[K]V, k K, n V) {
 }
 
 func (d *deltas) empty() bool {
-	return len(d.dials) == 0 && len(d.waits) == 0 && len(d.waitSeconds) == 0 &&
+	return len(d.dials) == 0 && len(d.dialsPerMinute) == 0 && len(d.waits) == 0 && len(d.waitSeconds) == 0 &&
 		len(d.apiErrors) == 0 && len(d.pollFallbacks) == 0 && len(d.webhookEvents) == 0 &&
 		len(d.webhookRejected) == 0 && d.record.count == 0
 }
@@ -338,6 +354,9 @@ func (d *deltas) empty() bool {
 func (d *deltas) write(ctx context.Context, p redis.Pipeliner) {
 	for k, n := range d.dials {
 		p.HIncrBy(ctx, dialsKey(), k, n)
+	}
+	for k, n := range d.dialsPerMinute {
+		p.HIncrBy(ctx, dialsPerMinuteKey(k.campaign), strconv.FormatInt(k.minute, 10), n)
 	}
 	for k, n := range d.waits {
 		p.HIncrBy(ctx, rateLimitWaitsKey(), k, n)
@@ -372,6 +391,9 @@ func (d *deltas) write(ctx context.Context, p redis.Pipeliner) {
 func (d *deltas) merge(o *deltas) {
 	for k, n := range o.dials {
 		inc(&d.dials, k, n)
+	}
+	for k, n := range o.dialsPerMinute {
+		inc(&d.dialsPerMinute, k, n)
 	}
 	for k, n := range o.waits {
 		inc(&d.waits, k, n)

@@ -321,3 +321,42 @@ func TestRecorderConfig(t *testing.T) {
 		t.Errorf("defaults = %+v; want FlushInterval 1s, FlushTimeout 2s, a Logger", d)
 	}
 }
+
+// TestDialsPerMinute: each dial is counted in its minute on the Recorder's clock, across
+// flushes and processes, read back oldest first, and deleted by Forget.
+func TestDialsPerMinute(t *testing.T) {
+	rdb, _ := setup(t)
+	ctx := t.Context()
+	start := testutil.Now().Truncate(time.Minute)
+	now := start
+	clock := func() time.Time { return now }
+	a := NewRecorderWithConfig(rdb, RecorderConfig{Now: clock})
+	b := NewRecorderWithConfig(rdb, RecorderConfig{Now: clock})
+	a.Dial("c1")
+	b.Dial("c1")
+	a.Dial("c2")
+	now = start.Add(59 * time.Second)
+	a.Dial("c1")
+	mustFlush(t, a, b)
+	now = start.Add(3*time.Minute + time.Second)
+	b.Dial("c1")
+	mustFlush(t, a, b)
+
+	got, err := DialsPerMinute(ctx, rdb, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Point{{start.UTC(), 3}, {start.Add(3 * time.Minute).UTC(), 1}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("DialsPerMinute(c1) -want +got:\n%s", diff)
+	}
+	if err := Forget(ctx, rdb, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := DialsPerMinute(ctx, rdb, "c1"); len(got) != 0 {
+		t.Errorf("after Forget: %v", got)
+	}
+	if got, _ := DialsPerMinute(ctx, rdb, "c2"); len(got) != 1 || got[0].Count != 1 {
+		t.Errorf("c2 after c1 was forgotten: %v", got)
+	}
+}
