@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redistest"
@@ -466,6 +467,26 @@ func TestConsoleInBrowser(t *testing.T) {
 	)
 	if list, err := schedule.NewStore(rdb).List(t.Context()); err != nil || len(list) != 1 || list[0].Timezone != "America/New_York" {
 		t.Errorf("after adding a schedule in the console: %v, %v", list, err)
+	}
+	// Accounts: the default account's limits, a refused value first.
+	runAllowing("account refused", "422 for "+srv.URL+"/accounts",
+		chromedp.Navigate(srv.URL+"/accounts"),
+		chromedp.WaitVisible(`#acct-default`, chromedp.ByQuery),
+		chromedp.Click(`details.edit summary`, chromedp.ByQuery),
+		chromedp.SetValue(`#a-default-cps`, "fast", chromedp.ByQuery),
+		chromedp.Click(`details.edit button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#a-default-cps-error`, chromedp.ByQuery),
+		shot("15a-account-refused"),
+	)
+	run("account set",
+		chromedp.SetValue(`#a-default-cps`, "8", chromedp.ByQuery),
+		chromedp.SetValue(`#a-default-max`, "30", chromedp.ByQuery),
+		chromedp.Click(`details.edit button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`p.notice`, chromedp.ByQuery),
+		shot("15-accounts"),
+	)
+	if a, err := account.NewStore(rdb).Get(t.Context(), account.Default); err != nil || a.CallsPerSecond != 8 || a.MaxConcurrentCalls != 30 {
+		t.Errorf("the default account after the console set it: %+v, %v", a, err)
 	}
 	run("tokens", chromedp.Navigate(srv.URL+"/tokens"), chromedp.WaitVisible(`#tname`, chromedp.ByQuery), shot("13-tokens"))
 	run("audit", chromedp.Navigate(srv.URL+"/audit"), chromedp.WaitVisible(`table`, chromedp.ByQuery), shot("14-audit"))

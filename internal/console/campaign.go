@@ -14,7 +14,9 @@ import (
 type CampaignView struct {
 	Page
 	Header Header
-	Rows   RowsView
+	// Attempts is the attempts-over-time chart.
+	Attempts AttemptsChart
+	Rows     RowsView
 	// CanHangUp says whether cancel may end live calls (the server has an API key).
 	CanHangUp bool
 	// Notice is what the last action did, e.g. "Paused.".
@@ -40,6 +42,12 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request) {
 	p := c.page(r, st.Name)
 	p.Nav = "campaigns"
 	v := CampaignView{Page: p, Header: BuildHeader(cmp, st, c.cfg.Now()), CanHangUp: c.op.CanHangUp(), Notice: noticeText(r.URL.Query().Get("done"))}
+	points, err := c.op.DialsPerMinute(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	v.Attempts = BuildAttemptsChart(points, c.cfg.Now(), st.Done)
 	if isHTMX(r) && r.URL.Query().Get("part") == "header" {
 		c.render(w, r, http.StatusOK, "campaign", "campaign-header", v)
 		return

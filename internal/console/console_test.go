@@ -19,6 +19,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/metrics"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/schedule"
@@ -524,5 +525,100 @@ func TestAddSchedule(t *testing.T) {
 	h.ServeHTTP(rec, r)
 	if rec.Code != http.StatusForbidden {
 		t.Errorf("an operator adding a schedule: %d, want 403", rec.Code)
+	}
+}
+
+// TestAccountsPage lists the accounts with their key's variable, limits and campaigns; an
+// admin sets limits, a refused value is shown next to its field, and a pasted key is
+// neither repeated nor kept in the form.
+func TestAccountsPage(t *testing.T) {
+	c, h, opToken := setup(t)
+	admin, _, err := c.cfg.Tokens.Create(t.Context(), auth.CreateOptions{Name: "root", Scope: auth.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(token, method, target string, form url.Values) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	rec := do(admin, "POST", "/accounts", url.Values{"new": {"1"}, "name": {"west-clinics"}, "apiKeyEnv": {"WEST_KEY"}, "callsPerSecond": {"5"}, "maxConcurrentCalls": {"8"}})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Account west-clinics set: 5 calls/s, 8 live calls") {
+		t.Fatalf("add west-clinics: %d\n%s", rec.Code, rec.Body)
+	}
+	for _, tt := range []struct {
+		name, field, want string
+		form              url.Values
+	}{
+		{"cps not a number", "a-west-clinics-cps", "such as 5 or 0.5", url.Values{"name": {"west-clinics"}, "callsPerSecond": {"fast"}}},
+		{"cps too high", "a-west-clinics-cps", "between 0 (no cap) and 1000", url.Values{"name": {"west-clinics"}, "callsPerSecond": {"5000"}}},
+		{"negative calls", "a-west-clinics-max", "0 (no cap) or more", url.Values{"name": {"west-clinics"}, "maxConcurrentCalls": {"-1"}}},
+		{"no variable", "new-env", "Name the environment variable", url.Values{"new": {"1"}, "name": {"east"}}},
+		{"bad name", "new-name", "lowercase letters", url.Values{"new": {"1"}, "name": {"East Clinics"}, "apiKeyEnv": {"EAST_KEY"}}},
+	} {
+		rec := do(admin, "POST", "/accounts", tt.form)
+		body := rec.Body.String()
+		i := strings.Index(body, `id="`+tt.field+`-error"`)
+		if rec.Code != http.StatusUnprocessableEntity || i < 0 || !strings.Contains(body[i:], tt.want) {
+			t.Errorf("%s: %d; want 422 with %q next to %s", tt.name, rec.Code, tt.want, tt.field)
+		}
+	}
+	const pasted = "sk-live-0123456789abcdef"
+	rec = do(admin, "POST", "/accounts", url.Values{"name": {"west-clinics"}, "apiKeyEnv": {pasted}})
+	if rec.Code != http.StatusUnprocessableEntity || strings.Contains(rec.Body.String(), pasted) || !strings.Contains(rec.Body.String(), `id="a-west-clinics-env-error"`) {
+		t.Errorf("a pasted key: %d; want 422, the error next to the field, and the key nowhere in the page", rec.Code)
+	}
+	if a, err := c.op.Accounts(t.Context()); err != nil || len(a) != 2 || a[1].CallsPerSecond != 5 || a[1].APIKeyEnv != "WEST_KEY" {
+		t.Fatalf("accounts after the refusals: %+v, %v", a, err)
+	}
+
+	// A campaign on west-clinics is listed under it; an operator reads the page, without forms.
+	yamlText, err := os.ReadFile("../../campaigns/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := campaign.Parse("example.yaml", append(yamlText, []byte("\naccount: west-clinics\n")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WithDefaults()
+	if _, err := c.op.Upload(t.Context(), f, "example.csv", func() (io.ReadCloser, error) { return os.Open("../../campaigns/example.csv") }, operator.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rec = do(opToken, "GET", "/accounts", nil)
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(body, "$WEST_KEY") || !strings.Contains(body, f.Name) || strings.Contains(body, `action="/accounts"`) {
+		t.Errorf("the operator's accounts page: %d; want $WEST_KEY, the campaign %s, and no form\n%s", rec.Code, f.Name, body)
+	}
+	if rec := do(opToken, "POST", "/accounts", url.Values{"name": {"west-clinics"}, "callsPerSecond": {"50"}}); rec.Code != http.StatusForbidden {
+		t.Errorf("an operator setting limits: %d, want 403", rec.Code)
+	}
+}
+
+func TestBuildAttemptsChart(t *testing.T) {
+	start := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	pts := []metrics.Point{{Minute: start, Count: 3}, {Minute: start.Add(3 * time.Minute), Count: 1}}
+	ch := BuildAttemptsChart(pts, start.Add(10*time.Minute+30*time.Second), false)
+	if len(ch.Bins) != 11 || ch.Width != "minute" || ch.Total != 4 || ch.Peak != 3 || ch.From != "15:00 UTC" || ch.To != "15:11 UTC" {
+		t.Errorf("running, 10 minutes in: %d bins per %s, total %d, peak %d, %s to %s; want 11 per minute, 4, 3, 15:00 to 15:11",
+			len(ch.Bins), ch.Width, ch.Total, ch.Peak, ch.From, ch.To)
+	}
+	if b := ch.Bins[0]; b.H != float64(ch.ViewH) || b.Y != 0 {
+		t.Errorf("the peak bar: y %v h %v; want the full height", b.Y, b.H)
+	}
+	if b := ch.Bins[3]; b.H != float64(ch.ViewH)/3 || ch.Bins[1].H != 0 {
+		t.Errorf("a third of the peak: h %v, an empty minute h %v", b.H, ch.Bins[1].H)
+	}
+	// Done: the chart ends at the last dial. Five hours need 5-minute bins (60 of them).
+	pts = append(pts, metrics.Point{Minute: start.Add(5*time.Hour - time.Minute), Count: 2})
+	ch = BuildAttemptsChart(pts, start.Add(48*time.Hour), true)
+	if len(ch.Bins) != 60 || ch.Width != "5 minutes" || ch.Bins[59].Count != 2 || ch.Bins[0].Count != 4 {
+		t.Errorf("done, 5 hours: %d bins per %s, last %d, first %d; want 60 per 5 minutes, 2, 4", len(ch.Bins), ch.Width, ch.Bins[59].Count, ch.Bins[0].Count)
+	}
+	if ch := BuildAttemptsChart(nil, start, false); len(ch.Bins) != 0 {
+		t.Errorf("no dials: %d bins", len(ch.Bins))
 	}
 }

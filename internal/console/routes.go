@@ -35,6 +35,8 @@ func (c *Console) Routes() []auth.Route {
 		{Pattern: "GET /schedules", Scope: auth.ScopeOperate, Handler: h(c.schedulesPage)},
 		{Pattern: "POST /schedules", Scope: auth.ScopeAdmin, Handler: h(c.addSchedule)},
 		{Pattern: "POST /schedules/{id}/remove", Scope: auth.ScopeAdmin, Handler: h(c.removeSchedule)},
+		{Pattern: "GET /accounts", Scope: auth.ScopeRead, Handler: h(c.accountsPage)},
+		{Pattern: "POST /accounts", Scope: auth.ScopeAdmin, Handler: h(c.setAccount)},
 		{Pattern: "GET /tokens", Scope: auth.ScopeAdmin, Handler: h(c.tokensPage)},
 		{Pattern: "POST /tokens", Scope: auth.ScopeAdmin, Handler: h(c.createToken)},
 		{Pattern: "POST /tokens/{name}/revoke", Scope: auth.ScopeAdmin, Handler: h(c.revokeToken)},

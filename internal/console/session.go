@@ -94,7 +94,7 @@ func isPage(r *http.Request) bool {
 		return false
 	}
 	p := r.URL.Path
-	for _, page := range []string{"/campaigns", "/drafts", "/suppression", "/schedules", "/tokens", "/audit"} {
+	for _, page := range []string{"/campaigns", "/drafts", "/suppression", "/schedules", "/accounts", "/tokens", "/audit"} {
 		if p == page || strings.HasPrefix(p, page+"/") {
 			return true
 		}
