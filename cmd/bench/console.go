@@ -132,7 +132,7 @@ func (b *bench) benchConsole(ctx context.Context) ([]lab.Figure, error) {
 	}
 	for _, p := range pages {
 		b.Progress("console: rows table, %s", p.name)
-		d, err := timePage("/campaigns/"+u.id+p.query, `class="rows"`)
+		d, err := timePage("/campaigns/"+u.id+p.query, `<table class="rows`)
 		if err != nil {
 			return nil, err
 		}

@@ -347,6 +347,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	if st.Control != "paused" {
 		t.Errorf("after Pause the campaign's control is %q", st.Control)
 	}
+	// While paused: change its rate in the console (operator.Edit).
+	run("edit",
+		chromedp.Click(`a[href$="/edit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#f-rateLimit-callsPerSecond`, chromedp.ByQuery),
+		chromedp.SetValue(`#f-rateLimit-callsPerSecond`, "5", chromedp.ByQuery),
+		shot("05b-edit"),
+		chromedp.Click(`form[action$="/edit"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#campaign-header .state-paused`, chromedp.ByQuery),
+	)
+	if c, err := h.op.Store().Campaign(t.Context(), id); err != nil || c.File.RateLimit.CallsPerSecond != 5 {
+		t.Errorf("after the edit in the console: %v, callsPerSecond %v; want 5", err, c.File.RateLimit.CallsPerSecond)
+	}
 	run("resume",
 		chromedp.Click(`form[action$="/resume"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#campaign-header .state-running, #campaign-header .state-done`, chromedp.ByQuery),
@@ -366,6 +378,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	cancelWait()
 	problems.check(t)
 	run("campaign done", chromedp.Reload(), chromedp.WaitVisible(`table.rows`, chromedp.ByQuery), shot("07-campaign-done"))
+
+	// Retry outcomes: picking none is refused next to the outcomes (nothing is redialed, so
+	// the report below stays as it is).
+	runAllowing("retry refused", "422 for "+srv.URL+"/campaigns/"+id+"/retry",
+		chromedp.Click(`a[href$="/retry"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#o-completed`, chromedp.ByQuery),
+		chromedp.Click(`form[action$="/retry"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#retry-error`, chromedp.ByQuery),
+		shot("07c-retry-refused"),
+		chromedp.Navigate(srv.URL+"/campaigns/"+id),
+		chromedp.WaitVisible(`table.rows`, chromedp.ByQuery),
+	)
 
 	// Download the report; it is what `dialer report` writes, byte for byte.
 	run("download", chromedp.Click(`a[href$="/report.csv"]`, chromedp.ByQuery))

@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -41,7 +42,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p := c.page(r, st.Name)
 	p.Nav = "campaigns"
-	v := CampaignView{Page: p, Header: BuildHeader(cmp, st, c.cfg.Now()), CanHangUp: c.op.CanHangUp(), Notice: noticeText(r.URL.Query().Get("done"))}
+	v := CampaignView{Page: p, Header: BuildHeader(cmp, st, c.cfg.Now()), CanHangUp: c.op.CanHangUp(), Notice: noticeText(r.URL.Query())}
 	points, err := c.op.DialsPerMinute(r.Context(), id)
 	if err != nil {
 		c.fail(w, r, err)
@@ -73,14 +74,24 @@ func (c *Console) status(r *http.Request, id string) (*campaign.Campaign, *campa
 	return cmp, st, err
 }
 
-// noticeText is the sentence shown after an action redirected back to the campaign page.
-func noticeText(done string) string {
+// noticeText is the sentence shown after an action redirected back to the campaign page:
+// q's done, and n for a retry.
+func noticeText(q url.Values) string {
+	if q.Get("done") == "retried" {
+		n, _ := strconv.Atoi(q.Get("n"))
+		if n == 1 {
+			return "Retried: 1 contact gets one more attempt, due now."
+		}
+		return fmt.Sprintf("Retried: %d contacts get one more attempt each, due now.", n)
+	}
 	return map[string]string{
-		"paused":   "Paused: no new call starts; calls under way finish and are recorded.",
-		"resumed":  "Resumed: dialing goes on where it stopped.",
-		"canceled": "Canceled: the remaining contacts will not be called.",
-		"created":  "Campaign created. Progress updates on its own.",
-	}[done]
+		"edited":    "Settings changed: every worker applies them within about a second; calls under way are not touched.",
+		"unchanged": "Nothing changed: the settings were already so.",
+		"paused":    "Paused: no new call starts; calls under way finish and are recorded.",
+		"resumed":   "Resumed: dialing goes on where it stopped.",
+		"canceled":  "Canceled: the remaining contacts will not be called.",
+		"created":   "Campaign created. Progress updates on its own.",
+	}[q.Get("done")]
 }
 
 // rows reads one page of campaign id's rows table, as the query asks: from (the first row),

@@ -601,9 +601,9 @@ func TestAccountsPage(t *testing.T) {
 func TestBuildAttemptsChart(t *testing.T) {
 	start := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
 	pts := []metrics.Point{{Minute: start, Count: 3}, {Minute: start.Add(3 * time.Minute), Count: 1}}
-	ch := BuildAttemptsChart(pts, start.Add(10*time.Minute+30*time.Second), false)
-	if len(ch.Bins) != 11 || ch.Width != "minute" || ch.Total != 4 || ch.Peak != 3 || ch.From != "15:00 UTC" || ch.To != "15:11 UTC" {
-		t.Errorf("running, 10 minutes in: %d bins per %s, total %d, peak %d, %s to %s; want 11 per minute, 4, 3, 15:00 to 15:11",
+	ch := BuildAttemptsChart(pts, start.Add(20*time.Minute+30*time.Second), false)
+	if len(ch.Bins) != 21 || ch.Width != "minute" || ch.Total != 4 || ch.Peak != 3 || ch.From != "15:00 UTC" || ch.To != "15:21 UTC" {
+		t.Errorf("running, 20 minutes in: %d bins per %s, total %d, peak %d, %s to %s; want 21 per minute, 4, 3, 15:00 to 15:21",
 			len(ch.Bins), ch.Width, ch.Total, ch.Peak, ch.From, ch.To)
 	}
 	if b := ch.Bins[0]; b.H != float64(ch.ViewH) || b.Y != 0 {
@@ -618,7 +618,85 @@ func TestBuildAttemptsChart(t *testing.T) {
 	if len(ch.Bins) != 60 || ch.Width != "5 minutes" || ch.Bins[59].Count != 2 || ch.Bins[0].Count != 4 {
 		t.Errorf("done, 5 hours: %d bins per %s, last %d, first %d; want 60 per 5 minutes, 2, 4", len(ch.Bins), ch.Width, ch.Bins[59].Count, ch.Bins[0].Count)
 	}
+	// Done within a minute: 15 bars, the campaign's in the middle.
+	ch = BuildAttemptsChart([]metrics.Point{{Minute: start, Count: 44}}, start.Add(time.Hour), true)
+	if len(ch.Bins) != 15 || ch.Bins[7].Count != 44 || ch.From != "14:53 UTC" || ch.To != "15:08 UTC" {
+		t.Errorf("done in one minute: %d bins, the 8th %d, %s to %s; want 15, 44, 14:53 to 15:08", len(ch.Bins), ch.Bins[7].Count, ch.From, ch.To)
+	}
 	if ch := BuildAttemptsChart(nil, start, false); len(ch.Bins) != 0 {
 		t.Errorf("no dials: %d bins", len(ch.Bins))
+	}
+}
+
+// TestEditAndRetry changes a campaign's limits and window through operator.Edit, a refused
+// value next to its field, and retries chosen outcomes through operator.Retry.
+func TestEditAndRetry(t *testing.T) {
+	c, h, token := setup(t)
+	f, err := campaign.ParseFile("../../campaigns/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WithDefaults()
+	cmp, err := c.op.Upload(t.Context(), f, "example.csv", func() (io.ReadCloser, error) { return os.Open("../../campaigns/example.csv") }, operator.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, target string, form url.Values) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	rec := do("GET", "/campaigns/"+cmp.ID+"/edit", nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `name="rateLimit.callsPerSecond" type="text" value="2"`) {
+		t.Fatalf("edit form: %d\n%s", rec.Code, rec.Body)
+	}
+	form := url.Values{"rateLimit.callsPerSecond": {"0.5"}, "rateLimit.maxConcurrentCalls": {"0"}, "callingWindow.start": {"09:00"}, "callingWindow.end": {"19:00"}, "retry.maxAttempts": {"3"}}
+
+	rec = do("POST", "/campaigns/"+cmp.ID+"/edit", form)
+	if body := rec.Body.String(); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-rateLimit-maxConcurrentCalls-error"`) {
+		t.Errorf("maxConcurrentCalls 0: %d; want 422 with the error next to it\n%s", rec.Code, body)
+	}
+	form.Set("rateLimit.maxConcurrentCalls", "4")
+	if rec := do("POST", "/campaigns/"+cmp.ID+"/edit", form); !strings.Contains(rec.Body.String(), `id="f-defaultTimezone-error"`) {
+		t.Errorf("a window on contacts' clocks without a default zone: %d; want the error next to the zone", rec.Code)
+	}
+	form.Set("defaultTimezone", "America/New_York")
+	form.Set("callingWindow.end", "08:00")
+	if rec := do("POST", "/campaigns/"+cmp.ID+"/edit", form); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `id="f-callingWindow-end-error"`) {
+		t.Errorf("a window that shuts before it opens: %d; want 422 next to the window", rec.Code)
+	}
+	form.Set("callingWindow.end", "19:00")
+	rec = do("POST", "/campaigns/"+cmp.ID+"/edit", form)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/campaigns/"+cmp.ID+"?done=edited" {
+		t.Fatalf("a good edit: %d %s\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	got, _ := c.op.Store().Campaign(t.Context(), cmp.ID)
+	if rl, cw := got.File.RateLimit, got.File.CallingWindow; rl.CallsPerSecond != 0.5 || rl.MaxConcurrentCalls != 4 || cw == nil || cw.Start != "09:00" || cw.End != "19:00" {
+		t.Errorf("after the edit: rate %+v, window %+v", rl, cw)
+	}
+	form.Set("callingWindow.start", "")
+	form.Set("callingWindow.end", "")
+	if rec := do("POST", "/campaigns/"+cmp.ID+"/edit", form); rec.Code != http.StatusSeeOther {
+		t.Fatalf("removing the window: %d", rec.Code)
+	}
+	if got, _ := c.op.Store().Campaign(t.Context(), cmp.ID); got.File.CallingWindow != nil {
+		t.Errorf("the window is still %+v", got.File.CallingWindow)
+	}
+
+	// Retry: nothing is retryable yet; picking nothing is refused next to the outcomes.
+	if rec := do("GET", "/campaigns/"+cmp.ID+"/retry", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "No contact has a final outcome that can be retried") {
+		t.Errorf("retry page before any outcome: %d", rec.Code)
+	}
+	if rec := do("POST", "/campaigns/"+cmp.ID+"/retry", url.Values{}); rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("retry without outcomes: %d, want 422", rec.Code)
+	}
+	if rec := do("POST", "/campaigns/"+cmp.ID+"/retry", url.Values{"outcome": {"invalid"}}); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "retry-error") {
+		t.Errorf("retrying invalid rows: %d, want 422 next to the outcomes", rec.Code)
+	}
+	if rec := do("POST", "/campaigns/"+cmp.ID+"/retry", url.Values{"outcome": {"no-answer"}}); rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "done=retried&n=0") {
+		t.Errorf("retrying no-answer: %d %s", rec.Code, rec.Header().Get("Location"))
 	}
 }

@@ -36,8 +36,12 @@ type Bin struct {
 var chartWidths = []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute,
 	30 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
 
-// maxBins bounds the chart's bars, so that each stays wide enough to see at 375 px.
-const maxBins = 60
+// maxBins bounds the chart's bars, so that each stays wide enough to see at 375 px; minBins
+// keeps a short campaign's few bars from filling the chart.
+const (
+	maxBins = 60
+	minBins = 15
+)
 
 // BuildAttemptsChart bins the dials per minute of a campaign from its first recorded minute
 // to its last, or to now while it is not done, in the narrowest width that needs no more
@@ -62,6 +66,16 @@ func BuildAttemptsChart(points []metrics.Point, now time.Time, done bool) Attemp
 	}
 	from = from.Truncate(width)
 	n := int(to.Sub(from)/width) + 1
+	if n < minBins {
+		// A short campaign: show empty minutes around it, rather than one bar the chart's
+		// whole width. Nothing is drawn after now.
+		after := (minBins - n) / 2
+		if !done {
+			after = 0
+		}
+		from = from.Add(-time.Duration(minBins-n-after) * width)
+		n = minBins
+	}
 	ch.Bins = make([]Bin, n)
 	multiDay := to.Sub(from) >= 24*time.Hour || from.YearDay() != to.YearDay()
 	for i := range ch.Bins {

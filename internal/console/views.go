@@ -133,9 +133,10 @@ type Header struct {
 	Percent  int
 	Counts   []Count
 	Bars     []Bar
-	// CanPause, CanResume and CanCancel say which actions the state allows.
-	CanPause, CanResume, CanCancel bool
-	Done                           bool
+	// CanPause, CanResume, CanCancel, CanEdit and CanRetry say which actions the state
+	// allows.
+	CanPause, CanResume, CanCancel, CanEdit, CanRetry bool
+	Done                                              bool
 }
 
 // BuildHeader builds a campaign's live counts from campaign c's status st at now: a
@@ -151,6 +152,8 @@ func BuildHeader(c *campaign.Campaign, st *campaign.Status, now time.Time) Heade
 		CanPause:  allowed(campaign.ActionPause),
 		CanResume: allowed(campaign.ActionResume),
 		CanCancel: allowed(campaign.ActionCancel),
+		CanEdit:   allowed(campaign.ActionEdit),
+		CanRetry:  allowed(campaign.ActionRetry) && retryable(st),
 	}
 	dialed := 0 // dialable contacts with a final outcome
 	for o, n := range st.Outcomes {
@@ -217,6 +220,16 @@ func BuildHeader(c *campaign.Campaign, st *campaign.Status, now time.Time) Heade
 		h.Bars = append(h.Bars, bar(string(campaign.OutcomePending), pendingRows))
 	}
 	return h
+}
+
+// retryable reports whether any contact of st has an outcome that Retry takes.
+func retryable(st *campaign.Status) bool {
+	for _, o := range campaign.RetryableOutcomes {
+		if st.Outcomes[o] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // ContactRow is one row of a campaign's rows table.
