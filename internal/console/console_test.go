@@ -538,12 +538,7 @@ func TestAccountsPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	do := func(token, method, target string, form url.Values) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
-		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec
+		return submit(h, token, method, target, form)
 	}
 	rec := do(admin, "POST", "/accounts", url.Values{"new": {"1"}, "name": {"west-clinics"}, "apiKeyEnv": {"WEST_KEY"}, "callsPerSecond": {"5"}, "maxConcurrentCalls": {"8"}})
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Account west-clinics set: 5 calls/s, 8 live calls") {
@@ -642,12 +637,7 @@ func TestEditAndRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	do := func(method, target string, form url.Values) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
-		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec
+		return submit(h, token, method, target, form)
 	}
 	rec := do("GET", "/campaigns/"+cmp.ID+"/edit", nil)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `name="rateLimit.callsPerSecond" type="text" value="2"`) {
@@ -699,4 +689,14 @@ func TestEditAndRetry(t *testing.T) {
 	if rec := do("POST", "/campaigns/"+cmp.ID+"/retry", url.Values{"outcome": {"no-answer"}}); rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "done=retried&n=0") {
 		t.Errorf("retrying no-answer: %d %s", rec.Code, rec.Header().Get("Location"))
 	}
+}
+
+// submit sends form to h as a signed-in user of token and returns the answer.
+func submit(h http.Handler, token, method, target string, form url.Values) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
 }
