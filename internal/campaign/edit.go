@@ -194,7 +194,9 @@ return redis.call("HINCRBY", KEYS[1], "version", 1)
 `)
 
 // SetFile stores f as campaign c's file, if the stored file is still the one at c.Version,
-// and returns the new version. Every worker and feeder sees the new file within
+// and returns the new version. A changed callsPerSecond also resets the campaign's
+// calls-per-second state, so that the new rate holds from now rather than from the next
+// turn the old rate gave. Every worker and feeder sees the new file within
 // about a second (they compare versions; see Versions). It returns ErrCampaignNotFound,
 // ErrEditConflict when the file changed since c was read, and ErrCampaignCanceled when the
 // campaign was canceled meanwhile.
@@ -214,6 +216,13 @@ func (s *Store) SetFile(ctx context.Context, c *Campaign, f *File) (int64, error
 		return 0, fmt.Errorf("campaign %s: %w", c.ID, ErrEditConflict)
 	case -3:
 		return 0, fmt.Errorf("campaign %s: %w", c.ID, ErrCampaignCanceled)
+	}
+	if f.RateLimit.CallsPerSecond != c.File.RateLimit.CallsPerSecond {
+		// The GCRA state holds the next turn at the old rate (a minute ahead at one call a
+		// minute); forgetting it lets the new rate count from now.
+		if err := s.deleteRateState(ctx, c.ID); err != nil {
+			return v, err
+		}
 	}
 	return v, nil
 }

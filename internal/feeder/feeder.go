@@ -53,6 +53,10 @@ type Config struct {
 	Grace time.Duration
 	// Lease is how long leadership lasts without renewal. Defaults to 5s.
 	Lease time.Duration
+	// Recheck is how often the cached campaigns' file versions are compared with Redis's
+	// (one pipelined round trip), so that an edit of priority, weight or limits is fed by
+	// within it. Defaults to 1s.
+	Recheck time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -79,6 +83,9 @@ func (c *Config) withDefaults() {
 	if c.Lease <= 0 {
 		c.Lease = 5 * time.Second
 	}
+	if c.Recheck <= 0 {
+		c.Recheck = time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -95,10 +102,11 @@ type Feeder struct {
 	token    string
 	now      func() time.Time
 
-	campaigns map[string]*campaign.Campaign // ready campaigns (their files do not change)
+	campaigns map[string]*campaign.Campaign // ready campaigns, until an edit
 	pace      map[string]*pacer             // by campaign
 	last      time.Time                     // the last feed
 	shared    time.Time                     // when shares were last written
+	checked   time.Time                     // when the cached campaigns' versions were last compared
 }
 
 // pacer lets a campaign's feeds keep to its calls-per-second share.
@@ -212,6 +220,12 @@ func (f *Feeder) Feed(ctx context.Context) error {
 	ids, err := f.store.ActiveCampaigns(ctx)
 	if err != nil {
 		return err
+	}
+	if now.Sub(f.checked) >= f.cfg.Recheck {
+		if err := f.recheck(ctx); err != nil {
+			return err
+		}
+		f.checked = now
 	}
 	var views []*view
 	for _, id := range ids {
@@ -409,6 +423,28 @@ func (f *Feeder) campaign(ctx context.Context, id string) (*campaign.Campaign, e
 	}
 	f.campaigns[id] = c
 	return c, nil
+}
+
+// recheck forgets the cached campaigns whose file was edited (or that are gone), so that
+// the next feed reads them again.
+func (f *Feeder) recheck(ctx context.Context) error {
+	if len(f.campaigns) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(f.campaigns))
+	for id := range f.campaigns {
+		ids = append(ids, id)
+	}
+	vs, err := f.store.Versions(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if vs[i] != f.campaigns[id].Version {
+			delete(f.campaigns, id)
+		}
+	}
+	return nil
 }
 
 // retireIfDone retires campaign id when every row has its outcome.

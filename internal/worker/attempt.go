@@ -553,6 +553,10 @@ func (a *attempt) finish(ctx context.Context, r campaign.Result) (campaign.Resul
 // steps are idempotent: the next task's TaskID exists once, and the outcome is set once.
 func (a *attempt) followUp(ctx context.Context, r campaign.Result) error {
 	cfg := &a.h.cfg
+	// The call may have lasted minutes: decide under the retry policy and endAt in force now.
+	if cr, err := a.h.campaign(ctx, a.c.ID); err == nil {
+		a.c = cr.c
+	}
 	retry := a.c.File.Retry
 	if !retries(a.c, r.Outcome) || a.t.Attempt >= retry.MaxAttempts {
 		return a.h.finalize(ctx, a.c, a.t.ContactID, r.Outcome, "")

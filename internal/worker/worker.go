@@ -80,6 +80,10 @@ type Config struct {
 	// UploadWait is how long a task of a campaign that is still uploading waits for the
 	// upload to finish before it goes back to the queue. Defaults to 30s.
 	UploadWait time.Duration
+	// CampaignRecheck is how often a cached campaign's file version is compared with
+	// Redis's, so that an edit (PATCH, dialer edit) takes effect here within it. Defaults
+	// to 1s.
+	CampaignRecheck time.Duration
 	// LogPII logs full phone numbers; otherwise only their last 4 digits. Defaults to false.
 	LogPII bool
 	// Notifier, when set, is told of each final contact outcome and of each campaign that is
@@ -131,7 +135,7 @@ type Handler struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
-	campaigns sync.Map // campaign ID -> *campaignRules, cached once ready (they do not change)
+	campaigns sync.Map // campaign ID -> *campaignRules, cached once ready, until an edit
 	accounts  sync.Map // account name -> cachedAccount
 	ends      ends     // attempts waiting on announcements of their calls' ends
 	token     string   // this Handler's follower token: Name and a random suffix
@@ -166,6 +170,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.UploadWait <= 0 {
 		cfg.UploadWait = 30 * time.Second
+	}
+	if cfg.CampaignRecheck <= 0 {
+		cfg.CampaignRecheck = time.Second
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
@@ -286,12 +293,36 @@ func (h *Handler) finalize(ctx context.Context, c *campaign.Campaign, n int, o c
 type campaignRules struct {
 	c      *campaign.Campaign
 	window *window.Window
+	// checked is when c's version was last compared with Redis's, in Unix nanoseconds on
+	// the real clock.
+	checked atomic.Int64
 }
 
 // campaign returns campaign id once it is ready, waiting up to UploadWait while it uploads.
+// A campaign read once is kept, and its file's version compared with Redis's at most every
+// CampaignRecheck (one HMGET): an edit (campaign.Store.SetFile) is read again then, so it
+// reaches every worker within about CampaignRecheck.
 func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, error) {
-	if cr, ok := h.campaigns.Load(id); ok {
-		return cr.(*campaignRules), nil
+	if v, ok := h.campaigns.Load(id); ok {
+		cr := v.(*campaignRules)
+		last := cr.checked.Load()
+		now := time.Now().UnixNano()
+		// One task of many rechecks; the rest go on with what they have meanwhile.
+		if now-last < int64(h.cfg.CampaignRecheck) || !cr.checked.CompareAndSwap(last, now) {
+			return cr, nil
+		}
+		vs, err := h.cfg.Store.Versions(ctx, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		if vs[0] == cr.c.Version {
+			return cr, nil
+		}
+		h.campaigns.Delete(id)
+		if vs[0] < 0 {
+			return nil, fmt.Errorf("campaign %q: %w", id, campaign.ErrCampaignNotFound)
+		}
+		h.log.Info("campaign edited; reading it again", "campaign", id, "version", vs[0])
 	}
 	// A real-time wait, not a compliance decision: the real clock, like the sleep below.
 	deadline := time.Now().Add(h.cfg.UploadWait)
@@ -306,6 +337,7 @@ func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, erro
 				return nil, fmt.Errorf("campaign %s: %w", id, err)
 			}
 			cr := &campaignRules{c: c, window: w}
+			cr.checked.Store(time.Now().UnixNano())
 			h.campaigns.Store(id, cr)
 			return cr, nil
 		}
