@@ -41,13 +41,13 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tSCOPE\tACTION\tTARGET\tSOURCE\tRESULT")
+	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tSCOPE\tACTION\tTARGET\tSOURCE\tRESULT\tDETAIL")
 	for _, en := range entries {
 		result := en.Result
 		if en.Status != 0 {
 			result = fmt.Sprintf("%d %s", en.Status, en.Result)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", en.ID, en.Time.Format("2006-01-02 15:04:05Z"), en.Actor, en.Scope, en.Action, en.Target, en.Source, result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", en.ID, en.Time.Format("2006-01-02 15:04:05Z"), en.Actor, en.Scope, en.Action, en.Target, en.Source, result, en.Detail)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -58,11 +58,14 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// auditCLI records a state-changing command run from the CLI, whose actor is the local user.
-func auditCLI(ctx context.Context, rdb redis.UniversalClient, action, target, scope string) error {
-	who := "cli"
+// auditCLI records a state-changing command run from the CLI: e's Action, Target, Scope and
+// Detail, with the local user as its actor ("cli:USER"), "cli" as its source and result ok.
+// Commands record what they did once it is done; a refused command changed nothing.
+func auditCLI(ctx context.Context, rdb redis.UniversalClient, e audit.Entry) error {
+	e.Actor = "cli"
 	if u, err := user.Current(); err == nil {
-		who = "cli:" + u.Username
+		e.Actor = "cli:" + u.Username
 	}
-	return audit.New(rdb).Append(ctx, audit.Entry{Actor: who, Scope: scope, Action: action, Target: target, Source: "cli", Result: "ok"})
+	e.Source, e.Result = "cli", "ok"
+	return audit.New(rdb).Append(ctx, e)
 }

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/operator"
@@ -74,6 +75,9 @@ func runPause(ctx context.Context, e *env, args []string) error {
 	if err := op.Pause(ctx, id); err != nil {
 		return err
 	}
+	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign pause", Target: id}); err != nil {
+		return fmt.Errorf("campaign %s is paused, but the audit log could not record it: %w", id, err)
+	}
 	st, err := op.Store().Status(ctx, id)
 	if err != nil {
 		return err
@@ -100,6 +104,9 @@ func runResume(ctx context.Context, e *env, args []string) error {
 	n, err := op.Resume(ctx, id)
 	if err != nil {
 		return err
+	}
+	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign resume", Target: id, Detail: count(n, "held dial", "held dials") + " queued again"}); err != nil {
+		return fmt.Errorf("campaign %s is resumed, but the audit log could not record it: %w", id, err)
 	}
 	fmt.Fprintf(e.stdout, "campaign %s resumed; %s queued again\n", id, count(n, "held dial is", "held dials are"))
 	return nil
@@ -130,6 +137,17 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 	res, err := op.Cancel(ctx, id, *hangup)
 	if err != nil {
 		return err
+	}
+	action := "campaign cancel"
+	if *hangup {
+		action += " --hangup"
+	}
+	detail := count(res.Canceled, "contact", "contacts") + " canceled"
+	if *hangup {
+		detail += fmt.Sprintf(", %s ended, %d could not be", count(res.Ended, "live call", "live calls"), len(res.Failed))
+	}
+	if err := auditCLI(ctx, rdb, audit.Entry{Action: action, Target: id, Detail: detail}); err != nil {
+		return fmt.Errorf("campaign %s is canceled, but the audit log could not record it: %w", id, err)
 	}
 	fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled", id, count(res.Canceled, "contact", "contacts"))
 	if !*hangup {

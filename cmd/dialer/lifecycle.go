@@ -45,7 +45,7 @@ func runArchive(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := auditCLI(ctx, rdb, "campaign archive", id, ""); err != nil {
+	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign archive", Target: id, Detail: *to}); err != nil {
 		return fmt.Errorf("campaign %s is archived, but the audit log could not record it: %w", id, err)
 	}
 	fmt.Fprintf(e.stdout, "campaign %s archived to %s:\n", id, *to)
@@ -80,7 +80,7 @@ func runDelete(ctx context.Context, e *env, args []string) error {
 	if *force {
 		action += " --force"
 	}
-	if err := auditCLI(ctx, rdb, action, id, ""); err != nil {
+	if err := auditCLI(ctx, rdb, audit.Entry{Action: action, Target: id}); err != nil {
 		return fmt.Errorf("campaign %s is deleted, but the audit log could not record it: %w", id, err)
 	}
 	if res.Canceled > 0 {

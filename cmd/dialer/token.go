@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
 )
 
@@ -67,7 +68,7 @@ func tokenCreate(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	if err != nil {
 		return err
 	}
-	if err := auditCLI(ctx, rdb, "token create", tok.Name, tok.Scope.String()); err != nil {
+	if err := auditCLI(ctx, rdb, audit.Entry{Action: "token create", Target: tok.Name, Scope: tok.Scope.String()}); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, secret)
@@ -136,7 +137,7 @@ func tokenRevoke(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	if err != nil {
 		return err
 	}
-	if err := auditCLI(ctx, rdb, "token revoke", name, ""); err != nil {
+	if err := auditCLI(ctx, rdb, audit.Entry{Action: "token revoke", Target: name}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "token %q revoked\n", name)

@@ -381,7 +381,7 @@ func TestScopes(t *testing.T) {
 	// Every route of the table refuses an anonymous caller.
 	for _, rt := range h.routes {
 		method, path, _ := strings.Cut(rt.Pattern, " ")
-		path = strings.NewReplacer("{id}", id, "{name}", "x").Replace(path)
+		path = strings.NewReplacer("{id}", id, "{name}", "x", "{n}", "1").Replace(path)
 		if rec := h.do(t, 0, method, path, "", nil); rec.Code != 401 {
 			t.Errorf("anonymous %s: %d", rt.Pattern, rec.Code)
 		}

@@ -39,6 +39,13 @@ func badRequest(format string, args ...any) error {
 // [...]}), whose places are JSON pointers rather than file lines.
 type jsonSource struct{ err error }
 
+// patchSource marks errors about a campaign edit (PATCH), whose body is the campaign file's
+// keys themselves: a key's pointer is /rateLimit/callsPerSecond, with no /campaign before it.
+type patchSource struct{ err error }
+
+func (e *patchSource) Error() string { return e.err.Error() }
+func (e *patchSource) Unwrap() error { return e.err }
+
 func (e *jsonSource) Error() string { return e.err.Error() }
 func (e *jsonSource) Unwrap() error { return e.err }
 
@@ -57,10 +64,16 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 		csvErr  *contactcsv.CSVError
 		colErr  *campaign.ColumnError
 		state   *campaign.StateError
+		contact *campaign.ContactStateError
 		media   *unsupportedMediaError
 		field   *fieldError
 	)
 	fromJSON := errors.As(err, new(*jsonSource))
+	// filePointer is the JSON pointer of a campaign file key in the request's body.
+	filePointer := func(key string) string { return "/campaign" + keyPointer(key) }
+	if errors.As(err, new(*patchSource)) {
+		fromJSON, filePointer = true, keyPointer
+	}
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -73,7 +86,7 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 	case errors.As(err, &fileErr):
 		fe := problem.FieldError{Key: fileErr.Key, Detail: fileErr.Msg}
 		if fromJSON {
-			fe.Pointer = "/campaign" + keyPointer(fileErr.Key)
+			fe.Pointer = filePointer(fileErr.Key)
 		} else {
 			fe.File, fe.Line, fe.Column = fileErr.Path, fileErr.Line, fileErr.Column
 		}
@@ -89,15 +102,21 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 	case errors.As(err, &colErr):
 		fe := problem.FieldError{Key: colErr.Key, Detail: err.Error()}
 		if fromJSON {
-			fe.Pointer = "/campaign" + keyPointer(colErr.Key)
+			fe.Pointer = filePointer(colErr.Key)
 		}
 		return validation(err, fe)
 	case errors.Is(err, operator.ErrEndAtPassed):
 		fe := problem.FieldError{Key: "endAt", Detail: err.Error()}
 		if fromJSON {
-			fe.Pointer = "/campaign/endAt"
+			fe.Pointer = filePointer("endAt")
 		}
 		return validation(err, fe)
+	case errors.As(err, &contact):
+		return &problem.Problem{Type: typeConflict, Title: "Contact state forbids this", Status: http.StatusConflict, Detail: err.Error()}
+	case errors.Is(err, campaign.ErrContactNotFound):
+		return &problem.Problem{Type: typeNotFound, Title: "Contact not found", Status: http.StatusNotFound, Detail: err.Error() + "; contacts are numbered by their data row, from 1"}
+	case errors.Is(err, campaign.ErrEditConflict):
+		return &problem.Problem{Type: typeConflict, Title: "Edited meanwhile", Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, campaign.ErrCampaignNotFound):
 		return &problem.Problem{Type: typeNotFound, Title: "Campaign not found", Status: http.StatusNotFound, Detail: err.Error() + "; GET /api/v1/campaigns lists them"}
 	case errors.As(err, &state):

@@ -83,11 +83,16 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (*upload, er
 	return u, nil
 }
 
-// unsupportedMediaError is a create or validate request in neither form.
-type unsupportedMediaError struct{ got string }
+// unsupportedMediaError is a request body in a form its route does not read: for a create
+// or validate, neither form; want, when set, names the forms the route reads.
+type unsupportedMediaError struct{ got, want string }
 
 func (e *unsupportedMediaError) Error() string {
-	return fmt.Sprintf("Content-Type %q: send multipart/form-data (parts campaign and contacts) or application/json ({\"campaign\": {...}, \"contacts\": [...]})", e.got)
+	want := e.want
+	if want == "" {
+		want = "multipart/form-data (parts campaign and contacts) or application/json ({\"campaign\": {...}, \"contacts\": [...]})"
+	}
+	return fmt.Sprintf("Content-Type %q: send %s", e.got, want)
 }
 
 func (u *upload) campaignName() string {

@@ -45,6 +45,10 @@ type Entry struct {
 	Status int `json:"status"`
 	// Result is "ok", or what went wrong (the status text).
 	Result string `json:"result"`
+	// Detail says what the call changed, where its action and target do not: the settings
+	// an edit changed ("rateLimit.callsPerSecond: 2 -> 0.5"), the outcomes a retry named.
+	// "" when there is nothing to add.
+	Detail string `json:"detail,omitempty"`
 }
 
 // Log appends to and reads the audit stream.
@@ -67,7 +71,7 @@ func (l *Log) Append(ctx context.Context, e Entry) error {
 		Values: []any{
 			"time", e.Time.UTC().Format(time.RFC3339Nano), "actor", e.Actor, "scope", e.Scope,
 			"action", e.Action, "target", e.Target, "source", e.Source,
-			"status", e.Status, "result", e.Result,
+			"status", e.Status, "result", e.Result, "detail", e.Detail,
 		},
 	}).Err()
 	if err != nil {
@@ -122,6 +126,7 @@ func parse(m redis.XMessage) Entry {
 	return Entry{
 		ID: m.ID, Time: t.UTC(), Actor: str("actor"), Scope: str("scope"), Action: str("action"),
 		Target: str("target"), Source: str("source"), Status: status, Result: str("result"),
+		Detail: str("detail"),
 	}
 }
 

@@ -27,6 +27,8 @@ func (l *Log) Middleware(logger *slog.Logger) func(pattern string, next http.Han
 				return
 			}
 			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			detail := new(string)
+			r = r.WithContext(context.WithValue(r.Context(), detailKey{}, detail))
 			next.ServeHTTP(sw, r)
 			p, _ := auth.FromContext(r.Context())
 			target := r.PathValue("id")
@@ -48,13 +50,24 @@ func (l *Log) Middleware(logger *slog.Logger) func(pattern string, next http.Han
 			if r.Method != "" && !hasMethod(pattern) {
 				action = r.Method + " " + pattern
 			}
-			e := Entry{Time: l.Now(), Actor: p.Name, Scope: p.Scope.String(), Action: action, Target: target, Source: host, Status: sw.status, Result: result}
+			e := Entry{Time: l.Now(), Actor: p.Name, Scope: p.Scope.String(), Action: action, Target: target, Source: host, Status: sw.status, Result: result, Detail: *detail}
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
 			defer cancel()
 			if err := l.Append(ctx, e); err != nil {
 				logger.Error("audit log", "action", e.Action, "actor", e.Actor, "err", err)
 			}
 		})
+	}
+}
+
+// detailKey is the context key of the Detail a handler sets with SetDetail.
+type detailKey struct{}
+
+// SetDetail sets the Detail of the audit entry of the request whose context ctx is: what the
+// call changed, beyond its action and target. It does nothing outside Middleware.
+func SetDetail(ctx context.Context, detail string) {
+	if d, ok := ctx.Value(detailKey{}).(*string); ok {
+		*d = detail
 	}
 }
 

@@ -82,6 +82,22 @@ func (f *File) doc() (map[string]any, error) {
 	return doc, nil
 }
 
+// Settings returns f's settings of EditableKeys in their stored (JSON) form, keyed as in
+// the file; a setting left out is absent.
+func (f *File) Settings() (map[string]any, error) {
+	doc, err := f.doc()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for _, k := range EditableKeys {
+		if v, ok := doc[k]; ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
 // Changes lists the settings of EditableKeys that differ between f and to, each as
 // "key: old -> new" with a dotted key and JSON values ("rateLimit.callsPerSecond: 2 -> 0.5";
 // a setting left out reads "(none)"), in key order: what an edit changed, for its answer and
