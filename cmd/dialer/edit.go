@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dialerhq/dialer/internal/audit"
@@ -58,18 +59,19 @@ flags:
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{})
-	defer op.Close()
+	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+		return edit(ctx, e, rdb, op, id, *file, patch)
+	})
+}
+
+// edit applies patch to campaign id (dialer edit) and prints what changed; file is where
+// the patch came from, "" for arguments.
+func edit(ctx context.Context, e *env, rdb *redis.Client, op *operator.Operator, id, file string, patch map[string]any) error {
 	res, err := op.Edit(ctx, id, patch)
 	if err != nil {
 		var fe *campaign.FileError
-		if errors.As(err, &fe) && *file != "" && fe.Path == "" {
-			fe.Path = *file // the key is placed within the file given; its line is not known
+		if errors.As(err, &fe) && file != "" && fe.Path == "" {
+			fe.Path = file // the key is placed within the file given; its line is not known
 		}
 		return err
 	}
@@ -181,13 +183,14 @@ func runRetry(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --outcome: %v", errUsage, err)
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{})
-	defer op.Close()
+	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+		return retry(ctx, e, rdb, op, id, *outcome, outcomes)
+	})
+}
+
+// retry retries the contacts of campaign id with outcomes (dialer retry; raw is --outcome as
+// given) and prints how many.
+func retry(ctx context.Context, e *env, rdb *redis.Client, op *operator.Operator, id, raw string, outcomes []campaign.Outcome) error {
 	res, err := op.Retry(ctx, id, outcomes)
 	if err != nil {
 		return err
@@ -196,12 +199,12 @@ func runRetry(ctx context.Context, e *env, args []string) error {
 	for _, o := range slices.Sorted(maps.Keys(res.ByOutcome)) {
 		by = append(by, fmt.Sprintf("%s %d", o, res.ByOutcome[o]))
 	}
-	detail := fmt.Sprintf("outcome=%s: %d contacts", *outcome, res.Contacts)
+	detail := fmt.Sprintf("outcome=%s: %d contacts", raw, res.Contacts)
 	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign retry", Target: id, Detail: detail}); err != nil {
 		return fmt.Errorf("campaign %s is retried, but the audit log could not record it: %w", id, err)
 	}
 	if res.Contacts == 0 {
-		fmt.Fprintf(e.stdout, "campaign %s has no contact whose final outcome is %s; nothing to retry\n", id, *outcome)
+		fmt.Fprintf(e.stdout, "campaign %s has no contact whose final outcome is %s; nothing to retry\n", id, raw)
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "campaign %s: %s another attempt, due now (%s)\n", id, count(res.Contacts, "contact gets", "contacts get"), strings.Join(by, ", "))
@@ -258,20 +261,28 @@ func contactCommand(ctx context.Context, e *env, name string, args []string, do 
 		fs.Usage()
 		return fmt.Errorf("%w: contact %q: want its data row number, from 1", errUsage, fs.Arg(1))
 	}
+	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+		msg, err := do(op, id, n)
+		if err != nil {
+			return err
+		}
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: "contact " + name, Target: id, Detail: "contact " + strconv.Itoa(n)}); err != nil {
+			return fmt.Errorf("%s, but the audit log could not record it: %w", msg, err)
+		}
+		fmt.Fprintln(e.stdout, msg)
+		return nil
+	})
+}
+
+// withOperator opens REDIS_URL and an Operator on it with cfg, runs do with both, and
+// closes them.
+func withOperator(ctx context.Context, e *env, cfg operator.Config, do func(rdb *redis.Client, op *operator.Operator) error) error {
 	rdb, err := openRedis(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{})
+	op := operator.New(rdb, cfg)
 	defer op.Close()
-	msg, err := do(op, id, n)
-	if err != nil {
-		return err
-	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: "contact " + name, Target: id, Detail: "contact " + strconv.Itoa(n)}); err != nil {
-		return fmt.Errorf("%s, but the audit log could not record it: %w", msg, err)
-	}
-	fmt.Fprintln(e.stdout, msg)
-	return nil
+	return do(rdb, op)
 }

@@ -32,14 +32,7 @@ func TestEditReachesRunningWorkers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rdb, _ := redistest.Setup(t, 4)
 			yaml := strings.Replace(testCampaign, "{callsPerSecond: 50, maxConcurrentCalls: 1}", tt.limits, 1)
-			f, err := campaign.Parse("test.yaml", []byte(yaml))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.WithDefaults()
-			if err := f.Validate(); err != nil {
-				t.Fatal(err)
-			}
+			f := mustFile(t, yaml)
 			contacts := "First Name,phone\n"
 			for i := range 6 {
 				contacts += "N,415 555 010" + string(rune('1'+i)) + "\n"

@@ -157,14 +157,7 @@ func setupWith(t *testing.T, api *fakeAPI, yaml string, sup Suppression) *fixtur
 // setupOn is setupWith on the Redis rdb.
 func setupOn(t *testing.T, rdb *redis.Client, api *fakeAPI, yaml string, sup Suppression) *fixture {
 	t.Helper()
-	f, err := campaign.Parse("test.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	f := mustFile(t, yaml)
 	store := campaign.NewStore(rdb)
 	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(testContacts)), nil }
 	c, err := store.Upload(t.Context(), f, "contacts.csv", open, &fakeEnqueuer{}, campaign.UploadOptions{})
@@ -185,6 +178,20 @@ func setupOn(t *testing.T, rdb *redis.Client, api *fakeAPI, yaml string, sup Sup
 		t.Fatal(err)
 	}
 	return &fixture{rdb: rdb, store: store, api: api, enq: enq, h: h, c: c}
+}
+
+// mustFile reads campaign file text yaml as an upload does: parsed, defaults, validated.
+func mustFile(tb testing.TB, yaml string) *campaign.File {
+	tb.Helper()
+	f, err := campaign.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return f
 }
 
 func (fx *fixture) process(t *testing.T, attempt int) error {
