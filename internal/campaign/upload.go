@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/contactcsv"
@@ -49,6 +51,10 @@ type UploadOptions struct {
 	Enqueuers int
 	// BatchSize is how many rows go to Redis in one pipeline. Defaults to 512.
 	BatchSize int
+	// Writers is how many goroutines write batches of contacts at once, each its own
+	// pipeline. Defaults to 4: while one batch is on its way to Redis or back, Redis works
+	// on another.
+	Writers int
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 }
@@ -65,6 +71,9 @@ func (o *UploadOptions) withDefaults(f *File) {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
+	}
+	if o.Writers <= 0 {
+		o.Writers = 4
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -189,6 +198,15 @@ type uploadBatch struct {
 	rows     []*contactcsv.Row
 	contacts []uploadContact
 	ready    chan struct{} // closed once contacts is filled
+	// owners holds, for each row whose number an earlier row claimed, that row's phones
+	// hash entry ("contact:line"); "" for a row that claimed its number, or has none.
+	owners []string
+}
+
+// uploadCounts are what the rows of an upload came to.
+type uploadCounts struct {
+	mu                                             sync.Mutex
+	rows, dialable, invalid, duplicate, suppressed int
 }
 
 type uploadContact struct {
@@ -267,20 +285,46 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 			return nil
 		})
 	}
-	g.Go(func() error { // store, in input order
-		defer close(dialable)
+	// Claiming numbers is the one step that must go in input order; the contacts are
+	// written by several goroutines, so that Redis always has a pipeline to work on.
+	toWrite := make(chan *uploadBatch, opt.Writers)
+	g.Go(func() error { // claim numbers, in input order
+		defer close(toWrite)
 		for b := range inOrder {
 			select {
 			case <-b.ready:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			if err := s.storeBatch(ctx, c, b, opt.Suppressor, enq == nil, due, dialable); err != nil {
+			if err := s.claimNumbers(ctx, c.ID, b); err != nil {
 				return err
+			}
+			select {
+			case toWrite <- b:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 		}
 		return nil
 	})
+	var counts uploadCounts
+	var writers sync.WaitGroup
+	for range opt.Writers {
+		writers.Add(1)
+		g.Go(func() error {
+			defer writers.Done()
+			for b := range toWrite {
+				if err := s.storeBatch(ctx, c.ID, b, opt.Suppressor, enq == nil, due, dialable, &counts); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	go func() {
+		writers.Wait()
+		close(dialable)
+	}()
 	for range opt.Enqueuers {
 		if enq == nil {
 			break
@@ -294,7 +338,11 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	c.Rows, c.Dialable, c.Invalid, c.Duplicate, c.Suppressed = counts.rows, counts.dialable, counts.invalid, counts.duplicate, counts.suppressed
+	return nil
 }
 
 func normalizeRow(row *contactcsv.Row, numberCol, nameCol int, region string) uploadContact {
@@ -319,17 +367,15 @@ func normalizeRow(row *contactcsv.Row, numberCol, nameCol int, region string) up
 	return uc
 }
 
-// storeBatch writes one batch of contacts: the first pipeline claims each number for its
-// row (HSETNX) and reads back which row holds it; the suppressor, if any, is asked about
-// the numbers; the second pipeline writes the contact hashes and counts invalid, duplicate
-// and suppressed rows. Dialable contact IDs go to dialable.
-func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup Suppressor, park bool, due time.Time, dialable chan<- int) error {
-	owners := make([]*redis.StringCmd, len(b.rows))
+// claimNumbers claims each valid number of batch b for its row in campaign id's phones
+// hash (HSETNX), and reads which row holds each number that an earlier row claimed into
+// b.owners; batches must be claimed in input order.
+func (s *Store) claimNumbers(ctx context.Context, id string, b *uploadBatch) error {
+	claimed := make([]*redis.BoolCmd, len(b.rows))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, uc := range b.contacts {
 			if uc.reason == "" {
-				p.HSetNX(ctx, phonesKey(c.ID), uc.number, phoneOwner(b.rows[i]))
-				owners[i] = p.HGet(ctx, phonesKey(c.ID), uc.number)
+				claimed[i] = p.HSetNX(ctx, phonesKey(id), uc.number, phoneOwner(b.rows[i]))
 			}
 		}
 		return nil
@@ -337,7 +383,39 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup
 	if err != nil {
 		return fmt.Errorf("store contacts: %w", err)
 	}
-	suppressed, err := suppressedIn(ctx, sup, c.ID, b.contacts)
+	// Only a duplicate needs the line of the row it repeats: one more round trip, for
+	// batches that have one.
+	b.owners = make([]string, len(b.rows))
+	if !slices.ContainsFunc(claimed, func(cmd *redis.BoolCmd) bool { return cmd != nil && !cmd.Val() }) {
+		return nil
+	}
+	owners := make([]*redis.StringCmd, len(b.rows))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, cmd := range claimed {
+			if cmd != nil && !cmd.Val() {
+				owners[i] = p.HGet(ctx, phonesKey(id), b.contacts[i].number)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store contacts: %w", err)
+	}
+	for i, cmd := range owners {
+		if cmd != nil {
+			b.owners[i] = cmd.Val()
+		}
+	}
+	return nil
+}
+
+// storeBatch writes one claimed batch of contacts of campaign id: the suppressor, if any,
+// is asked about the valid numbers; one pipeline writes the contact hashes, counts invalid,
+// duplicate and suppressed rows, and, when park is set, parks the dialable contacts' first
+// attempts, due at due. Without park, dialable contact IDs go to dialable. What the rows
+// came to is added to counts.
+func (s *Store) storeBatch(ctx context.Context, id string, b *uploadBatch, sup Suppressor, park bool, due time.Time, dialable chan<- int, counts *uploadCounts) error {
+	suppressed, err := suppressedIn(ctx, sup, id, b.contacts)
 	if err != nil {
 		return err
 	}
@@ -352,9 +430,9 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup
 			case uc.reason != "":
 				invalid++
 				values = append(values, "outcome", string(OutcomeInvalid), "error", uc.reason)
-			case owners[i].Val() != phoneOwner(row):
+			case b.owners[i] != "":
 				duplicate++
-				_, line, _ := strings.Cut(owners[i].Val(), ":")
+				_, line, _ := strings.Cut(b.owners[i], ":")
 				values = append(values, "outcome", string(OutcomeDuplicate), "error", duplicateReason(uc.number, line))
 			case suppressed[i]:
 				nSuppressed++
@@ -362,30 +440,32 @@ func (s *Store) storeBatch(ctx context.Context, c *Campaign, b *uploadBatch, sup
 			default:
 				ids = append(ids, row.Index)
 			}
-			p.HSet(ctx, contactKey(c.ID, row.Index), values...)
+			p.HSet(ctx, contactKey(id, row.Index), values...)
 		}
 		if nSuppressed > 0 {
-			p.HIncrBy(ctx, outcomesKey(c.ID), string(OutcomeSuppressed), int64(nSuppressed))
+			p.HIncrBy(ctx, outcomesKey(id), string(OutcomeSuppressed), int64(nSuppressed))
 		}
 		if invalid > 0 {
-			p.HIncrBy(ctx, outcomesKey(c.ID), string(OutcomeInvalid), int64(invalid))
+			p.HIncrBy(ctx, outcomesKey(id), string(OutcomeInvalid), int64(invalid))
 		}
 		if duplicate > 0 {
-			p.HIncrBy(ctx, outcomesKey(c.ID), string(OutcomeDuplicate), int64(duplicate))
+			p.HIncrBy(ctx, outcomesKey(id), string(OutcomeDuplicate), int64(duplicate))
 		}
 		if park {
-			parkBatch(ctx, p, c.ID, ids, due)
+			parkBatch(ctx, p, id, ids, due)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store contacts: %w", err)
 	}
-	c.Rows += len(b.rows)
-	c.Invalid += invalid
-	c.Duplicate += duplicate
-	c.Suppressed += nSuppressed
-	c.Dialable += len(ids)
+	counts.mu.Lock()
+	counts.rows += len(b.rows)
+	counts.invalid += invalid
+	counts.duplicate += duplicate
+	counts.suppressed += nSuppressed
+	counts.dialable += len(ids)
+	counts.mu.Unlock()
 	if park {
 		return nil
 	}

@@ -32,11 +32,20 @@ func (e *Error) Error() string { return e.Reason }
 // ("1-800-FLOWERS": the letters are more often a typo than a vanity number) and numbers that
 // libphonenumber does not hold valid for their country.
 func Normalize(raw, region string) (string, error) {
+	region = strings.ToUpper(region)
+	if e164, ok := fastNANP(strings.TrimSpace(raw), region); ok {
+		return e164, nil
+	}
+	return normalize(raw, region)
+}
+
+// normalize is Normalize through libphonenumber's parser alone, for any number; region is
+// upper case.
+func normalize(raw, region string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", &Error{Raw: raw, Reason: "no number"}
 	}
-	region = strings.ToUpper(region)
 	if region == "" {
 		region = "ZZ" // libphonenumber's "unknown region": only +country numbers parse
 	}
