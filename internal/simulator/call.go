@@ -24,6 +24,7 @@ const (
 // created. What a client sees is rendered from it at read time (view).
 type call struct {
 	id              string
+	account         string // the name of the account whose key created it
 	teamID          string
 	assistantID     string
 	phoneNumberID   string

@@ -29,11 +29,20 @@ func validOutcome(s string) bool { return slices.Contains(outcomes, s) }
 // e164 matches a number in E.164 form: "+", a non-zero digit, 1–14 more.
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
+// DefaultAccount names the account of Config.APIKey in Dial.Account.
+const DefaultAccount = "default"
+
 // Config configures a Server. Every zero field but APIKey means its default.
 type Config struct {
 	// APIKey is the Bearer key every API request must carry; others are
 	// answered 401. Required.
 	APIKey string
+	// Accounts are more Interactly accounts served beside APIKey's: account name ->
+	// its Bearer key. A call belongs to the account whose key created it, as on
+	// Interactly: Dial.Account names it, and a request with another account's key
+	// finds it neither by id (404) nor in List Calls. APIKey's account is named
+	// DefaultAccount. Nil: one account.
+	Accounts map[string]string
 	// Mix weighs the outcomes of calls that Script does not decide: a map
 	// from "completed", "busy", "no-answer" and "failed" to non-negative
 	// weights (they need not sum to 1). Defaults to {"completed": 1}.
@@ -148,6 +157,16 @@ func defaultRange(lo, hi, defLo, defHi time.Duration) (time.Duration, time.Durat
 func (cfg Config) Validate() error {
 	if cfg.APIKey == "" {
 		return errors.New("simulator: Config.APIKey is required")
+	}
+	keys := map[string]bool{cfg.APIKey: true}
+	for name, key := range cfg.Accounts {
+		switch {
+		case name == "" || name == DefaultAccount:
+			return fmt.Errorf("simulator: Config.Accounts: account name %q is taken by APIKey's; choose another", name)
+		case key == "" || keys[key]:
+			return fmt.Errorf("simulator: Config.Accounts[%q]: its key must be set and differ from every other account's", name)
+		}
+		keys[key] = true
 	}
 	if err := validateMix(cfg.Mix); err != nil {
 		return fmt.Errorf("simulator: Config.Mix: %w", err)

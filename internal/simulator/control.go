@@ -13,14 +13,14 @@ import (
 // created in [startDate, endDate], in creation order (which is also startAt
 // order here, since startAt is when the call was placed), reversed when
 // sort starts with "-".
-func (s *Server) list(now time.Time, base string, q url.Values) reply {
+func (s *Server) list(now time.Time, base string, q url.Values, acct string) reply {
 	lq, problems := parseList(q)
 	if len(problems) > 0 {
 		return jsonReply(http.StatusUnprocessableEntity, map[string]any{"detail": problems})
 	}
 	var match []*call
 	for _, c := range s.order {
-		if !c.created.Before(lq.start) && !c.created.After(lq.end) {
+		if c.account == acct && !c.created.Before(lq.start) && !c.created.After(lq.end) {
 			match = append(match, c)
 		}
 	}

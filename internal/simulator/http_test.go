@@ -269,3 +269,46 @@ func TestDebugEndpoints(t *testing.T) {
 		t.Errorf("POST stats: %d", resp.status)
 	}
 }
+
+// TestAccounts checks that each account's key places calls for that account, and that an
+// account sees its own calls only, as on Interactly.
+func TestAccounts(t *testing.T) {
+	const eastKey = "east-key-5e2a"
+	s, _ := mustServer(t, Config{Accounts: map[string]string{"east": eastKey}})
+	east := "Bearer " + eastKey
+	resp := serve(t, s, http.MethodPost, "/calls/v1/conversations/connect", connectBody("+14155550100", "", nil, nil), east)
+	if resp.status != http.StatusCreated {
+		t.Fatalf("connect with east's key: %d %s", resp.status, resp.raw)
+	}
+	eastCall := field(resp.body, "id").(string)
+	defaultCall := mustConnect(t, s, connectBody("+14155550101", "", nil, nil))
+
+	for _, tt := range []struct {
+		name, auth, id string
+		want           int
+	}{
+		{"east reads its call", east, eastCall, http.StatusOK},
+		{"default reads its call", "Bearer " + testKey, defaultCall, http.StatusOK},
+		{"default cannot read east's call", "Bearer " + testKey, eastCall, http.StatusNotFound},
+		{"east cannot read default's call", east, defaultCall, http.StatusNotFound},
+	} {
+		if resp := serve(t, s, http.MethodGet, "/calls/v1/conversations/"+tt.id, nil, tt.auth); resp.status != tt.want {
+			t.Errorf("%s: status %d %s, want %d", tt.name, resp.status, resp.raw, tt.want)
+		}
+	}
+	q := url.Values{"startDate": {isoTime(epoch.Add(-time.Hour))}, "endDate": {isoTime(epoch.Add(time.Hour))}}
+	resp = serve(t, s, http.MethodGet, "/calls/v1/conversations?"+q.Encode(), nil, east)
+	if total := field(resp.body, "totalCount"); total != float64(1) {
+		t.Errorf("east lists %v calls, want its 1 (%s)", total, resp.raw)
+	}
+	var got []string
+	for _, d := range s.Dials() {
+		got = append(got, d.Account)
+	}
+	if diff := cmp.Diff([]string{"east", DefaultAccount}, got); diff != "" {
+		t.Errorf("Dial.Account (-want +got):\n%s", diff)
+	}
+	if _, err := New(Config{APIKey: testKey, Accounts: map[string]string{"east": testKey}}); err == nil {
+		t.Error("New accepted an account whose key is APIKey's")
+	}
+}

@@ -216,7 +216,8 @@ func (s *Server) handle(r *http.Request, kind, id string) (rep reply, slow bool)
 	defer s.mu.Unlock()
 	now := s.cfg.Now()
 	s.requests[kind]++
-	if !s.authorized(r.Header.Get("Authorization")) {
+	acct, ok := s.account(r.Header.Get("Authorization"))
+	if !ok {
 		s.unauthorized++
 		return messageReply(http.StatusUnauthorized, "Invalid or missing API key"), false
 	}
@@ -242,25 +243,41 @@ func (s *Server) handle(r *http.Request, kind, id string) (rep reply, slow bool)
 	if err != nil || len(body) > maxRequestBody {
 		return messageReply(http.StatusRequestEntityTooLarge, "Request body too large"), slow
 	}
+	if c, ok := s.calls[id]; ok && c.account != acct {
+		// Another account's call: Interactly shows an account its own calls only.
+		return messageReply(http.StatusNotFound, "Conversation not found"), slow
+	}
 	switch kind {
 	case "connect":
-		rep = s.connect(now, base, body)
+		rep = s.connect(now, base, body, acct)
 	case "get":
 		rep = s.get(now, base, id)
 	case "list":
-		rep = s.list(now, base, r.URL.Query())
+		rep = s.list(now, base, r.URL.Query(), acct)
 	case "control":
 		rep = s.control(now, id, body)
 	}
 	return rep, slow
 }
 
-func (s *Server) authorized(header string) bool {
+// account returns the name of the account whose key the Authorization header carries,
+// comparing with every key in constant time, and whether there is one.
+func (s *Server) account(header string) (string, bool) {
 	scheme, key, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
+		return "", false
 	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(key)), []byte(s.cfg.APIKey)) == 1
+	key = strings.TrimSpace(key)
+	name, found := "", 0
+	if subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) == 1 {
+		name, found = DefaultAccount, 1
+	}
+	for n, k := range s.cfg.Accounts {
+		if subtle.ConstantTimeCompare([]byte(key), []byte(k)) == 1 {
+			name, found = n, 1
+		}
+	}
+	return name, found == 1
 }
 
 // draw reports true with probability share. It consumes randomness only
@@ -308,13 +325,13 @@ func write(w http.ResponseWriter, rep reply) {
 }
 
 // connect serves Connect Call (api-reference/calls/connect).
-func (s *Server) connect(now time.Time, base string, body []byte) reply {
+func (s *Server) connect(now time.Time, base string, body []byte, acct string) reply {
 	req, problems := parseConnect(body)
 	if len(problems) > 0 {
 		return jsonReply(http.StatusUnprocessableEntity, map[string]any{"detail": problems})
 	}
 	c := s.create(now, req)
-	c.base = base
+	c.base, c.account = base, acct
 	if s.draw(s.cfg.Faults.LostResponse) {
 		s.faults["lost"]++
 		return reply{status: http.StatusGatewayTimeout, html: gatewayPage(http.StatusGatewayTimeout)}

@@ -10,12 +10,15 @@ import (
 // Dial is one call the simulator created, as logged by Server.Dials.
 type Dial struct {
 	// At is when Connect Call created it, by Config.Now.
-	At            time.Time `json:"at"`
-	CallID        string    `json:"callId"`
-	Number        string    `json:"number"` // customer.number, E.164
-	Name          string    `json:"name"`   // customer.name
-	PhoneNumberID string    `json:"phoneNumberId"`
-	AssistantID   string    `json:"assistantId"`
+	At     time.Time `json:"at"`
+	CallID string    `json:"callId"`
+	// Account names the account whose API key created the call: DefaultAccount for
+	// Config.APIKey, else its name in Config.Accounts.
+	Account       string `json:"account"`
+	Number        string `json:"number"` // customer.number, E.164
+	Name          string `json:"name"`   // customer.name
+	PhoneNumberID string `json:"phoneNumberId"`
+	AssistantID   string `json:"assistantId"`
 	// Outcome is the call's final phoneCallStatus: "completed", "busy",
 	// "no-answer" or "failed" (a forwarded call is "completed"). It is
 	// known from creation, and changes only if call control ends the call.
@@ -100,6 +103,7 @@ func (s *Server) dialsLocked() []Dial {
 		dials = append(dials, Dial{
 			At:               c.created,
 			CallID:           c.id,
+			Account:          c.account,
 			Number:           c.number,
 			Name:             c.name,
 			PhoneNumberID:    c.phoneNumberID,

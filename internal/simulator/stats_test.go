@@ -173,7 +173,7 @@ func TestMixRatios(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range n {
-		if rep := s.connect(epoch, "http://sim.test", body); rep.status != http.StatusCreated {
+		if rep := s.connect(epoch, "http://sim.test", body, DefaultAccount); rep.status != http.StatusCreated {
 			t.Fatalf("connect: %d %v", rep.status, rep.body)
 		}
 	}
