@@ -162,3 +162,11 @@ func maxInWindow(dials []Dial, w time.Duration) int {
 	}
 	return best
 }
+
+// PeakLiveCalls is Stats.PeakLiveCalls over dials alone, such as one account's
+// (Dial.Account).
+func PeakLiveCalls(dials []Dial) int { return peakLive(dials) }
+
+// MaxDialsIn is the most dials begun in any window [t, t+window) of dials alone:
+// Stats.MaxDialsInOneSecond with a window of a second.
+func MaxDialsIn(dials []Dial, window time.Duration) int { return maxInWindow(dials, window) }

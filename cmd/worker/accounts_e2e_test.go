@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/simulator"
+)
+
+// TestTwoAccounts runs two Interactly accounts in one deployment, as an agency does for
+// two clinics: east (key in EAST_INTERACTLY_API_KEY, 2 live calls, 2 calls per second)
+// with two campaigns, and west (key in WEST_INTERACTLY_API_KEY, 5 live calls, 5 calls per
+// second) with one, dialed by two `worker` processes. The simulator knows each account by
+// its key. From its dial log: every call of a campaign was placed with its own account's
+// key; each account kept its own caps across both processes; west used more live calls
+// than east's cap (the limits are the account's, not shared); every row was dialed once
+// and ended.
+func TestTwoAccounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the commands")
+	}
+	dialer, workerBin := buildCommands(t)
+	rdb, _ := redistest.Setup(t, 5)
+	const defaultKey, eastKey, westKey = "default-key-77a1", "east-key-0b3c", "west-key-9d4e"
+	sim, err := simulator.New(simulator.Config{
+		APIKey: defaultKey, Accounts: map[string]string{"east": eastKey, "west": westKey},
+		Seed: 17, Mix: map[string]float64{"completed": 1},
+		RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
+		TalkMin: 1200 * time.Millisecond, TalkMax: 1600 * time.Millisecond, AnalysisDelay: 50 * time.Millisecond,
+	})
+	must(t, err)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL,
+		"INTERACTLY_API_KEY="+defaultKey, "EAST_INTERACTLY_API_KEY="+eastKey, "WEST_INTERACTLY_API_KEY="+westKey)
+	runCommand(t, env, dialer, "account", "set", "east", "--api-key-env", "EAST_INTERACTLY_API_KEY", "--cps", "2", "--max-calls", "2")
+	runCommand(t, env, dialer, "account", "set", "west", "--api-key-env", "WEST_INTERACTLY_API_KEY", "--cps", "5", "--max-calls", "5")
+
+	dir := t.TempDir()
+	next := 0
+	accountOf := map[string]string{} // campaign ID -> account
+	upload := func(name, acct string, rows int) string {
+		t.Helper()
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		_ = w.Write([]string{"phone"})
+		for range rows {
+			next++
+			_ = w.Write([]string{fmt.Sprintf("+1 415 559 %04d", next)})
+		}
+		w.Flush()
+		contacts, file := filepath.Join(dir, name+".csv"), filepath.Join(dir, name+".yaml")
+		must(t, os.WriteFile(contacts, b.Bytes(), 0o600))
+		yaml := fmt.Sprintf(manyCampaign, name, 1, 0) + "account: " + acct + "\n"
+		must(t, os.WriteFile(file, []byte(yaml), 0o600))
+		out, _ := runCommand(t, env, dialer, "upload", "--campaign", file, "--contacts", contacts)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		id := lines[len(lines)-1]
+		accountOf[id] = acct
+		return id
+	}
+	ids := []string{upload("east-a", "east", 12), upload("east-b", "east", 12), upload("west-a", "west", 30)}
+
+	workers := []*workerProc{startWorker(t, workerBin, env, "a"), startWorker(t, workerBin, env, "b")}
+	defer func() {
+		for _, w := range workers {
+			_ = w.cmd.Process.Kill()
+		}
+	}()
+	store := campaign.NewStore(rdb)
+	waitUntil(t, 2*time.Minute, "every campaign done", func() bool {
+		for _, id := range ids {
+			st, err := store.Status(t.Context(), id)
+			must(t, err)
+			if !st.Done {
+				return false
+			}
+		}
+		return true
+	})
+
+	stats := sim.Stats()
+	if stats.Unauthorized > 0 {
+		t.Errorf("%d requests were refused for their key", stats.Unauthorized)
+	}
+	for key, n := range stats.DialsByKey {
+		if n > 1 {
+			t.Errorf("attempt %s dialed %d times", key, n)
+		}
+	}
+	byAccount := map[string][]simulator.Dial{}
+	for _, d := range sim.Dials() {
+		id, _ := d.Metadata["campaignId"].(string)
+		if want := accountOf[id]; d.Account != want {
+			t.Errorf("call %s of campaign %s was placed with account %s's key; its campaign file names account %s", d.CallID, id, d.Account, want)
+		}
+		if d.Outcome != "completed" {
+			t.Errorf("call %s ended %s; every call is scripted to complete", d.CallID, d.Outcome)
+		}
+		byAccount[d.Account] = append(byAccount[d.Account], d)
+	}
+	for _, c := range []struct {
+		name       string
+		rows, caps int
+	}{{"east", 24, 2}, {"west", 30, 5}} {
+		dials := byAccount[c.name]
+		peak, perSecond := simulator.PeakLiveCalls(dials), simulator.MaxDialsIn(dials, time.Second)
+		t.Logf("account %s: %d dials, peak live calls %d (cap %d), most dials in any 1 s %d (cap %d)", c.name, len(dials), peak, c.caps, perSecond, c.caps)
+		if len(dials) != c.rows {
+			t.Errorf("account %s: %d dials, want one per row: %d", c.name, len(dials), c.rows)
+		}
+		if peak > c.caps || perSecond > c.caps {
+			t.Errorf("account %s: peak %d live calls and %d dials in one second; its caps are %d and %d", c.name, peak, perSecond, c.caps, c.caps)
+		}
+	}
+	// West's calls are not held to east's cap: it ran more at once than east may.
+	if peak := simulator.PeakLiveCalls(byAccount["west"]); peak <= 2 {
+		t.Errorf("account west peaked at %d live calls, no more than east's cap of 2: the accounts' limits are not their own", peak)
+	}
+}
