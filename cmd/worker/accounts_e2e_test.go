@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -50,21 +46,9 @@ func TestTwoAccounts(t *testing.T) {
 	accountOf := map[string]string{} // campaign ID -> account
 	upload := func(name, acct string, rows int) string {
 		t.Helper()
-		var b bytes.Buffer
-		w := csv.NewWriter(&b)
-		_ = w.Write([]string{"phone"})
-		for range rows {
-			next++
-			_ = w.Write([]string{fmt.Sprintf("+1 415 559 %04d", next)})
-		}
-		w.Flush()
-		contacts, file := filepath.Join(dir, name+".csv"), filepath.Join(dir, name+".yaml")
-		must(t, os.WriteFile(contacts, b.Bytes(), 0o600))
+		next += rows
 		yaml := fmt.Sprintf(manyCampaign, name, 1, 0) + "account: " + acct + "\n"
-		must(t, os.WriteFile(file, []byte(yaml), 0o600))
-		out, _ := runCommand(t, env, dialer, "upload", "--campaign", file, "--contacts", contacts)
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		id := lines[len(lines)-1]
+		id := uploadNumbers(t, env, dialer, dir, name, yaml, numbers("415 559", next-rows, rows))
 		accountOf[id] = acct
 		return id
 	}
@@ -77,16 +61,7 @@ func TestTwoAccounts(t *testing.T) {
 		}
 	}()
 	store := campaign.NewStore(rdb)
-	waitUntil(t, 2*time.Minute, "every campaign done", func() bool {
-		for _, id := range ids {
-			st, err := store.Status(t.Context(), id)
-			must(t, err)
-			if !st.Done {
-				return false
-			}
-		}
-		return true
-	})
+	waitAllDone(t, store, ids, 2*time.Minute)
 
 	stats := sim.Stats()
 	if stats.Unauthorized > 0 {

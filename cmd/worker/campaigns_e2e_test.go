@@ -52,21 +52,8 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 	next := 0
 	upload := func(name string, rows, weight, priority int) string {
 		t.Helper()
-		var b bytes.Buffer
-		w := csv.NewWriter(&b)
-		_ = w.Write([]string{"phone"})
-		for range rows {
-			next++
-			_ = w.Write([]string{fmt.Sprintf("+1 415 556 %04d", next)})
-		}
-		w.Flush()
-		contacts := filepath.Join(dir, name+".csv")
-		file := filepath.Join(dir, name+".yaml")
-		must(t, os.WriteFile(contacts, b.Bytes(), 0o600))
-		must(t, os.WriteFile(file, []byte(fmt.Sprintf(manyCampaign, name, weight, priority)), 0o600))
-		out, _ := runCommand(t, env, dialer, "upload", "--campaign", file, "--contacts", contacts)
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		return lines[len(lines)-1]
+		next += rows
+		return uploadNumbers(t, env, dialer, dir, name, fmt.Sprintf(manyCampaign, name, weight, priority), numbers("415 556", next-rows, rows))
 	}
 	ids := []string{upload("w1", 30, 1, 0), upload("w2", 60, 2, 0), upload("w3", 90, 3, 0)}
 
@@ -91,16 +78,7 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 	late := upload("late", 12, 1, 5)
 	ids = append(ids, late)
 
-	waitUntil(t, 3*time.Minute, "every campaign done", func() bool {
-		for _, id := range ids {
-			st, err := store.Status(t.Context(), id)
-			must(t, err)
-			if !st.Done {
-				return false
-			}
-		}
-		return true
-	})
+	waitAllDone(t, store, ids, 3*time.Minute)
 
 	stats := sim.Stats()
 	if stats.PeakLiveCalls > 6 {
@@ -203,21 +181,9 @@ func TestSmallBesideLarge(t *testing.T) {
 		env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
 		dir := t.TempDir()
 		upload := func(name string, rows int, cps float64, calls int) string {
-			var b bytes.Buffer
-			w := csv.NewWriter(&b)
-			_ = w.Write([]string{"phone"})
-			for i := range rows {
-				_ = w.Write([]string{fmt.Sprintf("+1 %s %04d", map[string]string{"L": "415 557", "S": "415 558"}[name], i)})
-			}
-			w.Flush()
-			contacts, file := filepath.Join(dir, name+".csv"), filepath.Join(dir, name+".yaml")
-			must(t, os.WriteFile(contacts, b.Bytes(), 0o600))
 			yaml := strings.Replace(fmt.Sprintf(manyCampaign, name, 1, 0), "rateLimit: {callsPerSecond: 6, maxConcurrentCalls: 6}",
 				fmt.Sprintf("rateLimit: {callsPerSecond: %v, maxConcurrentCalls: %d}", cps, calls), 1)
-			must(t, os.WriteFile(file, []byte(yaml), 0o600))
-			out, _ := runCommand(t, env, dialer, "upload", "--campaign", file, "--contacts", contacts)
-			lines := strings.Split(strings.TrimSpace(out), "\n")
-			return lines[len(lines)-1]
+			return uploadNumbers(t, env, dialer, dir, name, yaml, numbers(map[string]string{"L": "415 557", "S": "415 558"}[name], 0, rows))
 		}
 		w := startWorker(t, workerBin, env, "solo")
 		defer func() { _ = w.cmd.Process.Kill() }()
@@ -261,4 +227,48 @@ func completingSimulator(t *testing.T, apiKey string, seed int64, talkMin, talkM
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return sim, srv
+}
+
+// numbers returns n phone numbers "+1 <exchange> NNNN", NNNN counting from first.
+func numbers(exchange string, first, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("+1 %s %04d", exchange, first+i)
+	}
+	return out
+}
+
+// uploadNumbers writes a contact file with a phone column of numbers and the campaign file
+// yaml into dir as name.csv and name.yaml, uploads them with the built dialer and returns
+// the campaign ID it printed.
+func uploadNumbers(t *testing.T, env []string, dialer, dir, name, yaml string, numbers []string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"phone"})
+	for _, n := range numbers {
+		_ = w.Write([]string{n})
+	}
+	w.Flush()
+	contacts, file := filepath.Join(dir, name+".csv"), filepath.Join(dir, name+".yaml")
+	must(t, os.WriteFile(contacts, b.Bytes(), 0o600))
+	must(t, os.WriteFile(file, []byte(yaml), 0o600))
+	out, _ := runCommand(t, env, dialer, "upload", "--campaign", file, "--contacts", contacts)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
+// waitAllDone waits until every campaign of ids is done, and fails the test after timeout.
+func waitAllDone(t *testing.T, store *campaign.Store, ids []string, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, timeout, "every campaign done", func() bool {
+		for _, id := range ids {
+			st, err := store.Status(t.Context(), id)
+			must(t, err)
+			if !st.Done {
+				return false
+			}
+		}
+		return true
+	})
 }
