@@ -38,7 +38,13 @@
 //     status through a built `dialer serve`'s API (GET /api/v1/campaigns/{id}, read token)
 //     for --api-seconds (20 s) while --workers workers dial that campaign at 20 calls per
 //     second: the requests per second, their latency, serve's CPU and Redis's commands and
-//     CPU per request.
+//     CPU per request;
+//   - campaigns (only with --only): several campaigns on one Interactly account, dialed by
+//     built workers: a small campaign's time beside a large, slow one as a ratio of its
+//     time alone (one worker); then three campaigns of weights 1, 2 and 3 under the default
+//     account capped at 6 live calls and 6 calls per second (--workers workers): each one's
+//     share of the live calls while all had work, and from the simulator's dial log the
+//     most dials in any 1 s and the most live calls across the account.
 //
 // Run it from the repository with redis-server on PATH. The default run (upload, enqueue,
 // dial) takes about two minutes on two cores; report takes about two more, live about five
@@ -50,10 +56,11 @@
 //	go run ./cmd/bench --only webhooks
 //	go run ./cmd/bench --only console
 //	go run ./cmd/bench --only api
+//	go run ./cmd/bench --only campaigns
 //
 // It builds dialer and worker into a temporary directory and starts its own redis-server on
 // a free loopback port with persistence off (or, given --redis-url, uses that server's
-// databases 0 to 5, FLUSHING them before and after), and removes all of it on exit,
+// databases 0 to 8, FLUSHING them before and after), and removes all of it on exit,
 // Ctrl-C included. `dialer serve` listens on a free loopback port with a fresh random
 // webhook secret that is never printed. Progress goes to stderr and the results table to
 // stdout. A missed target is a finding, not a failure: the exit status is 0 unless
@@ -79,18 +86,19 @@ func main() { lab.Main("bench", run) }
 
 // The measures, as --only names them.
 const (
-	measureUpload   = "upload"   // `dialer upload` of --rows contacts
-	measureEnqueue  = "enqueue"  // raw asynq Enqueue of --rows tasks
-	measureDial     = "dial"     // dial rate and concurrency with --workers workers
-	measureReport   = "report"   // `dialer report` of --report-rows finished contacts
-	measureLive     = "live"     // one worker holding --live-calls live calls, polling and with webhooks
-	measureWebhooks = "webhooks" // `dialer serve` receiving webhooks, and workers woken by them
-	measureConsole  = "console"  // the web console's campaigns page and rows table
-	measureAPI      = "api"      // the operator API's status reads while a campaign dials
+	measureUpload    = "upload"    // `dialer upload` of --rows contacts
+	measureEnqueue   = "enqueue"   // raw asynq Enqueue of --rows tasks
+	measureDial      = "dial"      // dial rate and concurrency with --workers workers
+	measureReport    = "report"    // `dialer report` of --report-rows finished contacts
+	measureLive      = "live"      // one worker holding --live-calls live calls, polling and with webhooks
+	measureWebhooks  = "webhooks"  // `dialer serve` receiving webhooks, and workers woken by them
+	measureConsole   = "console"   // the web console's campaigns page and rows table
+	measureAPI       = "api"       // the operator API's status reads while a campaign dials
+	measureCampaigns = "campaigns" // several campaigns on one account: small beside large, shares, account caps
 )
 
 // allMeasures lists every measure in the order they run.
-var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive, measureWebhooks, measureConsole, measureAPI}
+var allMeasures = []string{measureUpload, measureEnqueue, measureDial, measureReport, measureLive, measureWebhooks, measureConsole, measureAPI, measureCampaigns}
 
 // defaultMeasures are the measures run without --only: the three long ones are left out
 // (report takes about 2 minutes, live about 5, webhooks about 3).
@@ -136,7 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.consoleRows, "console-rows", 1000000, "rows of the campaign whose rows table the console measure pages through")
 	fs.IntVar(&cfg.apiClients, "api-clients", 200, "keep-alive clients reading a campaign's status through the API at once")
 	fs.DurationVar(&cfg.apiDuration, "api-seconds", 20*time.Second, "how long the API measure's clients read")
-	fs.StringVar(&only, "only", strings.Join(defaultMeasures, ","), "comma-separated measures to run, from "+strings.Join(allMeasures, ", ")+"; report (about 2 min), live (about 5 min) and webhooks (about 3 min) run only when named")
+	fs.StringVar(&only, "only", strings.Join(defaultMeasures, ","), "comma-separated measures to run, from "+strings.Join(allMeasures, ", ")+"; report (about 2 min), live (about 5 min), webhooks (about 3 min), console, api and campaigns (about 2 min) run only when named")
 	fs.StringVar(&cfg.redisURL, "redis-url", "", fmt.Sprintf("use this Redis server instead of starting redis-server; its databases %d to %d are FLUSHED before and after (any database in the URL is ignored)", databases[0], databases[len(databases)-1]))
 	fs.BoolVar(&skipUpload, "skip-upload", false, "skip the upload and raw Enqueue measures")
 	fs.BoolVar(&skipDial, "skip-dial", false, "skip the dial-rate and concurrency measures")
@@ -230,14 +238,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer b.redis.Close(ctx)
 
 	measures := map[string]func(context.Context) ([]lab.Figure, error){
-		measureUpload:   b.benchUpload,
-		measureEnqueue:  b.benchEnqueue,
-		measureDial:     b.benchDial,
-		measureReport:   b.benchReport,
-		measureLive:     b.benchLive,
-		measureWebhooks: b.benchWebhooks,
-		measureConsole:  b.benchConsole,
-		measureAPI:      b.benchAPI,
+		measureUpload:    b.benchUpload,
+		measureEnqueue:   b.benchEnqueue,
+		measureDial:      b.benchDial,
+		measureReport:    b.benchReport,
+		measureLive:      b.benchLive,
+		measureWebhooks:  b.benchWebhooks,
+		measureConsole:   b.benchConsole,
+		measureAPI:       b.benchAPI,
+		measureCampaigns: b.benchCampaigns,
 	}
 	var figs []lab.Figure
 	for _, name := range allMeasures {

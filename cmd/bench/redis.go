@@ -16,18 +16,19 @@ import (
 // The databases the benchmark uses, each flushed before use. Keeping them apart lets the
 // workers of the dial benchmark run without seeing the upload's 100,000 pending tasks.
 const (
-	dbUpload  = 0 // `dialer upload` of the generated contact file
-	dbEnqueue = 1 // raw asynq Enqueue
-	dbDial    = 2 // the dial-rate and concurrency campaigns
-	dbReport  = 3 // the report export's finished campaign
-	dbLive    = 4 // the live-calls campaigns
-	dbWebhook = 5 // the webhook measure's campaigns, and the dialer serve that records them
-	dbConsole = 6 // the console measure's 1,000 campaigns and its large one
-	dbAPI     = 7 // the API measure's dialing campaign, and the dialer serve that reads it
+	dbUpload    = 0 // `dialer upload` of the generated contact file
+	dbEnqueue   = 1 // raw asynq Enqueue
+	dbDial      = 2 // the dial-rate and concurrency campaigns
+	dbReport    = 3 // the report export's finished campaign
+	dbLive      = 4 // the live-calls campaigns
+	dbWebhook   = 5 // the webhook measure's campaigns, and the dialer serve that records them
+	dbConsole   = 6 // the console measure's 1,000 campaigns and its large one
+	dbAPI       = 7 // the API measure's dialing campaign, and the dialer serve that reads it
+	dbCampaigns = 8 // the campaigns measure's campaigns on one account
 )
 
 // databases lists every database the benchmark uses, to flush on exit.
-var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive, dbWebhook, dbConsole, dbAPI}
+var databases = []int{dbUpload, dbEnqueue, dbDial, dbReport, dbLive, dbWebhook, dbConsole, dbAPI, dbCampaigns}
 
 // redisServer is the Redis the benchmark runs on: a redis-server it started itself, or the
 // server --redis-url names.

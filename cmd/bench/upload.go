@@ -71,9 +71,13 @@ func contactNumber(i int) string {
 // writeContacts writes a contact CSV of rows data rows under contactHeader, shaped like
 // campaigns/example.csv: row i is contactRecord(i). Every number is a distinct valid US
 // number (see contactNumber). It returns an error if rows is above maxContacts.
-func writeContacts(w io.Writer, rows int) error {
-	if rows > maxContacts {
-		return fmt.Errorf("%d rows: the generator has %d distinct numbers", rows, maxContacts)
+func writeContacts(w io.Writer, rows int) error { return writeContactsFrom(w, 0, rows) }
+
+// writeContactsFrom writes generated rows first to first+rows-1 (see writeContacts), so
+// that campaigns dialed side by side have numbers of their own.
+func writeContactsFrom(w io.Writer, first, rows int) error {
+	if first+rows > maxContacts {
+		return fmt.Errorf("%d rows from row %d: the generator has %d distinct numbers", rows, first, maxContacts)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := csv.NewWriter(bw)
@@ -82,7 +86,7 @@ func writeContacts(w io.Writer, rows int) error {
 	}
 	rec := make([]string, len(contactHeader))
 	for i := range rows {
-		if err := cw.Write(contactRecord(i, rec)); err != nil {
+		if err := cw.Write(contactRecord(first+i, rec)); err != nil {
 			return err
 		}
 	}
@@ -125,9 +129,10 @@ func contactRecord(i int, rec []string) []string {
 	return rec
 }
 
-// writeContactFile writes a contact file of rows rows (see writeContacts) to path.
-func writeContactFile(path string, rows int) error {
-	return lab.WriteFile(path, func(w io.Writer) error { return writeContacts(w, rows) })
+// writeContactFileFrom writes a contact file of generated rows first to first+rows-1 (see
+// writeContacts) to path.
+func writeContactFileFrom(path string, first, rows int) error {
+	return lab.WriteFile(path, func(w io.Writer) error { return writeContactsFrom(w, first, rows) })
 }
 
 // campaignFile is spec as the campaign file of the generated contacts (writeContacts):
@@ -177,13 +182,18 @@ type uploaded struct {
 // returns the campaign ID it printed and what it cost. The contact file is removed
 // afterwards.
 func (b *bench) runUpload(ctx context.Context, spec lab.Campaign, rows, db int) (*uploaded, error) {
+	return b.runUploadFrom(ctx, spec, 0, rows, db)
+}
+
+// runUploadFrom is runUpload of generated rows first to first+rows-1.
+func (b *bench) runUploadFrom(ctx context.Context, spec lab.Campaign, first, rows, db int) (*uploaded, error) {
 	name := spec.Name
 	yamlPath := filepath.Join(b.Dir, name+".yaml")
 	csvPath := filepath.Join(b.Dir, name+".csv")
 	if err := campaignFile(spec).Write(yamlPath); err != nil {
 		return nil, err
 	}
-	if err := writeContactFile(csvPath, rows); err != nil {
+	if err := writeContactFileFrom(csvPath, first, rows); err != nil {
 		return nil, err
 	}
 	defer os.Remove(csvPath)
