@@ -12,7 +12,6 @@ import (
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/lab"
-	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -49,14 +48,9 @@ func (b *bench) benchAPI(ctx context.Context) ([]lab.Figure, error) {
 		talk: [2]time.Duration{500 * time.Millisecond, 1500 * time.Millisecond},
 		poll: pollInterval,
 	}
-	sim, err := simulator.New(sc.simConfig())
+	_, apiURL, stopAPI, err := serveSimulator(sc.simConfig())
 	if err != nil {
 		return nil, err
-	}
-	defer sim.Close()
-	apiURL, stopAPI, err := lab.ServeLoopback(sim, nil)
-	if err != nil {
-		return nil, fmt.Errorf("serve the simulator: %w", err)
 	}
 	defer stopAPI()
 

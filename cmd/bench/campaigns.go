@@ -91,14 +91,9 @@ func (b *bench) smallCampaign(ctx context.Context, withLarge bool) (time.Duratio
 		return 0, err
 	}
 	defer rdb.Close()
-	sim, err := simulator.New(manyCall(5))
+	_, apiURL, stopAPI, err := serveSimulator(manyCall(5))
 	if err != nil {
 		return 0, err
-	}
-	defer sim.Close()
-	apiURL, stopAPI, err := lab.ServeLoopback(sim, nil)
-	if err != nil {
-		return 0, fmt.Errorf("serve the simulator: %w", err)
 	}
 	defer stopAPI()
 	pool, err := startWorkers(b.Worker, 1, b.workerEnv(dbCampaigns, apiURL))
@@ -164,14 +159,9 @@ func (b *bench) sharedAccount(ctx context.Context) ([]lab.Figure, error) {
 		first += sharesRows[i]
 		ids = append(ids, u.id)
 	}
-	sim, err := simulator.New(manyCall(11))
+	sim, apiURL, stopAPI, err := serveSimulator(manyCall(11))
 	if err != nil {
 		return nil, err
-	}
-	defer sim.Close()
-	apiURL, stopAPI, err := lab.ServeLoopback(sim, nil)
-	if err != nil {
-		return nil, fmt.Errorf("serve the simulator: %w", err)
 	}
 	defer stopAPI()
 	b.Progress("%s: %d worker processes, account capped at %d live calls and %d calls/s", label, b.cfg.workers, accountCap, accountCap)
@@ -278,4 +268,19 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, ok func() 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// serveSimulator serves a new simulator of cfg on a free loopback port and returns it, its
+// URL and a stop function that closes both.
+func serveSimulator(cfg simulator.Config) (*simulator.Server, string, func(), error) {
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	apiURL, stopAPI, err := lab.ServeLoopback(sim, nil)
+	if err != nil {
+		sim.Close()
+		return nil, "", nil, fmt.Errorf("serve the simulator: %w", err)
+	}
+	return sim, apiURL, func() { stopAPI(); sim.Close() }, nil
 }
