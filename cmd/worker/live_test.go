@@ -274,8 +274,15 @@ poll: {interval: %s, analysisWait: 3s}
 // reportOf reads campaign id's report as phone_e164 -> row (column name -> cell).
 func (rig *liveRig) reportOf(t *testing.T, env []string, id string) map[string]map[string]string {
 	t.Helper()
+	return reportRows(t, env, rig.dialer, id)
+}
+
+// reportRows reads campaign id's report, written by the built dialer, as phone_e164 -> row
+// (column name -> cell).
+func reportRows(t *testing.T, env []string, dialer, id string) map[string]map[string]string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "report.csv")
-	runCommand(t, env, rig.dialer, "report", id, "--out", path)
+	runCommand(t, env, dialer, "report", id, "--out", path)
 	f, err := os.Open(path)
 	must(t, err)
 	defer f.Close()
