@@ -340,6 +340,29 @@ func TestIdempotencyKey(t *testing.T) {
 	if ids, _ := h.store.CampaignIDs(t.Context()); len(ids) != 3 {
 		t.Errorf("%d campaigns, want 3", len(ids))
 	}
+
+	// The same key with another body is refused, whichever part differs; the same body in
+	// another multipart boundary (above) or other JSON whitespace is a retry.
+	for name, contacts := range map[string]string{"other contacts": testContacts + "Eve,415 555 0105\n"} {
+		ct, body := multipartBody(t, testCampaign, contacts)
+		rec := h.do(t, auth.ScopeOperate, "POST", "/api/v1/campaigns", ct, body, "Idempotency-Key", "k-1")
+		if p := decode[problem.Problem](t, rec); rec.Code != 422 || p.Type != "/api/v1/problems/idempotency-key-reused" || !strings.Contains(p.Detail, "another body") {
+			t.Errorf("%s with a used key: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	ct, body = multipartBody(t, strings.Replace(testCampaign, "api-test", "api-test-2", 1), testContacts)
+	if rec := h.do(t, auth.ScopeOperate, "POST", "/api/v1/campaigns", ct, body, "Idempotency-Key", "k-1"); rec.Code != 422 {
+		t.Errorf("another campaign file with a used key: %d %s", rec.Code, rec.Body)
+	}
+	jsonBody := `{"campaign": {"name": "j", "assistantId": "678a253ca6d866573043502e", "phoneNumberId": "5f7b1b1b1b1b1b1b1b1b1b1b", "contacts": {"numberColumn": "phone"}}, "contacts": [{"phone": "415 555 0101"}]}`
+	j1 := h.do(t, auth.ScopeOperate, "POST", "/api/v1/campaigns", "application/json", strings.NewReader(jsonBody), "Idempotency-Key", "k-3")
+	j2 := h.do(t, auth.ScopeOperate, "POST", "/api/v1/campaigns", "application/json", strings.NewReader(strings.ReplaceAll(jsonBody, ", ", ",\n  ")), "Idempotency-Key", "k-3")
+	if j1.Code != 201 || j2.Code != 200 || decode[campaign.Status](t, j1).CampaignID != decode[campaign.Status](t, j2).CampaignID {
+		t.Errorf("JSON create and its retry in other whitespace: %d, %d %s", j1.Code, j2.Code, j2.Body)
+	}
+	if ids, _ := h.store.CampaignIDs(t.Context()); len(ids) != 4 {
+		t.Errorf("%d campaigns, want 4", len(ids))
+	}
 }
 
 func TestValidate(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
@@ -15,12 +16,28 @@ func campaignPath(id string) string { return Prefix + "/campaigns/" + id }
 
 // createCampaign handles POST /api/v1/campaigns: it uploads a campaign (operator.Upload,
 // as `dialer upload` does) and answers 201 with its status and Location. With an
-// Idempotency-Key, a retry answers 200 with the campaign the first request created.
+// Idempotency-Key, a retry with the same body answers 200 with the campaign the first
+// request created, and one with another body 422 (see claimIdempotencyKey).
 func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get(idempotencyHeader)
+	if key != "" && (len(key) > 255 || strings.TrimSpace(key) == "") {
+		s.writeError(w, r, badRequest("%s: want 1 to 255 characters, such as a UUID", idempotencyHeader))
+		return
+	}
+	u, err := s.readUpload(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer u.close()
 	id := campaign.NewCampaignID(s.cfg.Now())
+	var digest string
 	if key != "" {
-		prior, err := s.claimIdempotencyKey(r.Context(), r, key, id)
+		if digest, err = u.digest(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		prior, err := s.claimIdempotencyKey(r.Context(), r, key, id, digest)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -37,7 +54,10 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c, err := s.upload(w, r, id)
+	c, err := s.op.Upload(r.Context(), u.file, u.name, u.open, operator.UploadOptions{ID: id, Delimiter: u.delimiter, Encoding: u.encoding})
+	if err != nil && u.fromJSON {
+		err = &jsonSource{err}
+	}
 	if err != nil {
 		if key != "" {
 			s.releaseIdempotencyKey(context.WithoutCancel(r.Context()), r, key)
@@ -46,7 +66,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if key != "" {
-		if err := s.keepIdempotencyKey(r.Context(), r, key, c.ID); err != nil {
+		if err := s.keepIdempotencyKey(r.Context(), r, key, c.ID, digest); err != nil {
 			s.cfg.Logger.Error("api: keep idempotency key", "campaign", c.ID, "err", err)
 		}
 	}
@@ -57,20 +77,6 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", campaignPath(c.ID))
 	writeJSON(w, http.StatusCreated, st)
-}
-
-// upload reads the request and uploads it as campaign id.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request, id string) (*campaign.Campaign, error) {
-	u, err := s.readUpload(w, r)
-	if err != nil {
-		return nil, err
-	}
-	defer u.close()
-	c, err := s.op.Upload(r.Context(), u.file, u.name, u.open, operator.UploadOptions{ID: id, Delimiter: u.delimiter})
-	if err != nil && u.fromJSON {
-		return nil, &jsonSource{err}
-	}
-	return c, err
 }
 
 // previewRows is how many rows as dialed POST /campaigns/validate shows, and
@@ -96,7 +102,7 @@ func (s *Server) validateCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	p, err := s.op.Preview(r.Context(), u.file, u.name, f, campaign.PreviewOptions{Delimiter: u.delimiter, SampleRows: previewRows, MaxRefused: previewRefused, Now: s.cfg.Now})
+	p, err := s.op.Preview(r.Context(), u.file, u.name, f, campaign.PreviewOptions{Delimiter: u.delimiter, Encoding: u.encoding, SampleRows: previewRows, MaxRefused: previewRefused, Now: s.cfg.Now})
 	if err != nil {
 		if u.fromJSON {
 			err = &jsonSource{err}

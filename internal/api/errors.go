@@ -22,8 +22,10 @@ const (
 	typeValidation = "/api/v1/problems/validation"
 	typeNotFound   = "/api/v1/problems/not-found"
 	typeConflict   = "/api/v1/problems/conflict"
-	typeBadRequest = "/api/v1/problems/bad-request"
-	typeInternal   = "/api/v1/problems/internal"
+	// typeIdempotency: an Idempotency-Key reused with another request body.
+	typeIdempotency = "/api/v1/problems/idempotency-key-reused"
+	typeBadRequest  = "/api/v1/problems/bad-request"
+	typeInternal    = "/api/v1/problems/internal"
 )
 
 // badRequestError is a request the API cannot read: a malformed body or parameter.

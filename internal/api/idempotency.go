@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -27,7 +28,8 @@ const (
 )
 
 // idempotencyKey is the Redis key of an Idempotency-Key, per token name: the STRING
-// "pending:ID" while the create runs, "done:ID" once campaign ID exists.
+// "pending:ID:DIGEST" while the create runs, "done:ID:DIGEST" once campaign ID exists;
+// DIGEST is the request body's (upload.digest).
 //
 //	dialer:idempotency:HASH   STR  HASH: hex SHA-256 of token name, NUL, the header's value
 func idempotencyKey(r *http.Request, key string) string {
@@ -36,40 +38,49 @@ func idempotencyKey(r *http.Request, key string) string {
 	return "dialer:idempotency:" + hex.EncodeToString(sum[:])
 }
 
-// claimIdempotencyKey holds key for a create of campaign id. It returns "" when the
-// create may go on, the ID of the campaign an earlier request made with the same key, or
-// a 409 problem while that request is still running.
-func (s *Server) claimIdempotencyKey(ctx context.Context, r *http.Request, key, id string) (string, error) {
-	if len(key) > 255 || strings.TrimSpace(key) == "" {
-		return "", badRequest("%s: want 1 to 255 characters, such as a UUID", idempotencyHeader)
-	}
+// claimIdempotencyKey holds key for a create of campaign id from a body of digest. It
+// returns "" when the create may go on, and the ID of the campaign an earlier request with
+// the same key and the same body made. A key in use for another body is a 422 problem
+// saying so (a retry must send what the first request sent; a new create needs a new key),
+// and one whose first request is still running with this body a 409.
+func (s *Server) claimIdempotencyKey(ctx context.Context, r *http.Request, key, id, digest string) (string, error) {
 	rk := idempotencyKey(r, key)
-	ok, err := s.cfg.Redis.SetNX(ctx, rk, "pending:"+id, idempotencyPending).Result()
-	if err != nil {
-		return "", err
+	for range 3 {
+		ok, err := s.cfg.Redis.SetNX(ctx, rk, "pending:"+id+":"+digest, idempotencyPending).Result()
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return "", nil
+		}
+		v, err := s.cfg.Redis.Get(ctx, rk).Result()
+		if errors.Is(err, redis.Nil) { // expired meanwhile: try again
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		state, rest, _ := strings.Cut(v, ":")
+		prior, was, _ := strings.Cut(rest, ":")
+		if was != "" && was != digest { // records from before digests were kept have none
+			p := problem.New(http.StatusUnprocessableEntity, fmt.Sprintf("this %s was used by an earlier create with another body (campaign or contacts), within the last %s; a retry must send the same body, and a new create needs a new key", idempotencyHeader, idempotencyTTL))
+			p.Type, p.Title = typeIdempotency, "Idempotency-Key reused"
+			return "", p
+		}
+		if state == "done" {
+			return prior, nil
+		}
+		p := problem.New(http.StatusConflict, "a create with this Idempotency-Key is still running; retry in a few seconds to get its campaign")
+		p.Type = typeConflict
+		p.RetryAfter = 5
+		return "", p
 	}
-	if ok {
-		return "", nil
-	}
-	v, err := s.cfg.Redis.Get(ctx, rk).Result()
-	if errors.Is(err, redis.Nil) { // expired meanwhile: try once more
-		return s.claimIdempotencyKey(ctx, r, key, id)
-	}
-	if err != nil {
-		return "", err
-	}
-	if prior, ok := strings.CutPrefix(v, "done:"); ok {
-		return prior, nil
-	}
-	p := problem.New(http.StatusConflict, "a create with this Idempotency-Key is still running; retry in a few seconds to get its campaign")
-	p.Type = typeConflict
-	p.RetryAfter = 5
-	return "", p
+	return "", fmt.Errorf("idempotency key %s kept expiring while read", rk)
 }
 
-// keepIdempotencyKey records that key created campaign id.
-func (s *Server) keepIdempotencyKey(ctx context.Context, r *http.Request, key, id string) error {
-	return s.cfg.Redis.Set(ctx, idempotencyKey(r, key), "done:"+id, idempotencyTTL).Err()
+// keepIdempotencyKey records that key, with a body of digest, created campaign id.
+func (s *Server) keepIdempotencyKey(ctx context.Context, r *http.Request, key, id, digest string) error {
+	return s.cfg.Redis.Set(ctx, idempotencyKey(r, key), "done:"+id+":"+digest, idempotencyTTL).Err()
 }
 
 // releaseIdempotencyKey frees key after a create that failed, so a retry runs again.

@@ -2,6 +2,9 @@ package api
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -24,7 +27,12 @@ type upload struct {
 	name      string // the contact file's name in errors and in the campaign
 	path      string // the spooled contact file
 	delimiter rune
+	encoding  contactcsv.Encoding // "" for the campaign file's contacts.encoding
 	fromJSON  bool
+	// source is the campaign as sent: the campaign part's name and bytes, or the JSON
+	// body's campaign object compacted. digest hashes it.
+	sourceName string
+	source     []byte
 }
 
 // open opens the spooled contact file; Upload reads it twice.
@@ -37,9 +45,29 @@ func (u *upload) close() {
 	}
 }
 
+// digest returns a hex SHA-256 of what u creates: the form, the campaign as sent, the
+// contact file's name, delimiter and encoding, and the spooled contact file. Two requests
+// digest alike when they send the same campaign and contacts, whatever their multipart
+// boundaries or (for JSON) their whitespace.
+func (u *upload) digest() (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "json=%t\x00%s\x00%d\x00%s\x00%s\x00%q\x00", u.fromJSON, u.sourceName, len(u.source), u.source, u.name, string(u.delimiter)+"|"+string(u.encoding))
+	f, err := u.open()
+	if err != nil {
+		return "", fmt.Errorf("digest the contact file: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("digest the contact file: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // readUpload reads a create or validate request, in either form:
 //   - multipart/form-data with a part "campaign" (the campaign file, YAML) and a part
-//     "contacts" (the contact CSV), and optionally "delimiter" ("," ";" or "tab");
+//     "contacts" (the contact CSV), and optionally "delimiter" ("," ";" or "tab") and
+//     "encoding" (utf-8, windows-1252 or latin-1; also the query parameter encoding), as
+//     dialer upload's --delimiter and --encoding;
 //   - application/json {"campaign": {...the campaign file's keys...}, "contacts":
 //     [{"column": "value", ...}, ...]}: the first contact's keys are the header.
 //
@@ -61,6 +89,18 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (*upload, er
 		u, err = s.readJSON(r)
 	default:
 		return nil, &unsupportedMediaError{got: r.Header.Get("Content-Type")}
+	}
+	if raw := r.URL.Query().Get("encoding"); err == nil && raw != "" {
+		switch enc, perr := contactcsv.ParseEncoding(raw); {
+		case perr != nil:
+			err = badRequest("query parameter encoding: %v", perr)
+		case u.fromJSON:
+			err = badRequest("query parameter encoding: a JSON body is UTF-8 already; encoding is for an uploaded contact file")
+		case u.encoding != "" && u.encoding != enc:
+			err = badRequest("query parameter encoding=%s and part encoding=%s disagree; give one", raw, u.encoding)
+		default:
+			u.encoding = enc
+		}
 	}
 	if err != nil {
 		if u != nil {
@@ -140,8 +180,13 @@ func (s *Server) readMultipart(r *http.Request) (*upload, error) {
 			if u.delimiter, err = contactcsv.ParseDelimiter(string(b)); err != nil {
 				return u, badRequest("part delimiter: %v", err)
 			}
+		case "encoding":
+			b, _ := io.ReadAll(io.LimitReader(part, 32))
+			if u.encoding, err = contactcsv.ParseEncoding(string(b)); err != nil {
+				return u, badRequest("part encoding: %v", err)
+			}
 		default:
-			return u, badRequest("multipart part %q: want campaign, contacts or delimiter", part.FormName())
+			return u, badRequest("multipart part %q: want campaign, contacts, delimiter or encoding", part.FormName())
 		}
 		part.Close()
 	}
@@ -151,6 +196,7 @@ func (s *Server) readMultipart(r *http.Request) (*upload, error) {
 	if u.file, err = campaign.ParseChecked(campaignName, campaignData); err != nil {
 		return u, err
 	}
+	u.sourceName, u.source = campaignName, campaignData
 	return u, nil
 }
 
@@ -223,6 +269,10 @@ func (s *Server) readJSON(r *http.Request) (*upload, error) {
 		return u, &jsonSource{err}
 	}
 	u.file = f
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, campaignData); err == nil {
+		u.source = compact.Bytes()
+	}
 	return u, nil
 }
 
