@@ -129,6 +129,7 @@ func (s *Server) Routes() []auth.Route {
 		route("POST "+Prefix+"/campaigns/{id}/resume", auth.ScopeOperate, s.resumeCampaign),
 		route("POST "+Prefix+"/campaigns/{id}/cancel", auth.ScopeOperate, s.cancelCampaign),
 		route("PATCH "+Prefix+"/campaigns/{id}", auth.ScopeOperate, s.editCampaign),
+		route("DELETE "+Prefix+"/campaigns/{id}", auth.ScopeAdmin, s.deleteCampaign),
 		route("POST "+Prefix+"/campaigns/{id}/retry", auth.ScopeOperate, s.retryCampaign),
 		route("POST "+Prefix+"/campaigns/{id}/contacts/{n}/redial", auth.ScopeOperate, s.redialContact),
 		route("POST "+Prefix+"/campaigns/{id}/contacts/{n}/skip", auth.ScopeOperate, s.skipContact),

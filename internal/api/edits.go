@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/operator"
 )
 
 // editResult is the answer to PATCH /api/v1/campaigns/{id}.
@@ -146,4 +148,49 @@ func (s *Server) skipContact(w http.ResponseWriter, r *http.Request) {
 	}
 	audit.SetDetail(r.Context(), fmt.Sprintf("contact %d", n))
 	writeJSON(w, http.StatusOK, contactResult{Contact: n, Outcome: campaign.OutcomeCanceled})
+}
+
+// deleteResult is the answer to DELETE /api/v1/campaigns/{id}.
+type deleteResult struct {
+	CampaignID string `json:"campaignId"`
+	// Canceled counts the contacts a forced delete canceled first; Tasks the queued tasks
+	// and parked attempts deleted with the campaign.
+	Canceled int `json:"canceled"`
+	Tasks    int `json:"tasks"`
+}
+
+// maxDeleteWait bounds ?wait= of a forced delete: a request should not hang for long.
+const maxDeleteWait = 10 * time.Minute
+
+// deleteCampaign handles DELETE /api/v1/campaigns/{id}[?force=true&wait=2m]: it removes the
+// campaign from Redis, as `dialer delete [--force --wait]` does (operator.Delete). A live
+// campaign is a 409 unless force, which cancels it and waits for its live calls to end.
+func (s *Server) deleteCampaign(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	var opt operator.DeleteOptions
+	if v := q.Get("force"); v != "" {
+		var err error
+		if opt.Force, err = strconv.ParseBool(v); err != nil {
+			s.writeError(w, r, badRequest("query parameter force=%q: want true or false", v))
+			return
+		}
+	}
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > maxDeleteWait {
+			s.writeError(w, r, badRequest("query parameter wait=%q: want a duration from 1s to %s, such as 2m", v, maxDeleteWait))
+			return
+		}
+		opt.Wait = d
+	}
+	res, err := s.op.Delete(r.Context(), id, opt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if opt.Force {
+		audit.SetDetail(r.Context(), fmt.Sprintf("force: %d contacts canceled", res.Canceled))
+	}
+	writeJSON(w, http.StatusOK, deleteResult{CampaignID: id, Canceled: res.Canceled, Tasks: res.Tasks})
 }

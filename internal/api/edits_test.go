@@ -164,3 +164,40 @@ func TestRetryRedialSkip(t *testing.T) {
 		t.Errorf("skipped contact's outcome %q", ct.Outcome)
 	}
 }
+
+func TestDeleteCampaign(t *testing.T) {
+	h := setup(t)
+	id := h.mustCreate(t)
+	path := "/api/v1/campaigns/" + id
+	if rec := h.do(t, auth.ScopeOperate, "DELETE", path, "", nil); rec.Code != 403 {
+		t.Errorf("DELETE as operate: %d", rec.Code)
+	}
+	rec := h.do(t, auth.ScopeAdmin, "DELETE", path, "", nil)
+	if p := decode[problem.Problem](t, rec); rec.Code != 409 || !strings.Contains(p.Detail, "force=true") {
+		t.Errorf("DELETE of a live campaign: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do(t, auth.ScopeAdmin, "DELETE", path+"?wait=forever", "", nil); rec.Code != 400 {
+		t.Errorf("DELETE ?wait=forever: %d", rec.Code)
+	}
+	type deleted struct {
+		CampaignID      string
+		Canceled, Tasks int
+	}
+	rec = h.do(t, auth.ScopeAdmin, "DELETE", path+"?force=true&wait=5s", "", nil)
+	if got := decode[deleted](t, rec); rec.Code != 200 || got.Canceled != 2 || got.CampaignID != id {
+		t.Errorf("DELETE ?force=true: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do(t, auth.ScopeRead, "GET", path, "", nil); rec.Code != 404 {
+		t.Errorf("GET after the delete: %d", rec.Code)
+	}
+	if rec := h.do(t, auth.ScopeAdmin, "DELETE", path, "", nil); rec.Code != 404 {
+		t.Errorf("a second DELETE: %d", rec.Code)
+	}
+	type page struct {
+		Entries []audit.Entry `json:"entries"`
+	}
+	p := decode[page](t, h.do(t, auth.ScopeAdmin, "GET", "/api/v1/audit?limit=2", "", nil))
+	if len(p.Entries) != 2 || p.Entries[1].Action != "DELETE /api/v1/campaigns/{id}" || p.Entries[1].Detail != "force: 2 contacts canceled" || p.Entries[1].Result != "ok" {
+		t.Errorf("audit of the delete: %+v", p.Entries)
+	}
+}

@@ -67,6 +67,7 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 		colErr  *campaign.ColumnError
 		state   *campaign.StateError
 		contact *campaign.ContactStateError
+		live    *operator.LiveError
 		media   *unsupportedMediaError
 		field   *fieldError
 	)
@@ -113,6 +114,8 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 			fe.Pointer = filePointer("endAt")
 		}
 		return validation(err, fe)
+	case errors.As(err, &live):
+		return &problem.Problem{Type: typeConflict, Title: "Campaign is live", Status: http.StatusConflict, Detail: strings.ReplaceAll(err.Error(), "--force", "force=true")}
 	case errors.As(err, &contact):
 		return &problem.Problem{Type: typeConflict, Title: "Contact state forbids this", Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, campaign.ErrContactNotFound):
