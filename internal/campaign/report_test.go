@@ -341,7 +341,7 @@ func TestReportContactsAsStore(t *testing.T) {
 	c := &Campaign{ID: "c1", Header: []string{"First Name", "phone", "note"}}
 	values := map[string]string{
 		"row": `["Ann","415 555 0101","say \"hi\""]`, "line": "7", "next_attempt": "2", "attempts": "3",
-		"started_at": "2026-11-21T17:00:00.123456789Z", "ended_at": "2026-11-21T17:01:30Z",
+		"started_at": "2026-11-21T17:00:00.123456789Z", "ended_at": "2026-11-21T17:01:30Z", "next_at": "2026-11-21T18:00:00Z",
 	}
 	var fields []any
 	for _, f := range contactFields {
