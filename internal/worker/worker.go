@@ -357,6 +357,17 @@ func refusedKey(err error) bool {
 	return errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden)
 }
 
+// refusedForGood returns err's *interactly.APIError when Interactly refused the request for
+// good (not retryable) for a reason of the call itself, and nil otherwise: a retryable
+// failure, or a refused API key (refusedKey), which no contact can be blamed for.
+func refusedForGood(err error) *interactly.APIError {
+	var apiErr *interactly.APIError
+	if errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err) {
+		return apiErr
+	}
+	return nil
+}
+
 func isRetryLater(err error) bool {
 	var later *queue.RetryLaterError
 	return errors.As(err, &later)
