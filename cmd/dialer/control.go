@@ -49,6 +49,9 @@ func runList(ctx context.Context, e *env, args []string) error {
 	for _, sum := range list {
 		st, created := sum.Status, sum.CreatedAt.Format("2006-01-02 15:04Z")
 		why := waitingOf(st)
+		if st.State == campaign.StateFailed {
+			why = "upload failed (see status)"
+		}
 		if why == "" {
 			why = "-"
 		}
@@ -137,6 +140,13 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 	res, err := op.Cancel(ctx, id, *hangup)
 	if err != nil {
 		return err
+	}
+	if res.UploadLost {
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign cancel", Target: id, Detail: "its upload had stopped: marked failed, what it stored removed"}); err != nil {
+			return fmt.Errorf("campaign %s failed to upload and is cleared, but the audit log could not record it: %w", id, err)
+		}
+		fmt.Fprintf(e.stdout, "campaign %s failed: %s; `dialer delete %s` removes its record\n", id, campaign.UploadLostReason, id)
+		return nil
 	}
 	action := "campaign cancel"
 	if *hangup {

@@ -57,6 +57,8 @@ func printStatus(w io.Writer, st *campaign.Status) {
 		fmt.Fprintf(w, "starts     %s; nothing is dialed before\n", st.StartAt.Format(time.RFC3339))
 	case campaign.StatePaused:
 		fmt.Fprintf(w, "paused     %s held; `dialer resume %s` goes on\n", count(st.Held, "dial", "dials"), st.CampaignID)
+	case campaign.StateFailed:
+		fmt.Fprintf(w, "failed     %s; `dialer delete %s` removes its record\n", st.Failure, st.CampaignID)
 	}
 	if !st.EndAt.IsZero() {
 		fmt.Fprintf(w, "ends       %s; contacts left then expire\n", st.EndAt.Format(time.RFC3339))

@@ -8,6 +8,7 @@ import "strconv"
 //
 //	dialer:campaigns                  ZSET  campaign ID -> creation time (Unix ms)
 //	dialer:{C}:campaign               HASH  the campaign: file, header, state, counts
+//	dialer:{C}:upload                 STR   the running upload's lease (lease.go), with a TTL
 //	dialer:{C}:contact:N              HASH  contact N (1-based input row): row, number, last attempt, outcome
 //	dialer:{C}:phones                 HASH  E.164 number -> first contact N that holds it
 //	dialer:{C}:attempt:N:A            HASH  attempt A of contact N: state, call id, result
@@ -54,6 +55,8 @@ func campaignsKey() string { return keyPrefix + "campaigns" }
 func KeyTag(id string) string { return keyPrefix + "{" + id + "}:" }
 
 func campaignKey(id string) string { return KeyTag(id) + "campaign" }
+
+func uploadLeaseKey(id string) string { return KeyTag(id) + "upload" }
 
 func contactKey(id string, n int) string { return KeyTag(id) + "contact:" + strconv.Itoa(n) }
 

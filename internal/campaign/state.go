@@ -13,10 +13,11 @@ import (
 // The life cycle:
 //
 //	uploading → scheduled (while startAt lies ahead) → running → done
+//	uploading → failed    (the upload stopped renewing its lease: see lease.go)
 //	scheduled or running  ⇄ paused     (pause, resume)
 //	any state but final   → canceling → canceled (cancel; canceling while calls finish)
 //
-// Done and canceled are final. CheckAction says which operator actions each state allows.
+// Done, canceled and failed are final. CheckAction says which operator actions each state allows.
 type State string
 
 const (
@@ -37,13 +38,17 @@ const (
 	// StateCanceled: an operator canceled it and every row has its outcome. Nothing changes
 	// it any more.
 	StateCanceled State = "canceled"
+	// StateFailed: its upload stopped before the last row was stored (the process was
+	// killed, or cut off from Redis, and its lease ran out). What it stored is removed, or
+	// about to be; the record stays, with Status.Failure, until it is deleted.
+	StateFailed State = "failed"
 )
 
 // States lists every State in life-cycle order.
-var States = []State{StateUploading, StateScheduled, StateRunning, StatePaused, StateCanceling, StateDone, StateCanceled}
+var States = []State{StateUploading, StateScheduled, StateRunning, StatePaused, StateCanceling, StateDone, StateCanceled, StateFailed}
 
-// Final reports whether s is done or canceled: no operator action changes it.
-func (s State) Final() bool { return s == StateDone || s == StateCanceled }
+// Final reports whether s is done, canceled or failed: no operator action changes it.
+func (s State) Final() bool { return s == StateDone || s == StateCanceled || s == StateFailed }
 
 // UploadState is how far a campaign's upload got, as stored in Redis. It is one input of
 // State, not shown on its own.
@@ -54,6 +59,9 @@ const (
 	UploadInProgress UploadState = "uploading"
 	// UploadComplete: every dialable contact is enqueued. Stored as "ready".
 	UploadComplete UploadState = "ready"
+	// UploadFailed: the upload stopped renewing its lease and was marked failed
+	// (Store.ReapUpload). Stored as "failed".
+	UploadFailed UploadState = "failed"
 )
 
 // Facts are what a campaign's State is derived from: its stored record and its counts.
@@ -68,6 +76,9 @@ type Facts struct {
 	Rows, Finished int
 	// Held counts dials held back by a pause (see Store.Resume).
 	Held int
+	// LeaseLost is true when the upload is in progress and its lease has run out: the
+	// upload is gone, though nobody has marked it failed yet.
+	LeaseLost bool
 }
 
 // FactsOf returns the facts of c whose Finished rows have a final outcome and held dials
@@ -80,13 +91,23 @@ func FactsOf(c *Campaign, finished, held int) Facts {
 	return f
 }
 
-// Done reports whether every row of an uploaded campaign has a final outcome.
-func (f Facts) Done() bool { return f.Upload == UploadComplete && f.Finished >= f.Rows }
+// Done reports whether every row of an uploaded campaign has a final outcome, or its upload
+// failed: either way nothing is left to do.
+func (f Facts) Done() bool {
+	return f.Failed() || (f.Upload == UploadComplete && f.Finished >= f.Rows)
+}
+
+// Failed reports whether the upload failed: marked so, or its lease ran out.
+func (f Facts) Failed() bool {
+	return f.Upload == UploadFailed || (f.Upload == UploadInProgress && f.LeaseLost)
+}
 
 // DeriveState returns the State of a campaign with facts f at time now. It is the one place
 // that decides a campaign's state.
 func DeriveState(f Facts, now time.Time) State {
 	switch {
+	case f.Failed():
+		return StateFailed
 	case f.Upload != UploadComplete:
 		return StateUploading
 	case f.Done() && f.Control == ControlCanceled:
@@ -143,6 +164,8 @@ type StateError struct {
 
 func (e *StateError) Error() string {
 	switch {
+	case e.State == StateFailed:
+		return fmt.Sprintf("campaign %s failed to upload; there is nothing to %s; `dialer delete %s` removes its record", e.CampaignID, e.Action, e.CampaignID)
 	case e.Reason != "":
 		return fmt.Sprintf("campaign %s is %s, and %s", e.CampaignID, e.State, e.Reason)
 	case (e.State == StateCanceling || e.State == StateCanceled) && e.Action != ActionCancel:

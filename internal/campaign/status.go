@@ -16,8 +16,10 @@ type Status struct {
 	CampaignID string `json:"campaignId"`
 	Name       string `json:"name"`
 	// State is where the campaign is in its life (DeriveState): uploading, scheduled,
-	// running, paused, canceling, done or canceled.
+	// running, paused, canceling, done, canceled or failed.
 	State State `json:"state"`
+	// Failure says why the upload failed, when State is failed.
+	Failure string `json:"failure,omitempty"`
 	// StartAt is the campaign file's startAt, before which nothing is dialed; zero when none.
 	StartAt time.Time `json:"startAt,omitzero"`
 	// Control is "" while the campaign runs, "paused" or "canceled" once an operator said so.
@@ -62,7 +64,8 @@ type Status struct {
 	NextWindowAt     time.Time `json:"nextWindowAt,omitzero"`
 	// Outcomes maps each final outcome to its number of rows.
 	Outcomes map[Outcome]int `json:"outcomes"`
-	// Done is true only when every row has a final outcome.
+	// Done is true only when every row has a final outcome, or the upload failed: nothing
+	// is left to do.
 	Done bool `json:"done"`
 	// FirstDialAt is when the first dial began; zero before.
 	FirstDialAt time.Time `json:"firstDialAt,omitzero"`
@@ -126,6 +129,7 @@ func (s *Store) Statuses(ctx context.Context, cs []*Campaign) ([]*Status, error)
 type statusReads struct {
 	outcomes, counters, share          *redis.MapStringStringCmd
 	live, waiting, held, queued, ready *redis.IntCmd
+	lease                              *redis.IntCmd // the upload's lease, while uploading
 	firstOpening                       *redis.ZSliceCmd
 }
 
@@ -140,6 +144,7 @@ func queueStatusReads(ctx context.Context, p redis.Pipeliner, id string) *status
 		ready:        p.ZCard(ctx, readyKey(id)),
 		share:        p.HGetAll(ctx, shareKey(id)),
 		firstOpening: p.ZRangeWithScores(ctx, waitingKey(id), 0, 0),
+		lease:        p.Exists(ctx, uploadLeaseKey(id)),
 	}
 }
 
@@ -182,7 +187,14 @@ func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 	}
 	st.FirstDialAt = parseTime(r.counters.Val()["first_dial_at"])
 	facts := FactsOf(c, st.Finished, st.Held)
+	facts.LeaseLost = r.lease.Val() == 0
 	st.State = DeriveState(facts, now)
+	if st.State == StateFailed {
+		st.Failure = c.Failure
+		if st.Failure == "" {
+			st.Failure = UploadLostReason
+		}
+	}
 	st.Done = facts.Done()
 	st.ETASeconds = st.eta(now)
 	return st, facts

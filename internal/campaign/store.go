@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,8 @@ type Campaign struct {
 	// Upload is UploadInProgress until every task is enqueued. The campaign's State is
 	// derived from it and its counts (DeriveState).
 	Upload UploadState `json:"upload"`
+	// Failure says why the upload failed (Upload is UploadFailed), "" otherwise.
+	Failure string `json:"failure,omitempty"`
 	// Control is what an operator made of the campaign: running, paused or canceled.
 	Control Control `json:"control"`
 	// CreatedAt is when the upload began.
@@ -158,8 +161,14 @@ func NewCampaignID(now time.Time) string {
 	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
-// CreateCampaign stores c (its Upload usually UploadInProgress) and lists it.
+// CreateCampaign stores c (its Upload usually UploadInProgress, which takes the upload's
+// lease for DefaultUploadLease: see lease.go) and lists it.
 func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
+	return s.createCampaign(ctx, c, DefaultUploadLease)
+}
+
+// createCampaign is CreateCampaign with an upload lease of lease.
+func (s *Store) createCampaign(ctx context.Context, c *Campaign, lease time.Duration) error {
 	file, err := json.Marshal(c.File)
 	if err != nil {
 		return fmt.Errorf("encode campaign file: %w", err)
@@ -170,6 +179,9 @@ func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
 			"id", c.ID, "file", file, "header", header, "contacts_path", c.ContactsPath,
 			"state", string(c.Upload), "created_at", c.CreatedAt.UTC().Format(time.RFC3339Nano))
 		p.ZAdd(ctx, campaignsKey(), redis.Z{Score: float64(c.CreatedAt.UnixMilli()), Member: c.ID})
+		if c.Upload == UploadInProgress {
+			p.Set(ctx, uploadLeaseKey(c.ID), "1", lease)
+		}
 		return nil
 	})
 	if err != nil {
@@ -184,11 +196,14 @@ func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
 
 // finishUpload records the upload's counts and marks the campaign ready.
 func (s *Store) finishUpload(ctx context.Context, c *Campaign) error {
-	err := s.rdb.HSet(ctx, campaignKey(c.ID),
+	ok, err := finishUploadScript.Run(ctx, s.rdb, []string{campaignKey(c.ID), uploadLeaseKey(c.ID)},
 		"rows", c.Rows, "dialable", c.Dialable, "invalid", c.Invalid, "duplicate", c.Duplicate, "suppressed", c.Suppressed,
-		"state", string(UploadComplete)).Err()
+		"state", string(UploadComplete)).Bool()
 	if err != nil {
 		return fmt.Errorf("mark campaign %s uploaded: %w", c.ID, err)
+	}
+	if !ok {
+		return fmt.Errorf("campaign %s: %w", c.ID, ErrUploadLost)
 	}
 	c.Upload = UploadComplete
 	return nil
@@ -198,20 +213,8 @@ func (s *Store) finishUpload(ctx context.Context, c *Campaign) error {
 // its calls-per-second state and its place in the campaign list. Tasks still queued for it
 // are dropped by the worker, which finds no campaign.
 func (s *Store) DeleteCampaign(ctx context.Context, id string) error {
-	var cursor uint64
-	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, campaignKeyPattern(id), 1000).Result()
-		if err != nil {
-			return fmt.Errorf("delete campaign %s: %w", id, err)
-		}
-		if len(keys) > 0 {
-			if err := s.rdb.Unlink(ctx, keys...).Err(); err != nil {
-				return fmt.Errorf("delete campaign %s: %w", id, err)
-			}
-		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+	if err := s.deleteKeys(ctx, id, ""); err != nil {
+		return err
 	}
 	if err := s.Retire(ctx, id); err != nil {
 		return err
@@ -220,6 +223,26 @@ func (s *Store) DeleteCampaign(ctx context.Context, id string) error {
 		return err
 	}
 	return s.rdb.ZRem(ctx, campaignsKey(), id).Err()
+}
+
+// deleteKeys removes every key of campaign id but keep (SCAN and UNLINK, 1,000 keys a step).
+func (s *Store) deleteKeys(ctx context.Context, id, keep string) error {
+	var cursor uint64
+	for {
+		keys, next, err := s.rdb.Scan(ctx, cursor, campaignKeyPattern(id), 1000).Result()
+		if err != nil {
+			return fmt.Errorf("delete campaign %s: %w", id, err)
+		}
+		keys = slices.DeleteFunc(keys, func(k string) bool { return k == keep })
+		if len(keys) > 0 {
+			if err := s.rdb.Unlink(ctx, keys...).Err(); err != nil {
+				return fmt.Errorf("delete campaign %s: %w", id, err)
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
 }
 
 // Campaign reads campaign id. It returns ErrCampaignNotFound when there is none.
@@ -237,7 +260,7 @@ func decodeCampaign(id string, m map[string]string) (*Campaign, error) {
 	if len(m) == 0 {
 		return nil, fmt.Errorf("campaign %q: %w", id, ErrCampaignNotFound)
 	}
-	c := &Campaign{ID: id, ContactsPath: m["contacts_path"], Upload: UploadState(m["state"]), Control: Control(m["control"])}
+	c := &Campaign{ID: id, ContactsPath: m["contacts_path"], Upload: UploadState(m["state"]), Control: Control(m["control"]), Failure: m["failure"]}
 	if err := json.Unmarshal([]byte(m["file"]), &c.File); err != nil {
 		return nil, fmt.Errorf("campaign %s: decode file: %w", id, err)
 	}

@@ -57,6 +57,10 @@ type UploadOptions struct {
 	Writers int
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Lease is how long the campaign stays uploading without word from this upload, which
+	// renews it every third of it: an upload killed mid-file is marked failed that long
+	// after (see lease.go). Defaults to DefaultUploadLease, 30s.
+	Lease time.Duration
 }
 
 func (o *UploadOptions) withDefaults(f *File) {
@@ -77,6 +81,9 @@ func (o *UploadOptions) withDefaults(f *File) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultUploadLease
 	}
 }
 
@@ -111,10 +118,12 @@ func quoteList(ss []string) string {
 // suppressed, each with the reason in its error cell; none of them is dialed.
 //
 // The campaign is UploadInProgress (StateUploading) until every task is enqueued, and
-// workers hold its tasks until then. On any error the campaign's keys are deleted, and so
+// workers hold its tasks until then. Meanwhile the upload renews its lease (opt.Lease);
+// before it starts, it marks failed and clears the campaigns of uploads that stopped
+// renewing theirs (ReapLostUploads). On any error the campaign's keys are deleted, and so
 // are the tasks already enqueued when enq is a TaskDeleter (a task a worker holds is dropped
 // by the worker, which finds no campaign), and the error says what and where: a
-// *ColumnError, a *contactcsv.CSVError, or a Redis error.
+// *ColumnError, a *contactcsv.CSVError, ErrUploadLost, or a Redis error.
 func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open func() (io.ReadCloser, error), enq Enqueuer, opt UploadOptions) (*Campaign, error) {
 	opt.withDefaults(f)
 	header, delim, err := checkContacts(f, contactsPath, open, contactcsv.Options{Path: contactsPath, Delimiter: opt.Delimiter, Encoding: opt.Encoding})
@@ -125,14 +134,17 @@ func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open f
 	if id == "" {
 		id = NewCampaignID(opt.Now())
 	}
+	if _, err := s.ReapLostUploads(ctx); err != nil {
+		return nil, err
+	}
 	c := &Campaign{
 		ID: id, File: *f, Header: header, ContactsPath: contactsPath,
 		Upload: UploadInProgress, CreatedAt: opt.Now().UTC(),
 	}
-	if err := s.CreateCampaign(ctx, c); err != nil {
+	if err := s.createCampaign(ctx, c, opt.Lease); err != nil {
 		return nil, err
 	}
-	err = s.load(ctx, c, open, delim, enq, opt)
+	err = s.loadLeased(ctx, c, open, delim, enq, opt)
 	if err == nil {
 		err = s.finishUpload(ctx, c)
 	}
@@ -143,6 +155,26 @@ func (s *Store) Upload(ctx context.Context, f *File, contactsPath string, open f
 		return nil, err
 	}
 	return c, nil
+}
+
+// loadLeased is load while the upload's lease is renewed; it stops with ErrUploadLost when
+// the campaign was marked failed meanwhile.
+func (s *Store) loadLeased(ctx context.Context, c *Campaign, open func() (io.ReadCloser, error), delim rune, enq Enqueuer, opt UploadOptions) error {
+	loadCtx, stopLoad := context.WithCancelCause(ctx)
+	defer stopLoad(nil)
+	leaseCtx, stopLease := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		s.keepLease(leaseCtx, c.ID, opt.Lease, func() { stopLoad(ErrUploadLost) })
+	}()
+	err := s.load(loadCtx, c, open, delim, enq, opt)
+	stopLease()
+	<-renewed
+	if errors.Is(context.Cause(loadCtx), ErrUploadLost) {
+		return fmt.Errorf("campaign %s: %w", c.ID, ErrUploadLost)
+	}
+	return err
 }
 
 // checkContacts reads the whole contact file once: header, the columns the campaign names,

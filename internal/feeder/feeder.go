@@ -406,7 +406,8 @@ func sortByPriority(idx []int, vs []*view) {
 }
 
 // campaign returns campaign id once it is ready, nil while it uploads; a campaign that no
-// longer exists is retired.
+// longer exists is retired, and one whose upload stopped renewing its lease is marked
+// failed and cleared (campaign.Store.ReapUpload).
 func (f *Feeder) campaign(ctx context.Context, id string) (*campaign.Campaign, error) {
 	if c := f.campaigns[id]; c != nil {
 		return c, nil
@@ -419,7 +420,11 @@ func (f *Feeder) campaign(ctx context.Context, id string) (*campaign.Campaign, e
 		return nil, err
 	}
 	if c.Upload != campaign.UploadComplete {
-		return nil, nil
+		lost, err := f.store.ReapUpload(ctx, id)
+		if lost {
+			f.log.Warn("upload stopped renewing its lease; campaign marked failed and what it stored removed", "campaign", id)
+		}
+		return nil, err
 	}
 	f.campaigns[id] = c
 	return c, nil

@@ -281,6 +281,10 @@ func (o *Operator) Resume(ctx context.Context, id string) (int, error) {
 
 // CancelResult is what Cancel did.
 type CancelResult struct {
+	// UploadLost is true when the campaign was uploading and its upload had stopped renewing
+	// its lease: Cancel marked it failed and removed what the upload stored
+	// (campaign.Store.ReapUpload) instead, and the rest of the result is zero.
+	UploadLost bool
 	// Canceled counts the contacts given the outcome canceled.
 	Canceled int
 	// LiveCalls counts the calls still live after the cancel, without hang-up.
@@ -299,12 +303,19 @@ type CallError struct {
 
 // Cancel gives campaign id's remaining contacts the outcome canceled (campaign.Store.Cancel),
 // queues their notifications and, with hangup, ends its live calls through their controlUrl,
-// eight at a time; each call's worker then records its outcome. It returns ErrNoAPI for a
-// hang-up without an Interactly client, before changing anything.
+// eight at a time; each call's worker then records its outcome. A campaign whose upload
+// stopped renewing its lease is marked failed and what the upload stored removed instead
+// (Result.UploadLost). It returns ErrNoAPI for a hang-up without an Interactly client,
+// before changing anything.
 func (o *Operator) Cancel(ctx context.Context, id string, hangup bool) (CancelResult, error) {
 	var res CancelResult
 	if hangup && o.cfg.API == nil {
 		return res, ErrNoAPI
+	}
+	lost, err := o.store.ReapUpload(ctx, id)
+	if err != nil || lost {
+		res.UploadLost = lost
+		return res, err
 	}
 	c, err := o.store.Campaign(ctx, id)
 	if err != nil {

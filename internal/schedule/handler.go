@@ -64,7 +64,7 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	id := CampaignID(t.ScheduleID, t.Tick)
 	c, err := h.Campaigns.Campaign(ctx, id)
 	switch {
-	case err == nil && c.Upload == campaign.UploadInProgress:
+	case err == nil && c.Upload != campaign.UploadComplete: // in progress, or failed
 		log.Warn("campaign of tick was left half-uploaded; uploading it again", "schedule", s.ID, "tick", t.Tick, "campaign", id)
 		if err := h.Campaigns.DeleteCampaign(ctx, id); err != nil {
 			return err
