@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/lab"
@@ -152,45 +153,93 @@ func (s *redisServer) Close(ctx context.Context) {
 	}
 }
 
-// settledMemory returns used_memory once it has not changed for a second, or after 15 s.
-func settledMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	last, err := usedMemory(ctx, rdb)
+// memory is what INFO memory says of the server's memory, in bytes.
+type memory struct {
+	// used is used_memory: every byte Redis allocated through its allocator, every database
+	// included. It does not count the Lua interpreter's own heap (used_memory_lua), which
+	// Redis allocates apart, nor the allocator's fragmentation (used_memory_rss shows that).
+	used int64
+	// clients is mem_clients_normal: the clients' query and reply buffers, which follow the
+	// open connections, not the data.
+	clients int64
+	// scripts is used_memory_scripts_eval: the bodies of the Lua scripts run, which Redis
+	// keeps until SCRIPT FLUSH; the dialer's are a fixed few KB.
+	scripts int64
+	// rss is used_memory_rss: what the process holds from the operating system.
+	rss int64
+	// connections is connected_clients. Each holds some 38 KB of used_memory, of which
+	// mem_clients_normal counts about 24 KB, so two readings compare only with as many open.
+	connections int64
+}
+
+// data is m.used less the clients' buffers and the script cache.
+func (m memory) data() int64 { return m.used - m.clients - m.scripts }
+
+// readMemory reads INFO memory. With reset, on a server only the bench uses, it first
+// frees what Redis keeps of the commands it ran, which a reading taken after a campaign
+// would otherwise count as the campaign's data:
+//   - every other client connection, some 38 KB each (CLIENT KILL TYPE normal SKIPME yes;
+//     go-redis opens them again when needed);
+//   - the latency histogram Redis 7 allocates for each command the first time it runs
+//     (latency-tracking, on by default), about 24 KB a command, some 30 commands' worth
+//     (CONFIG RESETSTAT);
+//   - the slow log, the last 128 commands slower than 10 ms with their arguments, up to
+//     some 200 KB, more of it the busier the machine (SLOWLOG RESET).
+func readMemory(ctx context.Context, rdb *redis.Client, reset bool) (memory, error) {
+	if reset {
+		if err := rdb.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+			return memory{}, fmt.Errorf("CLIENT KILL: %w", err)
+		}
+		if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+			return memory{}, fmt.Errorf("CONFIG RESETSTAT: %w", err)
+		}
+		if err := rdb.SlowLogReset(ctx).Err(); err != nil {
+			return memory{}, fmt.Errorf("SLOWLOG RESET: %w", err)
+		}
+	}
+	info, err := rdb.Info(ctx, "memory", "clients").Result()
 	if err != nil {
-		return 0, err
+		return memory{}, fmt.Errorf("INFO memory clients: %w", err)
+	}
+	var m memory
+	fields := map[string]*int64{"used_memory": &m.used, "mem_clients_normal": &m.clients,
+		"used_memory_scripts_eval": &m.scripts, "used_memory_rss": &m.rss, "connected_clients": &m.connections}
+	for line := range strings.Lines(info) {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if p := fields[name]; p != nil {
+			if *p, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return memory{}, fmt.Errorf("INFO %s %q: %w", name, v, err)
+			}
+			delete(fields, name)
+		}
+	}
+	for name := range fields {
+		return memory{}, fmt.Errorf("INFO has no %s (redis-server 7 or later has)", name)
+	}
+	return m, nil
+}
+
+// settledMemory is readMemory once the data has not changed for a second (Redis shrinks an
+// emptied key table in its background cycle, a step every 100 ms), or after 15 s.
+func settledMemory(ctx context.Context, rdb *redis.Client, reset bool) (memory, error) {
+	last, err := readMemory(ctx, rdb, reset)
+	if err != nil {
+		return memory{}, err
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return memory{}, ctx.Err()
 		case <-time.After(time.Second):
 		}
-		now, err := usedMemory(ctx, rdb)
-		if err != nil || now == last {
+		now, err := readMemory(ctx, rdb, reset)
+		if err != nil || now.data() == last.data() {
 			return now, err
 		}
 		last = now
 	}
 	return last, nil
-}
-
-// sideMemory returns the part of used_memory that is no data: the Lua scripting engine's
-// (used_memory_lua, which grows as scripts run and never shrinks) and the clients' buffers
-// (mem_clients_normal, which follows the open connections).
-func sideMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	var sum int64
-	for _, field := range []string{"used_memory_lua", "mem_clients_normal"} {
-		v, err := lab.InfoField(ctx, rdb, "memory", field)
-		if err != nil {
-			return 0, err
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("INFO memory %s %q: %w", field, v, err)
-		}
-		sum += n
-	}
-	return sum, nil
 }
 
 // usedMemory returns INFO memory's used_memory: bytes allocated by the whole server, every
