@@ -49,15 +49,11 @@ func newPicker(tb testing.TB, rdb *redis.Client, cfg ratelimit.SemaphoreConfig) 
 }
 
 // mustCampaign returns campaign id with the campaign file made of the common keys and keys,
-// parsed, defaulted and validated as an upload does.
+// parsed, defaulted, validated and normalised as an upload does (campaign.ParseChecked).
 func mustCampaign(tb testing.TB, id, keys string) *campaign.Campaign {
 	tb.Helper()
-	f, err := campaign.Parse(id+".yaml", []byte("name: "+id+"\nassistantId: a1\ncontacts: {numberColumn: phone}\n"+keys))
+	f, err := campaign.ParseChecked(id+".yaml", []byte("name: "+id+"\nassistantId: a1\ncontacts: {numberColumn: phone}\n"+keys))
 	if err != nil {
-		tb.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		tb.Fatal(err)
 	}
 	return &campaign.Campaign{ID: id, File: *f}
