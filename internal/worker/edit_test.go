@@ -73,12 +73,12 @@ func TestEditReachesRunningWorkers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			edited := time.Now()
+			edited := testutil.Now()
 			if _, err := store.SetFile(t.Context(), cur, nf); err != nil {
 				t.Fatal(err)
 			}
 			testutil.WaitFor(t, 5*time.Second, "the new limit to apply", func() bool { return dials() >= tt.after })
-			t.Logf("%d dials %v after the edit", dials(), time.Since(edited).Round(time.Millisecond))
+			t.Logf("%d dials %v after the edit", dials(), testutil.Now().Sub(edited).Round(time.Millisecond))
 		})
 	}
 }
