@@ -105,7 +105,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	defer func() {
 		if !placed {
 			// No call holds the slot: give it back, also when ctx is done.
-			_ = a.releaseSlots(context.WithoutCancel(ctx))
+			a.giveBack(ctx, true, "")
 		}
 	}()
 	callerID, err := a.pickCallerID(ctx)
@@ -114,7 +114,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	}
 	defer func() {
 		if !placed {
-			a.releaseCallerID(context.WithoutCancel(ctx), callerID)
+			a.giveBack(ctx, false, callerID)
 		}
 	}()
 	a.audit.CallerID = callerID
@@ -359,25 +359,46 @@ func (a *attempt) keepFollowing(ctx context.Context) (stop func()) {
 	}
 }
 
-// release gives back the attempt's concurrency slot and caller ID. A failure is only logged:
-// the leases run out anyway.
+// release gives back the attempt's concurrency slots and caller ID. What Redis refuses (it
+// is unreachable) is retried in the background until it answers (see retryRelease).
 func (a *attempt) release(ctx context.Context, callerID string) {
-	if err := a.releaseSlots(ctx); err != nil {
-		a.log.Warn("release slot; retrying until Redis answers", "err", err)
-		go a.retryRelease(context.WithoutCancel(ctx))
-	}
-	a.releaseCallerID(ctx, callerID)
+	a.giveBack(ctx, true, callerID)
 }
 
-// releaseRetryFor bounds the retries of a slot release that failed: by then the slot's
-// lease (3 minutes by default) has run out, and the slot is free anyway.
+// giveBack gives back the attempt's concurrency slots when slots is set, and caller ID
+// callerID unless it is "" (or the campaign does not use a capped pool). A release Redis
+// refuses is retried in the background until Redis answers, not left to its lease: a call
+// that ends while Redis is unreachable would otherwise keep its slot for the rest of its
+// lease (3 minutes), and the campaign would dial below its cap that long after Redis is back.
+func (a *attempt) giveBack(ctx context.Context, slots bool, callerID string) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if slots {
+		if err = a.releaseSlots(ctx); err == nil {
+			slots = false
+		}
+	}
+	if callerID != "" {
+		if cerr := a.releaseCallerID(ctx, callerID); cerr == nil {
+			callerID = ""
+		} else {
+			err = errors.Join(err, cerr)
+		}
+	}
+	if slots || callerID != "" {
+		a.log.Warn("release slot; retrying until Redis answers", "err", err)
+		go a.retryRelease(ctx, slots, callerID)
+	}
+}
+
+// releaseRetryFor bounds the retries of a release that failed: by then the lease (3 minutes
+// by default) has run out, and the slot is free anyway.
 const releaseRetryFor = 3 * time.Minute
 
-// retryRelease releases the attempt's slots again, backing off from 250ms to 5s between
-// tries, until Redis answers or releaseRetryFor has passed. A call that ends while Redis is
-// unreachable would otherwise keep its slot for the rest of its lease, and the campaign
-// would dial below its cap for minutes after Redis is back.
-func (a *attempt) retryRelease(ctx context.Context) {
+// retryRelease gives back the attempt's slots (when slots is set) and caller ID callerID
+// (unless "") again, backing off from 250ms to 5s between tries, until each release succeeds
+// or releaseRetryFor has passed.
+func (a *attempt) retryRelease(ctx context.Context, slots bool, callerID string) {
 	ctx, cancel := context.WithTimeout(ctx, releaseRetryFor)
 	defer cancel()
 	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
@@ -389,7 +410,13 @@ func (a *attempt) retryRelease(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := a.releaseSlots(ctx); err == nil {
+		if slots && a.releaseSlots(ctx) == nil {
+			slots = false
+		}
+		if callerID != "" && a.releaseCallerID(ctx, callerID) == nil {
+			callerID = ""
+		}
+		if !slots && callerID == "" {
 			a.log.Info("slot released once Redis answered again")
 			return
 		}

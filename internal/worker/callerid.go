@@ -49,13 +49,12 @@ func (a *attempt) pickCallerID(ctx context.Context) (string, error) {
 
 func (a *attempt) usesPool() bool { return a.h.cfg.CallerIDs != nil }
 
-func (a *attempt) releaseCallerID(ctx context.Context, id string) {
+// releaseCallerID gives back caller ID id's slot; giveBack retries it when Redis fails.
+func (a *attempt) releaseCallerID(ctx context.Context, id string) error {
 	if !a.usesPool() || id == "" {
-		return
+		return nil
 	}
-	if err := a.h.cfg.CallerIDs.Release(ctx, a.c, id, a.key()); err != nil {
-		a.log.Warn("release caller ID", "err", err) // its lease runs out anyway
-	}
+	return a.h.cfg.CallerIDs.Release(ctx, a.c, id, a.key())
 }
 
 func (a *attempt) holdCallerID(ctx context.Context, id string) error {

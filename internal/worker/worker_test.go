@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/callerid"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
@@ -476,6 +477,31 @@ func TestSlotReleaseRetriedUntilRedisAnswers(t *testing.T) {
 		t.Fatal("the slot is still held 10s after Redis answered again")
 	}
 	t.Logf("slot free %v after Redis answered again", testutil.Now().Sub(back).Round(time.Millisecond))
+}
+
+// The caller ID's slot of a call that ends while Redis cannot be reached is released again
+// once Redis answers, as the campaign's slot is.
+func TestCallerIDReleaseRetriedUntilRedisAnswers(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	var down atomic.Bool
+	api.onGet = func(int) { down.Store(true) }
+	yaml := strings.Replace(testCampaign, "phoneNumberId: num-1", "phoneNumberIds: [{id: num-1, number: \"+14155550100\", maxConcurrentCalls: 2}]", 1)
+	fx := setupWith(t, api, yaml, nil)
+	fx.h.cfg.CallerIDs = callerid.New(fx.rdb, fx.h.cfg.Slots)
+	fx.rdb.AddHook(failZRem{&down})
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	key := callerid.SlotsKey("num-1")
+	if n := fx.rdb.ZCard(t.Context(), key).Val(); n != 1 {
+		t.Fatalf("%d caller-ID slots held while Redis refused the release, want 1", n)
+	}
+	down.Store(false)
+	back := time.Now()
+	if !testutil.Eventually(10*time.Second, func() bool { return fx.rdb.ZCard(t.Context(), key).Val() == 0 }) {
+		t.Fatal("the caller ID's slot is still held 10s after Redis answered again")
+	}
+	t.Logf("caller-ID slot free %v after Redis answered again", time.Since(back).Round(time.Millisecond))
 }
 
 func TestWaits(t *testing.T) {
