@@ -28,6 +28,7 @@ import "strconv"
 //	dialer:active                     SET   campaign IDs the feeder looks at: not known to be done
 //	dialer:{account:A}:slots, :cps    ZSET, STR  account A's live-call leases and GCRA state (package account)
 //	dialer:accounts                   HASH  account name -> JSON (package account)
+//	dialer:sweeper:leader             STR   token of the worker that frees slots of finished attempts (package worker)
 //	dialer:{C}:callerid:next, :local  STR, HASH  caller-ID rotation turns (package callerid)
 //	dialer:callerid:{P}:slots         ZSET  live calls of caller ID P, across campaigns (package callerid)
 //	dialer:{C}:notify, :notify:done   HASH, SET  notification counts and sent events (package notify)

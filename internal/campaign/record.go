@@ -66,6 +66,24 @@ func (s *Store) AttemptState(ctx context.Context, id string, n, a int) (AttemptS
 	return AttemptState(v), nil
 }
 
+// AttemptStates reads the state of each attempt of refs in one round trip: out[i] is
+// refs[i]'s, AttemptNew for an attempt nobody claimed (or of a campaign that is gone).
+func (s *Store) AttemptStates(ctx context.Context, refs []AttemptRef) ([]AttemptState, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(refs))
+	for i, r := range refs {
+		cmds[i] = pipe.HGet(ctx, attemptKey(r.CampaignID, r.ContactID, r.Attempt), "state")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read the state of %d attempts: %w", len(refs), err)
+	}
+	out := make([]AttemptState, len(refs))
+	for i, c := range cmds {
+		out[i] = AttemptState(c.Val())
+	}
+	return out, nil
+}
+
 // Audit is why a dial was allowed, recorded with its attempt when it is claimed, so that a
 // compliance review can check every call (see WriteAttemptReport).
 type Audit struct {

@@ -288,6 +288,31 @@ func (s *Semaphore) Lease(ctx context.Context, key, holder string) (expiry time.
 	return expiry, expiry.After(now), nil
 }
 
+// holdersCmd lists up to limit holders whose lease has not run out, soonest to run out first.
+//
+// KEYS[1] -> holders ZSET
+// ARGV[1] -> limit
+// Returns the holders.
+var holdersCmd = redis.NewScript(`
+local t = redis.call("TIME")
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+return redis.call("ZRANGEBYSCORE", KEYS[1], "(" .. now, "+inf", "LIMIT", 0, tonumber(ARGV[1]))
+`)
+
+// Holders returns up to limit holders of key whose lease has not run out, those whose
+// lease runs out soonest first, e.g. for a sweeper that frees the slots of holders known
+// to be done. It returns an error if limit is below 1 or Redis fails.
+func (s *Semaphore) Holders(ctx context.Context, key string, limit int) ([]string, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("holders of %s: limit %d, want at least 1", key, limit)
+	}
+	hs, err := holdersCmd.Run(ctx, s.rdb, []string{key}, limit).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("holders of %s: %w", key, err)
+	}
+	return hs, nil
+}
+
 // KeepAlive starts a goroutine that renews holder's lease on key every Lease/3 until
 // stop is called or ctx ends, so a holder that lives longer than Lease keeps its slot.
 // Each renewal is a Hold: the holder stands for a live call, so if its lease ran out

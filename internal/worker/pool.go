@@ -16,6 +16,7 @@ import (
 	"github.com/dialerhq/dialer/internal/notify"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
+	"github.com/dialerhq/dialer/internal/schedule"
 	"github.com/dialerhq/dialer/internal/suppression"
 	"github.com/dialerhq/dialer/internal/window"
 	"github.com/hibiken/asynq"
@@ -109,6 +110,12 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	go feed.Run(bg)
 	go h.ListenForEnds(bg)
 	go h.AdoptOrphans(bg)
+	// One worker at a time frees the slots of finished attempts; another takes over within
+	// the lock's 10 s TTL when it dies.
+	sweeper := schedule.NewLeader(cfg.Redis, schedule.LeaderConfig{Key: SweepLeaderKey, TTL: 10 * time.Second, RenewInterval: 2 * time.Second})
+	go func() {
+		_ = sweeper.Run(bg, h.SweepSlots, func(err error) { logger.Warn("slot sweeper lock", "err", err) })
+	}()
 	go func() {
 		defer close(flushed)
 		if err := rec.Run(bg); err != nil {

@@ -100,6 +100,8 @@ type Config struct {
 	AdoptEvery time.Duration
 	// AdoptLimit caps the calls this process follows by adoption at once. Defaults to 100.
 	AdoptLimit int
+	// SweepEvery is how often SweepSlots frees the slots of finished attempts. Defaults to 2s.
+	SweepEvery time.Duration
 	// RateHeadroom is the share of callsPerSecond left unused. Dials are granted exactly
 	// 1/rate apart, but reach Interactly a little late, each by its own amount (scheduling,
 	// network). The headroom absorbs that jitter, so that no one-second window there holds
@@ -140,6 +142,7 @@ type Handler struct {
 	ends      ends     // attempts waiting on announcements of their calls' ends
 	token     string   // this Handler's follower token: Name and a random suffix
 	adopting  atomic.Int32
+	sweepFrom int // where the next sweep starts among the active campaigns (SweepSlots)
 }
 
 var _ asynq.Handler = (*Handler)(nil)
@@ -185,6 +188,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.AdoptLimit <= 0 {
 		cfg.AdoptLimit = 100
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = 2 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
