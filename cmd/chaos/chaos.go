@@ -39,6 +39,7 @@ type runSpec struct {
 	faults   simulator.Faults
 	kills    int
 	restarts int
+	crashes  int
 }
 
 // runResult is what one run of the campaign did and left.
@@ -49,6 +50,8 @@ type runResult struct {
 	kills        int
 	killLog      []string        // "w2 → w4", in order
 	restarts     []time.Duration // how long Redis did not answer, each restart
+	crashes      []time.Duration // how long Redis did not answer, each kill -9
+	slots        *slotMeter      // slots held after their calls ended
 	scheduleErr  error           // a kill or restart that failed
 	statusErrors int             // `dialer status` calls that failed (Redis down)
 	report       []reportRow
@@ -96,7 +99,7 @@ func (c *chaos) chaos(ctx context.Context, stdout io.Writer) error {
 		Slow: cfg.slow, SlowDelay: slowDelay, LostResponse: cfg.lost,
 	}
 	res, err := c.runCampaign(ctx, contacts, campaignPath, contactsPath, runSpec{
-		name: "faults", db: 1, faults: faults, kills: cfg.kills, restarts: cfg.restarts,
+		name: "faults", db: 1, faults: faults, kills: cfg.kills, restarts: cfg.restarts, crashes: cfg.crashes,
 	})
 	if err != nil {
 		return err
@@ -140,19 +143,24 @@ func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]lab.Fi
 		problems = append(problems, err.Error())
 	}
 
-	down := "—"
-	if len(res.restarts) > 0 {
-		parts := make([]string, len(res.restarts))
-		for i, d := range res.restarts {
+	downs := func(ds []time.Duration) string {
+		if len(ds) == 0 {
+			return "—"
+		}
+		parts := make([]string, len(ds))
+		for i, d := range ds {
 			parts[i] = seconds(d)
 		}
-		down = "down " + strings.Join(parts, ", ")
+		return "down " + strings.Join(parts, ", ")
 	}
+	down := downs(res.restarts)
 	figs := []lab.Figure{
 		{Measure: "workers killed (kill -9)", Value: fmt.Sprintf("%d of %d", res.kills, cfg.kills),
 			Note: fmt.Sprintf("SIGKILL of a worker drawn at random every %s on average, each replaced at once; fewer than asked when the campaign was done first", cfg.killEvery)},
 		{Measure: "Redis restarts", Value: fmt.Sprintf("%d of %d (%s)", len(res.restarts), cfg.restarts, down),
 			Note: "SIGTERM, wait for exit, start again on the same data directory and port; down = from SIGTERM to the first PING answered, data loaded"},
+		{Measure: "Redis crashes (kill -9)", Value: fmt.Sprintf("%d of %d (%s)", len(res.crashes), cfg.crashes, downs(res.crashes)),
+			Note: fmt.Sprintf("SIGKILL (appendfsync everysec: up to a second of writes lost), %s down, start again on the same data directory and port; down = from SIGKILL to the first PING answered", cfg.crashDown)},
 	}
 	exits := len(res.unexpected) + len(res.stopErrs)
 	kinds := slices.Sorted(maps.Keys(res.stats.Faults))
@@ -180,6 +188,12 @@ func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]lab.Fi
 		lab.Figure{Measure: "most dials begun in any 1 s", Value: lab.Thousands(res.stats.MaxDialsInOneSecond), Target: fmt.Sprintf("≤ %g", cfg.cps), Met: rateVerdict(res.stats.MaxDialsInOneSecond, cfg.cps),
 			Note: "reported, not checked: on a loaded 2-core machine arrival jitter can put one dial too many in a window; cmd/bench measures the rate"},
 	)
+	if m := res.slots; m != nil {
+		who, most := m.longest()
+		figs = append(figs, lab.Figure{Measure: "slot-seconds held after the call ended", Value: fmt.Sprintf("%.1f by %d slots (peak %d at once, longest %s %.1f s); %.1f more by killed workers' calls", m.held, len(m.byHolder), m.peak, who, most, m.heldKilled),
+			Target: fmt.Sprintf("≤ %g", slotBound), Met: verdict(m.held <= slotBound),
+			Note: fmt.Sprintf("the campaign's slots sampled every %s (%d samples, %d while Redis was down), each counted while held more than %s after its call ended on the simulator; slots of calls whose worker was killed are counted apart (adoption and asynq's recovery free them); see slotBound", slotSampleEvery, m.samples, m.missed, slotGrace)})
+	}
 	rec := recoveries(res.procs, res.attempts)
 	figs = append(figs, lab.Figure{Measure: "interrupted attempts picked up", Value: rec.describe(),
 		Note: fmt.Sprintf(`"resuming live call" and "found the call of an interrupted dial" in the workers' logs, each timed from the SIGKILL of the last worker that ran its task; a live call is adopted by another worker within its 30 s follower lease and one 10±5 s sweep, and any task is handed on by asynq within ≈%s (see the doc comment)`, seconds(resumeBound))})
@@ -297,6 +311,10 @@ func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPat
 	schedCtx, stopSchedule := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { c.schedule(ctx, schedCtx, p, spec, res) })
+	rdb := c.redis.Client(spec.db)
+	defer rdb.Close()
+	res.slots = &slotMeter{rdb: rdb, id: res.id, sim: sim, killed: p.killed}
+	wg.Go(func() { res.slots.run(schedCtx) })
 	err = c.waitDone(ctx, env, spec.name, res, start)
 	stopSchedule()
 	wg.Wait()
@@ -343,8 +361,8 @@ func readFile[T any](path string, read func(io.Reader) (T, error)) (T, error) {
 
 // events returns the order of the chaos events of a run: "kill" kills times, with
 // "restart" restarts times spread evenly among them (restart j after j·kills/(restarts+1)
-// kills).
-func events(kills, restarts int) []string {
+// kills), then "crash" crashes times.
+func events(kills, restarts, crashes int) []string {
 	var ev []string
 	j := 1
 	for k := 0; k <= kills; k++ {
@@ -355,6 +373,9 @@ func events(kills, restarts int) []string {
 			ev = append(ev, "kill")
 		}
 	}
+	for range crashes {
+		ev = append(ev, "crash")
+	}
 	return ev
 }
 
@@ -363,7 +384,7 @@ func events(kills, restarts int) []string {
 // once begun runs to its end on ctx.
 func (c *chaos) schedule(ctx, schedCtx context.Context, p *pool, spec runSpec, res *runResult) {
 	rng := rand.New(rand.NewPCG(c.cfg.seed, 0x5ced))
-	for i, ev := range events(spec.kills, spec.restarts) {
+	for i, ev := range events(spec.kills, spec.restarts, spec.crashes) {
 		wait := c.cfg.killEvery/2 + time.Duration(rng.Int64N(int64(c.cfg.killEvery)))
 		if i == 0 {
 			wait = max(wait, c.cfg.chaosAfter)
@@ -393,6 +414,15 @@ func (c *chaos) schedule(ctx, schedCtx context.Context, p *pool, spec runSpec, r
 				return
 			}
 			res.restarts = append(res.restarts, down)
+			c.Progress("%s: redis-server back after %s", spec.name, seconds(down))
+		case "crash":
+			c.Progress("%s: kill -9 redis-server; starting it again in %s", spec.name, c.cfg.crashDown)
+			down, err := c.redis.Crash(ctx, c.cfg.crashDown)
+			if err != nil {
+				res.scheduleErr = err
+				return
+			}
+			res.crashes = append(res.crashes, down)
 			c.Progress("%s: redis-server back after %s", spec.name, seconds(down))
 		}
 	}

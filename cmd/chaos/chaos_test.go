@@ -271,9 +271,11 @@ func TestReadReports(t *testing.T) {
 func TestEvents(t *testing.T) {
 	kills := func(n int) []string { return slices.Repeat([]string{"kill"}, n) }
 	tests := []struct {
-		kills, restarts int
-		want            []string
+		kills, restarts, crashes int
+		want                     []string
 	}{
+		{kills: 5, restarts: 1, crashes: 1, want: slices.Concat(kills(2), []string{"restart"}, kills(3), []string{"crash"})},
+		{kills: 0, restarts: 0, crashes: 2, want: []string{"crash", "crash"}},
 		{kills: 20, restarts: 1, want: slices.Concat(kills(10), []string{"restart"}, kills(10))},
 		{kills: 5, restarts: 1, want: slices.Concat(kills(2), []string{"restart"}, kills(3))},
 		{kills: 4, restarts: 3, want: []string{"kill", "restart", "kill", "restart", "kill", "restart", "kill"}},
@@ -282,8 +284,8 @@ func TestEvents(t *testing.T) {
 		{kills: 0, restarts: 0, want: nil},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%d kills %d restarts", tt.kills, tt.restarts), func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, events(tt.kills, tt.restarts)); diff != "" {
+		t.Run(fmt.Sprintf("%d kills %d restarts %d crashes", tt.kills, tt.restarts, tt.crashes), func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, events(tt.kills, tt.restarts, tt.crashes)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
 		})

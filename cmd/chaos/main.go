@@ -26,6 +26,9 @@
 //     drawn at random gets SIGKILL and a new one starts at once, --kills times;
 //   - halfway through the kills, redis-server gets SIGTERM, and once it has exited it
 //     starts again on the same data directory and port (--restarts);
+//   - after the kills, redis-server gets SIGKILL, a crash: with appendfsync everysec it loses
+//     what it wrote in its last second; it starts again on the same data after --crash-down
+//     (5 s) (--crashes);
 //   - the simulator answers --faults of API requests with a 429 or a 5xx (half each), a
 //     --slow share 3 s late and a --lost share of Connect Calls with a 504 after placing
 //     the call.
@@ -36,7 +39,10 @@
 // dial of anything else; every row a final outcome; each row's outcome and attempts as
 // scripted; each attempt recorded with the call id and outcome of its one dial; the
 // simulator's peak of live calls within maxConcurrentCalls; no worker exiting unless
-// killed. With --baseline (the default, but not with --short) the same campaign runs first
+// killed; and the slot-seconds held after their calls ended under slotBound. For that last
+// figure the campaign's slots are sampled every 250 ms: a slot held more than 5 s after the
+// simulator ended its call counts, unless the worker answering for it (following its call,
+// else the one that claimed it) was killed, whose calls wait for adoption (counted apart). With --baseline (the default, but not with --short) the same campaign runs first
 // without faults, kills or restart, for its time.
 //
 // A killed worker's live calls are adopted by another worker once their follower lease
@@ -123,6 +129,8 @@ type config struct {
 	killEvery   time.Duration
 	chaosAfter  time.Duration // before the first kill or restart
 	restarts    int
+	crashes     int
+	crashDown   time.Duration
 	cps         float64
 	maxLive     int
 	faults      float64 // share of API requests answered 429 or 5xx
@@ -150,6 +158,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.killEvery, "kill-every", 5*time.Second, "mean time between kills, each drawn from ½ to 1½ of it (--short: 2s)")
 	fs.DurationVar(&cfg.chaosAfter, "chaos-after", 0, "wait this long after the upload before the first kill or restart (--short: 20s, when most first attempts are made, so killed workers' tasks are not queued behind a backlog)")
 	fs.IntVar(&cfg.restarts, "restarts", 1, "redis-server restarts (SIGTERM, then start on the same data and port), spread among the kills")
+	fs.IntVar(&cfg.crashes, "crashes", 1, "redis-server crashes (SIGKILL, then start on the same data and port after --crash-down), after the kills")
+	fs.DurationVar(&cfg.crashDown, "crash-down", 5*time.Second, "how long redis-server stays down after each crash")
 	fs.Float64Var(&cfg.cps, "cps", 20, "the campaign's rateLimit.callsPerSecond")
 	fs.IntVar(&cfg.maxLive, "max-concurrent", 40, "the campaign's rateLimit.maxConcurrentCalls")
 	fs.Float64Var(&cfg.faults, "faults", 0.2, "share of API requests the simulator answers with a 429 or a 5xx, half each")
@@ -202,8 +212,10 @@ func (cfg config) validate(nargs int, arg0 string) error {
 		return fmt.Errorf("--workers %d: want at least 1", cfg.workers)
 	case cfg.concurrency < 1:
 		return fmt.Errorf("--worker-concurrency %d: want at least 1", cfg.concurrency)
-	case cfg.kills < 0 || cfg.restarts < 0:
-		return fmt.Errorf("--kills %d, --restarts %d: want 0 or more", cfg.kills, cfg.restarts)
+	case cfg.kills < 0 || cfg.restarts < 0 || cfg.crashes < 0:
+		return fmt.Errorf("--kills %d, --restarts %d, --crashes %d: want 0 or more", cfg.kills, cfg.restarts, cfg.crashes)
+	case cfg.crashDown < 0 || cfg.crashDown > time.Minute:
+		return fmt.Errorf("--crash-down %s: want 0 to 1m", cfg.crashDown)
 	case cfg.killEvery < 100*time.Millisecond:
 		return fmt.Errorf("--kill-every %s: want at least 100ms", cfg.killEvery)
 	case cfg.chaosAfter < 0:

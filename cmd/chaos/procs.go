@@ -192,6 +192,19 @@ func (p *pool) procs() []*proc {
 	return append([]*proc(nil), p.all...)
 }
 
+// killed returns the names of the workers killed so far.
+func (p *pool) killed() map[string]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]bool{}
+	for _, w := range p.all {
+		if !w.killedAt.IsZero() {
+			out[w.name] = true
+		}
+	}
+	return out
+}
+
 // unexpectedExits returns the workers that exited by themselves so far.
 func (p *pool) unexpectedExits() []string {
 	p.mu.Lock()

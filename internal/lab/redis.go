@@ -141,6 +141,27 @@ func (s *Redis) Restart(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
+// Crash kills the server with SIGKILL, as a crash would (a Durable one loses what it wrote
+// in the last second, appendfsync everysec), waits for it to exit, keeps it down for down,
+// and starts it again on the same directory and port, as StartRedis does. It returns how
+// long the server did not answer: from SIGKILL to the first PING after, the data loaded.
+func (s *Redis) Crash(ctx context.Context, down time.Duration) (time.Duration, error) {
+	start := time.Now()
+	if err := s.proc.Kill(); err != nil {
+		return 0, fmt.Errorf("SIGKILL redis-server: %w", err)
+	}
+	<-s.proc.Done()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(down - time.Since(start)):
+	}
+	if err := s.start(ctx); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
 // Addr is the server's host:port, e.g. "127.0.0.1:41234".
 func (s *Redis) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 

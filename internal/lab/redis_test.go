@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -55,6 +56,29 @@ func TestRedisDurableRestart(t *testing.T) {
 		if v, err := rdb.ConfigGet(ctx, key).Result(); err != nil || v[key] != want {
 			t.Errorf("CONFIG GET %s = %v, %v; want %q", key, v, err, want)
 		}
+	}
+}
+
+// TestRedisCrash kills the server with SIGKILL and brings it back after the given time, on
+// the same port, with what was written more than a second before (appendfsync everysec).
+func TestRedisCrash(t *testing.T) {
+	s := mustStartRedis(t, Durable)
+	ctx := t.Context()
+	rdb := s.Client(3)
+	defer rdb.Close()
+	if err := rdb.Set(ctx, "lab:test", "kept", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // the append-only file is synced every second
+	down, err := s.Crash(ctx, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if down < 300*time.Millisecond {
+		t.Errorf("Crash: down %s, want at least 300ms", down)
+	}
+	if got, err := rdb.Get(ctx, "lab:test").Result(); err != nil || got != "kept" {
+		t.Errorf("after the crash GET = %q, %v; want %q", got, err, "kept")
 	}
 }
 

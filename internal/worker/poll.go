@@ -29,14 +29,14 @@ func (a *attempt) awaitEnd(ctx context.Context, callID string, ended <-chan stru
 			if err := a.wait(ctx, ended); err != nil {
 				return nil, false, err
 			}
-			if done, err := a.isRecorded(ctx); done || err != nil {
+			if done, err := a.isRecordedYet(ctx); done || err != nil {
 				return nil, done, err
 			}
 		}
 		call, woke, err := a.getCall(ctx, callID, ended)
 		if woke {
 			// A status-update said the call is over, or a report came: look again now.
-			if done, err := a.isRecorded(ctx); done || err != nil {
+			if done, err := a.isRecordedYet(ctx); done || err != nil {
 				return nil, done, err
 			}
 			now = true
@@ -97,6 +97,19 @@ func (a *attempt) wait(ctx context.Context, ended <-chan struct{}) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// isRecordedYet is isRecorded for a call being followed: when Redis cannot be read it reports
+// false, and only ctx's end is an error. The call is then followed by Get Call alone, so
+// that its end is seen and its slots given back (retried until Redis answers) as soon as it
+// ends, instead of failing the task and leaving the slots held until the task runs again.
+func (a *attempt) isRecordedYet(ctx context.Context) (bool, error) {
+	done, err := a.isRecorded(ctx)
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("read the attempt's record; following the call by Get Call meanwhile", "err", err)
+		return false, nil
+	}
+	return done, err
 }
 
 // isRecorded reports whether the attempt's result is recorded (by a webhook).
