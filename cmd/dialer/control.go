@@ -55,7 +55,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 		if why == "" {
 			why = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\t%d/%d\t%s\t%s\t%s\n", st.CampaignID, st.Name, st.State, st.Finished, st.Total,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\t%d/%d\t%s\t%s\t%s\n", st.CampaignID, st.Name, stateOf(st), st.Finished, st.Total,
 			st.LiveCalls, st.Attempts, st.Account, st.Priority, st.Weight, shareOf(st), why, created)
 	}
 	return tw.Flush()

@@ -49,9 +49,24 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// held reports whether st's account holds its dials (Status.Hold) while it has some to make.
+func held(st *campaign.Status) bool { return st.Hold != "" && !st.Done }
+
+// stateOf is st's state as a person reads it: "running (held: API key refused)" while its
+// account is held.
+func stateOf(st *campaign.Status) string {
+	if held(st) {
+		return fmt.Sprintf("%s (held: %s)", st.State, st.Hold)
+	}
+	return string(st.State)
+}
+
 // printStatus writes st for a person: state, counts, then one line per outcome.
 func printStatus(w io.Writer, st *campaign.Status) {
-	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, st.State)
+	fmt.Fprintf(w, "campaign   %s (%s): %s\n", st.CampaignID, st.Name, stateOf(st))
+	if held(st) {
+		fmt.Fprintf(w, "held       Interactly refuses account %s's API key: no dial goes but one probe at a time (1 s, then doubling to 1 a minute); the first it accepts resumes dialing\n", st.Account)
+	}
 	switch st.State {
 	case campaign.StateScheduled:
 		fmt.Fprintf(w, "starts     %s; nothing is dialed before\n", st.StartAt.Format(time.RFC3339))
@@ -128,6 +143,8 @@ func waitingOf(st *campaign.Status) string {
 		return ""
 	case st.Control == campaign.ControlPaused:
 		return "paused"
+	case held(st):
+		return "held: " + st.Hold
 	case st.Share != nil && st.Share.Waiting != "":
 		return st.Share.Waiting
 	case st.WaitingForWindow > 0:

@@ -172,6 +172,41 @@ func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker st
 	return false, Control(fmt.Sprint(res)).err(id)
 }
 
+// unclaimScript undoes a claim whose dial Interactly refused without placing a call (it
+// refused the API key): the attempt is new again and no longer counted.
+//
+//	KEYS[1] -> dialer:{C}:attempt:N:A
+//	KEYS[2] -> dialer:{C}:contact:N
+//	KEYS[3] -> dialer:{C}:counters
+//	ARGV[1] -> worker name that claimed it; "" for any
+//
+// Returns 1 when the claim was undone, 0 when the attempt was not dialing under that
+// worker's claim, or has a call.
+var unclaimScript = redis.NewScript(`
+local a = redis.call("HMGET", KEYS[1], "state", "worker", "call_id")
+if a[1] ~= "dialing" or (ARGV[1] ~= "" and a[2] ~= ARGV[1]) or (a[3] and a[3] ~= "") then
+  return 0
+end
+redis.call("DEL", KEYS[1])
+redis.call("HINCRBY", KEYS[2], "attempts", -1)
+redis.call("HINCRBY", KEYS[3], "attempts", -1)
+return 1
+`)
+
+// Unclaim undoes worker's claim of attempt a of contact n (ClaimAttempt) when its dial was
+// refused before any call was placed, as when Interactly refuses the API key: the attempt is
+// new again, and neither the contact's nor the campaign's attempts count it. It reports
+// whether it undid the claim; it does nothing to an attempt another worker claimed (unless
+// worker is ""), or that is past dialing.
+func (s *Store) Unclaim(ctx context.Context, id string, n, a int, worker string) (bool, error) {
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id)}
+	res, err := unclaimScript.Run(ctx, s.rdb, keys, worker).Int()
+	if err != nil {
+		return false, fmt.Errorf("undo the claim of attempt %s/%d/%d: %w", id, n, a, err)
+	}
+	return res == 1, nil
+}
+
 // recordCallScript moves an attempt from dialing to live, unless its result is recorded
 // already: a call can end before Connect Call's answer is recorded, and its end-of-call
 // report then waits in KEYS[4] under its call id, to be recorded here once the call id is

@@ -33,6 +33,10 @@ type Status struct {
 	Account  string `json:"account"`
 	Priority int    `json:"priority"`
 	Weight   int    `json:"weight"`
+	// Hold says why every dial of the campaign's account is held, "" when none is:
+	// KeyRefused while Interactly refuses the account's API key (one probe dial goes at a
+	// time, and the first one it accepts ends the hold).
+	Hold string `json:"hold,omitempty"`
 	// Queued counts attempts parked in the campaign's hopper (due now or later); Ready
 	// those handed to workers and not yet started.
 	Queued int `json:"queued"`
@@ -74,6 +78,9 @@ type Status struct {
 	ETASeconds float64 `json:"etaSeconds"`
 }
 
+// KeyRefused is Status.Hold while Interactly refuses the API key of the campaign's account.
+const KeyRefused = "API key refused"
+
 // Status reads campaign id's progress. It returns ErrCampaignNotFound when there is none.
 func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 	st, _, err := s.status(ctx, id)
@@ -88,7 +95,7 @@ func (s *Store) status(ctx context.Context, id string) (*Status, Facts, error) {
 	}
 	var r *statusReads
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		r = queueStatusReads(ctx, p, id)
+		r = queueStatusReads(ctx, p, c)
 		return nil
 	})
 	if err != nil {
@@ -106,7 +113,7 @@ func (s *Store) Statuses(ctx context.Context, cs []*Campaign) ([]*Status, error)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range cs {
 			if c != nil {
-				reads[i] = queueStatusReads(ctx, p, c.ID)
+				reads[i] = queueStatusReads(ctx, p, c)
 			}
 		}
 		return nil
@@ -131,10 +138,13 @@ type statusReads struct {
 	live, waiting, held, queued, ready *redis.IntCmd
 	lease                              *redis.IntCmd // the upload's lease, while uploading
 	firstOpening                       *redis.ZSliceCmd
+	keyHold                            *redis.IntCmd
 }
 
-func queueStatusReads(ctx context.Context, p redis.Pipeliner, id string) *statusReads {
+func queueStatusReads(ctx context.Context, p redis.Pipeliner, c *Campaign) *statusReads {
+	id := c.ID
 	return &statusReads{
+		keyHold:      p.Exists(ctx, account.KeyHoldKey(accountOf(c))),
 		outcomes:     p.HGetAll(ctx, outcomesKey(id)),
 		counters:     p.HGetAll(ctx, countersKey(id)),
 		live:         p.SCard(ctx, liveKey(id)),
@@ -158,8 +168,9 @@ func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 		Account: c.File.Account, Priority: c.File.Priority, Weight: c.File.Weight,
 		Queued: int(r.queued.Val()), Ready: int(r.ready.Val()), Share: readShare(r.share.Val()),
 	}
-	if st.Account == "" {
-		st.Account = account.Default
+	st.Account = accountOf(c)
+	if r.keyHold.Val() > 0 {
+		st.Hold = KeyRefused
 	}
 	if st.Weight == 0 {
 		st.Weight = 1
@@ -198,6 +209,14 @@ func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 	st.Done = facts.Done()
 	st.ETASeconds = st.eta(now)
 	return st, facts
+}
+
+// accountOf is the name of campaign c's account.
+func accountOf(c *Campaign) string {
+	if c.File.Account == "" {
+		return account.Default
+	}
+	return c.File.Account
 }
 
 // maxETA caps ETA: about 31 years, far inside time.Duration's range.

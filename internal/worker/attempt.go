@@ -28,6 +28,8 @@ type attempt struct {
 	audit  campaign.Audit // why the dial is allowed, filled by the checks before it
 	t      queue.DialTask
 	log    *slog.Logger
+	probe  bool // this dial probes an API key Interactly refused (see checkKeyHold)
+	sent   bool // a request of this dial reached for Interactly
 }
 
 // key identifies the attempt everywhere: asynq TaskID, slot holder, idempotency key.
@@ -44,12 +46,21 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.followUp(ctx, rec.Result)
 	case campaign.AttemptLive:
 		return a.resume(ctx, rec.CallID, rec.CallerID)
+	}
+	// What follows sends requests to Interactly: none while it refuses the account's key.
+	if err := a.checkKeyHold(ctx); err != nil {
+		return err
+	}
+	defer a.returnProbe(ctx)
+	switch rec.State {
 	case campaign.AttemptDialing:
 		// An earlier run claimed the attempt and may have placed the call before it died.
+		a.sent = true
 		call, err := a.api.FindCall(ctx, a.key(), rec.DialingAt)
 		if err != nil {
 			return fmt.Errorf("look up call of an interrupted dial: %w", err)
 		}
+		a.keyAccepted(ctx)
 		if call != nil {
 			a.log.Info("found the call of an interrupted dial", "call", call.ID)
 			live, err := store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, StartOf(call))
@@ -174,11 +185,25 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	// ended mid-request. So the slots stay held (the task's next run looks the call up and
 	// holds them again, or their leases run out), unless Interactly refused the request.
 	placed = true
+	a.sent = true
 	call, err := a.api.ConnectCall(ctx, req)
+	if err == nil {
+		a.keyAccepted(ctx)
+	}
 	if err != nil {
 		var apiErr *interactly.APIError
 		if errors.As(err, &apiErr) && !apiErr.Retryable {
 			placed = false // refused: no call
+		}
+		if refusedKey(err) {
+			// No call was placed: the attempt is not spent (ProcessTask holds the account).
+			worker := ""
+			if claim {
+				worker = cfg.Name
+			}
+			if _, uerr := cfg.Store.Unclaim(context.WithoutCancel(ctx), a.t.CampaignID, a.t.ContactID, a.t.Attempt, worker); uerr != nil {
+				a.log.Warn("undo the claim of a dial refused with the API key", "err", uerr)
+			}
 		}
 		if apiErr := refusedForGood(err); apiErr != nil {
 			// Interactly refused this call for good: the contact's outcome is error.

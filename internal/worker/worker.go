@@ -255,8 +255,7 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	if refusedKey(err) {
 		// Every call of the account would be refused alike: hold the work rather than give
 		// every contact the outcome error. It goes on once the key works again.
-		h.log.Error("Interactly refuses the API key; dialing is held until INTERACTLY_API_KEY is fixed", "err", err)
-		return &queue.RetryLaterError{In: jitter(30 * time.Second), Reason: "Interactly refuses the API key"}
+		return h.keyRefused(ctx, acct, err)
 	}
 	if err == nil || isRetryLater(err) || ctx.Err() != nil || !lastTry(ctx) {
 		return err
