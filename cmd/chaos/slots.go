@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/simulator"
-	"github.com/redis/go-redis/v9"
 )
 
 // The slot-seconds measure: how long the campaign's concurrency slots stay held after the
@@ -21,14 +18,16 @@ const (
 	// worker learns of the end at its next poll (every 250 ms), later when that Get Call is
 	// one the simulator answers 3 s late or with a 429 or 5xx.
 	slotGrace = 5 * time.Second
-	// slotBound is the most slot-seconds the measure may count in a run. A Redis crash
-	// (kill -9, appendfsync everysec, 5 s down) costs (a) the releases of calls that end while
-	// Redis is down, retried until it answers, a few seconds each; (b) the releases Redis lost
-	// in the second before the crash, whose attempts' results it lost too: their calls are
-	// adopted once their 30 s follower lease runs out (then the next 10±5 s sweep), about
-	// 30–45 s each, for the few calls that end in that second. Without the retried releases and
-	// the sweeper, every slot whose release failed stays held until its 3-minute lease runs out.
-	slotBound = 600.0
+	// slotBound is the most slot-seconds the measure may count in a run, and slotLongest the
+	// most one slot may count. A Redis crash (kill -9, 5 s down) costs the slots of the calls
+	// that end while Redis is down: their releases are retried (every 250 ms doubling to 5 s)
+	// until Redis answers, so each is free within about 5 s of Redis coming back, which counts
+	// a few seconds past the grace. (A kill -9 of the process loses nothing appendfsync
+	// everysec has written; only a crash of the machine loses its last second.) Without those
+	// retries, a slot whose release failed stayed held until the task ran again, or its
+	// 3-minute lease ran out: 28.7 s for one slot and 69.6 slot-seconds in all, in one run.
+	slotBound   = 60.0
+	slotLongest = 10.0
 )
 
 // slotMeter samples one campaign's slots while it dials, and adds up the slot-seconds held
@@ -38,7 +37,8 @@ const (
 // counted apart: its call waits for adoption or asynq's recovery, which the other figures
 // measure.
 type slotMeter struct {
-	rdb    *redis.Client
+	slots  *ratelimit.Semaphore
+	store  *campaign.Store
 	id     string
 	sim    *simulator.Server
 	killed func() map[string]bool // names of the workers killed so far
@@ -82,11 +82,7 @@ func (m *slotMeter) run(ctx context.Context) {
 func (m *slotMeter) sample(ctx context.Context, now time.Time, dt float64) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	rt, err := m.rdb.Time(ctx).Result()
-	if err != nil {
-		return err
-	}
-	holders, err := m.rdb.ZRangeByScore(ctx, campaign.SlotsKey(m.id), &redis.ZRangeBy{Min: "(" + strconv.FormatInt(rt.UnixMilli(), 10), Max: "+inf"}).Result()
+	holders, err := m.slots.Holders(ctx, campaign.SlotsKey(m.id), 1000)
 	if err != nil {
 		return err
 	}
@@ -97,35 +93,24 @@ func (m *slotMeter) sample(ctx context.Context, now time.Time, dt float64) error
 		}
 	}
 	var late []string
+	var refs []campaign.AttemptRef
 	for _, h := range holders {
 		if k, ok := taskKey(h); ok && ended[k] {
 			late = append(late, h)
+			refs = append(refs, campaign.AttemptRef{CampaignID: m.id, ContactID: k.row, Attempt: k.attempt})
 		}
 	}
 	if len(late) == 0 {
 		return nil
 	}
-	// Who answers for each: the worker following its call, else the one that claimed it.
-	pipe := m.rdb.Pipeline()
-	follower := make([]*redis.StringCmd, len(late))
-	claimer := make([]*redis.StringCmd, len(late))
-	for i, h := range late {
-		na := strings.TrimPrefix(h, m.id+":")
-		follower[i] = pipe.HGet(ctx, "dialer:{"+m.id+"}:follower", na)
-		n, a, _ := strings.Cut(na, ":")
-		claimer[i] = pipe.HGet(ctx, "dialer:{"+m.id+"}:attempt:"+n+":"+a, "worker")
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	who, err := m.store.Answering(ctx, refs)
+	if err != nil {
 		return err
 	}
 	killed := m.killed()
 	n := 0
-	for i := range late {
-		w, _, _ := strings.Cut(follower[i].Val(), "/")
-		if w == "" {
-			w = claimer[i].Val()
-		}
-		if killed[w] {
+	for i, h := range late {
+		if killed[who[i]] {
 			m.heldKilled += dt
 			continue
 		}
@@ -133,7 +118,7 @@ func (m *slotMeter) sample(ctx context.Context, now time.Time, dt float64) error
 		if m.byHolder == nil {
 			m.byHolder = map[string]float64{}
 		}
-		m.byHolder[late[i]] += dt
+		m.byHolder[h] += dt
 		n++
 	}
 	m.peak = max(m.peak, n)

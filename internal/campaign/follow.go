@@ -2,8 +2,10 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -119,4 +121,31 @@ func (s *Store) RedisTime(ctx context.Context) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("read the Redis clock: %w", err)
 	}
 	return t, nil
+}
+
+// Answering names, for each attempt of refs, the worker answering for it: the one following
+// its call (the Name part of its follower token), else the one that claimed it; "" for an
+// attempt nobody claimed. It is for looking at attempts from outside (cmd/chaos tells the
+// slots of killed workers' calls apart); nothing decides on it. One round trip for all refs.
+func (s *Store) Answering(ctx context.Context, refs []AttemptRef) ([]string, error) {
+	pipe := s.rdb.Pipeline()
+	follower := make([]*redis.StringCmd, len(refs))
+	claimer := make([]*redis.StringCmd, len(refs))
+	for i, r := range refs {
+		follower[i] = pipe.HGet(ctx, followerKey(r.CampaignID), liveMember(r.ContactID, r.Attempt))
+		claimer[i] = pipe.HGet(ctx, attemptKey(r.CampaignID, r.ContactID, r.Attempt), "worker")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read who answers for %d attempts: %w", len(refs), err)
+	}
+	out := make([]string, len(refs))
+	for i := range refs {
+		// A follower token is the worker's Name, "/" and a random suffix.
+		if name, _, _ := strings.Cut(follower[i].Val(), "/"); name != "" {
+			out[i] = name
+		} else {
+			out[i] = claimer[i].Val()
+		}
+	}
+	return out, nil
 }
