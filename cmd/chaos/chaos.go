@@ -162,7 +162,7 @@ func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]lab.Fi
 		{Measure: "Redis restarts", Value: fmt.Sprintf("%d of %d (%s)", len(res.restarts), cfg.restarts, down),
 			Note: "SIGTERM, wait for exit, start again on the same data directory and port; down = from SIGTERM to the first PING answered, data loaded"},
 		{Measure: "Redis crashes (kill -9)", Value: fmt.Sprintf("%d of %d (%s)", len(res.crashes), cfg.crashes, downs(res.crashes)),
-			Note: fmt.Sprintf("SIGKILL (appendfsync everysec: up to a second of writes lost), %s down, start again on the same data directory and port; down = from SIGKILL to the first PING answered", cfg.crashDown)},
+			Note: fmt.Sprintf("SIGKILL, %s down, start again on the same data directory and port; down = from SIGKILL to the first PING answered", cfg.crashDown)},
 	}
 	exits := len(res.unexpected) + len(res.stopErrs)
 	kinds := slices.Sorted(maps.Keys(res.stats.Faults))

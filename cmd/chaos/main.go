@@ -26,9 +26,8 @@
 //     drawn at random gets SIGKILL and a new one starts at once, --kills times;
 //   - halfway through the kills, redis-server gets SIGTERM, and once it has exited it
 //     starts again on the same data directory and port (--restarts);
-//   - after the kills, redis-server gets SIGKILL, a crash: with appendfsync everysec it loses
-//     what it wrote in its last second; it starts again on the same data after --crash-down
-//     (5 s) (--crashes);
+//   - after the kills, redis-server gets SIGKILL, a crash, and starts again on the same data
+//     after --crash-down (5 s) (--crashes);
 //   - the simulator answers --faults of API requests with a 429 or a 5xx (half each), a
 //     --slow share 3 s late and a --lost share of Connect Calls with a 504 after placing
 //     the call.

@@ -141,8 +141,9 @@ func (s *Redis) Restart(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// Crash kills the server with SIGKILL, as a crash would (a Durable one loses what it wrote
-// in the last second, appendfsync everysec), waits for it to exit, keeps it down for down,
+// Crash kills the server with SIGKILL, as a crash would (a Durable one keeps what it wrote
+// to its append-only file; only a crash of the machine would lose the last second, which
+// appendfsync everysec has not synced), waits for it to exit, keeps it down for down,
 // and starts it again on the same directory and port, as StartRedis does. It returns how
 // long the server did not answer: from SIGKILL to the first PING after, the data loaded.
 func (s *Redis) Crash(ctx context.Context, down time.Duration) (time.Duration, error) {
