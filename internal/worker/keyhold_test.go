@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/redistest"
@@ -58,23 +58,6 @@ func (s switchAPI) GetCall(ctx context.Context, id string) (*interactly.Call, er
 }
 func (s switchAPI) FindCall(ctx context.Context, key string, since time.Time) (*interactly.Call, error) {
 	return s.api().FindCall(ctx, key, since)
-}
-
-// lockedBuffer is a log both workers write.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-func (b *lockedBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
 }
 
 // A key Interactly refuses is held for the whole fleet: two workers, ten contacts due at
@@ -124,7 +107,7 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 
 	start := testutil.Now()
 	clock := &vclock{t: start}
-	logs := &lockedBuffer{}
+	logs := &lab.LockedBuffer{}
 	workers := make([]*Handler, 2)
 	for i := range workers {
 		h, err := New(Config{
@@ -182,12 +165,12 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 
 	run(35 * time.Second)
 	refused := sim.Stats().Unauthorized
-	t.Logf("35 s with a refused key: %d requests reached the API, all refused; %d log lines", refused, logs.count("Interactly refuses the API key"))
+	t.Logf("35 s with a refused key: %d requests reached the API, all refused; %d log lines", refused, strings.Count(logs.String(), "Interactly refuses the API key"))
 	// The first dial, then probes at 1, 3, 7, 15 and 31 s.
 	if refused < 2 || refused > 7 {
 		t.Errorf("%d requests reached the API in 35 s with a refused key, want the first and one probe per backoff step (6)", refused)
 	}
-	if n := logs.count("Interactly refuses the API key"); n < 1 || n > 2 {
+	if n := strings.Count(logs.String(), "Interactly refuses the API key"); n < 1 || n > 2 {
 		t.Errorf("the refusal was logged %d times in 35 s, want once and once more after 30 s", n)
 	}
 	st, err := store.Status(ctx, c.ID)
@@ -224,7 +207,7 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 	if st.Attempts != contacts || st.Hold != "" {
 		t.Errorf("status: %d attempts, hold %q; want %d and none", st.Attempts, st.Hold, contacts)
 	}
-	if n := logs.count("Interactly accepts the API key again"); n != 1 {
+	if n := strings.Count(logs.String(), "Interactly accepts the API key again"); n != 1 {
 		t.Errorf("the end of the hold was logged %d times, want once", n)
 	}
 }
