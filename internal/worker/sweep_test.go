@@ -65,7 +65,7 @@ func TestSweepFreesSlotsOfFinishedAttempts(t *testing.T) {
 		slices.Sort(hs)
 		return hs
 	}
-	start := time.Now()
+	start := testutil.Now()
 	freed := testutil.Eventually(5*time.Second, func() bool {
 		for _, key := range keys {
 			if !slices.Equal(held(key), want) {
@@ -80,7 +80,7 @@ func TestSweepFreesSlotsOfFinishedAttempts(t *testing.T) {
 		}
 	}
 	if freed {
-		t.Logf("freed after %v", time.Since(start).Round(time.Millisecond))
+		t.Logf("freed after %v", testutil.Now().Sub(start).Round(time.Millisecond))
 	}
 }
 

@@ -497,11 +497,11 @@ func TestCallerIDReleaseRetriedUntilRedisAnswers(t *testing.T) {
 		t.Fatalf("%d caller-ID slots held while Redis refused the release, want 1", n)
 	}
 	down.Store(false)
-	back := time.Now()
+	back := testutil.Now()
 	if !testutil.Eventually(10*time.Second, func() bool { return fx.rdb.ZCard(t.Context(), key).Val() == 0 }) {
 		t.Fatal("the caller ID's slot is still held 10s after Redis answered again")
 	}
-	t.Logf("caller-ID slot free %v after Redis answered again", time.Since(back).Round(time.Millisecond))
+	t.Logf("caller-ID slot free %v after Redis answered again", testutil.Now().Sub(back).Round(time.Millisecond))
 }
 
 func TestWaits(t *testing.T) {
