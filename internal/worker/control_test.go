@@ -28,7 +28,10 @@ func TestWebhookResultWakesTheWorker(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go fx.h.ListenForEnds(ctx)
-	time.Sleep(50 * time.Millisecond) // let the subscription start; a miss would cost a minute
+	// The subscription must be live before the result is announced: a miss would cost a minute.
+	waitFor(t, "the worker's subscription to ended attempts", func() bool {
+		return fx.rdb.PubSubNumSub(t.Context(), campaign.EndedChannel).Val()[campaign.EndedChannel] > 0
+	})
 
 	done := make(chan error, 1)
 	go func() { done <- fx.process(t, 1) }()
