@@ -76,7 +76,8 @@ return ""
 `)
 
 // reopenLua defines reopen(outcome, attempts), which takes a contact's final outcome back and
-// parks its next unused attempt, due now; it returns that attempt's number. It uses the keys
+// parks its next unused attempt, due now; it returns that attempt's number. It counts the
+// reopen in the campaign's "reopens" field (see Store.Reopens). It uses the keys
 // and arguments retryScript and redialScript share:
 //
 //	KEYS[1] -> dialer:{C}:contact:N
@@ -94,6 +95,7 @@ local function reopen(outcome, attempts)
     redis.call("HDEL", KEYS[2], outcome)
   end
   redis.call("HDEL", KEYS[4], "done_at")
+  redis.call("HINCRBY", KEYS[4], "reopens", 1)
   redis.call("ZADD", KEYS[3], ARGV[1], ARGV[2] .. ":" .. a)
   return a
 end
@@ -323,6 +325,18 @@ func (s *Store) Redial(ctx context.Context, id string, n int) (RedialResult, err
 		// "stale": its attempt moved on meanwhile; read it again.
 	}
 	return RedialResult{}, &ContactStateError{CampaignID: id, Contact: n, Action: "redial", Reason: "its attempts kept changing; try again"}
+}
+
+// Reopens counts the final outcomes of campaign id that Retry and Redial took back: 0 for a
+// campaign no operator retried (or an unknown one). It only grows, so a contact's (or the
+// campaign's) final outcome reached after a reopen is told apart from the one before it:
+// package notify puts it in the ids of the notifications it sends.
+func (s *Store) Reopens(ctx context.Context, id string) (int64, error) {
+	n, err := s.rdb.HGet(ctx, campaignKey(id), "reopens").Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("read campaign %s: %w", id, err)
+	}
+	return n, nil
 }
 
 // nextAttempt reads the number of contact n's next attempt: 1 before any.

@@ -4,10 +4,12 @@
 //
 // Interactly's own webhooks are sent once and never retried. These are retried with
 // backoff for up to an hour, and dialing never waits for them. The dial worker calls an
-// Enqueuer, which costs one Redis round trip. The Enqueuer puts a task on the asynq queue
+// Enqueuer, which costs two Redis round trips. The Enqueuer puts a task on the asynq queue
 // Queue. A Handler, run by Run inside `dialer serve`, sends each task's POST. The tasks live
 // in Redis, so they outlive restarts. Each event has one asynq task ID, so enqueueing it
-// again (after a crash, say) sends nothing twice. Delivered and failed counts per campaign
+// again (after a crash, say) sends nothing twice. An operator's retry or redial takes final
+// outcomes back; the new final outcome is a new event, whose id ends in ":rK" (K counts the
+// campaign's reopened outcomes so far), and so is the campaign's new finish. Delivered and failed counts per campaign
 // are kept in Redis (read them with Stats).
 //
 // # What a receiver gets
@@ -16,7 +18,8 @@
 //
 //	Content-Type:       application/json
 //	X-Dialer-Event:     contact.finished | campaign.finished
-//	X-Dialer-Delivery:  the event's id, e.g. "06gvueu73pn1572u:17" (also the body's "id")
+//	X-Dialer-Delivery:  the event's id, e.g. "06gvueu73pn1572u:17", or "06gvueu73pn1572u:17:r1"
+//	                    after a retry (also the body's "id")
 //	X-Dialer-Signature: sha256=<hex of HMAC-SHA256 of the raw body under notify.secret>
 //
 // The signature header is left out when the campaign sets no secret. A contact.finished body

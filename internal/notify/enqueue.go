@@ -45,14 +45,24 @@ type payload struct {
 	ContactID  int       `json:"n,omitempty"` // 0 for campaign.finished
 	Event      string    `json:"e"`
 	At         time.Time `json:"at"`
+	// Round is the campaign's campaign.Store.Reopens when the event was enqueued: 0 until an
+	// operator's retry or redial took a final outcome back.
+	Round int64 `json:"r,omitempty"`
 }
 
-// deliveryID is the event's id: "C:N" for a contact, "C:campaign" for the campaign.
+// deliveryID is the event's id: "C:N" for a contact, "C:campaign" for the campaign, and
+// after an operator's retry or redial ":rK", K the campaign's reopens so far, so that a
+// contact's new final outcome (and the campaign's new finish) is a new event, sent and
+// deduplicated apart from the first.
 func (p payload) deliveryID() string {
+	id := p.CampaignID + ":" + strconv.Itoa(p.ContactID)
 	if p.Event == campaign.NotifyCampaignFinished {
-		return p.CampaignID + ":campaign"
+		id = p.CampaignID + ":campaign"
 	}
-	return p.CampaignID + ":" + strconv.Itoa(p.ContactID)
+	if p.Round > 0 {
+		id += ":r" + strconv.FormatInt(p.Round, 10)
+	}
+	return id
 }
 
 // taskID is the asynq task ID: "notify:" and the delivery id.
@@ -102,29 +112,32 @@ func parsePayload(t *asynq.Task) (payload, error) {
 // a final outcome. It is safe for concurrent use.
 type Enqueuer struct {
 	client *asynq.Client
+	store  *campaign.Store
 	now    func() time.Time
 }
 
-// NewEnqueuer returns an Enqueuer that enqueues with client. Closing client is the caller's
-// job.
-func NewEnqueuer(client *asynq.Client) *Enqueuer {
-	return &Enqueuer{client: client, now: time.Now}
+// NewEnqueuer returns an Enqueuer that enqueues with client and reads from store how often
+// operators reopened a campaign (campaign.Store.Reopens), which tells a final outcome after a
+// retry or redial from the one before. Closing client is the caller's job.
+func NewEnqueuer(client *asynq.Client, store *campaign.Store) *Enqueuer {
+	return &Enqueuer{client: client, store: store, now: time.Now}
 }
 
 // ContactFinished enqueues the contact.finished notification of contact contactID (1-based
 // input row) of c. It does nothing, touching no Redis, when c's file has no notify section
 // or its events leave contact.finished out. Call it after the outcome is recorded. Calling it
-// again for the same contact is harmless: the event is already queued or sent, and it
-// returns nil. Errors are Redis errors; the caller should retry, because the outcome stands
-// and only its notification is missing.
+// again for the same outcome is harmless: the event is already queued or sent, and it
+// returns nil. A new final outcome after an operator's retry or redial is a new event.
+// Errors are Redis errors; the caller should retry, because the outcome stands and only its
+// notification is missing.
 func (e *Enqueuer) ContactFinished(ctx context.Context, c *campaign.Campaign, contactID int) error {
 	return e.enqueue(ctx, c, campaign.NotifyContactFinished, contactID)
 }
 
 // CampaignFinished enqueues the campaign.finished notification of c, once c is done
 // (campaign.Status.Done). It does nothing when the file has no notify section or its events
-// leave campaign.finished out. Calling it again is harmless; errors are as for
-// ContactFinished.
+// leave campaign.finished out. Calling it again is harmless, and a finish after an operator's
+// retry or redial is a new event; errors are as for ContactFinished.
 func (e *Enqueuer) CampaignFinished(ctx context.Context, c *campaign.Campaign) error {
 	return e.enqueue(ctx, c, campaign.NotifyCampaignFinished, 0)
 }
@@ -133,8 +146,12 @@ func (e *Enqueuer) enqueue(ctx context.Context, c *campaign.Campaign, event stri
 	if !Wants(c.File.Notify, event) {
 		return nil
 	}
-	p := payload{CampaignID: c.ID, ContactID: contactID, Event: event, At: e.now().UTC()}
-	_, err := e.client.EnqueueContext(ctx, newTask(p))
+	round, err := e.store.Reopens(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("enqueue %s notification of campaign %s: %w", event, c.ID, err)
+	}
+	p := payload{CampaignID: c.ID, ContactID: contactID, Event: event, At: e.now().UTC(), Round: round}
+	_, err = e.client.EnqueueContext(ctx, newTask(p))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil // already queued, being sent, or sent
 	}

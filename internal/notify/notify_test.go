@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
@@ -568,7 +569,7 @@ func TestEnqueuerNoOp(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: closedAddr(t), MaxRetries: -1})
 	defer rdb.Close()
 	client := asynq.NewClientFromRedisClient(rdb)
-	enq := NewEnqueuer(client)
+	enq := NewEnqueuer(client, campaign.NewStore(rdb))
 
 	c := &campaign.Campaign{ID: "c1"}
 	contactOnly := &campaign.NotifyConfig{URL: "http://127.0.0.1/x", Events: []string{campaign.NotifyContactFinished}}
@@ -620,7 +621,7 @@ func TestServe(t *testing.T) {
 		fx := setup(t, &campaign.NotifyConfig{Secret: "s3cret"})
 		fx.h.cfg.Now = time.Now // the asynq server runs on the wall clock
 		fx.finishAnn(t)
-		enq := NewEnqueuer(asynq.NewClientFromRedisClient(fx.rdb))
+		enq := NewEnqueuer(asynq.NewClientFromRedisClient(fx.rdb), fx.store)
 		c, err := fx.store.Campaign(t.Context(), fx.c.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -666,11 +667,71 @@ func TestServe(t *testing.T) {
 		}
 	})
 
+	// An operator's redial takes a contact's final outcome back; its new final outcome, and
+	// the campaign's new finish, are new events and are sent too.
+	t.Run("RedialedContactNotifiedAgain", func(t *testing.T) {
+		fx := setup(t, &campaign.NotifyConfig{})
+		fx.h.cfg.Now = time.Now
+		ctx, id := t.Context(), fx.c.ID
+		enq := NewEnqueuer(asynq.NewClientFromRedisClient(fx.rdb), fx.store)
+		finished := func() {
+			t.Helper()
+			for _, err := range []error{enq.ContactFinished(ctx, fx.c, 1), enq.CampaignFinished(ctx, fx.c)} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		fx.finishAnn(t)
+		finished()
+		fx.serve(t)
+		waitFor(t, "the first two notifications", func() bool { return len(fx.recv.requests()) >= 2 })
+
+		res, err := fx.store.Redial(ctx, id, 1)
+		if err != nil || res.Attempt != 2 || res.Retried != campaign.OutcomeCompleted {
+			t.Fatalf("redial: %+v, %v", res, err)
+		}
+		if _, err := fx.store.ClaimAttempt(ctx, id, 1, 2, "w1", campaign.Audit{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.store.FinishAttempt(ctx, id, 1, 2, campaign.Result{Outcome: campaign.OutcomeNoAnswer, CallID: "CC-2", PhoneCallStatus: "no-answer"}); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := fx.store.Finalize(ctx, id, 1, campaign.OutcomeNoAnswer, ""); err != nil || f != campaign.FinalizedCampaign {
+			t.Fatalf("finalize after the redial: %v, %v", f, err)
+		}
+		finished()
+		waitFor(t, "the notifications of the new outcome", func() bool { return len(fx.recv.requests()) >= 4 })
+
+		type sent struct{ Delivery, Outcome, Attempts string }
+		var got []sent
+		for _, r := range fx.recv.requests() {
+			var body struct {
+				Row map[string]string `json:"row"`
+			}
+			if err := json.Unmarshal(r.body, &body); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, sent{r.header.Get(DeliveryHeader), body.Row["outcome"], body.Row["attempts"]})
+		}
+		want := []sent{
+			{id + ":1", "completed", "1"}, {id + ":campaign", "", ""},
+			{id + ":1:r1", "no-answer", "2"}, {id + ":campaign:r1", "", ""},
+		}
+		less := func(a, b sent) bool { return a.Delivery < b.Delivery }
+		if diff := cmp.Diff(want, got, cmpopts.SortSlices(less)); diff != "" {
+			t.Errorf("notifications (-want +got):\n%s", diff)
+		}
+		if st := fx.stats(t); st.Delivered != 4 {
+			t.Errorf("stats %+v, want 4 delivered", st)
+		}
+	})
+
 	t.Run("RetriedUntilDelivered", func(t *testing.T) {
 		fx := setup(t, &campaign.NotifyConfig{}, 500)
 		fx.h.cfg.Now = time.Now
 		fx.finishAnn(t)
-		enq := NewEnqueuer(asynq.NewClientFromRedisClient(fx.rdb))
+		enq := NewEnqueuer(asynq.NewClientFromRedisClient(fx.rdb), fx.store)
 		if err := enq.ContactFinished(t.Context(), fx.c, 1); err != nil {
 			t.Fatal(err)
 		}

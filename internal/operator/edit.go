@@ -120,7 +120,7 @@ func (o *Operator) Skip(ctx context.Context, id string, n int) error {
 	if err != nil || c.File.Notify == nil {
 		return err
 	}
-	notifier := notify.NewEnqueuer(o.ac)
+	notifier := notify.NewEnqueuer(o.ac, o.store)
 	if err := notifier.ContactFinished(ctx, c, n); err != nil {
 		return fmt.Errorf("contact %d is skipped, but its notification could not be queued: %w", n, err)
 	}

@@ -177,7 +177,7 @@ func (o *Operator) notifyUploaded(ctx context.Context, c *campaign.Campaign) err
 	if c.File.Notify == nil {
 		return nil
 	}
-	n := notify.NewEnqueuer(o.ac)
+	n := notify.NewEnqueuer(o.ac, o.store)
 	if c.Invalid+c.Duplicate+c.Suppressed > 0 && notify.Wants(c.File.Notify, campaign.NotifyContactFinished) {
 		const batch = 1000
 		for from := 1; from <= c.Rows; from += batch {
@@ -321,7 +321,7 @@ func (o *Operator) Cancel(ctx context.Context, id string, hangup bool) (CancelRe
 	if err != nil {
 		return res, err
 	}
-	notifier := notify.NewEnqueuer(o.ac)
+	notifier := notify.NewEnqueuer(o.ac, o.store)
 	res.Canceled, err = o.store.Cancel(ctx, id, o.store, func(n int, done bool) error {
 		if err := notifier.ContactFinished(ctx, c, n); err != nil {
 			return err

@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 		Accounts:  account.NewStore(cfg.Redis),
 		Limiter:   ratelimit.NewLimiter(cfg.Redis),
 		Slots:     slots,
-		Notifier:  notify.NewEnqueuer(notifier),
+		Notifier:  notify.NewEnqueuer(notifier, store),
 		Metrics:   rec,
 		CallerIDs: callerid.New(cfg.Redis, slots),
 		// Every dial is checked against the global list and its campaign's.
