@@ -8,6 +8,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/operator"
+	"github.com/redis/go-redis/v9"
 )
 
 const accountUsage = "set NAME [--api-key-env VAR] [--cps N] [--max-calls N] | list"
@@ -29,24 +30,19 @@ func runAccountSet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{})
-	defer op.Close()
-	// An empty --api-key-env keeps the variable an earlier set named.
-	a, err := op.SetAccount(ctx, account.Account{Name: name, APIKeyEnv: *env, CallsPerSecond: *cps, MaxConcurrentCalls: *maxCalls})
-	if errors.Is(err, operator.ErrAPIKeyEnvRequired) {
-		fs.Usage()
-		return fmt.Errorf("%w: account %s: --api-key-env is required: name the environment variable that holds its API key", errUsage, name)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "account %s set: key in $%s, %s; workers apply it within 5s\n", name, a.APIKeyEnv, a.Limits())
-	return nil
+	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+		// An empty --api-key-env keeps the variable an earlier set named.
+		a, err := op.SetAccount(ctx, account.Account{Name: name, APIKeyEnv: *env, CallsPerSecond: *cps, MaxConcurrentCalls: *maxCalls})
+		if errors.Is(err, operator.ErrAPIKeyEnvRequired) {
+			fs.Usage()
+			return fmt.Errorf("%w: account %s: --api-key-env is required: name the environment variable that holds its API key", errUsage, name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "account %s set: key in $%s, %s; workers apply it within 5s\n", name, a.APIKeyEnv, a.Limits())
+		return nil
+	})
 }
 
 func runAccountList(ctx context.Context, e *env, args []string) error {
@@ -54,25 +50,20 @@ func runAccountList(ctx context.Context, e *env, args []string) error {
 	if err := parseNoArgs(e, fs, args, "account list"); err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{})
-	defer op.Close()
-	accts, err := op.Accounts(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tAPI KEY IN\tLIMITS\tCAMPAIGNS")
-	for _, a := range accts {
-		key := "(not set)"
-		if a.APIKeyEnv != "" {
-			key = "$" + a.APIKeyEnv
+	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+		accts, err := op.Accounts(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d active (%d live calls), %d done\n", a.Name, key, a.Limits(), len(a.Campaigns), a.LiveCalls, a.Done)
-	}
-	return tw.Flush()
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCOUNT\tAPI KEY IN\tLIMITS\tCAMPAIGNS")
+		for _, a := range accts {
+			key := "(not set)"
+			if a.APIKeyEnv != "" {
+				key = "$" + a.APIKeyEnv
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d active (%d live calls), %d done\n", a.Name, key, a.Limits(), len(a.Campaigns), a.LiveCalls, a.Done)
+		}
+		return tw.Flush()
+	})
 }

@@ -24,38 +24,35 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: audit takes no arguments, and --limit at least 1", errUsage)
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	entries, next, err := audit.New(rdb).List(ctx, audit.ListOptions{Before: *before, Limit: *limit})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(entries)
-	}
-	if len(entries) == 0 {
-		fmt.Fprintln(e.stdout, "no audit entries")
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tSCOPE\tACTION\tTARGET\tSOURCE\tRESULT\tDETAIL")
-	for _, en := range entries {
-		result := en.Result
-		if en.Status != 0 {
-			result = fmt.Sprintf("%d %s", en.Status, en.Result)
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		entries, next, err := audit.New(rdb).List(ctx, audit.ListOptions{Before: *before, Limit: *limit})
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", en.ID, en.Time.Format("2006-01-02 15:04:05Z"), en.Actor, en.Scope, en.Action, en.Target, en.Source, result, en.Detail)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if next != "" {
-		fmt.Fprintf(e.stderr, "older entries: dialer audit --before %s\n", next)
-	}
-	return nil
+		if *asJSON {
+			return json.NewEncoder(e.stdout).Encode(entries)
+		}
+		if len(entries) == 0 {
+			fmt.Fprintln(e.stdout, "no audit entries")
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tTIME\tACTOR\tSCOPE\tACTION\tTARGET\tSOURCE\tRESULT\tDETAIL")
+		for _, en := range entries {
+			result := en.Result
+			if en.Status != 0 {
+				result = fmt.Sprintf("%d %s", en.Status, en.Result)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", en.ID, en.Time.Format("2006-01-02 15:04:05Z"), en.Actor, en.Scope, en.Action, en.Target, en.Source, result, en.Detail)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if next != "" {
+			fmt.Fprintf(e.stderr, "older entries: dialer audit --before %s\n", next)
+		}
+		return nil
+	})
 }
 
 // auditCLI records a state-changing command run from the CLI: e's Action, Target, Scope and

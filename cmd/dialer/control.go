@@ -12,6 +12,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/operator"
+	"github.com/redis/go-redis/v9"
 )
 
 // runList prints every campaign, newest first, with its state and progress.
@@ -22,43 +23,38 @@ func runList(ctx context.Context, e *env, args []string) error {
 	if err := parseNoArgs(e, fs, args, "list"); err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{})
-	defer op.Close()
-	list, err := op.List(ctx, operator.ListOptions{Limit: *limit})
-	if err != nil {
-		return err
-	}
-	statuses := make([]*campaign.Status, len(list))
-	for i, sum := range list {
-		statuses[i] = sum.Status
-	}
-	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(statuses)
-	}
-	if len(statuses) == 0 {
-		fmt.Fprintln(e.stdout, "no campaigns; upload one with `dialer upload`")
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tACCOUNT\tPRIO/WEIGHT\tSHARE\tWAITING FOR\tCREATED")
-	for _, sum := range list {
-		st, created := sum.Status, sum.CreatedAt.Format("2006-01-02 15:04Z")
-		why := waitingOf(st)
-		if st.State == campaign.StateFailed {
-			why = "upload failed (see status)"
+	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+		list, err := op.List(ctx, operator.ListOptions{Limit: *limit})
+		if err != nil {
+			return err
 		}
-		if why == "" {
-			why = "-"
+		statuses := make([]*campaign.Status, len(list))
+		for i, sum := range list {
+			statuses[i] = sum.Status
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\t%d/%d\t%s\t%s\t%s\n", st.CampaignID, st.Name, stateOf(st), st.Finished, st.Total,
-			st.LiveCalls, st.Attempts, st.Account, st.Priority, st.Weight, shareOf(st), why, created)
-	}
-	return tw.Flush()
+		if *asJSON {
+			return json.NewEncoder(e.stdout).Encode(statuses)
+		}
+		if len(statuses) == 0 {
+			fmt.Fprintln(e.stdout, "no campaigns; upload one with `dialer upload`")
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tACCOUNT\tPRIO/WEIGHT\tSHARE\tWAITING FOR\tCREATED")
+		for _, sum := range list {
+			st, created := sum.Status, sum.CreatedAt.Format("2006-01-02 15:04Z")
+			why := waitingOf(st)
+			if st.State == campaign.StateFailed {
+				why = "upload failed (see status)"
+			}
+			if why == "" {
+				why = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\t%d/%d\t%s\t%s\t%s\n", st.CampaignID, st.Name, stateOf(st), st.Finished, st.Total,
+				st.LiveCalls, st.Attempts, st.Account, st.Priority, st.Weight, shareOf(st), why, created)
+		}
+		return tw.Flush()
+	})
 }
 
 // runPause stops a campaign's new dials.
@@ -68,26 +64,21 @@ func runPause(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{})
-	defer op.Close()
-	if err := op.Pause(ctx, id); err != nil {
-		return err
-	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign pause", Target: id}); err != nil {
-		return fmt.Errorf("campaign %s is paused, but the audit log could not record it: %w", id, err)
-	}
-	st, err := op.Store().Status(ctx, id)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "campaign %s paused: no new dial starts; %s and %s recorded. `dialer resume %s` goes on.\n",
-		id, count(st.LiveCalls, "live call finishes", "live calls finish"), isAre(st.LiveCalls), id)
-	return nil
+	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+		if err := op.Pause(ctx, id); err != nil {
+			return err
+		}
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign pause", Target: id}); err != nil {
+			return fmt.Errorf("campaign %s is paused, but the audit log could not record it: %w", id, err)
+		}
+		st, err := op.Store().Status(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "campaign %s paused: no new dial starts; %s and %s recorded. `dialer resume %s` goes on.\n",
+			id, count(st.LiveCalls, "live call finishes", "live calls finish"), isAre(st.LiveCalls), id)
+		return nil
+	})
 }
 
 // runResume lets a paused campaign dial again.
@@ -97,22 +88,17 @@ func runResume(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{})
-	defer op.Close()
-	n, err := op.Resume(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign resume", Target: id, Detail: count(n, "held dial", "held dials") + " queued again"}); err != nil {
-		return fmt.Errorf("campaign %s is resumed, but the audit log could not record it: %w", id, err)
-	}
-	fmt.Fprintf(e.stdout, "campaign %s resumed; %s queued again\n", id, count(n, "held dial is", "held dials are"))
-	return nil
+	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+		n, err := op.Resume(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign resume", Target: id, Detail: count(n, "held dial", "held dials") + " queued again"}); err != nil {
+			return fmt.Errorf("campaign %s is resumed, but the audit log could not record it: %w", id, err)
+		}
+		fmt.Fprintf(e.stdout, "campaign %s resumed; %s queued again\n", id, count(n, "held dial is", "held dials are"))
+		return nil
+	})
 }
 
 // runCancel gives a campaign's remaining contacts the outcome canceled and, with --hangup,
@@ -130,52 +116,47 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{API: api})
-	defer op.Close()
-	res, err := op.Cancel(ctx, id, *hangup)
-	if err != nil {
-		return err
-	}
-	if res.UploadLost {
-		if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign cancel", Target: id, Detail: "its upload had stopped: marked failed, what it stored removed"}); err != nil {
-			return fmt.Errorf("campaign %s failed to upload and is cleared, but the audit log could not record it: %w", id, err)
+	return withOperator(ctx, e, operator.Config{API: api}, func(rdb *redis.Client, op *operator.Operator) error {
+		res, err := op.Cancel(ctx, id, *hangup)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(e.stdout, "campaign %s failed: %s; `dialer delete %s` removes its record\n", id, campaign.UploadLostReason, id)
+		if res.UploadLost {
+			if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign cancel", Target: id, Detail: "its upload had stopped: marked failed, what it stored removed"}); err != nil {
+				return fmt.Errorf("campaign %s failed to upload and is cleared, but the audit log could not record it: %w", id, err)
+			}
+			fmt.Fprintf(e.stdout, "campaign %s failed: %s; `dialer delete %s` removes its record\n", id, campaign.UploadLostReason, id)
+			return nil
+		}
+		action := "campaign cancel"
+		if *hangup {
+			action += " --hangup"
+		}
+		detail := count(res.Canceled, "contact", "contacts") + " canceled"
+		if *hangup {
+			detail += fmt.Sprintf(", %s ended, %d could not be", count(res.Ended, "live call", "live calls"), len(res.Failed))
+		}
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: action, Target: id, Detail: detail}); err != nil {
+			return fmt.Errorf("campaign %s is canceled, but the audit log could not record it: %w", id, err)
+		}
+		fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled", id, count(res.Canceled, "contact", "contacts"))
+		if !*hangup {
+			fmt.Fprintf(e.stdout, "; %s and %s recorded (--hangup ends them)\n", count(res.LiveCalls, "live call finishes", "live calls finish"), isAre(res.LiveCalls))
+			return nil
+		}
+		for _, f := range res.Failed {
+			fmt.Fprintf(e.stderr, "dialer: end call %s (contact %d): %v\n", f.CallID, f.Contact, f.Err)
+		}
+		fmt.Fprintf(e.stdout, "; %s ended", count(res.Ended, "live call", "live calls"))
+		if len(res.Failed) > 0 {
+			fmt.Fprintf(e.stdout, ", %d could not be ended (see above; run cancel --hangup again)", len(res.Failed))
+		}
+		fmt.Fprintln(e.stdout)
+		if len(res.Failed) > 0 {
+			return fmt.Errorf("%s of campaign %s could not be ended", count(len(res.Failed), "live call", "live calls"), id)
+		}
 		return nil
-	}
-	action := "campaign cancel"
-	if *hangup {
-		action += " --hangup"
-	}
-	detail := count(res.Canceled, "contact", "contacts") + " canceled"
-	if *hangup {
-		detail += fmt.Sprintf(", %s ended, %d could not be", count(res.Ended, "live call", "live calls"), len(res.Failed))
-	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: action, Target: id, Detail: detail}); err != nil {
-		return fmt.Errorf("campaign %s is canceled, but the audit log could not record it: %w", id, err)
-	}
-	fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled", id, count(res.Canceled, "contact", "contacts"))
-	if !*hangup {
-		fmt.Fprintf(e.stdout, "; %s and %s recorded (--hangup ends them)\n", count(res.LiveCalls, "live call finishes", "live calls finish"), isAre(res.LiveCalls))
-		return nil
-	}
-	for _, f := range res.Failed {
-		fmt.Fprintf(e.stderr, "dialer: end call %s (contact %d): %v\n", f.CallID, f.Contact, f.Err)
-	}
-	fmt.Fprintf(e.stdout, "; %s ended", count(res.Ended, "live call", "live calls"))
-	if len(res.Failed) > 0 {
-		fmt.Fprintf(e.stdout, ", %d could not be ended (see above; run cancel --hangup again)", len(res.Failed))
-	}
-	fmt.Fprintln(e.stdout)
-	if len(res.Failed) > 0 {
-		return fmt.Errorf("%s of campaign %s could not be ended", count(len(res.Failed), "live call", "live calls"), id)
-	}
-	return nil
+	})
 }
 
 // hangupRetryBudget bounds the retries of ending one live call (cancel --hangup, and the

@@ -273,16 +273,3 @@ func contactCommand(ctx context.Context, e *env, name string, args []string, do 
 		return nil
 	})
 }
-
-// withOperator opens REDIS_URL and an Operator on it with cfg, runs do with both, and
-// closes them.
-func withOperator(ctx context.Context, e *env, cfg operator.Config, do func(rdb *redis.Client, op *operator.Operator) error) error {
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, cfg)
-	defer op.Close()
-	return do(rdb, op)
-}

@@ -34,26 +34,21 @@ func runArchive(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --to is required (or set %s)", errUsage, archiveEnv)
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{Getenv: e.getenv})
-	defer op.Close()
-	m, err := op.Archive(ctx, id, *to)
-	if err != nil {
-		return err
-	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign archive", Target: id, Detail: *to}); err != nil {
-		return fmt.Errorf("campaign %s is archived, but the audit log could not record it: %w", id, err)
-	}
-	fmt.Fprintf(e.stdout, "campaign %s archived to %s:\n", id, *to)
-	for _, f := range m.Files {
-		fmt.Fprintf(e.stdout, "  %s/%-18s %7d rows %10d bytes  sha256 %s\n", id, f.Name, f.Rows, f.Bytes, f.SHA256)
-	}
-	fmt.Fprintf(e.stdout, "  %s/manifest.json\n`dialer report %s` reads it back once the campaign is deleted from Redis.\n", id, id)
-	return nil
+	return withOperator(ctx, e, operator.Config{Getenv: e.getenv}, func(rdb *redis.Client, op *operator.Operator) error {
+		m, err := op.Archive(ctx, id, *to)
+		if err != nil {
+			return err
+		}
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign archive", Target: id, Detail: *to}); err != nil {
+			return fmt.Errorf("campaign %s is archived, but the audit log could not record it: %w", id, err)
+		}
+		fmt.Fprintf(e.stdout, "campaign %s archived to %s:\n", id, *to)
+		for _, f := range m.Files {
+			fmt.Fprintf(e.stdout, "  %s/%-18s %7d rows %10d bytes  sha256 %s\n", id, f.Name, f.Rows, f.Bytes, f.SHA256)
+		}
+		fmt.Fprintf(e.stdout, "  %s/manifest.json\n`dialer report %s` reads it back once the campaign is deleted from Redis.\n", id, id)
+		return nil
+	})
 }
 
 // runDelete removes a campaign from Redis.
@@ -65,29 +60,24 @@ func runDelete(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	op := operator.New(rdb, operator.Config{Getenv: e.getenv})
-	defer op.Close()
-	res, err := op.Delete(ctx, id, operator.DeleteOptions{Force: *force, Wait: *wait})
-	if err != nil {
-		return err
-	}
-	action := "campaign delete"
-	if *force {
-		action += " --force"
-	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: action, Target: id}); err != nil {
-		return fmt.Errorf("campaign %s is deleted, but the audit log could not record it: %w", id, err)
-	}
-	if res.Canceled > 0 {
-		fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled\n", id, count(res.Canceled, "contact", "contacts"))
-	}
-	fmt.Fprintf(e.stdout, "campaign %s deleted from Redis, with %s\n", id, count(res.Tasks, "queued task", "queued tasks"))
-	return nil
+	return withOperator(ctx, e, operator.Config{Getenv: e.getenv}, func(rdb *redis.Client, op *operator.Operator) error {
+		res, err := op.Delete(ctx, id, operator.DeleteOptions{Force: *force, Wait: *wait})
+		if err != nil {
+			return err
+		}
+		action := "campaign delete"
+		if *force {
+			action += " --force"
+		}
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: action, Target: id}); err != nil {
+			return fmt.Errorf("campaign %s is deleted, but the audit log could not record it: %w", id, err)
+		}
+		if res.Canceled > 0 {
+			fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled\n", id, count(res.Canceled, "contact", "contacts"))
+		}
+		fmt.Fprintf(e.stdout, "campaign %s deleted from Redis, with %s\n", id, count(res.Tasks, "queued task", "queued tasks"))
+		return nil
+	})
 }
 
 // retentionFlags are dialer serve's retention flags.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/operator"
+	"github.com/redis/go-redis/v9"
 )
 
 func runReport(ctx context.Context, e *env, args []string) error {
@@ -27,31 +28,26 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --out is required (- for standard output)", errUsage)
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
 	// An archived campaign deleted from Redis is read back from its archive.
-	op := operator.New(rdb, operator.Config{Getenv: e.getenv})
-	defer op.Close()
-	write := op.Report
-	switch {
-	case *attempts && *rejected:
-		return fmt.Errorf("%w: --attempts and --rejected are two different reports; choose one", errUsage)
-	case *attempts:
-		write = op.AttemptReport
-	case *rejected:
-		write = op.RejectedReport
-	}
-	n, err := writeReport(ctx, e, write, id, *out, campaign.ReportOptions{Raw: *raw, BOM: *bom})
-	if err != nil {
-		return err
-	}
-	if *out != "-" {
-		fmt.Fprintf(e.stderr, "wrote %d rows to %s\n", n, *out)
-	}
-	return nil
+	return withOperator(ctx, e, operator.Config{Getenv: e.getenv}, func(rdb *redis.Client, op *operator.Operator) error {
+		write := op.Report
+		switch {
+		case *attempts && *rejected:
+			return fmt.Errorf("%w: --attempts and --rejected are two different reports; choose one", errUsage)
+		case *attempts:
+			write = op.AttemptReport
+		case *rejected:
+			write = op.RejectedReport
+		}
+		n, err := writeReport(ctx, e, write, id, *out, campaign.ReportOptions{Raw: *raw, BOM: *bom})
+		if err != nil {
+			return err
+		}
+		if *out != "-" {
+			fmt.Fprintf(e.stderr, "wrote %d rows to %s\n", n, *out)
+		}
+		return nil
+	})
 }
 
 // reportWriter writes one of a campaign's reports, as Store.WriteReport does.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/schedule"
+	"github.com/redis/go-redis/v9"
 )
 
 const scheduleUsage = "add --cron SPEC [--timezone ZONE] --campaign FILE.yaml --contacts FILE.csv | list | remove ID"
@@ -34,22 +35,19 @@ func runScheduleAdd(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --cron, --campaign and --contacts are required", errUsage)
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	s, err := schedule.NewStore(rdb).Add(ctx, schedule.Schedule{
-		Cron: *spec, Timezone: *zone, CampaignPath: *campaignPath, ContactsPath: *contactsPath,
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		s, err := schedule.NewStore(rdb).Add(ctx, schedule.Schedule{
+			Cron: *spec, Timezone: *zone, CampaignPath: *campaignPath, ContactsPath: *contactsPath,
+		})
+		if err != nil {
+			return err
+		}
+		next, _ := s.Next(time.Now())
+		fmt.Fprintf(e.stderr, "schedule %s: %q in %s; next tick %s; campaigns are created by `dialer scheduler`\n",
+			s.ID, s.Cron, zoneName(s.Timezone), next.Format(time.RFC3339))
+		fmt.Fprintln(e.stdout, s.ID)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	next, _ := s.Next(time.Now())
-	fmt.Fprintf(e.stderr, "schedule %s: %q in %s; next tick %s; campaigns are created by `dialer scheduler`\n",
-		s.ID, s.Cron, zoneName(s.Timezone), next.Format(time.RFC3339))
-	fmt.Fprintln(e.stdout, s.ID)
-	return nil
 }
 
 func runScheduleList(ctx context.Context, e *env, args []string) error {
@@ -57,30 +55,27 @@ func runScheduleList(ctx context.Context, e *env, args []string) error {
 	if err := parseNoArgs(e, fs, args, "list"); err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	list, err := schedule.NewStore(rdb).List(ctx)
-	if err != nil {
-		return err
-	}
-	if len(list) == 0 {
-		fmt.Fprintln(e.stderr, "no schedules; add one with dialer schedule add")
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCRON\tTIMEZONE\tNEXT TICK\tCAMPAIGN\tCONTACTS")
-	now := time.Now()
-	for _, s := range list {
-		next := "-"
-		if t, err := s.Next(now); err == nil {
-			next = t.Format(time.RFC3339)
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		list, err := schedule.NewStore(rdb).List(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Cron, zoneName(s.Timezone), next, s.CampaignPath, s.ContactsPath)
-	}
-	return tw.Flush()
+		if len(list) == 0 {
+			fmt.Fprintln(e.stderr, "no schedules; add one with dialer schedule add")
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCRON\tTIMEZONE\tNEXT TICK\tCAMPAIGN\tCONTACTS")
+		now := time.Now()
+		for _, s := range list {
+			next := "-"
+			if t, err := s.Next(now); err == nil {
+				next = t.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Cron, zoneName(s.Timezone), next, s.CampaignPath, s.ContactsPath)
+		}
+		return tw.Flush()
+	})
 }
 
 func runScheduleRemove(ctx context.Context, e *env, args []string) error {
@@ -89,16 +84,13 @@ func runScheduleRemove(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	if err := schedule.NewStore(rdb).Remove(ctx, id); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stderr, "schedule %s removed\n", id)
-	return nil
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		if err := schedule.NewStore(rdb).Remove(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "schedule %s removed\n", id)
+		return nil
+	})
 }
 
 func zoneName(z string) string {
@@ -117,38 +109,35 @@ func runScheduler(ctx context.Context, e *env, args []string) error {
 	if err := parseNoArgs(e, fs, args, "scheduler"); err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
 
-	// The upload's summary and the log lines come from different goroutines.
-	out := &lockedWriter{w: e.stderr}
-	ue := &env{getenv: e.getenv, stdout: io.Discard, stderr: out}
-	logger := slog.New(slog.NewTextHandler(out, nil))
-	if err := checkRedis(ctx, rdb, *allowEviction, logger); err != nil {
-		return err
-	}
-	cfg := schedulerConfig
-	cfg.Logger = logger
-
-	srv := schedule.NewServer(rdb, schedule.ServerConfig{Logger: logger})
-	h := &schedule.Handler{
-		Schedules: schedule.NewStore(rdb),
-		Campaigns: campaign.NewStore(rdb),
-		Logger:    logger,
-		Upload: func(ctx context.Context, s *schedule.Schedule, id string) error {
-			_, err := uploadAs(ctx, ue, rdb, s.CampaignPath, s.ContactsPath, "", "", id)
+		// The upload's summary and the log lines come from different goroutines.
+		out := &lockedWriter{w: e.stderr}
+		ue := &env{getenv: e.getenv, stdout: io.Discard, stderr: out}
+		logger := slog.New(slog.NewTextHandler(out, nil))
+		if err := checkRedis(ctx, rdb, *allowEviction, logger); err != nil {
 			return err
-		},
-	}
-	if err := srv.Start(h); err != nil {
-		return fmt.Errorf("start scheduler queue server: %w", err)
-	}
-	defer srv.Shutdown()
-	logger.Info("scheduler started", "queue", schedule.Queue)
-	return schedule.NewScheduler(rdb, cfg).Run(ctx)
+		}
+		cfg := schedulerConfig
+		cfg.Logger = logger
+
+		srv := schedule.NewServer(rdb, schedule.ServerConfig{Logger: logger})
+		h := &schedule.Handler{
+			Schedules: schedule.NewStore(rdb),
+			Campaigns: campaign.NewStore(rdb),
+			Logger:    logger,
+			Upload: func(ctx context.Context, s *schedule.Schedule, id string) error {
+				_, err := uploadAs(ctx, ue, rdb, s.CampaignPath, s.ContactsPath, "", "", id)
+				return err
+			},
+		}
+		if err := srv.Start(h); err != nil {
+			return fmt.Errorf("start scheduler queue server: %w", err)
+		}
+		defer srv.Shutdown()
+		logger.Info("scheduler started", "queue", schedule.Queue)
+		return schedule.NewScheduler(rdb, cfg).Run(ctx)
+	})
 }
 
 // lockedWriter serializes writes to w.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/notify"
+	"github.com/redis/go-redis/v9"
 )
 
 func runStatus(ctx context.Context, e *env, args []string) error {
@@ -19,34 +20,31 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	st, err := campaign.NewStore(rdb).Status(ctx, id)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		return enc.Encode(st)
-	}
-	printStatus(e.stdout, st)
-	c, err := campaign.NewStore(rdb).Campaign(ctx, id)
-	if err != nil || c.File.Notify == nil {
-		return err
-	}
-	ns, err := notify.Stats(ctx, rdb, id)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "notified   %d delivered, %d given up", ns.Delivered, ns.Failed)
-	if ns.LastError != "" {
-		fmt.Fprintf(e.stdout, "; last error %s: %s", ns.LastErrorAt.Format(time.RFC3339), ns.LastError)
-	}
-	fmt.Fprintln(e.stdout)
-	return nil
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		st, err := campaign.NewStore(rdb).Status(ctx, id)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			return enc.Encode(st)
+		}
+		printStatus(e.stdout, st)
+		c, err := campaign.NewStore(rdb).Campaign(ctx, id)
+		if err != nil || c.File.Notify == nil {
+			return err
+		}
+		ns, err := notify.Stats(ctx, rdb, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "notified   %d delivered, %d given up", ns.Delivered, ns.Failed)
+		if ns.LastError != "" {
+			fmt.Fprintf(e.stdout, "; last error %s: %s", ns.LastErrorAt.Format(time.RFC3339), ns.LastError)
+		}
+		fmt.Fprintln(e.stdout)
+		return nil
+	})
 }
 
 // held reports whether st's account holds its dials (Status.Hold) while it has some to make.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dialerhq/dialer/internal/suppression"
+	"github.com/redis/go-redis/v9"
 )
 
 const suppressUsage = "add|remove|check NUMBER... [--region US]\n       dialer suppress import FILE.csv [--region US] [--column NAME]\n       dialer suppress list [--format text|csv]"
@@ -82,46 +83,43 @@ func suppressNumbers(ctx context.Context, e *env, action string, raw []string, r
 	if err != nil {
 		return fmt.Errorf("suppress %s: nothing changed: %w", action, err)
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	list := suppression.New(rdb)
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		list := suppression.New(rdb)
 
-	switch action {
-	case "check":
-		got, err := list.SuppressedMany(ctx, "", numbers)
-		if err != nil {
-			return err
-		}
-		for i, n := range numbers {
-			state := "not suppressed"
-			if got[i] {
-				state = "suppressed"
+		switch action {
+		case "check":
+			got, err := list.SuppressedMany(ctx, "", numbers)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintln(e.stdout, n, state)
+			for i, n := range numbers {
+				state := "not suppressed"
+				if got[i] {
+					state = "suppressed"
+				}
+				fmt.Fprintln(e.stdout, n, state)
+			}
+			return nil
+		case "add":
+			n, err := list.Add(ctx, numbers...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "added %d (%d already there)", n, len(numbers)-n)
+		case "remove":
+			n, err := list.Remove(ctx, numbers...)
+			if err != nil {
+				return err
+			}
+			missing := len(numbers) - n
+			verb := "were"
+			if missing == 1 {
+				verb = "was"
+			}
+			fmt.Fprintf(e.stderr, "removed %d (%d %s not on it)", n, missing, verb)
 		}
-		return nil
-	case "add":
-		n, err := list.Add(ctx, numbers...)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "added %d (%d already there)", n, len(numbers)-n)
-	case "remove":
-		n, err := list.Remove(ctx, numbers...)
-		if err != nil {
-			return err
-		}
-		missing := len(numbers) - n
-		verb := "were"
-		if missing == 1 {
-			verb = "was"
-		}
-		fmt.Fprintf(e.stderr, "removed %d (%d %s not on it)", n, missing, verb)
-	}
-	return printListSize(ctx, e, list)
+		return printListSize(ctx, e, list)
+	})
 }
 
 // suppressList writes the whole global list to stdout, streamed, for a compliance review:
@@ -131,29 +129,26 @@ func suppressList(ctx context.Context, e *env, format string) error {
 	if format != "text" && format != "csv" {
 		return fmt.Errorf("%w: --format %q: want text or csv", errUsage, format)
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	w := bufio.NewWriter(e.stdout)
-	if format == "csv" {
-		w.WriteString("number\n")
-	}
-	n := 0
-	err = suppression.New(rdb).Each(ctx, func(number string) error {
-		n++
-		_, err := w.WriteString(number + "\n") // E.164: nothing to quote
-		return err
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		w := bufio.NewWriter(e.stdout)
+		if format == "csv" {
+			w.WriteString("number\n")
+		}
+		n := 0
+		err := suppression.New(rdb).Each(ctx, func(number string) error {
+			n++
+			_, err := w.WriteString(number + "\n") // E.164: nothing to quote
+			return err
+		})
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "%s on the global suppression list\n", count(n, "number", "numbers"))
+		return nil
 	})
-	if ferr := w.Flush(); err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stderr, "%s on the global suppression list\n", count(n, "number", "numbers"))
-	return nil
 }
 
 func suppressImport(ctx context.Context, e *env, path, region, column string) error {
@@ -162,23 +157,20 @@ func suppressImport(ctx context.Context, e *env, path, region, column string) er
 		return err // *PathError: "open FILE: no such file or directory"
 	}
 	defer f.Close()
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	list := suppression.New(rdb)
-	res, err := list.ImportColumn(ctx, f, path, region, "", column)
-	printRejected(e, path, res)
-	if err != nil {
-		if res.Rows > 0 {
-			fmt.Fprintf(e.stderr, "%s: stopped after %s: %d added, %d already there, %d rejected\n",
-				path, count(res.Rows, "row", "rows"), res.Added, res.AlreadyThere, len(res.Rejected))
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		list := suppression.New(rdb)
+		res, err := list.ImportColumn(ctx, f, path, region, "", column)
+		printRejected(e, path, res)
+		if err != nil {
+			if res.Rows > 0 {
+				fmt.Fprintf(e.stderr, "%s: stopped after %s: %d added, %d already there, %d rejected\n",
+					path, count(res.Rows, "row", "rows"), res.Added, res.AlreadyThere, len(res.Rejected))
+			}
+			return err
 		}
-		return err
-	}
-	fmt.Fprintf(e.stderr, "%s: %s: %d added, %d already there, %d rejected", path, count(res.Rows, "row", "rows"), res.Added, res.AlreadyThere, len(res.Rejected))
-	return printListSize(ctx, e, list)
+		fmt.Fprintf(e.stderr, "%s: %s: %d added, %d already there, %d rejected", path, count(res.Rows, "row", "rows"), res.Added, res.AlreadyThere, len(res.Rejected))
+		return printListSize(ctx, e, list)
+	})
 }
 
 // printRejected prints each row an import refused, as FILE:LINE: NUMBER: reason.

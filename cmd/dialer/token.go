@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
+	"github.com/redis/go-redis/v9"
 )
 
 const tokenUsage = "create --name NAME --scope read|export|operate|admin [--expires 90d]\n       dialer token list [--json]\n       dialer token revoke NAME|ID"
@@ -59,25 +60,22 @@ func tokenCreate(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	if err != nil {
 		return fmt.Errorf("%w: --expires: %v", errUsage, err)
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	secret, tok, err := auth.NewStore(rdb).Create(ctx, auth.CreateOptions{Name: *name, Scope: sc, TTL: ttl})
-	if err != nil {
-		return err
-	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: "token create", Target: tok.Name, Scope: tok.Scope.String()}); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, secret)
-	until := "never expires"
-	if !tok.ExpiresAt.IsZero() {
-		until = "expires " + tok.ExpiresAt.Format(time.RFC3339)
-	}
-	fmt.Fprintf(e.stderr, "token %q (id %s, scope %s, %s) created; it is shown only this once: keep it in a secret store and send it as \"Authorization: Bearer TOKEN\"\n", tok.Name, tok.ID, tok.Scope, until)
-	return nil
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		secret, tok, err := auth.NewStore(rdb).Create(ctx, auth.CreateOptions{Name: *name, Scope: sc, TTL: ttl})
+		if err != nil {
+			return err
+		}
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: "token create", Target: tok.Name, Scope: tok.Scope.String()}); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, secret)
+		until := "never expires"
+		if !tok.ExpiresAt.IsZero() {
+			until = "expires " + tok.ExpiresAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(e.stderr, "token %q (id %s, scope %s, %s) created; it is shown only this once: keep it in a secret store and send it as \"Authorization: Bearer TOKEN\"\n", tok.Name, tok.ID, tok.Scope, until)
+		return nil
+	})
 }
 
 // tokenList prints every token without its secret.
@@ -86,33 +84,30 @@ func tokenList(ctx context.Context, e *env, fs *flag.FlagSet, args []string) err
 	if err := parseNoArgs(e, fs, args, "token list"); err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	toks, err := auth.NewStore(rdb).List(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(toks)
-	}
-	if len(toks) == 0 {
-		fmt.Fprintln(e.stdout, "no tokens; dialer serve refuses operator routes to everyone but loopback callers until you create one with `dialer token create`")
-		return nil
-	}
-	now := time.Now()
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSCOPE\tID\tCREATED\tEXPIRES\tLAST USED")
-	for _, t := range toks {
-		expires := stamp(t.ExpiresAt, "never")
-		if t.Expired(now) {
-			expires += " (expired)"
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		toks, err := auth.NewStore(rdb).List(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Scope, t.ID, stamp(t.CreatedAt, ""), expires, stamp(t.LastUsedAt, "never"))
-	}
-	return tw.Flush()
+		if *asJSON {
+			return json.NewEncoder(e.stdout).Encode(toks)
+		}
+		if len(toks) == 0 {
+			fmt.Fprintln(e.stdout, "no tokens; dialer serve refuses operator routes to everyone but loopback callers until you create one with `dialer token create`")
+			return nil
+		}
+		now := time.Now()
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSCOPE\tID\tCREATED\tEXPIRES\tLAST USED")
+		for _, t := range toks {
+			expires := stamp(t.ExpiresAt, "never")
+			if t.Expired(now) {
+				expires += " (expired)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Scope, t.ID, stamp(t.CreatedAt, ""), expires, stamp(t.LastUsedAt, "never"))
+		}
+		return tw.Flush()
+	})
 }
 
 func stamp(t time.Time, zero string) string {
@@ -128,18 +123,15 @@ func tokenRevoke(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 	if err != nil {
 		return err
 	}
-	rdb, err := openRedis(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	name, err := auth.NewStore(rdb).Revoke(ctx, arg)
-	if err != nil {
-		return err
-	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: "token revoke", Target: name}); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "token %q revoked\n", name)
-	return nil
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		name, err := auth.NewStore(rdb).Revoke(ctx, arg)
+		if err != nil {
+			return err
+		}
+		if err := auditCLI(ctx, rdb, audit.Entry{Action: "token revoke", Target: name}); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "token %q revoked\n", name)
+		return nil
+	})
 }

@@ -60,6 +60,27 @@ func openRedis(ctx context.Context, e *env) (*redis.Client, error) {
 	return redisconn.Open(ctx, url)
 }
 
+// withRedis opens REDIS_URL, runs do with it and closes it: the setup of every command
+// that reads or changes what Redis holds.
+func withRedis(ctx context.Context, e *env, do func(rdb *redis.Client) error) error {
+	rdb, err := openRedis(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	return do(rdb)
+}
+
+// withOperator opens REDIS_URL and an Operator on it with cfg, runs do with both, and
+// closes them.
+func withOperator(ctx context.Context, e *env, cfg operator.Config, do func(rdb *redis.Client, op *operator.Operator) error) error {
+	return withRedis(ctx, e, func(rdb *redis.Client) error {
+		op := operator.New(rdb, cfg)
+		defer op.Close()
+		return do(rdb, op)
+	})
+}
+
 // encodingUsage documents --encoding.
 const encodingUsage = `contact file encoding: utf-8, windows-1252 (Excel's "CSV (Comma delimited)" on Windows) or latin-1 (default: the campaign file's contacts.encoding, else utf-8)`
 
