@@ -29,7 +29,10 @@ func (h *Handler) Dispatched() asynq.Handler {
 		err := h.ProcessTask(ctx, task)
 		var later *queue.RetryLaterError
 		if errors.As(err, &later) && ctx.Err() == nil {
-			at := h.now().Add(later.In)
+			// The hopper is on the real clock, which the feeder takes due attempts by (and
+			// the store parks by): a due time on Config.Now, when a test moves it, would
+			// never come, or come at once.
+			at := time.Now().Add(later.In)
 			if perr := store.EnqueueDial(ctx, t.CampaignID, t.ContactID, t.Attempt, at); perr != nil {
 				return err // asynq retries it after later.In instead
 			}

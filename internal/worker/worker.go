@@ -301,6 +301,10 @@ type campaignRules struct {
 	// checked is when c's version was last compared with Redis's, in Unix nanoseconds on
 	// the real clock.
 	checked atomic.Int64
+	// mu is held by the task comparing c's version with Redis's (see recheck).
+	mu sync.Mutex
+	// stale is set once an edit (or a delete) of the campaign was seen: c is not its file.
+	stale atomic.Bool
 }
 
 // campaign returns campaign id once it is ready, waiting up to UploadWait while it uploads.
@@ -310,24 +314,13 @@ type campaignRules struct {
 func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, error) {
 	if v, ok := h.campaigns.Load(id); ok {
 		cr := v.(*campaignRules)
-		last := cr.checked.Load()
-		now := time.Now().UnixNano()
-		// One task of many rechecks; the rest go on with what they have meanwhile.
-		if now-last < int64(h.cfg.CampaignRecheck) || !cr.checked.CompareAndSwap(last, now) {
-			return cr, nil
-		}
-		vs, err := h.cfg.Store.Versions(ctx, []string{id})
+		current, err := h.recheck(ctx, id, cr)
 		if err != nil {
 			return nil, err
 		}
-		if vs[0] == cr.c.Version {
+		if current {
 			return cr, nil
 		}
-		h.campaigns.Delete(id)
-		if vs[0] < 0 {
-			return nil, fmt.Errorf("campaign %q: %w", id, campaign.ErrCampaignNotFound)
-		}
-		h.log.Info("campaign edited; reading it again", "campaign", id, "version", vs[0])
 	}
 	// A real-time wait, not a compliance decision: the real clock, like the sleep below.
 	deadline := time.Now().Add(h.cfg.UploadWait)
@@ -353,6 +346,39 @@ func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, erro
 			return nil, err
 		}
 	}
+}
+
+// recheck reports whether cr, campaign id as cached, is still its file: it compares the
+// version with Redis's at most every CampaignRecheck (one HMGET). While one task compares,
+// the tasks that come meanwhile wait for its answer rather than go on with a file an edit
+// may have replaced: they would take calls-per-second turns at the old rate, which holds
+// every dial at the new rate back until that turn has passed. An edited campaign is dropped
+// from the cache (false); a deleted one returns ErrCampaignNotFound.
+func (h *Handler) recheck(ctx context.Context, id string, cr *campaignRules) (bool, error) {
+	due := func() bool { return time.Now().UnixNano()-cr.checked.Load() >= int64(h.cfg.CampaignRecheck) }
+	if !due() {
+		return !cr.stale.Load(), nil
+	}
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	if cr.stale.Load() || !due() {
+		return !cr.stale.Load(), nil // another task compared meanwhile
+	}
+	vs, err := h.cfg.Store.Versions(ctx, []string{id})
+	if err != nil {
+		return false, err
+	}
+	if vs[0] == cr.c.Version {
+		cr.checked.Store(time.Now().UnixNano())
+		return true, nil
+	}
+	cr.stale.Store(true)
+	h.campaigns.CompareAndDelete(id, cr)
+	if vs[0] < 0 {
+		return false, fmt.Errorf("campaign %q: %w", id, campaign.ErrCampaignNotFound)
+	}
+	h.log.Info("campaign edited; reading it again", "campaign", id, "version", vs[0])
+	return false, nil
 }
 
 // refusedKey reports whether err is Interactly refusing the API key itself (401 or 403),
