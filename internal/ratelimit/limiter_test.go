@@ -27,6 +27,7 @@ func TestLimiter(t *testing.T) {
 		grants := &grantLog{}
 		ctx, cancel := context.WithTimeout(t.Context(), run)
 		defer cancel()
+		stalled := meterStalls(ctx, rdb)
 		var wg sync.WaitGroup
 		for range procs {
 			c, _ := newClient(t, rdb)
@@ -61,15 +62,19 @@ func TestLimiter(t *testing.T) {
 			shortest = min(shortest, last.answered.Sub(asks[i].sent))
 		}
 		first, last := asks[0].sent, slices.MaxFunc(asks, func(a, b ask) int { return a.answered.Compare(b.answered) }).answered
-		t.Logf("%d grants in %v at %d cps; %d in a row within at most %v", len(asks), run, cps, cps+1, shortest)
+		lost := stalled()
+		t.Logf("%d grants in %v at %d cps (%v stalled); %d in a row within at most %v", len(asks), run, cps, lost, cps+1, shortest)
 		if shortest < time.Second {
 			t.Errorf("%d grants within at most %v, want %d at most per second", cps+1, shortest, cps)
 		}
 		if maxGrants := int(last.Sub(first).Seconds()*cps) + 1; len(asks) > maxGrants {
 			t.Errorf("%d grants in %v, want at most %d", len(asks), last.Sub(first), maxGrants)
 		}
-		if minGrants := int(math.Ceil(0.95 * cps * run.Seconds())); len(asks) < minGrants {
-			t.Errorf("%d grants in %v, want at least %d (95%% of %d cps)", len(asks), run, minGrants, cps)
+		// The lower bound counts only the time in which this process and Redis both
+		// ran: on a machine loaded many times over, neither the goroutines nor Redis
+		// get a core for whole stretches, and no limiter can grant in them.
+		if minGrants := int(math.Ceil(0.95 * cps * (run - lost).Seconds())); len(asks) < minGrants {
+			t.Errorf("%d grants in %v (%v of it stalled), want at least %d (95%% of %d cps)", len(asks), run, lost, minGrants, cps)
 		}
 	})
 
@@ -153,6 +158,27 @@ type grantLog struct {
 }
 
 type ask struct{ sent, answered time.Time }
+
+// meterStalls pings rdb every 5ms until ctx ends, and returns a function that tells how
+// long the round trips (a ping and a sleep) overran by more than 5ms in all, once ctx has
+// ended: the time in which the test's process or Redis was not running.
+func meterStalls(ctx context.Context, rdb *redis.Client) func() time.Duration {
+	const tick = 5 * time.Millisecond
+	done := make(chan time.Duration, 1)
+	go func() {
+		var lost time.Duration
+		for ctx.Err() == nil {
+			start := time.Now()
+			rdb.Ping(ctx)
+			time.Sleep(tick)
+			if over := time.Since(start) - tick; over > tick {
+				lost += over
+			}
+		}
+		done <- lost
+	}()
+	return func() time.Duration { return <-done }
+}
 
 func (g *grantLog) DialHook(next redis.DialHook) redis.DialHook { return next }
 
