@@ -218,10 +218,10 @@ func TestSeedFinishedAsStore(t *testing.T) {
 	viaStore, seeded := mustUploadGenerated(t, store, spec, rows), mustUploadGenerated(t, store, spec, rows)
 
 	for n := 1; n <= rows; n++ {
-		if _, err := store.ClaimAttempt(ctx, viaStore.ID, n, 1, "bench-seed", seedAudit); err != nil {
+		if _, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: viaStore.ID, ContactID: n, Attempt: 1}, "bench-seed", seedAudit); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.FinishAttempt(ctx, viaStore.ID, n, 1, seedResult(n)); err != nil {
+		if _, err := store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: viaStore.ID, ContactID: n, Attempt: 1}, seedResult(n)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := store.Finalize(ctx, viaStore.ID, n, campaign.OutcomeCompleted, ""); err != nil {
@@ -245,11 +245,11 @@ func TestSeedFinishedAsStore(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("contact %d (-via the store +seeded):\n%s", n, diff)
 		}
-		wantA, err := store.Attempt(ctx, viaStore.ID, n, 1)
+		wantA, err := store.Attempt(ctx, campaign.AttemptRef{CampaignID: viaStore.ID, ContactID: n, Attempt: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		gotA, err := store.Attempt(ctx, seeded.ID, n, 1)
+		gotA, err := store.Attempt(ctx, campaign.AttemptRef{CampaignID: seeded.ID, ContactID: n, Attempt: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

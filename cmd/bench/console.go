@@ -32,7 +32,7 @@ const consoleRuns = 20
 // never dials them.
 type noEnqueue struct{}
 
-func (noEnqueue) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
+func (noEnqueue) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) error { return nil }
 
 // benchConsole renders the console's campaigns page with --console-campaigns campaigns in
 // Redis, and pages of the rows table of a campaign of --console-rows rows, in process on

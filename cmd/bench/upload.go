@@ -359,7 +359,7 @@ func enqueueAll(ctx context.Context, q *queue.Client, n, goroutines int) (time.D
 				if i > n {
 					return
 				}
-				if err := q.EnqueueDial(ctx, "bench", i, 1, time.Time{}); err != nil {
+				if err := q.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: "bench", ContactID: i, Attempt: 1}, time.Time{}); err != nil {
 					errs <- err
 					cancel()
 					return

@@ -106,7 +106,7 @@ func (b *bench) benchWebhooks(ctx context.Context) ([]lab.Figure, error) {
 type dropTasks struct{}
 
 // EnqueueDial drops the task.
-func (dropTasks) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
+func (dropTasks) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) error { return nil }
 
 // uploadDirect uploads rows generated contacts (writeContacts) under spec with the store
 // itself, enqueuing no dial task.
@@ -162,12 +162,12 @@ func forEachContact(ctx context.Context, rows, goroutines int, f func(ctx contex
 func seedLive(ctx context.Context, store *campaign.Store, id string, rows int) error {
 	return forEachContact(ctx, rows, seedLiveGoroutines, func(ctx context.Context, n int) error {
 		r := seedResult(n)
-		ok, err := store.ClaimAttempt(ctx, id, n, 1, "bench-webhooks", seedAudit)
+		ok, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: 1}, "bench-webhooks", seedAudit)
 		if err == nil && !ok {
 			err = errors.New("already claimed")
 		}
 		if err == nil {
-			_, err = store.RecordCall(ctx, id, n, 1, r.CallID, "", r.StartedAt)
+			_, err = store.RecordCall(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: 1}, r.CallID, "", r.StartedAt)
 		}
 		if err != nil {
 			return fmt.Errorf("contact %d: %w", n, err)
@@ -273,7 +273,7 @@ func postEvent(ctx context.Context, hc *http.Client, url, secret string, body []
 // call is counted live any more.
 func verifyRecorded(ctx context.Context, store *campaign.Store, id string, rows int) error {
 	err := forEachContact(ctx, rows, seedLiveGoroutines, func(ctx context.Context, n int) error {
-		rec, err := store.Attempt(ctx, id, n, 1)
+		rec, err := store.Attempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: 1})
 		if err != nil {
 			return err
 		}

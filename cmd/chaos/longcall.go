@@ -129,7 +129,7 @@ func (c *chaos) startLongRun(ctx context.Context, file lab.Campaign, db int, tal
 
 // taskID is the dial task of attempt 1 of row 1, which is also its slot's holder.
 func (r *longRun) taskID() string {
-	return queue.DialTask{CampaignID: r.id, ContactID: 1, Attempt: 1}.TaskID()
+	return campaign.AttemptRef{CampaignID: r.id, ContactID: 1, Attempt: 1}.String()
 }
 
 // waitLive waits until row 1's first attempt has a live call and returns when it was seen
@@ -137,7 +137,7 @@ func (r *longRun) taskID() string {
 func (r *longRun) waitLive(ctx context.Context) (time.Time, string, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		a, err := r.store.Attempt(ctx, r.id, 1, 1)
+		a, err := r.store.Attempt(ctx, campaign.AttemptRef{CampaignID: r.id, ContactID: 1, Attempt: 1})
 		if err != nil {
 			return time.Time{}, "", err
 		}

@@ -49,10 +49,10 @@ func TestEditRetryRedialSkip(t *testing.T) {
 	}
 
 	// Ann (row 1) ends no-answer; a retry gives her attempt 2. Bob (row 2) is skipped.
-	if ok, err := store.ClaimAttempt(ctx, id, 1, 1, "w", campaign.Audit{}); err != nil || !ok {
+	if ok, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, "w", campaign.Audit{}); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if _, err := store.FinishAttempt(ctx, id, 1, 1, campaign.Result{Outcome: campaign.OutcomeNoAnswer}); err != nil {
+	if _, err := store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeNoAnswer}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Finalize(ctx, id, 1, campaign.OutcomeNoAnswer, ""); err != nil {

@@ -23,9 +23,9 @@ type enqueueSpy struct {
 	before func()
 }
 
-func (s *enqueueSpy) EnqueueDial(ctx context.Context, id string, n, a int, at time.Time) error {
+func (s *enqueueSpy) EnqueueDial(ctx context.Context, ref campaign.AttemptRef, at time.Time) error {
 	s.once.Do(s.before)
-	return s.q.EnqueueDial(ctx, id, n, a, at)
+	return s.q.EnqueueDial(ctx, ref, at)
 }
 
 // TestStateLifeCycle follows `status --json`, `status` and `list` through a campaign's
@@ -128,7 +128,7 @@ func TestStateLifeCycle(t *testing.T) {
 	// Another campaign is canceled while one of its calls is live.
 	id2 := strings.TrimSpace(run("upload", "--campaign", campaignPath, "--contacts", contactsPath))
 	id2 = id2[strings.LastIndex(id2, "\n")+1:]
-	if ok, err := store.ClaimAttempt(t.Context(), id2, 1, 1, "test", campaign.Audit{}); !ok || err != nil {
+	if ok, err := store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: id2, ContactID: 1, Attempt: 1}, "test", campaign.Audit{}); !ok || err != nil {
 		t.Fatalf("claim = %v, %v", ok, err)
 	}
 	if out := run("cancel", id2); !strings.Contains(out, "1 contact canceled") {

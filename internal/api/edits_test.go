@@ -108,10 +108,10 @@ func TestRetryRedialSkip(t *testing.T) {
 	path := "/api/v1/campaigns/" + id
 	ctx, s := t.Context(), h.store
 	// Ann (1) ends no-answer, Bob (2) is still waiting; 3 is invalid.
-	if ok, err := s.ClaimAttempt(ctx, id, 1, 1, "w", campaign.Audit{}); err != nil || !ok {
+	if ok, err := s.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, "w", campaign.Audit{}); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if _, err := s.FinishAttempt(ctx, id, 1, 1, campaign.Result{Outcome: campaign.OutcomeNoAnswer}); err != nil {
+	if _, err := s.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeNoAnswer}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Finalize(ctx, id, 1, campaign.OutcomeNoAnswer, ""); err != nil {

@@ -212,7 +212,7 @@ func (s *Server) contactRow(ctx context.Context, c *campaign.Campaign, ct *campa
 		}
 	}
 	for a := 1; a <= ct.Attempts; a++ {
-		at, err := s.op.Store().Attempt(ctx, c.ID, ct.ID, a)
+		at, err := s.op.Store().Attempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: ct.ID, Attempt: a})
 		if err != nil {
 			return row, err
 		}

@@ -38,7 +38,7 @@ const testContacts = "name,phone,note\nAnn,+14155550101,=SUM(A1)\nBob,+141555501
 
 type nopEnqueuer struct{}
 
-func (nopEnqueuer) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
+func (nopEnqueuer) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) error { return nil }
 
 // seedCampaign uploads the test campaign and gives its first contact a finished call.
 func seedCampaign(t *testing.T) (redis.UniversalClient, *campaign.Store, string) {
@@ -56,11 +56,11 @@ func seedCampaign(t *testing.T) (redis.UniversalClient, *campaign.Store, string)
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	if _, err := store.ClaimAttempt(ctx, c.ID, 1, 1, "w", campaign.Audit{}); err != nil {
+	if _, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, "w", campaign.Audit{}); err != nil {
 		t.Fatal(err)
 	}
 	r := campaign.Result{Outcome: campaign.OutcomeCompleted, CallID: "CC-1", Summary: "Confirmed Tuesday."}
-	if _, err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
+	if _, err := store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, r); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Finalize(ctx, c.ID, 1, campaign.OutcomeCompleted, ""); err != nil {

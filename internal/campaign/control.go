@@ -160,7 +160,7 @@ func (s *Store) Resume(ctx context.Context, id string, q Enqueuer) (int, error) 
 		if !ok {
 			continue
 		}
-		if err := q.EnqueueDial(ctx, id, n, a, s.now()); err != nil {
+		if err := q.EnqueueDial(ctx, AttemptRef{CampaignID: id, ContactID: n, Attempt: a}, s.now()); err != nil {
 			return i, fmt.Errorf("resume campaign %s: %w (run resume again to enqueue the rest)", id, err)
 		}
 		if err := s.rdb.ZRem(ctx, heldKey(id), m).Err(); err != nil {
@@ -187,10 +187,11 @@ return control
 `)
 
 // HoldIfPaused returns campaign id's control, and when it is ControlPaused it has recorded
-// attempt a of contact n as held, in the same atomic step: Resume then enqueues it again, so
+// attempt ref as held, in the same atomic step: Resume then enqueues it again, so
 // the caller may drop its task. Because Resume clears the pause and collects the held
 // attempts in one step too, an attempt is never held after the Resume that should free it.
-func (s *Store) HoldIfPaused(ctx context.Context, id string, n, a int) (Control, error) {
+func (s *Store) HoldIfPaused(ctx context.Context, ref AttemptRef) (Control, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	v, err := holdScript.Run(ctx, s.rdb, []string{campaignKey(id), heldKey(id)}, liveMember(n, a), s.now().UnixMilli()).Text()
 	if err != nil {
 		return "", fmt.Errorf("check control of campaign %s: %w", id, err)
@@ -226,7 +227,7 @@ func (s *Store) LiveCalls(ctx context.Context, id string) ([]LiveCall, error) {
 		if !ok {
 			continue
 		}
-		rec, err := s.Attempt(ctx, id, n, a)
+		rec, err := s.Attempt(ctx, AttemptRef{CampaignID: id, ContactID: n, Attempt: a})
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +265,7 @@ func (s *Store) Cancel(ctx context.Context, id string, q Enqueuer, finished func
 	}
 	for _, m := range held {
 		if n, a, ok := parseLiveMember(m); ok {
-			if err := q.EnqueueDial(ctx, id, n, a, s.now()); err != nil {
+			if err := q.EnqueueDial(ctx, AttemptRef{CampaignID: id, ContactID: n, Attempt: a}, s.now()); err != nil {
 				return 0, fmt.Errorf("cancel campaign %s: %w (run cancel again)", id, err)
 			}
 		}

@@ -44,9 +44,10 @@ redis.call("HSET", KEYS[2], ARGV[1], ARGV[2])
 return 1
 `)
 
-// Follow takes, or renews, token's lease on following attempt a of contact n's live call,
+// Follow takes, or renews, token's lease on following attempt ref's live call,
 // for FollowLease. It reports false when another token holds a lease that has not run out.
-func (s *Store) Follow(ctx context.Context, id string, n, a int, token string) (bool, error) {
+func (s *Store) Follow(ctx context.Context, ref AttemptRef, token string) (bool, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	keys := []string{followersKey(id), followerKey(id)}
 	res, err := followScript.Run(ctx, s.rdb, keys, liveMember(n, a), token, FollowLease.Milliseconds()).Int()
 	if err != nil {
@@ -69,20 +70,15 @@ end
 return 0
 `)
 
-// Unfollow drops token's lease on following attempt a of contact n, when token holds it:
+// Unfollow drops token's lease on following attempt ref, when token holds it:
 // the call is over and recorded, or the worker stops (another adopts the call at once).
-func (s *Store) Unfollow(ctx context.Context, id string, n, a int, token string) error {
+func (s *Store) Unfollow(ctx context.Context, ref AttemptRef, token string) error {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	keys := []string{followersKey(id), followerKey(id)}
 	if err := unfollowScript.Run(ctx, s.rdb, keys, liveMember(n, a), token).Err(); err != nil {
 		return fmt.Errorf("unfollow attempt %s/%d/%d: %w", id, n, a, err)
 	}
 	return nil
-}
-
-// AttemptRef names one attempt.
-type AttemptRef struct {
-	CampaignID         string
-	ContactID, Attempt int
 }
 
 // Orphans lists, for each campaign of ids, up to limit attempts whose follower's lease ran

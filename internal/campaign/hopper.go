@@ -18,10 +18,11 @@ import (
 // each; the task's run takes it off the ready set, and once the task has ended for good
 // it leaves the dispatched set, which the reconciler checks against asynq.
 
-// EnqueueDial parks attempt a of contact n of campaign id in the campaign's hopper, due
+// EnqueueDial parks attempt ref in the campaign's hopper, due
 // at at (zero: now). Parking an attempt that is parked already moves its due time. Store
 // implements Enqueuer this way: a retry, a resume and an upload all go through the hopper.
-func (s *Store) EnqueueDial(ctx context.Context, id string, n, a int, at time.Time) error {
+func (s *Store) EnqueueDial(ctx context.Context, ref AttemptRef, at time.Time) error {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	if at.IsZero() {
 		at = s.now()
 	}
@@ -110,18 +111,20 @@ func refs(id string, members []string) []AttemptRef {
 	return out
 }
 
-// Started records that the dial task of attempt a of contact n runs: it is no longer
+// Started records that the dial task of attempt ref runs: it is no longer
 // ready (waiting in asynq), though still dispatched.
-func (s *Store) Started(ctx context.Context, id string, n, a int) error {
+func (s *Store) Started(ctx context.Context, ref AttemptRef) error {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	if err := s.rdb.ZRem(ctx, readyKey(id), liveMember(n, a)).Err(); err != nil {
 		return fmt.Errorf("record start of %s/%d/%d: %w", id, n, a, err)
 	}
 	return nil
 }
 
-// Settled records that the dial task of attempt a of contact n ended for good (its
+// Settled records that the dial task of attempt ref ended for good (its
 // follow-up is recorded, or it was parked again): it is neither ready nor dispatched.
-func (s *Store) Settled(ctx context.Context, id string, n, a int) error {
+func (s *Store) Settled(ctx context.Context, ref AttemptRef) error {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	m := liveMember(n, a)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRem(ctx, readyKey(id), m)
@@ -196,8 +199,9 @@ func (s *Store) Dispatched(ctx context.Context, id string, before time.Time, lim
 	return refs(id, members), nil
 }
 
-// CallLive reports whether attempt a of contact n has a live call.
-func (s *Store) CallLive(ctx context.Context, id string, n, a int) (bool, error) {
+// CallLive reports whether attempt ref has a live call.
+func (s *Store) CallLive(ctx context.Context, ref AttemptRef) (bool, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	ok, err := s.rdb.SIsMember(ctx, liveKey(id), liveMember(n, a)).Result()
 	if err != nil {
 		return false, fmt.Errorf("read live calls of campaign %s: %w", id, err)
@@ -225,12 +229,13 @@ redis.call("HINCRBY", KEYS[4], "rebuilt", 1)
 return 1
 `)
 
-// Rebuild parks attempt a of contact n again, due now, because its dial task is gone
+// Rebuild parks attempt ref again, due now, because its dial task is gone
 // (deleted through asynq's Inspector or web UI, or lost with a Redis restore), and counts
 // it under Status.Rebuilt. It reports false when the attempt was not dispatched any more
 // (its task ended meanwhile). Dialing it again is safe: the attempt's record says whether
 // it was dialed, and a claimed attempt is looked up, never dialed twice.
-func (s *Store) Rebuild(ctx context.Context, id string, n, a int) (bool, error) {
+func (s *Store) Rebuild(ctx context.Context, ref AttemptRef) (bool, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	keys := []string{dispatchedKey(id), readyKey(id), hopperKey(id), countersKey(id)}
 	ok, err := rebuildScript.Run(ctx, s.rdb, keys, liveMember(n, a), s.now().UnixMilli()).Bool()
 	if err != nil {

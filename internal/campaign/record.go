@@ -34,8 +34,9 @@ var attemptFields = []string{
 	"cost", "recording", "caller_id",
 }
 
-// Attempt reads attempt a of contact n. An attempt nobody claimed has State AttemptNew.
-func (s *Store) Attempt(ctx context.Context, id string, n, a int) (*Attempt, error) {
+// Attempt reads attempt ref. An attempt nobody claimed has State AttemptNew.
+func (s *Store) Attempt(ctx context.Context, ref AttemptRef) (*Attempt, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	vals, err := s.rdb.HMGet(ctx, attemptKey(id, n, a), attemptFields...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read attempt %s/%d/%d: %w", id, n, a, err)
@@ -57,8 +58,9 @@ func (s *Store) Attempt(ctx context.Context, id string, n, a int) (*Attempt, err
 	}, nil
 }
 
-// AttemptState reads only attempt a's state: what a worker polling a live call needs.
-func (s *Store) AttemptState(ctx context.Context, id string, n, a int) (AttemptState, error) {
+// AttemptState reads only attempt ref's state: what a worker polling a live call needs.
+func (s *Store) AttemptState(ctx context.Context, ref AttemptRef) (AttemptState, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	v, err := s.rdb.HGet(ctx, attemptKey(id, n, a), "state").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("read attempt %s/%d/%d: %w", id, n, a, err)
@@ -148,13 +150,14 @@ redis.call("HSETNX", KEYS[3], "first_dial_at", ARGV[1])
 return 1
 `)
 
-// ClaimAttempt marks attempt a of contact n as dialing, so that no other delivery of the
+// ClaimAttempt marks attempt ref as dialing, so that no other delivery of the
 // same task dials it, and records worker and audit with it. It reports whether this call
 // made the claim. It claims nothing and returns ErrCampaignPaused or ErrCampaignCanceled
 // when an operator paused or canceled the campaign: checked in the same step as the claim,
 // so that no dial begins after Pause or Cancel returns. It returns ErrContactFinished when
 // the contact got its final outcome meanwhile (Skip).
-func (s *Store) ClaimAttempt(ctx context.Context, id string, n, a int, worker string, audit Audit) (bool, error) {
+func (s *Store) ClaimAttempt(ctx context.Context, ref AttemptRef, worker string, audit Audit) (bool, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id), waitingKey(id), campaignKey(id)}
 	args := append([]any{formatTime(s.now()), worker, n}, audit.fields()...)
 	res, err := claimScript.Run(ctx, s.rdb, keys, args...).Result()
@@ -193,12 +196,13 @@ redis.call("HINCRBY", KEYS[3], "attempts", -1)
 return 1
 `)
 
-// Unclaim undoes worker's claim of attempt a of contact n (ClaimAttempt) when its dial was
+// Unclaim undoes worker's claim of attempt ref (ClaimAttempt) when its dial was
 // refused before any call was placed, as when Interactly refuses the API key: the attempt is
 // new again, and neither the contact's nor the campaign's attempts count it. It reports
 // whether it undid the claim; it does nothing to an attempt another worker claimed (unless
 // worker is ""), or that is past dialing.
-func (s *Store) Unclaim(ctx context.Context, id string, n, a int, worker string) (bool, error) {
+func (s *Store) Unclaim(ctx context.Context, ref AttemptRef, worker string) (bool, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	keys := []string{attemptKey(id, n, a), contactKey(id, n), countersKey(id)}
 	res, err := unclaimScript.Run(ctx, s.rdb, keys, worker).Int()
 	if err != nil {
@@ -242,12 +246,13 @@ redis.call("SADD", KEYS[3], ARGV[4])
 return 1
 `)
 
-// RecordCall records the call id that Connect Call returned for attempt a of contact n and
+// RecordCall records the call id that Connect Call returned for attempt ref and
 // counts the call live. It is called before anything else is done with the call, so that a
 // redelivered task resumes the call instead of dialing again. It reports false when the
 // attempt's result is recorded: by a report of this call that came first, which is recorded
 // now if it was waiting for the call id. The call is over then.
-func (s *Store) RecordCall(ctx context.Context, id string, n, a int, callID, controlURL string, startedAt time.Time) (live bool, err error) {
+func (s *Store) RecordCall(ctx context.Context, ref AttemptRef, callID, controlURL string, startedAt time.Time) (live bool, err error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id), earlyKey(id, n, a)}
 	res, err := recordCallScript.Run(ctx, s.rdb, keys, callID, controlURL, formatTime(startedAt), liveMember(n, a)).Int()
 	if err != nil {
@@ -256,9 +261,10 @@ func (s *Store) RecordCall(ctx context.Context, id string, n, a int, callID, con
 	return res == 1, nil
 }
 
-// CallEnded no longer counts attempt a's call live: it has been seen to end, and only its
+// CallEnded no longer counts attempt ref's call live: it has been seen to end, and only its
 // analysis is awaited. FinishAttempt does the same; calling both is harmless.
-func (s *Store) CallEnded(ctx context.Context, id string, n, a int) error {
+func (s *Store) CallEnded(ctx context.Context, ref AttemptRef) error {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	if err := s.rdb.SRem(ctx, liveKey(id), liveMember(n, a)).Err(); err != nil {
 		return fmt.Errorf("record end of call %s/%d/%d: %w", id, n, a, err)
 	}
@@ -361,7 +367,7 @@ const (
 	RecordDone RecordStatus = "done"
 )
 
-// RecordResult records r as attempt a's result, copies it onto the contact and no longer
+// RecordResult records r as attempt ref's result, copies it onto the contact and no longer
 // counts the call live, once: when the attempt already has a result, it stays (only its
 // missing analysis may be filled in from r), so a replayed webhook or a webhook and a poll
 // that both saw the end agree on one result. An attempt nobody claimed is never written
@@ -371,11 +377,12 @@ const (
 // callID "" is for the worker that claimed the attempt and read the result itself. With
 // announce set, a change is published on EndedChannel with the attempt's dial task ID, so
 // that the worker following the call learns at once.
-func (s *Store) RecordResult(ctx context.Context, id string, n, a int, callID string, r Result, announce bool) (RecordStatus, error) {
+func (s *Store) RecordResult(ctx context.Context, ref AttemptRef, callID string, r Result, announce bool) (RecordStatus, error) {
+	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
 	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id), earlyKey(id, n, a)}
 	msg := ""
 	if announce {
-		msg = id + ":" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+		msg = ref.String()
 	}
 	args := append([]any{callID, liveMember(n, a), msg, EndedChannel}, resultFields(r)...)
 	res, err := recordResultScript.Run(ctx, s.rdb, keys, args...).Text()
@@ -385,27 +392,27 @@ func (s *Store) RecordResult(ctx context.Context, id string, n, a int, callID st
 	return RecordStatus(res), nil
 }
 
-// FinishAttempt records r as attempt a's result (see RecordResult) and returns the result
+// FinishAttempt records r as attempt ref's result (see RecordResult) and returns the result
 // that stands: r, or the one recorded before it, analysis filled in from r if it lacked one.
-func (s *Store) FinishAttempt(ctx context.Context, id string, n, a int, r Result) (Result, error) {
-	status, err := s.RecordResult(ctx, id, n, a, "", r, false)
+func (s *Store) FinishAttempt(ctx context.Context, ref AttemptRef, r Result) (Result, error) {
+	status, err := s.RecordResult(ctx, ref, "", r, false)
 	if err != nil {
 		return Result{}, err
 	}
 	if status == Recorded {
 		return r, nil
 	}
-	rec, err := s.Attempt(ctx, id, n, a)
+	rec, err := s.Attempt(ctx, ref)
 	if err != nil {
 		return Result{}, err
 	}
 	return rec.Result, nil
 }
 
-// AnnounceEnd publishes on EndedChannel that attempt a's call was seen to end (a
+// AnnounceEnd publishes on EndedChannel that attempt ref's call was seen to end (a
 // status-update webhook), so that its worker looks at the call at once.
-func (s *Store) AnnounceEnd(ctx context.Context, id string, n, a int) error {
-	msg := id + ":" + strconv.Itoa(n) + ":" + strconv.Itoa(a)
+func (s *Store) AnnounceEnd(ctx context.Context, ref AttemptRef) error {
+	msg := ref.String()
 	if err := s.rdb.Publish(ctx, EndedChannel, msg).Err(); err != nil {
 		return fmt.Errorf("announce end of %s: %w", msg, err)
 	}

@@ -26,14 +26,14 @@ func TestWriteReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 11, 21, 17, 0, 0, 123e6, time.UTC)
-	if _, err := store.ClaimAttempt(ctx, c.ID, 1, 1, "w", Audit{}); err != nil {
+	if _, err := store.ClaimAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, "w", Audit{}); err != nil {
 		t.Fatal(err)
 	}
 	r := Result{Outcome: OutcomeCompleted, CallID: "CC-1", StartedAt: start, EndedAt: start.Add(90 * time.Second),
 		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good",
 		Summary: "Ann confirmed, \"Tuesday\".", StructuredData: `{"confirmed":true}`,
 		Cost: "0.12", Recording: "recordings/CC-1.wav"}
-	if _, err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
+	if _, err := store.FinishAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, r); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Finalize(ctx, c.ID, 1, OutcomeCompleted, ""); err != nil {
@@ -83,11 +83,11 @@ func TestWriteAttemptReport(t *testing.T) {
 		Window: "mon-fri 09:00-20:00", Suppression: "not suppressed", Frequency: "1 of 3 in 24h0m0s"}
 	start := time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
 	for a, outcome := range []Outcome{OutcomeBusy, OutcomeCompleted} {
-		if _, err := store.ClaimAttempt(ctx, c.ID, 1, a+1, "w1", audit); err != nil {
+		if _, err := store.ClaimAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: a + 1}, "w1", audit); err != nil {
 			t.Fatal(err)
 		}
 		r := Result{Outcome: outcome, CallID: "CC-" + string(rune('a'+a)), StartedAt: start, EndedAt: start.Add(time.Minute), PhoneCallStatus: string(outcome)}
-		if _, err := store.FinishAttempt(ctx, c.ID, 1, a+1, r); err != nil {
+		if _, err := store.FinishAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: a + 1}, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -282,10 +282,10 @@ func seedAwkwardCampaign(tb testing.TB, store *Store, rows int) *Campaign {
 		if outcome == OutcomeError {
 			r.Error = "=HYPERLINK(\"http://evil.example\")"
 		}
-		if _, err := store.ClaimAttempt(ctx, c.ID, n, 1, "w", Audit{}); err != nil {
+		if _, err := store.ClaimAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, "w", Audit{}); err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := store.FinishAttempt(ctx, c.ID, n, 1, r); err != nil {
+		if _, err := store.FinishAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, r); err != nil {
 			tb.Fatal(err)
 		}
 		if n%5 != 0 { // every fifth stays pending, as if a retry were due

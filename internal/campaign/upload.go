@@ -23,7 +23,7 @@ import (
 // Enqueueing a task that exists already must succeed without a second task (queue.Client
 // does this with asynq's TaskID).
 type Enqueuer interface {
-	EnqueueDial(ctx context.Context, campaignID string, contactID, attempt int, at time.Time) error
+	EnqueueDial(ctx context.Context, ref AttemptRef, at time.Time) error
 }
 
 // Suppressor tells which numbers are on a suppression (do-not-call) list that campaign
@@ -363,7 +363,7 @@ func (s *Store) load(ctx context.Context, c *Campaign, open func() (io.ReadClose
 		}
 		g.Go(func() error {
 			for n := range dialable {
-				if err := enq.EnqueueDial(ctx, c.ID, n, 1, due); err != nil {
+				if err := enq.EnqueueDial(ctx, AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, due); err != nil {
 					return fmt.Errorf("enqueue contact %d: %w", n, err)
 				}
 			}

@@ -24,13 +24,13 @@ type fakeEnqueuer struct {
 	failAfter int
 }
 
-func (f *fakeEnqueuer) EnqueueDial(_ context.Context, campaign string, contact, attempt int, _ time.Time) error {
+func (f *fakeEnqueuer) EnqueueDial(_ context.Context, ref AttemptRef, _ time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAfter > 0 && len(f.tasks) >= f.failAfter {
 		return errors.New("redis went away")
 	}
-	f.tasks = append(f.tasks, fmt.Sprintf("%s:%d:%d", campaign, contact, attempt))
+	f.tasks = append(f.tasks, fmt.Sprintf("%s:%d:%d", ref.CampaignID, ref.ContactID, ref.Attempt))
 	return nil
 }
 
@@ -227,13 +227,13 @@ func TestAttemptRecords(t *testing.T) {
 	}
 	ctx := t.Context()
 	for i, want := range []bool{true, false} {
-		ok, err := store.ClaimAttempt(ctx, c.ID, 1, 1, "w1", Audit{})
+		ok, err := store.ClaimAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, "w1", Audit{})
 		if err != nil || ok != want {
 			t.Fatalf("claim #%d = %v, %v; want %v", i+1, ok, err, want)
 		}
 	}
 	start := time.Date(2026, 11, 21, 17, 0, 0, 0, time.UTC)
-	if _, err := store.RecordCall(ctx, c.ID, 1, 1, "CC-1", "http://x/control", start); err != nil {
+	if _, err := store.RecordCall(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, "CC-1", "http://x/control", start); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := store.Status(ctx, c.ID); st.LiveCalls != 1 || st.Attempts != 1 {
@@ -241,10 +241,10 @@ func TestAttemptRecords(t *testing.T) {
 	}
 	r := Result{Outcome: OutcomeCompleted, CallID: "CC-1", StartedAt: start, EndedAt: start.Add(time.Minute),
 		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good", Summary: "Confirmed.", StructuredData: `{"confirmed":true}`}
-	if _, err := store.FinishAttempt(ctx, c.ID, 1, 1, r); err != nil {
+	if _, err := store.FinishAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, r); err != nil {
 		t.Fatal(err)
 	}
-	att, err := store.Attempt(ctx, c.ID, 1, 1)
+	att, err := store.Attempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -240,7 +240,7 @@ func (c *Console) contact(w http.ResponseWriter, r *http.Request) {
 	}
 	var attempts []*campaign.Attempt
 	for a := 1; a <= ct.Attempts; a++ {
-		at, err := c.store.Attempt(r.Context(), id, n, a)
+		at, err := c.store.Attempt(r.Context(), campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a})
 		if err != nil {
 			c.fail(w, r, err)
 			return

@@ -388,7 +388,7 @@ func (f *Feeder) feedAccount(ctx context.Context, name string, vs []*view, now t
 		p.allowance -= float64(len(refs))
 		acctFree -= len(refs)
 		for _, r := range refs {
-			if err := f.queue.EnqueueDial(ctx, r.CampaignID, r.ContactID, r.Attempt, time.Time{}); err != nil {
+			if err := f.queue.EnqueueDial(ctx, r, time.Time{}); err != nil {
 				// The attempt is dispatched without a task: the reconciler parks it again.
 				return err
 			}
@@ -484,22 +484,21 @@ func (f *Feeder) Reconcile(ctx context.Context) (int, error) {
 			return rebuilt, err
 		}
 		for _, r := range refs {
-			live, err := f.store.CallLive(ctx, id, r.ContactID, r.Attempt)
+			live, err := f.store.CallLive(ctx, r)
 			if err != nil {
 				return rebuilt, err
 			}
 			if live {
 				continue
 			}
-			t := queue.DialTask{CampaignID: id, ContactID: r.ContactID, Attempt: r.Attempt}
-			_, err = f.inspect.GetTaskInfo(queue.Name, t.TaskID())
+			_, err = f.inspect.GetTaskInfo(queue.Name, r.String())
 			if err == nil {
 				continue
 			}
 			if !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
-				return rebuilt, fmt.Errorf("look up task %s: %w", t.TaskID(), err)
+				return rebuilt, fmt.Errorf("look up task %s: %w", r, err)
 			}
-			ok, err := f.store.Rebuild(ctx, id, r.ContactID, r.Attempt)
+			ok, err := f.store.Rebuild(ctx, r)
 			if err != nil {
 				return rebuilt, err
 			}

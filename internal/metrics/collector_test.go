@@ -86,15 +86,15 @@ func TestCampaignMetrics(t *testing.T) {
 	ctx := t.Context()
 	start := time.Date(2026, 11, 21, 17, 0, 0, 0, time.UTC)
 	for _, n := range []int{1, 4} {
-		if ok, err := store.ClaimAttempt(ctx, c.ID, n, 1, "w1", campaign.Audit{}); err != nil || !ok {
+		if ok, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, "w1", campaign.Audit{}); err != nil || !ok {
 			t.Fatalf("claim %d = %v, %v", n, ok, err)
 		}
-		if _, err := store.RecordCall(ctx, c.ID, n, 1, fmt.Sprintf("CC-%d", n), "", start); err != nil {
+		if _, err := store.RecordCall(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, fmt.Sprintf("CC-%d", n), "", start); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Contact 4 ends busy; contact 1's call is still live.
-	if _, err := store.FinishAttempt(ctx, c.ID, 4, 1, campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-4"}); err != nil {
+	if _, err := store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: 4, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-4"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Finalize(ctx, c.ID, 4, campaign.OutcomeBusy, ""); err != nil {
@@ -102,7 +102,7 @@ func TestCampaignMetrics(t *testing.T) {
 	}
 
 	// A next attempt waits in the hopper: a wait, not a failure.
-	if err := store.EnqueueDial(ctx, c.ID, 1, 2, start.Add(time.Hour)); err != nil {
+	if err := store.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 2}, start.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -31,7 +31,7 @@ func setup(tb testing.TB) (*redis.Client, *campaign.Store) {
 // nopEnqueuer accepts every dial task and keeps none: the tests read the store, not a queue.
 type nopEnqueuer struct{}
 
-func (nopEnqueuer) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
+func (nopEnqueuer) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) error { return nil }
 
 // mustFile parses a minimal campaign file, with defaults.
 func mustFile(tb testing.TB) *campaign.File {

@@ -50,7 +50,7 @@ var callStart = time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
 // dialEnqueuer swallows the upload's dial tasks.
 type dialEnqueuer struct{}
 
-func (dialEnqueuer) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
+func (dialEnqueuer) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) error { return nil }
 
 // receiver is an HTTP endpoint on loopback that records what it is sent. The n-th request
 // (from 0) is answered with statuses[n], or 200 past the end of statuses.
@@ -179,14 +179,15 @@ func (fx *fixture) setClock(now time.Time) {
 func (fx *fixture) finishAnn(t *testing.T) {
 	t.Helper()
 	ctx, id := t.Context(), fx.c.ID
-	if _, err := fx.store.ClaimAttempt(ctx, id, 1, 1, "w1", campaign.Audit{}); err != nil {
+	if _, err := fx.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, "w1", campaign.Audit{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := fx.store.FinishAttempt(ctx, id, 1, 1, campaign.Result{
+	_, err := fx.store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{
 		Outcome: campaign.OutcomeCompleted, CallID: "CC-1", StartedAt: callStart, EndedAt: callStart.Add(time.Minute),
 		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good",
 		Summary: `Confirmed "Tuesday".`, StructuredData: `{"confirmed":true}`,
 	})
+
 	if err != nil {
 		t.Fatal(err)
 	}

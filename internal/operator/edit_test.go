@@ -34,10 +34,10 @@ func dialable(tb testing.TB, op *Operator, id string, rows int) []int {
 func mustDial(tb testing.TB, op *Operator, id string, n, a int, o campaign.Outcome, final bool) {
 	tb.Helper()
 	ctx, s := tb.Context(), op.Store()
-	if ok, err := s.ClaimAttempt(ctx, id, n, a, "w1", campaign.Audit{}); err != nil || !ok {
+	if ok, err := s.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a}, "w1", campaign.Audit{}); err != nil || !ok {
 		tb.Fatalf("claim %d/%d: %v %v", n, a, ok, err)
 	}
-	if _, err := s.FinishAttempt(ctx, id, n, a, campaign.Result{Outcome: o, CallID: "call-" + strconv.Itoa(n)}); err != nil {
+	if _, err := s.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a}, campaign.Result{Outcome: o, CallID: "call-" + strconv.Itoa(n)}); err != nil {
 		tb.Fatal(err)
 	}
 	if final {
@@ -99,10 +99,10 @@ func TestEdit(t *testing.T) {
 	if err := s.WaitForWindow(ctx, c.ID, ds[0], later); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnqueueDial(ctx, c.ID, ds[0], 1, later); err != nil {
+	if err := s.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: ds[0], Attempt: 1}, later); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnqueueDial(ctx, c.ID, ds[1], 1, testutil.Now().Add(48*time.Hour)); err != nil {
+	if err := s.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: ds[1], Attempt: 1}, testutil.Now().Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	end := testutil.Now().Add(24 * time.Hour).Truncate(time.Second)
@@ -187,7 +187,7 @@ func TestRetryRedialSkip(t *testing.T) {
 	if r, err := op.Redial(ctx, c.ID, ds[2]); err != nil || r != (campaign.RedialResult{Attempt: 2, Retried: campaign.OutcomeCompleted}) {
 		t.Errorf("redial of a completed contact: %+v, %v", r, err)
 	}
-	if err := s.EnqueueDial(ctx, c.ID, ds[3], 1, testutil.Now().Add(time.Hour)); err != nil {
+	if err := s.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: ds[3], Attempt: 1}, testutil.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := op.Redial(ctx, c.ID, ds[3]); err != nil || r.Attempt != 1 || r.Retried != "" {
@@ -203,7 +203,7 @@ func TestRetryRedialSkip(t *testing.T) {
 	if _, err := op.Redial(ctx, c.ID, 999); !errors.Is(err, campaign.ErrContactNotFound) {
 		t.Errorf("redial of no row: %v", err)
 	}
-	if ok, err := s.ClaimAttempt(ctx, c.ID, ds[4], 1, "w1", campaign.Audit{}); err != nil || !ok {
+	if ok, err := s.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: ds[4], Attempt: 1}, "w1", campaign.Audit{}); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	if _, err := op.Redial(ctx, c.ID, ds[4]); !errors.As(err, &cse) {
@@ -218,7 +218,7 @@ func TestRetryRedialSkip(t *testing.T) {
 	if ct.Outcome != campaign.OutcomeCanceled || ct.Last.Error != campaign.SkippedReason || parked(ds[5], 1) {
 		t.Errorf("skipped contact: outcome %q, error %q, parked %v", ct.Outcome, ct.Last.Error, parked(ds[5], 1))
 	}
-	if _, err := s.ClaimAttempt(ctx, c.ID, ds[5], 1, "w1", campaign.Audit{}); !errors.Is(err, campaign.ErrContactFinished) {
+	if _, err := s.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: ds[5], Attempt: 1}, "w1", campaign.Audit{}); !errors.Is(err, campaign.ErrContactFinished) {
 		t.Errorf("claim of a skipped contact: %v, want ErrContactFinished", err)
 	}
 	if err := op.Skip(ctx, c.ID, ds[5]); !errors.As(err, &cse) {
@@ -233,7 +233,7 @@ func TestRetryRedialSkip(t *testing.T) {
 		o := campaign.OutcomeNoAnswer
 		if n == ds[4] { // claimed above: its attempt 1 ends busy
 			o = campaign.OutcomeBusy
-			if _, err := s.FinishAttempt(ctx, c.ID, n, 1, campaign.Result{Outcome: o}); err != nil {
+			if _, err := s.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, campaign.Result{Outcome: o}); err != nil {
 				t.Fatal(err)
 			}
 		}

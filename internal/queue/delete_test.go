@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
@@ -27,14 +28,14 @@ func TestDeleteTasks(t *testing.T) {
 			if n > 300 && id == "bbbb" {
 				continue
 			}
-			if err := c.EnqueueDial(ctx, id, n, 1, time.Time{}); err != nil {
+			if err := c.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: 1}, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	later := time.Now().Add(time.Hour)
 	for _, id := range []string{"aaaa", "bbbb"} {
-		if err := c.EnqueueDial(ctx, id, 1, 2, later); err != nil {
+		if err := c.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 2}, later); err != nil {
 			t.Fatal(err)
 		}
 		if err := in.ArchiveTask(Name, id+":2:1"); err != nil {
@@ -78,7 +79,7 @@ func TestDeleteTasks(t *testing.T) {
 		t.Errorf("task aaaa:7:1 after delete: %v, want ErrTaskNotFound", err)
 	}
 	// The IDs are free again: the same task can be enqueued anew.
-	if err := c.EnqueueDial(ctx, "aaaa", 7, 1, time.Time{}); err != nil {
+	if err := c.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: "aaaa", ContactID: 7, Attempt: 1}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := in.GetTaskInfo(Name, "aaaa:7:1"); err != nil {

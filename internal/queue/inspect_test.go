@@ -7,6 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
@@ -27,11 +28,11 @@ func TestTaskLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	task := DialTask{CampaignID: "c1", ContactID: 3, Attempt: 1}
-	if _, ok, err := TaskLease(t.Context(), rdb, task.TaskID()); err != nil || ok {
+	task := campaign.AttemptRef{CampaignID: "c1", ContactID: 3, Attempt: 1}
+	if _, ok, err := TaskLease(t.Context(), rdb, task.String()); err != nil || ok {
 		t.Fatalf("TaskLease before the task ran = %v, %v; want no lease", ok, err)
 	}
-	if err := c.EnqueueDial(t.Context(), task.CampaignID, task.ContactID, task.Attempt, time.Time{}); err != nil {
+	if err := c.EnqueueDial(t.Context(), task, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -40,7 +41,7 @@ func TestTaskLease(t *testing.T) {
 		t.Fatal("the task did not start within 15 s")
 	}
 	now := time.Now()
-	expiry, ok, err := TaskLease(t.Context(), rdb, task.TaskID())
+	expiry, ok, err := TaskLease(t.Context(), rdb, task.String())
 	if err != nil || !ok {
 		t.Fatalf("TaskLease while running = %v, %v; want a lease", ok, err)
 	}
@@ -50,7 +51,7 @@ func TestTaskLease(t *testing.T) {
 	}
 	close(done)
 	testutil.WaitFor(t, 10*time.Second, "the lease to go once the task returned", func() bool {
-		_, ok, err := TaskLease(t.Context(), rdb, task.TaskID())
+		_, ok, err := TaskLease(t.Context(), rdb, task.String())
 		return err == nil && !ok
 	})
 }

@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
@@ -34,26 +34,31 @@ const TaskTimeout = 40 * time.Minute
 // own retries, a lost worker). The worker records outcome error on the last try.
 const MaxRetry = 12
 
-// DialTask is the payload of a TypeDial task: attempt Attempt (1-based) of contact ContactID
-// (1-based input row) of campaign CampaignID.
-type DialTask struct {
+// dialPayload is the JSON payload of a TypeDial task, {"c":campaign,"n":contact,"a":attempt}:
+// a campaign.AttemptRef with the task's JSON keys. Tasks queued by every earlier version
+// carry it, so its keys never change.
+type dialPayload struct {
 	CampaignID string `json:"c"`
 	ContactID  int    `json:"n"`
 	Attempt    int    `json:"a"`
 }
 
-// TaskID is the asynq task ID, "campaign:contact:attempt". asynq refuses a second task with
-// the same ID while the first exists, so enqueueing an attempt twice makes one task.
-func (t DialTask) TaskID() string {
-	return t.CampaignID + ":" + strconv.Itoa(t.ContactID) + ":" + strconv.Itoa(t.Attempt)
+// NewDialTask returns the TypeDial task that dials attempt ref. Its asynq task ID, set by
+// EnqueueDial, is ref.String().
+func NewDialTask(ref campaign.AttemptRef) *asynq.Task {
+	payload, _ := json.Marshal(dialPayload(ref))
+	return asynq.NewTask(TypeDial, payload)
 }
 
-// ParseDialTask decodes a TypeDial payload.
-func ParseDialTask(task *asynq.Task) (DialTask, error) {
-	var t DialTask
-	if err := json.Unmarshal(task.Payload(), &t); err != nil {
-		return t, fmt.Errorf("decode %s payload: %w", task.Type(), err)
+// ParseDialTask decodes a TypeDial task's payload into the attempt it dials. It returns an
+// error when the payload is not JSON or lacks the campaign, or a contact or attempt of 1 or
+// more.
+func ParseDialTask(task *asynq.Task) (campaign.AttemptRef, error) {
+	var p dialPayload
+	if err := json.Unmarshal(task.Payload(), &p); err != nil {
+		return campaign.AttemptRef{}, fmt.Errorf("decode %s payload: %w", task.Type(), err)
 	}
+	t := campaign.AttemptRef(p)
 	if t.CampaignID == "" || t.ContactID < 1 || t.Attempt < 1 {
 		return t, fmt.Errorf("decode %s payload %s: campaign, contact and attempt are required", task.Type(), task.Payload())
 	}
@@ -71,24 +76,24 @@ func NewClient(rdb redis.UniversalClient) *Client {
 	return &Client{asynq: asynq.NewClientFromRedisClient(rdb), rdb: rdb}
 }
 
-// EnqueueDial enqueues attempt of contact in campaign, due at at (zero: now). A task that
-// exists already (same TaskID) is left as it is and counts as success.
-func (c *Client) EnqueueDial(ctx context.Context, campaign string, contact, attempt int, at time.Time) error {
-	t := DialTask{CampaignID: campaign, ContactID: contact, Attempt: attempt}
-	payload, _ := json.Marshal(t)
+// EnqueueDial enqueues the dial task of attempt ref, due at at (zero: now). Its asynq task ID
+// is ref.String(), "campaign:contact:attempt": asynq refuses a second task with the same ID
+// while the first exists, so a task that exists already is left as it is and counts as
+// success, and enqueueing an attempt twice makes one task.
+func (c *Client) EnqueueDial(ctx context.Context, ref campaign.AttemptRef, at time.Time) error {
 	opts := []asynq.Option{
-		asynq.Queue(Name), asynq.TaskID(t.TaskID()),
+		asynq.Queue(Name), asynq.TaskID(ref.String()),
 		asynq.MaxRetry(MaxRetry), asynq.Timeout(TaskTimeout),
 	}
 	if !at.IsZero() {
 		opts = append(opts, asynq.ProcessAt(CeilSecond(at)))
 	}
-	_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeDial, payload), opts...)
+	_, err := c.asynq.EnqueueContext(ctx, NewDialTask(ref), opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", t.TaskID(), err)
+		return fmt.Errorf("enqueue %s: %w", ref, err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/hibiken/asynq"
 )
@@ -64,7 +65,7 @@ func TestScheduledDialNeverEarly(t *testing.T) {
 	base := time.Now().Truncate(time.Second).Add(2 * time.Second)
 	for i := 1; i <= n; i++ {
 		due[i] = base.Add(fractions[i-1] * time.Millisecond)
-		if err := c.EnqueueDial(t.Context(), "c1", i, 2, due[i]); err != nil {
+		if err := c.EnqueueDial(t.Context(), campaign.AttemptRef{CampaignID: "c1", ContactID: i, Attempt: 2}, due[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,6 +79,29 @@ func TestScheduledDialNeverEarly(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		if early := due[i].Sub(started[i]); early > 0 {
 			t.Errorf("dial %d started %s before it was due", i, early)
+		}
+	}
+}
+
+// TestDialTaskPayload checks the dial task's JSON wire shape, {"c","n","a"}: tasks queued by
+// an earlier version must still run, and a task queued now must run on an earlier worker.
+func TestDialTaskPayload(t *testing.T) {
+	ref := campaign.AttemptRef{CampaignID: "c1", ContactID: 12, Attempt: 3}
+	task := NewDialTask(ref)
+	if task.Type() != TypeDial {
+		t.Errorf("type %q, want %q", task.Type(), TypeDial)
+	}
+	const wire = `{"c":"c1","n":12,"a":3}`
+	if got := string(task.Payload()); got != wire {
+		t.Errorf("payload %s, want %s", got, wire)
+	}
+	got, err := ParseDialTask(asynq.NewTask(TypeDial, []byte(wire)))
+	if err != nil || got != ref {
+		t.Errorf("ParseDialTask(%s) = %v, %v; want %v", wire, got, err, ref)
+	}
+	for _, bad := range []string{`{"c":"c1","n":0,"a":1}`, `{"n":1,"a":1}`, `{"c":"c1","n":1}`, `not json`} {
+		if _, err := ParseDialTask(asynq.NewTask(TypeDial, []byte(bad))); err == nil {
+			t.Errorf("ParseDialTask(%s) succeeded, want an error", bad)
 		}
 	}
 }

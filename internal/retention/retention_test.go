@@ -117,7 +117,7 @@ func TestSweep(t *testing.T) {
 	// A task of the short campaign left in asynq's archive, and a metrics series of it.
 	q := queue.NewClient(fx.rdb)
 	defer q.Close()
-	if err := q.EnqueueDial(ctx, short, 1, 2, fx.clock.Now().Add(time.Hour)); err != nil {
+	if err := q.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: short, ContactID: 1, Attempt: 2}, fx.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := asynq.NewInspectorFromRedisClient(fx.rdb).ArchiveTask(queue.Name, short+":1:2"); err != nil {

@@ -68,17 +68,17 @@ func (r *forgeryRig) reset(tb testing.TB) {
 	}
 	r.id = c.ID
 	claim := func(n int) {
-		if ok, err := r.store.ClaimAttempt(ctx, c.ID, n, 1, "w", campaign.Audit{}); err != nil || !ok {
+		if ok, err := r.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, "w", campaign.Audit{}); err != nil || !ok {
 			tb.Fatalf("claim %d = %v, %v", n, ok, err)
 		}
 	}
 	call := func(n int, id string) {
-		if live, err := r.store.RecordCall(ctx, c.ID, n, 1, id, "", time.Now()); err != nil || !live {
+		if live, err := r.store.RecordCall(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, id, "", time.Now()); err != nil || !live {
 			tb.Fatalf("record call %s = %v, %v", id, live, err)
 		}
 	}
 	finish := func(n int, res campaign.Result) {
-		if _, err := r.store.FinishAttempt(ctx, c.ID, n, 1, res); err != nil {
+		if _, err := r.store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, res); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -197,7 +197,7 @@ func (r *forgeryRig) checkOnlyItsAttemptChanged(t *testing.T, before, after map[
 		}
 	}
 	// Contact 3's call turns out to be CC-3: a report of any other call must not finish it.
-	live, err := r.store.RecordCall(t.Context(), r.id, 3, 1, "CC-3", "", time.Now())
+	live, err := r.store.RecordCall(t.Context(), campaign.AttemptRef{CampaignID: r.id, ContactID: 3, Attempt: 1}, "CC-3", "", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestReportsOfTheDialedCallRecord(t *testing.T) {
 	post(4, "CC-4", "completed")
 	post(3, "CC-3", "no-answer")
 	post(3, "CC-forged", "busy") // kept too, but under its own call id
-	if live, err := r.store.RecordCall(ctx, r.id, 3, 1, "CC-3", "", time.Now()); err != nil || live {
+	if live, err := r.store.RecordCall(ctx, campaign.AttemptRef{CampaignID: r.id, ContactID: 3, Attempt: 1}, "CC-3", "", time.Now()); err != nil || live {
 		t.Fatalf("RecordCall of CC-3 after its report = %v, %v; want false (done)", live, err)
 	}
 	for n, want := range map[int]campaign.Result{
@@ -277,7 +277,7 @@ func TestReportsOfTheDialedCallRecord(t *testing.T) {
 		3: {Outcome: campaign.OutcomeNoAnswer, Summary: "S-CC-3", CallID: "CC-3"},
 		4: {Outcome: campaign.OutcomeCompleted, Summary: "S-CC-4", CallID: "CC-4"},
 	} {
-		rec, err := r.store.Attempt(ctx, r.id, n, 1)
+		rec, err := r.store.Attempt(ctx, campaign.AttemptRef{CampaignID: r.id, ContactID: n, Attempt: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

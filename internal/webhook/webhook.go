@@ -177,7 +177,7 @@ func (h *Handler) handle(r *http.Request, msg *interactly.ServerMessage, receive
 		if res.EndedAt.IsZero() {
 			res.EndedAt = msg.Timestamp.Time
 		}
-		status, err := h.cfg.Store.RecordResult(ctx, ref.campaign, ref.contact, ref.attempt, call.ID, res, true)
+		status, err := h.cfg.Store.RecordResult(ctx, ref, call.ID, res, true)
 		if err != nil {
 			return err
 		}
@@ -187,29 +187,23 @@ func (h *Handler) handle(r *http.Request, msg *interactly.ServerMessage, receive
 		h.log.Debug("end-of-call-report", "call", call.ID, "outcome", res.Outcome, "recorded", status)
 	case interactly.EventStatusUpdate:
 		if msg.Call.Ended() {
-			return h.cfg.Store.AnnounceEnd(ctx, ref.campaign, ref.contact, ref.attempt)
+			return h.cfg.Store.AnnounceEnd(ctx, ref)
 		}
 	}
 	return nil
 }
 
-// attemptRef names one attempt: the metadata the dialer puts on each call it places.
-type attemptRef struct {
-	campaign         string
-	contact, attempt int
-}
-
-// attemptOf reads the attempt from a call's metadata (campaignId, contactId, attempt; the
-// numbers as JSON numbers or strings).
-func attemptOf(call *interactly.Call) (attemptRef, bool) {
+// attemptOf reads the attempt from a call's metadata, which the dialer puts on each call it
+// places (campaignId, contactId, attempt; the numbers as JSON numbers or strings).
+func attemptOf(call *interactly.Call) (campaign.AttemptRef, bool) {
 	m := call.Metadata
 	id, _ := m["campaignId"].(string)
 	contact, ok1 := intOf(m["contactId"])
 	attempt, ok2 := intOf(m["attempt"])
 	if id == "" || !ok1 || !ok2 || contact < 1 || attempt < 1 {
-		return attemptRef{}, false
+		return campaign.AttemptRef{}, false
 	}
-	return attemptRef{campaign: id, contact: contact, attempt: attempt}, true
+	return campaign.AttemptRef{CampaignID: id, ContactID: contact, Attempt: attempt}, true
 }
 
 func intOf(v any) (int, bool) {

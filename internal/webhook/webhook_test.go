@@ -26,7 +26,7 @@ type fixture struct {
 
 type discard struct{}
 
-func (discard) EnqueueDial(context.Context, string, int, int, time.Time) error { return nil }
+func (discard) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) error { return nil }
 
 func setup(t testing.TB) *fixture {
 	t.Helper()
@@ -65,12 +65,12 @@ func seed(t testing.TB, rdb *redis.Client, csv string) *fixture {
 // dial claims contact n's first attempt and, when callID is not empty, records its call.
 func (fx *fixture) dial(t *testing.T, n int, callID string) {
 	t.Helper()
-	ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, n, 1, "w", campaign.Audit{})
+	ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: n, Attempt: 1}, "w", campaign.Audit{})
 	if err != nil || !ok {
 		t.Fatalf("claim = %v, %v", ok, err)
 	}
 	if callID != "" {
-		if _, err := fx.store.RecordCall(t.Context(), fx.c.ID, n, 1, callID, "", time.Now()); err != nil {
+		if _, err := fx.store.RecordCall(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: n, Attempt: 1}, callID, "", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,7 +139,7 @@ func TestRefusals(t *testing.T) {
 		})
 	}
 	// None of them recorded anything.
-	rec, err := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1)
+	rec, err := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1})
 	if err != nil || rec.State != campaign.AttemptNew {
 		t.Errorf("attempt after refusals = %+v, %v; want untouched", rec, err)
 	}
@@ -165,7 +165,7 @@ func TestEndOfCallReportRecordsAndAnnounces(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("no announcement on the ended channel")
 	}
-	rec, err := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1)
+	rec, err := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestEndOfCallReportRecordsAndAnnounces(t *testing.T) {
 	if got, _ := fx.post(t, secret, report(fx.c.ID, 1, "CC-1", "busy")); got != http.StatusOK {
 		t.Fatalf("replay status = %d", got)
 	}
-	again, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1)
+	again, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1})
 	if again.Result != r {
 		t.Errorf("replay changed the result:\n%+v\n%+v", again.Result, r)
 	}
@@ -201,7 +201,7 @@ func TestReportOfAnotherCallIsIgnored(t *testing.T) {
 	if got, _ := fx.post(t, secret, report(fx.c.ID, 1, "CC-forged", "busy")); got != http.StatusOK {
 		t.Fatalf("status = %d", got)
 	}
-	rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1)
+	rec, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1})
 	if rec.State != campaign.AttemptLive {
 		t.Errorf("state = %q, want live: a report of another call must not finish the attempt", rec.State)
 	}
@@ -209,7 +209,7 @@ func TestReportOfAnotherCallIsIgnored(t *testing.T) {
 	if got, _ := fx.post(t, secret, report(fx.c.ID, 2, "CC-2", "busy")); got != http.StatusOK {
 		t.Fatalf("status = %d", got)
 	}
-	if rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 2, 1); rec.State != campaign.AttemptNew {
+	if rec, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 2, Attempt: 1}); rec.State != campaign.AttemptNew {
 		t.Errorf("unclaimed attempt state = %q, want new", rec.State)
 	}
 }
@@ -222,11 +222,11 @@ func TestReportBeforeTheCallIsRecorded(t *testing.T) {
 	if got, _ := fx.post(t, secret, report(fx.c.ID, 1, "CC-1", "no-answer")); got != http.StatusOK {
 		t.Fatalf("status = %d", got)
 	}
-	live, err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, "CC-1", "http://ctl", time.Now())
+	live, err := fx.store.RecordCall(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "CC-1", "http://ctl", time.Now())
 	if err != nil || live {
 		t.Fatalf("RecordCall after the report = %v, %v; want false", live, err)
 	}
-	rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1)
+	rec, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1})
 	if rec.State != campaign.AttemptDone || rec.Result.Outcome != campaign.OutcomeNoAnswer || rec.CallID != "CC-1" {
 		t.Errorf("attempt = %+v", rec)
 	}
@@ -259,7 +259,7 @@ func TestStatusUpdateOfEndedCallAnnounces(t *testing.T) {
 		t.Errorf("a second announcement %q: only the update that shows the end announces", m.Payload)
 	case <-time.After(100 * time.Millisecond):
 	}
-	if rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1); rec.State != campaign.AttemptLive {
+	if rec, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}); rec.State != campaign.AttemptLive {
 		t.Errorf("a status-update recorded a result: state %q", rec.State)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/dialerhq/dialer/internal/queue"
 )
 
 // adoptCampaigns is how many of the newest campaigns AdoptOrphans looks at.
@@ -54,7 +53,7 @@ func (h *Handler) adoptOnce(ctx context.Context) error {
 		if int(h.adopting.Load()) >= h.cfg.AdoptLimit {
 			return nil
 		}
-		ok, err := store.Follow(ctx, ref.CampaignID, ref.ContactID, ref.Attempt, h.token)
+		ok, err := store.Follow(ctx, ref, h.token)
 		if err != nil {
 			return err
 		}
@@ -73,10 +72,9 @@ func (h *Handler) adoptOnce(ctx context.Context) error {
 // adopt follows the orphaned call of attempt ref, whose follower lease this Handler holds,
 // to its end and follow-up, as its own task's run would.
 func (h *Handler) adopt(ctx context.Context, ref campaign.AttemptRef) {
-	t := queue.DialTask{CampaignID: ref.CampaignID, ContactID: ref.ContactID, Attempt: ref.Attempt}
-	log := h.log.With("task", t.TaskID(), "adopted", true)
+	log := h.log.With("task", ref.String(), "adopted", true)
 	unfollow := func() {
-		if err := h.cfg.Store.Unfollow(context.WithoutCancel(ctx), ref.CampaignID, ref.ContactID, ref.Attempt, h.token); err != nil {
+		if err := h.cfg.Store.Unfollow(context.WithoutCancel(ctx), ref, h.token); err != nil {
 			log.Warn("drop the follower lease", "err", err)
 		}
 	}
@@ -92,7 +90,7 @@ func (h *Handler) adopt(ctx context.Context, ref campaign.AttemptRef) {
 		unfollow()
 		return
 	}
-	rec, err := h.cfg.Store.Attempt(ctx, ref.CampaignID, ref.ContactID, ref.Attempt)
+	rec, err := h.cfg.Store.Attempt(ctx, ref)
 	if err != nil {
 		log.Warn("adopt call: read attempt", "err", err)
 		unfollow()
@@ -104,7 +102,7 @@ func (h *Handler) adopt(ctx context.Context, ref campaign.AttemptRef) {
 		unfollow()
 		return
 	}
-	a := &attempt{h: h, c: cr.c, acct: acct, api: api, window: cr.window, ct: ct, t: t, log: log}
+	a := &attempt{h: h, c: cr.c, acct: acct, api: api, window: cr.window, ct: ct, t: ref, log: log}
 	switch {
 	case ct.ID == 0 || ct.Outcome != "":
 		unfollow()

@@ -18,11 +18,11 @@ func TestAdoptOrphanedCall(t *testing.T) {
 	ctx := t.Context()
 	// The dead worker claimed the attempt, placed the call, took a slot and the follower
 	// lease, and died: the lease ran out a second ago.
-	ok, err := fx.store.ClaimAttempt(ctx, fx.c.ID, 1, 1, "dead", campaign.Audit{})
+	ok, err := fx.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead", campaign.Audit{})
 	if err != nil || !ok {
 		t.Fatalf("claim = %v, %v", ok, err)
 	}
-	if _, err := fx.store.RecordCall(ctx, fx.c.ID, 1, 1, "CC-9", "", callStart); err != nil {
+	if _, err := fx.store.RecordCall(ctx, campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "CC-9", "", callStart); err != nil {
 		t.Fatal(err)
 	}
 	key := fx.c.ID + ":1:1"
@@ -52,7 +52,7 @@ func TestAdoptOrphanedCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	// While it follows, nobody else can take the call.
-	if ok, _ := fx.store.Follow(ctx, fx.c.ID, 1, 1, "other-worker"); ok {
+	if ok, _ := fx.store.Follow(ctx, campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "other-worker"); ok {
 		t.Error("a second worker took the lease of a call being adopted")
 	}
 	waitFor(t, "the adopted call's outcome", func() bool { return fx.contact(t).Outcome != "" })
@@ -78,7 +78,7 @@ func TestAdoptOrphanedCall(t *testing.T) {
 func TestLiveFollowerIsNotAdopted(t *testing.T) {
 	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 	ctx := t.Context()
-	if ok, err := fx.store.Follow(ctx, fx.c.ID, 1, 1, "alive"); err != nil || !ok {
+	if ok, err := fx.store.Follow(ctx, campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "alive"); err != nil || !ok {
 		t.Fatalf("follow = %v, %v", ok, err)
 	}
 	now, _ := fx.store.RedisTime(ctx)

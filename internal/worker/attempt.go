@@ -26,18 +26,18 @@ type attempt struct {
 	window *window.Window   // nil: dial any time
 	ct     *campaign.Contact
 	audit  campaign.Audit // why the dial is allowed, filled by the checks before it
-	t      queue.DialTask
+	t      campaign.AttemptRef
 	log    *slog.Logger
 	probe  bool // this dial probes an API key Interactly refused (see checkKeyHold)
 	sent   bool // a request of this dial reached for Interactly
 }
 
 // key identifies the attempt everywhere: asynq TaskID, slot holder, idempotency key.
-func (a *attempt) key() string { return a.t.TaskID() }
+func (a *attempt) key() string { return a.t.String() }
 
 func (a *attempt) run(ctx context.Context) error {
 	store := a.h.cfg.Store
-	rec, err := store.Attempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
+	rec, err := store.Attempt(ctx, a.t)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (a *attempt) run(ctx context.Context) error {
 		a.keyAccepted(ctx)
 		if call != nil {
 			a.log.Info("found the call of an interrupted dial", "call", call.ID)
-			live, err := store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, StartOf(call))
+			live, err := store.RecordCall(ctx, a.t, call.ID, call.Monitor.ControlURL, StartOf(call))
 			if err != nil {
 				return err
 			}
@@ -150,7 +150,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		return err
 	}
 	if claim {
-		ok, err := cfg.Store.ClaimAttempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, cfg.Name, a.audit)
+		ok, err := cfg.Store.ClaimAttempt(ctx, a.t, cfg.Name, a.audit)
 		if err != nil {
 			return a.stopped(ctx, err)
 		}
@@ -201,7 +201,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 			if claim {
 				worker = cfg.Name
 			}
-			if _, uerr := cfg.Store.Unclaim(context.WithoutCancel(ctx), a.t.CampaignID, a.t.ContactID, a.t.Attempt, worker); uerr != nil {
+			if _, uerr := cfg.Store.Unclaim(context.WithoutCancel(ctx), a.t, worker); uerr != nil {
 				a.log.Warn("undo the claim of a dial refused with the API key", "err", uerr)
 			}
 		}
@@ -217,7 +217,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		}
 		return fmt.Errorf("connect call: %w", err)
 	}
-	live, err := cfg.Store.RecordCall(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, call.ID, call.Monitor.ControlURL, StartOf(call))
+	live, err := cfg.Store.RecordCall(ctx, a.t, call.ID, call.Monitor.ControlURL, StartOf(call))
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		a.release(ctx, callerID)
 		return a.recorded(ctx)
 	}
-	if _, err := cfg.Store.Follow(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, a.h.token); err != nil {
+	if _, err := cfg.Store.Follow(ctx, a.t, a.h.token); err != nil {
 		a.log.Warn("take the follower lease", "err", err) // only adoption after a crash needs it
 	}
 	return a.follow(ctx, call.ID, callerID)
@@ -254,7 +254,7 @@ func (a *attempt) stopped(ctx context.Context, err error) error {
 // again and follows it. When another worker holds the lease (it adopted the call), the task
 // comes back later, for the follow-up once that worker has recorded the call.
 func (a *attempt) resume(ctx context.Context, callID, callerID string) error {
-	ok, err := a.h.cfg.Store.Follow(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, a.h.token)
+	ok, err := a.h.cfg.Store.Follow(ctx, a.t, a.h.token)
 	if err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ func (a *attempt) follow(ctx context.Context, callID, callerID string) error {
 	if done {
 		return a.recorded(ctx)
 	}
-	if err := cfg.Store.CallEnded(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt); err != nil {
+	if err := cfg.Store.CallEnded(ctx, a.t); err != nil {
 		return err
 	}
 	var r campaign.Result
@@ -334,7 +334,7 @@ func (a *attempt) unreadable(ctx context.Context, callID string, apiErr *interac
 		return failed("the call's result cannot be read: " + apiErr.Error())
 	}
 	since := a.h.now().Add(-24 * time.Hour)
-	if rec, err := a.h.cfg.Store.Attempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt); err == nil && !rec.DialingAt.IsZero() {
+	if rec, err := a.h.cfg.Store.Attempt(ctx, a.t); err == nil && !rec.DialingAt.IsZero() {
 		since = rec.DialingAt
 	}
 	call, err := a.h.cfg.API.FindCall(ctx, a.key(), since)
@@ -368,7 +368,7 @@ func (a *attempt) keepFollowing(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				ok, err := store.Follow(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, a.h.token)
+				ok, err := store.Follow(ctx, a.t, a.h.token)
 				if err == nil && !ok {
 					a.log.Warn("another worker adopted the call while this one followed it; both follow it now")
 				}
@@ -378,7 +378,7 @@ func (a *attempt) keepFollowing(ctx context.Context) (stop func()) {
 	return func() {
 		close(done)
 		<-exited
-		if err := store.Unfollow(context.WithoutCancel(ctx), a.t.CampaignID, a.t.ContactID, a.t.Attempt, a.h.token); err != nil {
+		if err := store.Unfollow(context.WithoutCancel(ctx), a.t, a.h.token); err != nil {
 			a.log.Warn("drop the follower lease", "err", err) // it runs out anyway
 		}
 	}
@@ -450,7 +450,7 @@ func (a *attempt) retryRelease(ctx context.Context, slots bool, callerID string)
 
 // recorded does the follow-up of an attempt whose result a webhook recorded.
 func (a *attempt) recorded(ctx context.Context) error {
-	rec, err := a.h.cfg.Store.Attempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
+	rec, err := a.h.cfg.Store.Attempt(ctx, a.t)
 	if err != nil {
 		return err
 	}
@@ -464,7 +464,7 @@ func (a *attempt) recorded(ctx context.Context) error {
 // finish records the attempt's result and returns the one that stands: r, or the result a
 // webhook recorded first.
 func (a *attempt) finish(ctx context.Context, r campaign.Result) (campaign.Result, error) {
-	return a.h.cfg.Store.FinishAttempt(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt, r)
+	return a.h.cfg.Store.FinishAttempt(ctx, a.t, r)
 }
 
 // followUp schedules the next attempt when r's outcome is retried and attempts remain, and
@@ -497,7 +497,7 @@ func (a *attempt) followUp(ctx context.Context, r campaign.Result) error {
 		return a.h.finalize(ctx, a.c, a.t.ContactID, campaign.OutcomeExpired, expiredReason(*end))
 	}
 	next := a.t.Attempt + 1
-	if err := cfg.Enqueuer.EnqueueDial(ctx, a.t.CampaignID, a.t.ContactID, next, at); err != nil {
+	if err := cfg.Enqueuer.EnqueueDial(ctx, campaign.AttemptRef{CampaignID: a.t.CampaignID, ContactID: a.t.ContactID, Attempt: next}, at); err != nil {
 		return err
 	}
 	a.log.Info("next attempt scheduled", "attempt", next, "at", at.UTC().Format(time.RFC3339))

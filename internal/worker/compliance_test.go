@@ -3,7 +3,6 @@ package worker
 import (
 	"container/heap"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
-	"github.com/hibiken/asynq"
 )
 
 // This file runs a whole campaign on a virtual clock: a time-ordered queue stands in for
@@ -53,7 +51,7 @@ func (c *virtualClock) advance(t time.Time) {
 type virtualTask struct {
 	due  time.Time
 	seq  int
-	task queue.DialTask
+	task campaign.AttemptRef
 }
 
 type taskHeap []virtualTask
@@ -90,21 +88,21 @@ func newVirtualQueue(clock *virtualClock) *virtualQueue {
 	return &virtualQueue{clock: clock, pending: map[string]bool{}}
 }
 
-func (q *virtualQueue) EnqueueDial(_ context.Context, c string, n, a int, at time.Time) error {
+func (q *virtualQueue) EnqueueDial(_ context.Context, ref campaign.AttemptRef, at time.Time) error {
 	if at.IsZero() {
 		at = q.clock.Now()
 	}
-	q.push(queue.DialTask{CampaignID: c, ContactID: n, Attempt: a}, at)
+	q.push(ref, at)
 	return nil
 }
 
-func (q *virtualQueue) push(t queue.DialTask, due time.Time) {
+func (q *virtualQueue) push(t campaign.AttemptRef, due time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.pending[t.TaskID()] {
+	if q.pending[t.String()] {
 		return
 	}
-	q.pending[t.TaskID()] = true
+	q.pending[t.String()] = true
 	q.seq++
 	heap.Push(&q.tasks, virtualTask{due: due, seq: q.seq, task: t})
 }
@@ -117,7 +115,7 @@ func (q *virtualQueue) pop() (t virtualTask, ok bool) {
 		return t, false
 	}
 	t = heap.Pop(&q.tasks).(virtualTask)
-	delete(q.pending, t.task.TaskID())
+	delete(q.pending, t.task.String())
 	return t, true
 }
 
@@ -428,16 +426,15 @@ func runCompliance(t *testing.T, start time.Time, days []time.Weekday) *complian
 		}
 		clock.advance(vt.due)
 		run.end = clock.Now()
-		payload, _ := json.Marshal(vt.task)
 		run.processed++
-		err := h.ProcessTask(t.Context(), asynq.NewTask(queue.TypeDial, payload))
+		err := h.ProcessTask(t.Context(), queue.NewDialTask(vt.task))
 		var later *queue.RetryLaterError
 		switch {
 		case errors.As(err, &later):
-			run.deferred[vt.task.TaskID()]++
+			run.deferred[vt.task.String()]++
 			q.push(vt.task, clock.Now().Add(later.In))
 		case err != nil:
-			t.Fatalf("task %s at %s: %v", vt.task.TaskID(), clock.Now().UTC().Format(time.RFC3339), err)
+			t.Fatalf("task %s at %s: %v", vt.task.String(), clock.Now().UTC().Format(time.RFC3339), err)
 		}
 	}
 	return run

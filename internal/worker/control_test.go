@@ -36,12 +36,12 @@ func TestWebhookResultWakesTheWorker(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- fx.process(t, 1) }()
 	waitFor(t, "the call to be live", func() bool {
-		rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1)
+		rec, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1})
 		return rec.State == campaign.AttemptLive
 	})
 	r := campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-1", PhoneCallStatus: "busy", EndedAt: testutil.Now()}
 	sent := testutil.Now()
-	if status, err := fx.store.RecordResult(t.Context(), fx.c.ID, 1, 1, "CC-1", r, true); err != nil || status != campaign.Recorded {
+	if status, err := fx.store.RecordResult(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "CC-1", r, true); err != nil || status != campaign.Recorded {
 		t.Fatalf("RecordResult = %v, %v", status, err)
 	}
 	select {
@@ -78,7 +78,7 @@ func TestPauseHoldsAndResumeRequeues(t *testing.T) {
 	if held, _ := fx.store.Held(t.Context(), fx.c.ID); held != 1 {
 		t.Fatalf("held = %d, want 1", held)
 	}
-	if rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 1); rec.State != campaign.AttemptNew {
+	if rec, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}); rec.State != campaign.AttemptNew {
 		t.Errorf("a held attempt is %q, want unclaimed", rec.State)
 	}
 	enq := &fakeEnqueuer{}
@@ -104,7 +104,7 @@ func TestClaimRefusedWhilePaused(t *testing.T) {
 	if err := fx.store.Pause(t.Context(), fx.c.ID); err != nil {
 		t.Fatal(err)
 	}
-	ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "w", campaign.Audit{})
+	ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "w", campaign.Audit{})
 	if ok || !errors.Is(err, campaign.ErrCampaignPaused) {
 		t.Errorf("claim while paused = %v, %v; want ErrCampaignPaused", ok, err)
 	}
@@ -218,7 +218,7 @@ func TestCallerIDPoolRotates(t *testing.T) {
 	if len(api.connects) != 2 || api.connects[0].PhoneNumberID == api.connects[1].PhoneNumberID {
 		t.Fatalf("caller IDs %q, %q: want the two numbers of the pool", api.connects[0].PhoneNumberID, api.connects[1].PhoneNumberID)
 	}
-	rec, _ := fx.store.Attempt(t.Context(), fx.c.ID, 1, 2)
+	rec, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 2})
 	if rec.CallerID != api.connects[1].PhoneNumberID {
 		t.Errorf("attempt 2 records caller ID %q, dialed from %q", rec.CallerID, api.connects[1].PhoneNumberID)
 	}

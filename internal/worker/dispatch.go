@@ -23,8 +23,8 @@ func (h *Handler) Dispatched() asynq.Handler {
 			return h.ProcessTask(ctx, task)
 		}
 		store := h.cfg.Store
-		if err := store.Started(ctx, t.CampaignID, t.ContactID, t.Attempt); err != nil {
-			h.log.Warn("record task start", "task", t.TaskID(), "err", err) // the reconciler clears it
+		if err := store.Started(ctx, t); err != nil {
+			h.log.Warn("record task start", "task", t.String(), "err", err) // the reconciler clears it
 		}
 		err := h.ProcessTask(ctx, task)
 		var later *queue.RetryLaterError
@@ -33,17 +33,17 @@ func (h *Handler) Dispatched() asynq.Handler {
 			// the store parks by): a due time on Config.Now, when a test moves it, would
 			// never come, or come at once.
 			at := time.Now().Add(later.In)
-			if perr := store.EnqueueDial(ctx, t.CampaignID, t.ContactID, t.Attempt, at); perr != nil {
+			if perr := store.EnqueueDial(ctx, t, at); perr != nil {
 				return err // asynq retries it after later.In instead
 			}
-			h.log.Debug("parked", "task", t.TaskID(), "until", at.UTC().Format(time.RFC3339Nano), "reason", later.Reason)
+			h.log.Debug("parked", "task", t.String(), "until", at.UTC().Format(time.RFC3339Nano), "reason", later.Reason)
 			err = nil
 		}
 		if err != nil {
 			return err
 		}
-		if serr := store.Settled(context.WithoutCancel(ctx), t.CampaignID, t.ContactID, t.Attempt); serr != nil {
-			h.log.Warn("record task end", "task", t.TaskID(), "err", serr) // the reconciler looks again
+		if serr := store.Settled(context.WithoutCancel(ctx), t); serr != nil {
+			h.log.Warn("record task end", "task", t.String(), "err", serr) // the reconciler looks again
 		}
 		return nil
 	})

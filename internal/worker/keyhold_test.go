@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +23,6 @@ import (
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/dialerhq/dialer/internal/testutil"
-	"github.com/hibiken/asynq"
 )
 
 // vclock is a virtual clock that a test moves forward.
@@ -143,10 +141,9 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 				if !ok || clock.Now().Before(d) {
 					continue
 				}
-				payload, _ := json.Marshal(queue.DialTask{CampaignID: c.ID, ContactID: n, Attempt: 1})
 				h := workers[turn%2]
 				turn++
-				err := h.ProcessTask(ctx, asynq.NewTask(queue.TypeDial, payload))
+				err := h.ProcessTask(ctx, queue.NewDialTask(campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}))
 				var later *queue.RetryLaterError
 				switch {
 				case errors.As(err, &later):

@@ -114,7 +114,7 @@ func (a *attempt) isRecordedYet(ctx context.Context) (bool, error) {
 
 // isRecorded reports whether the attempt's result is recorded (by a webhook).
 func (a *attempt) isRecorded(ctx context.Context) (bool, error) {
-	state, err := a.h.cfg.Store.AttemptState(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
+	state, err := a.h.cfg.Store.AttemptState(ctx, a.t)
 	if err != nil {
 		return false, err
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/testutil"
@@ -42,7 +43,7 @@ func TestRunActiveHours(t *testing.T) {
 			fx := setup(t, api)
 			q := queue.NewClient(fx.rdb)
 			defer q.Close()
-			if err := q.EnqueueDial(t.Context(), fx.c.ID, 1, 1, time.Time{}); err != nil {
+			if err := q.EnqueueDial(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(t.Context())

@@ -151,7 +151,7 @@ func expiredReason(end time.Time) string {
 // (the campaign's Resume enqueues it again) and returns errHeld; once it is canceled it
 // records the outcome canceled and returns errFinal.
 func (a *attempt) checkControl(ctx context.Context) error {
-	ctl, err := a.h.cfg.Store.HoldIfPaused(ctx, a.t.CampaignID, a.t.ContactID, a.t.Attempt)
+	ctl, err := a.h.cfg.Store.HoldIfPaused(ctx, a.t)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/suppression"
-	"github.com/hibiken/asynq"
 )
 
 func TestSuppressedAfterUploadIsNeverDialed(t *testing.T) {
@@ -111,8 +109,7 @@ func TestFrequencyCapAcrossCampaigns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, _ := json.Marshal(queue.DialTask{CampaignID: other.ID, ContactID: 1, Attempt: 1})
-	err = fx.h.ProcessTask(t.Context(), asynq.NewTask(queue.TypeDial, payload))
+	err = fx.h.ProcessTask(t.Context(), queue.NewDialTask(campaign.AttemptRef{CampaignID: other.ID, ContactID: 1, Attempt: 1}))
 	var later *queue.RetryLaterError
 	if !errors.As(err, &later) || later.In < 23*time.Hour {
 		t.Fatalf("second campaign: err = %v, want a wait of about 24h", err)

@@ -2,8 +2,6 @@ package worker
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/callerid"
@@ -112,7 +110,7 @@ func (h *Handler) sweepKey(ctx context.Context, key string) (int, error) {
 	var refs []campaign.AttemptRef
 	var names []string
 	for _, holder := range holders {
-		if ref, ok := parseHolder(holder); ok {
+		if ref, ok := campaign.ParseAttemptRef(holder); ok {
 			refs = append(refs, ref)
 			names = append(names, holder)
 		}
@@ -132,24 +130,4 @@ func (h *Handler) sweepKey(ctx context.Context, key string) (int, error) {
 		freed++
 	}
 	return freed, nil
-}
-
-// parseHolder reads the attempt of a slot holder, its dial task ID "campaign:contact:attempt".
-func parseHolder(holder string) (campaign.AttemptRef, bool) {
-	rest, a, ok1 := cut(holder)
-	id, n, ok2 := cut(rest)
-	if !ok1 || !ok2 || id == "" {
-		return campaign.AttemptRef{}, false
-	}
-	return campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a}, true
-}
-
-// cut splits s at its last ":" into what comes before and the number after.
-func cut(s string) (string, int, bool) {
-	i := strings.LastIndexByte(s, ':')
-	if i < 0 {
-		return "", 0, false
-	}
-	n, err := strconv.Atoi(s[i+1:])
-	return s[:i], n, err == nil && n > 0
 }

@@ -32,14 +32,14 @@ func TestSweepFreesSlotsOfFinishedAttempts(t *testing.T) {
 	id := fx.c.ID
 	finished, live, unclaimed := id+":1:1", id+":1:2", id+":1:3"
 	for a := 1; a <= 2; a++ {
-		if ok, err := fx.store.ClaimAttempt(ctx, id, 1, a, "w1", campaign.Audit{}); err != nil || !ok {
+		if ok, err := fx.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: a}, "w1", campaign.Audit{}); err != nil || !ok {
 			t.Fatalf("claim attempt %d: %v %v", a, ok, err)
 		}
-		if _, err := fx.store.RecordCall(ctx, id, 1, a, "CC-"+string(rune('0'+a)), "", testutil.Now()); err != nil {
+		if _, err := fx.store.RecordCall(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: a}, "CC-"+string(rune('0'+a)), "", testutil.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := fx.store.FinishAttempt(ctx, id, 1, 1, campaign.Result{Outcome: campaign.OutcomeCompleted}); err != nil {
+	if _, err := fx.store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeCompleted}); err != nil {
 		t.Fatal(err)
 	}
 	keys := []string{campaign.SlotsKey(id), account.SlotsKey(account.Default), callerid.SlotsKey("num-1")}
@@ -81,24 +81,5 @@ func TestSweepFreesSlotsOfFinishedAttempts(t *testing.T) {
 	}
 	if freed {
 		t.Logf("freed after %v", testutil.Now().Sub(start).Round(time.Millisecond))
-	}
-}
-
-func TestParseHolder(t *testing.T) {
-	for _, tc := range []struct {
-		holder string
-		want   campaign.AttemptRef
-		ok     bool
-	}{
-		{"c1:12:3", campaign.AttemptRef{CampaignID: "c1", ContactID: 12, Attempt: 3}, true},
-		{"c1:12", campaign.AttemptRef{}, false},
-		{":1:1", campaign.AttemptRef{}, false},
-		{"c1:x:1", campaign.AttemptRef{}, false},
-		{"c1:1:0", campaign.AttemptRef{}, false},
-	} {
-		got, ok := parseHolder(tc.holder)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseHolder(%q) = %v, %v; want %v, %v", tc.holder, got, ok, tc.want, tc.ok)
-		}
 	}
 }

@@ -214,7 +214,7 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	}
 	cr, err := h.campaign(ctx, t.CampaignID)
 	if errors.Is(err, campaign.ErrCampaignNotFound) {
-		h.log.Warn("dropping task of a campaign that does not exist", "task", t.TaskID())
+		h.log.Warn("dropping task of a campaign that does not exist", "task", t.String())
 		return nil
 	}
 	if err != nil {
@@ -225,7 +225,7 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 		return err
 	}
 	if ct.ID == 0 {
-		h.log.Warn("dropping task of a contact that does not exist", "task", t.TaskID())
+		h.log.Warn("dropping task of a contact that does not exist", "task", t.String())
 		return nil
 	}
 	if ct.Outcome != "" {
@@ -235,7 +235,7 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	a := &attempt{h: h, c: cr.c, acct: acct, api: api, window: cr.window, ct: ct, t: t, log: h.log.With("task", t.TaskID())}
+	a := &attempt{h: h, c: cr.c, acct: acct, api: api, window: cr.window, ct: ct, t: t, log: h.log.With("task", t.String())}
 	err = a.run(ctx)
 	if errors.Is(err, errFinal) || errors.Is(err, errHeld) {
 		return nil
@@ -249,7 +249,7 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	if redisconn.IsFull(err) {
 		// Redis refuses writes until memory is freed: no contact is to blame, so hold the
 		// work (not counted against MaxRetry) rather than let retries run out into outcome error.
-		h.log.Error("Redis is full; dialing is held until memory is freed", "task", t.TaskID(), "err", err)
+		h.log.Error("Redis is full; dialing is held until memory is freed", "task", t.String(), "err", err)
 		return &queue.RetryLaterError{In: jitter(30 * time.Second), Reason: redisconn.FullMessage}
 	}
 	if refusedKey(err) {

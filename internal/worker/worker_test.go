@@ -22,7 +22,6 @@ import (
 	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -111,10 +110,10 @@ type fakeEnqueuer struct {
 	tasks []string
 }
 
-func (f *fakeEnqueuer) EnqueueDial(_ context.Context, c string, n, a int, at time.Time) error {
+func (f *fakeEnqueuer) EnqueueDial(_ context.Context, ref campaign.AttemptRef, at time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.tasks = append(f.tasks, fmt.Sprintf("%s:%d:%d@%s", c, n, a, at.UTC().Format(time.RFC3339)))
+	f.tasks = append(f.tasks, fmt.Sprintf("%s:%d:%d@%s", ref.CampaignID, ref.ContactID, ref.Attempt, at.UTC().Format(time.RFC3339)))
 	return nil
 }
 
@@ -197,8 +196,7 @@ func mustFile(tb testing.TB, yaml string) *campaign.File {
 
 func (fx *fixture) process(t *testing.T, attempt int) error {
 	t.Helper()
-	payload, _ := json.Marshal(queue.DialTask{CampaignID: fx.c.ID, ContactID: 1, Attempt: attempt})
-	return fx.h.ProcessTask(t.Context(), asynq.NewTask(queue.TypeDial, payload))
+	return fx.h.ProcessTask(t.Context(), queue.NewDialTask(campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: attempt}))
 }
 
 func (fx *fixture) contact(t *testing.T) *campaign.Contact {
@@ -338,10 +336,10 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		// A first run claimed, dialed and recorded the call, then died.
 		call, _ := fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: fx.c.ID + ":1:1"})
-		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead", campaign.Audit{}); !ok || err != nil {
+		if ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead", campaign.Audit{}); !ok || err != nil {
 			t.Fatal(ok, err)
 		}
-		if _, err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, call.ID, "", callStart); err != nil {
+		if _, err := fx.store.RecordCall(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, call.ID, "", callStart); err != nil {
 			t.Fatal(err)
 		}
 		if err := fx.process(t, 1); err != nil {
@@ -354,7 +352,7 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 	t.Run("InterruptedDialIsFound", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		// A first run claimed and dialed, and died before recording the call id.
-		if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead", campaign.Audit{}); !ok || err != nil {
+		if ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead", campaign.Audit{}); !ok || err != nil {
 			t.Fatal(ok, err)
 		}
 		_, _ = fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: fx.c.ID + ":1:1"})
@@ -400,10 +398,10 @@ func TestSlotFreeWhileAwaitingAnalysis(t *testing.T) {
 func TestUnreadableCallEndsInError(t *testing.T) {
 	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 	// A first run recorded a call id that Get Call does not know (the fake answers 404).
-	if ok, err := fx.store.ClaimAttempt(t.Context(), fx.c.ID, 1, 1, "dead", campaign.Audit{}); !ok || err != nil {
+	if ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead", campaign.Audit{}); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if _, err := fx.store.RecordCall(t.Context(), fx.c.ID, 1, 1, "CC-unknown", "", callStart); err != nil {
+	if _, err := fx.store.RecordCall(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "CC-unknown", "", callStart); err != nil {
 		t.Fatal(err)
 	}
 	if err := fx.process(t, 1); err != nil {
