@@ -692,10 +692,10 @@ func TestServe(t *testing.T) {
 		if err != nil || res.Attempt != 2 || res.Retried != campaign.OutcomeCompleted {
 			t.Fatalf("redial: %+v, %v", res, err)
 		}
-		if _, err := fx.store.ClaimAttempt(ctx, id, 1, 2, "w1", campaign.Audit{}); err != nil {
+		if _, err := fx.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 2}, "w1", campaign.Audit{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := fx.store.FinishAttempt(ctx, id, 1, 2, campaign.Result{Outcome: campaign.OutcomeNoAnswer, CallID: "CC-2", PhoneCallStatus: "no-answer"}); err != nil {
+		if _, err := fx.store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 2}, campaign.Result{Outcome: campaign.OutcomeNoAnswer, CallID: "CC-2", PhoneCallStatus: "no-answer"}); err != nil {
 			t.Fatal(err)
 		}
 		if f, err := fx.store.Finalize(ctx, id, 1, campaign.OutcomeNoAnswer, ""); err != nil || f != campaign.FinalizedCampaign {
