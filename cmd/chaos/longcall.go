@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/simulator"
@@ -152,7 +153,7 @@ func (r *longRun) waitLive(ctx context.Context) (time.Time, string, error) {
 		if time.Now().After(deadline) {
 			return time.Time{}, "", fmt.Errorf("%s: no live call of %s after 2 minutes", r.name, r.taskID())
 		}
-		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 100*time.Millisecond); err != nil {
 			return time.Time{}, "", err
 		}
 	}
@@ -183,18 +184,6 @@ func (r *longRun) dialsOf(key string) []simulator.Dial {
 		}
 	}
 	return out
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // stopPool stops p's workers and returns why any exited by themselves, or did not stop

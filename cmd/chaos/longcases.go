@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/simulator"
@@ -101,7 +102,7 @@ func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 				break
 			}
 		}
-		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}
@@ -171,7 +172,7 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 		return nil, err
 	}
 	c.Progress("%s: call of %s live, followed by %s; killing it in 10 s", name, task, res.holder)
-	if err := sleepCtx(ctx, 10*time.Second); err != nil {
+	if err := clock.Sleep(ctx, 10*time.Second); err != nil {
 		return nil, err
 	}
 	lease, ok, err := queue.TaskLease(ctx, r.rdb, task)
@@ -246,7 +247,7 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 		if now.After(deadline) {
 			break
 		}
-		if err := sleepCtx(ctx, 250*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 250*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/dialerhq/dialer/internal/clock"
 )
 
 // DefaultBaseURL is the production API host; a QA host,
@@ -67,7 +69,7 @@ type Config struct {
 	// and FindCall's window. Defaults to time.Now.
 	Now func() time.Time
 	// Sleep waits d or until ctx ends, returning ctx.Err() if it ended.
-	// Tests replace it to retry without waiting. Defaults to a timer.
+	// Tests replace it to retry without waiting. Defaults to clock.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -100,7 +102,7 @@ func (cfg Config) WithDefaults() Config {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = clock.Sleep
 	}
 	return cfg
 }
@@ -352,14 +354,3 @@ func (c *Client) url(path string, query url.Values) string {
 }
 
 func (c *Client) deadline() time.Time { return c.now().Add(c.budget) }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
@@ -78,7 +79,7 @@ func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited tim
 		p.local.SetLimit(rate.Limit(cps))
 	}
 	if tokens := p.local.Tokens(); tokens < 1 {
-		if err := sleep(ctx, scale(interval, 1-tokens)); err != nil {
+		if err := clock.Sleep(ctx, scale(interval, 1-tokens)); err != nil {
 			return time.Since(start), err
 		}
 	}
@@ -100,7 +101,7 @@ func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited tim
 			p.local.ReserveN(asked, 1)
 			return time.Since(start), nil
 		}
-		if err := sleep(ctx, res.RetryAfter); err != nil {
+		if err := clock.Sleep(ctx, res.RetryAfter); err != nil {
 			return time.Since(start), err
 		}
 	}
@@ -164,19 +165,4 @@ func (l *Limiter) leave(p *pacer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.n--
-}
-
-// sleep waits for d or until ctx ends, and then returns ctx.Err().
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 )
 
 // adoptCampaigns is how many of the newest campaigns AdoptOrphans looks at.
@@ -20,7 +21,7 @@ const adoptCampaigns = 200
 // recorded and only does its follow-up. It looks at the newest 200 campaigns.
 func (h *Handler) AdoptOrphans(ctx context.Context) {
 	for {
-		if err := sleep(ctx, jitter(h.cfg.AdoptEvery)); err != nil {
+		if err := clock.Sleep(ctx, jitter(h.cfg.AdoptEvery)); err != nil {
 			return
 		}
 		if err := h.adoptOnce(ctx); err != nil && ctx.Err() == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/callerid"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/feeder"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/metrics"
@@ -124,25 +125,25 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 	}()
 	defer func() { stop(); <-flushed }()
 	zones := []*time.Location{cfg.ActiveZone}
-	clock := cfg.Now
-	if clock == nil {
-		clock = time.Now
+	nowFunc := cfg.Now
+	if nowFunc == nil {
+		nowFunc = time.Now
 	}
 	for {
-		now := clock()
+		now := nowFunc()
 		var closes time.Time // zero: serve until ctx is done
 		if cfg.Active != nil {
 			if !cfg.Active.OpenAt(now, cfg.ActiveZone) {
 				opens := cfg.Active.NextOpening(now, zones)
 				logger.Info("outside active hours; taking no work", "active", cfg.Active.String(), "opens", opens.Format(time.RFC3339))
-				if sleep(ctx, opens.Sub(now)) != nil {
+				if clock.Sleep(ctx, opens.Sub(now)) != nil {
 					return nil
 				}
 				continue
 			}
 			closes = cfg.Active.ClosesAt(now, cfg.ActiveZone)
 		}
-		if err := serve(ctx, cfg, h, logger, clock, closes); err != nil {
+		if err := serve(ctx, cfg, h, logger, nowFunc, closes); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -161,7 +162,7 @@ func tasks(n int64) string {
 
 // serve runs an asynq server for h until ctx is done or, when closes is not zero, until
 // closes; then it stops taking work and hands running tasks back to the queue.
-func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger, clock func() time.Time, closes time.Time) error {
+func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger, nowFunc func() time.Time, closes time.Time) error {
 	var handedBack atomic.Int64
 	srv := queue.NewServer(cfg.Redis, queue.ServerConfig{
 		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
@@ -179,6 +180,6 @@ func serve(ctx context.Context, cfg PoolConfig, h *Handler, logger *slog.Logger,
 		return nil
 	}
 	logger.Info("taking work", "until", closes.Format(time.RFC3339))
-	_ = sleep(ctx, closes.Sub(clock()))
+	_ = clock.Sleep(ctx, closes.Sub(nowFunc()))
 	return nil
 }

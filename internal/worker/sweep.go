@@ -6,6 +6,7 @@ import (
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/callerid"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 )
 
 // The bounds of one sweep: at most sweepCampaigns active campaigns (the next ones in turn at
@@ -31,7 +32,7 @@ const SweepLeaderKey = "dialer:sweeper:leader"
 // it in several only repeats the work.
 func (h *Handler) SweepSlots(ctx context.Context) {
 	for {
-		if err := sleep(ctx, h.cfg.SweepEvery); err != nil {
+		if err := clock.Sleep(ctx, h.cfg.SweepEvery); err != nil {
 			return
 		}
 		n, err := h.sweepOnce(ctx)

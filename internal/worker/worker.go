@@ -31,6 +31,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
@@ -342,7 +343,7 @@ func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, erro
 		if time.Now().After(deadline) {
 			return nil, &queue.RetryLaterError{In: 5 * time.Second, Reason: "campaign " + id + " is still uploading"}
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}
@@ -408,17 +409,6 @@ func lastTry(ctx context.Context) bool {
 	n, ok1 := asynq.GetRetryCount(ctx)
 	maxRetry, ok2 := asynq.GetMaxRetry(ctx)
 	return ok1 && ok2 && n >= maxRetry
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // jitter returns d plus up to half of d at random.

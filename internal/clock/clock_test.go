@@ -1,0 +1,52 @@
+package clock
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestSleep(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+		d    time.Duration
+		want error
+		min  time.Duration // Sleep returns no earlier than this
+		max  time.Duration // and no later
+	}{
+		{"waits d", context.Background(), 20 * time.Millisecond, nil, 20 * time.Millisecond, 10 * time.Second},
+		{"zero", context.Background(), 0, nil, 0, 10 * time.Second},
+		{"negative", context.Background(), -time.Second, nil, 0, 10 * time.Second},
+		{"ended context, zero", canceled, 0, context.Canceled, 0, 10 * time.Second},
+		{"ended context cuts an hour short", canceled, time.Hour, context.Canceled, 0, 10 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			err := Sleep(tt.ctx, tt.d)
+			took := time.Since(start)
+			if !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
+				t.Errorf("Sleep = %v, want %v", err, tt.want)
+			}
+			if took < tt.min || took > tt.max {
+				t.Errorf("Sleep took %s, want %s to %s", took, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+// TestSleepCutShort ends the context while Sleep waits.
+func TestSleepCutShort(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Sleep = %v, want %v", err, context.DeadlineExceeded)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Sleep took %s after its context's 20 ms deadline", took)
+	}
+}
