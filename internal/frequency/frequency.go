@@ -133,6 +133,23 @@ func (c *Counter) Take(ctx context.Context, number, holder string, cap Cap) (res
 	return res, nil
 }
 
+// Release takes back the dial of number by holder that Take recorded, for a dial that
+// reached nobody (Interactly refused the request, so no call was placed). Releasing a
+// holder that holds nothing does nothing. Errors are for an empty number or holder, and
+// Redis failures.
+func (c *Counter) Release(ctx context.Context, number, holder string) error {
+	if err := checkNumber(number); err != nil {
+		return err
+	}
+	if holder == "" {
+		return errors.New("frequency release: empty holder")
+	}
+	if err := c.rdb.ZRem(ctx, numberKey(number), holder).Err(); err != nil {
+		return fmt.Errorf("frequency release %s: %w", number, err)
+	}
+	return nil
+}
+
 // Count returns how many dials of number were recorded in the last per of Redis server
 // time, by every campaign. per is read to the millisecond, and only dials Take still keeps
 // are counted: a per longer than the caps in use may count fewer than were made.

@@ -213,3 +213,30 @@ func TestTake(t *testing.T) {
 		}
 	})
 }
+
+// A released dial leaves the count, and frees its place under the cap for another holder;
+// releasing a holder that holds nothing changes nothing.
+func TestRelease(t *testing.T) {
+	c, _ := setup(t)
+	ctx := t.Context()
+	one := Cap{MaxCalls: 1, Per: time.Hour}
+	mustTake(t, c, number, "c1:1:1", one)
+	if err := c.Release(ctx, number, "c9:9:9"); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustTake(t, c, number, "c2:1:1", one); res.Allowed {
+		t.Fatalf("a second holder was allowed past a cap of 1 after releasing a holder that held nothing: %+v", res)
+	}
+	if err := c.Release(ctx, number, "c1:1:1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Count(ctx, number, time.Hour); err != nil || n != 0 {
+		t.Fatalf("Count after Release = %d, %v; want 0", n, err)
+	}
+	if res := mustTake(t, c, number, "c2:1:1", one); !res.Allowed {
+		t.Fatalf("Take after Release = %+v, want allowed", res)
+	}
+	if err := c.Release(ctx, "4155550101", "c1:1:1"); err == nil {
+		t.Error("Release of a number not in E.164: no error")
+	}
+}

@@ -30,6 +30,8 @@ type attempt struct {
 	log    *slog.Logger
 	probe  bool // this dial probes an API key Interactly refused (see checkKeyHold)
 	sent   bool // a request of this dial reached for Interactly
+	// counted is whether this dial was counted against its number's frequency cap.
+	counted bool
 }
 
 // key identifies the attempt everywhere: asynq TaskID, slot holder, idempotency key.
@@ -194,6 +196,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		var apiErr *interactly.APIError
 		if errors.As(err, &apiErr) && !apiErr.Retryable {
 			placed = false // refused: no call
+			a.uncount(ctx)
 		}
 		if refusedKey(err) {
 			// No call was placed: the attempt is not spent (ProcessTask holds the account).

@@ -114,9 +114,11 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 			Limiter:   ratelimit.NewLimiter(rdb),
 			Slots:     ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}),
 			Frequency: frequency.New(rdb),
-			Name:      fmt.Sprintf("w%d", i+1),
-			Logger:    slog.New(slog.NewTextHandler(logs, nil)),
-			Now:       clock.Now,
+			// A cap, so that each dial is counted against its number.
+			DefaultFrequencyCap: &frequency.Cap{MaxCalls: 3, Per: 24 * time.Hour},
+			Name:                fmt.Sprintf("w%d", i+1),
+			Logger:              slog.New(slog.NewTextHandler(logs, nil)),
+			Now:                 clock.Now,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -179,6 +181,13 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 	}
 	if firstAccepted >= 0 {
 		t.Fatalf("a dial was accepted at %v with the wrong key", firstAccepted)
+	}
+	// A refused dial reached nobody: it does not count against the number's frequency cap.
+	for i := range contacts {
+		number := fmt.Sprintf("+1415555%04d", 1000+i)
+		if n, err := frequency.New(rdb).Count(ctx, number, 24*time.Hour); err != nil || n != 0 {
+			t.Errorf("%s: frequency count %d (%v) after dials refused with the API key, want 0", number, n, err)
+		}
 	}
 
 	hold, err := account.NewStore(rdb).KeyHoldOf(ctx, account.Default)

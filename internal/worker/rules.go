@@ -83,6 +83,20 @@ func (a *attempt) checkStart() error {
 	return nil
 }
 
+// uncount takes this dial back from its number's frequency count: Interactly refused the
+// request, so the dial reached nobody. A failure is logged; the count then expires with
+// the cap's window.
+func (a *attempt) uncount(ctx context.Context) {
+	if !a.counted {
+		return
+	}
+	if err := a.h.cfg.Frequency.Release(context.WithoutCancel(ctx), a.ct.Number, a.key()); err != nil {
+		a.log.Warn("take a refused dial back from the frequency count", "err", err)
+		return
+	}
+	a.counted = false
+}
+
 // checkFrequency counts this dial against the number's frequency cap across campaigns (the
 // campaign's frequencyCap, else the worker's default), and returns a *queue.RetryLaterError
 // due when the cap allows a dial again if it does not now. Taking again for the same
@@ -103,6 +117,7 @@ func (a *attempt) checkFrequency(ctx context.Context) error {
 		return fmt.Errorf("check frequency cap: %w", err)
 	}
 	if res.Allowed {
+		a.counted = true
 		a.audit.Frequency = fmt.Sprintf("%d of %d in %s", res.Count, cap.MaxCalls, cap.Per)
 		return nil
 	}
