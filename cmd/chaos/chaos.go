@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -34,7 +33,7 @@ const (
 	slowDelay        = 3 * time.Second
 )
 
-// runSpec is one run of the chaos campaign.
+// runSpec is one run of the chaos campaigns.
 type runSpec struct {
 	name     string // "baseline" or "faults"; names its progress lines and its directory of logs and reports
 	db       int    // the Redis database it runs in
@@ -44,11 +43,28 @@ type runSpec struct {
 	crashes  int
 }
 
-// runResult is what one run of the campaign did and left.
+// chaosCampaign is one campaign of the chaos scenario: its file and its share of the
+// contacts, numbered from 1 in its own contact file.
+type chaosCampaign struct {
+	file         lab.Campaign
+	contacts     []contact
+	campaignPath string
+	contactsPath string
+}
+
+// campaignRun is what one run did with one campaign.
+type campaignRun struct {
+	id       string
+	done     bool
+	report   []reportRow
+	attempts []attemptRow
+}
+
+// runResult is what one run of the campaigns did and left.
 type runResult struct {
-	id           string
-	took         time.Duration // from the end of the upload until status said done (or the deadline)
-	done         bool
+	campaigns    []campaignRun // in the order of the chaosCampaigns
+	took         time.Duration // from the workers' start until status said every campaign done (or the deadline)
+	done         bool          // every campaign done
 	kills        int
 	killLog      []string        // "w2 → w4", in order
 	restarts     []time.Duration // how long Redis did not answer, each restart
@@ -56,8 +72,6 @@ type runResult struct {
 	slots        *slotMeter      // slots held after their calls ended
 	scheduleErr  error           // a kill or restart that failed
 	statusErrors int             // `dialer status` calls that failed (Redis down)
-	report       []reportRow
-	attempts     []attemptRow
 	dials        []simulator.Dial
 	stats        simulator.Stats
 	procs        []*proc  // every worker of the run, killed ones included
@@ -65,7 +79,16 @@ type runResult struct {
 	stopErrs     []error  // workers that did not stop cleanly at the end
 }
 
-// chaos runs the chaos scenario: the baseline if asked, then the campaign with faults,
+// ids returns the campaign IDs of the run, in order.
+func (r *runResult) ids() []string {
+	out := make([]string, len(r.campaigns))
+	for i, cr := range r.campaigns {
+		out[i] = cr.id
+	}
+	return out
+}
+
+// chaos runs the chaos scenario: the baseline if asked, then the campaigns with faults,
 // kills and restarts, and prints the figures.
 func (c *chaos) chaos(ctx context.Context, stdout io.Writer) error {
 	cfg := c.cfg
@@ -73,25 +96,16 @@ func (c *chaos) chaos(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	file := lab.Campaign{
-		Name: "chaos", CPS: cfg.cps, MaxLive: cfg.maxLive,
-		MaxAttempts: maxAttempts, RetryOn: retryOn, RetryDelay: retryDelay,
-		Poll: 250 * time.Millisecond, AnalysisWait: 3 * time.Second,
-	}
-	campaignPath := filepath.Join(c.Dir, "chaos.yaml")
-	contactsPath := filepath.Join(c.Dir, "chaos.csv")
-	if err := file.Write(campaignPath); err != nil {
+	camps, err := c.writeCampaigns(contacts)
+	if err != nil {
 		return err
 	}
-	if err := writeContacts(contactsPath, contacts); err != nil {
-		return err
-	}
-	c.Progress("%d contacts, %d dials expected; %d workers at --concurrency %d; callsPerSecond %g, maxConcurrentCalls %d",
-		len(contacts), expectedDials(contacts), cfg.workers, cfg.concurrency, cfg.cps, cfg.maxLive)
+	c.Progress("%d contacts in %d campaigns, %d dials expected; %d workers at --concurrency %d; each campaign callsPerSecond %g, maxConcurrentCalls %d; the account %g and %d",
+		len(contacts), len(camps), expectedDials(contacts), cfg.workers, cfg.concurrency, cfg.cps, cfg.maxLive, cfg.acctCPS, cfg.acctMaxLive)
 
 	var base *runResult
 	if cfg.baseline {
-		base, err = c.runCampaign(ctx, contacts, campaignPath, contactsPath, runSpec{name: "baseline", db: 0})
+		base, err = c.runCampaigns(ctx, contacts, camps, runSpec{name: "baseline", db: 0})
 		if err != nil {
 			return err
 		}
@@ -100,16 +114,16 @@ func (c *chaos) chaos(ctx context.Context, stdout io.Writer) error {
 		RateLimited: cfg.faults / 2, ServerError: cfg.faults / 2,
 		Slow: cfg.slow, SlowDelay: slowDelay, LostResponse: cfg.lost,
 	}
-	res, err := c.runCampaign(ctx, contacts, campaignPath, contactsPath, runSpec{
+	res, err := c.runCampaigns(ctx, contacts, camps, runSpec{
 		name: "faults", db: 1, faults: faults, kills: cfg.kills, restarts: cfg.restarts, crashes: cfg.crashes,
 	})
 	if err != nil {
 		return err
 	}
 
-	figs, problems := c.chaosFigures(contacts, res, base)
-	header := fmt.Sprintf("dialer chaos: %s contacts, %d worker processes (--concurrency %d), callsPerSecond %g, maxConcurrentCalls %d; redis-server %s (appendonly yes, appendfsync everysec); %d CPUs, %s",
-		lab.Thousands(len(contacts)), cfg.workers, cfg.concurrency, cfg.cps, cfg.maxLive, c.redis.Version, runtime.NumCPU(), runtime.Version())
+	figs, problems := c.chaosFigures(contacts, camps, res, base)
+	header := fmt.Sprintf("dialer chaos: %s contacts in %d campaigns on one account (each callsPerSecond %g, maxConcurrentCalls %d; the account %g and %d), %d worker processes (--concurrency %d); redis-server %s (appendonly yes, appendfsync everysec); %d CPUs, %s",
+		lab.Thousands(len(contacts)), len(camps), cfg.cps, cfg.maxLive, cfg.acctCPS, cfg.acctMaxLive, cfg.workers, cfg.concurrency, c.redis.Version, runtime.NumCPU(), runtime.Version())
 	if err := lab.PrintFigures(stdout, header, figs); err != nil {
 		return err
 	}
@@ -129,146 +143,46 @@ func (c *chaos) chaos(ctx context.Context, stdout io.Writer) error {
 	return nil
 }
 
-// chaosFigures turns the runs into the results table and the problems found.
-func (c *chaos) chaosFigures(contacts []contact, res, base *runResult) ([]lab.Figure, []string) {
-	cfg := c.cfg
-	f := check(res.id, contacts, res.report, res.attempts, res.dials)
-	problems := f.problems
-	if !res.done {
-		problems = append([]string{fmt.Sprintf("the campaign was not done after --deadline %s", cfg.deadline)}, problems...)
-	}
-	if res.scheduleErr != nil {
-		problems = append(problems, "the chaos schedule stopped: "+res.scheduleErr.Error())
-	}
-	problems = append(problems, res.unexpected...)
-	for _, err := range res.stopErrs {
-		problems = append(problems, err.Error())
-	}
-
-	downs := func(ds []time.Duration) string {
-		if len(ds) == 0 {
-			return "—"
+// writeCampaigns splits contacts evenly among --campaigns campaigns, in order, and writes
+// each one's campaign file and contact file into the temporary directory. Each campaign
+// has --cps and --max-concurrent of its own, on the default account; their weights are
+// 1, 2, 3, 1, …, so the account's limits are shared unevenly.
+func (c *chaos) writeCampaigns(contacts []contact) ([]chaosCampaign, error) {
+	n := c.cfg.campaigns
+	camps := make([]chaosCampaign, n)
+	for k := range camps {
+		part := slices.Clone(contacts[k*len(contacts)/n : (k+1)*len(contacts)/n])
+		for i := range part {
+			part[i].row = i + 1
 		}
-		parts := make([]string, len(ds))
-		for i, d := range ds {
-			parts[i] = seconds(d)
+		name := fmt.Sprintf("chaos-%d", k+1)
+		cc := chaosCampaign{
+			file: lab.Campaign{
+				Name: name, CPS: c.cfg.cps, MaxLive: c.cfg.maxLive,
+				MaxAttempts: maxAttempts, RetryOn: retryOn, RetryDelay: retryDelay,
+				Poll: 250 * time.Millisecond, AnalysisWait: 3 * time.Second,
+				Extra: fmt.Sprintf("weight: %d\n", k%3+1),
+			},
+			contacts:     part,
+			campaignPath: filepath.Join(c.Dir, name+".yaml"),
+			contactsPath: filepath.Join(c.Dir, name+".csv"),
 		}
-		return "down " + strings.Join(parts, ", ")
-	}
-	down := downs(res.restarts)
-	figs := []lab.Figure{
-		{Measure: "workers killed (kill -9)", Value: fmt.Sprintf("%d of %d", res.kills, cfg.kills),
-			Note: fmt.Sprintf("SIGKILL of a worker drawn at random every %s on average, each replaced at once; fewer than asked when the campaign was done first", cfg.killEvery)},
-		{Measure: "Redis restarts", Value: fmt.Sprintf("%d of %d (%s)", len(res.restarts), cfg.restarts, down),
-			Note: "SIGTERM, wait for exit, start again on the same data directory and port; down = from SIGTERM to the first PING answered, data loaded"},
-		{Measure: "Redis crashes (kill -9)", Value: fmt.Sprintf("%d of %d (%s)", len(res.crashes), cfg.crashes, downs(res.crashes)),
-			Note: fmt.Sprintf("SIGKILL, %s down, start again on the same data directory and port; down = from SIGKILL to the first PING answered", cfg.crashDown)},
-	}
-	exits := len(res.unexpected) + len(res.stopErrs)
-	kinds := slices.Sorted(maps.Keys(res.stats.Faults))
-	for _, k := range kinds {
-		figs = append(figs, lab.Figure{Measure: "faults injected: " + faultName(k), Value: lab.Thousands(res.stats.Faults[k])})
-	}
-	requests := 0
-	for _, n := range res.stats.Requests {
-		requests += n
-	}
-	figs = append(figs,
-		lab.Figure{Measure: "API requests", Value: fmt.Sprintf("%s (connect %s, get %s, list %s)", lab.Thousands(requests),
-			lab.Thousands(res.stats.Requests["connect"]), lab.Thousands(res.stats.Requests["get"]), lab.Thousands(res.stats.Requests["list"])),
-			Note: fmt.Sprintf("requests the simulator received; it answered --faults %g of them 429 or 5xx, --slow %g 3 s late and --lost %g of Connect Calls 504 after placing the call", cfg.faults, cfg.slow, cfg.lost)},
-		lab.Figure{Measure: "dials", Value: fmt.Sprintf("%s (the scripts make %s)", lab.Thousands(res.stats.Dials), lab.Thousands(expectedDials(contacts))),
-			Note: "calls the simulator created, lost answers included"},
-		invariant("double dials", f.doubleDials, "dials beyond the first of one (contact, attempt), named by the dial's metadata campaignId, contactId and attempt, in the simulator's dial log"),
-		invariant("stray dials", f.strayDials, "dials of another campaign, of a row not in the file, or of a number not the row's"),
-		invariant("lost contacts", f.lost, "rows of `dialer report` with no final outcome (pending) when the campaign was done, or at --deadline"),
-		invariant("contacts with a wrong outcome", f.wrong, "rows whose final outcome or attempts differ from what their script makes under retryOn busy, no-answer and maxAttempts 3"),
-		invariant("attempts off the dial log", f.offLog, "rows whose attempts in `dialer report --attempts` are not each the call id and outcome of the attempt's one dial, or that were dialed more often than they count"),
-		lab.Figure{Measure: "peak live calls", Value: lab.Thousands(res.stats.PeakLiveCalls), Target: fmt.Sprintf("≤ %d", cfg.maxLive), Met: verdict(res.stats.PeakLiveCalls <= cfg.maxLive),
-			Note: "most calls live at one instant on the simulator, a call being live from its creation to its end"},
-		invariant("worker exits not caused by a kill", exits, "workers that exited by themselves during the run (each was replaced), or did not exit 0 within 20 s of SIGTERM at its end"),
-		lab.Figure{Measure: "most dials begun in any 1 s", Value: lab.Thousands(res.stats.MaxDialsInOneSecond), Target: fmt.Sprintf("≤ %g", cfg.cps), Met: rateVerdict(res.stats.MaxDialsInOneSecond, cfg.cps),
-			Note: "reported, not checked: on a loaded 2-core machine arrival jitter can put one dial too many in a window; cmd/bench measures the rate"},
-	)
-	if m := res.slots; m != nil {
-		who, most := m.longest()
-		longest := "none"
-		if who != "" {
-			longest = fmt.Sprintf("%s %.1f s", who, most)
+		if err := cc.file.Write(cc.campaignPath); err != nil {
+			return nil, err
 		}
-		figs = append(figs, lab.Figure{Measure: "slot-seconds held after the call ended", Value: fmt.Sprintf("%.1f by %d slots (peak %d at once, longest %s); %.1f more by killed workers' calls", m.held, len(m.byHolder), m.peak, longest, m.heldKilled),
-			Target: fmt.Sprintf("≤ %g, one slot ≤ %g", slotBound, slotLongest), Met: verdict(m.held <= slotBound && most <= slotLongest),
-			Note: fmt.Sprintf("the campaign's slots sampled every %s (%d samples, %d while Redis was down), each counted while held more than %s after its call ended on the simulator; slots of calls whose worker was killed are counted apart (adoption and asynq's recovery free them); see slotBound", slotSampleEvery, m.samples, m.missed, slotGrace)})
-	}
-	rec := recoveries(res.procs, res.attempts)
-	figs = append(figs, lab.Figure{Measure: "interrupted attempts picked up", Value: rec.describe(),
-		Note: fmt.Sprintf(`"resuming live call" and "found the call of an interrupted dial" in the workers' logs, each timed from the SIGKILL of the last worker that ran its task; a live call is adopted by another worker within its 30 s follower lease and one 10±5 s sweep, and any task is handed on by asynq within ≈%s (see the doc comment)`, seconds(resumeBound))})
-	pause := longestPause(res.dials)
-	if base != nil {
-		pause += " (baseline " + longestPause(base.dials) + ")"
-	}
-	figs = append(figs, lab.Figure{Measure: "longest pause between dials", Value: pause,
-		Note: "the widest gap between two dials in the simulator's log: a killed worker's slots stay taken until its calls are adopted or its tasks picked up again (or the slots' 3-minute leases run out), and while they fill the cap nothing is dialed"})
-	took := minutes(res.took)
-	if !res.done {
-		took = "not done after " + minutes(res.took)
-	}
-	figs = append(figs, lab.Figure{Measure: "time to finish", Value: took,
-		Note: "from the end of `dialer upload` until `dialer status --json` said done (polled every 0.5 s); a killed worker's live calls are adopted within about 45 s; its other tasks wait for asynq's recovery, 1–2 minutes"})
-	switch {
-	case base == nil:
-		figs = append(figs, lab.Figure{Measure: "time without faults (baseline)", Value: "not run (--baseline)"})
-	default:
-		fb := check(base.id, contacts, base.report, base.attempts, base.dials)
-		value := minutes(base.took)
-		if !base.done {
-			value = "not done after " + value
+		if err := writeContacts(cc.contactsPath, part); err != nil {
+			return nil, err
 		}
-		figs = append(figs,
-			lab.Figure{Measure: "time without faults (baseline)", Value: value,
-				Note: "the same campaign first, on the same Redis (another database), without faults, kills or restart"},
-			invariant("baseline: invariants broken", fb.broken()+len(base.unexpected)+len(base.stopErrs), "the checks above, on the baseline run"))
-		for _, p := range fb.problems {
-			problems = append(problems, "baseline: "+p)
-		}
-		problems = append(problems, base.unexpected...)
-		for _, err := range base.stopErrs {
-			problems = append(problems, "baseline: "+err.Error())
-		}
+		camps[k] = cc
 	}
-	return figs, problems
+	return camps, nil
 }
 
-// rateVerdict is the verdict of the most dials in a second: "met", or "over" without
-// counting as broken.
-func rateVerdict(most int, cps float64) string {
-	if float64(most) <= cps {
-		return "met"
-	}
-	return "over"
-}
-
-// faultName describes a simulator fault counter.
-func faultName(k string) string {
-	switch k {
-	case "429":
-		return "429 Too Many Requests"
-	case "5xx":
-		return "500/502/503"
-	case "slow":
-		return "answered 3 s late"
-	case "lost":
-		return "504 after placing the call"
-	case "get-error":
-		return "Get Call 503"
-	}
-	return k
-}
-
-// runCampaign dials the campaign once, per spec, in its own database: a simulator
-// scripted for contacts, --workers workers, the upload, the kills and restarts of spec
-// while it dials, the wait until it is done, its reports and the simulator's dial log.
-func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPath, contactsPath string, spec runSpec) (*runResult, error) {
+// runCampaigns dials the campaigns once, per spec, in their own database: the account's
+// limits set, a simulator scripted for contacts (all the campaigns' rows), --workers
+// workers, the uploads, the kills and restarts of spec while they dial, the wait until
+// every campaign is done, their reports and the simulator's dial log.
+func (c *chaos) runCampaigns(ctx context.Context, contacts []contact, camps []chaosCampaign, spec runSpec) (*runResult, error) {
 	cfg := c.cfg
 	sim, err := simulator.New(simulator.Config{
 		APIKey: simAPIKey, Script: scriptOf(contacts), Seed: int64(cfg.seed),
@@ -289,6 +203,10 @@ func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPat
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return nil, err
 	}
+	if _, err := dialerCmd(ctx, c.Dialer, env, "account", "set", "default",
+		"--cps", strconv.FormatFloat(cfg.acctCPS, 'f', -1, 64), "--max-calls", strconv.Itoa(cfg.acctMaxLive)); err != nil {
+		return nil, err
+	}
 	p := newPool(c.Worker, env, logDir, "w", cfg.concurrency, func(format string, args ...any) {
 		c.Progress(spec.name+": "+format, args...)
 	})
@@ -302,24 +220,30 @@ func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPat
 		return nil, err
 	}
 
-	out, err := dialerCmd(ctx, c.Dialer, env, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
-	if err != nil {
-		return nil, err
+	res := &runResult{campaigns: make([]campaignRun, len(camps))}
+	var start time.Time
+	for k, cc := range camps {
+		out, err := dialerCmd(ctx, c.Dialer, env, "upload", "--campaign", cc.campaignPath, "--contacts", cc.contactsPath)
+		if err != nil {
+			return nil, err
+		}
+		lines := strings.Fields(out)
+		if len(lines) == 0 {
+			return nil, errors.New("dialer upload printed no campaign ID")
+		}
+		res.campaigns[k].id = lines[len(lines)-1]
+		if k == 0 {
+			start = time.Now()
+		}
 	}
-	lines := strings.Fields(out)
-	if len(lines) == 0 {
-		return nil, errors.New("dialer upload printed no campaign ID")
-	}
-	res := &runResult{id: lines[len(lines)-1]}
-	start := time.Now()
-	c.Progress("%s: campaign %s uploaded; dialing with %d kills and %d Redis restarts to come", spec.name, res.id, spec.kills, spec.restarts)
+	c.Progress("%s: campaigns %s uploaded; dialing with %d kills and %d Redis restarts to come", spec.name, strings.Join(res.ids(), ", "), spec.kills, spec.restarts)
 
 	schedCtx, stopSchedule := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { c.schedule(ctx, schedCtx, p, spec, res) })
 	rdb := c.redis.Client(spec.db)
 	defer rdb.Close()
-	res.slots = &slotMeter{slots: ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}), store: campaign.NewStore(rdb), id: res.id, sim: sim, killed: p.killed}
+	res.slots = &slotMeter{slots: ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}), store: campaign.NewStore(rdb), ids: res.ids(), sim: sim, killed: p.killed}
 	wg.Go(func() { res.slots.run(schedCtx) })
 	err = c.waitDone(ctx, env, spec.name, res, start)
 	stopSchedule()
@@ -333,24 +257,30 @@ func (c *chaos) runCampaign(ctx context.Context, contacts []contact, campaignPat
 		c.Progress("%s: done in %s", spec.name, minutes(res.took))
 	}
 
-	reportPath := filepath.Join(logDir, "report.csv")
-	attemptsPath := filepath.Join(logDir, "attempts.csv")
-	if _, err := dialerCmd(ctx, c.Dialer, env, "report", res.id, "--raw", "--out", reportPath); err != nil {
-		return nil, err
-	}
-	if _, err := dialerCmd(ctx, c.Dialer, env, "report", res.id, "--raw", "--attempts", "--out", attemptsPath); err != nil {
-		return nil, err
+	for k := range res.campaigns {
+		cr := &res.campaigns[k]
+		reportPath := filepath.Join(logDir, camps[k].file.Name+"-report.csv")
+		attemptsPath := filepath.Join(logDir, camps[k].file.Name+"-attempts.csv")
+		if _, err := dialerCmd(ctx, c.Dialer, env, "report", cr.id, "--raw", "--out", reportPath); err != nil {
+			return nil, err
+		}
+		if _, err := dialerCmd(ctx, c.Dialer, env, "report", cr.id, "--raw", "--attempts", "--out", attemptsPath); err != nil {
+			return nil, err
+		}
+		if cr.report, err = readFile(reportPath, readReport); err != nil {
+			return nil, err
+		}
+		if cr.attempts, err = readFile(attemptsPath, readAttempts); err != nil {
+			return nil, err
+		}
+		for i := range cr.attempts {
+			cr.attempts[i].campaign = cr.id
+		}
 	}
 	stopped = true
 	res.stopErrs = p.stop(20 * time.Second)
 	res.unexpected, res.procs = p.unexpectedExits(), p.procs()
 	res.dials, res.stats = sim.Dials(), sim.Stats()
-	if res.report, err = readFile(reportPath, readReport); err != nil {
-		return nil, err
-	}
-	if res.attempts, err = readFile(attemptsPath, readAttempts); err != nil {
-		return nil, err
-	}
 	return res, nil
 }
 
@@ -443,37 +373,53 @@ type statusJSON struct {
 	Done      bool `json:"done"`
 }
 
-// waitDone polls `dialer status --json` every 0.5 s until the campaign is done or
-// --deadline passes since start, and sets res.done and res.took. Failed status calls
-// (Redis restarting) are counted and retried. It reports progress every 10 s and returns
-// an error only when ctx ends.
+// waitDone polls `dialer status --json` of each campaign not yet done every 0.5 s until
+// every one is done or --deadline passes since start, and sets res.done, each campaign's
+// done and res.took. Failed status calls (Redis restarting) are counted and retried. It
+// reports progress every 10 s and returns an error only when ctx ends.
 func (c *chaos) waitDone(ctx context.Context, env []string, name string, res *runResult, start time.Time) error {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	lastReport := time.Now()
-	var st statusJSON
+	sts := make([]statusJSON, len(res.campaigns))
 	for {
-		out, err := dialerCmd(ctx, c.Dialer, env, "status", res.id, "--json")
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
-			res.statusErrors++
-		default:
-			if err := json.Unmarshal([]byte(out), &st); err != nil {
-				return fmt.Errorf("dialer status --json: %w: %s", err, out)
+		left := 0
+		for k := range res.campaigns {
+			cr := &res.campaigns[k]
+			if cr.done {
+				continue
 			}
-			if st.Done {
-				res.done, res.took = true, time.Since(start)
-				return nil
+			out, err := dialerCmd(ctx, c.Dialer, env, "status", cr.id, "--json")
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil:
+				res.statusErrors++
+			default:
+				if err := json.Unmarshal([]byte(out), &sts[k]); err != nil {
+					return fmt.Errorf("dialer status --json: %w: %s", err, out)
+				}
+				cr.done = sts[k].Done
 			}
+			if !cr.done {
+				left++
+			}
+		}
+		if left == 0 {
+			res.done, res.took = true, time.Since(start)
+			return nil
 		}
 		if time.Since(start) > c.cfg.deadline {
 			res.took = time.Since(start)
 			return nil
 		}
 		if time.Since(lastReport) >= 10*time.Second {
-			c.Progress("%s: %d of %d rows finished, %d live calls, %d attempts, %s", name, st.Finished, st.Total, st.LiveCalls, st.Attempts, minutes(time.Since(start)))
+			var sum statusJSON
+			for _, st := range sts {
+				sum.Finished, sum.Total, sum.LiveCalls, sum.Attempts = sum.Finished+st.Finished, sum.Total+st.Total, sum.LiveCalls+st.LiveCalls, sum.Attempts+st.Attempts
+			}
+			c.Progress("%s: %d of %d rows finished (%d of %d campaigns done), %d live calls, %d attempts, %s",
+				name, sum.Finished, sum.Total, len(sts)-left, len(sts), sum.LiveCalls, sum.Attempts, minutes(time.Since(start)))
 			lastReport = time.Now()
 		}
 		select {
@@ -482,109 +428,4 @@ func (c *chaos) waitDone(ctx context.Context, env []string, name string, res *ru
 		case <-tick.C:
 		}
 	}
-}
-
-// recovery is how interrupted attempts were picked up again in a run.
-type recovery struct {
-	// afterKill are the times from the SIGKILL of the last worker that ran an attempt's
-	// task to another worker resuming its call or finding the call of its interrupted dial.
-	afterKill []time.Duration
-	// otherwise counts attempts picked up with no kill before (their task had failed, say
-	// while Redis restarted).
-	otherwise int
-}
-
-// describe summarises r in one cell: "26 after a kill: median 1m5s, longest 4m58s; 3 after an error".
-func (r recovery) describe() string {
-	if len(r.afterKill) == 0 && r.otherwise == 0 {
-		return "none"
-	}
-	d := slices.Sorted(slices.Values(r.afterKill))
-	s := fmt.Sprintf("%d after a kill", len(d))
-	if len(d) > 0 {
-		s += fmt.Sprintf(": median %s, longest %s", minutes(d[len(d)/2]), minutes(d[len(d)-1]))
-	}
-	if r.otherwise > 0 {
-		s += fmt.Sprintf("; %d after an error", r.otherwise)
-	}
-	return s
-}
-
-// recoveries reads the workers' logs for attempts picked up again ("resuming live call",
-// "found the call of an interrupted dial") and times each from the SIGKILL of the last
-// worker that had run the attempt's task before: its claimer (from the attempt report) or
-// a worker that picked it up earlier.
-func recoveries(procs []*proc, attempts []attemptRow) recovery {
-	type pickup struct {
-		at     time.Time
-		task   string
-		worker string
-	}
-	var ups []pickup
-	killedAt := map[string]time.Time{}
-	for _, w := range procs {
-		if !w.killedAt.IsZero() {
-			killedAt[w.name] = w.killedAt
-		}
-		_ = scanLog(w.logPath, func(l logLine) bool {
-			if l.msg == "resuming live call" || l.msg == "found the call of an interrupted dial" {
-				ups = append(ups, pickup{at: l.at, task: l.task, worker: w.name})
-			}
-			return true
-		})
-	}
-	slices.SortFunc(ups, func(a, b pickup) int { return a.at.Compare(b.at) })
-	ran := map[dialKey][]string{} // attempt → workers that ran its task, claimer first
-	for _, a := range attempts {
-		ran[dialKey{a.row, a.attempt}] = []string{a.worker}
-	}
-	var r recovery
-	for _, u := range ups {
-		k, ok := taskKey(u.task)
-		if !ok {
-			continue
-		}
-		var last time.Time
-		for _, name := range ran[k] {
-			if k := killedAt[name]; k.Before(u.at) && k.After(last) {
-				last = k
-			}
-		}
-		if last.IsZero() {
-			r.otherwise++
-		} else {
-			r.afterKill = append(r.afterKill, u.at.Sub(last))
-		}
-		ran[k] = append(ran[k], u.worker)
-	}
-	return r
-}
-
-// taskKey reads the contact and attempt of a dial task ID, "campaign:contact:attempt".
-func taskKey(task string) (dialKey, bool) {
-	parts := strings.Split(task, ":")
-	if len(parts) != 3 {
-		return dialKey{}, false
-	}
-	row, err1 := strconv.Atoi(parts[1])
-	a, err2 := strconv.Atoi(parts[2])
-	return dialKey{row, a}, err1 == nil && err2 == nil
-}
-
-// longestPause returns the widest gap between two consecutive dials, or "—" for fewer
-// than two.
-func longestPause(dials []simulator.Dial) string {
-	if len(dials) < 2 {
-		return "—"
-	}
-	at := make([]time.Time, len(dials))
-	for i, d := range dials {
-		at[i] = d.At
-	}
-	slices.SortFunc(at, time.Time.Compare)
-	var widest time.Duration
-	for i := 1; i < len(at); i++ {
-		widest = max(widest, at[i].Sub(at[i-1]))
-	}
-	return seconds(widest)
 }

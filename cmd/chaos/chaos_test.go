@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/phone"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/google/go-cmp/cmp"
@@ -300,7 +301,8 @@ func TestParseFlags(t *testing.T) {
 		wantErr string
 	}{
 		{name: "defaults", want: func(c config) bool {
-			return c.scenario == "chaos" && c.contacts == 2000 && c.kills == 20 && c.workers == 3 && c.restarts == 1 && c.baseline
+			return c.scenario == "chaos" && c.contacts == 2000 && c.kills == 20 && c.workers == 3 && c.restarts == 1 && c.baseline &&
+				c.campaigns == 3 && c.acctCPS < 3*c.cps && c.acctMaxLive < 3*c.maxLive
 		}},
 		{name: "short", args: []string{"--short"}, want: func(c config) bool {
 			return c.contacts == 300 && c.kills == 5 && c.killEvery == 2*time.Second && c.chaosAfter == 20*time.Second && !c.baseline && c.deadline == 4*time.Minute
@@ -314,6 +316,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "unknown scenario", args: []string{"--scenario", "storm"}, wantErr: "--scenario"},
 		{name: "too many contacts", args: []string{"--contacts", "100001"}, wantErr: "--contacts"},
 		{name: "fault share above 1", args: []string{"--faults", "1.5"}, wantErr: "--faults"},
+		{name: "more campaigns than contacts", args: []string{"--contacts", "2", "--campaigns", "3"}, wantErr: "--campaigns"},
+		{name: "no account cap", args: []string{"--account-max-concurrent", "0"}, wantErr: "--account-max-concurrent"},
 		{name: "call shorter than the task lease", args: []string{"--kill-call", "20s"}, wantErr: "--kill-call"},
 		{name: "an argument", args: []string{"now"}, wantErr: `"now"`},
 	}
@@ -411,7 +415,7 @@ func TestRecoveries(t *testing.T) {
 		}
 		procs = append(procs, w)
 	}
-	attempts := []attemptRow{{row: 1, attempt: 1, worker: "w1"}, {row: 2, attempt: 1, worker: "w3"}}
+	attempts := []attemptRow{{campaign: "c1", row: 1, attempt: 1, worker: "w1"}, {campaign: "c1", row: 2, attempt: 1, worker: "w3"}}
 	got := recoveries(procs, attempts)
 	want := recovery{afterKill: []time.Duration{60 * time.Second, 100 * time.Second}, otherwise: 1}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(recovery{})); diff != "" {
@@ -422,5 +426,122 @@ func TestRecoveries(t *testing.T) {
 	}
 	if got := longestPause([]simulator.Dial{{At: t0}, {At: t0.Add(3 * time.Second)}, {At: t0.Add(time.Second)}}); got != "2.0 s" {
 		t.Errorf("longestPause = %q, want 2.0 s", got)
+	}
+}
+
+// TestWriteCampaigns splits the contacts among the campaigns in order, each numbered from
+// row 1 in its own file, with weights 1, 2, 3 and the flags' limits.
+func TestWriteCampaigns(t *testing.T) {
+	contacts, err := plan(10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &chaos{Lab: &lab.Lab{Dir: t.TempDir()}, cfg: config{campaigns: 3, cps: 4, maxLive: 5}}
+	camps, err := c.writeCampaigns(contacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	next := 0
+	for k, cc := range camps {
+		sizes = append(sizes, len(cc.contacts))
+		for i, ct := range cc.contacts {
+			if ct.row != i+1 || ct.number != contacts[next].number || ct.class != contacts[next].class {
+				t.Errorf("campaign %d row %d: %+v, want row %d of contact %+v", k+1, i+1, ct, i+1, contacts[next])
+			}
+			next++
+		}
+		yaml, err := os.ReadFile(cc.campaignPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{fmt.Sprintf("name: chaos-%d\n", k+1), fmt.Sprintf("weight: %d\n", k+1), "callsPerSecond: 4, maxConcurrentCalls: 5"} {
+			if !strings.Contains(string(yaml), want) {
+				t.Errorf("%s has no %q:\n%s", cc.campaignPath, want, yaml)
+			}
+		}
+		csv, err := os.ReadFile(cc.contactsPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(string(csv), "\n"); got != len(cc.contacts)+1 {
+			t.Errorf("%s has %d lines, want a header and %d rows", cc.contactsPath, got, len(cc.contacts))
+		}
+	}
+	if diff := cmp.Diff([]int{3, 3, 4}, sizes); diff != "" || next != len(contacts) {
+		t.Errorf("campaign sizes (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckRun checks each campaign of a run against its own dials: the same row and
+// attempt in two campaigns is two contacts, not a double dial, and a dial of a campaign
+// not in the run is stray.
+func TestCheckRun(t *testing.T) {
+	done := &classes[0]
+	camps := []chaosCampaign{
+		{file: lab.Campaign{Name: "chaos-1"}, contacts: []contact{{row: 1, number: numberOf(0), class: done}}},
+		{file: lab.Campaign{Name: "chaos-2"}, contacts: []contact{{row: 1, number: numberOf(1), class: done}}},
+	}
+	dial := func(id string, number string) simulator.Dial {
+		return simulator.Dial{CallID: "CC-" + id, Number: number, Outcome: "completed",
+			Metadata: map[string]any{"campaignId": id, "contactId": float64(1), "attempt": float64(1)}}
+	}
+	ran := []campaignRun{
+		{id: "a", report: []reportRow{{outcome: "completed", attempts: 1}}, attempts: []attemptRow{{campaign: "a", row: 1, attempt: 1, callID: "CC-a", outcome: "completed"}}},
+		{id: "b", report: []reportRow{{outcome: "pending"}}},
+	}
+	f := checkRun(camps, ran, []simulator.Dial{dial("a", numberOf(0)), dial("z", numberOf(1))})
+	if diff := cmp.Diff(counts{Dials: 1, Stray: 1, Lost: 1}, countsOf(f)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s\nproblems: %q", diff, f.problems)
+	}
+	if len(f.problems) != 2 || !strings.Contains(f.problems[0], "of campaign z, none of the run's") || !strings.HasPrefix(f.problems[1], "chaos-2: row 1") {
+		t.Errorf("problems = %q; want the stray dial of z, then chaos-2's lost row", f.problems)
+	}
+}
+
+// TestLimitFigures breaks each limit in turn on a dial log and checks that its figure, and
+// only its, is BROKEN.
+func TestLimitFigures(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	cfg := config{cps: 2, maxLive: 2, acctCPS: 3.5, acctMaxLive: 3}
+	dial := func(id string, at, length time.Duration) simulator.Dial {
+		return simulator.Dial{At: t0.Add(at), EndAt: t0.Add(at + length), Metadata: map[string]any{"campaignId": id}}
+	}
+	// Within the limits: a and b each 2 live calls and 2 dials a second at most, the
+	// account 3 and 3.
+	within := []simulator.Dial{
+		dial("a", 0, 900*time.Millisecond), dial("b", 100*time.Millisecond, 3*time.Second), dial("a", 500*time.Millisecond, time.Second),
+		dial("a", 1000*time.Millisecond, 400*time.Millisecond), dial("b", 1500*time.Millisecond, 500*time.Millisecond), dial("a", 2600*time.Millisecond, time.Second),
+	}
+	tests := []struct {
+		name  string
+		dials []simulator.Dial
+		want  []string // the verdicts of the account's live calls and rate, the campaigns' live calls and rate
+	}{
+		{"within the limits", within, []string{"met", "met", "met", "met"}},
+		{"4 dials in a second across the account", append(slices.Clone(within), dial("b", 950*time.Millisecond, 10*time.Millisecond)),
+			[]string{"met", "BROKEN", "met", "met"}},
+		{"4 calls live across the account", append(slices.Clone(within), dial("b", 2100*time.Millisecond, 2*time.Second), dial("a", 2700*time.Millisecond, time.Second)),
+			[]string{"BROKEN", "met", "met", "met"}},
+		{"3 calls of one campaign live", []simulator.Dial{dial("a", 0, 3*time.Second), dial("a", 1100*time.Millisecond, 3*time.Second), dial("a", 2200*time.Millisecond, 3*time.Second)},
+			[]string{"met", "met", "BROKEN", "met"}},
+		{"3 dials of one campaign in a second", []simulator.Dial{dial("a", 0, 10*time.Millisecond), dial("a", 400*time.Millisecond, 10*time.Millisecond), dial("a", 800*time.Millisecond, 10*time.Millisecond)},
+			[]string{"met", "met", "met", "BROKEN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := &runResult{campaigns: []campaignRun{{id: "a"}, {id: "b"}}, dials: tt.dials}
+			res.stats.PeakLiveCalls, res.stats.MaxDialsInOneSecond = simulator.PeakLiveCalls(tt.dials), simulator.MaxDialsIn(tt.dials, time.Second)
+			var got []string
+			for _, f := range limitFigures(cfg, res) {
+				got = append(got, f.Met)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("verdicts (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if got := closest(within, 3); got != "1.000 s" {
+		t.Errorf("closest(within, 3) = %q, want 1.000 s: 4 dials in a row from the one at 0 s to the one at 1 s", got)
 	}
 }

@@ -22,6 +22,7 @@ type reportRow struct {
 
 // attemptRow is what the checks read of one row of `dialer report --attempts`.
 type attemptRow struct {
+	campaign     string // the campaign's ID: not in the report, set by whoever reads it
 	row, attempt int
 	worker       string
 	callID       string
@@ -91,8 +92,11 @@ func readAttempts(r io.Reader) ([]attemptRow, error) {
 	return out, nil
 }
 
-// dialKey names one attempt of one contact.
-type dialKey struct{ row, attempt int }
+// dialKey names one attempt of one contact of one campaign.
+type dialKey struct {
+	campaign     string
+	row, attempt int
+}
 
 // findings are what the checks found wrong in one run; every count must be 0.
 type findings struct {
@@ -121,6 +125,53 @@ func (f *findings) problem(format string, args ...any) {
 	f.problems = append(f.problems, fmt.Sprintf(format, args...))
 }
 
+// dialsOf splits the simulator's dial log by campaign: the dials of each of ids, in order,
+// and those of none of them.
+func dialsOf(ids []string, dials []simulator.Dial) (byCampaign [][]simulator.Dial, none []simulator.Dial) {
+	byCampaign = make([][]simulator.Dial, len(ids))
+	for _, d := range dials {
+		id, _ := d.Metadata["campaignId"].(string)
+		if k := slices.Index(ids, id); k >= 0 {
+			byCampaign[k] = append(byCampaign[k], d)
+		} else {
+			none = append(none, d)
+		}
+	}
+	return byCampaign, none
+}
+
+// checkRun checks every campaign of a run with check, each against its own contacts,
+// reports and dials, and adds up the findings. A dial of none of the run's campaigns is
+// stray. With more than one campaign, each problem starts with its campaign's name.
+func checkRun(camps []chaosCampaign, ran []campaignRun, dials []simulator.Dial) findings {
+	ids := make([]string, len(ran))
+	for k, cr := range ran {
+		ids[k] = cr.id
+	}
+	byCampaign, none := dialsOf(ids, dials)
+	var f findings
+	for _, d := range none {
+		f.strayDials++
+		f.problem("call %s to %s is of campaign %v, none of the run's %v", d.CallID, d.Number, d.Metadata["campaignId"], ids)
+	}
+	for k, cr := range ran {
+		fk := check(cr.id, camps[k].contacts, cr.report, cr.attempts, byCampaign[k])
+		f.dials += fk.dials
+		f.doubleDials += fk.doubleDials
+		f.strayDials += fk.strayDials
+		f.lost += fk.lost
+		f.wrong += fk.wrong
+		f.offLog += fk.offLog
+		for _, p := range fk.problems {
+			if len(ran) > 1 {
+				p = camps[k].file.Name + ": " + p
+			}
+			f.problems = append(f.problems, p)
+		}
+	}
+	return f
+}
+
 // check compares what became of campaign id's contacts (its contact and attempt reports)
 // with their scripts and with the simulator's dial log.
 func check(id string, contacts []contact, report []reportRow, attempts []attemptRow, dials []simulator.Dial) findings {
@@ -145,7 +196,8 @@ func check(id string, contacts []contact, report []reportRow, attempts []attempt
 			continue
 		}
 		f.dials++
-		byKey[dialKey{row, a}] = append(byKey[dialKey{row, a}], d)
+		k := dialKey{id, row, a}
+		byKey[k] = append(byKey[k], d)
 	}
 	for k, ds := range byKey {
 		if len(ds) > 1 {
@@ -159,7 +211,7 @@ func check(id string, contacts []contact, report []reportRow, attempts []attempt
 	}
 	recorded := map[dialKey]attemptRow{}
 	for _, r := range attempts {
-		recorded[dialKey{r.row, r.attempt}] = r
+		recorded[dialKey{id, r.row, r.attempt}] = r
 	}
 
 	for _, c := range contacts {
@@ -179,7 +231,7 @@ func check(id string, contacts []contact, report []reportRow, attempts []attempt
 			f.problem("row %d (%s): outcome %s after %d attempts, want %s after %d; error %q",
 				c.row, c.class.name, r.outcome, r.attempts, c.class.outcome, c.class.attempts, r.errText)
 		}
-		if why := offLog(c, r.attempts, byKey, recorded); why != "" {
+		if why := offLog(id, c, r.attempts, byKey, recorded); why != "" {
 			f.offLog++
 			f.problem("row %d: %s", c.row, why)
 		}
@@ -187,12 +239,12 @@ func check(id string, contacts []contact, report []reportRow, attempts []attempt
 	return f
 }
 
-// offLog returns why contact c's attempt records, n of them, do not match the dial log,
-// or "" when they do: each of attempts 1..n recorded with the call id and outcome of its
-// one dial, and no dial of a later attempt.
-func offLog(c contact, n int, byKey map[dialKey][]simulator.Dial, recorded map[dialKey]attemptRow) string {
+// offLog returns why the attempt records of contact c of campaign id, n of them, do not
+// match the dial log, or "" when they do: each of attempts 1..n recorded with the call id
+// and outcome of its one dial, and no dial of a later attempt.
+func offLog(id string, c contact, n int, byKey map[dialKey][]simulator.Dial, recorded map[dialKey]attemptRow) string {
 	for a := 1; a <= n; a++ {
-		k := dialKey{c.row, a}
+		k := dialKey{id, c.row, a}
 		rec, ok := recorded[k]
 		ds := byKey[k]
 		switch {
@@ -207,7 +259,7 @@ func offLog(c contact, n int, byKey map[dialKey][]simulator.Dial, recorded map[d
 		}
 	}
 	for a := n + 1; a <= maxAttemptsAllowed; a++ {
-		if ds := byKey[dialKey{c.row, a}]; len(ds) > 0 {
+		if ds := byKey[dialKey{id, c.row, a}]; len(ds) > 0 {
 			return fmt.Sprintf("attempt %d was dialed (call %s) but the report counts %d attempts", a, ds[0].CallID, n)
 		}
 	}

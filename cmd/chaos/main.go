@@ -1,8 +1,8 @@
 // Command chaos runs the dialer's worker processes through crashes, a Redis restart and a
 // misbehaving API, and checks that it keeps its promises: nobody dialed twice for one
 // attempt, every row a final outcome, the outcomes the simulated calls called for, and the
-// concurrent-call cap held. It prints its figures on stdout and exits 1 when any of those
-// breaks.
+// limits of the account its campaigns share held. It prints its figures on stdout and exits
+// 1 when any of those breaks.
 //
 //	go run ./cmd/chaos                           # 2,000 contacts, 20 kills, a baseline: about 12 minutes
 //	go run ./cmd/chaos --short                   # 300 contacts, 5 kills: about 2 minutes (CI)
@@ -15,8 +15,12 @@
 //
 // # The chaos scenario
 //
-// A campaign of --contacts rows (retry on busy and no-answer, maxAttempts 3, delay 2s) is
-// dialed by --workers `worker` processes. Each row's number is scripted in the simulator
+// --contacts rows, split evenly among --campaigns campaigns (3) uploaded together (retry on
+// busy and no-answer, maxAttempts 3, delay 2s; weights 1, 2 and 3), are dialed by --workers
+// `worker` processes. The campaigns share the default account, whose limits (--account-cps
+// 15, --account-max-concurrent 20) are tighter than their sum (each campaign's own --cps 8,
+// --max-concurrent 12), so the account's limits bind while several campaigns have work and
+// each campaign's own once it is alone. Each row's number is scripted in the simulator
 // (simulator.Config.Script): completed at once; busy then completed; no-answer, busy, then
 // completed; no-answer every time; busy every time; failed. So the attempts and final
 // outcome of every row are known in advance. Calls ring 0.5–1.5 s and talk 1–2 s. While it
@@ -32,17 +36,20 @@
 //     --slow share 3 s late and a --lost share of Connect Calls with a 504 after placing
 //     the call.
 //
-// It waits until `dialer status --json` says done (or --deadline passes), then reads
-// `dialer report --raw` and `dialer report --attempts --raw` and the simulator's dial log,
-// and checks: at most one dial per (contact, attempt), named by the dial's metadata; no
-// dial of anything else; every row a final outcome; each row's outcome and attempts as
-// scripted; each attempt recorded with the call id and outcome of its one dial; the
-// simulator's peak of live calls within maxConcurrentCalls; no worker exiting unless
+// It waits until `dialer status --json` says every campaign done (or --deadline passes),
+// then reads each campaign's `dialer report --raw` and `dialer report --attempts --raw` and
+// the simulator's dial log, and checks: at most one dial per (campaign, contact, attempt),
+// named by the dial's metadata; no dial of anything else; every row a final outcome; each
+// row's outcome and attempts as scripted; each attempt recorded with the call id and outcome
+// of its one dial; from the dial log, never more calls live at once than the account's
+// maxConcurrentCalls, nor more dials begun in any 1 s window than its callsPerSecond, across
+// all the campaigns and workers, nor more than each campaign's own; no worker exiting unless
 // killed; and the slot-seconds held after their calls ended under slotBound. For that last
-// figure the campaign's slots are sampled every 250 ms: a slot held more than 5 s after the
+// figure the campaigns' slots are sampled every 250 ms: a slot held more than 5 s after the
 // simulator ended its call counts, unless the worker answering for it (following its call,
-// else the one that claimed it) was killed, whose calls wait for adoption (counted apart). With --baseline (the default, but not with --short) the same campaign runs first
-// without faults, kills or restart, for its time.
+// else the one that claimed it) was killed, whose calls wait for adoption (counted apart).
+// With --baseline (the default, but not with --short) the same campaigns run first without
+// faults, kills or restart, for their time.
 //
 // A killed worker's live calls are adopted by another worker once their follower lease
 // (30 s) runs out, at its next sweep (every 10±5 s): it holds their slots and follows them to
@@ -130,8 +137,11 @@ type config struct {
 	restarts    int
 	crashes     int
 	crashDown   time.Duration
-	cps         float64
-	maxLive     int
+	campaigns   int     // campaigns dialed at once on the default account
+	cps         float64 // each campaign's rateLimit.callsPerSecond
+	maxLive     int     // each campaign's rateLimit.maxConcurrentCalls
+	acctCPS     float64 // the account's callsPerSecond, shared by its campaigns
+	acctMaxLive int     // the account's maxConcurrentCalls
 	faults      float64 // share of API requests answered 429 or 5xx
 	slow        float64 // share answered 3 s late
 	lost        float64 // share of Connect Calls answered 504 after the call is placed
@@ -150,25 +160,28 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.scenario, "scenario", scenarioChaos, "chaos (crashes, a Redis restart, API faults) or long-call (leases of long calls)")
-	fs.IntVar(&cfg.contacts, "contacts", 2000, "rows of the chaos campaign (--short: 300)")
+	fs.IntVar(&cfg.contacts, "contacts", 2000, "rows of the chaos campaigns, split evenly among them (--short: 300)")
 	fs.IntVar(&cfg.workers, "workers", 3, "worker processes dialing the chaos campaign")
 	fs.IntVar(&cfg.concurrency, "worker-concurrency", 25, "--concurrency of each worker: the tasks one kill interrupts")
 	fs.IntVar(&cfg.kills, "kills", 20, "workers killed with SIGKILL, each replaced at once (--short: 5)")
 	fs.DurationVar(&cfg.killEvery, "kill-every", 5*time.Second, "mean time between kills, each drawn from ½ to 1½ of it (--short: 2s)")
-	fs.DurationVar(&cfg.chaosAfter, "chaos-after", 0, "wait this long after the upload before the first kill or restart (--short: 20s, when most first attempts are made, so killed workers' tasks are not queued behind a backlog)")
+	fs.DurationVar(&cfg.chaosAfter, "chaos-after", 0, "wait this long after the uploads before the first kill or restart (--short: 20s, when most first attempts are made, so killed workers' tasks are not queued behind a backlog)")
 	fs.IntVar(&cfg.restarts, "restarts", 1, "redis-server restarts (SIGTERM, then start on the same data and port), spread among the kills")
 	fs.IntVar(&cfg.crashes, "crashes", 1, "redis-server crashes (SIGKILL, then start on the same data and port after --crash-down), after the kills")
 	fs.DurationVar(&cfg.crashDown, "crash-down", 5*time.Second, "how long redis-server stays down after each crash")
-	fs.Float64Var(&cfg.cps, "cps", 20, "the campaign's rateLimit.callsPerSecond")
-	fs.IntVar(&cfg.maxLive, "max-concurrent", 40, "the campaign's rateLimit.maxConcurrentCalls")
+	fs.IntVar(&cfg.campaigns, "campaigns", 3, "campaigns dialed at once, all on the default account, the contacts split evenly among them; their weights are 1, 2, 3, 1, …")
+	fs.Float64Var(&cfg.cps, "cps", 8, "each campaign's rateLimit.callsPerSecond")
+	fs.IntVar(&cfg.maxLive, "max-concurrent", 12, "each campaign's rateLimit.maxConcurrentCalls")
+	fs.Float64Var(&cfg.acctCPS, "account-cps", 15, "the default account's callsPerSecond (dialer account set default --cps), shared by all the campaigns; checked on the simulator's dial log")
+	fs.IntVar(&cfg.acctMaxLive, "account-max-concurrent", 20, "the default account's maxConcurrentCalls (dialer account set default --max-calls), shared by all the campaigns; checked on the simulator's dial log")
 	fs.Float64Var(&cfg.faults, "faults", 0.2, "share of API requests the simulator answers with a 429 or a 5xx, half each")
 	fs.Float64Var(&cfg.slow, "slow", 0.05, "share of API requests the simulator answers 3 s late")
 	fs.Float64Var(&cfg.lost, "lost", 0.05, "share of Connect Calls the simulator answers 504 after placing the call")
-	fs.BoolVar(&cfg.baseline, "baseline", true, "first run the same campaign without faults, kills or restart, for its time (--short: false)")
+	fs.BoolVar(&cfg.baseline, "baseline", true, "first run the same campaigns without faults, kills or restart, for its time (--short: false)")
 	fs.BoolVar(&cfg.short, "short", false, "a CI-sized run: 300 contacts, 5 kills 2s apart from 20s on, one restart, no baseline, a 4m deadline; flags given explicitly win")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory: binaries, campaign files, reports, worker logs, Redis data")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the contacts' scripts, the simulator and the kills")
-	fs.DurationVar(&cfg.deadline, "deadline", 20*time.Minute, "give up on a campaign not done after this long; its unfinished rows count as lost (--short: 4m)")
+	fs.DurationVar(&cfg.deadline, "deadline", 20*time.Minute, "give up on the campaigns not done after this long; their unfinished rows count as lost (--short: 4m)")
 	fs.DurationVar(&cfg.holdCall, "hold-call", 150*time.Second, "long-call (a): the length of the call followed by a living worker")
 	fs.DurationVar(&cfg.killCall, "kill-call", 180*time.Second, "long-call (b): the length of the call whose worker is killed; longer than the resume bound (≈123 s) so the call is still live when resumed")
 	fs.Usage = func() {
@@ -219,10 +232,12 @@ func (cfg config) validate(nargs int, arg0 string) error {
 		return fmt.Errorf("--kill-every %s: want at least 100ms", cfg.killEvery)
 	case cfg.chaosAfter < 0:
 		return fmt.Errorf("--chaos-after %s: want 0 or more", cfg.chaosAfter)
-	case !(cfg.cps > 0):
-		return fmt.Errorf("--cps %v: want more than 0", cfg.cps)
-	case cfg.maxLive < 1:
-		return fmt.Errorf("--max-concurrent %d: want at least 1", cfg.maxLive)
+	case cfg.campaigns < 1 || cfg.campaigns > cfg.contacts:
+		return fmt.Errorf("--campaigns %d: want 1 to --contacts (%d), so that each has a row", cfg.campaigns, cfg.contacts)
+	case !(cfg.cps > 0 && cfg.cps <= 1000) || !(cfg.acctCPS > 0 && cfg.acctCPS <= 1000):
+		return fmt.Errorf("--cps %v, --account-cps %v: want more than 0 and at most 1000", cfg.cps, cfg.acctCPS)
+	case cfg.maxLive < 1 || cfg.acctMaxLive < 1:
+		return fmt.Errorf("--max-concurrent %d, --account-max-concurrent %d: want at least 1", cfg.maxLive, cfg.acctMaxLive)
 	case !share(cfg.faults) || !share(cfg.slow) || !share(cfg.lost):
 		return fmt.Errorf("--faults %v, --slow %v, --lost %v: want shares from 0 to 1", cfg.faults, cfg.slow, cfg.lost)
 	case cfg.deadline < time.Minute:

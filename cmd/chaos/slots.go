@@ -31,7 +31,7 @@ const (
 	slotLongest = 10.0
 )
 
-// slotMeter samples one campaign's slots while it dials, and adds up the slot-seconds held
+// slotMeter samples the campaigns' slots while they dial, and adds up the slot-seconds held
 // more than slotGrace after the holder's call ended on the simulator. A holder whose call has
 // not been created yet (a dial waiting for its turn, or in flight) does not count. A holder
 // whose worker was killed (the worker following its call, else the one that claimed it) is
@@ -40,7 +40,7 @@ const (
 type slotMeter struct {
 	slots  *ratelimit.Semaphore
 	store  *campaign.Store
-	id     string
+	ids    []string // the campaigns
 	sim    *simulator.Server
 	killed func() map[string]bool // names of the workers killed so far
 
@@ -83,9 +83,13 @@ func (m *slotMeter) run(ctx context.Context) {
 func (m *slotMeter) sample(ctx context.Context, now time.Time, dt float64) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	holders, err := m.slots.Holders(ctx, campaign.SlotsKey(m.id), 1000)
-	if err != nil {
-		return err
+	var holders []string
+	for _, id := range m.ids {
+		hs, err := m.slots.Holders(ctx, campaign.SlotsKey(id), 1000)
+		if err != nil {
+			return err
+		}
+		holders = append(holders, hs...)
 	}
 	ended := map[dialKey]bool{}
 	for _, d := range m.sim.Dials() {
@@ -98,7 +102,7 @@ func (m *slotMeter) sample(ctx context.Context, now time.Time, dt float64) error
 	for _, h := range holders {
 		if k, ok := taskKey(h); ok && ended[k] {
 			late = append(late, h)
-			refs = append(refs, campaign.AttemptRef{CampaignID: m.id, ContactID: k.row, Attempt: k.attempt})
+			refs = append(refs, campaign.AttemptRef{CampaignID: k.campaign, ContactID: k.row, Attempt: k.attempt})
 		}
 	}
 	if len(late) == 0 {
@@ -126,11 +130,12 @@ func (m *slotMeter) sample(ctx context.Context, now time.Time, dt float64) error
 	return nil
 }
 
-// metaKey reads the contact and attempt of a dial from its metadata.
+// metaKey reads the campaign, contact and attempt of a dial from its metadata.
 func metaKey(md map[string]any) (dialKey, bool) {
+	id, ok0 := md["campaignId"].(string)
 	row, ok1 := metaInt(md["contactId"])
 	a, ok2 := metaInt(md["attempt"])
-	return dialKey{row, a}, ok1 && ok2
+	return dialKey{id, row, a}, ok0 && ok1 && ok2
 }
 
 // longest returns the holder that counted the most slot-seconds, and how many.
