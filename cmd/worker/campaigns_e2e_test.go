@@ -3,17 +3,24 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // manyCampaign is a campaign file of the many-campaigns test: its own limits do not bind
@@ -32,8 +39,9 @@ priority: %d
 
 // TestManyCampaignsOnOneAccount uploads three campaigns with weights 1, 2 and 3 on one
 // account capped at 6 live calls and 6 calls per second, dials them with two `worker`
-// processes, and uploads a higher-priority campaign while the three still have work. It
-// checks, from the simulator's dial log: never more than 6 live calls or 6 dials in any
+// processes, and uploads a higher-priority campaign while the three still have work. While
+// the three share the cap, `dialer status` and `dialer list` show each one's share and that
+// it waits for the account (checkShares). It checks, from the simulator's dial log: never more than 6 live calls or 6 dials in any
 // second across all campaigns and both processes; while the three share the cap, their live
 // calls stay near 1:2:3; the later, higher-priority campaign gets its slots as they free,
 // and every call of the others ends as scripted (nobody is hung up); every row ends.
@@ -74,6 +82,7 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 		}
 		return finished >= 45
 	})
+	checkShares(t, env, dialer, ids)
 	lateAt := time.Now()
 	late := upload("late", 12, 1, 5)
 	ids = append(ids, late)
@@ -129,6 +138,43 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 	}
 }
 
+// checkShares runs `dialer status` of each campaign of ids, of weights 1, 2 and 3 on an
+// account of 6 live calls and 6 calls per second, all three with rows waiting, and `dialer
+// list`. Both must show each campaign's share of the account, 1:2:3 (1, 2 and 3 live calls
+// and calls per second), and that its rows wait for the account: its cap, or its calls per
+// second.
+func checkShares(t *testing.T, env []string, dialer string, ids []string) {
+	t.Helper()
+	shareRE := regexp.MustCompile(`share now (\d+) live calls, ([0-9.]+) calls/s`)
+	waitRE := regexp.MustCompile(`account (cap|calls per second)`)
+	list, _ := runCommand(t, env, dialer, "list")
+	for i, id := range ids {
+		weight := i + 1
+		status, _ := runCommand(t, env, dialer, "status", id)
+		m := shareRE.FindStringSubmatch(status)
+		if m == nil {
+			t.Errorf("dialer status %s shows no share:\n%s", id, status)
+			continue
+		}
+		rate, _ := strconv.ParseFloat(m[2], 64)
+		if m[1] != strconv.Itoa(weight) || math.Abs(rate-float64(weight)) > 0.01 {
+			t.Errorf("dialer status of the campaign of weight %d: %q; want its share of 6 live calls and 6 calls/s, %d and %d", weight, m[0], weight, weight)
+		}
+		if !strings.Contains(status, fmt.Sprintf("priority 0, weight %d", weight)) || !waitRE.MatchString(status) {
+			t.Errorf("dialer status of the campaign of weight %d does not show its weight and that it waits for the account's cap or calls per second:\n%s", weight, status)
+		}
+		var row string
+		for line := range strings.Lines(list) {
+			if strings.HasPrefix(line, id) {
+				row = line
+			}
+		}
+		if !strings.Contains(row, fmt.Sprintf("0/%d", weight)) || !strings.Contains(row, fmt.Sprintf("%d live calls, ", weight)) || !waitRE.MatchString(row) {
+			t.Errorf("dialer list's row of the campaign of weight %d does not show PRIO/WEIGHT 0/%d, its share of %d live calls and that it waits for the account:\n%s", weight, weight, weight, list)
+		}
+	}
+}
+
 // liveShares returns, for each campaign of ids, its mean number of live calls over
 // [from, to), sampled every 50 ms from the dial log.
 func liveShares(dials []simulator.Dial, ids []string, from, to time.Time) []float64 {
@@ -168,49 +214,100 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, ok func() bool)
 // TestSmallBesideLarge checks that a large, slow campaign does not hold up a small one on
 // the same workers (no head-of-line blocking): campaign S (30 rows, 5 calls/s, 5 live
 // calls) takes no more than 1.3 times as long beside campaign L (3,000 rows, 1 call/s, 2
-// live calls, uploaded 5 s before S) as it takes alone. One worker, default concurrency.
+// live calls, already dialing when S comes) as it takes alone, with one worker at default
+// concurrency in each case.
+//
+// The two cases run at once, each in its own Redis database with its own worker and
+// simulator, and S is uploaded into both at the same moment, so whatever load the machine
+// is under weighs on both alike and the ratio measures L, not the machine. (Run one after
+// the other, the two times came from different minutes of a loaded machine, and the ratio
+// could fail for that alone.) Every call talks exactly 2 s, so S's calls are alike in both.
+//
+// It checks the cause too. Head-of-line blocking is S's dial tasks waiting in asynq's one
+// FIFO queue behind L's backlog (before the hopper, 2,998 of L's tasks). Sampled every
+// 100 ms until S is done, the queue must never hold more of L's pending tasks than L's
+// maxConcurrentCalls, 2: the feeder hands a campaign only the dials it can start.
 func TestSmallBesideLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the commands")
 	}
 	dialer, workerBin := buildCommands(t)
 	const apiKey = "hol-secret-key-2b7e"
-	run := func(withLarge bool) time.Duration {
-		rdb, _ := redistest.Setup(t, 5)
-		_, srv := completingSimulator(t, apiKey, 5, 1500*time.Millisecond, 2500*time.Millisecond)
-		env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
-		dir := t.TempDir()
-		upload := func(name string, rows int, cps float64, calls int) string {
-			yaml := strings.Replace(fmt.Sprintf(manyCampaign, name, 1, 0), "rateLimit: {callsPerSecond: 6, maxConcurrentCalls: 6}",
-				fmt.Sprintf("rateLimit: {callsPerSecond: %v, maxConcurrentCalls: %d}", cps, calls), 1)
-			return uploadNumbers(t, env, dialer, dir, name, yaml, numbers(map[string]string{"L": "415 557", "S": "415 558"}[name], 0, rows))
-		}
-		w := startWorker(t, workerBin, env, "solo")
-		defer func() { _ = w.cmd.Process.Kill() }()
-		store := campaign.NewStore(rdb)
-		if withLarge {
-			large := upload("L", 3000, 1, 2)
-			waitUntil(t, 30*time.Second, "the large campaign dialing", func() bool {
-				st, err := store.Status(t.Context(), large)
-				must(t, err)
-				return st.Attempts >= 2
-			})
-		}
-		began := time.Now()
-		small := upload("S", 30, 5, 5)
-		waitUntil(t, 3*time.Minute, "the small campaign done", func() bool {
-			st, err := store.Status(t.Context(), small)
-			must(t, err)
-			return st.Done
-		})
-		return time.Since(began)
+	const largeCap = 2 // L's maxConcurrentCalls
+	type run struct {
+		name        string
+		rdb         *redis.Client
+		env         []string
+		store       *campaign.Store
+		dir         string
+		small       string
+		began, done time.Time
 	}
-	alone := run(false)
-	beside := run(true)
-	ratio := beside.Seconds() / alone.Seconds()
-	t.Logf("small campaign alone %s, beside the large one %s: ratio %.2f", alone.Round(time.Millisecond), beside.Round(time.Millisecond), ratio)
+	start := func(name string, db int) *run {
+		rdb, _ := redistest.Setup(t, db)
+		_, srv := completingSimulator(t, apiKey, 5, 2*time.Second, 2*time.Second)
+		env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
+		w := startWorker(t, workerBin, env, name)
+		t.Cleanup(func() { _ = w.cmd.Process.Kill() })
+		return &run{name: name, rdb: rdb, env: env, store: campaign.NewStore(rdb), dir: t.TempDir()}
+	}
+	upload := func(r *run, name string, rows int, cps float64, calls int) string {
+		yaml := strings.Replace(fmt.Sprintf(manyCampaign, name, 1, 0), "rateLimit: {callsPerSecond: 6, maxConcurrentCalls: 6}",
+			fmt.Sprintf("rateLimit: {callsPerSecond: %v, maxConcurrentCalls: %d}", cps, calls), 1)
+		return uploadNumbers(t, r.env, dialer, r.dir, name, yaml, numbers(map[string]string{"L": "415 557", "S": "415 558"}[name], 0, rows))
+	}
+	alone, beside := start("alone", 5), start("beside", 48)
+	large := upload(beside, "L", 3000, 1, largeCap)
+	waitUntil(t, 30*time.Second, "the large campaign dialing", func() bool {
+		st, err := beside.store.Status(t.Context(), large)
+		must(t, err)
+		return st.Attempts >= 2
+	})
+	for _, r := range []*run{alone, beside} {
+		r.began = time.Now()
+		r.small = upload(r, "S", 30, 5, 5)
+	}
+
+	inspector := asynq.NewInspectorFromRedisClient(beside.rdb)
+	mostLarge, samples := 0, 0
+	waitUntil(t, 3*time.Minute, "the small campaign done in both cases", func() bool {
+		pending, err := inspector.ListPendingTasks(queue.Name, asynq.PageSize(5000))
+		if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+			t.Fatalf("list asynq's pending tasks: %v", err)
+		}
+		n := 0
+		for _, task := range pending {
+			if strings.HasPrefix(task.ID, large+":") {
+				n++
+			}
+		}
+		mostLarge, samples = max(mostLarge, n), samples+1
+		for _, r := range []*run{alone, beside} {
+			if r.done.IsZero() {
+				st, err := r.store.Status(t.Context(), r.small)
+				must(t, err)
+				if st.Done {
+					r.done = time.Now()
+				}
+			}
+		}
+		return !alone.done.IsZero() && !beside.done.IsZero()
+	})
+	st, err := beside.store.Status(t.Context(), large)
+	must(t, err)
+	tookAlone, tookBeside := alone.done.Sub(alone.began), beside.done.Sub(beside.began)
+	ratio := tookBeside.Seconds() / tookAlone.Seconds()
+	t.Logf("small campaign alone %s, beside the large one %s (run at once): ratio %.2f; at most %d of the large campaign's tasks pending in asynq's queue (%d samples), %d of its 3,000 rows finished by then",
+		tookAlone.Round(time.Millisecond), tookBeside.Round(time.Millisecond), ratio, mostLarge, samples, st.Finished)
+	if mostLarge > largeCap {
+		t.Errorf("asynq's queue held %d of the large campaign's pending dial tasks at once; the feeder should hand it at most its maxConcurrentCalls, %d: the small campaign's tasks queue behind that backlog (head-of-line blocking)", mostLarge, largeCap)
+	}
 	if ratio > 1.3 {
-		t.Errorf("the small campaign took %.2f times as long beside the large one (%s vs %s alone); want at most 1.3", ratio, beside, alone)
+		t.Errorf("the small campaign took %.2f times as long beside the large one (%s) as alone (%s), both run at once; want at most 1.3. The queue held at most %d of the large campaign's tasks, so if that is within %d the delay is not a backlog in asynq's queue: look at the feeder's shares and the worker's parking",
+			ratio, tookBeside.Round(time.Millisecond), tookAlone.Round(time.Millisecond), mostLarge, largeCap)
+	}
+	if st.Done || st.Finished > 3000/2 {
+		t.Errorf("the large campaign finished %d of its 3,000 rows while the small one dialed; it must still have a backlog for the test to mean anything", st.Finished)
 	}
 }
 
