@@ -1064,26 +1064,7 @@ func TestFileJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`"assistantId":"678a253ca6d866573043502e"`, `"delay":"5s"`, `"retryOn":["busy","no-answer"]`, `"callsPerSecond":2`} {
-		if !strings.Contains(string(data), want) {
-			t.Errorf("JSON %s lacks %s", data, want)
-		}
-	}
-	var got File
-	if err := json.Unmarshal(data, &got); err != nil {
-		t.Fatal(err)
-	}
-	got.WithDefaults()
-	if err := got.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s", diff)
-	}
+	roundTripJSON(t, f, `"assistantId":"678a253ca6d866573043502e"`, `"delay":"5s"`, `"retryOn":["busy","no-answer"]`, `"callsPerSecond":2`)
 }
 
 func TestDuration(t *testing.T) {
@@ -1356,25 +1337,7 @@ suppressionFiles: [/lists/dnc.csv]
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `"defaultTimezone":"America/New_York","callingWindow":{"days":["sat"],"start":"10:00","end":"14:00","timezone":"contact","timezoneColumn":"tz"},"suppressionFiles":["/lists/dnc.csv"]`
-	if !strings.Contains(string(data), want) {
-		t.Errorf("JSON %s lacks %s", data, want)
-	}
-	var got File
-	if err := json.Unmarshal(data, &got); err != nil {
-		t.Fatal(err)
-	}
-	got.WithDefaults()
-	if err := got.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s", diff)
-	}
+	roundTripJSON(t, f, `"defaultTimezone":"America/New_York","callingWindow":{"days":["sat"],"start":"10:00","end":"14:00","timezone":"contact","timezoneColumn":"tz"},"suppressionFiles":["/lists/dnc.csv"]`)
 }
 
 func TestFrequencyCapAndStartAt(t *testing.T) {
@@ -1454,32 +1417,15 @@ startAt: 2026-12-01T09:00:00-05:00
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `"frequencyCap":{"maxCalls":3,"per":"24h"},"startAt":"2026-12-01T09:00:00-05:00"`
-	if !strings.Contains(string(data), want) {
-		t.Errorf("JSON %s lacks %s", data, want)
-	}
-	var got File
-	if err := json.Unmarshal(data, &got); err != nil {
-		t.Fatal(err)
-	}
-	got.WithDefaults()
-	if err := got.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s", diff)
-	}
+	roundTripJSON(t, f, `"frequencyCap":{"maxCalls":3,"per":"24h"},"startAt":"2026-12-01T09:00:00-05:00"`)
 
 	// Without the keys, the JSON leaves them out.
 	f, err = mustParse(t, minimal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if data, err = json.Marshal(f); err != nil {
+	data, err := json.Marshal(f)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if s := string(data); strings.Contains(s, "frequencyCap") || strings.Contains(s, "startAt") {
@@ -1487,18 +1433,7 @@ startAt: 2026-12-01T09:00:00-05:00
 	}
 
 	// A File from JSON has no lines, but its errors still name the key.
-	var bad File
-	if err := json.Unmarshal([]byte(`{"name":"x","assistantId":"a","phoneNumberId":"p","contacts":{"numberColumn":"phone"},"frequencyCap":{"maxCalls":3,"per":"10s"}}`), &bad); err != nil {
-		t.Fatal(err)
-	}
-	bad.WithDefaults()
-	wantErr := &FileError{Key: "frequencyCap.per", Msg: "must be at least 1m, got 10s; write days in hours, e.g. 168h for a week"}
-	var fe *FileError
-	if err := bad.Validate(); !errors.As(err, &fe) {
-		t.Fatalf("Validate() = %v, want a *FileError", err)
-	} else if diff := cmp.Diff(wantErr, fe); diff != "" {
-		t.Errorf("Validate() (-want +got):\n%s", diff)
-	}
+	checkJSONFileError(t, `{"name":"x","assistantId":"a","phoneNumberId":"p","contacts":{"numberColumn":"phone"},"frequencyCap":{"maxCalls":3,"per":"10s"}}`, &FileError{Key: "frequencyCap.per", Msg: "must be at least 1m, got 10s; write days in hours, e.g. 168h for a week"})
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -1573,46 +1508,15 @@ notify: {url: "https://example.com/hook", secretEnv: HOOK_SECRET}
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
+	got := roundTripJSON(t, f,
 		`"phoneNumberIds":[{"id":"p1","number":"+14155550100"},{"id":"p2","number":"+14155550101","maxConcurrentCalls":2}],"callerIdStrategy":"local","callerIdMaxConcurrentCalls":1`,
-		`"endAt":"2026-12-24T17:00:00-05:00","notify":{"url":"https://example.com/hook","secretEnv":"HOOK_SECRET","events":["contact.finished","campaign.finished"]}`,
-	} {
-		if !strings.Contains(string(data), want) {
-			t.Errorf("JSON %s lacks %s", data, want)
-		}
-	}
-	var got File
-	if err := json.Unmarshal(data, &got); err != nil {
-		t.Fatal(err)
-	}
-	got.WithDefaults()
-	if err := got.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s", diff)
-	}
+		`"endAt":"2026-12-24T17:00:00-05:00","notify":{"url":"https://example.com/hook","secretEnv":"HOOK_SECRET","events":["contact.finished","campaign.finished"]}`)
 	if diff := cmp.Diff(f.CallerIDs(), got.CallerIDs()); diff != "" {
 		t.Errorf("CallerIDs() after the round trip (-want +got):\n%s", diff)
 	}
 
 	// A File from JSON names the key in errors, without a line.
-	var bad File
-	if err := json.Unmarshal([]byte(`{"name":"x","assistantId":"a","phoneNumberId":"p","phoneNumberIds":[{"id":"q"}],"contacts":{"numberColumn":"phone"}}`), &bad); err != nil {
-		t.Fatal(err)
-	}
-	bad.WithDefaults()
-	wantErr := &FileError{Key: "phoneNumberIds", Msg: "phoneNumberId is set too; keep one: phoneNumberId for a single caller ID, or phoneNumberIds for a pool"}
-	var fe *FileError
-	if err := bad.Validate(); !errors.As(err, &fe) {
-		t.Fatalf("Validate() = %v, want a *FileError", err)
-	} else if diff := cmp.Diff(wantErr, fe); diff != "" {
-		t.Errorf("Validate() (-want +got):\n%s", diff)
-	}
+	checkJSONFileError(t, `{"name":"x","assistantId":"a","phoneNumberId":"p","phoneNumberIds":[{"id":"q"}],"contacts":{"numberColumn":"phone"}}`, &FileError{Key: "phoneNumberIds", Msg: "phoneNumberId is set too; keep one: phoneNumberId for a single caller ID, or phoneNumberIds for a pool"})
 }
 
 // TestNotifySecretRedacted checks that printing or logging a File, in every way the code
@@ -1698,5 +1602,50 @@ func TestParseFileReminders(t *testing.T) {
 	}
 	if first, _, _ := strings.Cut(string(example), "\n"); !strings.Contains(first, "DEMO") {
 		t.Errorf("example.yaml starts %q; its first line must say it is tuned for the demo", first)
+	}
+}
+
+// roundTripJSON marshals f as the Store keeps it, checks that the JSON holds each of wants,
+// and reads it back (with defaults, validated): the File read back must equal f, and is
+// returned for further checks.
+func roundTripJSON(t *testing.T, f *File, wants ...string) *File {
+	t.Helper()
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range wants {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("JSON %s lacks %s", data, want)
+		}
+	}
+	var got File
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	got.WithDefaults()
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(f, &got, ignoreSource); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	return &got
+}
+
+// checkJSONFileError reads a File from the JSON raw, fills its defaults and checks that
+// Validate returns want: a File from JSON has no lines, but its errors still name the key.
+func checkJSONFileError(t *testing.T, raw string, want *FileError) {
+	t.Helper()
+	var bad File
+	if err := json.Unmarshal([]byte(raw), &bad); err != nil {
+		t.Fatal(err)
+	}
+	bad.WithDefaults()
+	var fe *FileError
+	if err := bad.Validate(); !errors.As(err, &fe) {
+		t.Fatalf("Validate() = %v, want a *FileError", err)
+	} else if diff := cmp.Diff(want, fe); diff != "" {
+		t.Errorf("Validate() (-want +got):\n%s", diff)
 	}
 }
