@@ -21,11 +21,7 @@ import (
 // than east's cap (the limits are the account's, not shared); every row was dialed once
 // and ended.
 func TestTwoAccounts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands")
-	}
-	dialer, workerBin := buildCommands(t)
-	rdb, _ := redistest.Setup(t, 5)
+	dialer, workerBin, rdb := startE2E(t)
 	const defaultKey, eastKey, westKey = "default-key-77a1", "east-key-0b3c", "west-key-9d4e"
 	sim, err := simulator.New(simulator.Config{
 		APIKey: defaultKey, Accounts: map[string]string{"east": eastKey, "west": westKey},

@@ -27,11 +27,7 @@ import (
 // contacts, the refusals of scopes and of anonymous callers, and the audit log. Every
 // request and answer is checked against openapi.json.
 func TestAPIEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands")
-	}
-	dialer, workerBin := buildCommands(t)
-	rdb, _ := redistest.Setup(t, 5)
+	dialer, workerBin, rdb := startE2E(t)
 	redisURL := redistest.URL(rdb)
 	const apiKey = "api-e2e-key-51c0"
 	const webhookSecret = "whsec-api-e2e-77d2"
@@ -61,7 +57,7 @@ func TestAPIEndToEnd(t *testing.T) {
 		out, _ := runCommand(t, env, dialer, "token", "create", "--name", "e2e-"+scope, "--scope", scope)
 		token[scope] = strings.TrimSpace(out)
 	}
-	c := &apitest.Client{BaseURL: startAPIServe(t, dialer, append(env, "INTERACTLY_WEBHOOK_SECRET="+webhookSecret)), V: apitest.NewValidator(t)}
+	c := &apitest.Client{BaseURL: startServe(t, dialer, append(env, "INTERACTLY_WEBHOOK_SECRET="+webhookSecret), webhookSecret, apiKey), V: apitest.NewValidator(t)}
 
 	var contacts strings.Builder
 	contacts.WriteString("name,phone,note\n")
@@ -183,9 +179,10 @@ func TestAPIEndToEnd(t *testing.T) {
 	}
 }
 
-// startAPIServe starts the built dialer serve on a free loopback port with env and returns
-// its base URL; it is stopped when the test ends.
-func startAPIServe(t *testing.T, dialer string, env []string) string {
+// startServe starts the built dialer serve on a free loopback port with env and returns
+// its base URL. It is stopped (SIGTERM) when the test ends, and must then exit cleanly
+// without having logged any of secrets.
+func startServe(t *testing.T, dialer string, env []string, secrets ...string) string {
 	t.Helper()
 	cmd := exec.Command(dialer, "serve", "--addr", "127.0.0.1:0", "--log-level", "warn")
 	cmd.Env = env
@@ -208,6 +205,11 @@ func startAPIServe(t *testing.T, dialer string, env []string) string {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("dialer serve after SIGTERM: %v\n%s", err, logs)
+		}
+		for _, secret := range secrets {
+			if strings.Contains(logs.String(), secret) {
+				t.Error("dialer serve logged a secret")
+			}
 		}
 	})
 	select {

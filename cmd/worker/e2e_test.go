@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -28,6 +29,14 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// The end-to-end tests mostly wait on simulated calls, not on the CPU: unless the command
+	// line sets -test.parallel, run up to four at once rather than GOMAXPROCS.
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "4")
+	}
 	dir, err := os.MkdirTemp("", "dialer-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -43,6 +52,20 @@ var (
 	buildOnce sync.Once
 	buildErr  error
 )
+
+// startE2E begins an end-to-end test: it skips it under -short, runs it in parallel with
+// the package's other end-to-end tests when each has a miniredis of its own
+// (redistest.Parallel), and returns the built dialer and worker and the test's clean Redis.
+func startE2E(t *testing.T) (dialer, worker string, rdb *redis.Client) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the commands")
+	}
+	redistest.Parallel(t)
+	dialer, worker = buildCommands(t)
+	rdb, _ = redistest.Setup(t, 5)
+	return dialer, worker, rdb
+}
 
 // buildCommands returns dialer and worker built from this tree, building them at the first
 // call only: each test that runs the commands used to build its own (three builds, most of
@@ -117,11 +140,7 @@ func e2eNumber(raw string) string {
 // column as a dynamic variable, the stopped worker's call resumed rather than dialed again,
 // no attempt dialed twice, and the calls-per-second and concurrent-call limits held.
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands")
-	}
-	dialer, workerBin := buildCommands(t)
-	rdb, _ := redistest.Setup(t, 5)
+	dialer, workerBin, rdb := startE2E(t)
 	redisURL := redistest.URL(rdb)
 
 	rows := e2eRows()

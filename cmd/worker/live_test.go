@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -43,13 +41,9 @@ type liveRig struct {
 // polling alone, and with 30% of webhooks lost; paused and resumed across two workers;
 // canceled with --hangup. It also checks what serve refuses and serves.
 func TestLiveOperations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands")
-	}
-	dialer, workerBin := buildCommands(t)
-	rdb, _ := redistest.Setup(t, 5)
+	dialer, workerBin, rdb := startE2E(t)
 	rig := &liveRig{dialer: dialer, worker: workerBin, rdb: rdb, store: campaign.NewStore(rdb), redisURL: redistest.URL(rdb)}
-	rig.serveURL = rig.startServe(t)
+	rig.serveURL = startServe(t, dialer, append(os.Environ(), "REDIS_URL="+rig.redisURL, "INTERACTLY_WEBHOOK_SECRET="+liveSecret), liveSecret)
 
 	t.Run("refusals and endpoints", rig.testEndpoints)
 	t.Run("webhooks alone", func(t *testing.T) {
@@ -63,44 +57,6 @@ func TestLiveOperations(t *testing.T) {
 	})
 	t.Run("pause and resume across two workers", rig.testPause)
 	t.Run("cancel --hangup", rig.testCancelHangup)
-}
-
-// startServe starts `dialer serve` on a free port and returns its base URL.
-func (rig *liveRig) startServe(t *testing.T) string {
-	t.Helper()
-	cmd := exec.Command(rig.dialer, "serve", "--addr", "127.0.0.1:0", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "REDIS_URL="+rig.redisURL, "INTERACTLY_WEBHOOK_SECRET="+liveSecret)
-	stderr, err := cmd.StderrPipe()
-	must(t, err)
-	must(t, cmd.Start())
-	logs := &syncBuffer{}
-	addr := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`dialer serve on (\S+):`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			fmt.Fprintln(logs, sc.Text())
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("dialer serve after SIGTERM: %v\n%s", err, logs)
-		}
-		if strings.Contains(logs.String(), liveSecret) {
-			t.Error("dialer serve logged the webhook secret")
-		}
-	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case <-time.After(20 * time.Second):
-		t.Fatalf("dialer serve did not start:\n%s", logs)
-		return ""
-	}
 }
 
 func (rig *liveRig) testEndpoints(t *testing.T) {

@@ -34,11 +34,7 @@ poll: {interval: 200ms, analysisWait: 3s}
 // attempt was given to asynq), so that every row still ends at its scripted outcome and
 // attempts, with no attempt dialed twice; `dialer status` says how many were rebuilt.
 func TestDeletedTasksRebuilt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands; waits for the reconciler")
-	}
-	dialer, workerBin := buildCommands(t)
-	rdb, _ := redistest.Setup(t, 5)
+	dialer, workerBin, rdb := startE2E(t)
 	const apiKey = "rebuild-secret-key-41f0"
 	numbers, script, want := scripted(24, 300)
 	sim, err := simulator.New(simulator.Config{

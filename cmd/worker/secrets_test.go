@@ -29,6 +29,7 @@ func TestSecretsStayOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the commands")
 	}
+	t.Parallel() // on a miniredis of its own, with or without TEST_REDIS_URL
 	dialer, workerBin := buildCommands(t)
 	const apiKey = "sk-live-secret-9b1e77c4d2"
 	const redisPassword = "redis-pw-5f0a13e8c6"

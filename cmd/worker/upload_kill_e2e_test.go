@@ -24,11 +24,7 @@ import (
 // cleared, its record kept, by whoever notices first: `dialer cancel`, the next `dialer
 // upload`, or a worker's feeder. `dialer delete`, with or without --force, removes it.
 func TestKilledUpload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands")
-	}
-	dialer, workerBin := buildCommands(t)
-	rdb, _ := redistest.Setup(t, 5)
+	dialer, workerBin, rdb := startE2E(t)
 	ctx := t.Context()
 	env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL=http://127.0.0.1:1", "INTERACTLY_API_KEY=killed-upload-key")
 	dir := t.TempDir()

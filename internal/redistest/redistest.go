@@ -15,8 +15,9 @@
 // database 11. The server must have enough databases: start it with --databases 64 (Redis
 // has 16 by default), as .ci/run does.
 //
-// Because Setup flushes, tests of one package that call it must not run in parallel
-// (no t.Parallel), nor run while another `go test` of the same package is running.
+// Because Setup flushes, tests of one package that call it must not run in parallel on a
+// real server (no t.Parallel; Parallel says so only on miniredis), nor run while another
+// `go test` of the same package is running.
 //
 // Time: miniredis serves TIME (and so the Redis-time leases of package ratelimit and the
 // GCRA of redis_rate) from the wall clock, like a real server. Setup also turns on its
@@ -67,6 +68,17 @@ func Setup(tb testing.TB, db int) (*redis.Client, *miniredis.Miniredis) {
 		tb.Fatalf("flush database %d of TEST_REDIS_URL %q (is the server up, and does it have that many databases?): %v", opt.DB, raw, err)
 	}
 	return rdb, nil
+}
+
+// Parallel marks t to run in parallel with the package's other parallel tests (t.Parallel)
+// when Setup gives each test a miniredis of its own, that is without TEST_REDIS_URL. With
+// TEST_REDIS_URL the tests of a package share one database, which Setup flushes, so t then
+// runs alone, as a test that does not call Parallel.
+func Parallel(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TEST_REDIS_URL") == "" {
+		t.Parallel()
+	}
 }
 
 // URL returns a redis:// (or rediss://) URL of rdb's server and database, with its user and
