@@ -18,29 +18,11 @@ import (
 
 const callTestKey = "sk-call-test-9f8e7d6c5b4a3921"
 
-// callTestClock is the simulator's settable clock in these tests.
-type callTestClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *callTestClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *callTestClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // callSim is a simulator served on loopback for `dialer call`.
 type callSim struct {
 	sim   *simulator.Server
 	url   string
-	clock *callTestClock
+	clock *testutil.Clock
 	api   *interactly.Client
 }
 
@@ -48,7 +30,7 @@ type callSim struct {
 // clock, behind wrap when it is not nil.
 func startCallSim(t *testing.T, cfg simulator.Config, wrap func(http.Handler) http.Handler) *callSim {
 	t.Helper()
-	clock := &callTestClock{now: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 	cfg.APIKey, cfg.Now = callTestKey, clock.Now
 	cfg.RingMin, cfg.TalkMin = time.Second, time.Hour
 	sim, err := simulator.New(cfg)

@@ -319,7 +319,7 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 			return nil, err
 		}
 	}
-	h.op = operator.New(rdb, operator.Config{API: calls})
+	h.op = operator.New(rdb, operator.Config{API: calls, APIBaseURL: e.getenv("INTERACTLY_BASE_URL")})
 	h.audit = audit.New(rdb)
 	h.api, err = api.New(api.Config{Operator: h.op, Tokens: auth.NewStore(rdb), Audit: h.audit, Redis: rdb, Logger: logger})
 	if err != nil {

@@ -32,9 +32,13 @@ import (
 
 // Config configures an Operator. The zero value works, without hang-up.
 type Config struct {
-	// API ends live calls for Cancel with hang-up. Optional: without it such a cancel is
-	// refused with ErrNoAPI.
+	// API ends live calls for Cancel with hang-up, and controls them (ControlCall).
+	// Optional: without it such a cancel is refused with ErrNoAPI, and a control with
+	// ErrNoControlAPI.
 	API *interactly.Client
+	// APIBaseURL is API's base URL (INTERACTLY_BASE_URL), for saying where a call control
+	// went. Defaults to interactly.DefaultBaseURL.
+	APIBaseURL string
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 	// Getenv reads the archive bucket's credentials (see archive.Open). Defaults to os.Getenv.
