@@ -24,8 +24,9 @@ import (
 // TestAPIEndToEnd drives a campaign through the built dialer serve's API alone, with two
 // built workers dialing the simulator: create (multipart, with an Idempotency-Key and a
 // retry), progress until done, the report (byte for byte what `dialer report` writes), the
-// contacts, the refusals of scopes and of anonymous callers, and the audit log. Every
-// request and answer is checked against openapi.json.
+// contacts, a call control, the accounts and schedules, the refusals of scopes and of
+// anonymous callers, and the audit log. Every request and answer is checked against
+// openapi.json.
 func TestAPIEndToEnd(t *testing.T) {
 	dialer, workerBin, rdb := startE2E(t)
 	redisURL := redistest.URL(rdb)
@@ -154,6 +155,25 @@ func TestAPIEndToEnd(t *testing.T) {
 	if status != 200 || !strings.HasPrefix(string(got), "line,outcome,reason,name,phone,note\n14,invalid,") {
 		t.Errorf("rejected.csv: %d %s", status, got)
 	}
+	// Call control, through the one implementation `dialer call` uses: the call has ended,
+	// so a say is refused (409), and a read token may not control calls at all.
+	callID := page.Contacts[0].Attempts[0].CallID
+	say := []byte(`{"type": "say", "message": "One moment, please."}`)
+	if status, _, got := c.Do(t, "POST", "/api/v1/calls/"+callID+"/control", token["read"], "application/json", say); status != 403 {
+		t.Errorf("call control with a read token: %d %s", status, got)
+	}
+	if status, _, got := c.Do(t, "POST", "/api/v1/calls/"+callID+"/control", token["operate"], "application/json", say); status != 409 || !strings.Contains(string(got), "has ended") {
+		t.Errorf("say on an ended call: %d %s", status, got)
+	}
+	// Accounts and schedules are readable with a read token; an account names its key's
+	// variable, never the key.
+	status, _, got = c.Do(t, "GET", "/api/v1/accounts", token["read"], "", nil)
+	if status != 200 || !strings.Contains(string(got), `"apiKeyEnv":"INTERACTLY_API_KEY"`) || strings.Contains(string(got), apiKey) {
+		t.Errorf("accounts: %d %s", status, got)
+	}
+	if status, _, got = c.Do(t, "GET", "/api/v1/schedules", token["read"], "", nil); status != 200 || string(got) != "{\"schedules\":[]}\n" {
+		t.Errorf("schedules: %d %q", status, got)
+	}
 	if status, _, _ = c.Do(t, "POST", "/api/v1/campaigns/"+id+"/cancel", token["operate"], "", nil); status != 409 {
 		t.Errorf("cancel of a finished campaign: %d", status)
 	}
@@ -169,6 +189,8 @@ func TestAPIEndToEnd(t *testing.T) {
 	}
 	want := []string{
 		"e2e-operate POST /api/v1/campaigns/{id}/cancel Conflict",
+		"e2e-operate POST /api/v1/calls/{callId}/control Conflict",
+		"e2e-read POST /api/v1/calls/{callId}/control Forbidden",
 		"e2e-read POST /api/v1/campaigns/{id}/pause Forbidden",
 		"e2e-operate POST /api/v1/campaigns ok",
 		"e2e-operate POST /api/v1/campaigns ok",

@@ -112,9 +112,11 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Routes returns the API's lines of the server's route table: each pattern with the
-// lowest scope that may call it. read sees campaigns and their counts; export also their
-// rows and reports (personal data); operate also changes campaigns; admin also manages
-// tokens and reads the audit log.
+// lowest scope that may call it. read sees campaigns and their counts, schedules and
+// accounts (never a key: an account names the variable that holds it); export also their
+// rows and reports (personal data); operate also changes campaigns and controls their
+// calls; admin also manages tokens, suppression lists, schedules and accounts, and reads
+// the audit log.
 func (s *Server) Routes() []auth.Route {
 	route := func(pattern string, scope auth.Scope, h http.HandlerFunc) auth.Route {
 		return auth.Route{Pattern: pattern, Scope: scope, Handler: h}
@@ -142,6 +144,12 @@ func (s *Server) Routes() []auth.Route {
 		route("POST "+Prefix+"/suppression/remove", auth.ScopeAdmin, s.removeSuppressed),
 		route("POST "+Prefix+"/suppression/check", auth.ScopeExport, s.checkSuppressed),
 		route("POST "+Prefix+"/suppression/import", auth.ScopeAdmin, s.importSuppressed),
+		route("POST "+Prefix+"/calls/{callId}/control", auth.ScopeOperate, s.controlCall),
+		route("GET "+Prefix+"/schedules", auth.ScopeRead, s.listSchedules),
+		route("POST "+Prefix+"/schedules", auth.ScopeAdmin, s.addSchedule),
+		route("DELETE "+Prefix+"/schedules/{id}", auth.ScopeAdmin, s.removeSchedule),
+		route("GET "+Prefix+"/accounts", auth.ScopeRead, s.listAccounts),
+		route("PUT "+Prefix+"/accounts/{name}", auth.ScopeAdmin, s.setAccount),
 		route("GET "+Prefix+"/tokens", auth.ScopeAdmin, s.listTokens),
 		route("POST "+Prefix+"/tokens", auth.ScopeAdmin, s.createToken),
 		route("DELETE "+Prefix+"/tokens/{name}", auth.ScopeAdmin, s.revokeToken),

@@ -47,8 +47,14 @@ type harness struct {
 
 func setup(t *testing.T) *harness {
 	t.Helper()
+	return setupWith(t, operator.Config{})
+}
+
+// setupWith is setup with an Operator configured by cfg (an Interactly client, say).
+func setupWith(t *testing.T, cfg operator.Config) *harness {
+	t.Helper()
 	rdb, _ := redistest.Setup(t, testDB)
-	op := operator.New(rdb, operator.Config{})
+	op := operator.New(rdb, cfg)
 	t.Cleanup(func() { op.Close() })
 	tokens := auth.NewStore(rdb)
 	log := audit.New(rdb)
@@ -396,6 +402,12 @@ func TestScopes(t *testing.T) {
 		{auth.ScopeOperate, "POST", "/api/v1/campaigns/" + id + "/pause", 200},
 		{auth.ScopeOperate, "POST", "/api/v1/campaigns/" + id + "/resume", 200},
 		{auth.ScopeAdmin, "GET", "/api/v1/tokens", 200},
+		{auth.ScopeExport, "POST", "/api/v1/calls/CC-1/control", 403},
+		{auth.ScopeRead, "GET", "/api/v1/schedules", 200},
+		{auth.ScopeOperate, "POST", "/api/v1/schedules", 403},
+		{auth.ScopeOperate, "DELETE", "/api/v1/schedules/x", 403},
+		{auth.ScopeRead, "GET", "/api/v1/accounts", 200},
+		{auth.ScopeOperate, "PUT", "/api/v1/accounts/west", 403},
 	} {
 		if rec := h.do(t, tt.scope, tt.method, tt.path, "", nil); rec.Code != tt.want {
 			t.Errorf("%s %s as %s: %d, want %d: %s", tt.method, tt.path, tt.scope, rec.Code, tt.want, rec.Body)
@@ -404,7 +416,7 @@ func TestScopes(t *testing.T) {
 	// Every route of the table refuses an anonymous caller.
 	for _, rt := range h.routes {
 		method, path, _ := strings.Cut(rt.Pattern, " ")
-		path = strings.NewReplacer("{id}", id, "{name}", "x", "{n}", "1").Replace(path)
+		path = strings.NewReplacer("{id}", id, "{name}", "x", "{n}", "1", "{callId}", "CC-1").Replace(path)
 		if rec := h.do(t, 0, method, path, "", nil); rec.Code != 401 {
 			t.Errorf("anonymous %s: %d", rt.Pattern, rec.Code)
 		}

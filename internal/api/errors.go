@@ -12,8 +12,10 @@ import (
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/contactcsv"
+	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/problem"
+	"github.com/dialerhq/dialer/internal/schedule"
 )
 
 // Problem types: URI references naming each kind of problem the API answers with, stable
@@ -25,7 +27,10 @@ const (
 	// typeIdempotency: an Idempotency-Key reused with another request body.
 	typeIdempotency = "/api/v1/problems/idempotency-key-reused"
 	typeBadRequest  = "/api/v1/problems/bad-request"
-	typeInternal    = "/api/v1/problems/internal"
+	// typeUpstream: Interactly refused, or did not answer, a request made on the caller's
+	// behalf (a call control).
+	typeUpstream = "/api/v1/problems/upstream"
+	typeInternal = "/api/v1/problems/internal"
 )
 
 // badRequestError is a request the API cannot read: a malformed body or parameter.
@@ -60,16 +65,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 	var (
-		p       *problem.Problem
-		bad     *badRequestError
-		fileErr *campaign.FileError
-		csvErr  *contactcsv.CSVError
-		colErr  *campaign.ColumnError
-		state   *campaign.StateError
-		contact *campaign.ContactStateError
-		live    *operator.LiveError
-		media   *unsupportedMediaError
-		field   *fieldError
+		p        *problem.Problem
+		bad      *badRequestError
+		fileErr  *campaign.FileError
+		csvErr   *contactcsv.CSVError
+		colErr   *campaign.ColumnError
+		state    *campaign.StateError
+		contact  *campaign.ContactStateError
+		live     *operator.LiveError
+		media    *unsupportedMediaError
+		field    *fieldError
+		step     *operator.CallStepError
+		upstream *interactly.APIError
 	)
 	fromJSON := errors.As(err, new(*jsonSource))
 	// filePointer is the JSON pointer of a campaign file key in the request's body.
@@ -130,6 +137,18 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 		return &problem.Problem{Type: typeConflict, Title: "Campaign state forbids this", Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, operator.ErrNoAPI):
 		return &problem.Problem{Type: typeConflict, Title: "Hang-up unavailable", Status: http.StatusServiceUnavailable, Detail: "ending live calls needs INTERACTLY_API_KEY where dialer serve runs; set it there, or cancel without hangup"}
+	case errors.Is(err, operator.ErrNoControlAPI):
+		return &problem.Problem{Title: "Call control unavailable", Status: http.StatusServiceUnavailable, Detail: "controlling calls needs INTERACTLY_API_KEY where dialer serve runs; set it there and restart it"}
+	case errors.Is(err, operator.ErrCallNotFound):
+		return &problem.Problem{Type: typeNotFound, Title: "Call not found", Status: http.StatusNotFound, Detail: err.Error() + "; only the calls of this dialer's campaigns can be controlled (GET /api/v1/campaigns/{id}/contacts lists each attempt's callId)"}
+	case errors.Is(err, operator.ErrCallEnded):
+		return &problem.Problem{Type: typeConflict, Title: "Call has ended", Status: http.StatusConflict, Detail: err.Error()}
+	case errors.As(err, &step):
+		return &problem.Problem{Type: typeUpstream, Title: "Interactly did not answer", Status: http.StatusGatewayTimeout, Detail: err.Error() + "; the control may or may not have reached the call"}
+	case errors.Is(err, operator.ErrCallAPIKey), errors.As(err, &upstream):
+		return &problem.Problem{Type: typeUpstream, Title: "Interactly refused", Status: http.StatusBadGateway, Detail: err.Error()}
+	case errors.Is(err, schedule.ErrScheduleNotFound):
+		return &problem.Problem{Type: typeNotFound, Title: "Schedule not found", Status: http.StatusNotFound, Detail: err.Error() + "; GET /api/v1/schedules lists them"}
 	case errors.Is(err, auth.ErrTokenExists):
 		return &problem.Problem{Type: typeConflict, Title: "Token exists", Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, auth.ErrTokenNotFound):
