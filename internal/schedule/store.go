@@ -207,7 +207,7 @@ func (st *Store) Remove(ctx context.Context, id string) error {
 		return fmt.Errorf("remove schedule %s: %w", id, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("schedule %q: %w", id, ErrScheduleNotFound)
+		return fmt.Errorf("schedule %q: %w (dialer schedule list shows the IDs)", id, ErrScheduleNotFound)
 	}
 	st.notify(ctx)
 	return nil
