@@ -52,7 +52,7 @@ func TestCallControl(t *testing.T) {
 		}
 		if n > 0 {
 			req.Metadata = map[string]any{"campaignId": id, "contactId": n, "attempt": 1}
-			if _, err := h.store.ClaimAttempt(ctx, id, n, 1, "w1", campaign.Audit{}); err != nil {
+			if _, err := h.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: 1}, "w1", campaign.Audit{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -61,7 +61,7 @@ func TestCallControl(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n > 0 {
-			if _, err := h.store.RecordCall(ctx, id, n, 1, call.ID, call.Monitor.ControlURL, clock.Now()); err != nil {
+			if _, err := h.store.RecordCall(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: 1}, call.ID, call.Monitor.ControlURL, clock.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}

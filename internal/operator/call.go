@@ -199,7 +199,7 @@ func ControlCall(ctx context.Context, callID string, req interactly.ControlReque
 			return res, fmt.Errorf("call %s: %w", callID, err)
 		}
 		if controlURL == "" && res.CampaignID != "" {
-			rec, err := opt.Store.Attempt(ctx, res.CampaignID, res.Contact, res.Attempt)
+			rec, err := opt.Store.Attempt(ctx, campaign.AttemptRef{CampaignID: res.CampaignID, ContactID: res.Contact, Attempt: res.Attempt})
 			if err != nil {
 				return res, fmt.Errorf("call %s: %w", callID, err)
 			}
@@ -243,7 +243,7 @@ func (r *ControlResult) findAttempt(ctx context.Context, store *campaign.Store, 
 	if id == "" || !ok1 || !ok2 || n < 1 || a < 1 {
 		return nil
 	}
-	rec, err := store.Attempt(ctx, id, n, a)
+	rec, err := store.Attempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a})
 	if errors.Is(err, campaign.ErrCampaignNotFound) {
 		return nil
 	}
