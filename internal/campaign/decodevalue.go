@@ -3,6 +3,7 @@ package campaign
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -136,12 +137,7 @@ func (d *decoder) callerIDs(dst *[]CallerID) setter {
 			c := &out[i]
 			switch {
 			case item.Kind == yaml.MappingNode:
-				err := d.mapping(item, k, []field{
-					{"id", d.str(&c.ID)},
-					{"number", d.str(&c.Number)},
-					{"maxConcurrentCalls", d.integer(&c.MaxConcurrentCalls)},
-				})
-				if err != nil {
+				if err := d.mapping(item, k, d.fields(reflect.ValueOf(c).Elem())); err != nil {
 					return err
 				}
 			case item.Kind == yaml.ScalarNode && !isNull(item):

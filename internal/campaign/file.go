@@ -23,87 +23,91 @@ const maxFileBytes = 1 << 20
 // File is a campaign file: what to call the contacts with and how hard to try. Its YAML form
 // is documented, key by key, in campaigns/example.yaml. Parse reads it; WithDefaults fills
 // what was left out; Validate checks it; Normalize rewrites its numbers into E.164.
+//
+// Each field's json tag names its key, in the YAML file and in JSON alike: Parse's decoder
+// takes its keys from the same tags (decoder.fields), so a field is added in one place. A
+// []string field's example tag is the list shown when a file writes something else there.
 type File struct {
 	// Name labels the campaign in status output and reports. Required; one line, at most
 	// 100 characters.
-	Name string `yaml:"name" json:"name"`
+	Name string `json:"name"`
 	// AssistantID is the Interactly assistant that makes the calls. Required.
-	AssistantID string `yaml:"assistantId" json:"assistantId"`
+	AssistantID string `json:"assistantId"`
 	// PhoneNumberID is the Interactly phone number the calls come from. Required unless
 	// PhoneNumberIDs is given; the two exclude each other.
-	PhoneNumberID string `yaml:"phoneNumberId" json:"phoneNumberId"`
+	PhoneNumberID string `json:"phoneNumberId"`
 	// PhoneNumberIDs is a caller-ID pool: dials rotate across it (see CallerIDStrategy).
 	// Each entry is written as an id, or as a mapping {id, number, maxConcurrentCalls}.
 	// Optional, instead of PhoneNumberID.
-	PhoneNumberIDs []CallerID `yaml:"phoneNumberIds,omitempty" json:"phoneNumberIds,omitempty"`
+	PhoneNumberIDs []CallerID `json:"phoneNumberIds,omitempty"`
 	// CallerIDStrategy picks a caller ID from the pool for each dial: CallerIDRotate (round
 	// robin, the default) or CallerIDLocal (a number sharing the contact's country and area
 	// code first, then its country, then any; every pool entry then needs its number).
-	CallerIDStrategy string `yaml:"callerIdStrategy,omitempty" json:"callerIdStrategy,omitempty"`
+	CallerIDStrategy string `json:"callerIdStrategy,omitempty"`
 	// CallerIDMaxConcurrentCalls caps the live calls of each caller ID that sets no
 	// maxConcurrentCalls of its own, across every campaign using it (a trunk carries only so
 	// many). Optional: 0 means no cap beyond rateLimit.maxConcurrentCalls.
-	CallerIDMaxConcurrentCalls int `yaml:"callerIdMaxConcurrentCalls,omitempty" json:"callerIdMaxConcurrentCalls,omitempty"`
+	CallerIDMaxConcurrentCalls int `json:"callerIdMaxConcurrentCalls,omitempty"`
 	// DefaultRegion is the ISO 3166 country code ("US", "GB") of numbers written without a
 	// country code. Defaults to "US".
-	DefaultRegion string `yaml:"defaultRegion" json:"defaultRegion"`
+	DefaultRegion string `json:"defaultRegion"`
 	// Contacts says how to read the contact file.
-	Contacts ContactsConfig `yaml:"contacts" json:"contacts"`
+	Contacts ContactsConfig `json:"contacts"`
 	// Retry says when a contact is dialed again.
-	Retry RetryConfig `yaml:"retry" json:"retry"`
+	Retry RetryConfig `json:"retry"`
 	// RateLimit caps how fast and how many calls are placed, across all workers. It binds
 	// beneath the account's own limits.
-	RateLimit RateLimitConfig `yaml:"rateLimit" json:"rateLimit"`
+	RateLimit RateLimitConfig `json:"rateLimit"`
 	// Account names the Interactly account (package account) whose API key places the calls
 	// and whose callsPerSecond and maxConcurrentCalls this campaign shares with the account's
 	// other campaigns. Optional: "" means the default account (INTERACTLY_API_KEY).
-	Account string `yaml:"account,omitempty" json:"account,omitempty"`
+	Account string `json:"account,omitempty"`
 	// Priority orders the campaigns of one account when its limits bind: a higher tier gets
 	// the slots and calls per second it can use before a lower one gets any. Optional:
 	// defaults to 0; -100 to 100.
-	Priority int `yaml:"priority,omitempty" json:"priority,omitempty"`
+	Priority int `json:"priority,omitempty"`
 	// Weight is this campaign's proportional share within its priority tier when the
 	// account's limits bind: weights 1 and 2 get a third and two thirds. Optional: defaults
 	// to 1 (0 reads as 1 when the key is left out); 1 to 1000.
-	Weight int `yaml:"weight,omitempty" json:"weight,omitempty"`
+	Weight int `json:"weight,omitempty"`
 	// Poll says how calls are followed until they end.
-	Poll PollConfig `yaml:"poll" json:"poll"`
+	Poll PollConfig `json:"poll"`
 	// DefaultTimezone is the IANA zone ("America/New_York") of a contact whose zone cannot be
 	// told from the time zone column or the number. Required when CallingWindow.Timezone is
 	// "contact"; optional, and unused, otherwise.
-	DefaultTimezone string `yaml:"defaultTimezone,omitempty" json:"defaultTimezone,omitempty"`
+	DefaultTimezone string `json:"defaultTimezone,omitempty"`
 	// CallingWindow says when, in local time, contacts may be called. Optional: nil means
 	// at any time.
-	CallingWindow *CallingWindowConfig `yaml:"callingWindow,omitempty" json:"callingWindow,omitempty"`
+	CallingWindow *CallingWindowConfig `json:"callingWindow,omitempty"`
 	// FrequencyCap limits how often one number is dialed across every campaign, this one's
 	// dials and other campaigns' counting alike. Optional: nil means no limit beyond this
 	// campaign's own retries.
-	FrequencyCap *FrequencyCapConfig `yaml:"frequencyCap,omitempty" json:"frequencyCap,omitempty"`
+	FrequencyCap *FrequencyCapConfig `json:"frequencyCap,omitempty"`
 	// StartAt is the time before which nothing in this campaign is dialed, written in
 	// RFC 3339 with a time and an offset (2026-12-01T09:00:00-05:00). Optional: nil means as
 	// soon as it is uploaded.
-	StartAt *time.Time `yaml:"startAt,omitempty" json:"startAt,omitempty"`
+	StartAt *time.Time `json:"startAt,omitempty"`
 	// EndAt is the time after which no dial of this campaign starts, RFC 3339 like StartAt;
 	// contacts left then get the outcome expired. Optional: nil means no end.
-	EndAt *time.Time `yaml:"endAt,omitempty" json:"endAt,omitempty"`
+	EndAt *time.Time `json:"endAt,omitempty"`
 	// Retention is how long the campaign's data stays in Redis after it is done (every row
 	// has its outcome): then it is archived, if the deployment has an archive, and deleted.
 	// Written "30d", "12h" or "90m". Optional: nil means the deployment's default (dialer
 	// serve --retention, 30 days unless set).
-	Retention *Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
+	Retention *Duration `json:"retention,omitempty"`
 	// Notify sends a signed POST for each final contact outcome and when the campaign is
 	// done. Optional: nil sends nothing.
-	Notify *NotifyConfig `yaml:"notify,omitempty" json:"notify,omitempty"`
+	Notify *NotifyConfig `json:"notify,omitempty"`
 	// SuppressionFiles are CSV files of numbers never to call in this campaign. Optional.
 	// Parse keeps the paths as written; ParseFile makes each one absolute, taking a relative
 	// path from the campaign file's directory.
-	SuppressionFiles []string `yaml:"suppressionFiles,omitempty" json:"suppressionFiles,omitempty"`
+	SuppressionFiles []string `json:"suppressionFiles,omitempty" example:"[dnc.csv]"`
 	// Metadata is merged into each call's metadata. Optional; values are any YAML.
-	Metadata map[string]any `yaml:"metadata,omitempty" json:"metadata,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
 	// AssistantOverrides is sent as each call's assistantOverrides, with the contact's row
 	// merged over its dynamicVariables (see AssistantOverridesFor). Optional; values are any
 	// YAML, except that dynamicVariables, when present, maps names to strings.
-	AssistantOverrides map[string]any `yaml:"assistantOverrides,omitempty" json:"assistantOverrides,omitempty"`
+	AssistantOverrides map[string]any `json:"assistantOverrides,omitempty"`
 
 	src source // where Parse found each key; empty for a File built in code or from JSON
 }
@@ -111,14 +115,14 @@ type File struct {
 // ContactsConfig says how to read the contact file.
 type ContactsConfig struct {
 	// NumberColumn is the header of the column that holds the phone numbers. Required.
-	NumberColumn string `yaml:"numberColumn" json:"numberColumn"`
+	NumberColumn string `json:"numberColumn"`
 	// NameColumn is the header of the column sent as customer.name. Optional.
-	NameColumn string `yaml:"nameColumn,omitempty" json:"nameColumn,omitempty"`
+	NameColumn string `json:"nameColumn,omitempty"`
 	// Delimiter separates fields: ",", ";" or "\t". Empty means detect it from the header line.
-	Delimiter string `yaml:"delimiter,omitempty" json:"delimiter,omitempty"`
+	Delimiter string `json:"delimiter,omitempty"`
 	// Encoding is the contact file's character encoding: utf-8, windows-1252 or latin-1
 	// (see contactcsv.ParseEncoding). Empty means utf-8; a file that is not then is refused.
-	Encoding string `yaml:"encoding,omitempty" json:"encoding,omitempty"`
+	Encoding string `json:"encoding,omitempty"`
 }
 
 // DelimiterRune returns Delimiter as contactcsv.Options.Delimiter wants it: 0 to detect.
@@ -133,13 +137,13 @@ func (c ContactsConfig) DelimiterRune() rune {
 type RetryConfig struct {
 	// MaxAttempts is how many times a contact is dialed at most, the first dial included:
 	// 1 to 10. Defaults to 3.
-	MaxAttempts int `yaml:"maxAttempts" json:"maxAttempts"`
+	MaxAttempts int `json:"maxAttempts"`
 	// RetryOn lists the attempt outcomes that lead to another attempt: any of busy, no-answer
 	// and failed. An empty list means never retry. Defaults to [busy, no-answer].
-	RetryOn []Outcome `yaml:"retryOn" json:"retryOn"`
+	RetryOn []Outcome `json:"retryOn"`
 	// Delay is the time from the end of one attempt to the start of the next; not negative.
 	// Defaults to 30m.
-	Delay Duration `yaml:"delay" json:"delay"`
+	Delay Duration `json:"delay"`
 }
 
 // MinCallsPerSecond and MaxCallsPerSecond bound rateLimit.callsPerSecond: from one call per
@@ -156,18 +160,18 @@ type RateLimitConfig struct {
 	// CallsPerSecond is how many calls may start per second, from MinCallsPerSecond (one
 	// call per hour) to MaxCallsPerSecond (1000); it may be fractional (0.5 is one call every
 	// 2 seconds). Defaults to 1.
-	CallsPerSecond float64 `yaml:"callsPerSecond" json:"callsPerSecond"`
+	CallsPerSecond float64 `json:"callsPerSecond"`
 	// MaxConcurrentCalls is how many calls may be live at once, at least 1. Defaults to 10.
-	MaxConcurrentCalls int `yaml:"maxConcurrentCalls" json:"maxConcurrentCalls"`
+	MaxConcurrentCalls int `json:"maxConcurrentCalls"`
 }
 
 // PollConfig says how a call is followed until it ends.
 type PollConfig struct {
 	// Interval is the time between two looks at a live call, at least 100ms. Defaults to 5s.
-	Interval Duration `yaml:"interval" json:"interval"`
+	Interval Duration `json:"interval"`
 	// AnalysisWait is how long to keep looking at an ended call for its analysis (summary,
 	// success evaluation) before recording it without one; not negative. Defaults to 30s.
-	AnalysisWait Duration `yaml:"analysisWait" json:"analysisWait"`
+	AnalysisWait Duration `json:"analysisWait"`
 }
 
 // CallingWindowConfig is a weekly calling window read on each contact's clock (see
@@ -177,30 +181,30 @@ type PollConfig struct {
 type CallingWindowConfig struct {
 	// Days the window opens on: any of mon, tue, wed, thu, fri, sat and sun. Defaults to all
 	// seven.
-	Days []string `yaml:"days,omitempty" json:"days,omitempty"`
+	Days []string `json:"days,omitempty" example:"[mon, tue, wed, thu, fri]"`
 	// Start is the local time the window opens, "HH:MM" on a 24-hour clock, inclusive.
 	// Required.
-	Start string `yaml:"start" json:"start"`
+	Start string `json:"start"`
 	// End is the local time the window shuts, "HH:MM", exclusive; after Start, since a window
 	// cannot run past midnight ("24:00" is the end of the day). Required.
-	End string `yaml:"end" json:"end"`
+	End string `json:"end"`
 	// Timezone is whose clock the window is read on: "contact", each contact's own (from
 	// TimezoneColumn, else its number, else DefaultTimezone), or one IANA zone for every
 	// contact, such as "America/Chicago". Required.
-	Timezone string `yaml:"timezone" json:"timezone"`
+	Timezone string `json:"timezone"`
 	// TimezoneColumn is the header of a contact file column holding an IANA zone; a contact
 	// whose cell is not blank is called on that zone's clock, whatever its number says.
 	// Optional; only with Timezone "contact".
-	TimezoneColumn string `yaml:"timezoneColumn,omitempty" json:"timezoneColumn,omitempty"`
+	TimezoneColumn string `json:"timezoneColumn,omitempty"`
 }
 
 // FrequencyCapConfig caps the dials to one number across every campaign: at most MaxCalls in
 // any window of Per. A capped attempt waits until the number may be dialed again.
 type FrequencyCapConfig struct {
 	// MaxCalls is how many dials a number may get within Per, 1 to 100. Required.
-	MaxCalls int `yaml:"maxCalls" json:"maxCalls"`
+	MaxCalls int `json:"maxCalls"`
 	// Per is the length of the sliding window, at least 1m. Required.
-	Per Duration `yaml:"per" json:"per"`
+	Per Duration `json:"per"`
 }
 
 // Cap returns c as a frequency.Cap. c must not be nil.
@@ -308,14 +312,14 @@ const (
 // CallerID is one entry of a caller-ID pool (File.PhoneNumberIDs).
 type CallerID struct {
 	// ID is the Interactly phoneNumberId. Required.
-	ID string `yaml:"id" json:"id"`
+	ID string `json:"id"`
 	// Number is the number the calls come from, written as people write numbers and kept in
 	// E.164 once Validate has run. Required by callerIdStrategy local; optional otherwise,
 	// but checked when given.
-	Number string `yaml:"number,omitempty" json:"number,omitempty"`
+	Number string `json:"number,omitempty"`
 	// MaxConcurrentCalls caps this number's live calls across campaigns; not negative. 0: the
 	// file's callerIdMaxConcurrentCalls applies (see File.CallerIDs).
-	MaxConcurrentCalls int `yaml:"maxConcurrentCalls,omitempty" json:"maxConcurrentCalls,omitempty"`
+	MaxConcurrentCalls int `json:"maxConcurrentCalls,omitempty"`
 }
 
 // Notification events (NotifyConfig.Events).
@@ -328,17 +332,17 @@ const (
 // with HMAC-SHA256 of the body under the secret.
 type NotifyConfig struct {
 	// URL receives the POSTs: an absolute http or https URL. Required.
-	URL string `yaml:"url" json:"url"`
+	URL string `json:"url"`
 	// Secret signs each body. Optional. It is kept in Redis with the campaign, but String,
 	// GoString and LogValue (of a NotifyConfig or of a File) show it as xxxxx.
-	Secret string `yaml:"secret,omitempty" json:"secret,omitempty"`
+	Secret string `json:"secret,omitempty"`
 	// SecretEnv names an environment variable of the process that sends (dialer serve)
 	// holding the secret instead, which keeps it out of Redis: letters, digits and _, not
 	// starting with a digit. Optional; not with Secret.
-	SecretEnv string `yaml:"secretEnv,omitempty" json:"secretEnv,omitempty"`
+	SecretEnv string `json:"secretEnv,omitempty"`
 	// Events are the events sent, each at most once. Defaults, when empty, to both
 	// NotifyContactFinished and NotifyCampaignFinished.
-	Events []string `yaml:"events,omitempty" json:"events,omitempty"`
+	Events []string `json:"events,omitempty" example:"[contact.finished, campaign.finished]"`
 }
 
 // ParseChecked decodes campaign file data (named path in errors), fills in defaults,
