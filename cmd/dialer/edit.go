@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Parse decodes a campaign file. path only names the file in errors. It refuses, with a
@@ -72,8 +71,6 @@ type field struct {
 	set  setter
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // document parses data and returns its top-level mapping.
 func (d *decoder) document(data []byte) (*yaml.Node, error) {
 	empty := &FileError{Path: d.path, Msg: "file is empty; start from campaigns/example.yaml"}
@@ -102,21 +99,26 @@ func (d *decoder) document(data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
+// syntaxError turns the *yaml.LoadError of a file YAML cannot read into a FileError at the
+// error's line and column. An error with no position (bytes that are not UTF-8) names none.
 func (d *decoder) syntaxError(data []byte, err error) *FileError {
-	m := yamlLine.FindStringSubmatch(err.Error())
-	if m == nil {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
 		return &FileError{Path: d.path, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
-	line, _ := strconv.Atoi(m[1])
+	line, column := le.Mark.Line, le.Mark.Column
+	if line == 0 {
+		return &FileError{Path: d.path, Msg: "not valid YAML: " + le.Message}
+	}
 	lines := bytes.Split(data, []byte("\n"))
-	if line >= 1 && line <= len(lines) {
+	if line <= len(lines) {
 		text := lines[line-1]
 		indent := text[:len(text)-len(bytes.TrimLeft(text, " \t"))]
 		if bytes.IndexByte(indent, '\t') >= 0 {
-			return &FileError{Path: d.path, Line: line, Msg: "indented with a tab; YAML indentation must use spaces"}
+			return &FileError{Path: d.path, Line: line, Column: column, Msg: "indented with a tab; YAML indentation must use spaces"}
 		}
 	}
-	return &FileError{Path: d.path, Line: line, Msg: "not valid YAML: " + m[2] + "; check the indentation, and quote values that hold \": \" or start with a special character"}
+	return &FileError{Path: d.path, Line: line, Column: column, Msg: "not valid YAML: " + le.Message + "; check the indentation, and quote values that hold \": \" or start with a special character"}
 }
 
 func (d *decoder) errorAt(key string, n *yaml.Node, msg string) *FileError {

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // The setters of decoder.mapping's fields, one per kind of value a campaign file holds.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/frequency"
@@ -339,12 +339,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "syntax error",
 			in:   "name: flu\nassistantId: a: b\n",
-			want: &FileError{Path: "c.yaml", Line: 2, Msg: `not valid YAML: mapping values are not allowed in this context; check the indentation, and quote values that hold ": " or start with a special character`},
+			want: &FileError{Path: "c.yaml", Line: 2, Column: 15, Msg: `not valid YAML: mapping values are not allowed in this context; check the indentation, and quote values that hold ": " or start with a special character`},
 		},
 		{
 			name: "tab indentation",
 			in:   "name: flu\ncontacts:\n\tnumberColumn: phone\n",
-			want: &FileError{Path: "c.yaml", Line: 3, Msg: "indented with a tab; YAML indentation must use spaces"},
+			want: &FileError{Path: "c.yaml", Line: 3, Column: 1, Msg: "indented with a tab; YAML indentation must use spaces"},
 		},
 		{
 			name: "two documents",
