@@ -34,6 +34,7 @@ import (
 // A Limiter is safe for concurrent use; one per process is enough.
 type Limiter struct {
 	gcra *redis_rate.Limiter
+	rdb  redis.UniversalClient
 
 	mu   sync.Mutex
 	keys map[string]*pacer
@@ -48,13 +49,15 @@ type pacer struct {
 
 // NewLimiter returns a Limiter on rdb.
 func NewLimiter(rdb redis.UniversalClient) *Limiter {
-	return &Limiter{gcra: redis_rate.NewLimiter(rdb), keys: make(map[string]*pacer)}
+	return &Limiter{gcra: redis_rate.NewLimiter(rdb), rdb: rdb, keys: make(map[string]*pacer)}
 }
 
 // Wait blocks until key grants one event at cps events per second and returns how long
 // it waited. cps may be fractional: 0.5 allows one event every 2s. The Redis key is key
 // prefixed with "rate:" (redis_rate's prefix); it expires on its own once idle. Callers
-// sharing a key should pass the same cps; a change applies from the next grant.
+// sharing a key should pass the same cps; a change applies from the next grant, and a
+// raised rate is not held back by a turn the old rate gave (a caller that had not yet seen
+// the change, in any process): that turn is forgotten.
 //
 // It returns an error if cps is below MinRate, above MaxRate or NaN, ctx.Err() if ctx ends
 // first, and the first Redis error as it comes, without retrying.
@@ -101,11 +104,47 @@ func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited tim
 			p.local.ReserveN(asked, 1)
 			return time.Since(start), nil
 		}
+		if res.RetryAfter > interval+time.Millisecond {
+			// At burst 1 a grant at this rate leaves the next at most one interval
+			// ahead: a longer wait is the turn a slower rate gave (the rate was raised,
+			// and a process that had not yet seen it took a turn at the old one). That
+			// turn is forgotten, so the new rate counts from now.
+			forgot, err := forgetSlowerScript.Run(ctx, l.rdb, []string{rateKeyPrefix + key}, interval.Seconds()+0.001).Int()
+			if err != nil {
+				return time.Since(start), fmt.Errorf("wait for %s: %w", key, err)
+			}
+			if forgot == 1 {
+				continue
+			}
+		}
 		if err := clock.Sleep(ctx, res.RetryAfter); err != nil {
 			return time.Since(start), err
 		}
 	}
 }
+
+// rateKeyPrefix is what redis_rate puts before a key.
+const rateKeyPrefix = "rate:"
+
+// forgetSlowerScript deletes the GCRA state in KEYS[1] when its theoretical arrival time
+// lies more than ARGV[1] seconds (the caller's interval, with a millisecond's slack) ahead
+// of now: state that only a slower rate leaves. The time is redis_rate's: seconds since
+// 2017-01-01 UTC on the Redis server's clock. Returns 1 when it deleted, else 0; a later
+// grant at the caller's rate (another process's, say) is never more than ARGV[1] ahead, so it
+// stays.
+var forgetSlowerScript = redis.NewScript(`
+local tat = tonumber(redis.call("GET", KEYS[1]) or "")
+if not tat then
+  return 0
+end
+local t = redis.call("TIME")
+local now = (t[1] - 1483228800) + (t[2] / 1000000)
+if tat - now > tonumber(ARGV[1]) then
+  redis.call("DEL", KEYS[1])
+  return 1
+end
+return 0
+`)
 
 // MinRate and MaxRate bound the rate Wait accepts, in events per second. Below MinRate the
 // interval between events, in nanoseconds, would soon overflow time.Duration (below about

@@ -246,6 +246,41 @@ func TestLimiterRateBounds(t *testing.T) {
 	}
 }
 
+// TestRaisedRateForgetsSlowTurn: once a key's rate is raised, a turn taken at the old, slower
+// rate (by a process that had not yet seen the change) does not hold the new rate back for
+// the old interval, in that process or another; the new rate still spaces its own grants.
+func TestRaisedRateForgetsSlowTurn(t *testing.T) {
+	rdb := setup(t)
+	const slow, fast = 1.0 / 60, 50.0
+	for _, tt := range []struct {
+		name    string
+		sameOne bool // the slow turn and the fast ones in one process
+	}{{"OtherProcess", false}, {"SameProcess", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			key := "k:raised:" + tt.name
+			old, raised := NewLimiter(rdb), NewLimiter(rdb)
+			if tt.sameOne {
+				raised = old
+			}
+			if _, err := old.Wait(t.Context(), key, slow); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			start := time.Now()
+			if _, err := raised.Wait(ctx, key, fast); err != nil {
+				t.Fatalf("Wait at the raised rate after a turn at the old one: %v (after %v); want a turn within an interval of the new rate", err, time.Since(start))
+			}
+			// The new rate's own turns are spaced: a third process waits for the next.
+			third := NewLimiter(rdb)
+			waited, err := third.Wait(ctx, key, fast)
+			if err != nil || waited < 10*time.Millisecond {
+				t.Errorf("the next turn at %v cps came after %v (%v); want about %v", fast, waited, err, time.Second/fast)
+			}
+		})
+	}
+}
+
 // FuzzLimiterRate: for any rate Wait accepts, the interval is positive and within a part
 // in a million of 1/cps, and when it is long a second event on the same key waits; any other
 // rate is refused.
