@@ -85,6 +85,11 @@ type Config struct {
 	// Redis's, so that an edit (PATCH, dialer edit) takes effect here within it. Defaults
 	// to 1s.
 	CampaignRecheck time.Duration
+	// CampaignIdle is how long a campaign no task has asked for stays in this process's
+	// cache of campaigns; then it is dropped, and read from Redis again if a task asks. The
+	// cache so holds the campaigns in use, however many this process has served. Defaults
+	// to 10m.
+	CampaignIdle time.Duration
 	// LogPII logs full phone numbers; otherwise only their last 4 digits. Defaults to false.
 	LogPII bool
 	// Notifier, when set, is told of each final contact outcome and of each campaign that is
@@ -138,10 +143,11 @@ type Handler struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
-	campaigns sync.Map // campaign ID -> *campaignRules, cached once ready, until an edit
-	accounts  sync.Map // account name -> cachedAccount
-	ends      ends     // attempts waiting on announcements of their calls' ends
-	token     string   // this Handler's follower token: Name and a random suffix
+	campaigns sync.Map     // campaign ID -> *campaignRules, cached once ready, until an edit or CampaignIdle
+	pruned    atomic.Int64 // when pruneCampaigns last looked, Unix ns on the real clock
+	accounts  sync.Map     // account name -> cachedAccount
+	ends      ends         // attempts waiting on announcements of their calls' ends
+	token     string       // this Handler's follower token: Name and a random suffix
 	adopting  atomic.Int32
 	sweepFrom int // where the next sweep starts among the active campaigns (SweepSlots)
 }
@@ -177,6 +183,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.CampaignRecheck <= 0 {
 		cfg.CampaignRecheck = time.Second
+	}
+	if cfg.CampaignIdle <= 0 {
+		cfg.CampaignIdle = 10 * time.Minute
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
@@ -306,15 +315,21 @@ type campaignRules struct {
 	mu sync.Mutex
 	// stale is set once an edit (or a delete) of the campaign was seen: c is not its file.
 	stale atomic.Bool
+	// used is when a task last asked for c, in Unix nanoseconds on the real clock.
+	used atomic.Int64
 }
 
 // campaign returns campaign id once it is ready, waiting up to UploadWait while it uploads.
 // A campaign read once is kept, and its file's version compared with Redis's at most every
 // CampaignRecheck (one HMGET): an edit (campaign.Store.SetFile) is read again then, so it
-// reaches every worker within about CampaignRecheck.
+// reaches every worker within about CampaignRecheck. One no task asked for within
+// CampaignIdle is dropped (pruneCampaigns).
 func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, error) {
+	now := time.Now() // the cache's times are on the real clock, like the recheck's
+	h.pruneCampaigns(now)
 	if v, ok := h.campaigns.Load(id); ok {
 		cr := v.(*campaignRules)
+		cr.used.Store(now.UnixNano())
 		current, err := h.recheck(ctx, id, cr)
 		if err != nil {
 			return nil, err
@@ -337,6 +352,7 @@ func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, erro
 			}
 			cr := &campaignRules{c: c, window: w}
 			cr.checked.Store(time.Now().UnixNano())
+			cr.used.Store(time.Now().UnixNano())
 			h.campaigns.Store(id, cr)
 			return cr, nil
 		}
@@ -347,6 +363,24 @@ func (h *Handler) campaign(ctx context.Context, id string) (*campaignRules, erro
 			return nil, err
 		}
 	}
+}
+
+// pruneCampaigns drops from the campaign cache each campaign no task asked for within
+// CampaignIdle before now. It looks at most once every CampaignIdle/4 (one pass over the
+// cache), so most calls cost one atomic load. A task still holding a dropped campaign goes
+// on with it; the next task of the campaign reads it again.
+func (h *Handler) pruneCampaigns(now time.Time) {
+	last := h.pruned.Load()
+	if now.UnixNano()-last < int64(h.cfg.CampaignIdle/4) || !h.pruned.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	cutoff := now.Add(-h.cfg.CampaignIdle).UnixNano()
+	h.campaigns.Range(func(id, v any) bool {
+		if cr := v.(*campaignRules); cr.used.Load() < cutoff {
+			h.campaigns.CompareAndDelete(id, cr)
+		}
+		return true
+	})
 }
 
 // recheck reports whether cr, campaign id as cached, is still its file: it compares the
