@@ -206,8 +206,10 @@ func mustUploadGenerated(tb testing.TB, store *campaign.Store, spec lab.Campaign
 }
 
 // TestSeedFinishedAsStore checks that seedFinished's plain writes leave what a worker's
-// Store.ClaimAttempt, FinishAttempt and Finalize leave, as the store reads it back: contacts,
-// attempts and status. The report bench's campaign is only realistic while this holds.
+// Store.ClaimAttempt, RecordCall, FinishAttempt and Finalize leave: in Redis, key by key and
+// field by field (but the times the store stamps), and as the store reads it back: contacts,
+// attempts and status. The report bench's campaign, and the memory it measures, are only
+// realistic while this holds.
 func TestSeedFinishedAsStore(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
 	defer rdb.Close()
@@ -221,7 +223,12 @@ func TestSeedFinishedAsStore(t *testing.T) {
 		if _, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: viaStore.ID, ContactID: n, Attempt: 1}, "bench-seed", seedAudit); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: viaStore.ID, ContactID: n, Attempt: 1}, seedResult(n)); err != nil {
+		ref := campaign.AttemptRef{CampaignID: viaStore.ID, ContactID: n, Attempt: 1}
+		r := wantHookResult(n)
+		if _, err := store.RecordCall(ctx, ref, r.CallID, "https://api.interactly.ai/calls/v1/conversations/"+r.CallID+"/control", r.StartedAt); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.FinishAttempt(ctx, ref, r); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := store.Finalize(ctx, viaStore.ID, n, campaign.OutcomeCompleted, ""); err != nil {
@@ -231,6 +238,14 @@ func TestSeedFinishedAsStore(t *testing.T) {
 	b := &bench{Lab: &lab.Lab{}}
 	if err := b.seedFinished(ctx, rdb, seeded.ID, rows); err != nil {
 		t.Fatal(err)
+	}
+
+	// In Redis: the same keys, and the same hashes but for the claim's and the outcome's
+	// times, which the store stamps with its clock.
+	stamped := map[string]bool{"dialing_at": true, "finished_at": true, "first_dial_at": true, "created_at": true, "done_at": true}
+	wantKeys, gotKeys := dumpHashes(t, rdb, viaStore.ID, stamped), dumpHashes(t, rdb, seeded.ID, stamped)
+	if diff := cmp.Diff(wantKeys, gotKeys); diff != "" {
+		t.Errorf("Redis (-via the store +seeded):\n%s", diff)
 	}
 
 	for _, n := range []int{1, 2, seedBatch, seedBatch + 1, rows} {
@@ -301,6 +316,40 @@ func TestSeedFinishedAsStore(t *testing.T) {
 			t.Errorf("checkReport of a report without its last row = %v, want an error", err)
 		}
 	}
+}
+
+// dumpHashes returns every key of campaign id, its ID replaced by C, as its type and, for a
+// hash, its fields but those in skip and those with the campaign's ID in them (the
+// campaign hash's id and file).
+func dumpHashes(t *testing.T, rdb *redis.Client, id string, skip map[string]bool) map[string]string {
+	t.Helper()
+	ctx := t.Context()
+	keys, err := rdb.Keys(ctx, campaign.KeyTag(id)+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, k := range keys {
+		typ, err := rdb.Type(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.ReplaceAll(k, id, "C")
+		out[name] = typ
+		if typ != "hash" || strings.HasSuffix(k, ":campaign") {
+			continue
+		}
+		m, err := rdb.HGetAll(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f, v := range m {
+			if !skip[f] {
+				out[name+" "+f] = v
+			}
+		}
+	}
+	return out
 }
 
 func mustWrite(tb testing.TB, path, data string) {

@@ -66,8 +66,8 @@ func seedResult(n int) campaign.Result {
 	}
 }
 
-// The keys and hash fields seedFinished writes, as internal/campaign's keys.go and store.go
-// name them. TestSeedFinishedAsStore fails when they drift apart.
+// The keys and hash fields seedFinished writes, as internal/campaign's keys.go, record.go and
+// store.go name them. TestSeedFinishedAsStore fails when they drift apart.
 func seedContactKey(id string, n int) string {
 	return campaign.KeyTag(id) + "contact:" + strconv.Itoa(n)
 }
@@ -84,26 +84,31 @@ func seedHopperKey(id string) string { return campaign.KeyTag(id) + "hopper" }
 
 func seedCountersKey(id string) string { return campaign.KeyTag(id) + "counters" }
 
+// seedTextsKey is the campaign's hash of its attempts' analyses and recording paths, by
+// "N:A" (campaign.EncodeTexts).
+func seedTextsKey(id string) string { return campaign.KeyTag(id) + "texts" }
+
 // seedResultFields are r as the hash fields Store.FinishAttempt writes to the attempt and the
-// contact.
+// contact: all but its texts, which go to seedTextsKey.
 func seedResultFields(r campaign.Result) []any {
 	return []any{
 		"attempt_outcome", string(r.Outcome), "call_id", r.CallID,
 		"started_at", r.StartedAt.UTC().Format(time.RFC3339Nano), "ended_at", r.EndedAt.UTC().Format(time.RFC3339Nano),
 		"phone_call_status", r.PhoneCallStatus, "ended_by", r.EndedBy,
-		"success_evaluation", r.SuccessEvaluation, "summary", r.Summary,
-		"structured_data", r.StructuredData, "error", r.Error,
+		"error", r.Error, "cost", r.Cost,
 	}
 }
 
-// seedAudit is the audit of every seeded attempt: a campaign without window or cap.
-var seedAudit = campaign.Audit{Window: "none", Suppression: "not suppressed", Frequency: "no cap"}
+// seedAudit is the audit of every seeded attempt: a campaign without window or cap, dialing
+// from one caller ID.
+var seedAudit = campaign.Audit{Window: "none", Suppression: "not suppressed", Frequency: "no cap", CallerID: "5f7b1b1b1b1b1b1b1b1b1b1b"}
 
-// seedFinished gives contacts 1..rows of campaign id one finished attempt each, seedResult(n),
-// and the final outcome completed: what a worker's Store.ClaimAttempt, FinishAttempt and
-// Finalize would leave in Redis, written as plain HSETs (the attempt hash, the contact hash)
-// and counts (outcomes, attempts), seedBatch contacts a pipeline from seedGoroutines
-// goroutines. Calling those methods instead costs three Lua round trips a contact, and took
+// seedFinished gives contacts 1..rows of campaign id one finished attempt each,
+// wantHookResult(n) (seedResult's analysis, with the cost and recording path an
+// end-of-call-report brings), and the final outcome completed: what a worker's
+// Store.ClaimAttempt, RecordCall, FinishAttempt and Finalize would leave in Redis, written as
+// plain HSETs (the attempt hash, the contact hash, the texts hash) and counts (outcomes,
+// attempts), seedBatch contacts a pipeline from seedGoroutines goroutines. Calling those methods instead costs three Lua round trips a contact, and took
 // over 2 minutes for a million contacts on the 2-core machine of the figures; this takes
 // seconds. It reports progress every 10 s.
 func (b *bench) seedFinished(ctx context.Context, rdb redis.UniversalClient, id string, rows int) error {
@@ -138,18 +143,22 @@ func (b *bench) seedFinished(ctx context.Context, rdb redis.UniversalClient, id 
 // seedBatchOf writes contacts from..to's finished attempts (see seedFinished) in one pipeline.
 func seedBatchOf(ctx context.Context, rdb redis.UniversalClient, id string, from, to int) error {
 	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		texts := make([]any, 0, 2*(to-from+1))
 		for n := from; n <= to; n++ {
-			r := seedResult(n)
+			r := wantHookResult(n)
 			claimed := r.StartedAt.Add(-2 * time.Second).UTC().Format(time.RFC3339Nano)
 			result := seedResultFields(r)
 			attempt := []any{"state", string(campaign.AttemptDone), "dialing_at", claimed, "worker", "bench-seed",
 				"audit_zones", seedAudit.Zones, "audit_zone_source", seedAudit.ZoneSource, "audit_local_time", seedAudit.LocalTime,
-				"audit_window", seedAudit.Window, "audit_suppression", seedAudit.Suppression, "audit_frequency", seedAudit.Frequency}
+				"audit_window", seedAudit.Window, "audit_suppression", seedAudit.Suppression, "audit_frequency", seedAudit.Frequency,
+				"caller_id", seedAudit.CallerID}
 			p.HSet(ctx, seedAttemptKey(id, n, 1), append(attempt, result...)...)
-			contact := []any{"attempts", 1, "outcome", string(r.Outcome), "finished_at", r.EndedAt.UTC().Format(time.RFC3339Nano)}
+			contact := []any{"attempts", 1, "outcome", string(r.Outcome), "finished_at", r.EndedAt.UTC().Format(time.RFC3339Nano), "texts", 1}
 			p.HSet(ctx, seedContactKey(id, n), append(contact, result...)...)
+			texts = append(texts, strconv.Itoa(n)+":1", campaign.EncodeTexts(r))
 			p.ZRem(ctx, seedHopperKey(id), strconv.Itoa(n)+":1")
 		}
+		p.HSet(ctx, seedTextsKey(id), texts...)
 		p.HIncrBy(ctx, seedOutcomesKey(id), string(campaign.OutcomeCompleted), int64(to-from+1))
 		p.HIncrBy(ctx, seedCountersKey(id), "attempts", int64(to-from+1))
 		p.HSetNX(ctx, seedCountersKey(id), "first_dial_at", seedStart.Add(-2*time.Second).Format(time.RFC3339Nano))
@@ -303,6 +312,7 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 		histograms = fmt.Sprintf("%s KB freed by the resets", lab.Thousands(int((raw3.used-mem3.used)/1000)))
 	}
 
+	r1 := wantHookResult(1)
 	// Scale the target to the rows exported: 10 s for a million.
 	targetTime := time.Duration(min(float64(reportTargetTime)*float64(rows)/reportTargetRows, float64(24*time.Hour)))
 	rss := lab.Figure{
@@ -318,13 +328,13 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 		Value:   fmt.Sprintf("%.2f s (%s rows/s)", ex.wall.Seconds(), lab.Thousands(int(float64(rows)/ex.wall.Seconds()))),
 		Target:  fmt.Sprintf("< %s s", trimFloat(targetTime.Seconds())),
 		Met:     verdict(ex.wall < targetTime),
-		Note: fmt.Sprintf("start to exit of the built `dialer report ID --out FILE` of a campaign uploaded by `dialer upload` whose every contact then got a completed call with its analysis (%d-char summary, structured data), written as the attempt and contact hashes the store writes (pipelined HSETs, %.1f s); meanwhile the report process used %.1f s of CPU and redis-server %.1f s",
+		Note: fmt.Sprintf("start to exit of the built `dialer report ID --out FILE` of a campaign uploaded by `dialer upload` whose every contact then got a completed call with its analysis (%d-char summary, structured data) and recording path, written as the attempt, contact and texts hashes the store writes (pipelined HSETs, %.1f s); meanwhile the report process used %.1f s of CPU and redis-server %.1f s",
 			len(seedResult(1).Summary), seedTook.Seconds(), ex.cpu.Seconds(), cpu1-cpu0),
 	}, rss, {
 		Measure: "report: Redis memory per finished contact",
 		Value:   fmt.Sprintf("%s B (%s B at upload + %s B of results)", lab.Thousands(int(campaignMem/int64(rows))), lab.Thousands(int((mem1.data()-mem0.data())/int64(rows))), lab.Thousands(int((mem2.data()-mem1.data())/int64(rows)))),
-		Note: fmt.Sprintf("INFO used_memory less client buffers and the script cache (see the next figure) after the upload and after the results, less before, ÷ rows (%.1f MB in all), on a redis-server with hash-max-listpack-value 1024 (internal/lab): at upload the contact hash, phone index and hopper entry; finished, the contact hash and the attempt hash with the result (the analysis in both), once the hopper entries and tasks are gone and a retention sweep marked the campaign done (dropping the phone index)",
-			float64(campaignMem)/1e6),
+		Note: fmt.Sprintf("INFO used_memory less client buffers and the script cache (see the next figure) after the upload and after the results, less before, ÷ rows (%.1f MB in all), on a redis-server with %s: at upload the contact hash, its row in the rows hash, its phone index entry and hopper entry; finished, the contact hash and the attempt hash with the result, and the attempt's texts (%d-char summary, %d-char structured data, success evaluation, %d-char recording path) in the texts hash, once the hopper entries and tasks are gone and a retention sweep marked the campaign done (dropping the phone index)",
+			float64(campaignMem)/1e6, listpackConfig(ctx, rdb), len(r1.Summary), len(r1.StructuredData), len(r1.Recording)),
 	}, {
 		Measure: "report: Redis memory after retention",
 		Value: fmt.Sprintf("data %+d B against the baseline (%.3f%% of the campaign's %.1f MB); %d keys left",
@@ -338,6 +348,17 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 		Value:   fmt.Sprintf("%s bytes (%.0f B/row)", lab.Thousands(int(size)), float64(size)/float64(rows)),
 		Note:    fmt.Sprintf("the report file: header and %s rows of %d columns, checked to be CSV with every row's call id in input order", lab.Thousands(rows), len(contactHeader)+len(campaign.ReportColumns)),
 	}}, nil
+}
+
+// listpackConfig says how the server keeps small hashes compact: its hash-max-listpack-value
+// and hash-max-listpack-entries (Redis's defaults are 64 and 128), or that CONFIG GET is not
+// allowed.
+func listpackConfig(ctx context.Context, rdb *redis.Client) string {
+	cfg, err := rdb.ConfigGet(ctx, "hash-max-listpack-*").Result()
+	if err != nil {
+		return fmt.Sprintf("hash-max-listpack-value unknown (CONFIG GET: %v)", err)
+	}
+	return fmt.Sprintf("hash-max-listpack-value %s and hash-max-listpack-entries %s", cfg["hash-max-listpack-value"], cfg["hash-max-listpack-entries"])
 }
 
 // onOwnConnections runs f on a client of the report database of its own, closed when f

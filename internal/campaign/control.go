@@ -309,7 +309,7 @@ func (s *Store) idleContacts(ctx context.Context, id string, from, to int) ([]in
 	cmds := make([]*redis.SliceCmd, 0, to-from+1)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for n := from; n <= to; n++ {
-			cmds = append(cmds, p.HMGet(ctx, contactKey(id, n), "row", "outcome", "next_attempt"))
+			cmds = append(cmds, p.HMGet(ctx, contactKey(id, n), "line", "outcome", "next_attempt"))
 		}
 		return nil
 	})

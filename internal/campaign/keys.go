@@ -9,9 +9,12 @@ import "strconv"
 //	dialer:campaigns                  ZSET  campaign ID -> creation time (Unix ms)
 //	dialer:{C}:campaign               HASH  the campaign: file, header, state, counts
 //	dialer:{C}:upload                 STR   the running upload's lease (lease.go), with a TTL
-//	dialer:{C}:contact:N              HASH  contact N (1-based input row): row, number, last attempt, outcome
+//	dialer:{C}:contact:N              HASH  contact N (1-based input row): line, number, last attempt's result, outcome;
+//	                                        "texts" is the attempt A whose texts the row shows (see texts.go)
+//	dialer:{C}:rows                   HASH  contact N -> its row as read, a JSON array of strings
 //	dialer:{C}:phones                 HASH  E.164 number -> first contact N that holds it
-//	dialer:{C}:attempt:N:A            HASH  attempt A of contact N: state, call id, result
+//	dialer:{C}:attempt:N:A            HASH  attempt A of contact N: state, call id, result but its texts
+//	dialer:{C}:texts                  HASH  "N:A" -> attempt A's analysis and recording path (texts.go), when it has any
 //	dialer:{C}:early:N:A              HASH  call id -> end-of-call report that came before the call id was recorded (JSON, 1 h TTL)
 //	dialer:{C}:outcomes               HASH  final outcome -> number of contacts
 //	dialer:{C}:counters               HASH  attempts, first_dial_at, ...
@@ -62,6 +65,14 @@ func uploadLeaseKey(id string) string { return KeyTag(id) + "upload" }
 func contactKey(id string, n int) string { return KeyTag(id) + "contact:" + strconv.Itoa(n) }
 
 func phonesKey(id string) string { return KeyTag(id) + "phones" }
+
+// rowsKey holds the rows of campaign id's contacts as read. Out of the contact hashes, whose
+// values then all fit Redis's compact listpack (see texts.go). Campaigns uploaded before
+// it existed keep each row in its contact's field "row".
+func rowsKey(id string) string { return KeyTag(id) + "rows" }
+
+// textsKey holds the long texts of campaign id's attempts (see texts.go).
+func textsKey(id string) string { return KeyTag(id) + "texts" }
 
 func attemptKey(id string, n, a int) string {
 	return KeyTag(id) + "attempt:" + strconv.Itoa(n) + ":" + strconv.Itoa(a)

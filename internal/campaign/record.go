@@ -16,36 +16,46 @@ import (
 // contact's final outcome (Finalize).
 
 // resultFields are a Result as hash fields, with the prefix-free names shared by the
-// attempt and contact hashes.
+// attempt and contact hashes: all but its long texts, which the campaign's texts hash keeps
+// (encodeTexts).
 func resultFields(r Result) []any {
 	return []any{
 		"attempt_outcome", string(r.Outcome), "call_id", r.CallID,
 		"started_at", formatTime(r.StartedAt), "ended_at", formatTime(r.EndedAt),
 		"phone_call_status", r.PhoneCallStatus, "ended_by", r.EndedBy,
-		"success_evaluation", r.SuccessEvaluation, "summary", r.Summary,
-		"structured_data", r.StructuredData, "error", r.Error,
-		"cost", r.Cost, "recording", r.Recording,
+		"error", r.Error, "cost", r.Cost,
 	}
 }
 
+// attemptFields are the attempt hash's fields Attempt reads; success_evaluation, summary,
+// structured_data and recording are the texts of an attempt recorded before they moved to
+// the texts hash.
 var attemptFields = []string{
 	"state", "dialing_at", "call_id", "control_url", "attempt_outcome", "started_at", "ended_at",
 	"phone_call_status", "ended_by", "success_evaluation", "summary", "structured_data", "error",
 	"cost", "recording", "caller_id",
 }
 
-// Attempt reads attempt ref. An attempt nobody claimed has State AttemptNew.
+// Attempt reads attempt ref, its texts included, in one round trip. An attempt nobody
+// claimed has State AttemptNew. A finished attempt has no ControlURL: its call is over.
 func (s *Store) Attempt(ctx context.Context, ref AttemptRef) (*Attempt, error) {
 	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
-	vals, err := s.rdb.HMGet(ctx, attemptKey(id, n, a), attemptFields...).Result()
-	if err != nil {
+	var hash *redis.SliceCmd
+	var txt *redis.StringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		hash = p.HMGet(ctx, attemptKey(id, n, a), attemptFields...)
+		txt = p.HGet(ctx, textsKey(id), liveMember(n, a))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read attempt %s/%d/%d: %w", id, n, a, err)
 	}
+	vals := hash.Val()
 	str := func(i int) string {
 		s, _ := vals[i].(string)
 		return s
 	}
-	return &Attempt{
+	at := &Attempt{
 		State: AttemptState(str(0)), DialingAt: parseTime(str(1)),
 		CallID: str(2), ControlURL: str(3), CallerID: str(15),
 		Result: Result{
@@ -55,7 +65,15 @@ func (s *Store) Attempt(ctx context.Context, ref AttemptRef) (*Attempt, error) {
 			Summary: str(10), StructuredData: str(11), Error: str(12),
 			Cost: str(13), Recording: str(14),
 		},
-	}, nil
+	}
+	if v, ok := txt.Val(), txt.Err() == nil; ok {
+		t, err := decodeTexts(v)
+		if err != nil {
+			return nil, fmt.Errorf("read attempt %s/%d/%d: its texts in %s: %w", id, n, a, textsKey(id), err)
+		}
+		t.apply(&at.Result)
+	}
+	return at, nil
 }
 
 // AttemptState reads only attempt ref's state: what a worker polling a live call needs.
@@ -220,24 +238,41 @@ func (s *Store) Unclaim(ctx context.Context, ref AttemptRef, worker string) (boo
 //	KEYS[2] -> dialer:{C}:contact:N
 //	KEYS[3] -> dialer:{C}:live
 //	KEYS[4] -> dialer:{C}:early:N:A
+//	KEYS[5] -> dialer:{C}:texts
 //	ARGV[1] -> call id
 //	ARGV[2] -> control URL
 //	ARGV[3] -> started at, RFC 3339
-//	ARGV[4] -> live member "N:A"
+//	ARGV[4] -> live member "N:A", the attempt's field in KEYS[5]
+//	ARGV[5] -> attempt A
 //
 // Returns 1 when the call is recorded live, 0 when the attempt is done: already, or now from
-// the report that came early.
+// the report that came early. A done attempt keeps no control URL: its call is over.
 var recordCallScript = redis.NewScript(`
 if redis.call("HGET", KEYS[1], "state") == "done" then
-  redis.call("HSETNX", KEYS[1], "control_url", ARGV[2])
   return 0
 end
 local early = redis.call("HGET", KEYS[4], ARGV[1])
+local texts = redis.call("HGET", KEYS[4], ARGV[1] .. ":texts")
 redis.call("DEL", KEYS[4])
 if early then
   local fields = cjson.decode(early)
-  redis.call("HSET", KEYS[1], "state", "done", "control_url", ARGV[2], unpack(fields))
+  redis.call("HSET", KEYS[1], "state", "done", unpack(fields))
+  if texts then
+    redis.call("HSET", KEYS[5], ARGV[4], texts)
+  end
   redis.call("HSET", KEYS[2], unpack(fields))
+  local old = false
+  for i = 1, #fields, 2 do
+    if fields[i] == "summary" then
+      old = true
+    end
+  end
+  if old then
+    -- kept before the texts moved out of the hashes: the contact shows those it now holds
+    redis.call("HDEL", KEYS[2], "texts")
+  else
+    redis.call("HSET", KEYS[2], "texts", ARGV[5])
+  end
   return 0
 end
 redis.call("HSET", KEYS[1], "state", "live", "call_id", ARGV[1], "control_url", ARGV[2], "started_at", ARGV[3])
@@ -253,8 +288,8 @@ return 1
 // now if it was waiting for the call id. The call is over then.
 func (s *Store) RecordCall(ctx context.Context, ref AttemptRef, callID, controlURL string, startedAt time.Time) (live bool, err error) {
 	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
-	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id), earlyKey(id, n, a)}
-	res, err := recordCallScript.Run(ctx, s.rdb, keys, callID, controlURL, formatTime(startedAt), liveMember(n, a)).Int()
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id), earlyKey(id, n, a), textsKey(id)}
+	res, err := recordCallScript.Run(ctx, s.rdb, keys, callID, controlURL, formatTime(startedAt), liveMember(n, a), a).Int()
 	if err != nil {
 		return false, fmt.Errorf("record call %s for %s/%d/%d: %w", callID, id, n, a, err)
 	}
@@ -279,37 +314,50 @@ func liveMember(n, a int) string { return strconv.Itoa(n) + ":" + strconv.Itoa(a
 //
 // A result from a webhook (a call id given) is recorded only for a claimed attempt whose
 // recorded call id is the same. When the attempt is dialing and its call id is not recorded
-// yet, the result waits in KEYS[4] under its call id, for RecordCall to record it once that
-// call id turns out to be the attempt's. Anything else is "unknown" and writes nothing, so
-// that a forged or stray report cannot finish an attempt, start one, or create keys.
+// yet, the result waits in KEYS[4] under its call id (its texts under the call id and
+// ":texts"), for RecordCall to record it once that call id turns out to be the attempt's.
+// Anything else is "unknown" and writes nothing, so that a forged or stray report cannot
+// finish an attempt, start one, or create keys.
+//
+// The result's texts (encodeTexts) go to KEYS[5] under the attempt's "N:A", and the contact
+// records that its row shows attempt A's texts.
 //
 //	KEYS[1] -> dialer:{C}:attempt:N:A
 //	KEYS[2] -> dialer:{C}:contact:N
 //	KEYS[3] -> dialer:{C}:live
 //	KEYS[4] -> dialer:{C}:early:N:A
+//	KEYS[5] -> dialer:{C}:texts
 //	ARGV[1] -> call id the result is of; "" for a result the worker that claimed the attempt read itself
-//	ARGV[2] -> live member "N:A"
+//	ARGV[2] -> live member "N:A", the attempt's field in KEYS[5]
 //	ARGV[3] -> message to publish on the ended channel, "" for none
 //	ARGV[4] -> the ended channel
-//	ARGV[5…] -> result field, value, field, value, …
+//	ARGV[5] -> attempt A
+//	ARGV[6] -> the result's texts (encodeTexts), "" for none
+//	ARGV[7…] -> result field, value, field, value, … (resultFields)
 //
 // Returns "unknown" when the attempt was never claimed or has another call (or none, once
 // past dialing), "early" when the result waits for the call id, "recorded" when this result
 // was recorded, "analysis" when it filled in the analysis of the result recorded before, and
 // "done" when it changed nothing.
-var recordResultScript = redis.NewScript(`
+var recordResultScript = redis.NewScript(textsLua + `
 local state = redis.call("HGET", KEYS[1], "state")
 if not state then
   return "unknown"
 end
 local fields = {}
-for i = 5, #ARGV do
+for i = 7, #ARGV do
   fields[#fields + 1] = ARGV[i]
 end
+local texts = ARGV[6]
 local call = redis.call("HGET", KEYS[1], "call_id") or ""
 if ARGV[1] ~= "" and call ~= ARGV[1] then
   if call == "" and state == "dialing" then
     redis.call("HSET", KEYS[4], ARGV[1], cjson.encode(fields))
+    if texts ~= "" then
+      redis.call("HSET", KEYS[4], ARGV[1] .. ":texts", texts)
+    else
+      redis.call("HDEL", KEYS[4], ARGV[1] .. ":texts")
+    end
     redis.call("EXPIRE", KEYS[4], 3600)
     return "early"
   end
@@ -317,31 +365,34 @@ if ARGV[1] ~= "" and call ~= ARGV[1] then
 end
 local status = "recorded"
 if state == "done" then
-  local an = redis.call("HMGET", KEYS[1], "summary", "success_evaluation")
-  if (an[1] and an[1] ~= "") or (an[2] and an[2] ~= "") then
+  local old = stored(KEYS[1], KEYS[5], ARGV[2])
+  if old[1] ~= "" or old[2] ~= "" then
     return "done"
   end
-  local analysis = {}
-  for i = 1, #fields, 2 do
-    local f = fields[i]
-    if (f == "summary" or f == "success_evaluation" or f == "structured_data") and fields[i + 1] ~= "" then
-      analysis[#analysis + 1] = f
-      analysis[#analysis + 1] = fields[i + 1]
+  local new = parts(texts)
+  if new[1] == "" and new[2] == "" and new[3] == "" then
+    return "done"
+  end
+  for i = 1, 3 do
+    if new[i] ~= "" then
+      old[i] = new[i]
     end
   end
-  if #analysis == 0 then
-    return "done"
-  end
-  fields = analysis
+  redis.call("HSET", KEYS[5], ARGV[2], pack(old))
   status = "analysis"
-  redis.call("HSET", KEYS[1], unpack(fields))
 else
   redis.call("HSET", KEYS[1], "state", "done", unpack(fields))
+  redis.call("HDEL", KEYS[1], "control_url")
+  if texts ~= "" then
+    redis.call("HSET", KEYS[5], ARGV[2], texts)
+  end
 end
 call = redis.call("HGET", KEYS[1], "call_id") or ""
 local contactCall = redis.call("HGET", KEYS[2], "call_id") or ""
-if status == "recorded" or contactCall == call then
-  redis.call("HSET", KEYS[2], unpack(fields))
+if status == "recorded" then
+  redis.call("HSET", KEYS[2], "texts", ARGV[5], unpack(fields))
+elseif contactCall == call then
+  redis.call("HSET", KEYS[2], "texts", ARGV[5])
 end
 redis.call("SREM", KEYS[3], ARGV[2])
 if ARGV[3] ~= "" then
@@ -379,12 +430,12 @@ const (
 // that the worker following the call learns at once.
 func (s *Store) RecordResult(ctx context.Context, ref AttemptRef, callID string, r Result, announce bool) (RecordStatus, error) {
 	id, n, a := ref.CampaignID, ref.ContactID, ref.Attempt
-	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id), earlyKey(id, n, a)}
+	keys := []string{attemptKey(id, n, a), contactKey(id, n), liveKey(id), earlyKey(id, n, a), textsKey(id)}
 	msg := ""
 	if announce {
 		msg = ref.String()
 	}
-	args := append([]any{callID, liveMember(n, a), msg, EndedChannel}, resultFields(r)...)
+	args := append([]any{callID, liveMember(n, a), msg, EndedChannel, a, encodeTexts(r)}, resultFields(r)...)
 	res, err := recordResultScript.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil {
 		return "", fmt.Errorf("record attempt %s/%d/%d: %w", id, n, a, err)

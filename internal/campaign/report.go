@@ -190,9 +190,9 @@ func (s *Store) readReport(ctx context.Context, id string, rows, batch int) []ch
 // reportFields are the contact hash fields ReportRecord uses, in the order
 // decodeReportContact reads them: fewer than contactFields, so Redis sends less.
 var reportFields = []string{
-	"row", "e164", "outcome", "attempts", "call_id", "started_at", "ended_at",
+	"line", "row", "e164", "outcome", "attempts", "call_id", "started_at", "ended_at",
 	"phone_call_status", "ended_by", "success_evaluation", "summary", "structured_data", "error",
-	"cost", "recording",
+	"cost", "recording", "texts",
 }
 
 // hmgetReportArgs are the arguments of one contact's HMGET after its key, boxed once: boxing
@@ -205,23 +205,32 @@ var hmgetReportArgs = func() []any {
 	return args
 }()
 
-// reportContacts reads contacts from..to (inclusive) of campaign id in one round trip,
-// with what ReportRecord needs of each, as Contacts would read it.
+// reportContacts reads contacts from..to (inclusive) of campaign id, with what ReportRecord
+// needs of each, as Contacts would read it, in two round trips: the contact hashes and
+// their rows (one HMGET of the rows hash), then the texts the contacts show (one HMGET of
+// the texts hash).
 func (s *Store) reportContacts(ctx context.Context, id string, from, to int) ([]Contact, error) {
 	n := to - from + 1
 	width := 2 + len(reportFields) // HMGET, the key, the fields
 	args := make([]any, n*width)
 	cmds := make([]*redis.StringSliceCmd, n)
+	rowArgs := make([]any, 2, 2+n)
+	rowArgs[0], rowArgs[1] = "hmget", rowsKey(id)
+	for i := range n {
+		rowArgs = append(rowArgs, strconv.Itoa(from+i))
+	}
+	rows := redis.NewStringSliceCmd(ctx, rowArgs...)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i := range cmds {
 			a := args[i*width : (i+1)*width : (i+1)*width]
 			a[0], a[1] = "hmget", contactKey(id, from+i)
 			copy(a[2:], hmgetReportArgs)
-			// A missing field reads "": only "row" tells a missing contact, and a stored
-			// row is never "" (upload writes a JSON array).
+			// A missing field reads "": only "line" tells a missing contact, and a stored
+			// line is never "".
 			cmds[i] = redis.NewStringSliceCmd(ctx, a...)
 			_ = p.Process(ctx, cmds[i])
 		}
+		_ = p.Process(ctx, rows)
 		return nil
 	})
 	if err != nil {
@@ -229,31 +238,44 @@ func (s *Store) reportContacts(ctx context.Context, id string, from, to int) ([]
 	}
 	contacts := make([]Contact, n)
 	var cells []string // the batch's row cells, one allocation for many rows
+	var join textsJoin
 	for i, cmd := range cmds {
-		cells = decodeReportContact(from+i, cmd.Val(), &contacts[i], cells)
+		var at string
+		cells, at = decodeReportContact(from+i, cmd.Val(), rows.Val()[i], &contacts[i], cells)
+		if at != "" {
+			join.add(from+i, at, &contacts[i].Last)
+		}
+	}
+	if err := join.read(ctx, s.rdb, id); err != nil {
+		return nil, err
 	}
 	return contacts, nil
 }
 
-// decodeReportContact fills c with contact n's fields as read by HMGET reportFields, the
-// way decodeContact does (a contact without a row is the zero Contact), and returns cells
-// with c's row cells appended: c.Fields is a slice of it.
-func decodeReportContact(n int, vals []string, c *Contact, cells []string) []string {
-	if vals[0] == "" { // no row: no such contact
-		return cells
+// decodeReportContact fills c with contact n's fields as read by HMGET reportFields, and
+// its row from the rows hash ("" for a contact stored with its row in its hash), the way
+// decodeContact does (a contact without a line is the zero Contact), and returns cells with
+// c's row cells appended (c.Fields is a slice of it), and the attempt whose texts c shows
+// ("" when its own fields hold them).
+func decodeReportContact(n int, vals []string, row string, c *Contact, cells []string) ([]string, string) {
+	if vals[0] == "" { // no line: no such contact
+		return cells, ""
+	}
+	if row == "" {
+		row = vals[1]
 	}
 	start := len(cells)
-	cells = decodeCells(vals[0], cells)
+	cells = decodeCells(row, cells)
 	c.Fields = cells[start:len(cells):len(cells)]
-	c.ID, c.Number, c.Outcome = n, vals[1], Outcome(vals[2])
-	c.Attempts, _ = strconv.Atoi(vals[3])
+	c.ID, c.Number, c.Outcome = n, vals[2], Outcome(vals[3])
+	c.Attempts, _ = strconv.Atoi(vals[4])
 	c.Last = Result{
-		CallID: vals[4], StartedAt: parseTime(vals[5]), EndedAt: parseTime(vals[6]),
-		PhoneCallStatus: vals[7], EndedBy: vals[8], SuccessEvaluation: vals[9],
-		Summary: vals[10], StructuredData: vals[11], Error: vals[12],
-		Cost: vals[13], Recording: vals[14],
+		CallID: vals[5], StartedAt: parseTime(vals[6]), EndedAt: parseTime(vals[7]),
+		PhoneCallStatus: vals[8], EndedBy: vals[9], SuccessEvaluation: vals[10],
+		Summary: vals[11], StructuredData: vals[12], Error: vals[13],
+		Cost: vals[14], Recording: vals[15],
 	}
-	return cells
+	return cells, vals[16]
 }
 
 // decodeCells appends to cells the strings of row, a JSON array of strings as upload stores

@@ -63,7 +63,7 @@ func ParseRetryOutcomes(s string) ([]Outcome, error) {
 // Returns the outcome the contact had when it was given attempt A ("outcome:A"), or "" when
 // it was not: no such row, no number, no outcome, or another outcome.
 var retryScript = redis.NewScript(reopenLua + `
-local c = redis.call("HMGET", KEYS[1], "row", "e164", "outcome", "attempts")
+local c = redis.call("HMGET", KEYS[1], "line", "e164", "outcome", "attempts")
 if not c[1] or not c[2] or c[2] == "" or not c[3] then
   return ""
 end
@@ -233,7 +233,7 @@ func (e *ContactStateError) Error() string {
 // (no number), "outcome:O" (an outcome never retried), "busy" (its attempt is under way),
 // "stale" (its next attempt changed since it was read).
 var redialScript = redis.NewScript(reopenLua + `
-local c = redis.call("HMGET", KEYS[1], "row", "e164", "outcome", "attempts", "next_attempt")
+local c = redis.call("HMGET", KEYS[1], "line", "e164", "outcome", "attempts", "next_attempt")
 if not c[1] then
   return "missing"
 end
@@ -371,7 +371,7 @@ const SkippedReason = "skipped by an operator"
 // Returns what finalizeScript returns (1, or 2 when that was the campaign's last row), or
 // why not: "missing", "outcome:O", "busy", "stale".
 var skipScript = redis.NewScript(`
-local c = redis.call("HMGET", KEYS[1], "row", "outcome", "next_attempt")
+local c = redis.call("HMGET", KEYS[1], "line", "outcome", "next_attempt")
 if not c[1] then
   return "missing"
 end

@@ -357,58 +357,124 @@ func (s *Store) CampaignIDs(ctx context.Context) ([]string, error) {
 }
 
 // Contact fields in Redis. The last attempt's result is copied onto the contact so that a
-// report reads one hash per row.
+// report reads one hash per row, but for its long texts: "texts" names the attempt whose
+// texts (in the campaign's texts hash) the contact shows. "row", success_evaluation, summary,
+// structured_data and recording are read for contacts stored before the row and the texts
+// moved out of the contact hash (see texts.go); "line" is on every contact.
 var contactFields = []string{
 	"line", "row", "e164", "name", "next_attempt", "attempts", "outcome",
 	"attempt_outcome", "call_id", "started_at", "ended_at", "phone_call_status", "ended_by",
 	"success_evaluation", "summary", "structured_data", "error", "cost", "recording",
-	"next_at",
+	"next_at", "texts",
 }
 
-// Contact reads contact n of campaign id. A contact that does not exist comes back with ID 0.
+// Contact reads contact n of campaign id, its row and texts included. A contact that does
+// not exist comes back with ID 0.
 func (s *Store) Contact(ctx context.Context, id string, n int) (*Contact, error) {
-	vals, err := s.rdb.HMGet(ctx, contactKey(id, n), contactFields...).Result()
+	out, err := s.Contacts(ctx, id, n, n)
 	if err != nil {
-		return nil, fmt.Errorf("read contact %s/%d: %w", id, n, err)
+		return nil, err
 	}
-	return decodeContact(id, n, vals)
+	return out[0], nil
 }
 
-// Contacts reads contacts from..to (inclusive) of campaign id in one round trip.
+// Contacts reads contacts from..to (inclusive) of campaign id, their rows and texts
+// included, in two round trips: the contact hashes and the rows, then the texts of the
+// contacts that show any (one HMGET).
 func (s *Store) Contacts(ctx context.Context, id string, from, to int) ([]*Contact, error) {
 	cmds := make([]*redis.SliceCmd, 0, to-from+1)
+	var rows *redis.SliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for n := from; n <= to; n++ {
 			cmds = append(cmds, p.HMGet(ctx, contactKey(id, n), contactFields...))
 		}
+		rows = p.HMGet(ctx, rowsKey(id), contactIDs(from, to)...)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read contacts %s/%d-%d: %w", id, from, to, err)
 	}
 	out := make([]*Contact, len(cmds))
+	var join textsJoin
 	for i, cmd := range cmds {
-		if out[i], err = decodeContact(id, from+i, cmd.Val()); err != nil {
+		var at string
+		if out[i], at, err = decodeContact(id, from+i, cmd.Val(), rows.Val()[i]); err != nil {
 			return nil, err
 		}
+		if at != "" {
+			join.add(from+i, at, &out[i].Last)
+		}
+	}
+	if err := join.read(ctx, s.rdb, id); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
+// contactIDs returns from..to as strings, the fields of the rows hash.
+func contactIDs(from, to int) []string {
+	ids := make([]string, 0, to-from+1)
+	for n := from; n <= to; n++ {
+		ids = append(ids, strconv.Itoa(n))
+	}
+	return ids
+}
+
+// textsJoin gathers the attempts whose texts a batch of contacts shows, to read them in one
+// HMGET of the campaign's texts hash.
+type textsJoin struct {
+	fields  []string // "N:A"
+	results []*Result
+}
+
+// add asks for attempt at ("A") of contact n's texts, to be set into r.
+func (j *textsJoin) add(n int, at string, r *Result) {
+	j.fields = append(j.fields, strconv.Itoa(n)+":"+at)
+	j.results = append(j.results, r)
+}
+
+// read reads the texts asked for and sets each into its result: none for an attempt that
+// has none.
+func (j *textsJoin) read(ctx context.Context, rdb redis.UniversalClient, id string) error {
+	if len(j.fields) == 0 {
+		return nil
+	}
+	vals, err := rdb.HMGet(ctx, textsKey(id), j.fields...).Result()
+	if err != nil {
+		return fmt.Errorf("read the texts of %d attempts of campaign %s: %w", len(j.fields), id, err)
+	}
+	for i, v := range vals {
+		str, _ := v.(string)
+		t, err := decodeTexts(str)
+		if err != nil {
+			return fmt.Errorf("read the texts of attempt %s of campaign %s in %s: %w", j.fields[i], id, textsKey(id), err)
+		}
+		t.apply(j.results[i])
+	}
+	return nil
+}
+
 // decodeContact decodes contact n of campaign id from the values of contactFields (its
-// HMGET); the zero Contact when it has no row (no such contact).
-func decodeContact(id string, n int, vals []any) (*Contact, error) {
+// HMGET) and its row in the rows hash (nil for a contact stored before rows moved there);
+// the zero Contact when it has no line (no such contact). It also returns the attempt whose
+// texts the contact shows ("" for a contact recorded before texts moved out of the hash,
+// whose own fields hold them, or with no result).
+func decodeContact(id string, n int, vals []any, row any) (*Contact, string, error) {
 	str := func(i int) string {
 		s, _ := vals[i].(string)
 		return s
 	}
-	if vals[1] == nil { // no row: no such contact
-		return &Contact{}, nil
+	if vals[0] == nil { // no line: no such contact
+		return &Contact{}, "", nil
 	}
 	d := hashDecoder{what: fmt.Sprintf("contact %d of campaign %s", n, id)}
 	c := &Contact{ID: n, Number: str(2), Name: str(3), Outcome: Outcome(str(6))}
 	c.Line = d.int(contactFields[0], str(0))
-	d.json(contactFields[1], str(1), &c.Fields)
+	if r, ok := row.(string); ok {
+		d.json("row of "+rowsKey(id), r, &c.Fields)
+	} else {
+		d.json(contactFields[1], str(1), &c.Fields)
+	}
 	c.NextAttempt = d.int(contactFields[4], str(4))
 	if c.NextAttempt == 0 {
 		c.NextAttempt = 1
@@ -423,9 +489,9 @@ func decodeContact(id string, n int, vals []any) (*Contact, error) {
 	}
 	c.NextAt = d.time(contactFields[19], str(19))
 	if d.err != nil {
-		return nil, d.err
+		return nil, "", d.err
 	}
-	return c, nil
+	return c, str(20), nil
 }
 
 func parseTime(s string) time.Time {

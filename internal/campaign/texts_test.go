@@ -78,6 +78,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := func(n, a int) AttemptRef { return AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: a} }
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -86,7 +87,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	}
 	claim := func(n, a int) {
 		t.Helper()
-		ok, err := store.ClaimAttempt(ctx, c.ID, n, a, fmt.Sprintf("worker-%d", a), Audit{Window: "none", Suppression: "not suppressed", Frequency: "no cap", CallerID: "p1"})
+		ok, err := store.ClaimAttempt(ctx, ref(n, a), fmt.Sprintf("worker-%d", a), Audit{Window: "none", Suppression: "not suppressed", Frequency: "no cap", CallerID: "p1"})
 		must(err)
 		if !ok {
 			t.Fatalf("attempt %d/%d not claimed", n, a)
@@ -104,7 +105,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	}
 	recordCall := func(n, a int) {
 		t.Helper()
-		live, err := store.RecordCall(ctx, c.ID, n, a, call(n, a), control(n, a), start(n, a))
+		live, err := store.RecordCall(ctx, ref(n, a), call(n, a), control(n, a), start(n, a))
 		must(err)
 		if !live {
 			t.Fatalf("attempt %d/%d not live", n, a)
@@ -123,7 +124,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	recordCall(1, 1)
 	r := result(1, 1, OutcomeCompleted)
 	r.SuccessEvaluation, r.Summary, r.StructuredData = "true", longText("Ann", 6000), longStructured(3000)
-	st, err := store.RecordResult(ctx, c.ID, 1, 1, call(1, 1), r, true)
+	st, err := store.RecordResult(ctx, ref(1, 1), call(1, 1), r, true)
 	status(Recorded, st, err)
 	_, err = store.Finalize(ctx, c.ID, 1, OutcomeCompleted, "")
 	must(err)
@@ -131,15 +132,15 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	// 2: no answer, retried; attempt 2's report comes before its call id is recorded.
 	claim(2, 1)
 	recordCall(2, 1)
-	_, err = store.FinishAttempt(ctx, c.ID, 2, 1, result(2, 1, OutcomeNoAnswer))
+	_, err = store.FinishAttempt(ctx, ref(2, 1), result(2, 1, OutcomeNoAnswer))
 	must(err)
 	must(store.ScheduleNext(ctx, c.ID, 2, 2, start(2, 2)))
 	claim(2, 2)
 	r = result(2, 2, OutcomeCompleted)
 	r.SuccessEvaluation, r.Summary, r.StructuredData = "Excellent", longText("Bob", 1500), `{"confirmed":false,"reason":"wants a call back, après 18h"}`
-	st, err = store.RecordResult(ctx, c.ID, 2, 2, call(2, 2), r, true)
+	st, err = store.RecordResult(ctx, ref(2, 2), call(2, 2), r, true)
 	status(RecordEarly, st, err)
-	live, err := store.RecordCall(ctx, c.ID, 2, 2, call(2, 2), control(2, 2), start(2, 2))
+	live, err := store.RecordCall(ctx, ref(2, 2), call(2, 2), control(2, 2), start(2, 2))
 	must(err)
 	if live {
 		t.Fatal("attempt 2/2 live after its early report")
@@ -153,14 +154,14 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	recordCall(3, 1)
 	r = result(3, 1, OutcomeCompleted)
 	r.StructuredData = longStructured(1200)
-	_, err = store.FinishAttempt(ctx, c.ID, 3, 1, r)
+	_, err = store.FinishAttempt(ctx, ref(3, 1), r)
 	must(err)
 	r = result(3, 1, OutcomeCompleted)
 	r.SuccessEvaluation, r.Summary, r.Recording = "false", longText("Cy", 900), "recordings/other.wav"
-	st, err = store.RecordResult(ctx, c.ID, 3, 1, call(3, 1), r, true)
+	st, err = store.RecordResult(ctx, ref(3, 1), call(3, 1), r, true)
 	status(RecordAnalysis, st, err)
 	// A replay changes nothing.
-	st, err = store.RecordResult(ctx, c.ID, 3, 1, call(3, 1), r, true)
+	st, err = store.RecordResult(ctx, ref(3, 1), call(3, 1), r, true)
 	status(RecordDone, st, err)
 	_, err = store.Finalize(ctx, c.ID, 3, OutcomeCompleted, "")
 	must(err)
@@ -171,7 +172,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	recordCall(4, 1)
 	r = result(4, 1, OutcomeCompleted)
 	r.SuccessEvaluation, r.Summary, r.StructuredData = "7", longText("Di", 2500), "{}"
-	_, err = store.FinishAttempt(ctx, c.ID, 4, 1, r)
+	_, err = store.FinishAttempt(ctx, ref(4, 1), r)
 	must(err)
 	_, err = store.Finalize(ctx, c.ID, 4, OutcomeCompleted, "")
 	must(err)
@@ -180,7 +181,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	recordCall(5, 1)
 	r = result(5, 1, OutcomeCompleted)
 	r.SuccessEvaluation, r.Summary, r.StructuredData = "=1+1", "@SUM(A1) short", `{"x":"-1"}`
-	_, err = store.FinishAttempt(ctx, c.ID, 5, 1, r)
+	_, err = store.FinishAttempt(ctx, ref(5, 1), r)
 	must(err)
 	_, err = store.Finalize(ctx, c.ID, 5, OutcomeCompleted, "")
 	must(err)
@@ -189,7 +190,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	recordCall(8, 1)
 	r = result(8, 1, OutcomeError)
 	r.Error, r.Recording, r.Cost = "the assistant's LLM failed: llm_error 500 (provider openai, retryable)", "", ""
-	_, err = store.FinishAttempt(ctx, c.ID, 8, 1, r)
+	_, err = store.FinishAttempt(ctx, ref(8, 1), r)
 	must(err)
 	_, err = store.Finalize(ctx, c.ID, 8, OutcomeError, r.Error)
 	must(err)
@@ -221,6 +222,51 @@ func TestReportOfLongTexts(t *testing.T) {
 		_, err := store.WriteAttemptReport(t.Context(), id, b, ReportOptions{})
 		return err
 	})
+
+	// The contact and attempt hashes of the calls hold no value longer than Redis's default
+	// hash-max-listpack-value, 64 bytes, but the live attempt 4/2's control URL; the texts
+	// are in the texts hash, the long ones deflated.
+	ctx := t.Context()
+	for _, key := range []string{contactKey(id, 1), attemptKey(id, 1, 1), contactKey(id, 2), attemptKey(id, 2, 1),
+		attemptKey(id, 2, 2), contactKey(id, 3), attemptKey(id, 3, 1), contactKey(id, 4), attemptKey(id, 4, 1),
+		contactKey(id, 5), attemptKey(id, 5, 1)} {
+		m, err := rdb.HGetAll(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f, v := range m {
+			if len(v) > 64 {
+				t.Errorf("%s: %s is %d bytes, more than 64", key, f, len(v))
+			}
+		}
+	}
+	v, err := rdb.HGet(ctx, textsKey(id), "1:1").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := textParts(t, v); p[1][0] != 'z' || p[2][0] != 'z' || len(v) > 6000 {
+		t.Errorf("texts of attempt 1:1: %d bytes, parts starting %q %q; want the 6 KB summary and 3 KB structured data deflated", len(v), p[1][:1], p[2][:1])
+	}
+	if n, err := rdb.HLen(ctx, textsKey(id)).Result(); err != nil || n != 6 {
+		t.Errorf("texts hash: %d entries (%v), want 6: the attempts with a recording or analysis", n, err)
+	}
+}
+
+// textParts splits a value of encodeTexts into its encoded parts E, S, D, R.
+func textParts(t *testing.T, v string) [4]string {
+	t.Helper()
+	var p [4]string
+	rest := v[1:]
+	for i := range 3 {
+		var n int
+		colon := strings.IndexByte(rest, ':')
+		if _, err := fmt.Sscan(rest[:colon], &n); err != nil {
+			t.Fatalf("texts %q: %v", v, err)
+		}
+		p[i], rest = rest[colon+1:colon+1+n], rest[colon+1+n:]
+	}
+	p[3] = rest
+	return p
 }
 
 // checkGolden compares what write writes, campaign ID id replaced by CAMPAIGN, with the file
@@ -400,11 +446,11 @@ func TestReportOfOldLayout(t *testing.T) {
 			t.Errorf("contact %d read by Contacts (-now +old layout):\n%s", n, diff)
 		}
 		for a := 1; a <= want.Attempts; a++ {
-			got, err := store.Attempt(ctx, id, n, a)
+			got, err := store.Attempt(ctx, AttemptRef{CampaignID: id, ContactID: n, Attempt: a})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := store.Attempt(ctx, now, n, a)
+			want, err := store.Attempt(ctx, AttemptRef{CampaignID: now, ContactID: n, Attempt: a})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -442,7 +442,7 @@ func (s *Store) claimNumbers(ctx context.Context, id string, b *uploadBatch) err
 }
 
 // storeBatch writes one claimed batch of contacts of campaign id: the suppressor, if any,
-// is asked about the valid numbers; one pipeline writes the contact hashes, counts invalid,
+// is asked about the valid numbers; one pipeline writes the contact hashes and rows, counts invalid,
 // duplicate and suppressed rows, and, when park is set, parks the dialable contacts' first
 // attempts, due at due. Without park, dialable contact IDs go to dialable. What the rows
 // came to is added to counts.
@@ -454,10 +454,12 @@ func (s *Store) storeBatch(ctx context.Context, id string, b *uploadBatch, sup S
 	var invalid, duplicate, nSuppressed int
 	var ids []int
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		rows := make([]any, 0, 2*len(b.contacts))
 		for i, uc := range b.contacts {
 			row := b.rows[i]
 			fields, _ := json.Marshal(row.Fields)
-			values := []any{"line", row.Line, "row", fields, "e164", uc.number, "name", uc.name}
+			rows = append(rows, row.Index, fields)
+			values := []any{"line", row.Line, "e164", uc.number, "name", uc.name}
 			switch {
 			case uc.reason != "":
 				invalid++
@@ -473,6 +475,9 @@ func (s *Store) storeBatch(ctx context.Context, id string, b *uploadBatch, sup S
 				ids = append(ids, row.Index)
 			}
 			p.HSet(ctx, contactKey(id, row.Index), values...)
+		}
+		if len(rows) > 0 {
+			p.HSet(ctx, rowsKey(id), rows...)
 		}
 		if nSuppressed > 0 {
 			p.HIncrBy(ctx, outcomesKey(id), string(OutcomeSuppressed), int64(nSuppressed))
