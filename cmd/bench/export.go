@@ -351,7 +351,7 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 }
 
 // listpackConfig says how the server keeps small hashes compact: its hash-max-listpack-value
-// and hash-max-listpack-entries (Redis's defaults are 64 and 128), or that CONFIG GET is not
+// and hash-max-listpack-entries (Redis 7's defaults are 64 and 512), or that CONFIG GET is not
 // allowed.
 func listpackConfig(ctx context.Context, rdb *redis.Client) string {
 	cfg, err := rdb.ConfigGet(ctx, "hash-max-listpack-*").Result()

@@ -92,7 +92,9 @@ func (r *forgeryRig) reset(tb testing.TB) {
 	finish(4, campaign.Result{Outcome: campaign.OutcomeCompleted, CallID: "CC-4"})
 }
 
-// snapshot reads every key of the database with its value.
+// snapshot reads every key of the database with its value; the campaign's texts hash, which
+// holds the analysis of every attempt, one field an attempt, is read as one key a field,
+// named "dialer:{C}:texts N:A".
 func (r *forgeryRig) snapshot(tb testing.TB) map[string]string {
 	tb.Helper()
 	ctx := tb.Context()
@@ -105,6 +107,12 @@ func (r *forgeryRig) snapshot(tb testing.TB) map[string]string {
 		var v any
 		switch typ := r.rdb.Type(ctx, k).Val(); typ {
 		case "hash":
+			if strings.HasSuffix(k, "}:texts") {
+				for f, val := range r.rdb.HGetAll(ctx, k).Val() {
+					out[k+" "+f] = val
+				}
+				continue
+			}
 			v = r.rdb.HGetAll(ctx, k).Val()
 		case "set":
 			m := r.rdb.SMembers(ctx, k).Val()
@@ -169,7 +177,8 @@ func (r *forgeryRig) forged(kind, callPick, campaignPick uint8, callText string,
 }
 
 // checkOnlyItsAttemptChanged fails unless every key the message changed is allowed to: the
-// attempt (and its contact) that was dialed with the message's call id, the live set, or
+// attempt (its contact, and its field of the texts hash) that was dialed with the message's
+// call id, the live set, or
 // the early-report key of the attempt that is dialing without a call id. Then it checks that
 // a report waiting for contact 3's call id cannot finish it with another call.
 func (r *forgeryRig) checkOnlyItsAttemptChanged(t *testing.T, before, after map[string]string, body []byte) {
@@ -184,6 +193,7 @@ func (r *forgeryRig) checkOnlyItsAttemptChanged(t *testing.T, before, after map[
 		if callID != "" && callID == fmt.Sprintf("CC-%d", n) && n != 3 {
 			allowed[fmt.Sprintf("%sattempt:%d:1", tag, n)] = true
 			allowed[fmt.Sprintf("%scontact:%d", tag, n)] = true
+			allowed[fmt.Sprintf("%stexts %d:1", tag, n)] = true
 		}
 	}
 	for k, v := range after {
