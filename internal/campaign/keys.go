@@ -14,7 +14,8 @@ import "strconv"
 //	dialer:{C}:rows                   HASH  contact N -> its row as read, a JSON array of strings
 //	dialer:{C}:phones                 HASH  E.164 number -> first contact N that holds it
 //	dialer:{C}:attempt:N:A            HASH  attempt A of contact N: state, call id, result but its texts
-//	dialer:{C}:texts                  HASH  "N:A" -> attempt A's analysis and recording path (texts.go), when it has any
+//	dialer:{C}:texts                  HASH  "N:A" -> attempt A's analysis and recording path (texts.go), when it has any;
+//	                                        "N:A:c" -> the texts contact N shows of attempt A, when they are no longer A's
 //	dialer:{C}:early:N:A              HASH  call id -> end-of-call report that came before the call id was recorded (JSON, 1 h TTL)
 //	dialer:{C}:outcomes               HASH  final outcome -> number of contacts
 //	dialer:{C}:counters               HASH  attempts, first_dial_at, ...

@@ -247,7 +247,7 @@ func (s *Store) Unclaim(ctx context.Context, ref AttemptRef, worker string) (boo
 //
 // Returns 1 when the call is recorded live, 0 when the attempt is done: already, or now from
 // the report that came early. A done attempt keeps no control URL: its call is over.
-var recordCallScript = redis.NewScript(`
+var recordCallScript = redis.NewScript(textsLua + `
 if redis.call("HGET", KEYS[1], "state") == "done" then
   return 0
 end
@@ -271,7 +271,7 @@ if early then
     -- kept before the texts moved out of the hashes: the contact shows those it now holds
     redis.call("HDEL", KEYS[2], "texts")
   else
-    redis.call("HSET", KEYS[2], "texts", ARGV[5])
+    show(KEYS[2], KEYS[5], ARGV[4], ARGV[5])
   end
   return 0
 end
@@ -320,7 +320,9 @@ func liveMember(n, a int) string { return strconv.Itoa(n) + ":" + strconv.Itoa(a
 // finish an attempt, start one, or create keys.
 //
 // The result's texts (encodeTexts) go to KEYS[5] under the attempt's "N:A", and the contact
-// records that its row shows attempt A's texts.
+// records that its row shows attempt A's texts. An analysis filled in once the contact shows
+// a later attempt's call id is not the contact's: it then keeps the texts it showed, copied
+// to "N:A:c".
 //
 //	KEYS[1] -> dialer:{C}:attempt:N:A
 //	KEYS[2] -> dialer:{C}:contact:N
@@ -364,6 +366,7 @@ if ARGV[1] ~= "" and call ~= ARGV[1] then
   return "unknown"
 end
 local status = "recorded"
+local before = nil
 if state == "done" then
   local old = stored(KEYS[1], KEYS[5], ARGV[2])
   if old[1] ~= "" or old[2] ~= "" then
@@ -373,6 +376,7 @@ if state == "done" then
   if new[1] == "" and new[2] == "" and new[3] == "" then
     return "done"
   end
+  before = pack(old)
   for i = 1, 3 do
     if new[i] ~= "" then
       old[i] = new[i]
@@ -390,9 +394,15 @@ end
 call = redis.call("HGET", KEYS[1], "call_id") or ""
 local contactCall = redis.call("HGET", KEYS[2], "call_id") or ""
 if status == "recorded" then
-  redis.call("HSET", KEYS[2], "texts", ARGV[5], unpack(fields))
+  redis.call("HSET", KEYS[2], unpack(fields))
+  show(KEYS[2], KEYS[5], ARGV[2], ARGV[5])
 elseif contactCall == call then
-  redis.call("HSET", KEYS[2], "texts", ARGV[5])
+  show(KEYS[2], KEYS[5], ARGV[2], ARGV[5])
+elseif redis.call("HGET", KEYS[2], "texts") == ARGV[5] then
+  -- The contact shows this attempt's result beside a later attempt's call id: it keeps the
+  -- texts it showed, in a copy of its own, until that attempt records its result.
+  redis.call("HSET", KEYS[5], ARGV[2] .. ":c", before)
+  redis.call("HSET", KEYS[2], "texts", ARGV[5] .. ":c")
 end
 redis.call("SREM", KEYS[3], ARGV[2])
 if ARGV[3] ~= "" then

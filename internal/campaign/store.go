@@ -427,7 +427,8 @@ type textsJoin struct {
 	results []*Result
 }
 
-// add asks for attempt at ("A") of contact n's texts, to be set into r.
+// add asks for the texts of contact n's field "texts", at ("A", or "A:c" for the copy of
+// attempt A's texts the contact keeps), to be set into r.
 func (j *textsJoin) add(n int, at string, r *Result) {
 	j.fields = append(j.fields, strconv.Itoa(n)+":"+at)
 	j.results = append(j.results, r)

@@ -182,10 +182,19 @@ var inflaters = sync.Pool{New: func() any {
 
 // textsLua defines, for the record scripts, parts(v), which splits a value of encodeTexts
 // into its four encoded parts {E, S, D, R} ("" gives four empty parts), pack(p), which
-// joins them back, and stored(attemptKey, textsKey, field), the parts an attempt holds: its
+// joins them back, stored(attemptKey, textsKey, field), the parts an attempt holds: its
 // value in textsKey, else the texts a campaign recorded before they moved keeps in the
-// attempt's hash, as plain parts.
+// attempt's hash, as plain parts; and show(contactKey, textsKey, member, a), which makes
+// the contact show the texts of attempt a (member is "N:A"), dropping the copy of an
+// earlier attempt's texts it may have kept ("N:A:c").
 const textsLua = `
+local function show(contactKey, textsKey, member, a)
+  local shown = redis.call("HGET", contactKey, "texts")
+  if shown and string.sub(shown, -2) == ":c" then
+    redis.call("HDEL", textsKey, string.match(member, "^[^:]*") .. ":" .. shown)
+  end
+  redis.call("HSET", contactKey, "texts", a)
+end
 local function parts(v)
   local p = {"", "", "", ""}
   if not v or v == "" then

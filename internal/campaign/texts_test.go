@@ -23,7 +23,7 @@ import (
 // that means to change the reports.
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/longtexts-*.csv from the store")
 
-// longTextsCSV is the contact file of buildLongTexts: six dialable rows, one invalid, one
+// longTextsCSV is the contact file of buildLongTexts: seven dialable rows, one invalid, one
 // duplicate.
 const longTextsCSV = "First Name,phone,note\n" +
 	"Ann,(415) 555-0101,first\n" +
@@ -33,7 +33,8 @@ const longTextsCSV = "First Name,phone,note\n" +
 	"Ed,(415) 555-0105,=formula\n" +
 	"Flo,not a number,\n" +
 	"Gus,+1 415 555 0101,same as Ann\n" +
-	"Hal,(415) 555-0108,no analysis\n"
+	"Hal,(415) 555-0108,no analysis\n" +
+	"Ivy,(415) 555-0109,analysis after the redial\n"
 
 // longText returns about n bytes of text in several scripts, with commas, quotes, new lines
 // and a leading space: what a long summary or transcript-like analysis can hold.
@@ -199,6 +200,24 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	must(err)
 	claim(4, 2)
 	recordCall(4, 2)
+
+	// 9: recorded without analysis, redialed, and attempt 1's analysis comes while attempt 2
+	// is live: attempt 1 gets it, but the row, which shows attempt 2's call id beside attempt
+	// 1's result, keeps the texts it showed.
+	claim(9, 1)
+	recordCall(9, 1)
+	_, err = store.FinishAttempt(ctx, c.ID, 9, 1, result(9, 1, OutcomeCompleted))
+	must(err)
+	_, err = store.Finalize(ctx, c.ID, 9, OutcomeCompleted, "")
+	must(err)
+	_, err = store.Redial(ctx, c.ID, 9)
+	must(err)
+	claim(9, 2)
+	recordCall(9, 2)
+	r = result(9, 1, OutcomeCompleted)
+	r.SuccessEvaluation, r.Summary = "true", longText("Ivy", 1800)
+	st, err = store.RecordResult(ctx, c.ID, 9, 1, call(9, 1), r, true)
+	status(RecordAnalysis, st, err)
 	return c.ID
 }
 
@@ -229,7 +248,7 @@ func TestReportOfLongTexts(t *testing.T) {
 	ctx := t.Context()
 	for _, key := range []string{contactKey(id, 1), attemptKey(id, 1, 1), contactKey(id, 2), attemptKey(id, 2, 1),
 		attemptKey(id, 2, 2), contactKey(id, 3), attemptKey(id, 3, 1), contactKey(id, 4), attemptKey(id, 4, 1),
-		contactKey(id, 5), attemptKey(id, 5, 1)} {
+		contactKey(id, 5), attemptKey(id, 5, 1), contactKey(id, 9), attemptKey(id, 9, 1)} {
 		m, err := rdb.HGetAll(ctx, key).Result()
 		if err != nil {
 			t.Fatal(err)
@@ -247,8 +266,8 @@ func TestReportOfLongTexts(t *testing.T) {
 	if p := textParts(t, v); p[1][0] != 'z' || p[2][0] != 'z' || len(v) > 6000 {
 		t.Errorf("texts of attempt 1:1: %d bytes, parts starting %q %q; want the 6 KB summary and 3 KB structured data deflated", len(v), p[1][:1], p[2][:1])
 	}
-	if n, err := rdb.HLen(ctx, textsKey(id)).Result(); err != nil || n != 6 {
-		t.Errorf("texts hash: %d entries (%v), want 6: the attempts with a recording or analysis", n, err)
+	if n, err := rdb.HLen(ctx, textsKey(id)).Result(); err != nil || n != 8 {
+		t.Errorf("texts hash: %d entries (%v), want 8: the 7 attempts with a recording or analysis, and contact 9's copy", n, err)
 	}
 }
 
@@ -426,7 +445,7 @@ func TestReportOfOldLayout(t *testing.T) {
 	// Every contact and attempt reads the same in both layouts, but that a finished
 	// attempt no longer keeps its call's control URL.
 	now := buildLongTexts(t, store)
-	for n := 1; n <= 8; n++ {
+	for n := 1; n <= 9; n++ {
 		got, err := store.Contact(ctx, id, n)
 		if err != nil {
 			t.Fatal(err)
