@@ -206,7 +206,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	// 1's result, keeps the texts it showed.
 	claim(9, 1)
 	recordCall(9, 1)
-	_, err = store.FinishAttempt(ctx, c.ID, 9, 1, result(9, 1, OutcomeCompleted))
+	_, err = store.FinishAttempt(ctx, ref(9, 1), result(9, 1, OutcomeCompleted))
 	must(err)
 	_, err = store.Finalize(ctx, c.ID, 9, OutcomeCompleted, "")
 	must(err)
@@ -216,7 +216,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	recordCall(9, 2)
 	r = result(9, 1, OutcomeCompleted)
 	r.SuccessEvaluation, r.Summary = "true", longText("Ivy", 1800)
-	st, err = store.RecordResult(ctx, c.ID, 9, 1, call(9, 1), r, true)
+	st, err = store.RecordResult(ctx, ref(9, 1), call(9, 1), r, true)
 	status(RecordAnalysis, st, err)
 	return c.ID
 }
