@@ -167,34 +167,30 @@ func buildLongTexts(t *testing.T, store *Store) string {
 	_, err = store.Finalize(ctx, c.ID, 3, OutcomeCompleted, "")
 	must(err)
 
+	// oneCall gives contact n one call, recorded by its worker, that ended with r, and r's
+	// outcome as the contact's.
+	oneCall := func(n int, r Result) {
+		t.Helper()
+		claim(n, 1)
+		recordCall(n, 1)
+		_, err := store.FinishAttempt(ctx, ref(n, 1), r)
+		must(err)
+		_, err = store.Finalize(ctx, c.ID, n, r.Outcome, r.Error)
+		must(err)
+	}
 	// 4: completed with an analysis, then redialed: attempt 2 is live, so the row shows its
 	// call id beside attempt 1's analysis.
-	claim(4, 1)
-	recordCall(4, 1)
 	r = result(4, 1, OutcomeCompleted)
 	r.SuccessEvaluation, r.Summary, r.StructuredData = "7", longText("Di", 2500), "{}"
-	_, err = store.FinishAttempt(ctx, ref(4, 1), r)
-	must(err)
-	_, err = store.Finalize(ctx, c.ID, 4, OutcomeCompleted, "")
-	must(err)
+	oneCall(4, r)
 	// 5: short texts a spreadsheet would run as formulas.
-	claim(5, 1)
-	recordCall(5, 1)
 	r = result(5, 1, OutcomeCompleted)
 	r.SuccessEvaluation, r.Summary, r.StructuredData = "=1+1", "@SUM(A1) short", `{"x":"-1"}`
-	_, err = store.FinishAttempt(ctx, ref(5, 1), r)
-	must(err)
-	_, err = store.Finalize(ctx, c.ID, 5, OutcomeCompleted, "")
-	must(err)
+	oneCall(5, r)
 	// 8: a call that failed, no analysis, no recording.
-	claim(8, 1)
-	recordCall(8, 1)
 	r = result(8, 1, OutcomeError)
 	r.Error, r.Recording, r.Cost = "the assistant's LLM failed: llm_error 500 (provider openai, retryable)", "", ""
-	_, err = store.FinishAttempt(ctx, ref(8, 1), r)
-	must(err)
-	_, err = store.Finalize(ctx, c.ID, 8, OutcomeError, r.Error)
-	must(err)
+	oneCall(8, r)
 
 	_, err = store.Redial(ctx, c.ID, 4)
 	must(err)
