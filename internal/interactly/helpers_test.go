@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -20,24 +21,17 @@ var epoch = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 // fakeClock is a clock whose Sleep advances Now instead of waiting, and
 // records every wait.
 type fakeClock struct {
+	*testutil.Clock
 	mu     sync.Mutex
-	now    time.Time
 	sleeps []time.Duration
 }
 
-func (f *fakeClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
 func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
+	if err := f.Clock.Sleep(ctx, d); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
 	f.sleeps = append(f.sleeps, d)
 	return nil
 }
@@ -55,7 +49,7 @@ func setup(tb testing.TB, h http.Handler, cfg Config) (*Client, *fakeClock) {
 	tb.Helper()
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	clock := &fakeClock{now: epoch}
+	clock := &fakeClock{Clock: testutil.NewClock(epoch)}
 	cfg.BaseURL = srv.URL + "/"
 	cfg.APIKey = testKey
 	cfg.Now = clock.Now

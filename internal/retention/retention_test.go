@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,34 +24,16 @@ import (
 
 const testDB = 21
 
-// clock is a settable clock for the sweeper and the operator.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	rdb   *redis.Client
 	op    *operator.Operator
-	clock *clock
+	clock *testutil.Clock
 }
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	rdb, _ := redistest.Setup(t, testDB)
-	clk := &clock{now: testutil.Now()}
+	clk := testutil.NewClock(testutil.Now())
 	op := operator.New(rdb, operator.Config{Now: clk.Now})
 	t.Cleanup(func() { op.Close() })
 	return &fixture{rdb: rdb, op: op, clock: clk}
@@ -143,7 +124,7 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("first sweep = %+v, %v; want 3 seen, 2 done, nothing deleted", res, err)
 	}
 
-	fx.clock.Add(61 * time.Minute)
+	fx.clock.Advance(61 * time.Minute)
 	res, err = sw.Sweep(ctx)
 	if err != nil || res != (Result{Seen: 3, Done: 2, Archived: 1, Deleted: 1}) {
 		t.Fatalf("sweep after 61 minutes = %+v, %v; want the 1h campaign archived and deleted\n%s", res, err, logs.String())
@@ -176,7 +157,7 @@ func TestSweep(t *testing.T) {
 		t.Errorf("audit log = %+v, %v; want the archive and the delete of %s", entries, err, short)
 	}
 
-	fx.clock.Add(48 * time.Hour)
+	fx.clock.Advance(48 * time.Hour)
 	res, err = sw.Sweep(ctx)
 	if err != nil || res.Deleted != 1 {
 		t.Fatalf("sweep after the default retention = %+v, %v; want the default-retention campaign deleted", res, err)

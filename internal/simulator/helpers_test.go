@@ -2,54 +2,24 @@ package simulator
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 const testKey = "sim-key-0123456789"
 
 var epoch = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 
-// fakeClock is a settable clock; Sleep advances it instead of waiting.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{now: epoch} }
-
-func (f *fakeClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeClock) Set(t time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = t
-}
-
-func (f *fakeClock) Advance(d time.Duration) { f.Set(f.Now().Add(d)) }
-
-func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	f.Advance(d)
-	return nil
-}
-
 // mustServer builds a Server for cfg with the test key and, unless cfg has
 // one, a fake clock at epoch.
-func mustServer(tb testing.TB, cfg Config) (*Server, *fakeClock) {
+func mustServer(tb testing.TB, cfg Config) (*Server, *testutil.Clock) {
 	tb.Helper()
-	clock := newClock()
+	clock := testutil.NewClock(epoch)
 	if cfg.APIKey == "" {
 		cfg.APIKey = testKey
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -20,7 +21,7 @@ import (
 // it that shares the simulator's fake clock, so retries wait no real time.
 // Concurrent workers all advance that one clock, so the retry budget is
 // long enough not to run out on another worker's waits.
-func setupClient(tb testing.TB, s *Server, clock *fakeClock) *interactly.Client {
+func setupClient(tb testing.TB, s *Server, clock *testutil.Clock) *interactly.Client {
 	tb.Helper()
 	srv := httptest.NewServer(s)
 	tb.Cleanup(srv.Close)

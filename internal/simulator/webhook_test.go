@@ -123,7 +123,7 @@ func summarize(evs []hookReq) []string {
 }
 
 // mustHookServer is mustServer with webhooks to r, closed at the end of the test.
-func mustHookServer(tb testing.TB, cfg Config, r *hookReceiver) (*Server, *fakeClock) {
+func mustHookServer(tb testing.TB, cfg Config, r *hookReceiver) (*Server, *testutil.Clock) {
 	tb.Helper()
 	cfg.Webhooks.URL = r.url
 	s, clock := mustServer(tb, cfg)

@@ -1,5 +1,6 @@
 // Package testutil holds what many test packages need alike: the clock tests read "now"
-// from, and a wait with a deadline. It is imported by tests only.
+// from, a settable clock to inject into the code under test, and a wait with a deadline. It
+// is imported by tests only.
 //
 // The clock can be moved: with DIALER_TEST_CLOCK_SHIFT set to a Go duration (for example
 // 87600h, about ten years), Now returns the wall clock moved by it. CI runs the packages
@@ -8,8 +9,10 @@
 package testutil
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -65,4 +68,56 @@ func Eventually(d time.Duration, cond func() bool) bool {
 		}
 	}
 	return true
+}
+
+// Clock is a settable clock to inject into code under test that takes a Now func (or a
+// Sleep func: see Sleep). It stands still until the test moves it. It is safe for
+// concurrent use; the zero Clock stands at the zero time.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a Clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the time the clock stands at.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t, forwards or backwards.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// AdvanceTo moves the clock to t when t is later than the time it stands at; it never
+// moves the clock backwards.
+func (c *Clock) AdvanceTo(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t
+	}
+}
+
+// Sleep advances the clock by d instead of waiting, for code that takes a context-aware
+// sleep. When ctx is done it returns ctx's error and leaves the clock where it is.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Advance(d)
+	return nil
 }

@@ -19,33 +19,13 @@ import (
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
 
 // This file runs a whole campaign on a virtual clock: a time-ordered queue stands in for
 // asynq (which schedules in real time), and the handler and the fake API read the same
 // clock, so two days of calling take well under a second.
-
-// virtualClock is the handler's and the fake API's clock. The driver moves it forward only.
-type virtualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *virtualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// advance moves the clock to t, never backwards.
-func (c *virtualClock) advance(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
-}
 
 // virtualTask is a dial task due at a virtual time; seq keeps equal due times in FIFO order.
 type virtualTask struct {
@@ -76,7 +56,7 @@ func (h *taskHeap) Pop() any {
 // a TaskID, it keeps one pending task per TaskID.
 type virtualQueue struct {
 	mu      sync.Mutex
-	clock   *virtualClock
+	clock   *testutil.Clock
 	tasks   taskHeap
 	pending map[string]bool
 	seq     int
@@ -84,7 +64,7 @@ type virtualQueue struct {
 
 var _ campaign.Enqueuer = (*virtualQueue)(nil)
 
-func newVirtualQueue(clock *virtualClock) *virtualQueue {
+func newVirtualQueue(clock *testutil.Clock) *virtualQueue {
 	return &virtualQueue{clock: clock, pending: map[string]bool{}}
 }
 
@@ -129,7 +109,7 @@ type dial struct {
 // phoneCallStatus its script gives for that number's nth dial. It logs every dial.
 type scriptedAPI struct {
 	mu     sync.Mutex
-	clock  *virtualClock
+	clock  *testutil.Clock
 	script map[string][]interactly.PhoneCallStatus // E.164 number -> status of each dial
 	log    []dial
 	calls  map[string]*interactly.Call
@@ -365,7 +345,7 @@ type complianceRun struct {
 func runCompliance(t *testing.T, start time.Time, days []time.Weekday) *complianceRun {
 	t.Helper()
 	rdb, _ := redistest.Setup(t, 4)
-	clock := &virtualClock{now: start}
+	clock := testutil.NewClock(start)
 	q := newVirtualQueue(clock)
 	run := &complianceRun{deferred: map[string]int{}}
 
@@ -424,7 +404,7 @@ func runCompliance(t *testing.T, start time.Time, days []time.Weekday) *complian
 		if !ok {
 			break
 		}
-		clock.advance(vt.due)
+		clock.AdvanceTo(vt.due)
 		run.end = clock.Now()
 		run.processed++
 		err := h.ProcessTask(t.Context(), queue.NewDialTask(vt.task))

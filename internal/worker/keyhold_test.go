@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,16 +23,6 @@ import (
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
-
-// vclock is a virtual clock that a test moves forward.
-type vclock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *vclock) Now() time.Time                  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *vclock) set(t time.Time)                 { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-func (c *vclock) since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
 // switchAPI sends every request with the wrong key until fixed is set, then with the right
 // one: an operator fixing the account's key.
@@ -104,7 +93,7 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 	}
 
 	start := testutil.Now()
-	clock := &vclock{t: start}
+	clock := testutil.NewClock(start)
 	logs := &lab.LockedBuffer{}
 	workers := make([]*Handler, 2)
 	for i := range workers {
@@ -136,8 +125,8 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 	firstAccepted := time.Duration(-1)
 	run := func(until time.Duration) {
 		t.Helper()
-		for at := clock.since(start); at <= until && len(due) > 0; at += 100 * time.Millisecond {
-			clock.set(start.Add(at))
+		for at := clock.Now().Sub(start); at <= until && len(due) > 0; at += 100 * time.Millisecond {
+			clock.Set(start.Add(at))
 			for n := 1; n <= contacts; n++ {
 				d, ok := due[n]
 				if !ok || clock.Now().Before(d) {
