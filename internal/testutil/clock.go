@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -34,4 +35,24 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// AdvanceTo moves the clock to t when t is later than the clock's time; it never moves the
+// clock backwards.
+func (c *Clock) AdvanceTo(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t
+	}
+}
+
+// Sleep advances the clock by d instead of waiting, for code that takes a context-aware
+// sleep. When ctx is done it returns ctx's error and leaves the clock where it is.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Advance(d)
+	return nil
 }

@@ -9,10 +9,8 @@
 package testutil
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 )
@@ -68,56 +66,4 @@ func Eventually(d time.Duration, cond func() bool) bool {
 		}
 	}
 	return true
-}
-
-// Clock is a settable clock to inject into code under test that takes a Now func (or a
-// Sleep func: see Sleep). It stands still until the test moves it. It is safe for
-// concurrent use; the zero Clock stands at the zero time.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a Clock standing at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the time the clock stands at.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Set moves the clock to t, forwards or backwards.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// AdvanceTo moves the clock to t when t is later than the time it stands at; it never
-// moves the clock backwards.
-func (c *Clock) AdvanceTo(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
-}
-
-// Sleep advances the clock by d instead of waiting, for code that takes a context-aware
-// sleep. When ctx is done it returns ctx's error and leaves the clock where it is.
-func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
 }
