@@ -131,3 +131,45 @@ func TestFeedSharesTheAccount(t *testing.T) {
 		t.Errorf("campaign.KeyTag(%q) = %q, want the ID in braces", ids[0], tag)
 	}
 }
+
+// TestFeedWaitsForTheCampaign feeds one campaign on an account without caps: its share is
+// its own rateLimit, and its rows wait for its own calls per second while it has free
+// slots, then for its own cap once its 5 slots are held.
+func TestFeedWaitsForTheCampaign(t *testing.T) {
+	rdb, _ := redistest.Setup(t, testDB)
+	ctx := t.Context()
+	store := campaign.NewStore(rdb)
+	id := mustUpload(t, store, "alone", 1, 20)
+	fd, err := New(Config{Redis: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.queue.Close()
+	share := func() campaign.Share {
+		t.Helper()
+		fd.shared = fd.shared.AddDate(0, 0, -1) // write the share at this feed
+		if err := fd.Feed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Status(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Share == nil {
+			t.Fatal("no share after a feed")
+		}
+		return *st.Share
+	}
+	if sh := share(); sh.Slots != 5 || sh.CallsPerSecond != 100 || sh.Waiting != "calls per second" {
+		t.Errorf("share %+v; want its own 5 slots and 100 calls/s, waiting for \"calls per second\"", sh)
+	}
+	slots := ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{})
+	for i := range 5 {
+		if err := slots.Hold(ctx, campaign.SlotsKey(id), fmt.Sprintf("%s:%d:1", id, 100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sh := share(); sh.Waiting != "campaign cap" {
+		t.Errorf("with its 5 slots held the campaign waits for %q, want \"campaign cap\"", sh.Waiting)
+	}
+}
