@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
@@ -96,5 +98,24 @@ func TestTwoAccounts(t *testing.T) {
 	// West's calls are not held to east's cap: it ran more at once than east may.
 	if peak := simulator.PeakLiveCalls(byAccount["west"]); peak <= 2 {
 		t.Errorf("account west peaked at %d live calls, no more than east's cap of 2: the accounts' limits are not their own", peak)
+	}
+}
+
+// TestWorkerStoresAccountLimits starts a worker with --account-cps and --account-max-calls:
+// the default account then holds those limits for every worker, as after `dialer account
+// set default`, and `dialer account list` shows them.
+func TestWorkerStoresAccountLimits(t *testing.T) {
+	dialer, workerBin, rdb := startE2E(t)
+	env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL=http://127.0.0.1:1", "INTERACTLY_API_KEY=flags-key-5e1a")
+	w := startWorker(t, workerBin, env, "flags", "--account-cps", "7", "--account-max-calls", "9")
+	defer func() { _ = w.cmd.Process.Kill() }()
+	accounts := account.NewStore(rdb)
+	waitUntil(t, 30*time.Second, "the default account's limits stored", func() bool {
+		a, err := accounts.Get(t.Context(), account.Default)
+		must(t, err)
+		return a.CallsPerSecond == 7 && a.MaxConcurrentCalls == 9
+	})
+	if out, _ := runCommand(t, env, dialer, "account", "list"); !strings.Contains(out, "7 calls/s, 9 live calls") {
+		t.Errorf("dialer account list does not show the worker's limits, 7 calls/s and 9 live calls:\n%s", out)
 	}
 }
