@@ -723,6 +723,8 @@ func TestServe(t *testing.T) {
 		if diff := cmp.Diff(want, got, cmpopts.SortSlices(less)); diff != "" {
 			t.Errorf("notifications (-want +got):\n%s", diff)
 		}
+		// The receiver has the fourth request before the server counts its delivery.
+		waitFor(t, "4 deliveries counted", func() bool { return fx.stats(t).Delivered >= 4 })
 		if st := fx.stats(t); st.Delivered != 4 {
 			t.Errorf("stats %+v, want 4 delivered", st)
 		}
