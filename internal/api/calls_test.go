@@ -286,4 +286,14 @@ func TestAccountsAPI(t *testing.T) {
 	if diff := cmp.Diff(want, list.Accounts); diff != "" {
 		t.Errorf("accounts as read sees them (-want +got):\n%s", diff)
 	}
+	p := decode[struct{ Entries []audit.Entry }](t, h.do(t, auth.ScopeAdmin, "GET", "/api/v1/audit?limit=10", "", nil))
+	var ok []string
+	for _, e := range p.Entries {
+		if e.Action == "PUT /api/v1/accounts/{name}" && e.Result == "ok" && e.Actor == "admin-token" {
+			ok = append(ok, e.Target)
+		}
+	}
+	if diff := cmp.Diff([]string{"/api/v1/accounts/west", "/api/v1/accounts/west"}, ok); diff != "" {
+		t.Errorf("audited account changes (-want +got):\n%s", diff)
+	}
 }
