@@ -319,7 +319,11 @@ func newServeHandlers(ctx context.Context, e *env, rdb redis.UniversalClient, we
 			return nil, err
 		}
 	}
-	h.op = operator.New(rdb, operator.Config{API: calls, APIBaseURL: e.getenv("INTERACTLY_BASE_URL")})
+	h.op = operator.New(rdb, operator.Config{
+		API: calls, APIBaseURL: e.getenv("INTERACTLY_BASE_URL"),
+		// Other accounts' calls are ended and steered with their own keys, when set here.
+		APIFor: operator.APIFromEnv(e.getenv, e.getenv("INTERACTLY_BASE_URL"), interactly.Config{RetryBudget: hangupRetryBudget, HTTPClient: &http.Client{Timeout: apiRequestTimeout}}),
+	})
 	h.audit = audit.New(rdb)
 	h.api, err = api.New(api.Config{Operator: h.op, Tokens: auth.NewStore(rdb), Audit: h.audit, Redis: rdb, Logger: logger})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
@@ -27,7 +28,9 @@ const simKey = "sk-api-calls-0a1b2c3d4e5f"
 // attempt but never the message.
 func TestCallControl(t *testing.T) {
 	clock := testutil.NewClock(testutil.Now())
-	sim, err := simulator.New(simulator.Config{APIKey: simKey, Now: clock.Now, RingMin: time.Second, TalkMin: time.Hour})
+	const westKey = "sk-api-calls-west-9z8y7x"
+	var dialWith func(client *interactly.Client, campaignID string, n int) string
+	sim, err := simulator.New(simulator.Config{APIKey: simKey, Accounts: map[string]string{"west": westKey}, Now: clock.Now, RingMin: time.Second, TalkMin: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +41,19 @@ func TestCallControl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := setupWith(t, operator.Config{API: client, APIBaseURL: srv.URL})
-	id := h.mustCreate(t)
+	env := map[string]string{"WEST_KEY": westKey}
+	apiFor := operator.APIFromEnv(func(k string) string { return env[k] }, srv.URL, interactly.Config{})
+	h := setupWith(t, operator.Config{API: client, APIBaseURL: srv.URL, APIFor: apiFor})
+	id, id2 := h.mustCreate(t), h.mustCreate(t)
 	ctx := t.Context()
+	if err := account.NewStore(h.rdb).Set(ctx, account.Account{Name: "west", APIKeyEnv: "WEST_KEY"}); err != nil {
+		t.Fatal(err)
+	}
 
 	// dial places a call, with the metadata of attempt 1 of contact n when n > 0 (as a
 	// worker does, recording it), and lets it be answered.
-	dial := func(n int) string {
+	dial := func(n int) string { return dialWith(client, id, n) }
+	dialWith = func(client *interactly.Client, id string, n int) string {
 		t.Helper()
 		req := &interactly.ConnectCallRequest{
 			PhoneNumberID: "5f7b1b1b1b1b1b1b1b1b1b1b", AssistantID: "678a253ca6d866573043502e",
@@ -140,7 +149,22 @@ func TestCallControl(t *testing.T) {
 		t.Errorf("say on an ended call: %d %s", rec.Code, rec.Body)
 	}
 
-	p := decode[struct{ Entries []audit.Entry }](t, h.do(t, auth.ScopeAdmin, "GET", "/api/v1/audit?limit=4", "", nil))
+	// A call placed with another account's key is not found with the default one: it is
+	// looked up, and controlled, with the account's own.
+	west, err := apiFor("WEST_KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	westCall := dialWith(west, id2, 1)
+	if _, err := client.GetCall(ctx, westCall); err == nil {
+		t.Fatal("the default key finds the other account's call; the test proves nothing")
+	}
+	rec = control(auth.ScopeOperate, westCall, `{"type": "dtmf", "message": "1#"}`)
+	if got := decode[result](t, rec); rec.Code != 200 || got.CampaignID != id2 || got.Contact != 1 || sim.Stats().Controls["dtmf"] != 1 {
+		t.Errorf("dtmf on the other account's call: %d %s; simulator controls %v", rec.Code, rec.Body, sim.Stats().Controls)
+	}
+
+	p := decode[struct{ Entries []audit.Entry }](t, h.do(t, auth.ScopeAdmin, "GET", "/api/v1/audit?limit=5", "", nil))
 	type row struct{ Actor, Action, Result, Target, Detail string }
 	var rows []row
 	for _, e := range p.Entries {
@@ -151,6 +175,7 @@ func TestCallControl(t *testing.T) {
 	}
 	const action = "POST /api/v1/calls/{callId}/control"
 	wantRows := []row{
+		{"operate-token", action, "ok", "/api/v1/calls/" + westCall + "/control", "dtmf on campaign " + id2 + " contact 1 attempt 1"},
 		{"operate-token", action, "Conflict", "/api/v1/calls/" + own2 + "/control", "say"},
 		{"operate-token", action, "ok", "/api/v1/calls/" + own2 + "/control", "end on campaign " + id + " contact 2 attempt 1"},
 		{"operate-token", action, "Not Found", "/api/v1/calls/" + foreign + "/control", "end"},

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 )
@@ -116,6 +118,9 @@ func (e *CallStepError) Unwrap() error { return e.Err }
 type ControlOptions struct {
 	// API is the Interactly client the control is sent with. Required.
 	API *interactly.Client
+	// Others are the clients of other accounts' keys: a call that API's key does not find
+	// (404) is looked up with each in turn, and controlled with the one that finds it.
+	Others []*interactly.Client
 	// BaseURL is the client's base URL, for saying where a control went by ID. Defaults to
 	// interactly.DefaultBaseURL.
 	BaseURL string
@@ -174,8 +179,17 @@ func ControlCall(ctx context.Context, callID string, req interactly.ControlReque
 	}
 
 	controlURL := ""
-	call, err := opt.API.GetCall(ctx, callID)
+	api := opt.API
+	call, err := api.GetCall(ctx, callID)
 	var apiErr *interactly.APIError
+	for _, other := range opt.Others {
+		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
+			break
+		}
+		if c, oerr := other.GetCall(ctx, callID); oerr == nil || !errors.As(oerr, new(*interactly.APIError)) {
+			api, call, err = other, c, oerr // found, or a failure worth reporting over the 404
+		}
+	}
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
 		return res, notFound()
@@ -213,14 +227,14 @@ func ControlCall(ctx context.Context, callID string, req interactly.ControlReque
 	byID := strings.TrimRight(base, "/") + "/calls/v1/conversations/" + url.PathEscape(callID) + "/control"
 	if controlURL == "" {
 		res.Target = byID
-		_, err = opt.API.ControlCallByID(ctx, callID, req)
+		_, err = api.ControlCallByID(ctx, callID, req)
 	} else {
 		res.Target = controlURL
-		_, err = opt.API.ControlCall(ctx, controlURL, req)
+		_, err = api.ControlCall(ctx, controlURL, req)
 		if errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden) {
 			fallback(fmt.Sprintf("%s answered %d; posting to the control path by ID", controlURL, apiErr.Status))
 			res.Target = byID
-			_, err = opt.API.ControlCallByID(ctx, callID, req)
+			_, err = api.ControlCallByID(ctx, callID, req)
 		}
 	}
 	switch {
@@ -278,5 +292,76 @@ func (o *Operator) ControlCall(ctx context.Context, callID string, req interactl
 	if o.cfg.API == nil {
 		return ControlResult{CallID: callID, Action: req.Type}, ErrNoControlAPI
 	}
-	return ControlCall(ctx, callID, req, ControlOptions{API: o.cfg.API, BaseURL: o.cfg.APIBaseURL, Store: o.store, OwnCallsOnly: ownOnly})
+	others, err := o.otherAPIs(ctx)
+	if err != nil {
+		return ControlResult{CallID: callID, Action: req.Type}, err
+	}
+	return ControlCall(ctx, callID, req, ControlOptions{API: o.cfg.API, Others: others, BaseURL: o.cfg.APIBaseURL, Store: o.store, OwnCallsOnly: ownOnly})
+}
+
+// otherAPIs returns the clients of the accounts whose key is not the default's, one per
+// variable; an account whose variable is not set where this runs is left out (its calls
+// cannot be reached from here).
+func (o *Operator) otherAPIs(ctx context.Context) ([]*interactly.Client, error) {
+	if o.cfg.APIFor == nil {
+		return nil, nil
+	}
+	accts, err := account.NewStore(o.rdb).List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{account.DefaultAPIKeyEnv: true}
+	var out []*interactly.Client
+	for _, a := range accts {
+		if a.APIKeyEnv == "" || seen[a.APIKeyEnv] {
+			continue
+		}
+		seen[a.APIKeyEnv] = true
+		if c, err := o.cfg.APIFor(a.APIKeyEnv); err == nil && c != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// apiOf returns the client for the calls of account name ("" for the default): API, or
+// APIFor's client for the account's key variable when that is not the default's.
+func (o *Operator) apiOf(ctx context.Context, name string) (*interactly.Client, error) {
+	if o.cfg.APIFor == nil {
+		return o.cfg.API, nil
+	}
+	a, err := account.NewStore(o.rdb).Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if a.APIKeyEnv == account.DefaultAPIKeyEnv {
+		return o.cfg.API, nil
+	}
+	return o.cfg.APIFor(a.APIKeyEnv)
+}
+
+// APIFromEnv returns a Config.APIFor that makes, on first use, one client per environment
+// variable, with the key getenv reads from it and the base URL base ("" for Interactly's).
+// A variable that is not set is an error naming it.
+func APIFromEnv(getenv func(string) string, base string, cfg interactly.Config) func(env string) (*interactly.Client, error) {
+	var mu sync.Mutex
+	clients := map[string]*interactly.Client{}
+	return func(env string) (*interactly.Client, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := clients[env]; ok {
+			return c, nil
+		}
+		key := getenv(env)
+		if key == "" {
+			return nil, fmt.Errorf("%s is not set where this runs; set it to the account's Interactly API key", env)
+		}
+		cfg.BaseURL, cfg.APIKey = base, key
+		c, err := interactly.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", env, err)
+		}
+		clients[env] = c
+		return c, nil
+	}
 }

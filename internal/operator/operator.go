@@ -36,6 +36,11 @@ type Config struct {
 	// Optional: without it such a cancel is refused with ErrNoAPI, and a control with
 	// ErrNoControlAPI.
 	API *interactly.Client
+	// APIFor returns the client for the accounts whose key is in environment variable env
+	// (account.Account.APIKeyEnv), for their calls: Cancel with hang-up ends a campaign's
+	// calls with its account's key, and ControlCall looks a call up with each account's key
+	// in turn. Optional: without it API serves every account.
+	APIFor func(env string) (*interactly.Client, error)
 	// APIBaseURL is API's base URL (INTERACTLY_BASE_URL), for saying where a call control
 	// went. Defaults to interactly.DefaultBaseURL.
 	APIBaseURL string
@@ -309,8 +314,10 @@ type CallError struct {
 // queues their notifications and, with hangup, ends its live calls through their controlUrl,
 // eight at a time; each call's worker then records its outcome. A campaign whose upload
 // stopped renewing its lease is marked failed and what the upload stored removed instead
-// (Result.UploadLost). It returns ErrNoAPI for a hang-up without an Interactly client,
-// before changing anything.
+// (Result.UploadLost). The calls are ended with the key of the campaign's account
+// (Config.APIFor). It returns ErrNoAPI for a hang-up without an Interactly client, and an
+// error naming the variable when the account's key is not set here, before changing
+// anything.
 func (o *Operator) Cancel(ctx context.Context, id string, hangup bool) (CancelResult, error) {
 	var res CancelResult
 	if hangup && o.cfg.API == nil {
@@ -324,6 +331,14 @@ func (o *Operator) Cancel(ctx context.Context, id string, hangup bool) (CancelRe
 	c, err := o.store.Campaign(ctx, id)
 	if err != nil {
 		return res, err
+	}
+	api := o.cfg.API
+	if hangup {
+		// The campaign's calls are ended with its account's key; a key this process lacks
+		// is said before anything changes.
+		if api, err = o.apiOf(ctx, c.File.Account); err != nil {
+			return res, fmt.Errorf("end the live calls of campaign %s: %w", id, err)
+		}
 	}
 	notifier := notify.NewEnqueuer(o.ac, o.store)
 	res.Canceled, err = o.store.Cancel(ctx, id, o.store, func(n int, done bool) error {
@@ -350,6 +365,7 @@ func (o *Operator) Cancel(ctx context.Context, id string, hangup bool) (CancelRe
 	if err != nil {
 		return res, fmt.Errorf("list live calls: %w", err)
 	}
+
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -358,9 +374,9 @@ func (o *Operator) Cancel(ctx context.Context, id string, hangup bool) (CancelRe
 			req := interactly.ControlRequest{Type: interactly.ControlEnd}
 			var err error
 			if lc.ControlURL != "" {
-				_, err = o.cfg.API.ControlCall(gctx, lc.ControlURL, req)
+				_, err = api.ControlCall(gctx, lc.ControlURL, req)
 			} else {
-				_, err = o.cfg.API.ControlCallByID(gctx, lc.CallID, req)
+				_, err = api.ControlCallByID(gctx, lc.CallID, req)
 			}
 			mu.Lock()
 			defer mu.Unlock()
