@@ -1,14 +1,13 @@
 package campaign
 
 import (
-	"bytes"
-	"compress/flate"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // The texts of an attempt's result that may be long: the assistant's analysis (success
@@ -25,8 +24,10 @@ import (
 // (fields success_evaluation, summary, structured_data, recording) and have no "texts" field
 // on the contact: those are read as they are (see Store.Attempt, Store.Contact).
 
-// compressTextAbove is the length in bytes above which a text is kept deflated (when that is
-// shorter): a summary of a few KB deflates to about a third.
+// compressTextAbove is the length in bytes above which a text is kept compressed with zstd
+// (when that is shorter): a summary of a few KB shrinks to a third or so. zstd (the maintained
+// github.com/klauspost/compress) keeps about what compress/flate keeps and reads back 2-3
+// times faster (BenchmarkDecodeTexts), which a report of long analyses pays on every row.
 const compressTextAbove = 1024
 
 // texts are a result's long texts.
@@ -46,9 +47,8 @@ func (t texts) apply(r *Result) {
 //	"a" len(E) ":" E len(S) ":" S len(D) ":" D R
 //
 // where E, S, D and R are the success evaluation, summary, structured data and recording,
-// each "" when empty, else "=" and the text, or "z" and the text deflated (compress/flate)
-// when it is longer than compressTextAbove and deflates shorter; lengths are decimal, in
-// bytes. The record scripts merge two such values part by part without decoding a part
+// each "" when empty, else "=" and the text, or "z" and the text as a zstd frame when it is
+// longer than compressTextAbove and that is shorter; lengths are decimal, in bytes. The record scripts merge two such values part by part without decoding a part
 // (see textsLua).
 func encodeTexts(r Result) string {
 	t := textsOf(r)
@@ -74,39 +74,38 @@ func encodeTexts(r Result) string {
 // such as cmd/bench; the store's own writes go through Store.RecordResult.
 func EncodeTexts(r Result) string { return encodeTexts(r) }
 
-// encodeText returns one part of encodeTexts: "" for "", else "=" and s, or "z" and s
-// deflated when s is longer than compressTextAbove and deflates shorter.
+// encodeText returns one part of encodeTexts: "" for "", else "=" and s, or "z" and s as a
+// zstd frame when s is longer than compressTextAbove and that is shorter.
 func encodeText(s string) string {
 	if s == "" {
 		return ""
 	}
 	if len(s) > compressTextAbove {
-		w := deflaters.Get().(*deflater)
-		defer deflaters.Put(w)
-		w.buf.Reset()
-		w.buf.WriteByte('z')
-		w.w.Reset(&w.buf)
-		_, _ = io.WriteString(w.w, s) // a bytes.Buffer does not fail
-		_ = w.w.Close()
-		if w.buf.Len() < len(s)+1 {
-			return w.buf.String()
+		z := zstdCodec().enc.EncodeAll([]byte(s), append(make([]byte, 0, len(s)/2), 'z'))
+		if len(z) < len(s)+1 {
+			return string(z)
 		}
 	}
 	return "=" + s
 }
 
-// deflater is a flate writer with its buffer: a new flate writer allocates some 600 KB, so
-// they are reused.
-type deflater struct {
-	buf bytes.Buffer
-	w   *flate.Writer
+// zstdCoders are the zstd encoder and decoder the texts share: both are safe for concurrent
+// EncodeAll and DecodeAll, and costly to make.
+type zstdCoders struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
 }
 
-var deflaters = sync.Pool{New: func() any {
-	d := &deflater{}
-	d.w, _ = flate.NewWriter(&d.buf, flate.DefaultCompression) // the level is valid
-	return d
-}}
+// maxTextBytes bounds what one compressed text may decode to: far above any analysis, so
+// that a damaged value cannot make a report allocate without end.
+const maxTextBytes = 64 << 20
+
+var zstdCodec = sync.OnceValue(func() zstdCoders {
+	// Neither fails with these options.
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
+	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxTextBytes))
+	return zstdCoders{enc, dec}
+})
 
 // errBadTexts is wrapped by decodeTexts for a value it cannot read.
 var errBadTexts = errors.New("not texts as the store writes them")
@@ -152,33 +151,14 @@ func decodeText(p string) (string, error) {
 	case '=':
 		return p[1:], nil
 	case 'z':
-		r := inflaters.Get().(*inflater)
-		defer inflaters.Put(r)
-		r.src.Reset(p[1:])
-		if err := r.r.(flate.Resetter).Reset(&r.src, nil); err != nil {
-			return "", err
+		b, err := zstdCodec().dec.DecodeAll([]byte(p[1:]), nil)
+		if err != nil {
+			return "", fmt.Errorf("%w: zstd: %v", errBadTexts, err)
 		}
-		r.buf.Reset()
-		if _, err := r.buf.ReadFrom(r.r); err != nil {
-			return "", fmt.Errorf("%w: inflate: %v", errBadTexts, err)
-		}
-		return r.buf.String(), nil
+		return string(b), nil
 	}
 	return "", fmt.Errorf("%w: a part starts with %q", errBadTexts, p[:1])
 }
-
-// inflater is a flate reader with its source and buffer, reused like deflater.
-type inflater struct {
-	src strings.Reader
-	r   io.ReadCloser
-	buf bytes.Buffer
-}
-
-var inflaters = sync.Pool{New: func() any {
-	i := &inflater{}
-	i.r = flate.NewReader(&i.src)
-	return i
-}}
 
 // textsLua defines, for the record scripts, parts(v), which splits a value of encodeTexts
 // into its four encoded parts {E, S, D, R} ("" gives four empty parts), pack(p), which

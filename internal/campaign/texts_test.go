@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -240,7 +241,7 @@ func TestReportOfLongTexts(t *testing.T) {
 
 	// The contact and attempt hashes of the calls hold no value longer than Redis's default
 	// hash-max-listpack-value, 64 bytes, but the live attempt 4/2's control URL; the texts
-	// are in the texts hash, the long ones deflated.
+	// are in the texts hash, the long ones compressed.
 	ctx := t.Context()
 	for _, key := range []string{contactKey(id, 1), attemptKey(id, 1, 1), contactKey(id, 2), attemptKey(id, 2, 1),
 		attemptKey(id, 2, 2), contactKey(id, 3), attemptKey(id, 3, 1), contactKey(id, 4), attemptKey(id, 4, 1),
@@ -260,7 +261,7 @@ func TestReportOfLongTexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p := textParts(t, v); p[1][0] != 'z' || p[2][0] != 'z' || len(v) > 6000 {
-		t.Errorf("texts of attempt 1:1: %d bytes, parts starting %q %q; want the 6 KB summary and 3 KB structured data deflated", len(v), p[1][:1], p[2][:1])
+		t.Errorf("texts of attempt 1:1: %d bytes, parts starting %q %q; want the 6 KB summary and 3 KB structured data compressed", len(v), p[1][:1], p[2][:1])
 	}
 	if n, err := rdb.HLen(ctx, textsKey(id)).Result(); err != nil || n != 8 {
 		t.Errorf("texts hash: %d entries (%v), want 8: the 7 attempts with a recording or analysis, and contact 9's copy", n, err)
@@ -475,6 +476,49 @@ func TestReportOfOldLayout(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("attempt %d/%d (-now +old layout):\n%s", n, a, diff)
 			}
+		}
+	}
+}
+
+// BenchmarkDecodeTexts measures reading back the texts of one attempt with a 3 KB summary
+// and 1.2 KB of structured data (both kept compressed), as a report does for each such row.
+func BenchmarkDecodeTexts(b *testing.B) {
+	v := encodeTexts(Result{SuccessEvaluation: "true", Summary: longText("Ann", 3000), StructuredData: longStructured(1200),
+		Recording: "recordings/86a4afaa3d30dc4be902e28c/CC-1-1-0c8b5d3e-4a4f-4f8e-9b3c-7a1d2e3f4a5b.wav"})
+	b.ReportMetric(float64(len(v)), "stored-bytes")
+	b.SetBytes(int64(len(longText("Ann", 3000)) + len(longStructured(1200))))
+	for b.Loop() {
+		if _, err := decodeTexts(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestTextsRoundTrip checks that encodeTexts and decodeTexts give back every text, short or
+// long, and that decodeTexts refuses damaged values with errBadTexts.
+func TestTextsRoundTrip(t *testing.T) {
+	for _, r := range []Result{
+		{},
+		{SuccessEvaluation: "true"},
+		{Summary: longText("Ann", 6000), StructuredData: longStructured(3000), Recording: "r.wav"},
+		{Summary: strings.Repeat("x", compressTextAbove+1), Recording: "a:b:c"},
+		{StructuredData: "12:ab", Recording: "7:"},
+	} {
+		v := encodeTexts(r)
+		got, err := decodeTexts(v)
+		if err != nil {
+			t.Fatalf("decodeTexts(%q): %v", v, err)
+		}
+		if got != textsOf(r) {
+			t.Errorf("texts of %+v came back as %+v", textsOf(r), got)
+		}
+		if r.Summary != "" && len(r.Summary) > compressTextAbove && len(v) >= len(r.Summary) {
+			t.Errorf("a %d-byte summary takes %d bytes: not compressed", len(r.Summary), len(v))
+		}
+	}
+	for _, bad := range []string{"x", "a", "a5:=ab", "a2:=a", "a0:0:0:?x", "a0:2:z!0:", "a-1:0:0:"} {
+		if _, err := decodeTexts(bad); !errors.Is(err, errBadTexts) {
+			t.Errorf("decodeTexts(%q) = %v, want errBadTexts", bad, err)
 		}
 	}
 }
