@@ -193,8 +193,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		a.keyAccepted(ctx)
 	}
 	if err != nil {
-		var apiErr *interactly.APIError
-		if errors.As(err, &apiErr) && !apiErr.Retryable {
+		if refused(err) != nil {
 			placed = false // refused: no call
 			a.uncount(ctx)
 		}

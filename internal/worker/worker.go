@@ -427,8 +427,17 @@ func refusedKey(err error) bool {
 // good (not retryable) for a reason of the call itself, and nil otherwise: a retryable
 // failure, or a refused API key (refusedKey), which no contact can be blamed for.
 func refusedForGood(err error) *interactly.APIError {
+	if apiErr := refused(err); apiErr != nil && !refusedKey(err) {
+		return apiErr
+	}
+	return nil
+}
+
+// refused returns err's *interactly.APIError when Interactly refused the request (it is not
+// retryable, the API key included), and nil otherwise.
+func refused(err error) *interactly.APIError {
 	var apiErr *interactly.APIError
-	if errors.As(err, &apiErr) && !apiErr.Retryable && !refusedKey(err) {
+	if errors.As(err, &apiErr) && !apiErr.Retryable {
 		return apiErr
 	}
 	return nil
