@@ -114,6 +114,7 @@ func (s *Store) attemptRows(ctx context.Context, id string, contacts []*Contact)
 	}
 	rows := make([]AttemptRow, len(reads))
 	for i, r := range reads {
+		d := hashDecoder{what: fmt.Sprintf("attempt %d of contact %d of campaign %s", r.a, r.ct.ID, id)}
 		v := r.cmd.Val()
 		str := func(j int) string {
 			s, _ := v[j].(string)
@@ -121,12 +122,15 @@ func (s *Store) attemptRows(ctx context.Context, id string, contacts []*Contact)
 		}
 		rows[i] = AttemptRow{
 			CampaignID: id, Row: r.ct.ID, PhoneE164: r.ct.Number, Attempt: r.a,
-			Worker: str(0), ClaimedAt: reportTime(parseTime(str(1))), CallID: str(2),
-			StartedAt: reportTime(parseTime(str(3))), EndedAt: reportTime(parseTime(str(4))),
+			Worker: str(0), ClaimedAt: reportTime(d.time(attemptReportFields[1], str(1))), CallID: str(2),
+			StartedAt: reportTime(d.time(attemptReportFields[3], str(3))), EndedAt: reportTime(d.time(attemptReportFields[4], str(4))),
 			Outcome: str(5), PhoneCallStatus: str(6), EndedBy: str(7),
 			ContactLocalTime: str(8), ContactZones: str(9), ZoneSource: str(10),
 			CallingWindow: str(11), SuppressionCheck: str(12), FrequencyCapCount: str(13), Error: str(14),
 			CallerID: str(15),
+		}
+		if d.err != nil {
+			return nil, d.err
 		}
 	}
 	return rows, nil

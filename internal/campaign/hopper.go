@@ -292,13 +292,14 @@ func (s *Store) SetShare(ctx context.Context, id string, sh Share) error {
 	return nil
 }
 
-// readShare reads campaign id's share; nil when no feeder wrote one in the last minute.
-func readShare(m map[string]string) *Share {
+// readShare reads a campaign's share from its hash m, with d, which keeps the first field
+// that does not parse; nil when no feeder wrote one in the last minute.
+func readShare(d *hashDecoder, m map[string]string) *Share {
 	if len(m) == 0 {
 		return nil
 	}
-	sh := &Share{Waiting: m["waiting"], At: parseTime(m["at"])}
-	sh.Slots, _ = strconv.Atoi(m["slots"])
-	sh.CallsPerSecond, _ = strconv.ParseFloat(m["cps"], 64)
-	return sh
+	return &Share{
+		Waiting: m["waiting"], At: d.time("share at", m["at"]),
+		Slots: d.int("share slots", m["slots"]), CallsPerSecond: d.float("share cps", m["cps"]),
+	}
 }

@@ -89,7 +89,9 @@ func (s *Store) MarkDone(ctx context.Context, id string, at time.Time) (time.Tim
 	if err := s.rdb.Unlink(ctx, phonesKey(id)).Err(); err != nil {
 		return time.Time{}, fmt.Errorf("drop the phone index of campaign %s: %w", id, err)
 	}
-	return parseTime(v), nil
+	d := hashDecoder{what: "campaign " + id}
+	t := d.time("done_at", v)
+	return t, d.err
 }
 
 // CampaignIDsPage lists at most n campaign IDs, oldest first, from the start'th (0-based):

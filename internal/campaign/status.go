@@ -3,7 +3,6 @@ package campaign
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/account"
@@ -101,8 +100,7 @@ func (s *Store) status(ctx context.Context, id string) (*Status, Facts, error) {
 	if err != nil {
 		return nil, Facts{}, fmt.Errorf("read status of %s: %w", id, err)
 	}
-	st, facts := r.status(c, s.now())
-	return st, facts, nil
+	return r.status(c, s.now())
 }
 
 // Statuses reads the progress of campaigns cs (from Campaigns; nil entries are skipped) in
@@ -125,7 +123,9 @@ func (s *Store) Statuses(ctx context.Context, cs []*Campaign) ([]*Status, error)
 	out := make([]*Status, len(cs))
 	for i, c := range cs {
 		if c != nil {
-			out[i], _ = reads[i].status(c, now)
+			if out[i], _, err = reads[i].status(c, now); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -158,15 +158,17 @@ func queueStatusReads(ctx context.Context, p redis.Pipeliner, c *Campaign) *stat
 	}
 }
 
-// status builds campaign c's Status at now from the reads, and the facts of its State.
-func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
+// status builds campaign c's Status at now from the reads, and the facts of its State. It
+// returns an error naming the field when a count or time in Redis does not parse.
+func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts, error) {
+	d := hashDecoder{what: "status of campaign " + c.ID}
 	st := &Status{
 		CampaignID: c.ID, Name: c.File.Name,
 		Total: c.Rows, Dialable: c.Dialable, Invalid: c.Invalid, Duplicate: c.Duplicate, Suppressed: c.Suppressed,
 		LiveCalls: int(r.live.Val()), Outcomes: map[Outcome]int{},
 		Control: c.Control, Held: int(r.held.Val()),
 		Account: c.File.Account, Priority: c.File.Priority, Weight: c.File.Weight,
-		Queued: int(r.queued.Val()), Ready: int(r.ready.Val()), Share: readShare(r.share.Val()),
+		Queued: int(r.queued.Val()), Ready: int(r.ready.Val()), Share: readShare(&d, r.share.Val()),
 	}
 	st.Account = accountOf(c)
 	if r.keyHold.Val() > 0 {
@@ -186,17 +188,21 @@ func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 		st.StartAt = c.File.StartAt.UTC()
 	}
 	for o, v := range r.outcomes.Val() {
-		n, _ := strconv.Atoi(v)
+		n := d.int("outcome "+o, v)
 		st.Outcomes[Outcome(o)] = n
 		st.Finished += n
 	}
-	st.Attempts, _ = strconv.Atoi(r.counters.Val()["attempts"])
-	st.Rebuilt, _ = strconv.Atoi(r.counters.Val()["rebuilt"])
+	counters := r.counters.Val()
+	st.Attempts = d.int("attempts", counters["attempts"])
+	st.Rebuilt = d.int("rebuilt", counters["rebuilt"])
 	st.WaitingForWindow = int(r.waiting.Val())
 	if z := r.firstOpening.Val(); len(z) > 0 {
 		st.NextWindowAt = time.UnixMilli(int64(z[0].Score)).UTC()
 	}
-	st.FirstDialAt = parseTime(r.counters.Val()["first_dial_at"])
+	st.FirstDialAt = d.time("first_dial_at", counters["first_dial_at"])
+	if d.err != nil {
+		return nil, Facts{}, d.err
+	}
 	facts := FactsOf(c, st.Finished, st.Held)
 	facts.LeaseLost = r.lease.Val() == 0
 	st.State = DeriveState(facts, now)
@@ -208,7 +214,7 @@ func (r *statusReads) status(c *Campaign, now time.Time) (*Status, Facts) {
 	}
 	st.Done = facts.Done()
 	st.ETASeconds = st.eta(now)
-	return st, facts
+	return st, facts, nil
 }
 
 // accountOf is the name of campaign c's account.

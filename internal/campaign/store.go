@@ -306,6 +306,17 @@ func (d *hashDecoder) int(field, v string) int {
 	return int(n)
 }
 
+func (d *hashDecoder) float(field, v string) float64 {
+	if v == "" {
+		return 0
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		d.fail(field, v, err)
+	}
+	return x
+}
+
 func (d *hashDecoder) time(field, v string) time.Time {
 	if v == "" {
 		return time.Time{}

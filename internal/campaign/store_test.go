@@ -41,3 +41,40 @@ func TestDamagedHashIsAnError(t *testing.T) {
 		t.Errorf("Campaign of a missing ID: %v; want ErrCampaignNotFound", err)
 	}
 }
+
+// TestDamagedStatusIsAnError: a count, time or share field that does not parse fails Status
+// and Statuses with an error naming the field, instead of showing a zero.
+func TestDamagedStatusIsAnError(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	ctx := t.Context()
+	s := NewStore(rdb)
+	rdb.HSet(ctx, campaignKey("c1"), "file", "{}", "header", `["phone"]`, "rows", "1", "state", string(UploadComplete))
+	statuses := func() error {
+		c, err := s.Campaign(ctx, "c1")
+		if err != nil {
+			return err
+		}
+		_, err = s.Statuses(ctx, []*Campaign{c})
+		return err
+	}
+	for _, tt := range []struct {
+		key, field, value, want string
+	}{
+		{countersKey("c1"), "attempts", "many", "field attempts"},
+		{countersKey("c1"), "first_dial_at", "yesterday", "field first_dial_at"},
+		{outcomesKey("c1"), "busy", "1.5", "field outcome busy"},
+		{shareKey("c1"), "cps", "fast", "field share cps"},
+	} {
+		rdb.HSet(ctx, tt.key, tt.field, tt.value)
+		if _, err := s.Status(ctx, "c1"); err == nil || !strings.Contains(err.Error(), "status of campaign c1: "+tt.want) {
+			t.Errorf("Status with %s = %q: %v; want an error naming %s", tt.field, tt.value, err, tt.want)
+		}
+		if err := statuses(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Statuses with %s = %q: %v; want an error naming %s", tt.field, tt.value, err, tt.want)
+		}
+		rdb.HDel(ctx, tt.key, tt.field)
+		if _, err := s.Status(ctx, "c1"); err != nil {
+			t.Fatalf("Status once %s is gone: %v", tt.field, err)
+		}
+	}
+}
