@@ -19,7 +19,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/metrics"
+	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/window"
 	"github.com/dialerhq/dialer/internal/worker"
@@ -138,25 +138,15 @@ func setDefaultAccount(ctx context.Context, rdb redis.UniversalClient, cps float
 }
 
 // apiFor returns the worker.PoolConfig.APIFor of this process: one Interactly client per
-// environment variable named by an account, made on first use.
+// environment variable named by an account, made on first use (operator.APIFromEnv, which
+// dialer serve uses too).
 func apiFor(getenv func(string) string, onError func(method string, status int)) func(env string) (worker.CallAPI, error) {
-	var mu sync.Mutex
-	clients := map[string]worker.CallAPI{}
+	clients := operator.APIFromEnv(getenv, getenv("INTERACTLY_BASE_URL"), interactly.Config{OnAPIError: onError})
 	return func(env string) (worker.CallAPI, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if c, ok := clients[env]; ok {
-			return c, nil
-		}
-		key := getenv(env)
-		if key == "" {
-			return nil, fmt.Errorf("%s is not set in this worker's environment; set it to the account's Interactly API key", env)
-		}
-		c, err := interactly.New(interactly.Config{BaseURL: getenv("INTERACTLY_BASE_URL"), APIKey: key, OnAPIError: onError})
+		c, err := clients(env)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", env, err)
+			return nil, err
 		}
-		clients[env] = c
 		return c, nil
 	}
 }
