@@ -55,16 +55,20 @@ func (s *Store) Attempt(ctx context.Context, ref AttemptRef) (*Attempt, error) {
 		s, _ := vals[i].(string)
 		return s
 	}
+	d := hashDecoder{what: fmt.Sprintf("attempt %s/%d/%d", id, n, a)}
 	at := &Attempt{
-		State: AttemptState(str(0)), DialingAt: parseTime(str(1)),
+		State: AttemptState(str(0)), DialingAt: d.time(attemptFields[1], str(1)),
 		CallID: str(2), ControlURL: str(3), CallerID: str(15),
 		Result: Result{
 			Outcome: Outcome(str(4)), CallID: str(2),
-			StartedAt: parseTime(str(5)), EndedAt: parseTime(str(6)),
+			StartedAt: d.time(attemptFields[5], str(5)), EndedAt: d.time(attemptFields[6], str(6)),
 			PhoneCallStatus: str(7), EndedBy: str(8), SuccessEvaluation: str(9),
 			Summary: str(10), StructuredData: str(11), Error: str(12),
 			Cost: str(13), Recording: str(14),
 		},
+	}
+	if d.err != nil {
+		return nil, d.err
 	}
 	if v, ok := txt.Val(), txt.Err() == nil; ok {
 		t, err := decodeTexts(v)

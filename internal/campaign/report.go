@@ -241,7 +241,10 @@ func (s *Store) reportContacts(ctx context.Context, id string, from, to int) ([]
 	var join textsJoin
 	for i, cmd := range cmds {
 		var at string
-		cells, at = decodeReportContact(from+i, cmd.Val(), rows.Val()[i], &contacts[i], cells)
+		cells, at, err = decodeReportContact(id, from+i, cmd.Val(), rows.Val()[i], &contacts[i], cells)
+		if err != nil {
+			return nil, err
+		}
 		if at != "" {
 			join.add(from+i, at, &contacts[i].Last)
 		}
@@ -256,10 +259,11 @@ func (s *Store) reportContacts(ctx context.Context, id string, from, to int) ([]
 // its row from the rows hash ("" for a contact stored with its row in its hash), the way
 // decodeContact does (a contact without a line is the zero Contact), and returns cells with
 // c's row cells appended (c.Fields is a slice of it), and the attempt whose texts c shows
-// ("" when its own fields hold them).
-func decodeReportContact(n int, vals []string, row string, c *Contact, cells []string) ([]string, string) {
+// ("" when its own fields hold them). Its error names a count or time of campaign id's
+// contact n that does not parse.
+func decodeReportContact(id string, n int, vals []string, row string, c *Contact, cells []string) ([]string, string, error) {
 	if vals[0] == "" { // no line: no such contact
-		return cells, ""
+		return cells, "", nil
 	}
 	if row == "" {
 		row = vals[1]
@@ -268,14 +272,18 @@ func decodeReportContact(n int, vals []string, row string, c *Contact, cells []s
 	cells = decodeCells(row, cells)
 	c.Fields = cells[start:len(cells):len(cells)]
 	c.ID, c.Number, c.Outcome = n, vals[2], Outcome(vals[3])
-	c.Attempts, _ = strconv.Atoi(vals[4])
+	var d hashDecoder // no what: naming the contact costs an allocation, so only on error
+	c.Attempts = d.int("attempts", vals[4])
 	c.Last = Result{
-		CallID: vals[5], StartedAt: parseTime(vals[6]), EndedAt: parseTime(vals[7]),
+		CallID: vals[5], StartedAt: d.time("started_at", vals[6]), EndedAt: d.time("ended_at", vals[7]),
 		PhoneCallStatus: vals[8], EndedBy: vals[9], SuccessEvaluation: vals[10],
 		Summary: vals[11], StructuredData: vals[12], Error: vals[13],
 		Cost: vals[14], Recording: vals[15],
 	}
-	return cells, vals[16]
+	if d.err != nil {
+		return cells, "", fmt.Errorf("contact %d of campaign %s: %w", n, id, d.err)
+	}
+	return cells, vals[16], nil
 }
 
 // decodeCells appends to cells the strings of row, a JSON array of strings as upload stores

@@ -285,13 +285,17 @@ func decodeCampaign(id string, m map[string]string) (*Campaign, error) {
 // so that a record damaged in Redis is an error naming its field, not a silent zero. A
 // field that is absent ("") decodes as zero: older records lack the newer fields.
 type hashDecoder struct {
-	what string // the record, for the error: "campaign c1", "contact 7 of campaign c1"
+	what string // the record, for the error: "campaign c1", "contact 7 of campaign c1"; "" when the caller names it
 	err  error
 }
 
 func (d *hashDecoder) fail(field, v string, err error) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%s: field %s = %q: %w", d.what, field, v, err)
+	if d.err != nil {
+		return
+	}
+	d.err = fmt.Errorf("field %s = %q: %w", field, v, err)
+	if d.what != "" {
+		d.err = fmt.Errorf("%s: %w", d.what, d.err)
 	}
 }
 
@@ -504,11 +508,6 @@ func decodeContact(id string, n int, vals []any, row any) (*Contact, string, err
 		return nil, "", d.err
 	}
 	return c, str(20), nil
-}
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
 }
 
 func formatTime(t time.Time) string {

@@ -78,3 +78,30 @@ func TestDamagedStatusIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedAttemptIsAnError: a time of an attempt hash, or a count or time of a contact
+// as the report reads it, that does not parse is an error naming the record and the field.
+func TestDamagedAttemptIsAnError(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 1)
+	ctx := t.Context()
+	s := NewStore(rdb)
+	rdb.HSet(ctx, attemptKey("c1", 3, 1), "state", "done", "started_at", "noon")
+	_, err := s.Attempt(ctx, AttemptRef{CampaignID: "c1", ContactID: 3, Attempt: 1})
+	if err == nil || !strings.Contains(err.Error(), "attempt c1/3/1: field started_at") {
+		t.Errorf("Attempt with started_at noon: %v; want an error naming field started_at", err)
+	}
+	rdb.HDel(ctx, attemptKey("c1", 3, 1), "started_at")
+	if a, err := s.Attempt(ctx, AttemptRef{CampaignID: "c1", ContactID: 3, Attempt: 1}); err != nil || a.State != AttemptDone {
+		t.Errorf("Attempt once repaired = %+v, %v", a, err)
+	}
+
+	rdb.HSet(ctx, contactKey("c1", 2), "line", "3", "row", `["+14155550100"]`, "attempts", "1", "ended_at", "later")
+	_, err = s.reportContacts(ctx, "c1", 1, 3)
+	if err == nil || !strings.Contains(err.Error(), "contact 2 of campaign c1: field ended_at") {
+		t.Errorf("report with ended_at later: %v; want an error naming contact 2 and field ended_at", err)
+	}
+	rdb.HDel(ctx, contactKey("c1", 2), "ended_at")
+	if got, err := s.reportContacts(ctx, "c1", 1, 3); err != nil || got[1].Attempts != 1 {
+		t.Errorf("report once repaired = %+v, %v", got, err)
+	}
+}
