@@ -13,15 +13,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/operator"
+	"github.com/dialerhq/dialer/internal/problem"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -167,13 +171,57 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decodeJSON reads a JSON request body of at most 1 MiB into v, refusing unknown fields.
+// Its errors are bad requests worded for the caller: a value of the wrong JSON type names
+// the field by its JSON pointer (in the problem's errors too) and the type it wants, in the
+// API's terms rather than Go's.
 func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest("request body: %v; send a JSON object as the API reference shows", err)
+	err := dec.Decode(v)
+	if err == nil {
+		return nil
 	}
-	return nil
+	const hint = "send a JSON object as the API reference shows"
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		pointer := "/" + strings.ReplaceAll(typeErr.Field, ".", "/")
+		detail := fmt.Sprintf("%s: got a JSON %s, want %s", typeErr.Field, typeErr.Value, jsonKind(typeErr.Type))
+		return &problem.Problem{Type: typeBadRequest, Title: "Bad request", Status: http.StatusBadRequest,
+			Detail: "request body: " + detail + "; " + hint, Errors: []problem.FieldError{{Pointer: pointer, Detail: detail}}}
+	case errors.As(err, &typeErr):
+		return badRequest("request body: got a JSON %s, want an object; %s", typeErr.Value, hint)
+	case errors.As(err, &syntaxErr):
+		return badRequest("request body is not valid JSON at byte %d: %v; %s", syntaxErr.Offset, err, hint)
+	case errors.Is(err, io.EOF):
+		return badRequest("request body is empty; %s", hint)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("request body ends before its JSON does; %s", hint)
+	}
+	return badRequest("request body: %v; %s", strings.TrimPrefix(err.Error(), "json: "), hint)
+}
+
+// jsonKind names the JSON type that decodes into t: "a number", "a string", ...
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "an object"
 }
 
 // queryInt reads query parameter name as an integer in [lo, hi], def when absent.

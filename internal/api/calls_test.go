@@ -322,3 +322,29 @@ func TestAccountsAPI(t *testing.T) {
 		t.Errorf("audited account changes (-want +got):\n%s", diff)
 	}
 }
+
+// TestMalformedJSONBodies checks that a body the JSON decoder refuses is a 400 that says
+// what is wrong and where in the API's terms (a JSON pointer, "a number"), not Go's.
+func TestMalformedJSONBodies(t *testing.T) {
+	h := setup(t)
+	for _, tt := range []struct{ name, method, path, body, pointer, detailHas string }{
+		{"string for a number", "PUT", "/api/v1/accounts/west", `{"apiKeyEnv": "K", "callsPerSecond": "10"}`, "/callsPerSecond", "callsPerSecond: got a JSON string, want a number"},
+		{"number for a string", "POST", "/api/v1/calls/CC-1/control", `{"type": "say", "message": 3}`, "/message", "message: got a JSON number, want a string"},
+		{"array for an object", "POST", "/api/v1/schedules", `[]`, "", "got a JSON array, want an object"},
+		{"cut short", "POST", "/api/v1/calls/CC-1/control", `{"type": "say", `, "", "ends before its JSON does"},
+		{"not JSON", "POST", "/api/v1/calls/CC-1/control", `{type: say}`, "", "not valid JSON at byte 2"},
+		{"empty", "PUT", "/api/v1/accounts/west", ``, "", "request body is empty"},
+		{"unknown field", "PUT", "/api/v1/accounts/west", `{"cps": 3}`, "", `unknown field "cps"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := h.do(t, auth.ScopeAdmin, tt.method, tt.path, "application/json", strings.NewReader(tt.body))
+			p := decode[problem.Problem](t, rec)
+			if rec.Code != 400 || p.Type != "/api/v1/problems/bad-request" || !strings.Contains(p.Detail, tt.detailHas) || strings.Contains(p.Detail, "Go struct") {
+				t.Errorf("%d %s; want 400 saying %q", rec.Code, rec.Body, tt.detailHas)
+			}
+			if tt.pointer != "" && (len(p.Errors) != 1 || p.Errors[0].Pointer != tt.pointer) {
+				t.Errorf("errors %+v; want one at %s", p.Errors, tt.pointer)
+			}
+		})
+	}
+}
