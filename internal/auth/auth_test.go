@@ -245,7 +245,7 @@ func TestMiddleware(t *testing.T) {
 			body                              string
 		}{
 			{"reader reads", "GET", "/read", public, "Bearer " + reader, 200, "reader read bearer"},
-			{"reader cannot operate", "POST", "/operate", public, "Bearer " + reader, 403, "needs operate"},
+			{"reader cannot operate", "POST", "/operate", public, "Bearer " + reader, 403, "needs operate: use a token of scope operate or higher (`dialer token create --scope operate`"},
 			{"operator operates", "POST", "/operate", public, "Bearer " + operator, 200, "op operate bearer"},
 			{"basic auth", "GET", "/read", public, "Basic " + basic("any", reader), 200, "reader read basic"},
 			{"anonymous", "GET", "/read", public, "", 401, "Authorization: Bearer"},

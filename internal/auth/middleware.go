@@ -246,7 +246,7 @@ func Require(ctx context.Context, need Scope) error {
 		return ErrUnauthenticated
 	}
 	if !p.Scope.Includes(need) {
-		return fmt.Errorf("%w: %q has scope %s; this needs %s", ErrForbidden, p.Name, p.Scope, need)
+		return fmt.Errorf("%w: %q has scope %s; this needs %s: use a token of scope %s or higher (`dialer token create --scope %s` makes one)", ErrForbidden, p.Name, p.Scope, need, need, need)
 	}
 	return nil
 }
