@@ -204,7 +204,7 @@ func ControlCall(ctx context.Context, callID string, req interactly.ControlReque
 		}
 		fallback(fmt.Sprintf("could not read call %s (%v); posting to its control path by ID", callID, err))
 	case call.Ended() && req.Type != interactly.ControlEnd:
-		return res, fmt.Errorf("call %s has ended (status %s, %s): %w", callID, call.Status, call.PhoneCallStatus, ErrCallEnded)
+		return res, fmt.Errorf("call %s (status %s, %s): %w", callID, call.Status, call.PhoneCallStatus, ErrCallEnded)
 	default:
 		controlURL = call.Monitor.ControlURL
 	}
