@@ -227,7 +227,7 @@ func TestSchedulesAPI(t *testing.T) {
 		{"bad cron", `{"cron": "9am", "campaignPath": "` + yaml + `", "contactsPath": "` + csv + `"}`, "/cron", "want 5 fields"},
 		{"bad zone", `{"cron": "@daily", "timezone": "Mars/Olympus", "campaignPath": "` + yaml + `", "contactsPath": "` + csv + `"}`, "/timezone", "IANA"},
 		{"relative path", `{"cron": "@daily", "campaignPath": "flu.yaml", "contactsPath": "` + csv + `"}`, "/campaignPath", "absolute"},
-		{"missing contacts", `{"cron": "@daily", "campaignPath": "` + yaml + `", "contactsPath": "` + filepath.Join(dir, "none.csv") + `"}`, "/contactsPath", "no such file"},
+		{"missing contacts", `{"cron": "@daily", "campaignPath": "` + yaml + `", "contactsPath": "` + filepath.Join(dir, "none.csv") + `"}`, "/contactsPath", "contacts file " + filepath.Join(dir, "none.csv") + ": no such file on this host"},
 		{"invalid campaign", `{"cron": "@daily", "campaignPath": "` + filepath.Join(dir, "bad.yaml") + `", "contactsPath": "` + csv + `"}`, "/campaignPath", "assistantId"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

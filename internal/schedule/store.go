@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -116,10 +117,10 @@ func (st *Store) Add(ctx context.Context, s Schedule) (*Schedule, error) {
 		return nil, &FieldError{"timezone", err}
 	}
 	var err error
-	if s.CampaignPath, err = existingFile("--campaign", s.CampaignPath); err != nil {
+	if s.CampaignPath, err = existingFile("campaign file", s.CampaignPath); err != nil {
 		return nil, &FieldError{"campaign", err}
 	}
-	if s.ContactsPath, err = existingFile("--contacts", s.ContactsPath); err != nil {
+	if s.ContactsPath, err = existingFile("contacts file", s.ContactsPath); err != nil {
 		return nil, &FieldError{"contacts", err}
 	}
 	if _, err := campaign.ParseFile(s.CampaignPath); err != nil {
@@ -135,21 +136,25 @@ func (st *Store) Add(ctx context.Context, s Schedule) (*Schedule, error) {
 	return &s, nil
 }
 
-// existingFile returns path made absolute, or an error naming flag if it is not a file.
-func existingFile(flag, path string) (string, error) {
+// existingFile returns path made absolute, or an error naming what (such as "campaign
+// file", worded for the CLI's flags and the API's fields alike) if it is not a file.
+func existingFile(what, path string) (string, error) {
 	if path == "" {
-		return "", fmt.Errorf("%s: a file is required", flag)
+		return "", fmt.Errorf("%s: a file is required", what)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("%s %s: %w", flag, path, err)
+		return "", fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	fi, err := os.Stat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s %s: no such file on this host; the scheduler reads it at each tick, so give the path of a file that exists where dialer scheduler runs", what, abs)
+	}
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", flag, err)
+		return "", fmt.Errorf("%s %s: %w", what, abs, err)
 	}
 	if fi.IsDir() {
-		return "", fmt.Errorf("%s %s: is a directory, want a file", flag, abs)
+		return "", fmt.Errorf("%s %s: is a directory, want a file", what, abs)
 	}
 	return abs, nil
 }
