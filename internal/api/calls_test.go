@@ -190,7 +190,8 @@ func TestCallControl(t *testing.T) {
 func TestCallControlWithoutAPIKey(t *testing.T) {
 	h := setup(t)
 	rec := h.do(t, auth.ScopeOperate, "POST", "/api/v1/calls/CC-1/control", "application/json", strings.NewReader(`{"type": "end"}`))
-	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "INTERACTLY_API_KEY") {
+	p := decode[problem.Problem](t, rec)
+	if rec.Code != 503 || p.Type != "/api/v1/problems/unavailable" || !strings.Contains(p.Detail, "INTERACTLY_API_KEY") {
 		t.Errorf("%d %s", rec.Code, rec.Body)
 	}
 }

@@ -31,6 +31,9 @@ const (
 	// behalf (a call control).
 	typeUpstream = "/api/v1/problems/upstream"
 	typeInternal = "/api/v1/problems/internal"
+	// typeUnavailable: the action needs something dialer serve was started without (an
+	// Interactly API key).
+	typeUnavailable = "/api/v1/problems/unavailable"
 )
 
 // badRequestError is a request the API cannot read: a malformed body or parameter.
@@ -136,9 +139,9 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 	case errors.Is(err, campaign.ErrCampaignCanceled), errors.Is(err, campaign.ErrCampaignPaused):
 		return &problem.Problem{Type: typeConflict, Title: "Campaign state forbids this", Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, operator.ErrNoAPI):
-		return &problem.Problem{Type: typeConflict, Title: "Hang-up unavailable", Status: http.StatusServiceUnavailable, Detail: "ending live calls needs INTERACTLY_API_KEY where dialer serve runs; set it there, or cancel without hangup"}
+		return &problem.Problem{Type: typeUnavailable, Title: "Hang-up unavailable", Status: http.StatusServiceUnavailable, Detail: "ending live calls needs INTERACTLY_API_KEY where dialer serve runs; set it there, or cancel without hangup"}
 	case errors.Is(err, operator.ErrNoControlAPI):
-		return &problem.Problem{Title: "Call control unavailable", Status: http.StatusServiceUnavailable, Detail: "controlling calls needs INTERACTLY_API_KEY where dialer serve runs; set it there and restart it"}
+		return &problem.Problem{Type: typeUnavailable, Title: "Call control unavailable", Status: http.StatusServiceUnavailable, Detail: "controlling calls needs INTERACTLY_API_KEY (and INTERACTLY_BASE_URL, for another server than Interactly's) where dialer serve runs; set it there and restart it"}
 	case errors.Is(err, operator.ErrCallNotFound):
 		return &problem.Problem{Type: typeNotFound, Title: "Call not found", Status: http.StatusNotFound, Detail: err.Error() + "; only the calls of this dialer's campaigns can be controlled (GET /api/v1/campaigns/{id}/contacts lists each attempt's callId)"}
 	case errors.Is(err, operator.ErrCallEnded):
