@@ -36,7 +36,7 @@ func (nopEnqueuer) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) 
 // mustFile parses a minimal campaign file, with defaults.
 func mustFile(tb testing.TB) *campaign.File {
 	tb.Helper()
-	f, err := campaign.Parse("test.yaml", []byte(`
+	f, err := campaign.ParseChecked("test.yaml", []byte(`
 name: reminders
 assistantId: a1
 phoneNumberId: p1
@@ -45,10 +45,6 @@ contacts:
   nameColumn: First Name
 `))
 	if err != nil {
-		tb.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		tb.Fatal(err)
 	}
 	return f
@@ -81,6 +77,23 @@ func mustFlush(tb testing.TB, recs ...*Recorder) {
 			tb.Fatal(err)
 		}
 	}
+}
+
+// mustHashes reads each key's hash, key -> field -> value; a key that does not exist (Redis
+// keeps no empty hash) is left out.
+func mustHashes(tb testing.TB, rdb *redis.Client, keys ...string) map[string]map[string]string {
+	tb.Helper()
+	out := map[string]map[string]string{}
+	for _, key := range keys {
+		m, err := rdb.HGetAll(context.Background(), key).Result()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if len(m) > 0 {
+			out[key] = m
+		}
+	}
+	return out
 }
 
 // serve starts Handler(c) on a loopback test server and returns its /metrics URL.

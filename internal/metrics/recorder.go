@@ -111,40 +111,38 @@ type Recorder struct {
 	d  deltas // counts since the last successful flush
 }
 
-// deltas are counts not yet in Redis. Its maps are made on first use, so the zero value is
-// empty and swapping in a fresh one costs nothing.
+// deltas are counts not yet in Redis, each kept as the hash field it will be added to. Its
+// maps are made on first use, so the zero value is empty and swapping in a fresh one costs
+// nothing.
 type deltas struct {
-	dials           map[string]int64
-	dialsPerMinute  map[minuteKey]int64
-	waits           map[string]int64
-	waitSeconds     map[string]float64
-	apiErrors       map[apiErrorKey]int64
-	pollFallbacks   map[string]int64
-	webhookEvents   map[string]int64
-	webhookRejected map[string]int64
-	record          histogramDelta
+	ints      map[hashField]int64   // HINCRBY
+	floats    map[hashField]float64 // HINCRBYFLOAT: seconds
+	perMinute map[minuteKey]int64   // HINCRBY of dialsPerMinuteKey(campaign), field minute
 }
 
-// minuteKey is one campaign's minute: Unix time / 60.
+// hashField is one field of one of the hashes of keys.go. The keys are constants, so making
+// one costs no allocation.
+type hashField struct {
+	key   string
+	field string
+}
+
+// minuteKey is one campaign's minute: Unix time / 60. It is kept apart from hashField so
+// that Dial builds no key string; write does, once per flush.
 type minuteKey struct {
 	campaign string
 	minute   int64
 }
 
-type apiErrorKey struct {
-	op     string
-	status string
-}
-
-// field is k as a field of the api_errors hash, "op:status".
-func (k apiErrorKey) field() string { return k.op + ":" + k.status }
-
-// histogramDelta holds observations per bucket (the last is +Inf), not cumulative.
-type histogramDelta struct {
-	buckets []int64
-	sum     float64
-	count   int64
-}
+// bucketFields are the webhook_record_seconds hash fields of recordBuckets' bounds, then
+// fieldInf.
+var bucketFields = func() []string {
+	out := make([]string, 0, len(recordBuckets)+1)
+	for _, le := range recordBuckets {
+		out = append(out, strconv.FormatFloat(le, 'g', -1, 64))
+	}
+	return append(out, fieldInf)
+}()
 
 // NewRecorder returns a Recorder on rdb (not nil) with the default RecorderConfig. Start its
 // Run in a goroutine, or call Flush yourself.
@@ -170,8 +168,8 @@ func (r *Recorder) Dial(campaignID string) {
 	}
 	minute := r.cfg.Now().Unix() / 60
 	r.mu.Lock()
-	inc(&r.d.dials, campaignID, 1)
-	inc(&r.d.dialsPerMinute, minuteKey{campaignID, minute}, 1)
+	inc(&r.d.ints, hashField{dialsKey(), campaignID}, 1)
+	inc(&r.d.perMinute, minuteKey{campaignID, minute}, 1)
 	r.mu.Unlock()
 }
 
@@ -184,8 +182,8 @@ func (r *Recorder) RateLimitWait(campaignID string, waited time.Duration) {
 	}
 	secs := max(waited, 0).Seconds()
 	r.mu.Lock()
-	inc(&r.d.waits, campaignID, 1)
-	inc(&r.d.waitSeconds, campaignID, secs)
+	inc(&r.d.ints, hashField{rateLimitWaitsKey(), campaignID}, 1)
+	inc(&r.d.floats, hashField{rateLimitWaitSecondsKey(), campaignID}, secs)
 	r.mu.Unlock()
 }
 
@@ -194,29 +192,22 @@ func (r *Recorder) RateLimitWait(campaignID string, waited time.Duration) {
 // status, or 0 for a network error or timeout (outside 0-599 counts as "other").
 func (r *Recorder) APIError(op string, status int) {
 	if r == nil {
-		return
+		return // before the field is built
 	}
-	k := apiErrorKey{op: other, status: other}
-	if apiOps[op] {
-		k.op = op
+	if !apiOps[op] {
+		op = other
 	}
+	code := other
 	if status >= 0 && status <= 599 {
-		k.status = strconv.Itoa(status)
+		code = strconv.Itoa(status)
 	}
-	r.mu.Lock()
-	inc(&r.d.apiErrors, k, 1)
-	r.mu.Unlock()
+	r.count(apiErrorsKey(), op+":"+code)
 }
 
 // PollFallback counts one call of campaignID whose end was learnt by polling Get Call rather
 // than from a webhook (dialer_poll_fallbacks_total{campaign}).
 func (r *Recorder) PollFallback(campaignID string) {
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	inc(&r.d.pollFallbacks, campaignID, 1)
-	r.mu.Unlock()
+	r.count(pollFallbacksKey(), campaignID)
 }
 
 // WebhookEvent counts one webhook event accepted (dialer_webhook_events_total{type}).
@@ -224,15 +215,10 @@ func (r *Recorder) PollFallback(campaignID string) {
 // (status-update, conversation-update, end-of-call-report, hang, error) are kept and any
 // other counts as "other".
 func (r *Recorder) WebhookEvent(eventType string) {
-	if r == nil {
-		return
-	}
 	if !webhookTypes[eventType] {
 		eventType = other
 	}
-	r.mu.Lock()
-	inc(&r.d.webhookEvents, eventType, 1)
-	r.mu.Unlock()
+	r.count(webhookEventsKey(), eventType)
 }
 
 // WebhookRejected counts one webhook request refused (dialer_webhook_rejected_total{reason}).
@@ -240,14 +226,19 @@ func (r *Recorder) WebhookEvent(eventType string) {
 // never text from the request: anything that is not 1-32 characters of a-z, 0-9 and "_"
 // (starting with a letter) counts as "other".
 func (r *Recorder) WebhookRejected(reason string) {
-	if r == nil {
-		return
-	}
 	if !isSnakeCase(reason) {
 		reason = other
 	}
+	r.count(webhookRejectedKey(), reason)
+}
+
+// count adds 1 to field of the hash key. On a nil Recorder it does nothing.
+func (r *Recorder) count(key, field string) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
-	inc(&r.d.webhookRejected, reason, 1)
+	inc(&r.d.ints, hashField{key, field}, 1)
 	r.mu.Unlock()
 }
 
@@ -262,13 +253,9 @@ func (r *Recorder) WebhookRecordLatency(d time.Duration) {
 	secs := max(d, 0).Seconds()
 	i := sort.SearchFloat64s(recordBuckets, secs) // first bound >= secs; len = +Inf
 	r.mu.Lock()
-	h := &r.d.record
-	if h.buckets == nil {
-		h.buckets = make([]int64, len(recordBuckets)+1)
-	}
-	h.buckets[i]++
-	h.sum += secs
-	h.count++
+	inc(&r.d.ints, hashField{webhookRecordKey(), bucketFields[i]}, 1)
+	inc(&r.d.ints, hashField{webhookRecordKey(), fieldCount}, 1)
+	inc(&r.d.floats, hashField{webhookRecordKey(), fieldSum}, secs)
 	r.mu.Unlock()
 }
 
@@ -345,92 +332,34 @@ func inc[K comparable, V int64 | float64](m *map[K]V, k K, n V) {
 }
 
 func (d *deltas) empty() bool {
-	return len(d.dials) == 0 && len(d.dialsPerMinute) == 0 && len(d.waits) == 0 && len(d.waitSeconds) == 0 &&
-		len(d.apiErrors) == 0 && len(d.pollFallbacks) == 0 && len(d.webhookEvents) == 0 &&
-		len(d.webhookRejected) == 0 && d.record.count == 0
+	return len(d.ints) == 0 && len(d.floats) == 0 && len(d.perMinute) == 0
 }
 
 // write queues on p one HINCRBY (HINCRBYFLOAT for seconds) per count.
 func (d *deltas) write(ctx context.Context, p redis.Pipeliner) {
-	for k, n := range d.dials {
-		p.HIncrBy(ctx, dialsKey(), k, n)
+	for k, n := range d.ints {
+		p.HIncrBy(ctx, k.key, k.field, n)
 	}
-	for k, n := range d.dialsPerMinute {
+	for k, s := range d.floats {
+		p.HIncrByFloat(ctx, k.key, k.field, s)
+	}
+	for k, n := range d.perMinute {
 		p.HIncrBy(ctx, dialsPerMinuteKey(k.campaign), strconv.FormatInt(k.minute, 10), n)
-	}
-	for k, n := range d.waits {
-		p.HIncrBy(ctx, rateLimitWaitsKey(), k, n)
-	}
-	for k, s := range d.waitSeconds {
-		p.HIncrByFloat(ctx, rateLimitWaitSecondsKey(), k, s)
-	}
-	for k, n := range d.apiErrors {
-		p.HIncrBy(ctx, apiErrorsKey(), k.field(), n)
-	}
-	for k, n := range d.pollFallbacks {
-		p.HIncrBy(ctx, pollFallbacksKey(), k, n)
-	}
-	for k, n := range d.webhookEvents {
-		p.HIncrBy(ctx, webhookEventsKey(), k, n)
-	}
-	for k, n := range d.webhookRejected {
-		p.HIncrBy(ctx, webhookRejectedKey(), k, n)
-	}
-	if h := &d.record; h.count > 0 {
-		for i, n := range h.buckets {
-			if n > 0 {
-				p.HIncrBy(ctx, webhookRecordKey(), bucketField(i), n)
-			}
-		}
-		p.HIncrByFloat(ctx, webhookRecordKey(), fieldSum, h.sum)
-		p.HIncrBy(ctx, webhookRecordKey(), fieldCount, h.count)
 	}
 }
 
 // merge adds o's counts to d.
 func (d *deltas) merge(o *deltas) {
-	for k, n := range o.dials {
-		inc(&d.dials, k, n)
-	}
-	for k, n := range o.dialsPerMinute {
-		inc(&d.dialsPerMinute, k, n)
-	}
-	for k, n := range o.waits {
-		inc(&d.waits, k, n)
-	}
-	for k, s := range o.waitSeconds {
-		inc(&d.waitSeconds, k, s)
-	}
-	for k, n := range o.apiErrors {
-		inc(&d.apiErrors, k, n)
-	}
-	for k, n := range o.pollFallbacks {
-		inc(&d.pollFallbacks, k, n)
-	}
-	for k, n := range o.webhookEvents {
-		inc(&d.webhookEvents, k, n)
-	}
-	for k, n := range o.webhookRejected {
-		inc(&d.webhookRejected, k, n)
-	}
-	if o.record.count > 0 {
-		if d.record.buckets == nil {
-			d.record.buckets = make([]int64, len(recordBuckets)+1)
-		}
-		for i, n := range o.record.buckets {
-			d.record.buckets[i] += n
-		}
-		d.record.sum += o.record.sum
-		d.record.count += o.record.count
-	}
+	addAll(&d.ints, o.ints)
+	addAll(&d.floats, o.floats)
+	addAll(&d.perMinute, o.perMinute)
 }
 
-// bucketField is the hash field of bucket i of recordBuckets; len(recordBuckets) is +Inf.
-func bucketField(i int) string {
-	if i == len(recordBuckets) {
-		return fieldInf
+// addAll adds each count of src to *dst, making the map on first use.
+func addAll[K comparable, V int64 | float64](dst *map[K]V, src map[K]V) {
+	for k, n := range src {
+		inc(dst, k, n)
 	}
-	return strconv.FormatFloat(recordBuckets[i], 'g', -1, 64)
 }
 
 // isSnakeCase reports whether s is 1-32 characters of a-z, 0-9 and "_", starting with a letter.

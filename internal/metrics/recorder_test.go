@@ -3,6 +3,8 @@ package metrics
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,14 +47,7 @@ func TestFlushWritesDeltasOnce(t *testing.T) {
 	r.Dial("c1")
 	mustFlush(t, r)
 
-	got := map[string]map[string]string{}
-	for _, key := range []string{dialsKey(), rateLimitWaitsKey(), rateLimitWaitSecondsKey()} {
-		m, err := rdb.HGetAll(t.Context(), key).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[key] = m
-	}
+	got := mustHashes(t, rdb, dialsKey(), rateLimitWaitsKey(), rateLimitWaitSecondsKey())
 	want := map[string]map[string]string{
 		dialsKey():                {"c1": "3", "c2": "1"},
 		rateLimitWaitsKey():       {"c1": "2"},
@@ -87,17 +82,7 @@ func TestFlushFailureKeepsDeltas(t *testing.T) {
 	}
 	read := func(t *testing.T, rdb *redis.Client) map[string]map[string]string {
 		t.Helper()
-		got := map[string]map[string]string{}
-		for key := range twice {
-			m, err := rdb.HGetAll(t.Context(), key).Result()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(m) > 0 {
-				got[key] = m
-			}
-		}
-		return got
+		return mustHashes(t, rdb, slices.Collect(maps.Keys(twice))...)
 	}
 
 	t.Run("CommandsFail", func(t *testing.T) {
@@ -166,14 +151,7 @@ func TestLabelValuesAreBounded(t *testing.T) {
 	r.APIError(OpGet, -1)
 	mustFlush(t, r)
 
-	got := map[string]map[string]string{}
-	for _, key := range []string{webhookEventsKey(), webhookRejectedKey(), apiErrorsKey()} {
-		m, err := rdb.HGetAll(t.Context(), key).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[key] = m
-	}
+	got := mustHashes(t, rdb, webhookEventsKey(), webhookRejectedKey(), apiErrorsKey())
 	want := map[string]map[string]string{
 		webhookEventsKey(): {"end-of-call-report": "1", "status-update": "1", "other": "3"},
 		webhookRejectedKey(): {
