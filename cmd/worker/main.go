@@ -4,6 +4,10 @@
 //
 //	REDIS_URL=redis://127.0.0.1:6379 INTERACTLY_API_KEY=… worker [--concurrency 100]
 //
+// --reconcile-every (10s) and --reconcile-grace (30s) set the feeder's reconciler
+// (feeder.Config's ReconcileEvery and Grace): a dial task deleted from asynq is rebuilt
+// within grace + every of being handed out. Production keeps the defaults; tests shorten them.
+//
 // SIGINT or SIGTERM stops taking work, hands running tasks back to the queue (their calls are
 // resumed, not dialed again) and exits 0.
 package main
@@ -23,6 +27,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/account"
+	"github.com/dialerhq/dialer/internal/feeder"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/metrics"
@@ -58,12 +63,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	accountCalls := fs.Int("account-max-calls", 0, "store this live-call cap for the default account, shared by all its campaigns (default: leave it as stored)")
 	logLevel := fs.String("log-level", "info", "debug, info (every dial and call end), warn or error")
 	allowEviction := fs.Bool("allow-eviction", false, "start even when Redis's maxmemory-policy may evict keys (queued dials and records could vanish); logs a warning")
+	reconcileEvery := fs.Duration("reconcile-every", 10*time.Second, "how often the leading feeder checks handed-out dials against asynq's queue and rebuilds those whose task is gone (deleted in the queue UI, lost with a restore)")
+	reconcileGrace := fs.Duration("reconcile-grace", 30*time.Second, "how long a dial must have been handed out before the reconciler checks it; a dial whose task is deleted is rebuilt within grace + every")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: worker [flags]\n\nEnvironment: REDIS_URL (required), INTERACTLY_API_KEY (required),\nINTERACTLY_BASE_URL (default %s).\n\nFlags:\n", interactly.DefaultBaseURL)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *reconcileEvery <= 0 || *reconcileGrace <= 0 {
+		return fmt.Errorf("--reconcile-every %s, --reconcile-grace %s: both must be more than 0", *reconcileEvery, *reconcileGrace)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -114,6 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Active: activeHours, ActiveZone: activeZone, FrequencyCap: defaultCap,
 		Name: *name, Logger: logger, LogPII: *logPII, Metrics: rec,
 		APIFor: apiFor(getenv, rec.APIError),
+		Feeder: feeder.Config{ReconcileEvery: *reconcileEvery, Grace: *reconcileGrace},
 	})
 }
 

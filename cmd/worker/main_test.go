@@ -72,3 +72,13 @@ func TestRunWithoutAPIKey(t *testing.T) {
 		t.Errorf("run without INTERACTLY_API_KEY = %v, want %q", err, want)
 	}
 }
+
+// TestRunRefusesReconcileTimings: --reconcile-every and --reconcile-grace must be positive.
+func TestRunRefusesReconcileTimings(t *testing.T) {
+	for _, args := range [][]string{{"--reconcile-every", "0s"}, {"--reconcile-grace", "-1s"}} {
+		err := run(t.Context(), args, func(string) string { return "" }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "must be more than 0") {
+			t.Errorf("run %v = %v, want a refusal saying both must be more than 0", args, err)
+		}
+	}
+}
