@@ -29,12 +29,8 @@ rateLimit: {callsPerSecond: 100, maxConcurrentCalls: 5}
 func TestReconcileRebuildsDeletedTasks(t *testing.T) {
 	rdb, _ := redistest.Setup(t, testDB)
 	ctx := t.Context()
-	f, err := campaign.Parse("c.yaml", []byte(testCampaign))
+	f, err := campaign.ParseChecked("c.yaml", []byte(testCampaign))
 	if err != nil {
-		t.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	csv := "phone\n+14155550101\n+14155550102\n+14155550103\n"

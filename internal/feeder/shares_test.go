@@ -18,12 +18,8 @@ import (
 func mustUpload(t *testing.T, store *campaign.Store, name string, weight, rows int) string {
 	t.Helper()
 	yaml := fmt.Sprintf("name: %s\nweight: %d\n", name, weight) + strings.SplitN(testCampaign, "\n", 3)[2]
-	f, err := campaign.Parse(name+".yaml", []byte(yaml))
+	f, err := campaign.ParseChecked(name+".yaml", []byte(yaml))
 	if err != nil {
-		t.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	var csv strings.Builder
