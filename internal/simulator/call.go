@@ -106,15 +106,20 @@ type (
 	wireMonitor struct {
 		ControlURL string `json:"controlUrl"`
 	}
+	// wireCallHead is what every call object begins with, in Connect Call's response as in
+	// Get Call's; embedded first, its fields keep that place in the JSON.
+	wireCallHead struct {
+		ID            string `json:"id"`
+		TeamID        string `json:"teamId"`
+		AssistantID   string `json:"assistantId"`
+		PhoneNumberID string `json:"phoneNumberId"`
+		Direction     string `json:"direction"`
+		CreatedAt     string `json:"createdAt"`
+		UpdatedAt     string `json:"updatedAt"`
+	}
 	// wireConnected is Connect Call's response.
 	wireConnected struct {
-		ID                 string         `json:"id"`
-		TeamID             string         `json:"teamId"`
-		AssistantID        string         `json:"assistantId"`
-		PhoneNumberID      string         `json:"phoneNumberId"`
-		Direction          string         `json:"direction"`
-		CreatedAt          string         `json:"createdAt"`
-		UpdatedAt          string         `json:"updatedAt"`
+		wireCallHead
 		Customer           wireCustomer   `json:"customer"`
 		Status             string         `json:"status"`
 		Metadata           map[string]any `json:"metadata"`
@@ -124,13 +129,7 @@ type (
 	}
 	// wireCall is Get Call's response and a List Calls entry.
 	wireCall struct {
-		ID                    string         `json:"id"`
-		TeamID                string         `json:"teamId"`
-		AssistantID           string         `json:"assistantId"`
-		PhoneNumberID         string         `json:"phoneNumberId"`
-		Direction             string         `json:"direction"`
-		CreatedAt             string         `json:"createdAt"`
-		UpdatedAt             string         `json:"updatedAt"`
+		wireCallHead
 		StartAt               string         `json:"startAt"`
 		EndAt                 string         `json:"endAt,omitempty"` // only once ended
 		Customer              wireCustomer   `json:"customer"`
@@ -175,16 +174,23 @@ type (
 	}
 )
 
+// head renders the fields every call object begins with; updated is its updatedAt.
+func (c *call) head(updated time.Time) wireCallHead {
+	return wireCallHead{
+		ID:            c.id,
+		TeamID:        c.teamID,
+		AssistantID:   c.assistantID,
+		PhoneNumberID: c.phoneNumberID,
+		Direction:     c.direction,
+		CreatedAt:     isoTime(c.created),
+		UpdatedAt:     isoTime(updated),
+	}
+}
+
 // connected renders Connect Call's response; control is its monitor.controlUrl.
 func (c *call) connected(control string) wireConnected {
 	return wireConnected{
-		ID:                 c.id,
-		TeamID:             c.teamID,
-		AssistantID:        c.assistantID,
-		PhoneNumberID:      c.phoneNumberID,
-		Direction:          c.direction,
-		CreatedAt:          isoTime(c.created),
-		UpdatedAt:          isoTime(c.created),
+		wireCallHead:       c.head(c.created),
 		Customer:           wireCustomer{Number: c.number, Name: c.name},
 		Status:             "queued",
 		Metadata:           c.metadataOrEmpty(),
@@ -199,13 +205,7 @@ func (c *call) connected(control string) wireConnected {
 func (c *call) view(t time.Time, control string, analysisDelay time.Duration) wireCall {
 	status, phone, reason := c.state(t)
 	w := wireCall{
-		ID:                    c.id,
-		TeamID:                c.teamID,
-		AssistantID:           c.assistantID,
-		PhoneNumberID:         c.phoneNumberID,
-		Direction:             c.direction,
-		CreatedAt:             isoTime(c.created),
-		UpdatedAt:             isoTime(c.updated(t, analysisDelay)),
+		wireCallHead:          c.head(c.updated(t, analysisDelay)),
 		StartAt:               isoTime(c.created), // the phone leg starts when the call is placed
 		Customer:              wireCustomer{Number: c.number, Name: c.name},
 		Status:                status,
