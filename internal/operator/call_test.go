@@ -1,7 +1,6 @@
 package operator
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
@@ -19,13 +19,7 @@ import (
 func TestCancelHangUpWithAccountKey(t *testing.T) {
 	const defaultKey, westKey = "sk-op-default-1a2b3c", "sk-op-west-4d5e6f"
 	clock := testutil.NewClock(testutil.Now())
-	sim, err := simulator.New(simulator.Config{APIKey: defaultKey, Accounts: map[string]string{"west": westKey}, Now: clock.Now, RingMin: time.Second, TalkMin: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
+	sim, srv := simtest.Serve(t, simulator.Config{APIKey: defaultKey, Accounts: map[string]string{"west": westKey}, Now: clock.Now, RingMin: time.Second, TalkMin: time.Hour})
 	def, err := interactly.New(interactly.Config{BaseURL: srv.URL, APIKey: defaultKey})
 	if err != nil {
 		t.Fatal(err)
