@@ -74,7 +74,7 @@ func (b *bench) benchAPI(ctx context.Context) ([]lab.Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer pool.kill()
+	defer pool.Stop(10 * time.Second)
 	store := campaign.NewStore(rdb)
 	if err := waitAttempts(ctx, store, u.id, apiCPS, 30*time.Second); err != nil {
 		return nil, err

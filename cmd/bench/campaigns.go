@@ -100,7 +100,7 @@ func (b *bench) smallCampaign(ctx context.Context, withLarge bool) (time.Duratio
 	if err != nil {
 		return 0, err
 	}
-	defer pool.kill()
+	defer pool.Stop(10 * time.Second)
 	store := campaign.NewStore(rdb)
 	if withLarge {
 		b.Progress("%s: uploading L, 3,000 rows at 1 call/s and 2 live calls", label)
@@ -169,7 +169,7 @@ func (b *bench) sharedAccount(ctx context.Context) ([]lab.Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer pool.kill()
+	defer pool.Stop(10 * time.Second)
 	store := campaign.NewStore(rdb)
 	for _, id := range ids {
 		if err := b.waitDone(ctx, label, store, id, 5*time.Minute, pool); err != nil {

@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
@@ -130,7 +127,7 @@ func (b *bench) benchDial(ctx context.Context) ([]lab.Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer pool.kill()
+	defer pool.Stop(10 * time.Second)
 
 	results := map[string]*dialResult{}
 	for _, sc := range []dialScenario{rate, capped} {
@@ -145,10 +142,10 @@ func (b *bench) benchDial(ctx context.Context) ([]lab.Figure, error) {
 		results[sc.name] = res
 	}
 	b.Progress("dial: stopping the workers (SIGTERM)")
-	if err := pool.stop(20 * time.Second); err != nil {
+	if err := errors.Join(pool.Stop(20 * time.Second)...); err != nil {
 		return nil, err
 	}
-	if logs := pool.logLines(); len(logs) > 0 {
+	if logs := pool.LogLines(); len(logs) > 0 {
 		b.Progress("dial: the workers logged %d warnings or errors; the first: %s", len(logs), logs[0])
 	}
 
@@ -196,7 +193,7 @@ func (b *bench) cappedScenario(name string, poll time.Duration) dialScenario {
 // analysisWait, has sw serve sim, and waits until the workers of pool have finished it. It
 // returns what sim saw and what Redis ran and spent meanwhile. label starts its progress
 // lines. It does not Close sim.
-func (b *bench) dialCampaign(ctx context.Context, label string, rdb *redis.Client, db int, sw *simSwitch, sim *simulator.Server, pool *workerPool, sc dialScenario, analysisWait time.Duration) (*dialResult, error) {
+func (b *bench) dialCampaign(ctx context.Context, label string, rdb *redis.Client, db int, sw *simSwitch, sim *simulator.Server, pool *lab.Pool, sc dialScenario, analysisWait time.Duration) (*dialResult, error) {
 	sw.cur.Store(sim)
 	b.Progress("%s: %s: %d contacts, callsPerSecond %g, maxConcurrentCalls %d, poll.interval %s (about %s)",
 		label, sc.name, sc.contacts, sc.cps, sc.maxLive, sc.poll, sc.expected().Round(time.Second))
@@ -319,7 +316,7 @@ func callLength(sc dialScenario) string {
 // waitDone polls the status of campaign id until it is done. It fails when timeout
 // passes first, when a worker exits, or when ctx ends. It reports progress every 5 s, in
 // lines that start with label.
-func (b *bench) waitDone(ctx context.Context, label string, store *campaign.Store, id string, timeout time.Duration, pool *workerPool) error {
+func (b *bench) waitDone(ctx context.Context, label string, store *campaign.Store, id string, timeout time.Duration, pool *lab.Pool) error {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -334,7 +331,7 @@ func (b *bench) waitDone(ctx context.Context, label string, store *campaign.Stor
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("campaign %s not done after %s: %d of %d finished, %d live calls, %d attempts\nworker logs:\n%s",
-				id, timeout.Round(time.Second), st.Finished, st.Total, st.LiveCalls, st.Attempts, strings.Join(pool.logLines(), "\n"))
+				id, timeout.Round(time.Second), st.Finished, st.Total, st.LiveCalls, st.Attempts, strings.Join(pool.LogLines(), "\n"))
 		}
 		if time.Since(lastReport) >= 5*time.Second {
 			b.Progress("%s: %d of %d finished, %d live calls", label, st.Finished, st.Total, st.LiveCalls)
@@ -343,8 +340,8 @@ func (b *bench) waitDone(ctx context.Context, label string, store *campaign.Stor
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-pool.firstExit:
-			return fmt.Errorf("a worker exited while campaign %s was dialing:\n%s", id, strings.Join(pool.logLines(), "\n"))
+		case <-pool.Exited():
+			return fmt.Errorf("a worker exited while campaign %s was dialing:\n%s", id, strings.Join(pool.LogLines(), "\n"))
 		case <-tick.C:
 		}
 	}
@@ -397,86 +394,14 @@ func meanLive(dials []simulator.Dial, from, to time.Time) float64 {
 	return total.Seconds() / to.Sub(from).Seconds()
 }
 
-// workerPool is the worker processes of the dial benchmark.
-type workerPool struct {
-	procs     []*workerProc
-	firstExit chan struct{} // closed when any worker exits
-	exitOnce  sync.Once
-}
-
-// workerProc is one worker process.
-type workerProc struct {
-	proc *lab.Process
-	logs *lab.LockedBuffer
-}
-
-// startWorkers starts n worker processes of bin with env and the flags args, logging
-// warnings and errors only.
-func startWorkers(bin string, n int, env []string, args ...string) (*workerPool, error) {
-	p := &workerPool{firstExit: make(chan struct{})}
-	for i := range n {
-		w := &workerProc{logs: &lab.LockedBuffer{}}
-		cmd := exec.Command(bin, append([]string{"--name", fmt.Sprintf("bench-w%d", i+1), "--log-level", "warn"}, args...)...)
-		cmd.Env = env
-		cmd.Stdout, cmd.Stderr = w.logs, w.logs
-		var err error
-		if w.proc, err = lab.Start(cmd); err != nil {
-			p.kill()
-			return nil, fmt.Errorf("start worker %d: %w", i+1, err)
-		}
-		go func() {
-			<-w.proc.Done()
-			p.exitOnce.Do(func() { close(p.firstExit) })
-		}()
-		p.procs = append(p.procs, w)
+// startWorkers starts n worker processes of bin with env and the flags args, named bench-w1,
+// bench-w2, …, logging warnings and errors only, in memory (lab.Pool.LogLines). When one
+// cannot be started, it stops those started and returns the error.
+func startWorkers(bin string, n int, env []string, args ...string) (*lab.Pool, error) {
+	p := lab.NewPool(lab.PoolConfig{Bin: bin, Env: env, Prefix: "bench-w", Args: append([]string{"--log-level", "warn"}, args...)})
+	if err := p.Start(n); err != nil {
+		p.Stop(10 * time.Second)
+		return nil, err
 	}
 	return p, nil
-}
-
-// stop sends every worker SIGTERM and waits up to timeout for all of them to exit. It
-// returns an error naming each worker that did not exit 0 in time, with its logs.
-func (p *workerPool) stop(timeout time.Duration) error {
-	for _, w := range p.procs {
-		_ = w.proc.Signal(syscall.SIGTERM)
-	}
-	deadline := time.Now().Add(timeout)
-	var errs []error
-	for i, w := range p.procs {
-		switch {
-		case !w.proc.WaitUntil(deadline):
-			errs = append(errs, fmt.Errorf("worker %d did not exit within %s of SIGTERM\n%s", i+1, timeout, w.logs))
-		case w.proc.Err() != nil:
-			errs = append(errs, fmt.Errorf("worker %d after SIGTERM: %v\n%s", i+1, w.proc.Err(), w.logs))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// kill ends every worker still running with SIGTERM, or SIGKILL after 10 s, and waits for
-// them to exit. It does nothing for workers already stopped.
-func (p *workerPool) kill() {
-	for _, w := range p.procs {
-		select {
-		case <-w.proc.Done():
-		default:
-			_ = w.proc.Signal(syscall.SIGTERM)
-		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, w := range p.procs {
-		w.proc.WaitUntil(deadline)
-	}
-}
-
-// logLines returns the non-empty lines the workers logged, each prefixed with its worker.
-func (p *workerPool) logLines() []string {
-	var lines []string
-	for i, w := range p.procs {
-		for line := range strings.Lines(w.logs.String()) {
-			if line = strings.TrimSpace(line); line != "" {
-				lines = append(lines, fmt.Sprintf("worker %d: %s", i+1, line))
-			}
-		}
-	}
-	return lines
 }

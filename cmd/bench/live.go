@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -222,8 +223,8 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]lab.Figure, err
 	if err != nil {
 		return nil, err
 	}
-	defer pool.kill()
-	pid := pool.procs[0].proc.Pid()
+	defer pool.Stop(10 * time.Second)
+	pid := pool.Workers()[0].Pid
 
 	// The ramp: until every slot holds a call, or it is clear that they will not.
 	target := int(math.Ceil(0.98 * float64(sc.calls)))
@@ -275,11 +276,11 @@ func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]lab.Figure, err
 	}
 
 	// Stopping, asynq warns once for each task it hands back: only what came before counts.
-	if logs := pool.logLines(); len(logs) > 0 {
+	if logs := pool.LogLines(); len(logs) > 0 {
 		b.Progress("%s: the worker logged %d warnings or errors; the first: %s", sc.name, len(logs), logs[0])
 	}
 	b.Progress("%s: stopping the worker (SIGTERM; it hands %d live calls back to the queue)", sc.name, st.LiveCalls)
-	if err := pool.stop(30 * time.Second); err != nil {
+	if err := errors.Join(pool.Stop(30 * time.Second)...); err != nil {
 		return nil, err
 	}
 	res := liveResult{
@@ -375,14 +376,14 @@ func liveFigures(sc liveScenario, spec lab.Campaign, s0, s1 liveSample, r liveRe
 }
 
 // pause waits d, and fails when ctx ends or the worker exits first.
-func (b *bench) pause(ctx context.Context, pool *workerPool, d time.Duration) error {
+func (b *bench) pause(ctx context.Context, pool *lab.Pool, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-pool.firstExit:
-		return fmt.Errorf("the worker exited:\n%s", strings.Join(pool.logLines(), "\n"))
+	case <-pool.Exited():
+		return fmt.Errorf("the worker exited:\n%s", strings.Join(pool.LogLines(), "\n"))
 	case <-t.C:
 		return nil
 	}

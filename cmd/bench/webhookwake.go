@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -125,12 +126,12 @@ func (b *bench) webhookWakeup(ctx context.Context, rdb *redis.Client, srv *serve
 	if err != nil {
 		return nil, err
 	}
-	defer pool.kill()
+	defer pool.Stop(10 * time.Second)
 	res, err := b.dialCampaign(ctx, "webhooks", rdb, dbWebhook, sw, sim, pool, sc, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	if err := pool.stop(20 * time.Second); err != nil {
+	if err := errors.Join(pool.Stop(20 * time.Second)...); err != nil {
 		return nil, err
 	}
 	sim.Close()
@@ -185,7 +186,7 @@ func (b *bench) webhookSlots(ctx context.Context, rdb *redis.Client, srv *serveP
 	if err != nil {
 		return nil, err
 	}
-	defer pool.kill()
+	defer pool.Stop(10 * time.Second)
 	const poll = 5 * time.Second
 	var figs []lab.Figure
 	var took [2]time.Duration
@@ -233,10 +234,10 @@ func (b *bench) webhookSlots(ctx context.Context, rdb *redis.Client, srv *serveP
 		figs = append(figs, f)
 	}
 	b.Progress("webhooks: stopping the workers (SIGTERM)")
-	if err := pool.stop(20 * time.Second); err != nil {
+	if err := errors.Join(pool.Stop(20 * time.Second)...); err != nil {
 		return nil, err
 	}
-	if logs := pool.logLines(); len(logs) > 0 {
+	if logs := pool.LogLines(); len(logs) > 0 {
 		b.Progress("webhooks: the workers logged %d warnings or errors; the first: %s", len(logs), logs[0])
 	}
 	return figs, nil

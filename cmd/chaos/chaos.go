@@ -74,9 +74,9 @@ type runResult struct {
 	statusErrors int             // `dialer status` calls that failed (Redis down)
 	dials        []simulator.Dial
 	stats        simulator.Stats
-	procs        []*proc  // every worker of the run, killed ones included
-	unexpected   []string // workers that exited by themselves
-	stopErrs     []error  // workers that did not stop cleanly at the end
+	workers      []lab.PoolWorker // every worker of the run, killed ones included
+	unexpected   []string         // workers that exited by themselves
+	stopErrs     []error          // workers that did not stop cleanly at the end
 }
 
 // ids returns the campaign IDs of the run, in order.
@@ -213,10 +213,10 @@ func (c *chaos) runCampaigns(ctx context.Context, contacts []contact, camps []ch
 	stopped := false
 	defer func() {
 		if !stopped {
-			_ = p.stop(10 * time.Second)
+			_ = p.Stop(10 * time.Second)
 		}
 	}()
-	if err := p.start(cfg.workers); err != nil {
+	if err := p.Start(cfg.workers); err != nil {
 		return nil, err
 	}
 
@@ -243,7 +243,7 @@ func (c *chaos) runCampaigns(ctx context.Context, contacts []contact, camps []ch
 	wg.Go(func() { c.schedule(ctx, schedCtx, p, spec, res) })
 	rdb := c.redis.Client(spec.db)
 	defer rdb.Close()
-	res.slots = &slotMeter{slots: ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}), store: campaign.NewStore(rdb), ids: res.ids(), sim: sim, killed: p.killed}
+	res.slots = &slotMeter{slots: ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{}), store: campaign.NewStore(rdb), ids: res.ids(), sim: sim, killed: p.Killed}
 	wg.Go(func() { res.slots.run(schedCtx) })
 	err = c.waitDone(ctx, env, spec.name, res, start)
 	stopSchedule()
@@ -278,8 +278,8 @@ func (c *chaos) runCampaigns(ctx context.Context, contacts []contact, camps []ch
 		}
 	}
 	stopped = true
-	res.stopErrs = p.stop(20 * time.Second)
-	res.unexpected, res.procs = p.unexpectedExits(), p.procs()
+	res.stopErrs = p.Stop(20 * time.Second)
+	res.unexpected, res.workers = p.UnexpectedExits(), p.Workers()
 	res.dials, res.stats = sim.Dials(), sim.Stats()
 	return res, nil
 }
@@ -318,7 +318,7 @@ func events(kills, restarts, crashes int) []string {
 // schedule kills workers and restarts Redis as spec says, one event every --kill-every
 // (jittered; the first no sooner than --chaos-after), until the events run out or schedCtx ends (the campaign is done). A restart
 // once begun runs to its end on ctx.
-func (c *chaos) schedule(ctx, schedCtx context.Context, p *pool, spec runSpec, res *runResult) {
+func (c *chaos) schedule(ctx, schedCtx context.Context, p *lab.Pool, spec runSpec, res *runResult) {
 	rng := rand.New(rand.NewPCG(c.cfg.seed, 0x5ced))
 	for i, ev := range events(spec.kills, spec.restarts, spec.crashes) {
 		wait := c.cfg.killEvery/2 + time.Duration(rng.Int64N(int64(c.cfg.killEvery)))
@@ -334,7 +334,7 @@ func (c *chaos) schedule(ctx, schedCtx context.Context, p *pool, spec runSpec, r
 		}
 		switch ev {
 		case "kill":
-			killed, repl, err := p.killRandom(rng)
+			killed, repl, err := killRandom(p, rng)
 			if err != nil {
 				res.scheduleErr = err
 				return

@@ -404,19 +404,19 @@ func TestRecoveries(t *testing.T) {
 			line(200*time.Second, "found the call of an interrupted dial", "c1:1:1"),
 	}
 	killed := map[string]time.Duration{"w1": 10 * time.Second, "w2": 100 * time.Second}
-	var procs []*proc
+	var workers []lab.PoolWorker
 	for _, name := range []string{"w1", "w2", "w3"} {
-		w := &proc{name: name, logPath: filepath.Join(dir, name+".log")}
-		if err := os.WriteFile(w.logPath, []byte(logs[name]), 0o600); err != nil {
+		w := lab.PoolWorker{Name: name, LogPath: filepath.Join(dir, name+".log")}
+		if err := os.WriteFile(w.LogPath, []byte(logs[name]), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if k, ok := killed[name]; ok {
-			w.killedAt = t0.Add(k)
+			w.KilledAt = t0.Add(k)
 		}
-		procs = append(procs, w)
+		workers = append(workers, w)
 	}
 	attempts := []attemptRow{{campaign: "c1", row: 1, attempt: 1, worker: "w1"}, {campaign: "c1", row: 2, attempt: 1, worker: "w3"}}
-	got := recoveries(procs, attempts)
+	got := recoveries(workers, attempts)
 	want := recovery{afterKill: []time.Duration{60 * time.Second, 100 * time.Second}, otherwise: 1}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(recovery{})); diff != "" {
 		t.Errorf("recoveries (-want +got):\n%s", diff)

@@ -121,7 +121,7 @@ func (c *chaos) chaosFigures(contacts []contact, camps []chaosCampaign, res, bas
 	for _, cr := range res.campaigns {
 		attempts = append(attempts, cr.attempts...)
 	}
-	rec := recoveries(res.procs, attempts)
+	rec := recoveries(res.workers, attempts)
 	figs = append(figs, lab.Figure{Measure: "interrupted attempts picked up", Value: rec.describe(),
 		Note: fmt.Sprintf(`"resuming live call" and "found the call of an interrupted dial" in the workers' logs, each timed from the SIGKILL of the last worker that ran its task; a live call is adopted by another worker within its 30 s follower lease and one 10±5 s sweep, and any task is handed on by asynq within ≈%s (see the doc comment)`, seconds(resumeBound))})
 	pause := longestPause(res.dials)

@@ -45,7 +45,7 @@ type longRun struct {
 	id    string
 	env   []string
 	sim   *simulator.Server
-	pool  *pool
+	pool  *lab.Pool
 	rdb   *redis.Client
 	slots *ratelimit.Semaphore // only to read the leases of slots
 	store *campaign.Store
@@ -111,8 +111,8 @@ func (c *chaos) startLongRun(ctx context.Context, file lab.Campaign, db int, tal
 	r.pool = newPool(c.Worker, r.env, dir, name+"-w", 10, func(format string, args ...any) {
 		c.Progress(name+": "+format, args...)
 	})
-	closers = append(closers, func() { _ = r.pool.stop(10 * time.Second) })
-	if err := r.pool.start(2); err != nil {
+	closers = append(closers, func() { _ = r.pool.Stop(10 * time.Second) })
+	if err := r.pool.Start(2); err != nil {
 		return nil, err
 	}
 	out, err := dialerCmd(ctx, c.Dialer, r.env, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
@@ -143,9 +143,9 @@ func (r *longRun) waitLive(ctx context.Context) (time.Time, string, error) {
 		}
 		if a.State == campaign.AttemptLive {
 			at := time.Now()
-			for _, w := range r.pool.procs() {
-				if _, ok := logEvent(w.logPath, "dialing", r.taskID()); ok {
-					return at, w.name, nil
+			for _, w := range r.pool.Workers() {
+				if _, ok := logEvent(w.LogPath, "dialing", r.taskID()); ok {
+					return at, w.Name, nil
 				}
 			}
 			return time.Time{}, "", fmt.Errorf("%s: the call of %s is live, but no worker logged dialing it", r.name, r.taskID())
@@ -188,9 +188,9 @@ func (r *longRun) dialsOf(key string) []simulator.Dial {
 
 // stopPool stops p's workers and returns why any exited by themselves, or did not stop
 // cleanly.
-func stopPool(p *pool) []string {
-	problems := p.unexpectedExits()
-	for _, err := range p.stop(20 * time.Second) {
+func stopPool(p *lab.Pool) []string {
+	problems := p.UnexpectedExits()
+	for _, err := range p.Stop(20 * time.Second) {
 		problems = append(problems, err.Error())
 	}
 	return problems

@@ -124,14 +124,14 @@ func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 			res.after++
 		}
 	}
-	for _, w := range r.pool.procs() {
-		if w.name == holder {
+	for _, w := range r.pool.Workers() {
+		if w.Name == holder {
 			continue
 		}
-		if _, ok := logEvent(w.logPath, "resuming live call", task); ok {
+		if _, ok := logEvent(w.LogPath, "resuming live call", task); ok {
 			res.otherResumed = true
 		}
-		if _, ok := logEvent(w.logPath, "dialing", task); ok {
+		if _, ok := logEvent(w.LogPath, "dialing", task); ok {
 			res.otherDialed = true
 		}
 	}
@@ -185,14 +185,14 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 	}
 	res.leaseAtKill, res.slotAtKill = lease, slot
 	res.killAt = time.Now()
-	if err := r.pool.kill(r.pool.byName(res.holder)); err != nil {
+	if err := r.pool.Kill(res.holder); err != nil {
 		return nil, err
 	}
-	repl, err := r.pool.startOne()
+	repl, err := r.pool.StartOne()
 	if err != nil {
 		return nil, err
 	}
-	c.Progress("%s: kill -9 %s; started %s; waiting for asynq to hand the task on (within ≈%s)", name, res.holder, repl.name, seconds(resumeBound))
+	c.Progress("%s: kill -9 %s; started %s; waiting for asynq to hand the task on (within ≈%s)", name, res.holder, repl, seconds(resumeBound))
 
 	insp := asynq.NewInspectorFromRedisClient(r.rdb)
 	dials := r.dialsOf(task)
@@ -211,16 +211,16 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 			}
 		}
 		if res.resumedAt.IsZero() {
-			for _, w := range r.pool.procs() {
-				if w.name == res.holder {
+			for _, w := range r.pool.Workers() {
+				if w.Name == res.holder {
 					continue
 				}
-				if at, ok := logEvent(w.logPath, "resuming live call", task); ok {
-					res.resumedAt, res.resumer = at, w.name
+				if at, ok := logEvent(w.LogPath, "resuming live call", task); ok {
+					res.resumedAt, res.resumer = at, w.Name
 					if at.IsZero() {
 						res.resumedAt = now
 					}
-					c.Progress("%s: %s resumed the call %s after the kill", name, w.name, seconds(res.resumedAt.Sub(res.killAt)))
+					c.Progress("%s: %s resumed the call %s after the kill", name, w.Name, seconds(res.resumedAt.Sub(res.killAt)))
 				}
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/simulator"
 )
 
@@ -40,7 +41,7 @@ func (r recovery) describe() string {
 // "found the call of an interrupted dial") and times each from the SIGKILL of the last
 // worker that had run the attempt's task before: its claimer (from the attempt report) or
 // a worker that picked it up earlier.
-func recoveries(procs []*proc, attempts []attemptRow) recovery {
+func recoveries(workers []lab.PoolWorker, attempts []attemptRow) recovery {
 	type pickup struct {
 		at     time.Time
 		task   string
@@ -48,13 +49,13 @@ func recoveries(procs []*proc, attempts []attemptRow) recovery {
 	}
 	var ups []pickup
 	killedAt := map[string]time.Time{}
-	for _, w := range procs {
-		if !w.killedAt.IsZero() {
-			killedAt[w.name] = w.killedAt
+	for _, w := range workers {
+		if !w.KilledAt.IsZero() {
+			killedAt[w.Name] = w.KilledAt
 		}
-		_ = scanLog(w.logPath, func(l logLine) bool {
+		_ = scanLog(w.LogPath, func(l logLine) bool {
 			if l.msg == "resuming live call" || l.msg == "found the call of an interrupted dial" {
-				ups = append(ups, pickup{at: l.at, task: l.task, worker: w.name})
+				ups = append(ups, pickup{at: l.at, task: l.task, worker: w.Name})
 			}
 			return true
 		})
