@@ -47,7 +47,7 @@ func killRandom(p *lab.Pool, rng *rand.Rand) (killed, replacement string, err er
 	if len(live) == 0 {
 		return "", "", errors.New("no worker is running")
 	}
-	killed = live[rng.IntN(len(live))]
+	killed = live[rng.IntN(len(live))].Name
 	if err := p.Kill(killed); err != nil {
 		return "", "", err
 	}

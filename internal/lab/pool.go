@@ -166,16 +166,12 @@ func removeProc(ps []*poolProc, w *poolProc) []*poolProc {
 // Exited is closed when a worker first exits by itself, not by Kill or Stop.
 func (p *Pool) Exited() <-chan struct{} { return p.exited }
 
-// Live returns the names of the workers running, in start order, but for those being
-// killed or stopped.
-func (p *Pool) Live() []string {
+// Live returns the workers running, in start order, but for those being killed or
+// stopped.
+func (p *Pool) Live() []PoolWorker {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	names := make([]string, len(p.live))
-	for i, w := range p.live {
-		names[i] = w.Name
-	}
-	return names
+	return snapshot(p.live)
 }
 
 // Kill kills the running worker called name with SIGKILL and waits for it to exit, without
@@ -208,8 +204,13 @@ func (p *Pool) Kill(name string) error {
 func (p *Pool) Workers() []PoolWorker {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]PoolWorker, len(p.all))
-	for i, w := range p.all {
+	return snapshot(p.all)
+}
+
+// snapshot returns what ps are now; the caller holds Pool.mu.
+func snapshot(ps []*poolProc) []PoolWorker {
+	out := make([]PoolWorker, len(ps))
+	for i, w := range ps {
 		out[i] = w.PoolWorker
 	}
 	return out
