@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/operator"
@@ -34,8 +33,7 @@ func runAccountSet(ctx context.Context, e *env, args []string) error {
 		// An empty --api-key-env keeps the variable an earlier set named.
 		a, err := op.SetAccount(ctx, account.Account{Name: name, APIKeyEnv: *env, CallsPerSecond: *cps, MaxConcurrentCalls: *maxCalls})
 		if errors.Is(err, operator.ErrAPIKeyEnvRequired) {
-			fs.Usage()
-			return fmt.Errorf("%w: account %s: --api-key-env is required: name the environment variable that holds its API key", errUsage, name)
+			return usageError(fs, "account %s: --api-key-env is required: name the environment variable that holds its API key", name)
 		}
 		if err != nil {
 			return err
@@ -55,8 +53,7 @@ func runAccountList(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ACCOUNT\tAPI KEY IN\tLIMITS\tCAMPAIGNS")
+		tw := newTable(e.stdout, "ACCOUNT\tAPI KEY IN\tLIMITS\tCAMPAIGNS")
 		for _, a := range accts {
 			key := "(not set)"
 			if a.APIKeyEnv != "" {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/user"
-	"text/tabwriter"
 
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/redis/go-redis/v9"
@@ -21,8 +20,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 || *limit < 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: audit takes no arguments, and --limit at least 1", errUsage)
+		return usageError(fs, "audit takes no arguments, and --limit at least 1")
 	}
 	return withRedis(ctx, e, func(rdb *redis.Client) error {
 		entries, next, err := audit.New(rdb).List(ctx, audit.ListOptions{Before: *before, Limit: *limit})
@@ -36,8 +34,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stdout, "no audit entries")
 			return nil
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTIME\tACTOR\tSCOPE\tACTION\tTARGET\tSOURCE\tRESULT\tDETAIL")
+		tw := newTable(e.stdout, "ID\tTIME\tACTOR\tSCOPE\tACTION\tTARGET\tSOURCE\tRESULT\tDETAIL")
 		for _, en := range entries {
 			result := en.Result
 			if en.Status != 0 {
@@ -53,6 +50,15 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	})
+}
+
+// auditDone records entry as auditCLI does, once the change it names is made. The error
+// says that the change was made, done (e.g. "campaign c1 is paused"), but is not recorded.
+func auditDone(ctx context.Context, rdb redis.UniversalClient, entry audit.Entry, done string) error {
+	if err := auditCLI(ctx, rdb, entry); err != nil {
+		return fmt.Errorf("%s, but the audit log could not record it: %w", done, err)
+	}
+	return nil
 }
 
 // auditCLI records a state-changing command run from the CLI: e's Action, Target, Scope and

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
-	"text/tabwriter"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/audit"
@@ -39,8 +39,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stdout, "no campaigns; upload one with `dialer upload`")
 			return nil
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tACCOUNT\tPRIO/WEIGHT\tSHARE\tWAITING FOR\tCREATED")
+		tw := newTable(e.stdout, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tACCOUNT\tPRIO/WEIGHT\tSHARE\tWAITING FOR\tCREATED")
 		for _, sum := range list {
 			st, created := sum.Status, sum.CreatedAt.Format("2006-01-02 15:04Z")
 			why := waitingOf(st)
@@ -60,16 +59,12 @@ func runList(ctx context.Context, e *env, args []string) error {
 // runPause stops a campaign's new dials.
 func runPause(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "pause", "CAMPAIGN_ID")
-	id, err := oneArg(e, fs, args, "campaign ID")
-	if err != nil {
-		return err
-	}
-	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+	return withCampaign(ctx, e, fs, args, operator.Config{}, func(id string, rdb *redis.Client, op *operator.Operator) error {
 		if err := op.Pause(ctx, id); err != nil {
 			return err
 		}
-		if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign pause", Target: id}); err != nil {
-			return fmt.Errorf("campaign %s is paused, but the audit log could not record it: %w", id, err)
+		if err := auditDone(ctx, rdb, audit.Entry{Action: "campaign pause", Target: id}, "campaign "+id+" is paused"); err != nil {
+			return err
 		}
 		st, err := op.Store().Status(ctx, id)
 		if err != nil {
@@ -84,17 +79,13 @@ func runPause(ctx context.Context, e *env, args []string) error {
 // runResume lets a paused campaign dial again.
 func runResume(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "resume", "CAMPAIGN_ID")
-	id, err := oneArg(e, fs, args, "campaign ID")
-	if err != nil {
-		return err
-	}
-	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
+	return withCampaign(ctx, e, fs, args, operator.Config{}, func(id string, rdb *redis.Client, op *operator.Operator) error {
 		n, err := op.Resume(ctx, id)
 		if err != nil {
 			return err
 		}
-		if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign resume", Target: id, Detail: count(n, "held dial", "held dials") + " queued again"}); err != nil {
-			return fmt.Errorf("campaign %s is resumed, but the audit log could not record it: %w", id, err)
+		if err := auditDone(ctx, rdb, audit.Entry{Action: "campaign resume", Target: id, Detail: count(n, "held dial", "held dials") + " queued again"}, "campaign "+id+" is resumed"); err != nil {
+			return err
 		}
 		fmt.Fprintf(e.stdout, "campaign %s resumed; %s queued again\n", id, count(n, "held dial is", "held dials are"))
 		return nil
@@ -122,8 +113,8 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if res.UploadLost {
-			if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign cancel", Target: id, Detail: "its upload had stopped: marked failed, what it stored removed"}); err != nil {
-				return fmt.Errorf("campaign %s failed to upload and is cleared, but the audit log could not record it: %w", id, err)
+			if err := auditDone(ctx, rdb, audit.Entry{Action: "campaign cancel", Target: id, Detail: "its upload had stopped: marked failed, what it stored removed"}, "campaign "+id+" failed to upload and is cleared"); err != nil {
+				return err
 			}
 			fmt.Fprintf(e.stdout, "campaign %s failed: %s; `dialer delete %s` removes its record\n", id, campaign.UploadLostReason, id)
 			return nil
@@ -136,8 +127,8 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 		if *hangup {
 			detail += fmt.Sprintf(", %s ended, %d could not be", count(res.Ended, "live call", "live calls"), len(res.Failed))
 		}
-		if err := auditCLI(ctx, rdb, audit.Entry{Action: action, Target: id, Detail: detail}); err != nil {
-			return fmt.Errorf("campaign %s is canceled, but the audit log could not record it: %w", id, err)
+		if err := auditDone(ctx, rdb, audit.Entry{Action: action, Target: id, Detail: detail}, "campaign "+id+" is canceled"); err != nil {
+			return err
 		}
 		fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled", id, count(res.Canceled, "contact", "contacts"))
 		if !*hangup {
@@ -156,6 +147,19 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("%s of campaign %s could not be ended", count(len(res.Failed), "live call", "live calls"), id)
 		}
 		return nil
+	})
+}
+
+// withCampaign starts a command on one campaign (dialer NAME CAMPAIGN_ID [flags]): it
+// parses args into fs, wanting one campaign ID (oneArg: a usage error otherwise), then runs
+// do with the ID and an Operator made with cfg on REDIS_URL, as withOperator does.
+func withCampaign(ctx context.Context, e *env, fs *flag.FlagSet, args []string, cfg operator.Config, do func(id string, rdb *redis.Client, op *operator.Operator) error) error {
+	id, err := oneArg(e, fs, args, "campaign ID")
+	if err != nil {
+		return err
+	}
+	return withOperator(ctx, e, cfg, func(rdb *redis.Client, op *operator.Operator) error {
+		return do(id, rdb, op)
 	})
 }
 

@@ -47,8 +47,7 @@ flags:
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: want a campaign ID", errUsage)
+		return usageError(fs, "want a campaign ID")
 	}
 	id := rest[0]
 	// Flags may follow the ID: dialer edit ID --file x.yaml.
@@ -79,8 +78,8 @@ func edit(ctx context.Context, e *env, rdb *redis.Client, op *operator.Operator,
 		fmt.Fprintf(e.stdout, "campaign %s already has these settings; nothing changed\n", id)
 		return nil
 	}
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign edit", Target: id, Detail: strings.Join(res.Changes, "; ")}); err != nil {
-		return fmt.Errorf("campaign %s is changed, but the audit log could not record it: %w", id, err)
+	if err := auditDone(ctx, rdb, audit.Entry{Action: "campaign edit", Target: id, Detail: strings.Join(res.Changes, "; ")}, "campaign "+id+" is changed"); err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "campaign %s changed (version %d):\n", id, res.Campaign.Version)
 	for _, c := range res.Changes {
@@ -102,11 +101,9 @@ func editPatch(e *env, file string, fs *flag.FlagSet) (map[string]any, error) {
 	pairs := fs.Args()
 	switch {
 	case file != "" && len(pairs) > 0:
-		fs.Usage()
-		return nil, fmt.Errorf("%w: give either --file or KEY=VALUE arguments, not both", errUsage)
+		return nil, usageError(fs, "give either --file or KEY=VALUE arguments, not both")
 	case file == "" && len(pairs) == 0:
-		fs.Usage()
-		return nil, fmt.Errorf("%w: say what to change, e.g. rateLimit.callsPerSecond=2, or give --file", errUsage)
+		return nil, usageError(fs, "say what to change, e.g. rateLimit.callsPerSecond=2, or give --file")
 	case file != "":
 		var r io.Reader = os.Stdin
 		if file != "-" {
@@ -134,8 +131,7 @@ func editPatch(e *env, file string, fs *flag.FlagSet) (map[string]any, error) {
 	for _, kv := range pairs {
 		key, raw, ok := strings.Cut(kv, "=")
 		if !ok || key == "" {
-			fs.Usage()
-			return nil, fmt.Errorf("%w: %q: want KEY=VALUE, such as rateLimit.callsPerSecond=2", errUsage, kv)
+			return nil, usageError(fs, "%q: want KEY=VALUE, such as rateLimit.callsPerSecond=2", kv)
 		}
 		var v any
 		if err := yaml.Unmarshal([]byte(raw), &v); err != nil {
@@ -180,8 +176,7 @@ func runRetry(ctx context.Context, e *env, args []string) error {
 	}
 	outcomes, err := campaign.ParseRetryOutcomes(*outcome)
 	if err != nil {
-		fs.Usage()
-		return fmt.Errorf("%w: --outcome: %v", errUsage, err)
+		return usageError(fs, "--outcome: %v", err)
 	}
 	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
 		return retry(ctx, e, rdb, op, id, *outcome, outcomes)
@@ -200,8 +195,8 @@ func retry(ctx context.Context, e *env, rdb *redis.Client, op *operator.Operator
 		by = append(by, fmt.Sprintf("%s %d", o, res.ByOutcome[o]))
 	}
 	detail := fmt.Sprintf("outcome=%s: %d contacts", raw, res.Contacts)
-	if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign retry", Target: id, Detail: detail}); err != nil {
-		return fmt.Errorf("campaign %s is retried, but the audit log could not record it: %w", id, err)
+	if err := auditDone(ctx, rdb, audit.Entry{Action: "campaign retry", Target: id, Detail: detail}, "campaign "+id+" is retried"); err != nil {
+		return err
 	}
 	if res.Contacts == 0 {
 		fmt.Fprintf(e.stdout, "campaign %s has no contact whose final outcome is %s; nothing to retry\n", id, raw)
@@ -252,22 +247,20 @@ func contactCommand(ctx context.Context, e *env, name string, args []string, do 
 		return err
 	}
 	if fs.NArg() != 2 {
-		fs.Usage()
-		return fmt.Errorf("%w: want a campaign ID and a contact's row number", errUsage)
+		return usageError(fs, "want a campaign ID and a contact's row number")
 	}
 	id := fs.Arg(0)
 	n, err := strconv.Atoi(fs.Arg(1))
 	if err != nil || n < 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: contact %q: want its data row number, from 1", errUsage, fs.Arg(1))
+		return usageError(fs, "contact %q: want its data row number, from 1", fs.Arg(1))
 	}
 	return withOperator(ctx, e, operator.Config{}, func(rdb *redis.Client, op *operator.Operator) error {
 		msg, err := do(op, id, n)
 		if err != nil {
 			return err
 		}
-		if err := auditCLI(ctx, rdb, audit.Entry{Action: "contact " + name, Target: id, Detail: "contact " + strconv.Itoa(n)}); err != nil {
-			return fmt.Errorf("%s, but the audit log could not record it: %w", msg, err)
+		if err := auditDone(ctx, rdb, audit.Entry{Action: "contact " + name, Target: id, Detail: "contact " + strconv.Itoa(n)}, msg); err != nil {
+			return err
 		}
 		fmt.Fprintln(e.stdout, msg)
 		return nil

@@ -31,16 +31,15 @@ func runArchive(ctx context.Context, e *env, args []string) error {
 		*to = e.getenv(archiveEnv)
 	}
 	if *to == "" {
-		fs.Usage()
-		return fmt.Errorf("%w: --to is required (or set %s)", errUsage, archiveEnv)
+		return usageError(fs, "--to is required (or set %s)", archiveEnv)
 	}
 	return withOperator(ctx, e, operator.Config{Getenv: e.getenv}, func(rdb *redis.Client, op *operator.Operator) error {
 		m, err := op.Archive(ctx, id, *to)
 		if err != nil {
 			return err
 		}
-		if err := auditCLI(ctx, rdb, audit.Entry{Action: "campaign archive", Target: id, Detail: *to}); err != nil {
-			return fmt.Errorf("campaign %s is archived, but the audit log could not record it: %w", id, err)
+		if err := auditDone(ctx, rdb, audit.Entry{Action: "campaign archive", Target: id, Detail: *to}, "campaign "+id+" is archived"); err != nil {
+			return err
 		}
 		fmt.Fprintf(e.stdout, "campaign %s archived to %s:\n", id, *to)
 		for _, f := range m.Files {
@@ -56,11 +55,7 @@ func runDelete(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "delete", "CAMPAIGN_ID [--force] [--wait 2m]")
 	force := fs.Bool("force", false, "delete a live campaign too: cancel it first and wait for its live calls to end")
 	wait := fs.Duration("wait", 2*time.Minute, "with --force, how long to wait for the live calls to end")
-	id, err := oneArg(e, fs, args, "campaign ID")
-	if err != nil {
-		return err
-	}
-	return withOperator(ctx, e, operator.Config{Getenv: e.getenv}, func(rdb *redis.Client, op *operator.Operator) error {
+	return withCampaign(ctx, e, fs, args, operator.Config{Getenv: e.getenv}, func(id string, rdb *redis.Client, op *operator.Operator) error {
 		res, err := op.Delete(ctx, id, operator.DeleteOptions{Force: *force, Wait: *wait})
 		if err != nil {
 			return err
@@ -69,8 +64,8 @@ func runDelete(ctx context.Context, e *env, args []string) error {
 		if *force {
 			action += " --force"
 		}
-		if err := auditCLI(ctx, rdb, audit.Entry{Action: action, Target: id}); err != nil {
-			return fmt.Errorf("campaign %s is deleted, but the audit log could not record it: %w", id, err)
+		if err := auditDone(ctx, rdb, audit.Entry{Action: action, Target: id}, "campaign "+id+" is deleted"); err != nil {
+			return err
 		}
 		if res.Canceled > 0 {
 			fmt.Fprintf(e.stdout, "campaign %s canceled: %s canceled\n", id, count(res.Canceled, "contact", "contacts"))

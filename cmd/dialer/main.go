@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/dialerhq/dialer/internal/campaign"
 )
@@ -136,6 +137,15 @@ environment:
 `)
 }
 
+// newTable returns a writer of the CLI's tables onto w, header (columns separated by tabs)
+// written: each row written to it is a line of cells separated by tabs, which it aligns in
+// columns two spaces apart. Flush it after the last row.
+func newTable(w io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
+}
+
 // newFlagSet returns a flag set that reports errors instead of exiting. Parse it with
 // parseFlags, which sends its usage to stdout when asked for and to stderr on a mistake.
 func newFlagSet(e *env, name, usageLine string) *flag.FlagSet {
@@ -164,8 +174,7 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
 	case errors.Is(err, flag.ErrHelp):
 		return showHelp(e, fs)
 	}
-	fs.Usage()
-	return fmt.Errorf("%w: %v", errUsage, err)
+	return usageError(fs, "%v", err)
 }
 
 // parseNoArgs is parseFlags for a command that takes flags only: an argument left over is a
@@ -175,10 +184,40 @@ func parseNoArgs(e *env, fs *flag.FlagSet, args []string, command string) error 
 		return err
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: %s takes no arguments", errUsage, command)
+		return usageError(fs, "%s takes no arguments", command)
 	}
 	return nil
+}
+
+// parseRequired is parseFlags for a command that takes flags only, the flags named in
+// required (without their dashes) being required: an argument left over, or one of those
+// flags left empty, is a usage error "--a, --b and --c are required", with the command's
+// usage printed. Each name must be a flag of fs.
+func parseRequired(e *env, fs *flag.FlagSet, args []string, required ...string) error {
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	bad := fs.NArg() > 0
+	flags := make([]string, len(required))
+	for i, name := range required {
+		bad = bad || fs.Lookup(name).Value.String() == ""
+		flags[i] = "--" + name
+	}
+	if !bad {
+		return nil
+	}
+	list := flags[len(flags)-1]
+	if len(flags) > 1 {
+		list = strings.Join(flags[:len(flags)-1], ", ") + " and " + list
+	}
+	return usageError(fs, "%s are required", list)
+}
+
+// usageError prints fs's usage on its output (stderr) and returns an error wrapping
+// errUsage (exit 2) that says what is wrong: "usage: " and format's message.
+func usageError(fs *flag.FlagSet, format string, args ...any) error {
+	fs.Usage()
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
 }
 
 // showHelp prints fs's usage to stdout, as asked for, and returns flag.ErrHelp.
@@ -204,8 +243,7 @@ func oneArg(e *env, fs *flag.FlagSet, args []string, what string) (string, error
 			return arg, nil
 		}
 	}
-	fs.Usage()
-	return "", fmt.Errorf("%w: want one %s", errUsage, what)
+	return "", usageError(fs, "want one %s", what)
 }
 
 // subcommand runs the subcommand of command name that args[0] names, from cmds, printing

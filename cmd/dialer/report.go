@@ -25,8 +25,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *out == "" {
-		fs.Usage()
-		return fmt.Errorf("%w: --out is required (- for standard output)", errUsage)
+		return usageError(fs, "--out is required (- for standard output)")
 	}
 	// An archived campaign deleted from Redis is read back from its archive.
 	return withOperator(ctx, e, operator.Config{Getenv: e.getenv}, func(rdb *redis.Client, op *operator.Operator) error {

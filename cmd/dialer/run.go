@@ -29,12 +29,8 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	concurrency := fs.Int("concurrency", 100, "dial tasks the in-process worker pool runs at once")
 	sf := simFlags{getenv: e.getenv}
 	sf.register(fs, "sim-")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := parseRequired(e, fs, args, "campaign", "contacts", "out"); err != nil {
 		return err
-	}
-	if *campaignPath == "" || *contactsPath == "" || *out == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: --campaign, --contacts and --out are required", errUsage)
 	}
 
 	rdb, closeRedis, err := runRedis(ctx, e)

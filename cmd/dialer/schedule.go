@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
@@ -28,12 +27,8 @@ func runScheduleAdd(ctx context.Context, e *env, args []string) error {
 	zone := fs.String("timezone", "", "IANA time zone the spec is read in (default UTC)")
 	campaignPath := fs.String("campaign", "", "campaign file (YAML), read at each tick")
 	contactsPath := fs.String("contacts", "", "contact file (CSV), read at each tick")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := parseRequired(e, fs, args, "cron", "campaign", "contacts"); err != nil {
 		return err
-	}
-	if *spec == "" || *campaignPath == "" || *contactsPath == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: --cron, --campaign and --contacts are required", errUsage)
 	}
 	return withRedis(ctx, e, func(rdb *redis.Client) error {
 		s, err := schedule.NewStore(rdb).Add(ctx, schedule.Schedule{
@@ -64,8 +59,7 @@ func runScheduleList(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stderr, "no schedules; add one with dialer schedule add")
 			return nil
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCRON\tTIMEZONE\tNEXT TICK\tCAMPAIGN\tCONTACTS")
+		tw := newTable(e.stdout, "ID\tCRON\tTIMEZONE\tNEXT TICK\tCAMPAIGN\tCONTACTS")
 		now := time.Now()
 		for _, s := range list {
 			next := "-"

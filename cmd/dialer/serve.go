@@ -58,8 +58,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: serve takes no arguments", errUsage)
+		return usageError(fs, "serve takes no arguments")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

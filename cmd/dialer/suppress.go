@@ -24,8 +24,7 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 	column := fs.String("column", "", "suppress import: read the numbers from this `COLUMN` and ignore the others (default: the columns number and reason)")
 	format := fs.String("format", "text", "suppress list: text (one number a line) or csv (a number column, for import elsewhere)")
 	if len(args) == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: want add, remove, check, import or list", errUsage)
+		return usageError(fs, "want add, remove, check, import or list")
 	}
 	action := args[0]
 	rest, err := parseInterspersed(e, fs, args[1:])
@@ -35,27 +34,23 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 	switch action {
 	case "add", "remove", "check":
 		if len(rest) == 0 {
-			fs.Usage()
-			return fmt.Errorf("%w: suppress %s: want at least one number", errUsage, action)
+			return usageError(fs, "suppress %s: want at least one number", action)
 		}
 		return suppressNumbers(ctx, e, action, rest, *region)
 	case "import":
 		if len(rest) != 1 {
-			fs.Usage()
-			return fmt.Errorf("%w: suppress import: want one file", errUsage)
+			return usageError(fs, "suppress import: want one file")
 		}
 		return suppressImport(ctx, e, rest[0], *region, *column)
 	case "list":
 		if len(rest) != 0 {
-			fs.Usage()
-			return fmt.Errorf("%w: suppress list takes no arguments", errUsage)
+			return usageError(fs, "suppress list takes no arguments")
 		}
 		return suppressList(ctx, e, *format)
 	case "-h", "--help", "help":
 		return showHelp(e, fs)
 	}
-	fs.Usage()
-	return fmt.Errorf("%w: suppress %q: want add, remove, check, import or list", errUsage, action)
+	return usageError(fs, "suppress %q: want add, remove, check, import or list", action)
 }
 
 // parseInterspersed parses fs from args, which may put flags after positional arguments

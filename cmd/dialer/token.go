@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/audit"
@@ -23,8 +22,7 @@ const tokenUsage = "create --name NAME --scope read|export|operate|admin [--expi
 func runToken(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "token", tokenUsage)
 	if len(args) == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: want create, list or revoke", errUsage)
+		return usageError(fs, "want create, list or revoke")
 	}
 	switch args[0] {
 	case "create":
@@ -36,8 +34,7 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	case "-h", "--help", "help":
 		return showHelp(e, fs)
 	}
-	fs.Usage()
-	return fmt.Errorf("%w: token %q: want create, list or revoke", errUsage, args[0])
+	return usageError(fs, "token %q: want create, list or revoke", args[0])
 }
 
 // tokenCreate prints a new token on stdout, the only time it is shown.
@@ -49,8 +46,7 @@ func tokenCreate(ctx context.Context, e *env, fs *flag.FlagSet, args []string) e
 		return err
 	}
 	if *name == "" || *scope == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: token create needs --name and --scope", errUsage)
+		return usageError(fs, "token create needs --name and --scope")
 	}
 	sc, err := auth.ParseScope(*scope)
 	if err != nil {
@@ -97,8 +93,7 @@ func tokenList(ctx context.Context, e *env, fs *flag.FlagSet, args []string) err
 			return nil
 		}
 		now := time.Now()
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSCOPE\tID\tCREATED\tEXPIRES\tLAST USED")
+		tw := newTable(e.stdout, "NAME\tSCOPE\tID\tCREATED\tEXPIRES\tLAST USED")
 		for _, t := range toks {
 			expires := stamp(t.ExpiresAt, "never")
 			if t.Expired(now) {
