@@ -18,13 +18,8 @@ import (
 )
 
 func TestWriteReport(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, c := uploadContacts(t)
 	ctx := t.Context()
-	c, err := store.Upload(ctx, mustFile(t), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Date(2026, 11, 21, 17, 0, 0, 123e6, time.UTC)
 	if _, err := store.ClaimAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, "w", Audit{}); err != nil {
 		t.Fatal(err)
@@ -72,13 +67,8 @@ func TestWriteReport(t *testing.T) {
 }
 
 func TestWriteAttemptReport(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, c := uploadContacts(t)
 	ctx := t.Context()
-	c, err := store.Upload(ctx, mustFile(t), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	audit := Audit{Zones: "America/Los_Angeles", ZoneSource: "number", LocalTime: "2026-11-20T10:00:00-08:00",
 		Window: "mon-fri 09:00-20:00", Suppression: "not suppressed", Frequency: "1 of 3 in 24h0m0s"}
 	start := time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
@@ -474,12 +464,7 @@ func TestWriteReportWriteError(t *testing.T) {
 // TestReportBOM: with BOM both reports start with a UTF-8 byte-order mark and are otherwise
 // the same; without it neither has one.
 func TestReportBOM(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
-	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, c := uploadContacts(t)
 	for name, write := range map[string]func(context.Context, string, io.Writer, ReportOptions) (int, error){
 		"report": store.WriteReport, "attempt report": store.WriteAttemptReport,
 	} {

@@ -39,10 +39,11 @@ func mustFile(tb testing.TB) *File {
 	return mustFileWith(tb, "")
 }
 
-// mustFileWith parses a campaign file of the test's keys and extra, with defaults.
+// mustFileWith reads a campaign file of the test's keys and extra as ParseFile does (with
+// defaults, validated and normalised).
 func mustFileWith(tb testing.TB, extra string) *File {
 	tb.Helper()
-	f, err := Parse("test.yaml", []byte(`
+	f, err := ParseChecked("test.yaml", []byte(`
 name: reminders
 assistantId: a1
 phoneNumberId: p1
@@ -51,10 +52,6 @@ contacts:
   nameColumn: First Name
 `+extra))
 	if err != nil {
-		tb.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		tb.Fatal(err)
 	}
 	return f
@@ -70,6 +67,19 @@ const contactsCSV = "\ufeffFirst Name,phone,note\r\n" +
 	"Cy,+1 415 555 0101,same as Ann\r\n" +
 	"Di,415.555.0102,\"multi\nline\"\r\n" +
 	"Ed,415-555-0103\r\n"
+
+// uploadContacts returns a Store on a fresh test Redis and the campaign it uploaded: mustFile
+// with contactsCSV, its dial tasks given to a fakeEnqueuer that is not kept.
+func uploadContacts(tb testing.TB) (*Store, *Campaign) {
+	tb.Helper()
+	rdb, _ := redistest.Setup(tb, 1)
+	store := NewStore(rdb)
+	c, err := store.Upload(tb.Context(), mustFile(tb), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return store, c
+}
 
 func TestUpload(t *testing.T) {
 	rdb, _ := redistest.Setup(t, 1)
@@ -219,12 +229,7 @@ func TestUploadFailingMidwayDeletesTheCampaign(t *testing.T) {
 }
 
 func TestAttemptRecords(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
-	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, c := uploadContacts(t)
 	ctx := t.Context()
 	for i, want := range []bool{true, false} {
 		ok, err := store.ClaimAttempt(ctx, AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, "w1", Audit{})

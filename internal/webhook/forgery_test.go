@@ -3,7 +3,6 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -52,20 +51,8 @@ func (r *forgeryRig) reset(tb testing.TB) {
 	if err := r.rdb.FlushDB(ctx).Err(); err != nil {
 		tb.Fatal(err)
 	}
-	f, err := campaign.Parse("test.yaml", []byte("name: t\nassistantId: a1\nphoneNumberId: p1\ncontacts: {numberColumn: phone}\nretry: {maxAttempts: 2, retryOn: [busy]}\n"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
-		tb.Fatal(err)
-	}
 	csv := "phone\n+14155550101\n+14155550102\n+14155550103\n+14155550104\n+14155550105\n"
-	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(csv)), nil }
-	c, err := r.store.Upload(ctx, f, "c.csv", open, discard{}, campaign.UploadOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	c := upload(tb, r.store, "retry: {maxAttempts: 2, retryOn: [busy]}\n", csv)
 	r.id = c.ID
 	claim := func(n int) {
 		if ok, err := r.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, "w", campaign.Audit{}); err != nil || !ok {

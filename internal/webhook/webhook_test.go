@@ -37,22 +37,8 @@ func setup(t testing.TB) *fixture {
 // seed uploads a campaign of the contact file csv to rdb and serves a Handler on it.
 func seed(t testing.TB, rdb *redis.Client, csv string) *fixture {
 	t.Helper()
-	f, err := campaign.Parse("test.yaml", []byte("name: t\nassistantId: a1\nphoneNumberId: p1\ncontacts: {numberColumn: phone}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	store := campaign.NewStore(rdb)
-	open := func() (io.ReadCloser, error) {
-		return io.NopCloser(strings.NewReader(csv)), nil
-	}
-	c, err := store.Upload(t.Context(), f, "c.csv", open, discard{}, campaign.UploadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := upload(t, store, "", csv)
 	h, err := New(Config{Store: store, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +46,23 @@ func seed(t testing.TB, rdb *redis.Client, csv string) *fixture {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &fixture{rdb: rdb, store: store, c: c, srv: srv}
+}
+
+// upload stores a campaign of the contact file csv (its numbers in column phone) in store,
+// with the campaign file's keys extra (YAML lines) added to the test's name, assistant and
+// caller ID. Its dial tasks are dropped.
+func upload(tb testing.TB, store *campaign.Store, extra, csv string) *campaign.Campaign {
+	tb.Helper()
+	f, err := campaign.ParseChecked("test.yaml", []byte("name: t\nassistantId: a1\nphoneNumberId: p1\ncontacts: {numberColumn: phone}\n"+extra))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(csv)), nil }
+	c, err := store.Upload(tb.Context(), f, "c.csv", open, discard{}, campaign.UploadOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // dial claims contact n's first attempt and, when callID is not empty, records its call.
