@@ -92,8 +92,7 @@ func (c *Console) renderAccounts(w http.ResponseWriter, r *http.Request, status 
 		c.fail(w, r, err)
 		return
 	}
-	p := c.page(r, "Accounts")
-	p.Nav = "accounts"
+	p := c.page(r, "accounts", "Accounts")
 	v := BuildAccounts(p, list)
 	v.Notice = notice
 	if form.New {

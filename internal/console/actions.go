@@ -43,8 +43,7 @@ func (c *Console) cancelForm(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	p := c.page(r, "Cancel "+st.Name)
-	p.Nav = "campaigns"
+	p := c.page(r, "campaigns", "Cancel "+st.Name)
 	c.render(w, r, http.StatusOK, "cancel", "", CancelView{Page: p, Header: BuildHeader(cmp, st, c.cfg.Now()), CanHangUp: c.op.CanHangUp()})
 }
 

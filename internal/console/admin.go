@@ -45,8 +45,7 @@ func (c *Console) renderSuppression(w http.ResponseWriter, r *http.Request, stat
 		c.fail(w, r, err)
 		return
 	}
-	v.Page = c.page(r, "Suppression list")
-	v.Nav = "suppression"
+	v.Page = c.page(r, "suppression", "Suppression list")
 	v.Size = n
 	c.render(w, r, status, "suppression", "", v)
 }
@@ -83,20 +82,17 @@ func (c *Console) suppressNumbers(action string) http.HandlerFunc {
 			for i, n := range numbers {
 				v.Checked = append(v.Checked, CheckedNumber{n, got[i]})
 			}
-		case "add":
-			n, err := list.Add(r.Context(), numbers...)
+		case "add", "remove":
+			change, notice := list.Add, "Added %d (%d were on it already)."
+			if action == "remove" {
+				change, notice = list.Remove, "Removed %d (%d were not on it)."
+			}
+			n, err := change(r.Context(), numbers...)
 			if err != nil {
 				c.fail(w, r, err)
 				return
 			}
-			v.Notice, v.Numbers = fmt.Sprintf("Added %d (%d were on it already).", n, len(numbers)-n), ""
-		case "remove":
-			n, err := list.Remove(r.Context(), numbers...)
-			if err != nil {
-				c.fail(w, r, err)
-				return
-			}
-			v.Notice, v.Numbers = fmt.Sprintf("Removed %d (%d were not on it).", n, len(numbers)-n), ""
+			v.Notice, v.Numbers = fmt.Sprintf(notice, n, len(numbers)-n), ""
 		}
 		c.renderSuppression(w, r, http.StatusOK, v)
 	}
@@ -158,8 +154,7 @@ func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, status in
 		c.fail(w, r, err)
 		return
 	}
-	v.Page = c.page(r, "Tokens")
-	v.Nav = "tokens"
+	v.Page = c.page(r, "tokens", "Tokens")
 	v.Tokens = toks
 	for _, s := range auth.Scopes {
 		v.Scopes = append(v.Scopes, s.String())
@@ -226,7 +221,6 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	p := c.page(r, "Audit log")
-	p.Nav = "audit"
+	p := c.page(r, "audit", "Audit log")
 	c.render(w, r, http.StatusOK, "audit", "", AuditView{Page: p, Entries: entries, Next: next})
 }

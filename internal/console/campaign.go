@@ -40,8 +40,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	p := c.page(r, st.Name)
-	p.Nav = "campaigns"
+	p := c.page(r, "campaigns", st.Name)
 	v := CampaignView{Page: p, Header: BuildHeader(cmp, st, c.cfg.Now()), CanHangUp: c.op.CanHangUp(), Notice: noticeText(r.URL.Query())}
 	points, err := c.op.DialsPerMinute(r.Context(), id)
 	if err != nil {
@@ -247,7 +246,6 @@ func (c *Console) contact(w http.ResponseWriter, r *http.Request) {
 		}
 		attempts = append(attempts, at)
 	}
-	p := c.page(r, "Row "+strconv.Itoa(n)+" · "+cmp.File.Name)
-	p.Nav = "campaigns"
+	p := c.page(r, "campaigns", "Row "+strconv.Itoa(n)+" · "+cmp.File.Name)
 	c.render(w, r, http.StatusOK, "contact", "", BuildContact(p, cmp, ct, attempts))
 }

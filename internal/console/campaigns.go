@@ -20,8 +20,7 @@ func (c *Console) campaigns(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	p := c.page(r, "Campaigns")
-	p.Nav = "campaigns"
+	p := c.page(r, "campaigns", "Campaigns")
 	v := BuildCampaigns(p, state, search, list)
 	block := ""
 	if isHTMX(r) {

@@ -228,7 +228,7 @@ func (c *Console) internalError(w http.ResponseWriter, r *http.Request, err erro
 
 // errorPage shows a problem the user can act on, with a status code.
 func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	c.render(w, r, status, "error", "", errorView{Page: c.page(r, "Error"), Status: status, Message: msg})
+	c.render(w, r, status, "error", "", errorView{Page: c.page(r, "", "Error"), Status: status, Message: msg})
 }
 
 // fail maps an operation's error to a page: unknown campaign 404, a refused action 409,

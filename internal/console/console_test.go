@@ -37,15 +37,24 @@ func setup(t *testing.T) (*Console, http.Handler, string) {
 // setupRedis is setup that also returns the console's Redis database.
 func setupRedis(t *testing.T) (*Console, http.Handler, string, *redis.Client) {
 	t.Helper()
+	return setupWith(t, Config{})
+}
+
+// setupWith is setupRedis with the console's Config cfg, in which it sets Operator, Tokens,
+// DraftDir and Now; cfg.SignInFailures (if set) is shared with the API's sign-in, as dialer
+// serve shares it.
+func setupWith(t *testing.T, cfg Config) (*Console, http.Handler, string, *redis.Client) {
+	t.Helper()
 	rdb, _ := redistest.Setup(t, 17)
 	op := operator.New(rdb, operator.Config{Now: testutil.Now})
 	t.Cleanup(func() { op.Close() })
 	tokens := auth.NewStore(rdb)
-	c, err := New(Config{Operator: op, Tokens: tokens, DraftDir: t.TempDir(), Now: testutil.Now})
+	cfg.Operator, cfg.Tokens, cfg.DraftDir, cfg.Now = op, tokens, t.TempDir(), testutil.Now
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := auth.New(auth.Config{Tokens: tokens})
+	a, err := auth.New(auth.Config{Tokens: tokens, Failures: cfg.SignInFailures})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,29 +176,11 @@ func TestNewCampaignCancelLeavesNothing(t *testing.T) {
 		return out
 	}
 	do := func(method, target string, body io.Reader, contentType string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, target, body)
-		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
-		r.Header.Set("Accept", "text/html")
-		if contentType != "" {
-			r.Header.Set("Content-Type", contentType)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec
+		return send(h, token, method, target, body, contentType)
 	}
 	upload := func() string {
-		var body strings.Builder
-		mw := multipart.NewWriter(&body)
-		for field, path := range map[string]string{"contacts": "../../campaigns/example.csv", "campaign": "../../campaigns/example.yaml"} {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w, _ := mw.CreateFormFile(field, filepath.Base(path))
-			w.Write(data)
-		}
-		mw.Close()
-		rec := do("POST", "/campaigns/new", strings.NewReader(body.String()), mw.FormDataContentType())
+		body, contentType := newCampaignForm(t, map[string]string{"contacts": "../../campaigns/example.csv", "campaign": "../../campaigns/example.yaml"}, nil)
+		rec := do("POST", "/campaigns/new", strings.NewReader(body), contentType)
 		if rec.Code != http.StatusSeeOther {
 			t.Fatalf("upload: %d %s", rec.Code, rec.Body)
 		}
@@ -252,25 +243,9 @@ func TestPagesNeedSignIn(t *testing.T) {
 func TestNewCampaignByForm(t *testing.T) {
 	_, h, token := setup(t)
 	post := func(fields map[string]string) *httptest.ResponseRecorder {
-		var body strings.Builder
-		mw := multipart.NewWriter(&body)
-		data, err := os.ReadFile("../../campaigns/example.csv")
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, _ := mw.CreateFormFile("contacts", "example.csv")
-		w.Write(data)
-		mw.WriteField("mode", "form")
-		for k, v := range fields {
-			mw.WriteField(k, v)
-		}
-		mw.Close()
-		r := httptest.NewRequest("POST", "/campaigns/new", strings.NewReader(body.String()))
-		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
-		r.Header.Set("Content-Type", mw.FormDataContentType())
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec
+		fields["mode"] = "form"
+		body, contentType := newCampaignForm(t, map[string]string{"contacts": "../../campaigns/example.csv"}, fields)
+		return send(h, token, "POST", "/campaigns/new", strings.NewReader(body), contentType)
 	}
 	rec := post(map[string]string{"name": "flu", "assistantId": "a1", "phoneNumberId": "p1", "retry.maxAttempts": "11"})
 	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `id="f-retry-maxAttempts-error"`) {
@@ -280,10 +255,7 @@ func TestNewCampaignByForm(t *testing.T) {
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("good form: %d %s", rec.Code, rec.Body)
 	}
-	r := httptest.NewRequest("GET", rec.Header().Get("Location"), nil)
-	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
-	prev := httptest.NewRecorder()
-	h.ServeHTTP(prev, r)
+	prev := send(h, token, "GET", rec.Header().Get("Location"), nil, "")
 	// The number column is guessed from the header ("phone"), the name column too.
 	if prev.Code != http.StatusOK || !strings.Contains(prev.Body.String(), "<option selected>phone</option>") || !strings.Contains(prev.Body.String(), "14155550101</td>") {
 		t.Errorf("preview of the form's campaign: %d\n%s", prev.Code, prev.Body)
@@ -307,22 +279,7 @@ func TestBuildSchedules(t *testing.T) {
 // TestTrustedProxy: X-Forwarded-Email is believed from a trusted proxy's address only, with
 // the configured scope.
 func TestTrustedProxy(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 17)
-	op := operator.New(rdb, operator.Config{Now: testutil.Now})
-	t.Cleanup(func() { op.Close() })
-	tokens := auth.NewStore(rdb)
-	c, err := New(Config{Operator: op, Tokens: tokens, DraftDir: t.TempDir(), Now: testutil.Now,
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}, ProxyScope: auth.ScopeExport})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := auth.New(auth.Config{Tokens: tokens})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	a.Mount(mux, c.Routes())
-	h := c.Sessions(auth.CrossOrigin(mux))
+	_, h, _, _ := setupWith(t, Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}, ProxyScope: auth.ScopeExport})
 	get := func(remote, path string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("GET", path, nil)
 		r.RemoteAddr = remote
@@ -347,26 +304,8 @@ func TestTrustedProxy(t *testing.T) {
 // a good token from it, says how long to wait, and counts failures made through the API's
 // Authorization header too when the two share auth.Failures; another address still signs in.
 func TestSignInThrottled(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 17)
-	op := operator.New(rdb, operator.Config{Now: testutil.Now})
-	t.Cleanup(func() { op.Close() })
-	tokens := auth.NewStore(rdb)
 	failures := auth.NewFailures(10, time.Minute)
-	c, err := New(Config{Operator: op, Tokens: tokens, DraftDir: t.TempDir(), Now: testutil.Now, SignInFailures: failures})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := auth.New(auth.Config{Tokens: tokens, Failures: failures})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	a.Mount(mux, c.Routes())
-	h := c.Sessions(auth.CrossOrigin(mux))
-	good, _, err := tokens.Create(t.Context(), auth.CreateOptions{Name: "ops", Scope: auth.ScopeOperate})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, h, good, _ := setupWith(t, Config{SignInFailures: failures})
 	signIn := func(remote, token string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "/signin", strings.NewReader(url.Values{"token": {token}}.Encode()))
 		r.RemoteAddr = remote
@@ -407,29 +346,12 @@ func TestSignInThrottled(t *testing.T) {
 func TestNewCampaignEncoding(t *testing.T) {
 	c, h, token := setup(t)
 	do := func(method, target string, body io.Reader, contentType string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, target, body)
-		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
-		if contentType != "" {
-			r.Header.Set("Content-Type", contentType)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec
+		return send(h, token, method, target, body, contentType)
 	}
 	upload := func(encoding string) string {
-		var body strings.Builder
-		mw := multipart.NewWriter(&body)
-		for field, path := range map[string]string{"contacts": "../contactcsv/testdata/excel-windows-1252.csv", "campaign": "../../campaigns/example.yaml"} {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w, _ := mw.CreateFormFile(field, filepath.Base(path))
-			w.Write(data)
-		}
-		mw.WriteField("encoding", encoding)
-		mw.Close()
-		rec := do("POST", "/campaigns/new", strings.NewReader(body.String()), mw.FormDataContentType())
+		files := map[string]string{"contacts": "../contactcsv/testdata/excel-windows-1252.csv", "campaign": "../../campaigns/example.yaml"}
+		body, contentType := newCampaignForm(t, files, map[string]string{"encoding": encoding})
+		rec := do("POST", "/campaigns/new", strings.NewReader(body), contentType)
 		if rec.Code != http.StatusSeeOther {
 			t.Fatalf("upload with encoding %q: %d %s", encoding, rec.Code, rec.Body)
 		}
@@ -693,10 +615,40 @@ func TestEditAndRetry(t *testing.T) {
 
 // submit sends form to h as a signed-in user of token and returns the answer.
 func submit(h http.Handler, token, method, target string, form url.Values) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
+	return send(h, token, method, target, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+}
+
+// send sends body (of contentType, "" for none) to h as a browser signed in with token (a
+// session cookie, Accept: text/html) and returns the answer.
+func send(h http.Handler, token, method, target string, body io.Reader, contentType string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, body)
 	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Accept", "text/html")
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	return rec
+}
+
+// newCampaignForm returns a multipart form as the new-campaign page posts it, and its content
+// type: each of files (form field -> path) as a file of the path's base name, then fields.
+func newCampaignForm(t *testing.T, files, fields map[string]string) (string, string) {
+	t.Helper()
+	var body strings.Builder
+	mw := multipart.NewWriter(&body)
+	for field, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := mw.CreateFormFile(field, filepath.Base(path))
+		w.Write(data)
+	}
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	mw.Close()
+	return body.String(), mw.FormDataContentType()
 }

@@ -56,8 +56,7 @@ func (c *Console) editForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) renderEdit(w http.ResponseWriter, r *http.Request, status int, cmp *campaign.Campaign, fields []FormField, msg string) {
-	p := c.page(r, "Change settings · "+cmp.File.Name)
-	p.Nav = "campaigns"
+	p := c.page(r, "campaigns", "Change settings · "+cmp.File.Name)
 	c.render(w, r, status, "edit", "", EditView{Page: p, CampaignID: cmp.ID, CampaignName: cmp.File.Name, Fields: fields, Error: msg})
 }
 
@@ -173,8 +172,7 @@ func (c *Console) renderRetry(w http.ResponseWriter, r *http.Request, status int
 		c.fail(w, r, err)
 		return
 	}
-	p := c.page(r, "Retry outcomes · "+cmp.File.Name)
-	p.Nav = "campaigns"
+	p := c.page(r, "campaigns", "Retry outcomes · "+cmp.File.Name)
 	v := RetryView{Page: p, CampaignID: cmp.ID, CampaignName: cmp.File.Name, Error: msg}
 	for _, o := range campaign.RetryableOutcomes {
 		if n := st.Outcomes[o]; n > 0 {

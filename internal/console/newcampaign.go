@@ -101,8 +101,7 @@ func formFields() []FormField {
 
 // newForm shows the new campaign page.
 func (c *Console) newForm(w http.ResponseWriter, r *http.Request) {
-	p := c.page(r, "New campaign")
-	p.Nav = "new"
+	p := c.page(r, "new", "New campaign")
 	mode := "file"
 	if r.URL.Query().Get("mode") == "form" {
 		mode = "form"
@@ -124,8 +123,7 @@ func (c *Console) template(w http.ResponseWriter, r *http.Request) {
 // does not parse is refused here, with the error next to its field.
 func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, c.cfg.MaxUploadBytes)
-	p := c.page(r, "New campaign")
-	p.Nav = "new"
+	p := c.page(r, "new", "New campaign")
 	v := NewView{Page: p, Mode: "file", Fields: formFields(), Encodings: encodingOptions()}
 	refuse := func() { c.render(w, r, http.StatusUnprocessableEntity, "new", "", v) }
 	if err := r.ParseMultipartForm(8 << 20); err != nil {

@@ -149,8 +149,7 @@ func (c *Console) previewDraft(w http.ResponseWriter, r *http.Request) {
 
 // preview runs operator.Preview on a draft.
 func (c *Console) preview(r *http.Request, d *draft) PreviewView {
-	p := c.page(r, "Preview · new campaign")
-	p.Nav = "new"
+	p := c.page(r, "new", "Preview · new campaign")
 	m := mappingOf(r)
 	enc, err := d.encoding(m)
 	if err != nil {

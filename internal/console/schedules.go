@@ -62,8 +62,7 @@ func (c *Console) renderSchedules(w http.ResponseWriter, r *http.Request, status
 		c.fail(w, r, err)
 		return
 	}
-	p := c.page(r, "Schedules")
-	p.Nav = "schedules"
+	p := c.page(r, "schedules", "Schedules")
 	v := BuildSchedules(p, list, c.cfg.Now())
 	v.Notice = notice
 	v.Form = form

@@ -31,14 +31,17 @@ type Viewer struct {
 type Page struct {
 	Title  string
 	Viewer Viewer
-	// Nav is the current section, for aria-current: campaigns, new, suppression.
+	// Nav is the current section, for aria-current: campaigns, new, accounts, schedules,
+	// suppression, tokens, audit; "" for none.
 	Nav string
 	// PollMS is the live parts' refresh interval in milliseconds.
 	PollMS int64
 }
 
-func (c *Console) page(r *http.Request, title string) Page {
-	return Page{Title: title, Viewer: viewerOf(r), PollMS: c.cfg.PollInterval.Milliseconds()}
+// page is the layout of a page titled title in the section nav (see Page.Nav; "" for none),
+// for the viewer of r.
+func (c *Console) page(r *http.Request, nav, title string) Page {
+	return Page{Title: title, Viewer: viewerOf(r), Nav: nav, PollMS: c.cfg.PollInterval.Milliseconds()}
 }
 
 type errorView struct {
