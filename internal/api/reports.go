@@ -176,14 +176,11 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 				next = ct.ID
 				break
 			}
-			outcome := ct.Outcome
-			if outcome == "" {
-				outcome = campaign.OutcomePending
-			}
+			outcome := ct.OutcomeOrPending()
 			if len(outcomes) > 0 && !slices.Contains(outcomes, outcome) {
 				continue
 			}
-			if search != "" && !matches(ct, search) {
+			if !ct.Matches(search) {
 				continue
 			}
 			row, err := s.contactRow(r.Context(), c, ct, outcome)
@@ -223,18 +220,6 @@ func (s *Server) contactRow(ctx context.Context, c *campaign.Campaign, ct *campa
 		})
 	}
 	return row, nil
-}
-
-func matches(ct *campaign.Contact, search string) bool {
-	if strings.Contains(ct.Number, search) || strings.Contains(strings.ToLower(ct.Name), search) {
-		return true
-	}
-	for _, f := range ct.Fields {
-		if strings.Contains(strings.ToLower(f), search) {
-			return true
-		}
-	}
-	return false
 }
 
 func outcomeList() string {

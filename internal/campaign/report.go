@@ -362,13 +362,9 @@ func ReportRecord(c *Campaign, ct *Contact, record []string) []string {
 	record = record[:width+len(ReportColumns)]
 	clear(record)
 	copy(record[:width], ct.Fields)
-	outcome := ct.Outcome
-	if outcome == "" {
-		outcome = OutcomePending
-	}
 	r := ct.Last
 	copy(record[width:], []string{
-		ct.Number, string(outcome), strconv.Itoa(ct.Attempts), r.CallID,
+		ct.Number, string(ct.OutcomeOrPending()), strconv.Itoa(ct.Attempts), r.CallID,
 		reportTime(r.StartedAt), reportTime(r.EndedAt), r.PhoneCallStatus, r.EndedBy,
 		r.SuccessEvaluation, r.Summary, r.StructuredData, r.Error, r.Cost, r.Recording,
 	})

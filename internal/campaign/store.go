@@ -105,6 +105,30 @@ type Contact struct {
 	Last Result
 }
 
+// OutcomeOrPending is c's final outcome, or OutcomePending while it has none: what the
+// report, the API and the console show as its outcome.
+func (c *Contact) OutcomeOrPending() Outcome {
+	if c.Outcome == "" {
+		return OutcomePending
+	}
+	return c.Outcome
+}
+
+// Matches reports whether search is in c's number, its name or any cell of its row, ignoring
+// case: the contact search of the API and the console. Every contact matches "".
+func (c *Contact) Matches(search string) bool {
+	q := strings.ToLower(search)
+	if strings.Contains(c.Number, q) || strings.Contains(strings.ToLower(c.Name), q) {
+		return true
+	}
+	for _, cell := range c.Fields {
+		if strings.Contains(strings.ToLower(cell), q) {
+			return true
+		}
+	}
+	return false
+}
+
 // Result is what one attempt ended with, as recorded from Get Call.
 type Result struct {
 	Outcome           Outcome   // this attempt's outcome: completed, busy, no-answer, failed, forwarded or error

@@ -273,36 +273,17 @@ type RowFilter struct {
 // Keep reports whether ct passes the filter.
 func (f RowFilter) Keep(ct *campaign.Contact) bool {
 	if f.Outcome != "" {
-		o := string(ct.Outcome)
-		if o == "" {
-			o = string(campaign.OutcomePending)
-		}
-		if o != f.Outcome {
+		if string(ct.OutcomeOrPending()) != f.Outcome {
 			return false
 		}
 	}
-	if f.Search == "" {
-		return true
-	}
-	q := strings.ToLower(f.Search)
-	if strings.Contains(ct.Number, q) || strings.Contains(strings.ToLower(ct.Name), q) {
-		return true
-	}
-	for _, cell := range ct.Fields {
-		if strings.Contains(strings.ToLower(cell), q) {
-			return true
-		}
-	}
-	return false
+	return ct.Matches(f.Search)
 }
 
 // contactRow is ct as the rows table shows it; numberCol is the number column's index.
 func contactRow(ct *campaign.Contact, numberCol int) ContactRow {
-	row := ContactRow{ID: ct.ID, Line: ct.Line, Name: ct.Name, Number: ct.Number, Outcome: string(ct.Outcome),
+	row := ContactRow{ID: ct.ID, Line: ct.Line, Name: ct.Name, Number: ct.Number, Outcome: string(ct.OutcomeOrPending()),
 		Attempts: ct.Attempts, LastCall: ct.Last.CallID, Error: ct.Last.Error, Completed: ct.Outcome == campaign.OutcomeCompleted}
-	if row.Outcome == "" {
-		row.Outcome = string(campaign.OutcomePending)
-	}
 	if row.Number == "" && numberCol >= 0 && numberCol < len(ct.Fields) {
 		row.Number = ct.Fields[numberCol]
 	}
