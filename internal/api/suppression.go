@@ -72,12 +72,22 @@ func (s *Server) changeSuppressed(w http.ResponseWriter, r *http.Request, change
 		s.writeError(w, r, err)
 		return
 	}
-	size, err := s.op.Suppression().Count(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
+	size, ok := s.listSize(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, suppressionChange{Changed: n, Unchanged: len(numbers) - n, Size: size})
+}
+
+// listSize returns how many numbers the global list holds after a change, to say in the
+// answer; on an error it writes the error and returns false.
+func (s *Server) listSize(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	size, err := s.op.Suppression().Count(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return 0, false
+	}
+	return size, true
 }
 
 // suppressionCheck is one number of the answer of POST /api/v1/suppression/check.
@@ -148,9 +158,8 @@ func (s *Server) importSuppressed(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	size, err := s.op.Suppression().Count(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
+	size, ok := s.listSize(w, r)
+	if !ok {
 		return
 	}
 	out := importResult{Rows: res.Rows, Added: res.Added, AlreadyThere: res.AlreadyThere, Rejected: []rejectedLine{}, Size: size}
