@@ -31,16 +31,11 @@ const apiCPS = 20
 // spend on each: serve's CPU, Redis's commands and CPU beyond the dialing's, measured for
 // 5 s before), then paced at 2,000 requests per second in all (the latency at that rate).
 func (b *bench) benchAPI(ctx context.Context) ([]lab.Figure, error) {
-	rdb, err := b.redis.open(ctx, dbAPI)
+	rdb, done, err := b.openScratch(ctx, dbAPI, "api")
 	if err != nil {
 		return nil, err
 	}
-	defer rdb.Close()
-	defer func() {
-		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
-			b.Progress("api: %v", err)
-		}
-	}()
+	defer done()
 
 	sc := dialScenario{
 		name: "bench-api", cps: apiCPS, maxLive: 100, contacts: apiCPS * int(b.cfg.apiDuration/time.Second+30),
@@ -196,21 +191,6 @@ func waitAttempts(ctx context.Context, store *campaign.Store, id string, n int, 
 	}
 }
 
-// redisTotals are Redis's running totals of commands and CPU seconds.
-type redisTotals struct {
-	commands int64
-	cpu      float64
-}
-
-func redisCounters(ctx context.Context, rdb *redis.Client) (redisTotals, error) {
-	cmds, err := commandsProcessed(ctx, rdb)
-	if err != nil {
-		return redisTotals{}, err
-	}
-	cpu, err := serverCPU(ctx, rdb)
-	return redisTotals{commands: cmds, cpu: cpu}, err
-}
-
 // redisRate is Redis's load per second over a window.
 type redisRate struct{ commandsPerSec, cpuPerSec float64 }
 
@@ -230,8 +210,8 @@ func sampleRedis(ctx context.Context, rdb *redis.Client, d time.Duration) (redis
 	if err != nil {
 		return redisRate{}, err
 	}
-	s := time.Since(start).Seconds()
-	return redisRate{commandsPerSec: float64(r1.commands-r0.commands) / s, cpuPerSec: (r1.cpu - r0.cpu) / s}, nil
+	s, used := time.Since(start).Seconds(), r1.since(r0)
+	return redisRate{commandsPerSec: float64(used.commands) / s, cpuPerSec: used.cpu / s}, nil
 }
 
 // readStatus has clients goroutines GET url with token for d, each perSecond times a second

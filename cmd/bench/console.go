@@ -38,16 +38,11 @@ func (noEnqueue) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) er
 // Redis, and pages of the rows table of a campaign of --console-rows rows, in process on
 // the benchmark's Redis, timing the handler: the server time a browser waits for.
 func (b *bench) benchConsole(ctx context.Context) ([]lab.Figure, error) {
-	rdb, err := b.redis.open(ctx, dbConsole)
+	rdb, done, err := b.openScratch(ctx, dbConsole, "console")
 	if err != nil {
 		return nil, err
 	}
-	defer rdb.Close()
-	defer func() {
-		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
-			b.Progress("console: %v", err)
-		}
-	}()
+	defer done()
 	store := campaign.NewStore(rdb)
 
 	n := b.cfg.consoleCampaigns

@@ -205,11 +205,7 @@ func (b *bench) dialCampaign(ctx context.Context, label string, rdb *redis.Clien
 		return nil, err
 	}
 	start := time.Now()
-	cmds0, err := commandsProcessed(ctx, rdb)
-	if err != nil {
-		return nil, err
-	}
-	cpu0, err := serverCPU(ctx, rdb)
+	redis0, err := redisCounters(ctx, rdb)
 	if err != nil {
 		return nil, err
 	}
@@ -219,15 +215,12 @@ func (b *bench) dialCampaign(ctx context.Context, label string, rdb *redis.Clien
 		return nil, fmt.Errorf("%s: %w", sc.name, err)
 	}
 	res := &dialResult{dials: sim.Dials(), stats: sim.Stats(), took: time.Since(start), id: u.id}
-	cmds1, err := commandsProcessed(ctx, rdb)
+	redis1, err := redisCounters(ctx, rdb)
 	if err != nil {
 		return nil, err
 	}
-	cpu1, err := serverCPU(ctx, rdb)
-	if err != nil {
-		return nil, err
-	}
-	res.redisCommands, res.redisCPU = cmds1-cmds0, cpu1-cpu0
+	used := redis1.since(redis0)
+	res.redisCommands, res.redisCPU = used.commands, used.cpu
 	if res.stats.Dials < sc.contacts {
 		return nil, fmt.Errorf("%s: campaign done after %d dials, want at least %d", sc.name, res.stats.Dials, sc.contacts)
 	}

@@ -197,16 +197,11 @@ func runEvery(d time.Duration, f func()) (stop func()) {
 // with its call id.
 func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 	rows := b.cfg.reportRows
-	rdb, err := b.redis.open(ctx, dbReport)
+	rdb, done, err := b.openScratch(ctx, dbReport, "report")
 	if err != nil {
 		return nil, err
 	}
-	defer rdb.Close()
-	defer func() {
-		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
-			b.Progress("report: %v", err)
-		}
-	}()
+	defer done()
 	store := campaign.NewStore(rdb)
 	// On its own redis-server the bench resets Redis's per-command statistics before each
 	// reading (see readMemory); on a server --redis-url names it leaves them alone.

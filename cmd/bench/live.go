@@ -130,13 +130,11 @@ func (b *bench) sample(ctx context.Context, rdb *redis.Client, pid, servePID int
 		s.serveCPU, ok3 = procCPU(servePID)
 	}
 	s.cpuOK = ok1 && ok2 && ok3
-	var err error
-	if s.redisCommands, err = commandsProcessed(ctx, rdb); err != nil {
+	r, err := redisCounters(ctx, rdb)
+	if err != nil {
 		return s, err
 	}
-	if s.redisCPU, err = serverCPU(ctx, rdb); err != nil {
-		return s, err
-	}
+	s.redisCommands, s.redisCPU = r.commands, r.cpu
 	st := sim.Stats()
 	s.gets = st.Requests["get"]
 	for _, n := range st.Webhooks.Sent {
@@ -163,16 +161,11 @@ func liveNow(dials []simulator.Dial, t time.Time) int {
 // are live (or sc.ramp and 30 s have passed), then measures over sc.window the worker's CPU
 // and RSS, serve's CPU, and what Redis ran and spent, and stops the worker.
 func (b *bench) runLive(ctx context.Context, sc liveScenario) ([]lab.Figure, error) {
-	rdb, err := b.redis.open(ctx, dbLive)
+	rdb, done, err := b.openScratch(ctx, dbLive, sc.name)
 	if err != nil {
 		return nil, err
 	}
-	defer rdb.Close()
-	defer func() {
-		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
-			b.Progress("%s: %v", sc.name, err)
-		}
-	}()
+	defer done()
 
 	simCfg := sc.sim
 	servePID := 0

@@ -105,6 +105,23 @@ func (s *redisServer) open(ctx context.Context, db int) (*redis.Client, error) {
 	return rdb, nil
 }
 
+// openScratch opens database db, flushed (redisServer.open), for a measure that fills it,
+// and returns it with the function that ends the measure's use of it: it empties the
+// database again (flushAsync, even once ctx is canceled; a failure is a progress line
+// "label: error") and closes the client.
+func (b *bench) openScratch(ctx context.Context, db int, label string) (*redis.Client, func(), error) {
+	rdb, err := b.redis.open(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rdb, func() {
+		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
+			b.Progress("%s: %v", label, err)
+		}
+		rdb.Close()
+	}, nil
+}
+
 // flushAsync empties rdb's database with FLUSHDB ASYNC, which frees it in a background
 // thread instead of blocking Redis for seconds (a million finished contacts take 5 GB), and
 // waits until INFO memory's lazyfree_pending_objects is 0, so that the freeing does not run
@@ -245,13 +262,19 @@ func settledMemory(ctx context.Context, rdb *redis.Client, reset bool) (memory, 
 // usedMemory returns INFO memory's used_memory: bytes allocated by the whole server, every
 // database included.
 func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	v, err := lab.InfoField(ctx, rdb, "memory", "used_memory")
+	return infoInt(ctx, rdb, "memory", "used_memory")
+}
+
+// infoInt returns the whole number field of INFO section (lab.InfoField); the error is the
+// command's, or says that the field is missing or not a whole number.
+func infoInt(ctx context.Context, rdb *redis.Client, section, field string) (int64, error) {
+	v, err := lab.InfoField(ctx, rdb, section, field)
 	if err != nil {
 		return 0, err
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("INFO memory used_memory %q: %w", v, err)
+		return 0, fmt.Errorf("INFO %s %s %q: %w", section, field, v, err)
 	}
 	return n, nil
 }
@@ -277,13 +300,28 @@ func serverCPU(ctx context.Context, rdb *redis.Client) (float64, error) {
 // commandsProcessed returns INFO stats' total_commands_processed: every command the server
 // has run since it started, from every client.
 func commandsProcessed(ctx context.Context, rdb *redis.Client) (int64, error) {
-	v, err := lab.InfoField(ctx, rdb, "stats", "total_commands_processed")
+	return infoInt(ctx, rdb, "stats", "total_commands_processed")
+}
+
+// redisTotals are Redis's running totals of commands and CPU seconds.
+type redisTotals struct {
+	commands int64
+	cpu      float64
+}
+
+// redisCounters reads Redis's running totals now: commandsProcessed and serverCPU. The
+// difference of two readings (since) is what Redis ran and spent between them, for every
+// client.
+func redisCounters(ctx context.Context, rdb *redis.Client) (redisTotals, error) {
+	cmds, err := commandsProcessed(ctx, rdb)
 	if err != nil {
-		return 0, err
+		return redisTotals{}, err
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("INFO stats total_commands_processed %q: %w", v, err)
-	}
-	return n, nil
+	cpu, err := serverCPU(ctx, rdb)
+	return redisTotals{commands: cmds, cpu: cpu}, err
+}
+
+// since is what Redis ran and spent from reading before to reading t.
+func (t redisTotals) since(before redisTotals) redisTotals {
+	return redisTotals{commands: t.commands - before.commands, cpu: t.cpu - before.cpu}
 }

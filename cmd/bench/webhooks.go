@@ -50,16 +50,11 @@ const recordMetric = "dialer_webhook_record_seconds"
 // worker acts on a call's end-of-call-report (webhookWakeup); and how busy the concurrency
 // cap is kept while work waits, polling only and with webhooks (webhookSlots).
 func (b *bench) benchWebhooks(ctx context.Context) ([]lab.Figure, error) {
-	rdb, err := b.redis.open(ctx, dbWebhook)
+	rdb, done, err := b.openScratch(ctx, dbWebhook, "webhooks")
 	if err != nil {
 		return nil, err
 	}
-	defer rdb.Close()
-	defer func() {
-		if err := flushAsync(context.WithoutCancel(ctx), rdb); err != nil {
-			b.Progress("webhooks: %v", err)
-		}
-	}()
+	defer done()
 	secret := newSecret()
 	b.Progress("webhooks: starting dialer serve")
 	srv, err := startServe(ctx, b.Dialer, b.redis.url(dbWebhook), secret)
@@ -356,11 +351,7 @@ func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *s
 
 	events := calls * len(hookEventTypes)
 	b.Progress("webhooks: posting %s events (%s calls × 4) from %d clients to dialer serve", lab.Thousands(events), lab.Thousands(calls), clients)
-	cmds0, err := commandsProcessed(ctx, rdb)
-	if err != nil {
-		return nil, err
-	}
-	redis0, err := serverCPU(ctx, rdb)
+	redis0, err := redisCounters(ctx, rdb)
 	if err != nil {
 		return nil, err
 	}
@@ -373,14 +364,11 @@ func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *s
 	serve1, ok3 := procCPU(srv.pid())
 	bench1, ok4 := procCPU(os.Getpid())
 	_, servePeak, rssOK := procRSS(srv.pid())
-	cmds1, err := commandsProcessed(ctx, rdb)
+	redis1, err := redisCounters(ctx, rdb)
 	if err != nil {
 		return nil, err
 	}
-	redis1, err := serverCPU(ctx, rdb)
-	if err != nil {
-		return nil, err
-	}
+	used := redis1.since(redis0)
 	rate := float64(events) / res.wall.Seconds()
 	b.Progress("webhooks: %s events in %s (%s/s); checking every attempt", lab.Thousands(events), res.wall.Round(10*time.Millisecond), lab.Thousands(int(rate)))
 	if err := verifyRecorded(ctx, store, c.ID, calls); err != nil {
@@ -426,7 +414,7 @@ func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *s
 		serveCores := (serve1 - serve0).Seconds() / secs
 		cpu.Value = fmt.Sprintf("%.0f%% of a core: ≈ %s events/s per core", 100*serveCores, lab.Thousands(int(rate/serveCores)))
 		cpu.Note += fmt.Sprintf("; meanwhile this bench's clients, rendering and posting the events, used %.0f%% and redis-server %.0f%%, of the machine's %d cores",
-			100*(bench1-bench0).Seconds()/secs, 100*(redis1-redis0)/secs, runtime.NumCPU())
+			100*(bench1-bench0).Seconds()/secs, 100*used.cpu/secs, runtime.NumCPU())
 	}
 	rss := lab.Figure{Measure: "webhooks: dialer serve peak RSS", Value: "n/a (Linux only)",
 		Note: "VmHWM of the serve process after the POSTs; MB of 10^6 bytes"}
@@ -435,7 +423,7 @@ func (b *bench) webhookThroughput(ctx context.Context, rdb *redis.Client, srv *s
 	}
 	figs = append(figs, cpu, rss, lab.Figure{
 		Measure: "webhooks: Redis commands per event",
-		Value:   fmt.Sprintf("%.2f (%.1f per call)", float64(cmds1-cmds0)/float64(events), float64(cmds1-cmds0)/float64(calls)),
+		Value:   fmt.Sprintf("%.2f (%.1f per call)", float64(used.commands)/float64(events), float64(used.commands)/float64(calls)),
 		Note:    "INFO stats total_commands_processed over the POSTs ÷ events, every client's: the end-of-call-report's record script, counted as its EVALSHA and each command it runs (status-updates that do not end the call, and conversation-updates, touch no Redis), serve's once-a-second metrics flush and its notification queue's polling",
 	})
 	return figs, nil
