@@ -186,6 +186,34 @@ func (r *longRun) dialsOf(key string) []simulator.Dial {
 	return out
 }
 
+// longEnd is how a long-call case ended, recorded alike in both cases.
+type longEnd struct {
+	call           simulator.Dial // the long call
+	dials          int            // dials of its attempt
+	outcomes       map[string]int // the campaign's outcomes, once done
+	done           bool           // dialer status said the campaign done
+	unexpectedExit []string       // workers that exited by themselves, or not cleanly at the end
+}
+
+// pollDone asks dialer status whether the run's campaign is done and, when it is, records
+// that and its outcomes in end. A status that fails counts as not done yet.
+func (r *longRun) pollDone(ctx context.Context, dialer string, end *longEnd) bool {
+	done, outcomes, err := r.status(ctx, dialer)
+	if err == nil && done {
+		end.done, end.outcomes = true, outcomes
+	}
+	return end.done
+}
+
+// finish ends the run's case: it stops the workers, noting in end those that exited by
+// themselves or did not stop cleanly, and records the dials of task, the first being the
+// long call.
+func (r *longRun) finish(task string, end *longEnd) {
+	end.unexpectedExit = stopPool(r.pool)
+	all := r.dialsOf(task)
+	end.dials, end.call = len(all), all[0]
+}
+
 // stopPool stops p's workers and returns why any exited by themselves, or did not stop
 // cleanly.
 func stopPool(p *lab.Pool) []string {

@@ -9,28 +9,23 @@ import (
 	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/queue"
-	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/hibiken/asynq"
 )
 
 // holdResult is what case (a) saw.
 type holdResult struct {
+	longEnd
 	holder        string
-	call          simulator.Dial // the long call
-	dials         int            // dials of its attempt
-	leaseExtended int            // times its asynq lease moved while the call was live
-	slotRenewed   int            // times its slot's lease moved while the call was live
-	samples, held int            // slot samples before the call's end, and those held
-	otherResumed  bool           // the other worker logged resuming it
-	otherDialed   bool           // the other worker logged dialing it
+	leaseExtended int  // times its asynq lease moved while the call was live
+	slotRenewed   int  // times its slot's lease moved while the call was live
+	samples, held int  // slot samples before the call's end, and those held
+	otherResumed  bool // the other worker logged resuming it
+	otherDialed   bool // the other worker logged dialing it
 	// before, during and after count the dials of the other contact, busy every time, by
 	// when they began: before the long call, during it (never), after its end.
 	before, during, after int
 	firstAfter            time.Duration // from the long call's end to the first dial after it
 	peakLive              int
-	outcomes              map[string]int
-	done                  bool
-	unexpectedExit        []string // workers that exited by themselves, or not cleanly at the end
 }
 
 // holdCase runs case (a): a --hold-call call followed by a worker that lives, with a second
@@ -92,23 +87,14 @@ func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 				}
 				lastSlot = slotExp
 			}
-		} else {
-			done, outcomes, err := r.status(ctx, c.Dialer)
-			if err == nil && done {
-				res.done, res.outcomes = true, outcomes
-				break
-			}
-			if now.After(deadline) {
-				break
-			}
+		} else if r.pollDone(ctx, c.Dialer, &res.longEnd) || now.After(deadline) {
+			break
 		}
 		if err := clock.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}
-	res.unexpectedExit = stopPool(r.pool)
-	all := r.dialsOf(task)
-	res.dials, res.call = len(all), all[0]
+	r.finish(task, &res.longEnd)
 	res.peakLive = r.sim.Stats().PeakLiveCalls
 	for _, d := range r.sim.Dials() {
 		switch {
@@ -140,9 +126,8 @@ func (c *chaos) holdCase(ctx context.Context) (*holdResult, error) {
 
 // killResult is what case (b) saw.
 type killResult struct {
+	longEnd
 	holder, resumer    string
-	call               simulator.Dial
-	dials              int
 	liveAt, killAt     time.Time
 	leaseAtKill        time.Time // when the task's asynq lease was to run out, as of the kill
 	slotAtKill         time.Time // when the slot's lease was to run out, as of the kill
@@ -150,10 +135,7 @@ type killResult struct {
 	resumedAt          time.Time // "resuming live call" in another worker's log
 	slotReheldAt       time.Time // the slot's lease moved past slotAtKill: renewed by the resumer
 	slotFreedAt        time.Time // the slot's lease ran out first
-	outcomes           map[string]int
-	done               bool
-	unexpectedExit     []string // workers that exited by themselves, or not cleanly at the end
-	heldBeforeResuming bool     // the slot was held at every sample from the kill to the resume
+	heldBeforeResuming bool      // the slot was held at every sample from the kill to the resume
 }
 
 // killCase runs case (b): the worker following a --kill-call call is killed with SIGKILL
@@ -237,12 +219,8 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 				}
 			}
 		}
-		if !res.resumedAt.IsZero() && now.After(end) {
-			done, outcomes, err := r.status(ctx, c.Dialer)
-			if err == nil && done {
-				res.done, res.outcomes = true, outcomes
-				break
-			}
+		if !res.resumedAt.IsZero() && now.After(end) && r.pollDone(ctx, c.Dialer, &res.longEnd) {
+			break
 		}
 		if now.After(deadline) {
 			break
@@ -252,8 +230,6 @@ func (c *chaos) killCase(ctx context.Context) (*killResult, error) {
 		}
 	}
 	insp.Close()
-	res.unexpectedExit = stopPool(r.pool)
-	all := r.dialsOf(task)
-	res.dials, res.call = len(all), all[0]
+	r.finish(task, &res.longEnd)
 	return res, nil
 }
