@@ -47,12 +47,8 @@ func (b *bench) benchConsole(ctx context.Context) ([]lab.Figure, error) {
 
 	n := b.cfg.consoleCampaigns
 	b.Progress("console: storing %s campaigns of 5 rows", lab.Thousands(n))
-	f, err := campaign.Parse("console.yaml", []byte(campaignFile(lab.Campaign{Name: "console", CPS: 1, MaxLive: 10, Poll: 5 * time.Second, AnalysisWait: 30 * time.Second}).YAML()))
+	f, err := campaign.ParseChecked("console.yaml", []byte(campaignFile(lab.Campaign{Name: "console", CPS: 1, MaxLive: 10, Poll: 5 * time.Second, AnalysisWait: 30 * time.Second}).YAML()))
 	if err != nil {
-		return nil, err
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	var small strings.Builder

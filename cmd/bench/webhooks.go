@@ -101,12 +101,8 @@ func (dropTasks) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) er
 // uploadDirect uploads rows generated contacts (writeContacts) under spec with the store
 // itself, enqueuing no dial task.
 func uploadDirect(ctx context.Context, store *campaign.Store, spec lab.Campaign, rows int) (*campaign.Campaign, error) {
-	f, err := campaign.Parse(spec.Name+".yaml", []byte(campaignFile(spec).YAML()))
+	f, err := campaign.ParseChecked(spec.Name+".yaml", []byte(campaignFile(spec).YAML()))
 	if err != nil {
-		return nil, err
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
