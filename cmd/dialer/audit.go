@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os/user"
 
@@ -27,12 +26,8 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			return json.NewEncoder(e.stdout).Encode(entries)
-		}
-		if len(entries) == 0 {
-			fmt.Fprintln(e.stdout, "no audit entries")
-			return nil
+		if done, err := printJSONOrNone(e, entries, *asJSON, "no audit entries"); done {
+			return err
 		}
 		tw := newTable(e.stdout, "ID\tTIME\tACTOR\tSCOPE\tACTION\tTARGET\tSOURCE\tRESULT\tDETAIL")
 		for _, en := range entries {

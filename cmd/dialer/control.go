@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -32,12 +31,8 @@ func runList(ctx context.Context, e *env, args []string) error {
 		for i, sum := range list {
 			statuses[i] = sum.Status
 		}
-		if *asJSON {
-			return json.NewEncoder(e.stdout).Encode(statuses)
-		}
-		if len(statuses) == 0 {
-			fmt.Fprintln(e.stdout, "no campaigns; upload one with `dialer upload`")
-			return nil
+		if done, err := printJSONOrNone(e, statuses, *asJSON, "no campaigns; upload one with `dialer upload`"); done {
+			return err
 		}
 		tw := newTable(e.stdout, "CAMPAIGN\tNAME\tSTATE\tFINISHED\tLIVE\tATTEMPTS\tACCOUNT\tPRIO/WEIGHT\tSHARE\tWAITING FOR\tCREATED")
 		for _, sum := range list {

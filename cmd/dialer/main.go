@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -135,6 +136,21 @@ environment:
   INTERACTLY_WEBHOOK_SECRET  the assistant server's secret: serve checks webhooks against it,
                              simulate --webhook-url sends it
 `)
+}
+
+// printJSONOrNone writes what a listing command writes instead of its table: with asJSON,
+// items as one JSON array, and with no items the line none, both to e.stdout. It reports
+// whether it wrote either, and then the caller is done (err is the write's); otherwise the
+// caller prints items as a table.
+func printJSONOrNone[T any](e *env, items []T, asJSON bool, none string) (bool, error) {
+	if asJSON {
+		return true, json.NewEncoder(e.stdout).Encode(items)
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(e.stdout, none)
+		return true, nil
+	}
+	return false, nil
 }
 
 // newTable returns a writer of the CLI's tables onto w, header (columns separated by tabs)

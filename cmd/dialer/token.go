@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"time"
@@ -85,12 +84,8 @@ func tokenList(ctx context.Context, e *env, fs *flag.FlagSet, args []string) err
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			return json.NewEncoder(e.stdout).Encode(toks)
-		}
-		if len(toks) == 0 {
-			fmt.Fprintln(e.stdout, "no tokens; dialer serve refuses operator routes to everyone but loopback callers until you create one with `dialer token create`")
-			return nil
+		if done, err := printJSONOrNone(e, toks, *asJSON, "no tokens; dialer serve refuses operator routes to everyone but loopback callers until you create one with `dialer token create`"); done {
+			return err
 		}
 		now := time.Now()
 		tw := newTable(e.stdout, "NAME\tSCOPE\tID\tCREATED\tEXPIRES\tLAST USED")
