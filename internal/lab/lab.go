@@ -97,7 +97,7 @@ func Open(ctx context.Context, opts Options) (*Lab, error) {
 	l := &Lab{Dir: dir, opts: opts}
 	l.stopAnnounce = context.AfterFunc(ctx, func() { l.Progress("interrupted; stopping workers and redis-server") })
 	l.Progress("building dialer and worker")
-	if l.Dialer, l.Worker, err = build(ctx, root, dir); err != nil {
+	if l.Dialer, l.Worker, err = buildCommands(ctx, root, dir); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -154,6 +154,10 @@ func moduleRoot(ctx context.Context, command string) (string, error) {
 	}
 	return "", fmt.Errorf("%s names no module; %w", gomod, notHere)
 }
+
+// buildCommands is what Open builds the commands with: build, or in a test that has built
+// them once already, a copy of what it built.
+var buildCommands = build
 
 // build builds cmd/dialer and cmd/worker of the module at root into dir and returns their
 // paths.

@@ -42,19 +42,35 @@ func TestExitCode(t *testing.T) {
 }
 
 // TestOpen builds the dialer and worker into a Lab's directory, as both commands do first.
+// Building takes seconds of CPU, so only the first Lab builds; the second, which differs in
+// Keep, gets a copy of what the first built.
 func TestOpen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds cmd/dialer and cmd/worker")
 	}
-	for _, keep := range []bool{false, true} {
+	t.Parallel()
+	parent := t
+	var built []string // the commands the first Lab built, in a directory kept until the test ends
+	for _, keep := range []bool{true, false} {
 		t.Run(fmt.Sprintf("keep=%t", keep), func(t *testing.T) {
+			if built != nil {
+				defer func(b func(context.Context, string, string) (string, string, error)) { buildCommands = b }(buildCommands)
+				buildCommands = func(_ context.Context, _, dir string) (dialer, worker string, err error) {
+					if dialer, err = copyExecutable(built[0], dir); err != nil {
+						return "", "", err
+					}
+					worker, err = copyExecutable(built[1], dir)
+					return dialer, worker, err
+				}
+			}
 			var log bytes.Buffer
 			l, err := Open(t.Context(), Options{Command: "bench", Log: &log, Keep: keep})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if keep {
-				t.Cleanup(func() { os.RemoveAll(l.Dir) })
+				built = []string{l.Dialer, l.Worker}
+				parent.Cleanup(func() { os.RemoveAll(l.Dir) })
 			}
 			if !strings.HasPrefix(filepath.Base(l.Dir), "dialer-bench-") {
 				t.Errorf("Dir = %s, want dialer-bench-* in the temporary directory", l.Dir)
@@ -79,6 +95,17 @@ func TestOpen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// copyExecutable copies the executable src into dir, under its own name, and returns the
+// copy's path.
+func copyExecutable(src, dir string) (string, error) {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, filepath.Base(src))
+	return dst, os.WriteFile(dst, data, 0o755)
 }
 
 func TestOpenOutsideTheRepository(t *testing.T) {

@@ -30,6 +30,7 @@ func mustStartRedis(tb testing.TB, durability Durability) *Redis {
 // TestRedisDurableRestart writes, restarts the server and reads the write back on the same
 // port: what cmd/chaos relies on the append-only file for.
 func TestRedisDurableRestart(t *testing.T) {
+	t.Parallel()
 	s := mustStartRedis(t, Durable)
 	ctx := t.Context()
 	addr := s.Addr()
@@ -62,6 +63,7 @@ func TestRedisDurableRestart(t *testing.T) {
 // TestRedisCrash kills the server with SIGKILL and brings it back after the given time, on
 // the same port, with what was written more than a second before (appendfsync everysec).
 func TestRedisCrash(t *testing.T) {
+	t.Parallel()
 	s := mustStartRedis(t, Durable)
 	ctx := t.Context()
 	rdb := s.Client(3)
@@ -84,6 +86,7 @@ func TestRedisCrash(t *testing.T) {
 
 // TestRedisVolatile checks the measuring server: no persistence, and gone after Close.
 func TestRedisVolatile(t *testing.T) {
+	t.Parallel()
 	s := mustStartRedis(t, Volatile)
 	ctx := t.Context()
 	rdb := s.Client(0)
