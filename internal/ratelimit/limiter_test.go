@@ -11,8 +11,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dialerhq/dialer/internal/redistest"
 )
 
+// TestLimiter's subtests each have a database of their own. GlobalRateAcrossProcesses, which
+// counts grants against the time the process and Redis ran, runs first and alone; the
+// others then run in parallel (on miniredis; see redistest.Parallel).
 func TestLimiter(t *testing.T) {
 	const key = "dialer:{c1}:cps"
 
@@ -79,6 +84,7 @@ func TestLimiter(t *testing.T) {
 	})
 
 	t.Run("FractionalRate", func(t *testing.T) {
+		redistest.Parallel(t)
 		const cps = 2.5 // one every 400ms
 		lim := NewLimiter(setup(t))
 		var prev time.Time
@@ -97,6 +103,7 @@ func TestLimiter(t *testing.T) {
 	})
 
 	t.Run("OneAskPerGrantAlone", func(t *testing.T) {
+		redistest.Parallel(t)
 		const (
 			cps        = 50
 			goroutines = 10
@@ -126,6 +133,7 @@ func TestLimiter(t *testing.T) {
 	})
 
 	t.Run("WaitStopsWithContext", func(t *testing.T) {
+		redistest.Parallel(t)
 		lim := NewLimiter(setup(t))
 		if _, err := lim.Wait(t.Context(), key, 0.5); err != nil {
 			t.Fatal(err)
@@ -141,6 +149,7 @@ func TestLimiter(t *testing.T) {
 	})
 
 	t.Run("RejectsBadRate", func(t *testing.T) {
+		redistest.Parallel(t)
 		lim := NewLimiter(setup(t))
 		for _, cps := range []float64{0, -1, math.NaN(), math.Inf(1), 2e9} {
 			if _, err := lim.Wait(t.Context(), key, cps); err == nil {
@@ -214,6 +223,7 @@ func (g *grantLog) sorted() []ask {
 // event waits (the interval, about 32 years, does not overflow), below it and above MaxRate
 // Wait refuses, and at MaxRate events pass at once.
 func TestLimiterRateBounds(t *testing.T) {
+	redistest.Parallel(t)
 	rdb := setup(t)
 	lim := NewLimiter(rdb)
 	for _, cps := range []float64{1e-300, 1e-11, MinRate / 2, 0, -1, math.NaN(), math.Inf(1), MaxRate * 2} {
@@ -250,6 +260,7 @@ func TestLimiterRateBounds(t *testing.T) {
 // rate (by a process that had not yet seen the change) does not hold the new rate back for
 // the old interval, in that process or another; the new rate still spaces its own grants.
 func TestRaisedRateForgetsSlowTurn(t *testing.T) {
+	redistest.Parallel(t)
 	rdb := setup(t)
 	const slow, fast = 1.0 / 60, 50.0
 	for _, tt := range []struct {

@@ -12,9 +12,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 func TestSemaphore(t *testing.T) {
+	redistest.Parallel(t)
 	const key = "dialer:{c1}:slots"
 
 	// newSem returns a Semaphore with cfg on a clean database, and a client of that
@@ -27,6 +30,7 @@ func TestSemaphore(t *testing.T) {
 	}
 
 	t.Run("NeverExceedsMax", func(t *testing.T) {
+		redistest.Parallel(t)
 		const (
 			procs   = 4  // Semaphores, each on its own client, as worker processes
 			perProc = 50 // goroutines per Semaphore
@@ -107,6 +111,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("TryAcquireFillsToMax", func(t *testing.T) {
+		redistest.Parallel(t)
 		ctx := t.Context()
 		sem, _ := newSem(t, SemaphoreConfig{})
 		for i := range 3 {
@@ -127,6 +132,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("ExpiredLeaseIsReclaimed", func(t *testing.T) {
+		redistest.Parallel(t)
 		ctx := t.Context()
 		const lease = 300 * time.Millisecond
 		sem, _ := newSem(t, SemaphoreConfig{Lease: lease, PollInterval: 20 * time.Millisecond})
@@ -152,6 +158,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("HoldExceedsMax", func(t *testing.T) {
+		redistest.Parallel(t)
 		ctx := t.Context()
 		sem, _ := newSem(t, SemaphoreConfig{})
 		for _, h := range []string{"a", "b"} {
@@ -181,6 +188,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("ExtendFailsAfterExpiry", func(t *testing.T) {
+		redistest.Parallel(t)
 		ctx := t.Context()
 		sem, _ := newSem(t, SemaphoreConfig{Lease: 300 * time.Millisecond})
 		if ok, err := sem.Extend(ctx, key, "a"); err != nil || ok {
@@ -208,6 +216,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("LeaseShowsHolderAndExpiry", func(t *testing.T) {
+		redistest.Parallel(t)
 		ctx := t.Context()
 		const lease = 300 * time.Millisecond
 		sem, rdb := newSem(t, SemaphoreConfig{Lease: lease})
@@ -238,6 +247,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("KeepAliveOutlivesLease", func(t *testing.T) {
+		redistest.Parallel(t)
 		ctx := t.Context()
 		const lease = 450 * time.Millisecond // renewed every 150ms
 		sem, _ := newSem(t, SemaphoreConfig{Lease: lease})
@@ -260,6 +270,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("KeyExpiresWhenAbandoned", func(t *testing.T) {
+		redistest.Parallel(t)
 		ctx := t.Context()
 		const lease = 300 * time.Millisecond
 		sem, rdb := newSem(t, SemaphoreConfig{Lease: lease})
@@ -277,6 +288,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("AcquireWaitsInLineLocally", func(t *testing.T) {
+		redistest.Parallel(t)
 		const (
 			goroutines = 20
 			poll       = 20 * time.Millisecond
@@ -312,6 +324,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("ReleaseWakesLocalWaiter", func(t *testing.T) {
+		redistest.Parallel(t)
 		cfg := SemaphoreConfig{PollInterval: time.Hour}
 		other, rdb := newSem(t, cfg)
 		c, replies := newClient(t, rdb)
@@ -354,6 +367,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("AcquireStopsWithContext", func(t *testing.T) {
+		redistest.Parallel(t)
 		sem, _ := newSem(t, SemaphoreConfig{})
 		if ok, err := sem.TryAcquire(t.Context(), key, "a", 1); err != nil || !ok {
 			t.Fatalf("TryAcquire a = %v, %v; want true", ok, err)
@@ -374,6 +388,7 @@ func TestSemaphore(t *testing.T) {
 	})
 
 	t.Run("RejectsMaxBelowOne", func(t *testing.T) {
+		redistest.Parallel(t)
 		sem, _ := newSem(t, SemaphoreConfig{})
 		if ok, err := sem.TryAcquire(t.Context(), key, "a", 0); err == nil || ok {
 			t.Errorf("TryAcquire with max 0 = %v, %v; want an error", ok, err)
