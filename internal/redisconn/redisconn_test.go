@@ -1,6 +1,8 @@
 package redisconn
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -34,24 +36,39 @@ func TestRedact(t *testing.T) {
 }
 
 func TestOpenErrorsHideSecrets(t *testing.T) {
-	t.Parallel() // no server: each Open fails on its own, after up to Open's 5 s ping timeout
-	for i, url := range []string{
-		"redis://:pw-one-3a9@127.0.0.1:1/0",
-		"redis://:pw-one-3a9@127.0.0.1:1?master_name=m&password=pw-two-7c1",
-		"redis://:pw-one-3a9@host:port:bad",
-		"redis://:pw-one-3a9@127.0.0.1:1/notadb",
-		"redis://pw-one-3a9@127.0.0.1:1/0",
-		"redis://pw-one-3a9@127.0.0.1:1/notadb",
-		"redis://pw-one-3a9@127.0.0.1:1?master_name=m",
+	t.Parallel() // no server: each Open fails on its own
+	for i, tt := range []struct {
+		url string
+		// sentinel: a Sentinel URL with no sentinel up fails with the context's deadline,
+		// whichever it is (Open's own is 5 s); a test deadline of 1 s spares the wait and
+		// leaves the error as it is. The others fail at once, and keep Open's own.
+		sentinel bool
+	}{
+		{url: "redis://:pw-one-3a9@127.0.0.1:1/0"},
+		{url: "redis://:pw-one-3a9@127.0.0.1:1?master_name=m&password=pw-two-7c1", sentinel: true},
+		{url: "redis://:pw-one-3a9@host:port:bad"},
+		{url: "redis://:pw-one-3a9@127.0.0.1:1/notadb"},
+		{url: "redis://pw-one-3a9@127.0.0.1:1/0"},
+		{url: "redis://pw-one-3a9@127.0.0.1:1/notadb"},
+		{url: "redis://pw-one-3a9@127.0.0.1:1?master_name=m", sentinel: true},
 	} {
 		t.Run(fmt.Sprint(i), func(t *testing.T) { // not the URL: the test's name would show the password
 			t.Parallel()
-			_, err := Open(t.Context(), url)
+			ctx := t.Context()
+			if tt.sentinel {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, time.Second)
+				defer cancel()
+			}
+			_, err := Open(ctx, tt.url)
 			if err == nil {
-				t.Fatalf("Open(%q) succeeded", url)
+				t.Fatalf("Open(%q) succeeded", tt.url)
 			}
 			if strings.Contains(err.Error(), "pw-one-3a9") || strings.Contains(err.Error(), "pw-two-7c1") {
 				t.Errorf("Open error shows a password: %v", err)
+			}
+			if tt.sentinel && !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+				t.Errorf("Open of a Sentinel URL with no sentinel = %v, want the context's deadline", err)
 			}
 		})
 	}
