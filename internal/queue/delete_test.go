@@ -17,6 +17,7 @@ import (
 // DeleteTasks handles (more pending ones than one page), and checks that deleting one
 // campaign's tasks leaves exactly the other's.
 func TestDeleteTasks(t *testing.T) {
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, 2)
 	ctx := t.Context()
 	c := NewClient(rdb)

@@ -15,6 +15,7 @@ import (
 // TestTaskLease runs a dial task on a real asynq server and reads its lease while the handler
 // runs, and again after it returned.
 func TestTaskLease(t *testing.T) {
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, 2)
 	c := NewClient(rdb)
 	defer c.Close()

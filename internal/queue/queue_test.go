@@ -33,6 +33,7 @@ func TestCeilSecond(t *testing.T) {
 // TestScheduledDialNeverEarly enqueues dials due at fractional seconds on a real asynq server
 // and checks that none starts before it is due: asynq alone keeps whole seconds, rounded down.
 func TestScheduledDialNeverEarly(t *testing.T) {
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, 2)
 	c := NewClient(rdb)
 	defer c.Close()
