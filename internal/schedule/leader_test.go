@@ -11,6 +11,7 @@ import (
 )
 
 func TestLeader(t *testing.T) {
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, db)
 	ctx := t.Context()
 	cfg := LeaderConfig{TTL: 500 * time.Millisecond, RenewInterval: 100 * time.Millisecond}

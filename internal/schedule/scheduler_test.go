@@ -19,6 +19,7 @@ import (
 // TestTwoReplicas runs two schedulers, each with its leader loop and its queue server,
 // against one Redis: every tick of an "@every 1s" schedule makes exactly one campaign.
 func TestTwoReplicas(t *testing.T) {
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, db)
 	dir := t.TempDir()
 	st := NewStore(rdb)
@@ -86,6 +87,7 @@ func TestTwoReplicas(t *testing.T) {
 }
 
 func TestHandlerSkips(t *testing.T) {
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, db)
 	ctx := t.Context()
 	dir := t.TempDir()
