@@ -130,9 +130,11 @@ type fixture struct {
 
 // setup uploads the test campaign with notify config nc (nil: none) and returns a Handler
 // whose receiver answers with statuses. An empty nc.URL becomes the receiver's /hook, and
-// "{recv}" in it the receiver's host:port.
+// "{recv}" in it the receiver's host:port. It marks t parallel (redistest.Parallel): on
+// miniredis each test has a Redis of its own.
 func setup(t *testing.T, nc *campaign.NotifyConfig, statuses ...int) *fixture {
 	t.Helper()
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, testDB)
 	fx := &fixture{rdb: rdb, store: campaign.NewStore(rdb), recv: newReceiver(t, statuses...),
 		logs: &lockedBuffer{}, now: callStart.Add(time.Hour), env: map[string]string{}}
@@ -566,6 +568,7 @@ func TestDropped(t *testing.T) {
 }
 
 func TestEnqueuerNoOp(t *testing.T) {
+	t.Parallel()
 	// Nothing listens on this loopback port: an Enqueuer that touched Redis would fail.
 	rdb := redis.NewClient(&redis.Options{Addr: closedAddr(t), MaxRetries: -1})
 	defer rdb.Close()
