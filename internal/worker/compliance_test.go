@@ -232,6 +232,7 @@ poll: {interval: 100ms, analysisWait: 0s}
 `
 
 func TestCallingWindowCompliance(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	tests := []struct {
 		name  string
 		start time.Time
@@ -344,7 +345,7 @@ type complianceRun struct {
 // on a virtual clock that starts at start, until the queue is empty.
 func runCompliance(t *testing.T, start time.Time, days []time.Weekday) *complianceRun {
 	t.Helper()
-	rdb, _ := redistest.Setup(t, 4)
+	rdb := testRedis(t)
 	clock := testutil.NewClock(start)
 	q := newVirtualQueue(clock)
 	run := &complianceRun{deferred: map[string]int{}}

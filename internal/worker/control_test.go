@@ -9,6 +9,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
@@ -111,6 +112,7 @@ func TestClaimRefusedWhilePaused(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	t.Run("before the dial", func(t *testing.T) {
 		api := newFakeAPI(interactly.PhoneCompleted)
 		fx := setup(t, api)
@@ -179,6 +181,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestEndAt(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	t.Run("passed", func(t *testing.T) {
 		api := newFakeAPI(interactly.PhoneCompleted)
 		past := testutil.Now().Add(-time.Hour).UTC().Format(time.RFC3339)

@@ -17,6 +17,7 @@ import (
 // calls stay live, and edits its limits while it dials: the pool must keep to the old limit
 // until the edit, and apply the new one within a few seconds of it.
 func TestEditReachesRunningWorkers(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	for _, tt := range []struct {
 		name   string
 		limits string         // the campaign's rateLimit
@@ -30,7 +31,7 @@ func TestEditReachesRunningWorkers(t *testing.T) {
 			map[string]any{"rateLimit": map[string]any{"callsPerSecond": 50}}, 1, 6},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			rdb, _ := redistest.Setup(t, 4)
+			rdb := testRedis(t)
 			yaml := strings.Replace(testCampaign, "{callsPerSecond: 50, maxConcurrentCalls: 1}", tt.limits, 1)
 			f := mustFile(t, yaml)
 			contacts := "First Name,phone\n"

@@ -18,6 +18,7 @@ import (
 // against MaxRetry) and gives the contact no outcome; once memory is freed, the same task
 // completes the contact.
 func TestFullRedisHoldsTheWork(t *testing.T) {
+	t.Parallel() // a redis-server of its own
 	rdb, _ := redistest.StartServer(t)
 	fx := setupOn(t, rdb, newFakeAPI(interactly.PhoneCompleted), testCampaign, nil)
 

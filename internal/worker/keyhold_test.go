@@ -19,7 +19,6 @@ import (
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
@@ -53,7 +52,7 @@ func (s switchAPI) FindCall(ctx context.Context, key string, since time.Time) (*
 // then once 30 s later; no attempt is counted; status says the account is held. Once the
 // key is fixed, the next probe (32 s after the last) is accepted and every contact is dialed.
 func TestRefusedKeyHeldForTheFleet(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 4)
+	rdb := testRedis(t)
 	ctx := t.Context()
 	sim, err := simulator.New(simulator.Config{APIKey: "right-key", RingMin: 5 * time.Millisecond, TalkMin: 5 * time.Millisecond, AnalysisDelay: -1})
 	if err != nil {

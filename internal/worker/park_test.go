@@ -12,6 +12,7 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
+	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
@@ -27,6 +28,7 @@ const parkBound = 50 * time.Millisecond
 // one, the turn the feeder timed to be due when the task came, then parks it. (A dial
 // stopped by the frequency cap has taken its turn first, as the cap is checked last.)
 func TestCannotStartParksAtOnce(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	tests := []struct {
 		name    string
 		yaml    string

@@ -8,6 +8,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/dialerhq/dialer/internal/window"
 )
@@ -15,6 +16,7 @@ import (
 // TestRunActiveHours runs the worker pool on real asynq with active hours that are shut now,
 // then open now, and checks that it dials only in the second case.
 func TestRunActiveHours(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	utc := time.UTC
 	now := testutil.Now().In(utc)
 	day := func(ahead int) string {

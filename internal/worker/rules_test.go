@@ -10,6 +10,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/suppression"
 )
 
@@ -44,6 +45,7 @@ callingWindow:
 `
 
 func TestCallingWindow(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	pacific, _ := time.LoadLocation("America/Los_Angeles")
 	tests := []struct {
 		name string

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,9 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
 )
+
+// TestMain runs more parallel tests at once than the machine has cores: most of them wait.
+func TestMain(m *testing.M) { os.Exit(testutil.RunWaiting(m)) }
 
 // fakeAPI places calls that are over at once, with the phoneCallStatus its script gives
 // for each Connect Call (the last one repeating), or with connectErr.
@@ -150,8 +154,17 @@ func setup(t *testing.T, api *fakeAPI) *fixture {
 // setupWith is setup with campaign file text yaml and a suppression list.
 func setupWith(t *testing.T, api *fakeAPI, yaml string, sup Suppression) *fixture {
 	t.Helper()
-	rdb, _ := redistest.Setup(t, 4)
+	rdb := testRedis(t)
 	return setupOn(t, rdb, api, yaml, sup)
+}
+
+// testRedis returns a clean database for t, and marks t parallel when it is a Redis of t's
+// own (redistest.Parallel: on miniredis, not with TEST_REDIS_URL). A test calls it once.
+func testRedis(t *testing.T) *redis.Client {
+	t.Helper()
+	redistest.Parallel(t)
+	rdb, _ := redistest.Setup(t, 4)
+	return rdb
 }
 
 // setupOn is setupWith on the Redis rdb.
@@ -332,6 +345,7 @@ func TestRetryableConnectErrorIsRetriedWithoutOutcome(t *testing.T) {
 }
 
 func TestRedeliveryNeverDialsTwice(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	t.Run("LiveCallIsResumed", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		// A first run claimed, dialed and recorded the call, then died.
@@ -503,6 +517,7 @@ func TestCallerIDReleaseRetriedUntilRedisAnswers(t *testing.T) {
 }
 
 func TestWaits(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
 	t.Run("NoSlotFree", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		// maxConcurrentCalls is 1, and another call holds it.
