@@ -46,11 +46,7 @@ priority: %d
 // calls stay near 1:2:3; the later, higher-priority campaign gets its slots as they free,
 // and every call of the others ends as scripted (nobody is hung up); every row ends.
 func TestManyCampaignsOnOneAccount(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands")
-	}
-	dialer, workerBin := buildCommands(t)
-	rdb, _ := redistest.Setup(t, 5)
+	dialer, workerBin, rdb := startE2E(t)
 	const apiKey = "many-secret-key-8c1d"
 	sim, srv := completingSimulator(t, apiKey, 11, 1200*time.Millisecond, 1600*time.Millisecond)
 	env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
@@ -228,10 +224,7 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, ok func() bool)
 // 100 ms until S is done, the queue must never hold more of L's pending tasks than L's
 // maxConcurrentCalls, 2: the feeder hands a campaign only the dials it can start.
 func TestSmallBesideLarge(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands")
-	}
-	dialer, workerBin := buildCommands(t)
+	dialer, workerBin := startCommands(t)
 	const apiKey = "hol-secret-key-2b7e"
 	const largeCap = 2 // L's maxConcurrentCalls
 	type run struct {
@@ -243,8 +236,8 @@ func TestSmallBesideLarge(t *testing.T) {
 		small       string
 		began, done time.Time
 	}
-	start := func(name string, db int) *run {
-		rdb, _ := redistest.Setup(t, db)
+	start := func(name string) *run {
+		rdb, _ := e2eDatabases.Setup(t)
 		_, srv := completingSimulator(t, apiKey, 5, 2*time.Second, 2*time.Second)
 		env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
 		w := startWorker(t, workerBin, env, name)
@@ -256,7 +249,7 @@ func TestSmallBesideLarge(t *testing.T) {
 			fmt.Sprintf("rateLimit: {callsPerSecond: %v, maxConcurrentCalls: %d}", cps, calls), 1)
 		return uploadNumbers(t, r.env, dialer, r.dir, name, yaml, numbers(map[string]string{"L": "415 557", "S": "415 558"}[name], 0, rows))
 	}
-	alone, beside := start("alone", 5), start("beside", 48)
+	alone, beside := start("alone"), start("beside")
 	large := upload(beside, "L", 3000, 1, largeCap)
 	waitUntil(t, 30*time.Second, "the large campaign dialing", func() bool {
 		st, err := beside.store.Status(t.Context(), large)

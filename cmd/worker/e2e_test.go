@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -24,64 +26,99 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// binDir holds the dialer and worker that buildCommands builds once for all tests of this
-// package; TestMain removes it.
-var binDir string
-
 func TestMain(m *testing.M) {
 	flag.Parse()
 	// The end-to-end tests mostly wait on simulated calls, not on the CPU: unless the command
-	// line sets -test.parallel, run up to four at once rather than GOMAXPROCS.
+	// line sets -test.parallel, run up to six at once rather than GOMAXPROCS.
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
 	if !explicit {
-		_ = flag.Set("test.parallel", "4")
+		_ = flag.Set("test.parallel", "6")
 	}
-	dir, err := os.MkdirTemp("", "dialer-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 var (
 	buildOnce sync.Once
+	binDir    string
 	buildErr  error
 )
 
-// startE2E begins an end-to-end test: it skips it under -short, runs it in parallel with
-// the package's other end-to-end tests when each has a miniredis of its own
-// (redistest.Parallel), and returns the built dialer and worker and the test's clean Redis.
-func startE2E(t *testing.T) (dialer, worker string, rdb *redis.Client) {
+// e2eDatabases are this package's database numbers (see package redistest): each running
+// end-to-end test holds one of its own, so that they all run in parallel with
+// TEST_REDIS_URL too. TestSmallBesideLarge takes two; TestLiveOperations one per subtest.
+var e2eDatabases = redistest.NewDatabases(5, 48, 49, 50, 51, 52, 53, 54, 55)
+
+// startCommands begins an end-to-end test: it skips it under -short, runs it in parallel
+// with the package's other end-to-end tests and returns the built dialer and worker. The
+// test takes its Redis from e2eDatabases.
+func startCommands(t *testing.T) (dialer, worker string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the commands")
 	}
-	redistest.Parallel(t)
-	dialer, worker = buildCommands(t)
-	rdb, _ = redistest.Setup(t, 5)
+	t.Parallel()
+	return buildCommands(t)
+}
+
+// startE2E is startCommands, and returns a clean Redis of the test's own too.
+func startE2E(t *testing.T) (dialer, worker string, rdb *redis.Client) {
+	t.Helper()
+	dialer, worker = startCommands(t)
+	rdb, _ = e2eDatabases.Setup(t)
 	return dialer, worker, rdb
 }
 
 // buildCommands returns dialer and worker built from this tree, building them at the first
-// call only: each test that runs the commands used to build its own (three builds, most of
-// this package's time).
+// call only (for all tests of this package).
+//
+// They are built into a directory of the user's cache named after this tree
+// (dialer-test-bin/<hash of the tree's path>), not a fresh one: go build then relinks only
+// what changed since the last run, so a run on unchanged sources spends half a second here
+// rather than the 4–15 s of linking both. An exclusive lock on the directory's lock file
+// keeps two runs from building into it at once; still, do not run this package's tests
+// twice at once on one tree while its sources change (the later build replaces the
+// binaries the earlier run starts). Without a cache directory they go to a temporary one.
 func buildCommands(t *testing.T) (dialer, worker string) {
 	t.Helper()
-	buildOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-o", binDir+string(os.PathSeparator), "../../cmd/dialer", "../../cmd/worker")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(func() { binDir, buildErr = build("../../cmd/dialer", "../../cmd/worker") })
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return filepath.Join(binDir, "dialer"), filepath.Join(binDir, "worker")
+}
+
+// build builds the main packages pkgs into the directory buildCommands describes and
+// returns it.
+func build(pkgs ...string) (string, error) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.UserCacheDir()
+	if err == nil {
+		sum := sha256.Sum256([]byte(root))
+		dir = filepath.Join(dir, "dialer-test-bin", hex.EncodeToString(sum[:8]))
+		err = os.MkdirAll(dir, 0o700)
+	}
+	if err != nil {
+		if dir, err = os.MkdirTemp("", "dialer-bin-"); err != nil {
+			return "", err
+		}
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close() // and so unlocked
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	cmd := exec.Command("go", append([]string{"build", "-o", dir + string(os.PathSeparator)}, pkgs...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return dir, nil
 }
 
 const e2eCampaign = `

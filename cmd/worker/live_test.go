@@ -26,8 +26,8 @@ const (
 	liveSecret = "whsec-live-51e0c7"
 )
 
-// liveRig is what the live-operations tests share: the built commands, one Redis, and one
-// `dialer serve` receiving the simulators' webhooks.
+// liveRig is what a live-operations subtest runs on: the built commands, a Redis of its
+// own, and a `dialer serve` of its own receiving the simulator's webhooks.
 type liveRig struct {
 	dialer, worker string
 	rdb            *redis.Client
@@ -39,24 +39,35 @@ type liveRig struct {
 // TestLiveOperations runs campaigns through `dialer serve`, two `worker` processes and the
 // simulator sending webhooks: finished on webhooks alone (every Get Call failing), on
 // polling alone, and with 30% of webhooks lost; paused and resumed across two workers;
-// canceled with --hangup. It also checks what serve refuses and serves.
+// canceled with --hangup. It also checks what serve refuses and serves. The subtests run in
+// parallel, each on a Redis and a `dialer serve` of its own.
 func TestLiveOperations(t *testing.T) {
-	dialer, workerBin, rdb := startE2E(t)
-	rig := &liveRig{dialer: dialer, worker: workerBin, rdb: rdb, store: campaign.NewStore(rdb), redisURL: redistest.URL(rdb)}
-	rig.serveURL = startServe(t, dialer, append(os.Environ(), "REDIS_URL="+rig.redisURL, "INTERACTLY_WEBHOOK_SECRET="+liveSecret), liveSecret)
-
-	t.Run("refusals and endpoints", rig.testEndpoints)
-	t.Run("webhooks alone", func(t *testing.T) {
-		rig.finishes(t, simulator.Config{Faults: simulator.Faults{GetCallError: 1}}, true, 0, "200ms")
-	})
-	t.Run("polling alone", func(t *testing.T) {
-		rig.finishes(t, simulator.Config{}, false, 0, "200ms")
-	})
-	t.Run("30% of webhooks lost", func(t *testing.T) {
-		rig.finishes(t, simulator.Config{}, true, 0.3, "1s")
-	})
-	t.Run("pause and resume across two workers", rig.testPause)
-	t.Run("cancel --hangup", rig.testCancelHangup)
+	dialer, workerBin := startCommands(t)
+	for _, tt := range []struct {
+		name string
+		run  func(*liveRig, *testing.T)
+	}{
+		{"refusals and endpoints", (*liveRig).testEndpoints},
+		{"webhooks alone", func(rig *liveRig, t *testing.T) {
+			rig.finishes(t, simulator.Config{Faults: simulator.Faults{GetCallError: 1}}, true, 0, "200ms")
+		}},
+		{"polling alone", func(rig *liveRig, t *testing.T) {
+			rig.finishes(t, simulator.Config{}, false, 0, "200ms")
+		}},
+		{"30% of webhooks lost", func(rig *liveRig, t *testing.T) {
+			rig.finishes(t, simulator.Config{}, true, 0.3, "1s")
+		}},
+		{"pause and resume across two workers", (*liveRig).testPause},
+		{"cancel --hangup", (*liveRig).testCancelHangup},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rdb, _ := e2eDatabases.Setup(t)
+			rig := &liveRig{dialer: dialer, worker: workerBin, rdb: rdb, store: campaign.NewStore(rdb), redisURL: redistest.URL(rdb)}
+			rig.serveURL = startServe(t, dialer, append(os.Environ(), "REDIS_URL="+rig.redisURL, "INTERACTLY_WEBHOOK_SECRET="+liveSecret), liveSecret)
+			tt.run(rig, t)
+		})
+	}
 }
 
 func (rig *liveRig) testEndpoints(t *testing.T) {

@@ -26,11 +26,7 @@ import (
 // a worker, status and both reports, and through the ways they fail (a wrong key, a wrong
 // password, an unreachable Redis), and checks that neither secret appears in any output.
 func TestSecretsStayOut(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the commands")
-	}
-	t.Parallel() // on a miniredis of its own, with or without TEST_REDIS_URL
-	dialer, workerBin := buildCommands(t)
+	dialer, workerBin := startCommands(t) // on a miniredis of its own, with or without TEST_REDIS_URL
 	const apiKey = "sk-live-secret-9b1e77c4d2"
 	const redisPassword = "redis-pw-5f0a13e8c6"
 	const webhookSecret = "whsec-3c9d0e7a41"

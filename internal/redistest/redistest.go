@@ -7,7 +7,7 @@
 //	1 campaign   2 queue   3 ratelimit   4 worker   5 cmd/worker   6 cmd/dialer   7 redistest
 //	8 suppression   9 frequency   10 schedule   11 notify   12 metrics   13 webhook
 //	14 callerid   15 auth   16 operator   17 console   18 api   20 archive   21 retention   22 audit
-//	23 feeder   40 account   48 cmd/worker (a second database, for two runs at once)
+//	23 feeder   40 account   48–55 cmd/worker (with 5: its end-to-end tests' Databases)
 //
 // A new package takes the next free number (17, …) and adds it here. (interactly needs no
 // Redis.) A database in TEST_REDIS_URL is added to that number, which moves every package
@@ -17,7 +17,9 @@
 //
 // Because Setup flushes, tests of one package that call it must not run in parallel on a
 // real server (no t.Parallel; Parallel says so only on miniredis), nor run while another
-// `go test` of the same package is running.
+// `go test` of the same package is running. A package whose tests should run in parallel on
+// a real server too owns several numbers and takes them through Databases: each running
+// test then holds a database of its own.
 //
 // Time: miniredis serves TIME (and so the Redis-time leases of package ratelimit and the
 // GCRA of redis_rate) from the wall clock, like a real server. Setup also turns on its
@@ -79,6 +81,43 @@ func Parallel(t *testing.T) {
 	if os.Getenv("TEST_REDIS_URL") == "" {
 		t.Parallel()
 	}
+}
+
+// Databases is a package's set of database numbers, from which each of its tests takes one
+// that no other running test holds, so that the tests can call t.Parallel with or without
+// TEST_REDIS_URL. Make one per package with NewDatabases; it is safe for concurrent use.
+type Databases struct {
+	free chan int
+}
+
+// NewDatabases returns the set of database numbers (each listed in the package comment).
+// It panics when numbers is empty.
+func NewDatabases(numbers ...int) *Databases {
+	if len(numbers) == 0 {
+		panic("redistest: NewDatabases of no numbers")
+	}
+	d := &Databases{free: make(chan int, len(numbers))}
+	for _, n := range numbers {
+		d.free <- n
+	}
+	return d
+}
+
+// Setup takes a number of d that no running test holds, waiting for one when all are held
+// (it fails tb if tb's context ends first), and returns Setup(tb, number) on it: a clean
+// database of TEST_REDIS_URL's server, or of a miniredis of tb's own without it. The number
+// is d's again once tb and its cleanups have ended (the client closed). A test may take more
+// than one; then d needs more numbers than tests run at once, or they wait on each other.
+func (d *Databases) Setup(tb testing.TB) (*redis.Client, *miniredis.Miniredis) {
+	tb.Helper()
+	var n int
+	select {
+	case n = <-d.free:
+	case <-tb.Context().Done():
+		tb.Fatalf("redistest: none of the package's %d databases was free before the test ended", cap(d.free))
+	}
+	tb.Cleanup(func() { d.free <- n })
+	return Setup(tb, n)
 }
 
 // URL returns a redis:// (or rediss://) URL of rdb's server and database, with its user and

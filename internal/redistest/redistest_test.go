@@ -1,7 +1,10 @@
 package redistest_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -62,5 +65,38 @@ func TestURL(t *testing.T) {
 				t.Errorf("ParseURL(%q) = %+v, want back %+v", tt.want, back, tt.opt)
 			}
 		})
+	}
+}
+
+// TestDatabases: parallel tests that take their database from one Databases never hold a
+// number at once; with one number (this package's), they take turns, each on a clean database.
+func TestDatabases(t *testing.T) {
+	dbs := redistest.NewDatabases(7)
+	var mu sync.Mutex
+	holding, most := 0, 0
+	t.Run("group", func(t *testing.T) {
+		for i := range 3 {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				rdb, _ := dbs.Setup(t)
+				mu.Lock()
+				holding++
+				most = max(most, holding)
+				mu.Unlock()
+				if n, err := rdb.DBSize(t.Context()).Result(); err != nil || n != 0 {
+					t.Errorf("DBSIZE after Setup = %d, %v; want 0", n, err)
+				}
+				if err := rdb.Set(t.Context(), "k", i, 0).Err(); err != nil {
+					t.Error(err)
+				}
+				time.Sleep(20 * time.Millisecond)
+				mu.Lock()
+				holding--
+				mu.Unlock()
+			})
+		}
+	})
+	if most != 1 {
+		t.Errorf("%d tests held the one database at once; want 1", most)
 	}
 }
