@@ -133,6 +133,18 @@ func (c ContactsConfig) DelimiterRune() rune {
 	return 0
 }
 
+// readDefaults sets *delim and *enc, where zero, to the delimiter and encoding this file
+// gives (zero again where it gives none: detect, UTF-8): how Upload and Preview read a
+// contact file they are not told more about.
+func (c ContactsConfig) readDefaults(delim *rune, enc *contactcsv.Encoding) {
+	if *delim == 0 {
+		*delim = c.DelimiterRune()
+	}
+	if *enc == "" {
+		*enc = contactcsv.Encoding(c.Encoding)
+	}
+}
+
 // RetryConfig says when a contact is dialed again.
 type RetryConfig struct {
 	// MaxAttempts is how many times a contact is dialed at most, the first dial included:

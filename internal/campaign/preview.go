@@ -37,12 +37,7 @@ type PreviewOptions struct {
 }
 
 func (o *PreviewOptions) withDefaults(f *File) {
-	if o.Delimiter == 0 {
-		o.Delimiter = f.Contacts.DelimiterRune()
-	}
-	if o.Encoding == "" {
-		o.Encoding = contactcsv.Encoding(f.Contacts.Encoding)
-	}
+	f.Contacts.readDefaults(&o.Delimiter, &o.Encoding)
 	if o.SampleRows <= 0 {
 		o.SampleRows = 10
 	}

@@ -64,12 +64,7 @@ type UploadOptions struct {
 }
 
 func (o *UploadOptions) withDefaults(f *File) {
-	if o.Delimiter == 0 && f.Contacts.Delimiter != "" {
-		o.Delimiter = []rune(f.Contacts.Delimiter)[0]
-	}
-	if o.Encoding == "" {
-		o.Encoding = contactcsv.Encoding(f.Contacts.Encoding)
-	}
+	f.Contacts.readDefaults(&o.Delimiter, &o.Encoding)
 	if o.Enqueuers <= 0 {
 		o.Enqueuers = 32
 	}
