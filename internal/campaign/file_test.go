@@ -20,6 +20,7 @@ import (
 	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/phone"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 const examplePath = "../../campaigns/example.yaml"
@@ -1140,17 +1141,7 @@ func TestAssistantOverridesFor(t *testing.T) {
 // FuzzParse checks that any input parses or fails with a *FileError, and that a File that
 // validates survives the JSON round trip and still validates.
 func FuzzParse(f *testing.F) {
-	seeds, err := filepath.Glob("testdata/*.yaml")
-	if err != nil || len(seeds) == 0 {
-		f.Fatalf("no seeds in testdata/*.yaml: %v", err)
-	}
-	for _, path := range append(seeds, examplePath) {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	testutil.AddFileSeeds(f, "testdata/*.yaml", examplePath)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("fuzz.yaml", data)
 		if err == nil {

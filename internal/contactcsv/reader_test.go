@@ -5,14 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // mustReadAll reads every row of a contact file, returning the header, the rows and the error
@@ -470,17 +470,7 @@ func TestReaderStreams(t *testing.T) {
 // FuzzContactReader checks that any input either reads or fails with a *CSVError, that rows
 // are numbered 1, 2, 3 and that Check agrees with reading row by row.
 func FuzzContactReader(f *testing.F) {
-	seeds, err := filepath.Glob("testdata/*.csv")
-	if err != nil || len(seeds) == 0 {
-		f.Fatalf("no seeds in testdata/*.csv: %v", err)
-	}
-	for _, path := range seeds {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	testutil.AddFileSeeds(f, "testdata/*.csv")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		header, rows, err := mustReadAll(t, string(data), Options{})
 		var ce *CSVError

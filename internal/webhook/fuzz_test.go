@@ -3,27 +3,17 @@ package webhook
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // FuzzServerMessage feeds arbitrary bodies to the receiver (with the attempt lookup on a
 // Redis of its own): it must answer 200 or 400, never panic, and 400 only for bodies
 // interactly.ParseServerMessage refuses. Seeds are testdata/*.json.
 func FuzzServerMessage(f *testing.F) {
-	seeds, err := filepath.Glob("testdata/*.json")
-	if err != nil || len(seeds) == 0 {
-		f.Fatalf("no seeds in testdata/*.json: %v", err)
-	}
-	for _, path := range seeds {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	testutil.AddFileSeeds(f, "testdata/*.json")
 	f.Add([]byte(`{"message":{}}`))
 	f.Add([]byte(`[]`))
 	fx := setup(f)
