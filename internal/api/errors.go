@@ -36,6 +36,18 @@ const (
 	typeUnavailable = "/api/v1/problems/unavailable"
 )
 
+// conflict is the 409 problem titled title: the request conflicts with the state of what it
+// names, and detail says how.
+func conflict(title, detail string) *problem.Problem {
+	return &problem.Problem{Type: typeConflict, Title: title, Status: http.StatusConflict, Detail: detail}
+}
+
+// notFound is the 404 problem titled title ("Campaign not found"); detail says what was
+// looked for and, where it helps, where to find what there is.
+func notFound(title, detail string) *problem.Problem {
+	return &problem.Problem{Type: typeNotFound, Title: title, Status: http.StatusNotFound, Detail: detail}
+}
+
 // badRequestError is a request the API cannot read: a malformed body or parameter.
 type badRequestError struct{ msg string }
 
@@ -125,19 +137,21 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 		}
 		return validation(err, fe)
 	case errors.As(err, &live):
-		return &problem.Problem{Type: typeConflict, Title: "Campaign is live", Status: http.StatusConflict, Detail: strings.ReplaceAll(err.Error(), "--force", "force=true")}
+		return conflict("Campaign is live", strings.ReplaceAll(err.Error(), "--force", "force=true"))
 	case errors.As(err, &contact):
-		return &problem.Problem{Type: typeConflict, Title: "Contact state forbids this", Status: http.StatusConflict, Detail: err.Error()}
+		return conflict("Contact state forbids this", err.Error())
 	case errors.Is(err, campaign.ErrContactNotFound):
-		return &problem.Problem{Type: typeNotFound, Title: "Contact not found", Status: http.StatusNotFound, Detail: err.Error() + "; contacts are numbered by their data row, from 1"}
+		return notFound("Contact not found", err.Error()+"; contacts are numbered by their data row, from 1")
 	case errors.Is(err, campaign.ErrEditConflict):
-		return &problem.Problem{Type: typeConflict, Title: "Edited meanwhile", Status: http.StatusConflict, Detail: err.Error()}
+		return conflict("Edited meanwhile", err.Error())
 	case errors.Is(err, campaign.ErrCampaignNotFound):
-		return &problem.Problem{Type: typeNotFound, Title: "Campaign not found", Status: http.StatusNotFound, Detail: err.Error() + "; GET /api/v1/campaigns lists them"}
+		return notFound("Campaign not found", err.Error()+"; GET /api/v1/campaigns lists them")
 	case errors.As(err, &state):
-		return &problem.Problem{Type: typeConflict, Title: "Campaign state forbids this", Status: http.StatusConflict, Detail: err.Error(), State: string(state.State)}
+		p := conflict("Campaign state forbids this", err.Error())
+		p.State = string(state.State)
+		return p
 	case errors.Is(err, campaign.ErrCampaignCanceled), errors.Is(err, campaign.ErrCampaignPaused):
-		return &problem.Problem{Type: typeConflict, Title: "Campaign state forbids this", Status: http.StatusConflict, Detail: err.Error()}
+		return conflict("Campaign state forbids this", err.Error())
 	case errors.Is(err, operator.ErrNoAPI):
 		return &problem.Problem{Type: typeUnavailable, Title: "Hang-up unavailable", Status: http.StatusServiceUnavailable, Detail: "ending live calls needs INTERACTLY_API_KEY where dialer serve runs; set it there, or cancel without hangup"}
 	case errors.Is(err, operator.ErrNoControlAPI):
@@ -145,17 +159,17 @@ func (s *Server) problemFor(r *http.Request, err error) *problem.Problem {
 	case errors.Is(err, operator.ErrCallNotFound):
 		return &problem.Problem{Type: typeNotFound, Title: "Call not found", Status: http.StatusNotFound, Detail: err.Error() + "; only the calls of this dialer's campaigns can be controlled (GET /api/v1/campaigns/{id}/contacts lists each attempt's callId)"}
 	case errors.Is(err, operator.ErrCallEnded):
-		return &problem.Problem{Type: typeConflict, Title: "Call has ended", Status: http.StatusConflict, Detail: err.Error()}
+		return conflict("Call has ended", err.Error())
 	case errors.As(err, &step):
 		return &problem.Problem{Type: typeUpstream, Title: "Interactly did not answer", Status: http.StatusGatewayTimeout, Detail: err.Error() + "; the control may or may not have reached the call"}
 	case errors.Is(err, operator.ErrCallAPIKey), errors.As(err, &upstream):
 		return &problem.Problem{Type: typeUpstream, Title: "Interactly refused", Status: http.StatusBadGateway, Detail: err.Error()}
 	case errors.Is(err, schedule.ErrScheduleNotFound):
-		return &problem.Problem{Type: typeNotFound, Title: "Schedule not found", Status: http.StatusNotFound, Detail: err.Error() + "; GET /api/v1/schedules lists them"}
+		return notFound("Schedule not found", err.Error()+"; GET /api/v1/schedules lists them")
 	case errors.Is(err, auth.ErrTokenExists):
-		return &problem.Problem{Type: typeConflict, Title: "Token exists", Status: http.StatusConflict, Detail: err.Error()}
+		return conflict("Token exists", err.Error())
 	case errors.Is(err, auth.ErrTokenNotFound):
-		return &problem.Problem{Type: typeNotFound, Title: "Token not found", Status: http.StatusNotFound, Detail: err.Error()}
+		return notFound("Token not found", err.Error())
 	case errors.Is(err, auth.ErrInvalidOption):
 		return validation(err, problem.FieldError{Detail: err.Error()})
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
