@@ -26,10 +26,7 @@ func TestPatchKeepsTheRest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, err := mustParse(t, string(data))
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := mustParse(t, string(data))
 			before := storedForm(t, f)
 			nf, err := f.Patch(map[string]any{"priority": 7})
 			if err != nil {
@@ -72,10 +69,7 @@ rateLimit: {callsPerSecond: 2, maxConcurrentCalls: 5}
 defaultTimezone: America/New_York
 callingWindow: {start: "09:00", end: "17:00", timezone: contact}
 `
-	f, err := mustParse(t, base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustParse(t, base)
 	end := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	tests := []struct {
 		name    string

@@ -28,10 +28,14 @@ const examplePath = "../../campaigns/example.yaml"
 // ignoreSource compares Files by their settings, not by where Parse found them.
 var ignoreSource = cmpopts.IgnoreUnexported(File{})
 
-// mustParse runs what ParseFile runs, on data.
-func mustParse(tb testing.TB, data string) (*File, error) {
+// mustParse runs what ParseFile runs on data, named c.yaml, and fails tb on an error.
+func mustParse(tb testing.TB, data string) *File {
 	tb.Helper()
-	return ParseChecked("c.yaml", []byte(data))
+	f, err := ParseChecked("c.yaml", []byte(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
 }
 
 const minimal = `
@@ -161,6 +165,9 @@ func TestExampleContacts(t *testing.T) {
 }
 
 func TestWithDefaults(t *testing.T) {
+	// The defaults of retry and poll, as the File fields' docs give them.
+	defaultRetry := RetryConfig{MaxAttempts: 3, RetryOn: []Outcome{OutcomeBusy, OutcomeNoAnswer}, Delay: Duration(30 * time.Minute)}
+	defaultPoll := PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)}
 	tests := []struct {
 		name string
 		in   string
@@ -171,14 +178,10 @@ func TestWithDefaults(t *testing.T) {
 			in:   minimal,
 			want: &File{
 				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
-				Contacts: ContactsConfig{NumberColumn: "phone"},
-				Retry: RetryConfig{
-					MaxAttempts: 3,
-					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
-					Delay:       Duration(30 * time.Minute),
-				},
+				Contacts:  ContactsConfig{NumberColumn: "phone"},
+				Retry:     defaultRetry,
 				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
-				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+				Poll:      defaultPoll,
 			},
 		},
 		{
@@ -206,14 +209,10 @@ rateLimit: {callsPerSecond: 0.5}
 `,
 			want: &File{
 				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "GB",
-				Contacts: ContactsConfig{NumberColumn: "phone", Delimiter: "\t"},
-				Retry: RetryConfig{
-					MaxAttempts: 3,
-					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
-					Delay:       Duration(30 * time.Minute),
-				},
+				Contacts:  ContactsConfig{NumberColumn: "phone", Delimiter: "\t"},
+				Retry:     defaultRetry,
 				RateLimit: RateLimitConfig{CallsPerSecond: 0.5, MaxConcurrentCalls: 10},
-				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+				Poll:      defaultPoll,
 			},
 		},
 		{
@@ -237,14 +236,10 @@ notify:
 				},
 				CallerIDStrategy: CallerIDLocal,
 				Contacts:         ContactsConfig{NumberColumn: "phone"},
-				Retry: RetryConfig{
-					MaxAttempts: 3,
-					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
-					Delay:       Duration(30 * time.Minute),
-				},
-				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
-				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
-				EndAt:     ptr(time.Date(2026, 12, 24, 22, 0, 0, 0, time.UTC)),
+				Retry:            defaultRetry,
+				RateLimit:        RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
+				Poll:             defaultPoll,
+				EndAt:            ptr(time.Date(2026, 12, 24, 22, 0, 0, 0, time.UTC)),
 				Notify: &NotifyConfig{
 					URL: "https://example.com/hook", SecretEnv: "DIALER_NOTIFY_SECRET",
 					Events: []string{NotifyContactFinished, NotifyCampaignFinished},
@@ -263,13 +258,9 @@ notify: {url: "http://127.0.0.1:8080/x", secret: k, events: []}
 				PhoneNumberIDs:   []CallerID{{ID: "p1"}, {ID: "p2", Number: "+442079460123"}},
 				CallerIDStrategy: CallerIDRotate,
 				Contacts:         ContactsConfig{NumberColumn: "phone"},
-				Retry: RetryConfig{
-					MaxAttempts: 3,
-					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
-					Delay:       Duration(30 * time.Minute),
-				},
-				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
-				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+				Retry:            defaultRetry,
+				RateLimit:        RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
+				Poll:             defaultPoll,
 				Notify: &NotifyConfig{
 					URL: "http://127.0.0.1:8080/x", Secret: "k",
 					Events: []string{NotifyContactFinished, NotifyCampaignFinished},
@@ -281,24 +272,17 @@ notify: {url: "http://127.0.0.1:8080/x", secret: k, events: []}
 			in:   minimal + "notify: {url: \"https://example.com/hook\", events: [campaign.finished]}\n",
 			want: &File{
 				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
-				Contacts: ContactsConfig{NumberColumn: "phone"},
-				Retry: RetryConfig{
-					MaxAttempts: 3,
-					RetryOn:     []Outcome{OutcomeBusy, OutcomeNoAnswer},
-					Delay:       Duration(30 * time.Minute),
-				},
+				Contacts:  ContactsConfig{NumberColumn: "phone"},
+				Retry:     defaultRetry,
 				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
-				Poll:      PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)},
+				Poll:      defaultPoll,
 				Notify:    &NotifyConfig{URL: "https://example.com/hook", Events: []string{NotifyCampaignFinished}},
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := mustParse(t, tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := mustParse(t, tt.in)
 			if diff := cmp.Diff(tt.want, got, ignoreSource); diff != "" {
 				t.Errorf("File (-want +got):\n%s", diff)
 			}
@@ -1011,7 +995,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := mustParse(t, tt.in)
+			_, err := ParseChecked("c.yaml", []byte(tt.in))
 			var got *FileError
 			if !errors.As(err, &got) {
 				t.Fatalf("error = %v, want a *FileError", err)
@@ -1206,10 +1190,7 @@ callingWindow:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := mustParse(t, tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := mustParse(t, tt.in)
 			if diff := cmp.Diff(tt.want, f.CallingWindow); diff != "" {
 				t.Errorf("CallingWindow (-want +got):\n%s", diff)
 			}
@@ -1267,10 +1248,7 @@ callingWindow: {start: "09:00", end: "19:00", timezone: contact, timezoneColumn:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := mustParse(t, tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := mustParse(t, tt.in)
 			zones, source, err := f.ContactZones(tt.e164, tt.vars)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
@@ -1321,13 +1299,10 @@ func TestParseFileSuppressionFiles(t *testing.T) {
 // TestFileJSONWindow checks the new keys survive the JSON round trip the Store puts a File
 // through.
 func TestFileJSONWindow(t *testing.T) {
-	f, err := mustParse(t, minimal+`defaultTimezone: America/New_York
+	f := mustParse(t, minimal+`defaultTimezone: America/New_York
 callingWindow: {days: [sat], start: "10:00", end: "14:00", timezone: contact, timezoneColumn: tz}
 suppressionFiles: [/lists/dnc.csv]
 `)
-	if err != nil {
-		t.Fatal(err)
-	}
 	roundTripJSON(t, f, `"defaultTimezone":"America/New_York","callingWindow":{"days":["sat"],"start":"10:00","end":"14:00","timezone":"contact","timezoneColumn":"tz"},"suppressionFiles":["/lists/dnc.csv"]`)
 }
 
@@ -1376,10 +1351,7 @@ startAt: 2026-12-01T09:00:00-05:00
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := mustParse(t, tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := mustParse(t, tt.in)
 			if diff := cmp.Diff(tt.want, f.FrequencyCap); diff != "" {
 				t.Errorf("FrequencyCap (-want +got):\n%s", diff)
 			}
@@ -1402,19 +1374,13 @@ startAt: 2026-12-01T09:00:00-05:00
 }
 
 func TestFileJSONFrequencyCap(t *testing.T) {
-	f, err := mustParse(t, minimal+`frequencyCap: {maxCalls: 3, per: 24h}
+	f := mustParse(t, minimal+`frequencyCap: {maxCalls: 3, per: 24h}
 startAt: 2026-12-01T09:00:00-05:00
 `)
-	if err != nil {
-		t.Fatal(err)
-	}
 	roundTripJSON(t, f, `"frequencyCap":{"maxCalls":3,"per":"24h"},"startAt":"2026-12-01T09:00:00-05:00"`)
 
 	// Without the keys, the JSON leaves them out.
-	f, err = mustParse(t, minimal)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f = mustParse(t, minimal)
 	data, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)
@@ -1467,10 +1433,7 @@ phoneNumberIds:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := mustParse(t, tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := mustParse(t, tt.in)
 			got := f.CallerIDs()
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("CallerIDs() (-want +got):\n%s", diff)
@@ -1489,16 +1452,13 @@ phoneNumberIds:
 // TestFileJSONCallerIDsAndNotify checks the caller-ID, endAt and notify keys survive the JSON
 // round trip the Store puts a File through.
 func TestFileJSONCallerIDsAndNotify(t *testing.T) {
-	f, err := mustParse(t, minimalPool+`phoneNumberIds: [{id: p1, number: "+14155550100"}, {id: p2, number: "415 555 0101", maxConcurrentCalls: 2}]
+	f := mustParse(t, minimalPool+`phoneNumberIds: [{id: p1, number: "+14155550100"}, {id: p2, number: "415 555 0101", maxConcurrentCalls: 2}]
 callerIdStrategy: local
 callerIdMaxConcurrentCalls: 1
 startAt: 2026-12-01T09:00:00-05:00
 endAt: 2026-12-24T17:00:00-05:00
 notify: {url: "https://example.com/hook", secretEnv: HOOK_SECRET}
 `)
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := roundTripJSON(t, f,
 		`"phoneNumberIds":[{"id":"p1","number":"+14155550100"},{"id":"p2","number":"+14155550101","maxConcurrentCalls":2}],"callerIdStrategy":"local","callerIdMaxConcurrentCalls":1`,
 		`"endAt":"2026-12-24T17:00:00-05:00","notify":{"url":"https://example.com/hook","secretEnv":"HOOK_SECRET","events":["contact.finished","campaign.finished"]}`)
@@ -1515,10 +1475,7 @@ notify: {url: "https://example.com/hook", secretEnv: HOOK_SECRET}
 // Store keeps still holds the secret (the sender needs it).
 func TestNotifySecretRedacted(t *testing.T) {
 	const secret, password, token = "hmac-s3cret-7f41d0", "url-pw-93ac", "tok-5e2b"
-	f, err := mustParse(t, minimal+"notify:\n  url: https://ops:"+password+"@hooks.example.com/dialer?token="+token+"\n  secret: "+secret+"\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustParse(t, minimal+"notify:\n  url: https://ops:"+password+"@hooks.example.com/dialer?token="+token+"\n  secret: "+secret+"\n")
 	var out []string
 	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
 		out = append(out, fmt.Sprintf(format, f), fmt.Sprintf(format, *f), fmt.Sprintf(format, f.Notify))
@@ -1555,7 +1512,7 @@ func TestNotifySecretRedacted(t *testing.T) {
 // The rate's bounds are accepted; TestParseErrors has the rates just outside them.
 func TestRateBoundsAccepted(t *testing.T) {
 	for _, cps := range []string{"0.000278", "0.0002777777777777778", "1000"} {
-		f, err := mustParse(t, minimal+"rateLimit:\n  callsPerSecond: "+cps+"\n")
+		f, err := ParseChecked("c.yaml", []byte(minimal+"rateLimit:\n  callsPerSecond: "+cps+"\n"))
 		if err != nil {
 			t.Errorf("callsPerSecond %s: %v", cps, err)
 			continue
