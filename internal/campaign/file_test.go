@@ -168,6 +168,18 @@ func TestWithDefaults(t *testing.T) {
 	// The defaults of retry and poll, as the File fields' docs give them.
 	defaultRetry := RetryConfig{MaxAttempts: 3, RetryOn: []Outcome{OutcomeBusy, OutcomeNoAnswer}, Delay: Duration(30 * time.Minute)}
 	defaultPoll := PollConfig{Interval: Duration(5 * time.Second), AnalysisWait: Duration(30 * time.Second)}
+	// minimalWith is minimal with every default filled in, then changed by edit.
+	minimalWith := func(edit func(f *File)) *File {
+		f := &File{
+			Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
+			Contacts:  ContactsConfig{NumberColumn: "phone"},
+			Retry:     defaultRetry,
+			RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
+			Poll:      defaultPoll,
+		}
+		edit(f)
+		return f
+	}
 	tests := []struct {
 		name string
 		in   string
@@ -176,13 +188,7 @@ func TestWithDefaults(t *testing.T) {
 		{
 			name: "everything left out",
 			in:   minimal,
-			want: &File{
-				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
-				Contacts:  ContactsConfig{NumberColumn: "phone"},
-				Retry:     defaultRetry,
-				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
-				Poll:      defaultPoll,
-			},
+			want: minimalWith(func(*File) {}),
 		},
 		{
 			name: "written zeros and empty lists are kept",
@@ -193,13 +199,10 @@ retry:
 poll:
   analysisWait: 0s
 `,
-			want: &File{
-				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
-				Contacts:  ContactsConfig{NumberColumn: "phone"},
-				Retry:     RetryConfig{MaxAttempts: 3, RetryOn: []Outcome{}},
-				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
-				Poll:      PollConfig{Interval: Duration(5 * time.Second)},
-			},
+			want: minimalWith(func(f *File) {
+				f.Retry = RetryConfig{MaxAttempts: 3, RetryOn: []Outcome{}}
+				f.Poll = PollConfig{Interval: Duration(5 * time.Second)}
+			}),
 		},
 		{
 			name: "region is upper-cased, tab delimiter, fractional rate",
@@ -207,13 +210,11 @@ poll:
 defaultRegion: gb
 rateLimit: {callsPerSecond: 0.5}
 `,
-			want: &File{
-				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "GB",
-				Contacts:  ContactsConfig{NumberColumn: "phone", Delimiter: "\t"},
-				Retry:     defaultRetry,
-				RateLimit: RateLimitConfig{CallsPerSecond: 0.5, MaxConcurrentCalls: 10},
-				Poll:      defaultPoll,
-			},
+			want: minimalWith(func(f *File) {
+				f.DefaultRegion = "GB"
+				f.Contacts.Delimiter = "\t"
+				f.RateLimit.CallsPerSecond = 0.5
+			}),
 		},
 		{
 			name: "pool, local, notify without events, endAt",
@@ -270,14 +271,9 @@ notify: {url: "http://127.0.0.1:8080/x", secret: k, events: []}
 		{
 			name: "one event kept",
 			in:   minimal + "notify: {url: \"https://example.com/hook\", events: [campaign.finished]}\n",
-			want: &File{
-				Name: "flu", AssistantID: "a1", PhoneNumberID: "p1", CallerIDStrategy: CallerIDRotate, DefaultRegion: "US",
-				Contacts:  ContactsConfig{NumberColumn: "phone"},
-				Retry:     defaultRetry,
-				RateLimit: RateLimitConfig{CallsPerSecond: 1, MaxConcurrentCalls: 10},
-				Poll:      defaultPoll,
-				Notify:    &NotifyConfig{URL: "https://example.com/hook", Events: []string{NotifyCampaignFinished}},
-			},
+			want: minimalWith(func(f *File) {
+				f.Notify = &NotifyConfig{URL: "https://example.com/hook", Events: []string{NotifyCampaignFinished}}
+			}),
 		},
 	}
 	for _, tt := range tests {
