@@ -410,31 +410,28 @@ func TestNextOpeningProperty(t *testing.T) {
 	}
 }
 
+// BenchmarkNextOpening measures NextOpening from a Friday evening in New York; Never is the
+// worst case: a year searched for an overlap that is not there.
 func BenchmarkNextOpening(b *testing.B) {
-	w := mustNew(b, weekdays, "09:00", "19:00")
-	locs := mustLocs(b, "America/New_York", "America/Los_Angeles")
-	from := at(b, "America/New_York", "2026-03-06 19:00")
-	for b.Loop() {
-		w.NextOpening(from, locs)
+	tollFree, err := ZonesForNumber("+18005550100")
+	if err != nil {
+		b.Fatal(err)
 	}
-}
-
-func BenchmarkNextOpeningTollFree(b *testing.B) {
-	w := mustNew(b, nil, "08:00", "21:00")
-	locs, _ := ZonesForNumber("+18005550100")
 	from := at(b, "America/New_York", "2026-03-06 19:00")
-	for b.Loop() {
-		w.NextOpening(from, locs)
-	}
-}
-
-// BenchmarkNextOpeningNever is the worst case: a year searched for an overlap that is not there.
-func BenchmarkNextOpeningNever(b *testing.B) {
-	w := mustNew(b, nil, "09:00", "17:00")
-	locs, _ := ZonesForNumber("+18005550100")
-	from := at(b, "America/New_York", "2026-03-06 19:00")
-	for b.Loop() {
-		w.NextOpening(from, locs)
+	for _, bb := range []struct {
+		name string
+		w    *Window
+		locs []*time.Location
+	}{
+		{"Coasts", mustNew(b, weekdays, "09:00", "19:00"), mustLocs(b, "America/New_York", "America/Los_Angeles")},
+		{"TollFree", mustNew(b, nil, "08:00", "21:00"), tollFree},
+		{"Never", mustNew(b, nil, "09:00", "17:00"), tollFree},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			for b.Loop() {
+				bb.w.NextOpening(from, bb.locs)
+			}
+		})
 	}
 }
 
