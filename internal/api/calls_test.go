@@ -16,6 +16,7 @@ import (
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/problem"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
@@ -30,13 +31,7 @@ func TestCallControl(t *testing.T) {
 	clock := testutil.NewClock(testutil.Now())
 	const westKey = "sk-api-calls-west-9z8y7x"
 	var dialWith func(client *interactly.Client, campaignID string, n int) string
-	sim, err := simulator.New(simulator.Config{APIKey: simKey, Accounts: map[string]string{"west": westKey}, Now: clock.Now, RingMin: time.Second, TalkMin: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
+	sim, srv := simtest.Serve(t, simulator.Config{APIKey: simKey, Accounts: map[string]string{"west": westKey}, Now: clock.Now, RingMin: time.Second, TalkMin: time.Hour})
 	client, err := interactly.New(interactly.Config{BaseURL: srv.URL, APIKey: simKey})
 	if err != nil {
 		t.Fatal(err)
