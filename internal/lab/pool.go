@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -81,11 +82,17 @@ func (p *Pool) Start(n int) error {
 	return nil
 }
 
+// errStopped is StartOne's error once Stop has been called.
+var errStopped = errors.New("the pool is stopped")
+
 // StartOne starts one more worker and returns its name. The error is creating its log file
-// or starting the process.
+// or starting the process, or says that Stop has been called.
 func (p *Pool) StartOne() (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stopping {
+		return "", errStopped
+	}
 	w := &poolProc{PoolWorker: PoolWorker{Name: p.cfg.Prefix + strconv.Itoa(len(p.all)+1)}, done: make(chan struct{})}
 	cmd := exec.Command(p.cfg.Bin, append([]string{"--name", w.Name}, p.cfg.Args...)...)
 	cmd.Env = p.cfg.Env
@@ -129,20 +136,16 @@ func (p *Pool) watch(w *poolProc, f *os.File) {
 		p.live = removeProc(p.live, w)
 		p.unexpected = append(p.unexpected, fmt.Sprintf("%s exited by itself after %s: %v; its last lines:\n%s",
 			w.Name, time.Since(w.Started).Round(time.Second), w.err, w.tail(10)))
+		if len(p.unexpected) == 1 {
+			close(p.exited)
+		}
 	}
 	p.mu.Unlock()
 	close(w.done)
-	if expected {
-		return
-	}
-	select {
-	case <-p.exited:
-	default:
-		close(p.exited)
-	}
-	if p.cfg.Replace && !stopping {
+	if !expected && p.cfg.Replace && !stopping {
 		p.logf("worker %s exited by itself (%v); starting another", w.Name, w.err)
-		if _, err := p.StartOne(); err != nil {
+		// Stop may come meanwhile: then StartOne starts none, and that is no failure.
+		if _, err := p.StartOne(); err != nil && !errors.Is(err, errStopped) {
 			p.logf("could not replace %s: %v", w.Name, err)
 		}
 	}
