@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -43,4 +44,52 @@ func cutNumber(s string) (string, int, bool) {
 		return "", 0, false
 	}
 	return s[:i], v, true
+}
+
+// The call metadata keys that name the attempt a call was placed for: the campaign ID as
+// text, the contact and attempt numbers as numbers.
+const (
+	metaCampaign = "campaignId"
+	metaContact  = "contactId"
+	metaAttempt  = "attempt"
+)
+
+// PutMetadata writes r into m, the metadata of the call placed for r (campaignId, contactId,
+// attempt), where AttemptFromMetadata reads it back from the call's webhook events.
+func (r AttemptRef) PutMetadata(m map[string]any) {
+	m[metaCampaign], m[metaContact], m[metaAttempt] = r.CampaignID, r.ContactID, r.Attempt
+}
+
+// AttemptFromMetadata reads the attempt that PutMetadata wrote into a call's metadata, as
+// Interactly echoes it: a non-empty campaignId, and contactId and attempt whole numbers of at
+// least 1, each a JSON number (float64 or json.Number), an int or a string of digits. It
+// reports false when one is missing or not so (a call the dialer did not place).
+func AttemptFromMetadata(m map[string]any) (AttemptRef, bool) {
+	id, _ := m[metaCampaign].(string)
+	contact, ok1 := metadataInt(m[metaContact])
+	attempt, ok2 := metadataInt(m[metaAttempt])
+	if id == "" || !ok1 || !ok2 || contact < 1 || attempt < 1 {
+		return AttemptRef{}, false
+	}
+	return AttemptRef{CampaignID: id, ContactID: contact, Attempt: attempt}, true
+}
+
+// metadataInt reads a whole number from a metadata value decoded from JSON.
+func metadataInt(v any) (int, bool) {
+	switch v := v.(type) {
+	case float64:
+		if v != float64(int(v)) {
+			return 0, false
+		}
+		return int(v), true
+	case int:
+		return v, true
+	case string:
+		n, err := strconv.Atoi(v)
+		return n, err == nil
+	case json.Number:
+		n, err := strconv.Atoi(string(v))
+		return n, err == nil
+	}
+	return 0, false
 }

@@ -1,6 +1,9 @@
 package campaign
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // TestParseAttemptRef reads attempts from their dial task IDs (which are also semaphore
 // holder names and EndedChannel messages), and refuses what is not one.
@@ -24,6 +27,40 @@ func TestParseAttemptRef(t *testing.T) {
 			if s := got.String(); s != tc.s {
 				t.Errorf("ParseAttemptRef(%q).String() = %q", tc.s, s)
 			}
+		}
+	}
+}
+
+// TestAttemptFromMetadata reads back what PutMetadata writes, in every form a JSON echo of it
+// takes, and refuses metadata that names no attempt.
+func TestAttemptFromMetadata(t *testing.T) {
+	ref := AttemptRef{CampaignID: "c1", ContactID: 12, Attempt: 3}
+	put := map[string]any{"team": "x"}
+	ref.PutMetadata(put)
+	for _, tc := range []struct {
+		name string
+		m    map[string]any
+		ok   bool
+	}{
+		{"as put", put, true},
+		{"JSON numbers", map[string]any{"campaignId": "c1", "contactId": 12.0, "attempt": 3.0}, true},
+		{"json.Number", map[string]any{"campaignId": "c1", "contactId": json.Number("12"), "attempt": json.Number("3")}, true},
+		{"strings", map[string]any{"campaignId": "c1", "contactId": "12", "attempt": "3"}, true},
+		{"no campaign", map[string]any{"contactId": 12, "attempt": 3}, false},
+		{"campaign not text", map[string]any{"campaignId": 1, "contactId": 12, "attempt": 3}, false},
+		{"fraction", map[string]any{"campaignId": "c1", "contactId": 12.5, "attempt": 3}, false},
+		{"contact 0", map[string]any{"campaignId": "c1", "contactId": 0, "attempt": 3}, false},
+		{"attempt not a number", map[string]any{"campaignId": "c1", "contactId": 12, "attempt": "three"}, false},
+		{"attempt missing", map[string]any{"campaignId": "c1", "contactId": 12}, false},
+		{"nil", nil, false},
+	} {
+		got, ok := AttemptFromMetadata(tc.m)
+		want := AttemptRef{}
+		if tc.ok {
+			want = ref
+		}
+		if got != want || ok != tc.ok {
+			t.Errorf("%s: AttemptFromMetadata(%v) = %v, %v; want %v, %v", tc.name, tc.m, got, ok, want, tc.ok)
 		}
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
@@ -164,7 +163,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // handle acts on one server message.
 func (h *Handler) handle(r *http.Request, msg *interactly.ServerMessage, received time.Time) error {
-	ref, ok := attemptOf(msg.Call)
+	ref, ok := campaign.AttemptFromMetadata(msg.Call.Metadata)
 	if !ok {
 		h.log.Debug("webhook of a call the dialer did not place; ignored", "type", msg.Type, "call", msg.Call.ID)
 		return nil
@@ -193,32 +192,3 @@ func (h *Handler) handle(r *http.Request, msg *interactly.ServerMessage, receive
 	return nil
 }
 
-// attemptOf reads the attempt from a call's metadata, which the dialer puts on each call it
-// places (campaignId, contactId, attempt; the numbers as JSON numbers or strings).
-func attemptOf(call *interactly.Call) (campaign.AttemptRef, bool) {
-	m := call.Metadata
-	id, _ := m["campaignId"].(string)
-	contact, ok1 := intOf(m["contactId"])
-	attempt, ok2 := intOf(m["attempt"])
-	if id == "" || !ok1 || !ok2 || contact < 1 || attempt < 1 {
-		return campaign.AttemptRef{}, false
-	}
-	return campaign.AttemptRef{CampaignID: id, ContactID: contact, Attempt: attempt}, true
-}
-
-func intOf(v any) (int, bool) {
-	switch v := v.(type) {
-	case float64:
-		if v != float64(int(v)) {
-			return 0, false
-		}
-		return int(v), true
-	case string:
-		n, err := strconv.Atoi(v)
-		return n, err == nil
-	case json.Number:
-		n, err := strconv.Atoi(string(v))
-		return n, err == nil
-	}
-	return 0, false
-}
