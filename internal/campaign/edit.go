@@ -136,10 +136,10 @@ func (f *File) Changes(to *File) ([]string, error) {
 	return out, nil
 }
 
-// flat maps each setting of EditableKeys in f, as a dotted key, to its value in JSON; a
-// list is one value.
+// flat maps each setting of EditableKeys in f (its Settings), as a dotted key, to its value
+// in JSON; a list is one value.
 func (f *File) flat() (map[string]string, error) {
-	doc, err := f.doc()
+	settings, err := f.Settings()
 	if err != nil {
 		return nil, err
 	}
@@ -155,10 +155,8 @@ func (f *File) flat() (map[string]string, error) {
 		j, _ := json.Marshal(v)
 		out[key] = string(j)
 	}
-	for _, k := range EditableKeys {
-		if v, ok := doc[k]; ok {
-			walk(k, v)
-		}
+	for k, v := range settings {
+		walk(k, v)
 	}
 	return out, nil
 }
