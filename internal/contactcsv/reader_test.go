@@ -252,6 +252,29 @@ func TestReader(t *testing.T) {
 			err:  &CSVError{Line: 1, Column: 12, Msg: `header names columns 1 and 3 both "phone"; rename one of them`},
 		},
 		{
+			name:      "short last row (Check counts it)",
+			in:        "name,phone\nAda,1\nBob\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+			rows: []*Row{
+				{Index: 1, Line: 2, Fields: []string{"Ada", "1"}},
+				{Index: 2, Line: 3, Fields: []string{"Bob"}, Problem: "row has 1 fields, header has 2"},
+			},
+		},
+		{
+			name:      "quote never closed in the last row (Check counts the row before)",
+			in:        "name,phone\nAda,1\nBob,\"2\n",
+			wantDelim: ',',
+			header:    []string{"name", "phone"},
+			rows:      []*Row{{Index: 1, Line: 2, Fields: []string{"Ada", "1"}}},
+			err:       &CSVError{Line: 3, Msg: `a quoted field in the record starting on this line is never closed; add the closing "`},
+		},
+		{
+			name: "empty file without a path",
+			in:   "",
+			err:  &CSVError{Msg: "file is empty; its first line must be a header naming the columns, e.g. First Name,phone"},
+		},
+		{
 			name: "broken header",
 			in:   "na\"me,phone\n",
 			err:  &CSVError{Line: 1, Column: 3, Msg: `bare " in non-quoted field; quote the field and double the quote inside it, e.g. "say ""hi"""`},
@@ -268,6 +291,14 @@ func TestReader(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.rows, rows); diff != "" {
 				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			// Check counts the rows and finds the error that reading them does.
+			n, err := Check(strings.NewReader(tt.in), tt.opt)
+			if n != len(tt.rows) {
+				t.Errorf("Check: rows = %d, want %d", n, len(tt.rows))
+			}
+			if diff := cmp.Diff(tt.err, err); diff != "" {
+				t.Errorf("Check: error (-want +got):\n%s", diff)
 			}
 			if tt.wantDelim == 0 {
 				return
@@ -382,30 +413,6 @@ func TestRowDynamicVariables(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, tt.row.DynamicVariables(header)); diff != "" {
 				t.Errorf("DynamicVariables (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestCheck(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		rows int
-		err  error
-	}{
-		{"good", "name,phone\nAda,1\nBob\n", 2, nil},
-		{"broken", "name,phone\nAda,1\nBob,\"2\n", 1, &CSVError{Line: 3, Msg: `a quoted field in the record starting on this line is never closed; add the closing "`}},
-		{"no header", "", 0, &CSVError{Msg: "file is empty; its first line must be a header naming the columns, e.g. First Name,phone"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rows, err := Check(strings.NewReader(tt.in), Options{})
-			if rows != tt.rows {
-				t.Errorf("rows = %d, want %d", rows, tt.rows)
-			}
-			if diff := cmp.Diff(tt.err, err); diff != "" {
-				t.Errorf("error (-want +got):\n%s", diff)
 			}
 		})
 	}
