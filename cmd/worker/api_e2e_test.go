@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
-	"net/http/httptest"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -17,8 +15,10 @@ import (
 
 	"github.com/dialerhq/dialer/internal/api/apitest"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 )
 
 // TestAPIEndToEnd drives a campaign through the built dialer serve's API alone, with two
@@ -42,15 +42,12 @@ func TestAPIEndToEnd(t *testing.T) {
 			script[n] = []string{"busy", "completed"}
 		}
 	}
-	sim, err := simulator.New(simulator.Config{
+	_, simSrv := simtest.Serve(t, simulator.Config{
 		APIKey: apiKey, Script: script, Seed: 3,
 		RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
 		TalkMin: 200 * time.Millisecond, TalkMax: 400 * time.Millisecond, AnalysisDelay: 50 * time.Millisecond,
 	})
-	must(t, err)
-	simSrv := httptest.NewServer(sim)
-	defer simSrv.Close()
-	env := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+simSrv.URL, "INTERACTLY_API_KEY="+apiKey)
+	env := commandEnv(redisURL, simSrv.URL, apiKey)
 
 	// Tokens exist before serve starts, so even its loopback address asks for them.
 	token := map[string]string{}
@@ -101,11 +98,7 @@ func TestAPIEndToEnd(t *testing.T) {
 	}
 
 	for _, name := range []string{"w1", "w2"} {
-		w := startWorker(t, workerBin, env, name)
-		defer func() {
-			_ = w.cmd.Process.Signal(syscall.SIGTERM)
-			_ = w.cmd.Wait()
-		}()
+		startWorker(t, workerBin, env, name)
 	}
 	if status, _, _ := c.Do(t, "POST", "/api/v1/campaigns/"+id+"/pause", token["read"], "", nil); status != 403 {
 		t.Errorf("pause with a read token: %d", status)
@@ -211,7 +204,7 @@ func startServe(t *testing.T, dialer string, env []string, secrets ...string) st
 	stderr, err := cmd.StderrPipe()
 	must(t, err)
 	must(t, cmd.Start())
-	logs := &syncBuffer{}
+	logs := &lab.LockedBuffer{}
 	addr := make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`dialer serve on (\S+):`)

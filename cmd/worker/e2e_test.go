@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 )
@@ -188,7 +188,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	const apiKey = "e2e-secret-key-3f9a"
-	sim, err := simulator.New(simulator.Config{
+	sim, srv := simtest.Serve(t, simulator.Config{
 		APIKey: apiKey, Script: script, Seed: 7,
 		RingMin: 200 * time.Millisecond, RingMax: 400 * time.Millisecond,
 		// Calls long enough that stopping a worker finds one live.
@@ -199,11 +199,6 @@ func TestEndToEnd(t *testing.T) {
 			Slow: 0.05, SlowDelay: 500 * time.Millisecond,
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
 
 	dir := t.TempDir()
 	campaignPath := filepath.Join(dir, "e2e.yaml")
@@ -218,10 +213,8 @@ func TestEndToEnd(t *testing.T) {
 	must(t, os.WriteFile(campaignPath, []byte(e2eCampaign), 0o600))
 	must(t, os.WriteFile(contactsPath, csvBuf.Bytes(), 0o600))
 
-	env := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
-	out, stderr := runCommand(t, env, dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	id := lines[len(lines)-1]
+	env := commandEnv(redisURL, srv.URL, apiKey)
+	id, stderr := upload(t, env, dialer, campaignPath, contactsPath)
 	if !strings.Contains(stderr, "30 rows: 28 dialable, 1 invalid, 1 duplicate") {
 		t.Errorf("upload summary on stderr = %q", stderr)
 	}
@@ -230,11 +223,6 @@ func TestEndToEnd(t *testing.T) {
 	for _, name := range []string{"w1", "w2"} {
 		workers[name] = startWorker(t, workerBin, env, name)
 	}
-	defer func() {
-		for _, w := range workers {
-			_ = w.cmd.Process.Kill()
-		}
-	}()
 
 	// Stop w1 while it has a call live, and start w3 in its place: the call must be resumed
 	// by another worker, not dialed again.
@@ -246,18 +234,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	workers["w3"] = startWorker(t, workerBin, env, "w3")
 
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		st, err := store.Status(t.Context(), id)
-		must(t, err)
-		if st.Done {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("campaign not done after 2 minutes: %+v", st)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitDone(t, store, id, 2*time.Minute)
 	for _, name := range []string{"w2", "w3"} {
 		w := workers[name]
 		must(t, w.cmd.Process.Signal(syscall.SIGTERM))
@@ -292,7 +269,7 @@ func TestEndToEnd(t *testing.T) {
 	checkRetryGaps(t, sim.Dials(), 500*time.Millisecond)
 
 	// Status, as JSON.
-	out, _ = runCommand(t, env, dialer, "status", id, "--json")
+	out, _ := runCommand(t, env, dialer, "status", id, "--json")
 	var st struct {
 		CampaignID string         `json:"campaignId"`
 		Total      int            `json:"total"`
@@ -361,11 +338,7 @@ func TestEndToEnd(t *testing.T) {
 	if stats.Dials != wantDials {
 		t.Errorf("simulator saw %d dials, want %d", stats.Dials, wantDials)
 	}
-	for key, n := range stats.DialsByKey {
-		if n > 1 {
-			t.Errorf("attempt %s dialed %d times", key, n)
-		}
-	}
+	checkDialedOnce(t, stats)
 	if stats.MaxDialsInOneSecond > 4 {
 		t.Errorf("%d dials began within one second; callsPerSecond is 4", stats.MaxDialsInOneSecond)
 	}
@@ -412,6 +385,8 @@ type workerProc struct {
 	logs *bytes.Buffer // read only after cmd.Wait
 }
 
+// startWorker starts the built worker bin as name with env and the extra flags args. When
+// the test ends it is killed, unless the test has waited for it to exit.
 func startWorker(t *testing.T, bin string, env []string, name string, args ...string) *workerProc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"--name", name, "--log-level", "info", "--shutdown-timeout", "200ms"}, args...)...)
@@ -419,7 +394,58 @@ func startWorker(t *testing.T, bin string, env []string, name string, args ...st
 	w := &workerProc{cmd: cmd, logs: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = w.logs, w.logs
 	must(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
 	return w
+}
+
+// commandEnv is the environment of a command under test: this process's, with REDIS_URL,
+// INTERACTLY_BASE_URL and INTERACTLY_API_KEY set, then more ("NAME=value", …).
+func commandEnv(redisURL, baseURL, apiKey string, more ...string) []string {
+	env := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+baseURL, "INTERACTLY_API_KEY="+apiKey)
+	return append(env, more...)
+}
+
+// upload runs the built dialer's upload of a campaign file and a contact file with env and
+// returns the campaign ID it printed last and what it wrote on stderr.
+func upload(t *testing.T, env []string, dialer, campaignPath, contactsPath string) (id, stderr string) {
+	t.Helper()
+	out, stderr := runCommand(t, env, dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1], stderr
+}
+
+// waitDone polls campaign id's status until it is done and returns it; it fails the test,
+// with the last status, when within passes first.
+func waitDone(t *testing.T, store *campaign.Store, id string, within time.Duration) *campaign.Status {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		st, err := store.Status(t.Context(), id)
+		must(t, err)
+		if st.Done {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign %s not done after %s: %+v", id, within, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkDialedOnce fails the test for every attempt the simulator saw dialed more than once
+// (by its idempotency key).
+func checkDialedOnce(t *testing.T, stats simulator.Stats) {
+	t.Helper()
+	for key, n := range stats.DialsByKey {
+		if n > 1 {
+			t.Errorf("attempt %s dialed %d times", key, n)
+		}
+	}
 }
 
 // liveCall is an attempt whose call was live.

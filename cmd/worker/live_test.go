@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +16,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -140,33 +139,19 @@ func (rig *liveRig) liveSim(t *testing.T, cfg simulator.Config, webhooks bool, l
 	if webhooks {
 		cfg.Webhooks = simulator.WebhookConfig{URL: rig.serveURL + "/webhooks/interactly", Secret: liveSecret, Loss: loss}
 	}
-	sim, err := simulator.New(cfg)
-	must(t, err)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
+	sim, srv := simtest.Serve(t, cfg)
 	return sim, srv.URL
 }
 
+// env is the environment of the commands of a subtest whose simulator is at simURL.
 func (rig *liveRig) env(simURL string) []string {
-	return append(os.Environ(), "REDIS_URL="+rig.redisURL, "INTERACTLY_BASE_URL="+simURL, "INTERACTLY_API_KEY="+liveAPIKey)
+	return commandEnv(rig.redisURL, simURL, liveAPIKey)
 }
 
 // upload writes a campaign file (yaml) and a contact file of numbers and uploads them.
 func (rig *liveRig) upload(t *testing.T, env []string, yaml string, numbers []string) string {
 	t.Helper()
-	dir := t.TempDir()
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	_ = cw.Write([]string{"name", "phone"})
-	for i, n := range numbers {
-		_ = cw.Write([]string{fmt.Sprintf("Patient %d", i+1), n})
-	}
-	cw.Flush()
-	must(t, os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(yaml), 0o600))
-	must(t, os.WriteFile(filepath.Join(dir, "c.csv"), buf.Bytes(), 0o600))
-	out, _ := runCommand(t, env, rig.dialer, "upload", "--campaign", filepath.Join(dir, "c.yaml"), "--contacts", filepath.Join(dir, "c.csv"))
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	return lines[len(lines)-1]
+	return uploadNumbers(t, env, rig.dialer, t.TempDir(), "live", yaml, numbers)
 }
 
 // workers starts n worker processes with the extra flags args, stopped when the test ends.
@@ -191,19 +176,14 @@ func (rig *liveRig) workers(t *testing.T, env []string, n int, args ...string) [
 	return ws
 }
 
-func (rig *liveRig) waitDone(t *testing.T, id string, within time.Duration) *campaign.Status {
+// checkScripted fails the test for every number of want whose row of report (reportRows)
+// did not end at want's outcome after want's attempts (as scripted returns them).
+func checkScripted(t *testing.T, report map[string]map[string]string, want map[string][2]string) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		st, err := rig.store.Status(t.Context(), id)
-		must(t, err)
-		if st.Done {
-			return st
+	for num, w := range want {
+		if row := report[num]; row["outcome"] != w[0] || row["attempts"] != w[1] {
+			t.Errorf("%s: outcome %q after %s attempts, want %q after %s", num, row["outcome"], row["attempts"], w[0], w[1])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("campaign not done after %s: %+v", within, st)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -238,12 +218,6 @@ rateLimit: {callsPerSecond: %d, maxConcurrentCalls: %d}
 poll: {interval: %s, analysisWait: 3s}
 `
 
-// reportOf reads campaign id's report as phone_e164 -> row (column name -> cell).
-func (rig *liveRig) reportOf(t *testing.T, env []string, id string) map[string]map[string]string {
-	t.Helper()
-	return reportRows(t, env, rig.dialer, id)
-}
-
 // reportRows reads campaign id's report, written by the built dialer, as phone_e164 -> row
 // (column name -> cell).
 func reportRows(t *testing.T, env []string, dialer, id string) map[string]map[string]string {
@@ -276,24 +250,17 @@ func (rig *liveRig) finishes(t *testing.T, cfg simulator.Config, webhooks bool, 
 	env := rig.env(simURL)
 	id := rig.upload(t, env, fmt.Sprintf(liveCampaign, 10, 4, poll), numbers)
 	rig.workers(t, env, 2)
-	rig.waitDone(t, id, 90*time.Second)
+	waitDone(t, rig.store, id, 90*time.Second)
 
-	report := rig.reportOf(t, env, id)
-	for num, w := range want {
-		row := report[num]
-		if row["outcome"] != w[0] || row["attempts"] != w[1] {
-			t.Errorf("%s: outcome %q after %s attempts, want %q after %s", num, row["outcome"], row["attempts"], w[0], w[1])
-		}
+	report := reportRows(t, env, rig.dialer, id)
+	checkScripted(t, report, want)
+	for num, row := range report {
 		if row["outcome"] == "completed" && row["summary"] == "" {
 			t.Errorf("%s: completed without the assistant's analysis: %v", num, row)
 		}
 	}
 	stats := sim.Stats()
-	for key, n := range stats.DialsByKey {
-		if n > 1 {
-			t.Errorf("attempt %s dialed %d times", key, n)
-		}
-	}
+	checkDialedOnce(t, stats)
 	t.Logf("dials %d, webhook events %+v", stats.Dials, stats.Webhooks)
 }
 
@@ -346,18 +313,9 @@ func (rig *liveRig) testPause(t *testing.T) {
 	if !strings.Contains(out, "resumed") {
 		t.Errorf("resume printed %q", out)
 	}
-	rig.waitDone(t, id, 90*time.Second)
-	report := rig.reportOf(t, env, id)
-	for num, w := range want {
-		if row := report[num]; row["outcome"] != w[0] || row["attempts"] != w[1] {
-			t.Errorf("%s: outcome %q after %s attempts, want %q after %s", num, row["outcome"], row["attempts"], w[0], w[1])
-		}
-	}
-	for key, n := range sim.Stats().DialsByKey {
-		if n > 1 {
-			t.Errorf("attempt %s dialed %d times", key, n)
-		}
-	}
+	waitDone(t, rig.store, id, 90*time.Second)
+	checkScripted(t, reportRows(t, env, rig.dialer, id), want)
+	checkDialedOnce(t, sim.Stats())
 }
 
 func (rig *liveRig) testCancelHangup(t *testing.T) {
@@ -395,7 +353,7 @@ func (rig *liveRig) testCancelHangup(t *testing.T) {
 	if m == nil || m[1] != "7" || m[2] != "3" {
 		t.Errorf("cancel printed %q; want 7 contacts canceled and 3 live calls ended", out)
 	}
-	st := rig.waitDone(t, id, 20*time.Second)
+	st := waitDone(t, rig.store, id, 20*time.Second)
 	if st.Outcomes[campaign.OutcomeCanceled] != 7 || st.Outcomes[campaign.OutcomeCompleted] != 3 {
 		t.Errorf("outcomes %v; want 7 canceled and the 3 hung-up calls completed", st.Outcomes)
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 	"github.com/hibiken/asynq"
 )
 
@@ -47,19 +46,15 @@ func TestDeletedTasksRebuilt(t *testing.T) {
 	dialer, workerBin, rdb := startE2E(t)
 	const apiKey = "rebuild-secret-key-41f0"
 	numbers, script, want := scripted(24, 300)
-	sim, err := simulator.New(simulator.Config{
+	sim, srv := simtest.Serve(t, simulator.Config{
 		APIKey: apiKey, Seed: 23, Script: script,
 		RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
 		TalkMin: 200 * time.Millisecond, TalkMax: 400 * time.Millisecond, AnalysisDelay: 50 * time.Millisecond,
 	})
-	must(t, err)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
+	env := commandEnv(redistest.URL(rdb), srv.URL, apiKey)
 
-	w := startWorker(t, workerBin, env, "rebuild", "--concurrency", "2",
+	startWorker(t, workerBin, env, "rebuild", "--concurrency", "2",
 		"--reconcile-grace", rebuildGrace.String(), "--reconcile-every", rebuildEvery.String())
-	defer func() { _ = w.cmd.Process.Kill() }()
 	id := uploadNumbers(t, env, dialer, t.TempDir(), "rebuild", rebuildCampaign, numbers)
 	store := campaign.NewStore(rdb)
 	inspector := asynq.NewInspectorFromRedisClient(rdb)
@@ -117,18 +112,8 @@ func TestDeletedTasksRebuilt(t *testing.T) {
 		t.Errorf("status counts %d rebuilt attempts; %d tasks were deleted", total, sum)
 	}
 
-	for key, n := range sim.Stats().DialsByKey {
-		if n > 1 {
-			t.Errorf("attempt %s dialed %d times", key, n)
-		}
-	}
-	rows := reportRows(t, env, dialer, id)
-	for _, num := range numbers {
-		got := rows[num]
-		if w := want[num]; got["outcome"] != w[0] || got["attempts"] != w[1] {
-			t.Errorf("%s: outcome %q after %s attempts, want %q after %s (scripted %v)", num, got["outcome"], got["attempts"], w[0], w[1], script[num])
-		}
-	}
+	checkDialedOnce(t, sim.Stats())
+	checkScripted(t, reportRows(t, env, dialer, id), want)
 	out, _ := runCommand(t, env, dialer, "status", id)
 	if wantLine := fmt.Sprintf("rebuilt    %d attempts", sum); !strings.Contains(out, wantLine) {
 		t.Errorf("dialer status does not say %q:\n%s", wantLine, out)

@@ -6,19 +6,19 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -39,14 +39,11 @@ func TestSecretsStayOut(t *testing.T) {
 	// dialer serve receives the simulator's webhooks, and tries to deliver the campaign's
 	// notifications to a port where nothing listens: both secrets are in play.
 	serveAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	sim, err := simulator.New(simulator.Config{
+	_, srv := simtest.Serve(t, simulator.Config{
 		APIKey: apiKey, Mix: map[string]float64{"completed": 1},
 		RingMin: 50 * time.Millisecond, TalkMin: 100 * time.Millisecond, AnalysisDelay: -1,
 		Webhooks: simulator.WebhookConfig{URL: "http://" + serveAddr + "/webhooks/interactly", Secret: webhookSecret},
 	})
-	must(t, err)
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
 
 	dir := t.TempDir()
 	campaignPath := filepath.Join(dir, "c.yaml")
@@ -54,7 +51,7 @@ func TestSecretsStayOut(t *testing.T) {
 	must(t, os.WriteFile(campaignPath, []byte(e2eCampaign+"notify: {url: \"http://127.0.0.1:1/hook?token=tok-1\", secret: "+notifySecret+"}\n"), 0o600))
 	must(t, os.WriteFile(contactsPath, []byte("name,phone\nAnn,415 555 0101\nBob,415 555 0102\n"), 0o600))
 
-	env := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey)
+	env := commandEnv(redisURL, srv.URL, apiKey)
 	var outputs bytes.Buffer // everything every command printed
 	run := func(env []string, name string, args ...string) error {
 		cmd := exec.Command(name, args...)
@@ -64,7 +61,7 @@ func TestSecretsStayOut(t *testing.T) {
 	}
 
 	serve := exec.Command(dialer, "serve", "--addr", serveAddr, "--log-level", "debug")
-	serveLogs := &syncBuffer{}
+	serveLogs := &lab.LockedBuffer{}
 	serve.Env = append(env, "INTERACTLY_WEBHOOK_SECRET="+webhookSecret)
 	serve.Stdout, serve.Stderr = serveLogs, serveLogs
 	must(t, serve.Start())
@@ -126,18 +123,7 @@ func TestSecretsStayOut(t *testing.T) {
 	must(t, w.Start())
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), Password: redisPassword})
 	defer rdb.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st, err := campaign.NewStore(rdb).Status(t.Context(), id)
-		must(t, err)
-		if st.Done {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("campaign not done: %+v", st)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitDone(t, campaign.NewStore(rdb), id, 30*time.Second)
 	must(t, w.Process.Signal(syscall.SIGTERM))
 	must(t, w.Wait())
 	outputs.Write(workerLogs.Bytes())
@@ -184,7 +170,7 @@ func TestSecretsStayOut(t *testing.T) {
 	}
 
 	// The ways things fail print their errors, which must not carry the secrets either.
-	wrongKey := append(os.Environ(), "REDIS_URL="+redisURL, "INTERACTLY_BASE_URL="+srv.URL, "INTERACTLY_API_KEY="+apiKey+"-revoked")
+	wrongKey := commandEnv(redisURL, srv.URL, apiKey+"-revoked")
 	wrongPassword := append(os.Environ(), "REDIS_URL=redis://:"+redisPassword+"-old@"+mr.Addr()+"/0")
 	unreachable := append(os.Environ(), "REDIS_URL=redis://:"+redisPassword+"@127.0.0.1:1/0")
 	for _, tt := range []struct {
@@ -202,10 +188,10 @@ func TestSecretsStayOut(t *testing.T) {
 	// A worker whose key Interactly refuses logs the refusal.
 	must(t, run(env, dialer, "upload", "--campaign", campaignPath, "--contacts", contactsPath))
 	refused := exec.Command(workerBin, "--log-level", "debug")
-	refusedLogs := &syncBuffer{} // read while the worker writes
+	refusedLogs := &lab.LockedBuffer{} // read while the worker writes
 	refused.Env, refused.Stdout, refused.Stderr = wrongKey, refusedLogs, refusedLogs
 	must(t, refused.Start())
-	deadline = time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(refusedLogs.String(), "refuses the API key") && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -229,24 +215,6 @@ func TestSecretsStayOut(t *testing.T) {
 			t.Errorf("the %s appears in the output: …%s…", name, all[max(0, i-80):min(len(all), i+len(secret)+20)])
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a process's output is copied into it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // freePort returns a loopback port that was free a moment ago.

@@ -26,7 +26,7 @@ import (
 func TestKilledUpload(t *testing.T) {
 	dialer, workerBin, rdb := startE2E(t)
 	ctx := t.Context()
-	env := append(os.Environ(), "REDIS_URL="+redistest.URL(rdb), "INTERACTLY_BASE_URL=http://127.0.0.1:1", "INTERACTLY_API_KEY=killed-upload-key")
+	env := commandEnv(redistest.URL(rdb), "http://127.0.0.1:1", "killed-upload-key")
 	dir := t.TempDir()
 	campaignPath := filepath.Join(dir, "c.yaml")
 	must(t, os.WriteFile(campaignPath, []byte(e2eCampaign), 0o600))
@@ -157,11 +157,7 @@ func TestKilledUpload(t *testing.T) {
 
 	// 3: a worker's feeder clears it.
 	third := killedUpload("third")
-	w := startWorker(t, workerBin, env, "w1")
-	defer func() {
-		_ = w.cmd.Process.Signal(syscall.SIGTERM)
-		_ = w.cmd.Wait()
-	}()
+	startWorker(t, workerBin, env, "w1")
 	testutil.WaitFor(t, 30*time.Second, "the worker to clear "+third, func() bool { return slices.Equal(keysOf(third), record(third)) })
 	if st := rdb.HGet(ctx, "dialer:{"+third+"}:campaign", "state").Val(); st != "failed" {
 		t.Errorf("state of %s after the worker cleared it: %q; want failed", third, st)
