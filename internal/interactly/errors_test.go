@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -211,12 +212,8 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Fatalf("New: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Fatalf("New error = %v, want it to contain %q", err, tt.wantErr)
+			if _, err := New(tt.cfg); !testutil.ErrMatches(err, tt.wantErr) {
+				t.Fatalf("New error = %v, want one containing %q (none for \"\")", err, tt.wantErr)
 			}
 		})
 	}

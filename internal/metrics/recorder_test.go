@@ -284,14 +284,8 @@ func TestRecorderConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := tt.cfg.WithDefaults()
-			err := cfg.Validate()
-			got := ""
-			if err != nil {
-				got = err.Error()
-			}
-			if tt.wantErr == "" && got != "" || !strings.Contains(got, tt.wantErr) {
-				t.Errorf("Validate() = %q; want %q", got, tt.wantErr)
+			if err := tt.cfg.WithDefaults().Validate(); !testutil.ErrMatches(err, tt.wantErr) {
+				t.Errorf("Validate() = %v; want one containing %q (none for \"\")", err, tt.wantErr)
 			}
 		})
 	}
