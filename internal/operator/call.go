@@ -248,16 +248,15 @@ func ControlCall(ctx context.Context, callID string, req interactly.ControlReque
 	return res, fmt.Errorf("call %s: %s refused: %w", callID, req.Type, err)
 }
 
-// findAttempt fills r's attempt from call's metadata when the store's record of that
-// attempt names the same call; a call of no campaign here leaves r as it is.
+// findAttempt fills r's attempt from call's metadata (campaign.AttemptFromMetadata) when
+// the store's record of that attempt names the same call; a call of no campaign here leaves
+// r as it is.
 func (r *ControlResult) findAttempt(ctx context.Context, store *campaign.Store, call *interactly.Call) error {
-	id, _ := call.Metadata["campaignId"].(string)
-	n, ok1 := metadataInt(call.Metadata["contactId"])
-	a, ok2 := metadataInt(call.Metadata["attempt"])
-	if id == "" || !ok1 || !ok2 || n < 1 || a < 1 {
+	ref, ok := campaign.AttemptFromMetadata(call.Metadata)
+	if !ok {
 		return nil
 	}
-	rec, err := store.Attempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a})
+	rec, err := store.Attempt(ctx, ref)
 	if errors.Is(err, campaign.ErrCampaignNotFound) {
 		return nil
 	}
@@ -265,23 +264,9 @@ func (r *ControlResult) findAttempt(ctx context.Context, store *campaign.Store, 
 		return err
 	}
 	if rec.CallID == call.ID {
-		r.CampaignID, r.Contact, r.Attempt = id, n, a
+		r.CampaignID, r.Contact, r.Attempt = ref.CampaignID, ref.ContactID, ref.Attempt
 	}
 	return nil
-}
-
-// metadataInt reads a metadata number, sent as a JSON number and echoed as a number or a
-// string.
-func metadataInt(v any) (int, bool) {
-	switch v := v.(type) {
-	case float64:
-		return int(v), v == float64(int(v))
-	case string:
-		var n int
-		_, err := fmt.Sscan(v, &n)
-		return n, err == nil && fmt.Sprint(n) == v
-	}
-	return 0, false
 }
 
 // ControlCall sends req to live call callID with the Operator's Interactly client, as

@@ -508,7 +508,7 @@ func (a *attempt) followUp(ctx context.Context, r campaign.Result) error {
 
 // request builds the Connect Call request: the campaign's assistantOverrides with the
 // contact's columns merged over its dynamicVariables, and the campaign's metadata with the
-// campaign, contact and attempt over it.
+// attempt (campaign.AttemptRef.PutMetadata: campaignId, contactId, attempt) over it.
 func (a *attempt) request(callerID string) *interactly.ConnectCallRequest {
 	f := &a.c.File
 	row := contactcsv.Row{Fields: a.ct.Fields}
@@ -518,9 +518,7 @@ func (a *attempt) request(callerID string) *interactly.ConnectCallRequest {
 	if metadata == nil {
 		metadata = map[string]any{}
 	}
-	metadata["campaignId"] = a.c.ID
-	metadata["contactId"] = a.ct.ID
-	metadata["attempt"] = a.t.Attempt
+	a.t.PutMetadata(metadata)
 
 	return &interactly.ConnectCallRequest{
 		Direction:          "outbound",
