@@ -2,13 +2,13 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/simulator"
 )
 
@@ -92,12 +92,6 @@ func readAttempts(r io.Reader) ([]attemptRow, error) {
 	return out, nil
 }
 
-// dialKey names one attempt of one contact of one campaign.
-type dialKey struct {
-	campaign     string
-	row, attempt int
-}
-
 // findings are what the checks found wrong in one run; every count must be 0.
 type findings struct {
 	// dials counts the simulator's dials of the campaign.
@@ -176,27 +170,25 @@ func checkRun(camps []chaosCampaign, ran []campaignRun, dials []simulator.Dial) 
 // with their scripts and with the simulator's dial log.
 func check(id string, contacts []contact, report []reportRow, attempts []attemptRow, dials []simulator.Dial) findings {
 	var f findings
-	byKey := map[dialKey][]simulator.Dial{}
+	byKey := map[campaign.AttemptRef][]simulator.Dial{}
 	for _, d := range dials {
 		campaignID, _ := d.Metadata["campaignId"].(string)
-		row, okRow := metaInt(d.Metadata["contactId"])
-		a, okAttempt := metaInt(d.Metadata["attempt"])
+		k, ok := campaign.AttemptFromMetadata(d.Metadata)
 		switch {
 		case campaignID != id:
 			f.strayDials++
 			f.problem("call %s to %s is of campaign %q, not %s", d.CallID, d.Number, campaignID, id)
 			continue
-		case !okRow || !okAttempt || row < 1 || row > len(contacts) || a < 1:
+		case !ok || k.ContactID > len(contacts):
 			f.strayDials++
 			f.problem("call %s to %s has contactId %v and attempt %v, which name no attempt of the %d contacts", d.CallID, d.Number, d.Metadata["contactId"], d.Metadata["attempt"], len(contacts))
 			continue
-		case d.Number != contacts[row-1].number:
+		case d.Number != contacts[k.ContactID-1].number:
 			f.strayDials++
-			f.problem("call %s of row %d dialed %s; the row's number is %s", d.CallID, row, d.Number, contacts[row-1].number)
+			f.problem("call %s of row %d dialed %s; the row's number is %s", d.CallID, k.ContactID, d.Number, contacts[k.ContactID-1].number)
 			continue
 		}
 		f.dials++
-		k := dialKey{id, row, a}
 		byKey[k] = append(byKey[k], d)
 	}
 	for k, ds := range byKey {
@@ -206,12 +198,12 @@ func check(id string, contacts []contact, report []reportRow, attempts []attempt
 			for i, d := range ds {
 				ids[i] = d.CallID + " at " + d.At.Format("15:04:05.000")
 			}
-			f.problem("row %d attempt %d was dialed %d times: %s", k.row, k.attempt, len(ds), strings.Join(ids, ", "))
+			f.problem("row %d attempt %d was dialed %d times: %s", k.ContactID, k.Attempt, len(ds), strings.Join(ids, ", "))
 		}
 	}
-	recorded := map[dialKey]attemptRow{}
+	recorded := map[campaign.AttemptRef]attemptRow{}
 	for _, r := range attempts {
-		recorded[dialKey{id, r.row, r.attempt}] = r
+		recorded[campaign.AttemptRef{CampaignID: id, ContactID: r.row, Attempt: r.attempt}] = r
 	}
 
 	for _, c := range contacts {
@@ -242,9 +234,9 @@ func check(id string, contacts []contact, report []reportRow, attempts []attempt
 // offLog returns why the attempt records of contact c of campaign id, n of them, do not
 // match the dial log, or "" when they do: each of attempts 1..n recorded with the call id
 // and outcome of its one dial, and no dial of a later attempt.
-func offLog(id string, c contact, n int, byKey map[dialKey][]simulator.Dial, recorded map[dialKey]attemptRow) string {
+func offLog(id string, c contact, n int, byKey map[campaign.AttemptRef][]simulator.Dial, recorded map[campaign.AttemptRef]attemptRow) string {
 	for a := 1; a <= n; a++ {
-		k := dialKey{id, c.row, a}
+		k := campaign.AttemptRef{CampaignID: id, ContactID: c.row, Attempt: a}
 		rec, ok := recorded[k]
 		ds := byKey[k]
 		switch {
@@ -259,7 +251,7 @@ func offLog(id string, c contact, n int, byKey map[dialKey][]simulator.Dial, rec
 		}
 	}
 	for a := n + 1; a <= maxAttemptsAllowed; a++ {
-		if ds := byKey[dialKey{id, c.row, a}]; len(ds) > 0 {
+		if ds := byKey[campaign.AttemptRef{CampaignID: id, ContactID: c.row, Attempt: a}]; len(ds) > 0 {
 			return fmt.Sprintf("attempt %d was dialed (call %s) but the report counts %d attempts", a, ds[0].CallID, n)
 		}
 	}
@@ -268,23 +260,3 @@ func offLog(id string, c contact, n int, byKey map[dialKey][]simulator.Dial, rec
 
 // maxAttemptsAllowed is the most retry.maxAttempts a campaign file may set.
 const maxAttemptsAllowed = 10
-
-// metaInt reads a whole number from call metadata, which JSON gives as a float64.
-func metaInt(v any) (int, bool) {
-	switch v := v.(type) {
-	case float64:
-		if v != float64(int(v)) {
-			return 0, false
-		}
-		return int(v), true
-	case json.Number:
-		n, err := strconv.Atoi(v.String())
-		return n, err == nil
-	case string:
-		n, err := strconv.Atoi(v)
-		return n, err == nil
-	case int:
-		return v, true
-	}
-	return 0, false
-}

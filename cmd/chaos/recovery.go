@@ -3,10 +3,9 @@ package main
 import (
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/simulator"
 )
@@ -61,13 +60,13 @@ func recoveries(workers []lab.PoolWorker, attempts []attemptRow) recovery {
 		})
 	}
 	slices.SortFunc(ups, func(a, b pickup) int { return a.at.Compare(b.at) })
-	ran := map[dialKey][]string{} // attempt → workers that ran its task, claimer first
+	ran := map[campaign.AttemptRef][]string{} // attempt → workers that ran its task, claimer first
 	for _, a := range attempts {
-		ran[dialKey{a.campaign, a.row, a.attempt}] = []string{a.worker}
+		ran[campaign.AttemptRef{CampaignID: a.campaign, ContactID: a.row, Attempt: a.attempt}] = []string{a.worker}
 	}
 	var r recovery
 	for _, u := range ups {
-		k, ok := taskKey(u.task)
+		k, ok := campaign.ParseAttemptRef(u.task)
 		if !ok {
 			continue
 		}
@@ -85,18 +84,6 @@ func recoveries(workers []lab.PoolWorker, attempts []attemptRow) recovery {
 		ran[k] = append(ran[k], u.worker)
 	}
 	return r
-}
-
-// taskKey reads the campaign, contact and attempt of a dial task ID,
-// "campaign:contact:attempt".
-func taskKey(task string) (dialKey, bool) {
-	parts := strings.Split(task, ":")
-	if len(parts) != 3 {
-		return dialKey{}, false
-	}
-	row, err1 := strconv.Atoi(parts[1])
-	a, err2 := strconv.Atoi(parts[2])
-	return dialKey{parts[0], row, a}, err1 == nil && err2 == nil
 }
 
 // longestPause returns the widest gap between two consecutive dials, or "—" for fewer

@@ -91,18 +91,18 @@ func (m *slotMeter) sample(ctx context.Context, now time.Time, dt float64) error
 		}
 		holders = append(holders, hs...)
 	}
-	ended := map[dialKey]bool{}
+	ended := map[campaign.AttemptRef]bool{}
 	for _, d := range m.sim.Dials() {
-		if k, ok := metaKey(d.Metadata); ok && now.Sub(d.EndAt) > slotGrace {
+		if k, ok := campaign.AttemptFromMetadata(d.Metadata); ok && now.Sub(d.EndAt) > slotGrace {
 			ended[k] = true
 		}
 	}
 	var late []string
 	var refs []campaign.AttemptRef
 	for _, h := range holders {
-		if k, ok := taskKey(h); ok && ended[k] {
+		if k, ok := campaign.ParseAttemptRef(h); ok && ended[k] {
 			late = append(late, h)
-			refs = append(refs, campaign.AttemptRef{CampaignID: k.campaign, ContactID: k.row, Attempt: k.attempt})
+			refs = append(refs, k)
 		}
 	}
 	if len(late) == 0 {
@@ -128,14 +128,6 @@ func (m *slotMeter) sample(ctx context.Context, now time.Time, dt float64) error
 	}
 	m.peak = max(m.peak, n)
 	return nil
-}
-
-// metaKey reads the campaign, contact and attempt of a dial from its metadata.
-func metaKey(md map[string]any) (dialKey, bool) {
-	id, ok0 := md["campaignId"].(string)
-	row, ok1 := metaInt(md["contactId"])
-	a, ok2 := metaInt(md["attempt"])
-	return dialKey{id, row, a}, ok0 && ok1 && ok2
 }
 
 // longest returns the holder that counted the most slot-seconds, and how many.
