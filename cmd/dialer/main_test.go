@@ -17,6 +17,10 @@ import (
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
+// TestMain runs more parallel tests at once than the machine has cores: they wait, on a
+// browser, a simulated call or a schedule's tick.
+func TestMain(m *testing.M) { os.Exit(testutil.RunWaiting(m)) }
+
 // testEnv returns an env whose REDIS_URL is a clean test database, and its output buffers.
 func testEnv(t *testing.T, vars map[string]string) (*env, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
@@ -216,6 +220,7 @@ func TestUploadEncoding(t *testing.T) {
 
 // TestRun runs the one-command path: embedded Redis, in-process simulator and workers.
 func TestRun(t *testing.T) {
+	t.Parallel() // its own in-memory Redis
 	dir := t.TempDir()
 	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
 	contactsPath := writeFile(t, dir, "c.csv", fastContacts)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestSchedule(t *testing.T) {
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, 6)
 	dir := t.TempDir()
 	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
