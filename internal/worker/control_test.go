@@ -64,15 +64,22 @@ func TestWebhookResultWakesTheWorker(t *testing.T) {
 	}
 }
 
-func TestPauseHoldsAndResumeRequeues(t *testing.T) {
-	api := newFakeAPI(interactly.PhoneCompleted)
-	fx := setup(t, api)
+// pauseAndDial pauses fx's campaign and runs the first dial task of its contact, which the
+// pause holds.
+func (fx *fixture) pauseAndDial(t *testing.T) {
+	t.Helper()
 	if err := fx.store.Pause(t.Context(), fx.c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := fx.process(t, 1); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestPauseHoldsAndResumeRequeues(t *testing.T) {
+	api := newFakeAPI(interactly.PhoneCompleted)
+	fx := setup(t, api)
+	fx.pauseAndDial(t)
 	if len(api.connects) != 0 {
 		t.Fatalf("dialed %d times while paused", len(api.connects))
 	}
@@ -127,12 +134,7 @@ func TestCancel(t *testing.T) {
 		if err != nil || n != 1 || len(finished) != 1 {
 			t.Fatalf("cancel = %d, %v (%v)", n, err, finished)
 		}
-		if err := fx.process(t, 1); err != nil {
-			t.Fatal(err)
-		}
-		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCanceled || len(api.connects) != 0 {
-			t.Errorf("outcome %q after %d dials, want canceled and none", ct.Outcome, len(api.connects))
-		}
+		fx.endsUndialed(t, campaign.OutcomeCanceled)
 		if err := fx.store.Pause(t.Context(), fx.c.ID); !errors.Is(err, campaign.ErrCampaignCanceled) {
 			t.Errorf("pause of a canceled campaign = %v", err)
 		}
@@ -141,12 +143,7 @@ func TestCancel(t *testing.T) {
 		// A dial held by the pause is queued again, so a worker settles it.
 		api := newFakeAPI(interactly.PhoneCompleted)
 		fx := setup(t, api)
-		if err := fx.store.Pause(t.Context(), fx.c.ID); err != nil {
-			t.Fatal(err)
-		}
-		if err := fx.process(t, 1); err != nil {
-			t.Fatal(err)
-		}
+		fx.pauseAndDial(t)
 		if _, err := fx.store.Cancel(t.Context(), fx.c.ID, fx.enq, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -154,12 +151,7 @@ func TestCancel(t *testing.T) {
 		if held != 0 || len(fx.enq.tasks) != 1 || !strings.HasPrefix(fx.enq.tasks[0], fx.c.ID+":1:1@") {
 			t.Errorf("after cancel: %d held, enqueued %v; want none held and the held dial queued again", held, fx.enq.tasks)
 		}
-		if err := fx.process(t, 1); err != nil {
-			t.Fatal(err)
-		}
-		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCanceled || len(api.connects) != 0 {
-			t.Errorf("outcome %q after %d dials, want canceled and none", ct.Outcome, len(api.connects))
-		}
+		fx.endsUndialed(t, campaign.OutcomeCanceled)
 	})
 	t.Run("during the call", func(t *testing.T) {
 		// The call ends busy after the cancel: no retry, the contact is canceled.
@@ -186,12 +178,7 @@ func TestEndAt(t *testing.T) {
 		api := newFakeAPI(interactly.PhoneCompleted)
 		past := testutil.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 		fx := setupWith(t, api, testCampaign+"endAt: "+past+"\n", nil)
-		if err := fx.process(t, 1); err != nil {
-			t.Fatal(err)
-		}
-		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeExpired || len(api.connects) != 0 {
-			t.Errorf("outcome %q after %d dials, want expired and none", ct.Outcome, len(api.connects))
-		}
+		fx.endsUndialed(t, campaign.OutcomeExpired)
 	})
 	t.Run("retry after it", func(t *testing.T) {
 		api := newFakeAPI(interactly.PhoneBusy)

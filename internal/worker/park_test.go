@@ -2,7 +2,6 @@ package worker
 
 import (
 	"errors"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -68,15 +67,8 @@ func TestCannotStartParksAtOnce(t *testing.T) {
 				t.Fatalf("first campaign: err %v, %d dials; want nil, 1", err, len(fx.api.connects))
 			}
 			// A second campaign holds the same number.
-			other, err := fx.store.Upload(t.Context(), &fx.c.File, "contacts.csv", func() (io.ReadCloser, error) {
-				return io.NopCloser(strings.NewReader(testContacts)), nil
-			}, &fakeEnqueuer{}, campaign.UploadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return func() error {
-				return fx.h.ProcessTask(t.Context(), queue.NewDialTask(campaign.AttemptRef{CampaignID: other.ID, ContactID: 1, Attempt: 1}))
-			}
+			other := uploadTestContacts(t, fx.store, &fx.c.File)
+			return func() error { return fx.processOf(t, other.ID, 1) }
 		}},
 	}
 	for _, tt := range tests {

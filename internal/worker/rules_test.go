@@ -2,8 +2,6 @@ package worker
 
 import (
 	"errors"
-	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -105,13 +103,8 @@ func TestFrequencyCapAcrossCampaigns(t *testing.T) {
 		t.Fatalf("first campaign: err %v, %d dials; want nil, 1", err, len(fx.api.connects))
 	}
 	// A second campaign holding the same number, in the same Redis.
-	other, err := fx.store.Upload(t.Context(), &fx.c.File, "contacts.csv", func() (io.ReadCloser, error) {
-		return io.NopCloser(strings.NewReader(testContacts)), nil
-	}, &fakeEnqueuer{}, campaign.UploadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = fx.h.ProcessTask(t.Context(), queue.NewDialTask(campaign.AttemptRef{CampaignID: other.ID, ContactID: 1, Attempt: 1}))
+	other := uploadTestContacts(t, fx.store, &fx.c.File)
+	err := fx.processOf(t, other.ID, 1)
 	var later *queue.RetryLaterError
 	if !errors.As(err, &later) || later.In < 23*time.Hour {
 		t.Fatalf("second campaign: err = %v, want a wait of about 24h", err)

@@ -170,13 +170,8 @@ func testRedis(t *testing.T) *redis.Client {
 // setupOn is setupWith on the Redis rdb.
 func setupOn(t *testing.T, rdb *redis.Client, api *fakeAPI, yaml string, sup Suppression) *fixture {
 	t.Helper()
-	f := mustFile(t, yaml)
 	store := campaign.NewStore(rdb)
-	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(testContacts)), nil }
-	c, err := store.Upload(t.Context(), f, "contacts.csv", open, &fakeEnqueuer{}, campaign.UploadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := uploadTestContacts(t, store, mustFile(t, yaml))
 	enq := &fakeEnqueuer{}
 	h, err := New(Config{
 		Store: store, Enqueuer: enq, API: api,
@@ -193,6 +188,18 @@ func setupOn(t *testing.T, rdb *redis.Client, api *fakeAPI, yaml string, sup Sup
 	return &fixture{rdb: rdb, store: store, api: api, enq: enq, h: h, c: c}
 }
 
+// uploadTestContacts uploads testContacts to store as a campaign of file f, its dial tasks
+// swallowed; a second upload of one file is a second campaign, calling the same numbers.
+func uploadTestContacts(t *testing.T, store *campaign.Store, f *campaign.File) *campaign.Campaign {
+	t.Helper()
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(testContacts)), nil }
+	c, err := store.Upload(t.Context(), f, "contacts.csv", open, &fakeEnqueuer{}, campaign.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // mustFile reads campaign file text yaml as an upload does: parsed, defaults, validated.
 func mustFile(tb testing.TB, yaml string) *campaign.File {
 	tb.Helper()
@@ -207,9 +214,43 @@ func mustFile(tb testing.TB, yaml string) *campaign.File {
 	return f
 }
 
+// process runs the dial task of fx's contact 1, attempt attempt, through the Handler.
 func (fx *fixture) process(t *testing.T, attempt int) error {
 	t.Helper()
-	return fx.h.ProcessTask(t.Context(), queue.NewDialTask(campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: attempt}))
+	return fx.processOf(t, fx.c.ID, attempt)
+}
+
+// processOf runs the dial task of campaign id's contact 1, attempt attempt, through fx's
+// Handler.
+func (fx *fixture) processOf(t *testing.T, id string, attempt int) error {
+	t.Helper()
+	return fx.h.ProcessTask(t.Context(), queue.NewDialTask(campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: attempt}))
+}
+
+// waitsUndialed runs the first dial task of fx's contact and fails the test unless the task
+// is handed back to wait (a *queue.RetryLaterError) and the API was not asked to dial; what
+// names the case: "dialed what".
+func (fx *fixture) waitsUndialed(t *testing.T, what string) {
+	t.Helper()
+	var later *queue.RetryLaterError
+	if err := fx.process(t, 1); !errors.As(err, &later) {
+		t.Fatalf("err = %v, want a *queue.RetryLaterError", err)
+	}
+	if len(fx.api.connects) != 0 {
+		t.Error("dialed " + what)
+	}
+}
+
+// endsUndialed runs the first dial task of fx's contact and fails the test unless the contact
+// ends with outcome want, the API never asked to dial.
+func (fx *fixture) endsUndialed(t *testing.T, want campaign.Outcome) {
+	t.Helper()
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	if ct := fx.contact(t); ct.Outcome != want || len(fx.api.connects) != 0 {
+		t.Errorf("outcome %q after %d dials, want %s and none", ct.Outcome, len(fx.api.connects), want)
+	}
 }
 
 func (fx *fixture) contact(t *testing.T) *campaign.Contact {
@@ -471,49 +512,39 @@ func (h failZRem) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 // release is retried, and the slot is free within seconds of Redis answering again, not when
 // its 3-minute lease runs out.
 func TestSlotReleaseRetriedUntilRedisAnswers(t *testing.T) {
-	api := newFakeAPI(interactly.PhoneCompleted)
-	var down atomic.Bool
-	api.onGet = func(int) { down.Store(true) } // Redis goes away as the call is seen to end
-	fx := setup(t, api)
-	fx.rdb.AddHook(failZRem{&down})
-	if err := fx.process(t, 1); err != nil {
-		t.Fatal(err)
-	}
-	slots := campaign.SlotsKey(fx.c.ID)
-	if n := fx.rdb.ZCard(t.Context(), slots).Val(); n != 1 {
-		t.Fatalf("%d slots held while Redis refused the release, want 1", n)
-	}
-	down.Store(false)
-	back := testutil.Now()
-	if !testutil.Eventually(10*time.Second, func() bool { return fx.rdb.ZCard(t.Context(), slots).Val() == 0 }) {
-		t.Fatal("the slot is still held 10s after Redis answered again")
-	}
-	t.Logf("slot free %v after Redis answered again", testutil.Now().Sub(back).Round(time.Millisecond))
+	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+	fx.releaseRetried(t, campaign.SlotsKey(fx.c.ID), "slot")
 }
 
 // The caller ID's slot of a call that ends while Redis cannot be reached is released again
 // once Redis answers, as the campaign's slot is.
 func TestCallerIDReleaseRetriedUntilRedisAnswers(t *testing.T) {
-	api := newFakeAPI(interactly.PhoneCompleted)
-	var down atomic.Bool
-	api.onGet = func(int) { down.Store(true) }
 	yaml := strings.Replace(testCampaign, "phoneNumberId: num-1", "phoneNumberIds: [{id: num-1, number: \"+14155550100\", maxConcurrentCalls: 2}]", 1)
-	fx := setupWith(t, api, yaml, nil)
+	fx := setupWith(t, newFakeAPI(interactly.PhoneCompleted), yaml, nil)
 	fx.h.cfg.CallerIDs = callerid.New(fx.rdb, fx.h.cfg.Slots)
+	fx.releaseRetried(t, callerid.SlotsKey("num-1"), "caller-ID slot")
+}
+
+// releaseRetried runs fx's first dial with Redis refusing every ZREM from the moment the call
+// is seen to end, and fails the test unless the slot (what) in sorted set key is still held
+// while Redis refuses, and free within 10 s of Redis answering again.
+func (fx *fixture) releaseRetried(t *testing.T, key, what string) {
+	t.Helper()
+	var down atomic.Bool
+	fx.api.onGet = func(int) { down.Store(true) } // Redis goes away as the call is seen to end
 	fx.rdb.AddHook(failZRem{&down})
 	if err := fx.process(t, 1); err != nil {
 		t.Fatal(err)
 	}
-	key := callerid.SlotsKey("num-1")
 	if n := fx.rdb.ZCard(t.Context(), key).Val(); n != 1 {
-		t.Fatalf("%d caller-ID slots held while Redis refused the release, want 1", n)
+		t.Fatalf("%d %ss held while Redis refused the release, want 1", n, what)
 	}
 	down.Store(false)
 	back := testutil.Now()
 	if !testutil.Eventually(10*time.Second, func() bool { return fx.rdb.ZCard(t.Context(), key).Val() == 0 }) {
-		t.Fatal("the caller ID's slot is still held 10s after Redis answered again")
+		t.Fatalf("the %s is still held 10s after Redis answered again", what)
 	}
-	t.Logf("caller-ID slot free %v after Redis answered again", testutil.Now().Sub(back).Round(time.Millisecond))
+	t.Logf("%s free %v after Redis answered again", what, testutil.Now().Sub(back).Round(time.Millisecond))
 }
 
 func TestWaits(t *testing.T) {
@@ -524,24 +555,12 @@ func TestWaits(t *testing.T) {
 		if err := ratelimit.NewSemaphore(fx.rdb, ratelimit.SemaphoreConfig{}).Hold(t.Context(), campaign.SlotsKey(fx.c.ID), "other"); err != nil {
 			t.Fatal(err)
 		}
-		var later *queue.RetryLaterError
-		if err := fx.process(t, 1); !errors.As(err, &later) {
-			t.Fatalf("err = %v, want a *queue.RetryLaterError", err)
-		}
-		if len(fx.api.connects) != 0 {
-			t.Error("dialed without a slot")
-		}
+		fx.waitsUndialed(t, "without a slot")
 	})
 	t.Run("CampaignUploading", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		fx.rdb.HSet(t.Context(), "dialer:{"+fx.c.ID+"}:campaign", "state", string(campaign.UploadInProgress))
-		var later *queue.RetryLaterError
-		if err := fx.process(t, 1); !errors.As(err, &later) {
-			t.Fatalf("err = %v, want a *queue.RetryLaterError", err)
-		}
-		if len(fx.api.connects) != 0 {
-			t.Error("dialed a campaign that is still uploading")
-		}
+		fx.waitsUndialed(t, "a campaign that is still uploading")
 	})
 	t.Run("CampaignGone", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
