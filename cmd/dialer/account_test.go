@@ -6,15 +6,13 @@ import (
 	"testing"
 
 	"github.com/dialerhq/dialer/internal/account"
-	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 func TestAccountSetListAndUpload(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
+	_, e, stdout, _ := redisEnv(t)
 	dir := t.TempDir()
 	west := writeFile(t, dir, "west.yaml", fastCampaign+"account: west-clinics\npriority: 2\nweight: 3\n")
 	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
-	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
 	run := mustRunner(t, e, stdout)
 
 	// A campaign naming an account that is not set is refused, with the command to set it.

@@ -161,20 +161,27 @@ func TestCallControl(t *testing.T) {
 	}
 }
 
-// TestCallControlTypo: the controlUrl is posted to as published, misspelt path and all.
-func TestCallControlTypo(t *testing.T) {
-	cs := startCallSim(t, simulator.Config{ControlTypo: true}, nil)
-	id := cs.dial(t)
+// endVia runs `dialer call end id` and fails the test unless it says it ended the call with a
+// POST to path on cs, and the call has ended.
+func (cs *callSim) endVia(t *testing.T, id, path string) {
+	t.Helper()
 	stdout, stderr, err := runCallCmd(t, cs.url, "end", id)
 	if err != nil {
 		t.Fatalf("dialer call end: %v\n%s", err, stderr)
 	}
-	if want := "ended call " + id + " (POST " + cs.url + "/calls/v1/convesations/" + id + "/control)\n"; stdout != want {
+	if want := "ended call " + id + " (POST " + cs.url + path + ")\n"; stdout != want {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}
 	if call := cs.get(t, id); !call.Ended() {
 		t.Errorf("call %s after end", call.Status)
 	}
+}
+
+// TestCallControlTypo: the controlUrl is posted to as published, misspelt path and all.
+func TestCallControlTypo(t *testing.T) {
+	cs := startCallSim(t, simulator.Config{ControlTypo: true}, nil)
+	id := cs.dial(t)
+	cs.endVia(t, id, "/calls/v1/convesations/"+id+"/control")
 }
 
 // rewriteControlURL serves h, replacing monitor.controlUrl in Get Call answers with
@@ -212,16 +219,7 @@ func TestCallControlByID(t *testing.T) {
 	if call := cs.get(t, id); call.Monitor.ControlURL != "" {
 		t.Fatalf("the test server still shows controlUrl %q", call.Monitor.ControlURL)
 	}
-	stdout, stderr, err := runCallCmd(t, cs.url, "end", id)
-	if err != nil {
-		t.Fatalf("dialer call end: %v\n%s", err, stderr)
-	}
-	if want := "ended call " + id + " (POST " + cs.url + "/calls/v1/conversations/" + id + "/control)\n"; stdout != want {
-		t.Errorf("stdout %q, want %q", stdout, want)
-	}
-	if call := cs.get(t, id); !call.Ended() {
-		t.Errorf("call %s after end", call.Status)
-	}
+	cs.endVia(t, id, "/calls/v1/conversations/"+id+"/control")
 }
 
 // TestCallControlForeignHost: a controlUrl on another host gets no API key; when it

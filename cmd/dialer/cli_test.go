@@ -3,8 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 // TestCLIConventions: help asked for goes to stdout and exits 0; a command line that is
@@ -62,8 +60,7 @@ func TestCLIConventions(t *testing.T) {
 
 // TestUnknownCampaign: an ID that names no campaign points at dialer list.
 func TestUnknownCampaign(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	e, _, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	_, e, _, _ := redisEnv(t)
 	for _, cmd := range []string{"status", "pause", "resume", "cancel", "report"} {
 		args := []string{cmd, "nosuchcampaign"}
 		if cmd == "report" {

@@ -7,15 +7,11 @@ import (
 	"testing"
 
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 func TestListPauseResumeCancel(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
-	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	rdb, e, stdout, _ := redisEnv(t)
+	_, campaignPath, contactsPath := fastFiles(t)
 	run := mustRunner(t, e, stdout)
 	ids := make([]string, 2)
 	for i := range ids {

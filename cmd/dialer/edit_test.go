@@ -10,14 +10,12 @@ import (
 
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 func TestEditRetryRedialSkip(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
+	rdb, e, stdout, _ := redisEnv(t)
 	ctx := t.Context()
 	dir := t.TempDir()
-	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
 	run := mustRunner(t, e, stdout)
 	out := strings.Fields(run("upload", "--campaign", writeFile(t, dir, "c.yaml", fastCampaign), "--contacts", writeFile(t, dir, "c.csv", fastContacts)))
 	id := out[len(out)-1]

@@ -7,19 +7,15 @@ import (
 	"testing"
 
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 // TestArchiveDeleteReport walks a campaign's end of life through the CLI: delete is refused
 // while it is live, archive writes it to a directory, delete removes it once done, and report
 // (and report --rejected) reads it back from the archive; delete --force cancels a live campaign and removes it.
 func TestArchiveDeleteReport(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
+	rdb, e, stdout, _ := redisEnv(t)
 	ctx := t.Context()
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
-	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	dir, campaignPath, contactsPath := fastFiles(t)
 	upload := func() string {
 		t.Helper()
 		stdout.Reset()

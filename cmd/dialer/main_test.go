@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestMain runs more parallel tests at once than the machine has cores: they wait, on a
@@ -30,6 +32,39 @@ func testEnv(t *testing.T, vars map[string]string) (*env, *bytes.Buffer, *bytes.
 		stdout: &stdout, stderr: &stderr,
 	}
 	return e, &stdout, &stderr
+}
+
+// redisEnv returns a clean test database, an env whose REDIS_URL names it, and the env's
+// output buffers. It marks t parallel where the database is t's own (redistest.Parallel); a
+// test calls it once.
+func redisEnv(t *testing.T) (*redis.Client, *env, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	redistest.Parallel(t)
+	rdb, _ := redistest.Setup(t, 6)
+	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	return rdb, e, stdout, stderr
+}
+
+// fastFiles writes fastCampaign and fastContacts into a new temporary directory and returns
+// the directory and the two files' paths.
+func fastFiles(t *testing.T) (dir, campaignPath, contactsPath string) {
+	t.Helper()
+	dir = t.TempDir()
+	return dir, writeFile(t, dir, "c.yaml", fastCampaign), writeFile(t, dir, "c.csv", fastContacts)
+}
+
+// column reads the CSV report r and returns its column i below the header, comma-separated.
+func column(t *testing.T, r io.Reader, i int) string {
+	t.Helper()
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cells []string
+	for _, row := range rows[1:] {
+		cells = append(cells, row[i])
+	}
+	return strings.Join(cells, ",")
 }
 
 // mustRunner returns a function that runs one dialer command in e and returns what it
@@ -67,11 +102,8 @@ poll: {interval: 100ms, analysisWait: 1s}
 const fastContacts = "name;phone;slot\nAnn;415 555 0101;9:00\nBob;415 555 0102;9:30\nCy;not a number;10:00\nDi;+1 415 555 0101;10:30\n"
 
 func TestUpload(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
-	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	_, e, stdout, stderr := redisEnv(t)
+	_, campaignPath, contactsPath := fastFiles(t)
 	if err := dispatch(t.Context(), e, []string{"upload", "--campaign", campaignPath, "--contacts", contactsPath}); err != nil {
 		t.Fatal(err)
 	}
@@ -172,8 +204,7 @@ func TestUploadRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rdb, _ := redistest.Setup(t, 6)
-			e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+			rdb, e, stdout, _ := redisEnv(t)
 			err := dispatch(t.Context(), e, []string{"upload", "--campaign", tt.campaign, "--contacts", tt.contacts})
 			if err == nil {
 				t.Fatalf("upload succeeded; stdout %q", stdout)
@@ -197,10 +228,9 @@ func TestUploadRefusals(t *testing.T) {
 const excelCSV = "../../internal/contactcsv/testdata/excel-windows-1252.csv"
 
 func TestUploadEncoding(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
+	rdb, e, stdout, stderr := redisEnv(t)
 	dir := t.TempDir()
 	campaignPath := writeFile(t, dir, "c.yaml", strings.Replace(fastCampaign, "nameColumn: name", "nameColumn: First Name", 1))
-	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
 	err := dispatch(t.Context(), e, []string{"upload", "--campaign", campaignPath, "--contacts", excelCSV, "--encoding", "cp1252"})
 	if err != nil {
 		t.Fatal(err)
@@ -221,9 +251,7 @@ func TestUploadEncoding(t *testing.T) {
 // TestRun runs the one-command path: embedded Redis, in-process simulator and workers.
 func TestRun(t *testing.T) {
 	t.Parallel() // its own in-memory Redis
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
+	dir, campaignPath, contactsPath := fastFiles(t)
 	out := filepath.Join(dir, "report.csv")
 	e, stdout, stderr := testEnv(t, map[string]string{})
 	err := dispatch(t.Context(), e, []string{"run", "--campaign", campaignPath, "--contacts", contactsPath,
@@ -243,15 +271,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var outcomes []string
-	for _, r := range rows[1:] {
-		outcomes = append(outcomes, r[4])
-	}
-	if got := strings.Join(outcomes, ","); got != "completed,completed,invalid,duplicate" {
+	if got := column(t, f, 4); got != "completed,completed,invalid,duplicate" {
 		t.Errorf("outcomes = %s", got)
 	}
 	if !strings.Contains(stdout.String(), "done") || !strings.Contains(stdout.String(), out) {
@@ -262,9 +282,7 @@ func TestRun(t *testing.T) {
 // TestRunInterrupted: Ctrl-C in run says at once what it does, then writes the report of
 // what finished.
 func TestRunInterrupted(t *testing.T) {
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
+	dir, campaignPath, contactsPath := fastFiles(t)
 	out := filepath.Join(dir, "report.csv")
 	var stdout, stderr lab.LockedBuffer
 	e := &env{getenv: func(string) string { return "" }, stdout: &stdout, stderr: &stderr}
@@ -310,12 +328,11 @@ func TestUsage(t *testing.T) {
 }
 
 func TestUploadObeysSuppressionLists(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
+	_, e, stdout, stderr := redisEnv(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "dnc.csv", "number,reason\n(415) 555-0103,asked not to be called\nnot a number,typo\n")
 	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign+"suppressionFiles: [dnc.csv]\n")
 	contactsPath := writeFile(t, dir, "c.csv", "name,phone\nAnn,415 555 0101\nBob,415 555 0102\nCy,415 555 0103\n")
-	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
 	if err := dispatch(t.Context(), e, []string{"suppress", "add", "+1 415 555 0102"}); err != nil {
 		t.Fatal(err)
 	}
@@ -333,15 +350,7 @@ func TestUploadObeysSuppressionLists(t *testing.T) {
 	if err := dispatch(t.Context(), e, []string{"report", id, "--out", "-"}); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := csv.NewReader(stdout).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var outcomes []string
-	for _, r := range rows[1:] {
-		outcomes = append(outcomes, r[3])
-	}
-	if got := strings.Join(outcomes, ","); got != "pending,suppressed,suppressed" {
+	if got := column(t, stdout, 3); got != "pending,suppressed,suppressed" {
 		t.Errorf("outcomes = %s, want pending,suppressed,suppressed", got)
 	}
 	// The campaign's own list binds that campaign only.

@@ -11,9 +11,7 @@ import (
 // TestMessages: what a new operator trips over gets a message that says what to do.
 func TestMessages(t *testing.T) {
 	rdb, _ := redistest.Setup(t, 6)
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
+	_, campaignPath, contactsPath := fastFiles(t)
 	noSuchHost := func(_ context.Context, host string) ([]string, error) {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}

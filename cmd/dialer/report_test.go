@@ -6,19 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 // TestReportFile: a report file is readable by all (0644) and, with --bom, starts with a
 // byte-order mark; a report to a directory that does not exist says so without naming a
 // temporary file, and leaves nothing behind.
 func TestReportFile(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
-	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	_, e, stdout, _ := redisEnv(t)
+	dir, campaignPath, contactsPath := fastFiles(t)
 	run := mustRunner(t, e, stdout)
 	id := strings.TrimSpace(run("upload", "--campaign", campaignPath, "--contacts", contactsPath))
 

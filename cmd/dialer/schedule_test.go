@@ -15,9 +15,7 @@ import (
 func TestSchedule(t *testing.T) {
 	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, 6)
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
+	_, campaignPath, contactsPath := fastFiles(t)
 	vars := map[string]string{"REDIS_URL": redistest.URL(rdb)}
 	e, stdout, stderr := testEnv(t, vars)
 

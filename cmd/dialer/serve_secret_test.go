@@ -13,8 +13,7 @@ import (
 )
 
 func TestServeRefusesToStartWithoutWebhookSecret(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	e, _, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	_, e, _, _ := redisEnv(t)
 	// Were it to start, it would serve until the context ends.
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()

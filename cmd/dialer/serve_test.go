@@ -10,19 +10,17 @@ import (
 
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/queue"
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/hibiken/asynq"
 )
 
 // setupServe builds dialer serve's handlers on a clean database, and its token store.
 func setupServe(t *testing.T) (*serveHandlers, *auth.Store) {
 	t.Helper()
-	rdb, _ := redistest.Setup(t, 6)
+	rdb, e, _, _ := redisEnv(t)
 	ac := asynq.NewClientFromRedisClient(rdb)
 	if _, err := ac.Enqueue(asynq.NewTask("test", nil), asynq.Queue(queue.Name)); err != nil {
 		t.Fatal(err)
 	}
-	e, _, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
 	h, err := newServeHandlers(t.Context(), e, rdb, "whsec-test", slog.New(slog.DiscardHandler), consoleConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/queue"
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
@@ -32,11 +31,8 @@ func (s *enqueueSpy) EnqueueDial(ctx context.Context, ref campaign.AttemptRef, a
 // whole life: upload → running → paused → running → done, and another's running →
 // canceling → canceled, with the refusals of actions that mean nothing on the way.
 func TestStateLifeCycle(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	dir := t.TempDir()
-	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign)
-	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
-	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	rdb, e, stdout, _ := redisEnv(t)
+	_, campaignPath, contactsPath := fastFiles(t)
 	store := campaign.NewStore(rdb)
 	run := mustRunner(t, e, stdout)
 	// state reads the state from all three outputs and fails unless they agree.
@@ -150,12 +146,11 @@ func TestStateLifeCycle(t *testing.T) {
 
 // TestStateScheduled: a campaign whose startAt lies ahead is scheduled, and says when it starts.
 func TestStateScheduled(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
+	_, e, stdout, _ := redisEnv(t)
 	dir := t.TempDir()
 	start := testutil.Now().Add(36 * time.Hour).UTC().Truncate(time.Second)
 	campaignPath := writeFile(t, dir, "c.yaml", fastCampaign+"startAt: "+start.Format(time.RFC3339)+"\n")
 	contactsPath := writeFile(t, dir, "c.csv", fastContacts)
-	e, stdout, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
 	if err := dispatch(t.Context(), e, []string{"upload", "--campaign", campaignPath, "--contacts", contactsPath}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/suppression"
 )
 
 func TestSuppress(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	rdb, e, stdout, stderr := redisEnv(t)
 	run := func(args ...string) error {
 		t.Helper()
 		stdout.Reset()
@@ -97,8 +95,7 @@ func TestSuppressRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rdb, _ := redistest.Setup(t, 6)
-			e, _, _ := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+			rdb, e, _, _ := redisEnv(t)
 			err := dispatch(t.Context(), e, append([]string{"suppress"}, tt.args...))
 			if err == nil || exitCode(err) != tt.exit {
 				t.Fatalf("err %v, exit %d; want an error, exit %d", err, exitCode(err), tt.exit)
@@ -118,8 +115,7 @@ func TestSuppressRefusals(t *testing.T) {
 // TestSuppressListAndCheck: suppress list exports the whole global list (plain or CSV that
 // import reads back), and check of a malformed number says it is malformed.
 func TestSuppressListAndCheck(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	rdb, e, stdout, stderr := redisEnv(t)
 	run := mustRunner(t, e, stdout)
 	numbers := make([]string, 2500) // more than one SSCAN page
 	for i := range numbers {
@@ -153,8 +149,7 @@ func TestSuppressListAndCheck(t *testing.T) {
 // TestSuppressImportColumn: --column reads the numbers from any column and ignores the rest;
 // a column the header lacks is named with the columns it has.
 func TestSuppressImportColumn(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	e, _, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	rdb, e, _, stderr := redisEnv(t)
 	dir := t.TempDir()
 	path := writeFile(t, dir, "export.csv", "Patient,Mobile Phone,Opted out on\nAnn,(415) 555-0101,2026-01-02\nBob,415 555 0102,2026-01-03\n")
 	if err := dispatch(t.Context(), e, []string{"suppress", "import", path, "--column", "mobile phone"}); err != nil {
@@ -174,8 +169,7 @@ func TestSuppressImportColumn(t *testing.T) {
 
 // TestSuppressSingular checks the summary's counts of one: "1 number", "1 was not on it".
 func TestSuppressSingular(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	e, _, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	_, e, _, stderr := redisEnv(t)
 	for _, tt := range []struct {
 		args []string
 		want string

@@ -7,12 +7,10 @@ import (
 	"testing"
 
 	"github.com/dialerhq/dialer/internal/auth"
-	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 func TestToken(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 6)
-	e, stdout, stderr := testEnv(t, map[string]string{"REDIS_URL": redistest.URL(rdb)})
+	rdb, e, stdout, stderr := redisEnv(t)
 	if err := dispatch(t.Context(), e, []string{"token", "create", "--name", "crm", "--scope", "operate", "--expires", "90d"}); err != nil {
 		t.Fatal(err)
 	}
