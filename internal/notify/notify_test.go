@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
@@ -98,30 +99,12 @@ func (rc *receiver) requests() []request {
 	return append([]request(nil), rc.reqs...)
 }
 
-// lockedBuffer is a log destination safe for the asynq server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type fixture struct {
 	rdb   *redis.Client
 	store *campaign.Store
 	c     *campaign.Campaign
 	recv  *receiver
-	logs  *lockedBuffer
+	logs  *lab.LockedBuffer // the Handler's and the asynq server's log, written from their goroutines
 	h     *Handler
 	now   time.Time // Handler's clock; see setClock
 	mu    sync.Mutex
@@ -137,7 +120,7 @@ func setup(t *testing.T, nc *campaign.NotifyConfig, statuses ...int) *fixture {
 	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, testDB)
 	fx := &fixture{rdb: rdb, store: campaign.NewStore(rdb), recv: newReceiver(t, statuses...),
-		logs: &lockedBuffer{}, now: callStart.Add(time.Hour), env: map[string]string{}}
+		logs: &lab.LockedBuffer{}, now: callStart.Add(time.Hour), env: map[string]string{}}
 	f, err := campaign.Parse("test.yaml", []byte(testCampaign))
 	if err != nil {
 		t.Fatal(err)
