@@ -27,6 +27,16 @@ func mustStartRedis(tb testing.TB, durability Durability) *Redis {
 	return s
 }
 
+// wantConfig fails the test unless CONFIG GET of each key of want answers its value.
+func wantConfig(t *testing.T, rdb *redis.Client, want map[string]string) {
+	t.Helper()
+	for key, w := range want {
+		if v, err := rdb.ConfigGet(t.Context(), key).Result(); err != nil || v[key] != w {
+			t.Errorf("CONFIG GET %s = %v, %v; want %q", key, v, err, w)
+		}
+	}
+}
+
 // TestRedisDurableRestart writes, restarts the server and reads the write back on the same
 // port: what cmd/chaos relies on the append-only file for.
 func TestRedisDurableRestart(t *testing.T) {
@@ -53,11 +63,7 @@ func TestRedisDurableRestart(t *testing.T) {
 	if err != nil || got != "kept" {
 		t.Errorf("after the restart GET = %q, %v; want %q", got, err, "kept")
 	}
-	for key, want := range map[string]string{"appendonly": "yes", "appendfsync": "everysec", "save": ""} {
-		if v, err := rdb.ConfigGet(ctx, key).Result(); err != nil || v[key] != want {
-			t.Errorf("CONFIG GET %s = %v, %v; want %q", key, v, err, want)
-		}
-	}
+	wantConfig(t, rdb, map[string]string{"appendonly": "yes", "appendfsync": "everysec", "save": ""})
 }
 
 // TestRedisCrash kills the server with SIGKILL and brings it back after the given time, on
@@ -91,11 +97,7 @@ func TestRedisVolatile(t *testing.T) {
 	ctx := t.Context()
 	rdb := s.Client(0)
 	defer rdb.Close()
-	for key, want := range map[string]string{"appendonly": "no", "save": "", "bind": "127.0.0.1"} {
-		if v, err := rdb.ConfigGet(ctx, key).Result(); err != nil || v[key] != want {
-			t.Errorf("CONFIG GET %s = %v, %v; want %q", key, v, err, want)
-		}
-	}
+	wantConfig(t, rdb, map[string]string{"appendonly": "no", "save": "", "bind": "127.0.0.1"})
 	s.Close()
 	if err := rdb.Ping(ctx).Err(); err == nil {
 		t.Error("PING after Close: answered")
