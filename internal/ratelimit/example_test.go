@@ -11,14 +11,20 @@ import (
 	"github.com/dialerhq/dialer/internal/ratelimit"
 )
 
-func ExampleSemaphore() {
+// exampleRedis starts an in-process Redis (miniredis) for an example and returns a client of
+// it and a function that closes both; a worker passes its own client of the dialer's Redis.
+func exampleRedis() (*redis.Client, func()) {
 	mr := miniredis.NewMiniRedis()
 	if err := mr.Start(); err != nil {
 		panic(err)
 	}
-	defer mr.Close()
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
+	return rdb, func() { rdb.Close(); mr.Close() }
+}
+
+func ExampleSemaphore() {
+	rdb, stop := exampleRedis()
+	defer stop()
 
 	ctx := context.Background()
 	sem := ratelimit.NewSemaphore(rdb, ratelimit.SemaphoreConfig{Lease: time.Minute})
@@ -40,13 +46,8 @@ func ExampleSemaphore() {
 }
 
 func ExampleLimiter_Wait() {
-	mr := miniredis.NewMiniRedis()
-	if err := mr.Start(); err != nil {
-		panic(err)
-	}
-	defer mr.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
+	rdb, stop := exampleRedis()
+	defer stop()
 
 	lim := ratelimit.NewLimiter(rdb)
 	for range 3 {
