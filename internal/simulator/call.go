@@ -95,88 +95,21 @@ func (c *call) updated(t time.Time, analysisDelay time.Duration) time.Time {
 	return u
 }
 
-// The wire shapes of api-reference/calls/connect and api-reference/calls/get-call,
-// written from the reference rather than shared with the client, so that a
-// misreading in one does not hide in the other.
-type (
-	wireCustomer struct {
-		Number string `json:"number"`
-		Name   string `json:"name,omitempty"`
-	}
-	wireMonitor struct {
-		ControlURL string `json:"controlUrl"`
-	}
-	// wireCallHead is what every call object begins with, in Connect Call's response as in
-	// Get Call's; embedded first, its fields keep that place in the JSON.
-	wireCallHead struct {
-		ID            string `json:"id"`
-		TeamID        string `json:"teamId"`
-		AssistantID   string `json:"assistantId"`
-		PhoneNumberID string `json:"phoneNumberId"`
-		Direction     string `json:"direction"`
-		CreatedAt     string `json:"createdAt"`
-		UpdatedAt     string `json:"updatedAt"`
-	}
-	// wireConnected is Connect Call's response.
-	wireConnected struct {
-		wireCallHead
-		Customer           wireCustomer   `json:"customer"`
-		Status             string         `json:"status"`
-		Metadata           map[string]any `json:"metadata"`
-		PhoneVendor        string         `json:"phoneVendor"`
-		PhoneVendorDetails map[string]any `json:"phoneVendorDetails"`
-		Monitor            wireMonitor    `json:"monitor"`
-	}
-	// wireCall is Get Call's response and a List Calls entry.
-	wireCall struct {
-		wireCallHead
-		StartAt               string         `json:"startAt"`
-		EndAt                 string         `json:"endAt,omitempty"` // only once ended
-		Customer              wireCustomer   `json:"customer"`
-		Status                string         `json:"status"`
-		PhoneCallStatus       string         `json:"phoneCallStatus"`
-		PhoneCallStatusReason string         `json:"phoneCallStatusReason"`
-		CallEndTriggerBy      string         `json:"callEndTriggerBy"`
-		UserNumber            string         `json:"userNumber"`
-		AssistantNumber       string         `json:"assistantNumber"`
-		Analysis              any            `json:"analysis,omitempty"` // nil, *wireAnalysis, or {} in an end-of-call-report
-		Messages              []wireMessage  `json:"messages"`
-		AssistantCallDuration int64          `json:"assistantCallDuration"` // milliseconds
-		Cost                  *wireCost      `json:"cost,omitempty"`
-		Recording             *wireRecording `json:"recording,omitempty"`
-		Monitor               wireMonitor    `json:"monitor"`
-		Metadata              map[string]any `json:"metadata"`
-		PhoneVendor           string         `json:"phoneVendor"`
-		PhoneVendorDetails    map[string]any `json:"phoneVendorDetails"`
-	}
-	wireAnalysis struct {
-		Summary           string         `json:"summary"`
-		SuccessEvaluation string         `json:"successEvaluation"`
-		StructuredData    map[string]any `json:"structuredData"`
-	}
-	wireMessage struct {
-		MessageID string `json:"messageId"`
-		Role      string `json:"role"`
-		Text      string `json:"text"`
-		Timestamp string `json:"timestamp"`
-	}
-	wireCost struct {
-		CallDuration  float64 `json:"callDuration"` // seconds
-		TotalCost     float64 `json:"totalCost"`    // USD
-		TelephonyCost float64 `json:"telephonyCost"`
-		LLMCost       float64 `json:"llmCost"`
-		STTCost       float64 `json:"sttCost"`
-		TTSCost       float64 `json:"ttsCost"`
-	}
-	wireRecording struct {
-		S3Bucket string `json:"s3Bucket"`
-		Path     string `json:"path"`
-	}
-)
+// wireConnected is Connect Call's response (api-reference/calls/connect); the other wire
+// shapes are in wire.go.
+type wireConnected struct {
+	CallHead
+	Customer           Customer       `json:"customer"`
+	Status             string         `json:"status"`
+	Metadata           map[string]any `json:"metadata"`
+	PhoneVendor        string         `json:"phoneVendor"`
+	PhoneVendorDetails map[string]any `json:"phoneVendorDetails"`
+	Monitor            Monitor        `json:"monitor"`
+}
 
 // head renders the fields every call object begins with; updated is its updatedAt.
-func (c *call) head(updated time.Time) wireCallHead {
-	return wireCallHead{
+func (c *call) head(updated time.Time) CallHead {
+	return CallHead{
 		ID:            c.id,
 		TeamID:        c.teamID,
 		AssistantID:   c.assistantID,
@@ -190,31 +123,31 @@ func (c *call) head(updated time.Time) wireCallHead {
 // connected renders Connect Call's response; control is its monitor.controlUrl.
 func (c *call) connected(control string) wireConnected {
 	return wireConnected{
-		wireCallHead:       c.head(c.created),
-		Customer:           wireCustomer{Number: c.number, Name: c.name},
+		CallHead:           c.head(c.created),
+		Customer:           Customer{Number: c.number, Name: c.name},
 		Status:             "queued",
 		Metadata:           c.metadataOrEmpty(),
 		PhoneVendor:        "twilio",
 		PhoneVendorDetails: map[string]any{"callSid": c.callSid},
-		Monitor:            wireMonitor{ControlURL: control},
+		Monitor:            Monitor{ControlURL: control},
 	}
 }
 
 // view renders the call as it stands at t; control is its
 // monitor.controlUrl.
-func (c *call) view(t time.Time, control string, analysisDelay time.Duration) wireCall {
+func (c *call) view(t time.Time, control string, analysisDelay time.Duration) CallObject {
 	status, phone, reason := c.state(t)
-	w := wireCall{
-		wireCallHead:          c.head(c.updated(t, analysisDelay)),
+	w := CallObject{
+		CallHead:              c.head(c.updated(t, analysisDelay)),
 		StartAt:               isoTime(c.created), // the phone leg starts when the call is placed
-		Customer:              wireCustomer{Number: c.number, Name: c.name},
+		Customer:              Customer{Number: c.number, Name: c.name},
 		Status:                status,
 		PhoneCallStatus:       phone,
 		PhoneCallStatusReason: reason,
 		UserNumber:            c.number,
 		AssistantNumber:       c.assistantNumber,
-		Messages:              []wireMessage{},
-		Monitor:               wireMonitor{ControlURL: control},
+		Messages:              []CallLine{},
+		Monitor:               Monitor{ControlURL: control},
 		Metadata:              c.metadataOrEmpty(),
 		PhoneVendor:           "twilio",
 		PhoneVendorDetails:    map[string]any{"callSid": c.callSid},
@@ -223,7 +156,7 @@ func (c *call) view(t time.Time, control string, analysisDelay time.Duration) wi
 		if t.Before(m.at) || m.at.After(c.end) {
 			continue
 		}
-		w.Messages = append(w.Messages, wireMessage{MessageID: m.id, Role: m.role, Text: m.text, Timestamp: isoTime(m.at)})
+		w.Messages = append(w.Messages, CallLine{MessageID: m.id, Role: m.role, Text: m.text, Timestamp: isoTime(m.at)})
 	}
 	if !c.ended(t) {
 		return w
@@ -239,10 +172,10 @@ func (c *call) view(t time.Time, control string, analysisDelay time.Duration) wi
 	if c.answerAt.IsZero() {
 		return w
 	}
-	w.Recording = &wireRecording{S3Bucket: "interactly-call-recordings", Path: "recordings/" + c.teamID + "/" + c.id + ".wav"}
-	w.Analysis = &wireAnalysis{StructuredData: map[string]any{}}
+	w.Recording = &Recording{S3Bucket: "interactly-call-recordings", Path: "recordings/" + c.teamID + "/" + c.id + ".wav"}
+	w.Analysis = &Analysis{StructuredData: map[string]any{}}
 	if !t.Before(c.end.Add(analysisDelay)) {
-		w.Analysis = &wireAnalysis{Summary: c.summary, SuccessEvaluation: c.evaluation, StructuredData: c.structured}
+		w.Analysis = &Analysis{Summary: c.summary, SuccessEvaluation: c.evaluation, StructuredData: c.structured}
 	}
 	return w
 }
@@ -254,9 +187,9 @@ func (c *call) metadataOrEmpty() map[string]any {
 	return c.metadata
 }
 
-func cost(talk time.Duration) *wireCost {
+func cost(talk time.Duration) *Cost {
 	mins := talk.Minutes()
-	c := &wireCost{
+	c := &Cost{
 		CallDuration:  round(talk.Seconds(), 3),
 		TelephonyCost: round(mins*priceTelephony, 4),
 		LLMCost:       round(mins*priceLLM, 4),

@@ -27,7 +27,7 @@ func (s *Server) list(now time.Time, base string, q url.Values, acct string) rep
 	if lq.desc {
 		slices.Reverse(match)
 	}
-	page := []wireCall{}
+	page := []CallObject{}
 	from := min((lq.page-1)*lq.size, len(match))
 	for _, c := range match[from:min(from+lq.size, len(match))] {
 		page = append(page, c.view(now, s.controlURL(base, c.id), s.cfg.AnalysisDelay))

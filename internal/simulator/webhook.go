@@ -212,59 +212,21 @@ func (c *call) pendingHooks(analysisDelay time.Duration) []hookEvent {
 	return evs
 }
 
-// The wire shape of a server message (webhooks/events/*).
-type (
-	wireEvent struct {
-		Message wireEventMessage `json:"message"`
-	}
-	wireEventMessage struct {
-		Type      string             `json:"type"`
-		Timestamp int64              `json:"timestamp"` // epoch ms
-		Call      wireCall           `json:"call"`
-		Assistant wireEventAssistant `json:"assistant"`
-		Phone     wireEventPhone     `json:"phone"`
-		Customer  wireCustomer       `json:"customer"`
-		// Analysis is {} but in an end-of-call-report of an answered call.
-		Analysis any `json:"analysis"`
-		// Messages is the transcript, in conversation-update and
-		// end-of-call-report only.
-		Messages  any            `json:"messages,omitempty"`
-		EndAt     string         `json:"endAt,omitempty"`
-		Cost      *wireCost      `json:"cost,omitempty"`
-		Recording *wireRecording `json:"recording,omitempty"`
-	}
-	wireEventAssistant struct {
-		ID string `json:"id"`
-	}
-	wireEventPhone struct {
-		ID     string `json:"id"`
-		Number string `json:"number"`
-	}
-	// wireEventLine is a transcript entry; timestamp is epoch ms here,
-	// where Get Call has an ISO string.
-	wireEventLine struct {
-		MessageID string `json:"messageId"`
-		Role      string `json:"role"`
-		Text      string `json:"text"`
-		Timestamp int64  `json:"timestamp"`
-	}
-)
-
 // renderHook builds the body of ev for c. It runs under s.mu.
 func (s *Server) renderHook(c *call, ev hookEvent) []byte {
 	view := c.view(ev.at, s.controlURL(c.base, c.id), s.cfg.AnalysisDelay)
-	m := wireEventMessage{
+	m := EventMessage{
 		Type:      ev.typ,
 		Timestamp: ev.at.UnixMilli(),
-		Assistant: wireEventAssistant{ID: c.assistantID},
-		Phone:     wireEventPhone{ID: c.phoneNumberID, Number: c.assistantNumber},
-		Customer:  wireCustomer{Number: c.number, Name: c.name},
+		Assistant: EventAssistant{ID: c.assistantID},
+		Phone:     EventPhone{ID: c.phoneNumberID, Number: c.assistantNumber},
+		Customer:  Customer{Number: c.number, Name: c.name},
 		Analysis:  map[string]any{},
 	}
-	lines := func() []wireEventLine {
-		out := []wireEventLine{}
+	lines := func() []EventLine {
+		out := []EventLine{}
 		for _, msg := range c.messages[:min(ev.msgs, len(c.messages))] {
-			out = append(out, wireEventLine{MessageID: msg.id, Role: msg.role, Text: msg.text, Timestamp: msg.at.UnixMilli()})
+			out = append(out, EventLine{MessageID: msg.id, Role: msg.role, Text: msg.text, Timestamp: msg.at.UnixMilli()})
 		}
 		return out
 	}
@@ -283,7 +245,7 @@ func (s *Server) renderHook(c *call, ev hookEvent) []byte {
 		m.EndAt, m.Cost, m.Recording = view.EndAt, view.Cost, view.Recording
 	}
 	m.Call = view
-	b, err := json.Marshal(wireEvent{Message: m})
+	b, err := json.Marshal(EventBody{Message: m})
 	if err != nil {
 		panic(fmt.Sprintf("simulator: encode %s: %v", ev.typ, err)) // only plain values in it
 	}
