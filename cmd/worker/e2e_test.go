@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -227,7 +228,12 @@ func TestEndToEnd(t *testing.T) {
 	// Stop w1 while it has a call live, and start w3 in its place: the call must be resumed
 	// by another worker, not dialed again.
 	store := campaign.NewStore(rdb)
-	taken := waitForLiveCall(t, rdb, id, "w1")
+	// Only an answered call talks (1.5–2.5 s); a busy, no-answer or failed one ends within
+	// its ring, and w1 would then finish it rather than hand it back.
+	taken := waitForLiveCall(t, rdb, id, "w1", func(e164 string, attempt int) bool {
+		s := script[e164]
+		return len(s) > 0 && s[min(attempt, len(s))-1] == "completed"
+	})
 	must(t, workers["w1"].cmd.Process.Signal(syscall.SIGTERM))
 	if err := workers["w1"].cmd.Wait(); err != nil {
 		t.Errorf("w1 after SIGTERM with a call live: %v\n%s", err, workers["w1"].logs)
@@ -451,8 +457,9 @@ func checkDialedOnce(t *testing.T, stats simulator.Stats) {
 // liveCall is an attempt whose call was live.
 type liveCall struct{ key, callID string }
 
-// waitForLiveCall waits until worker has a call live in campaign id and returns it.
-func waitForLiveCall(t *testing.T, rdb *redis.Client, id, worker string) liveCall {
+// waitForLiveCall waits until worker has a call live in campaign id, begun just now, of an
+// attempt (of the contact with number e164) for which answered reports true, and returns it.
+func waitForLiveCall(t *testing.T, rdb *redis.Client, id, worker string, answered func(e164 string, attempt int) bool) liveCall {
 	t.Helper()
 	prefix := "dialer:{" + id + "}:attempt:"
 	deadline := time.Now().Add(30 * time.Second)
@@ -462,16 +469,24 @@ func waitForLiveCall(t *testing.T, rdb *redis.Client, id, worker string) liveCal
 		for _, k := range keys {
 			rec, err := rdb.HGetAll(t.Context(), k).Result()
 			must(t, err)
-			// A call that began just now: calls last over 1.7 s, so it is still live when its
-			// worker has stopped.
+			// A call that began just now: answered calls last over 1.7 s, so it is still live
+			// when its worker has stopped.
 			started, _ := time.Parse(time.RFC3339Nano, rec["started_at"])
-			if rec["state"] == "live" && rec["worker"] == worker && time.Since(started) < 300*time.Millisecond {
+			if rec["state"] != "live" || rec["worker"] != worker || time.Since(started) >= 300*time.Millisecond {
+				continue
+			}
+			contact, attempt, _ := strings.Cut(strings.TrimPrefix(k, prefix), ":")
+			n, err := strconv.Atoi(attempt)
+			must(t, err)
+			e164, err := rdb.HGet(t.Context(), "dialer:{"+id+"}:contact:"+contact, "e164").Result()
+			must(t, err)
+			if answered(e164, n) {
 				return liveCall{key: id + ":" + strings.TrimPrefix(k, prefix), callID: rec["call_id"]}
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("%s had no call live within 30s", worker)
+	t.Fatalf("%s had no answered call live within 30s", worker)
 	return liveCall{}
 }
 
