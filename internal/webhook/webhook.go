@@ -191,4 +191,3 @@ func (h *Handler) handle(r *http.Request, msg *interactly.ServerMessage, receive
 	}
 	return nil
 }
-
