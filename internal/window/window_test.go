@@ -2,11 +2,12 @@ package window
 
 import (
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // mustLoc returns the zone named name.
@@ -449,14 +450,11 @@ func TestParse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
 			w, err := Parse(tt.spec)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Parse(%q) error = %v, want it to say %q", tt.spec, err, tt.wantErr)
-				}
-				return
+			if !testutil.ErrMatches(err, tt.wantErr) {
+				t.Fatalf("Parse(%q) error = %v, want %q", tt.spec, err, tt.wantErr)
 			}
-			if err != nil || w.String() != tt.want {
-				t.Errorf("Parse(%q) = %v, %v; want %s", tt.spec, w, err, tt.want)
+			if err == nil && w.String() != tt.want {
+				t.Errorf("Parse(%q) = %v; want %s", tt.spec, w, tt.want)
 			}
 		})
 	}
