@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
@@ -19,8 +18,7 @@ import (
 // ReapUpload marks it so and removes everything but its record; the upload that was
 // reaped stops with ErrUploadLost and leaves nothing.
 func TestUploadLease(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, rdb := newStore(t)
 	ctx := t.Context()
 	const lease = 300 * time.Millisecond
 

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -148,8 +147,7 @@ func TestSafeCell(t *testing.T) {
 // TestReportNeutralisesFormulas checks that a formula in a contact file comes out of the
 // report as text, and as written with Raw.
 func TestReportNeutralisesFormulas(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, _ := newStore(t)
 	csvText := "First Name,phone,note\n=1+2,415 555 0101,@SUM(A1)\n"
 	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(csvText), &fakeEnqueuer{}, UploadOptions{})
 	if err != nil {
@@ -291,8 +289,7 @@ func seedAwkwardCampaign(tb testing.TB, store *Store, rows int) *Campaign {
 // loop of referenceReport writes, over many read-ahead batches of awkward cells (7 contacts
 // a batch, where WriteReport reads exportBatch, so that miniredis keeps up), safe and raw.
 func TestWriteReportAsReference(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, _ := newStore(t)
 	const rows, batch = 100, 7 // 15 batches over both readers, the last one short
 	c := seedAwkwardCampaign(t, store, rows)
 	for _, opt := range []ReportOptions{{}, {Raw: true}} {
@@ -325,8 +322,7 @@ func TestWriteReportAsReference(t *testing.T) {
 // field the report needs and does not read (say, one added to Result and to ReportRecord)
 // fails here.
 func TestReportContactsAsStore(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, rdb := newStore(t)
 	ctx := t.Context()
 	c := &Campaign{ID: "c1", Header: []string{"First Name", "phone", "note"}}
 	values := map[string]string{
@@ -440,8 +436,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 // TestWriteReportWriteError checks that a failing writer ends the report at once with its
 // error, while later batches are still being read.
 func TestWriteReportWriteError(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, _ := newStore(t)
 	// Rows of 10 kB: the first exportBuffer of them is written after 26 rows, of 60.
 	var b strings.Builder
 	b.WriteString("First Name,phone,note\n")

@@ -4,16 +4,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/dialerhq/dialer/internal/redistest"
 )
 
 // TestDamagedHashIsAnError: a field of a campaign or contact hash that does not parse is an
 // error that names the record and the field, not a silent zero.
 func TestDamagedHashIsAnError(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
+	s, rdb := newStore(t)
 	ctx := t.Context()
-	s := NewStore(rdb)
 	rdb.HSet(ctx, campaignKey("c1"), "file", "{}", "header", `["phone"]`, "rows", "12x")
 	_, err := s.Campaign(ctx, "c1")
 	if err == nil || !strings.Contains(err.Error(), "campaign c1: field rows") {
@@ -45,9 +42,8 @@ func TestDamagedHashIsAnError(t *testing.T) {
 // TestDamagedStatusIsAnError: a count, time or share field that does not parse fails Status
 // and Statuses with an error naming the field, instead of showing a zero.
 func TestDamagedStatusIsAnError(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
+	s, rdb := newStore(t)
 	ctx := t.Context()
-	s := NewStore(rdb)
 	rdb.HSet(ctx, campaignKey("c1"), "file", "{}", "header", `["phone"]`, "rows", "1", "state", string(UploadComplete))
 	statuses := func() error {
 		c, err := s.Campaign(ctx, "c1")
@@ -82,9 +78,8 @@ func TestDamagedStatusIsAnError(t *testing.T) {
 // TestDamagedAttemptIsAnError: a time of an attempt hash, or a count or time of a contact
 // as the report reads it, that does not parse is an error naming the record and the field.
 func TestDamagedAttemptIsAnError(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
+	s, rdb := newStore(t)
 	ctx := t.Context()
-	s := NewStore(rdb)
 	rdb.HSet(ctx, attemptKey("c1", 3, 1), "state", "done", "started_at", "noon")
 	_, err := s.Attempt(ctx, AttemptRef{CampaignID: "c1", ContactID: 3, Attempt: 1})
 	if err == nil || !strings.Contains(err.Error(), "attempt c1/3/1: field started_at") {

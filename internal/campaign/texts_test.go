@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 )
@@ -223,8 +222,7 @@ func buildLongTexts(t *testing.T, store *Store) string {
 // stored as it was before the texts moved out of the contact and attempt hashes
 // (testdata/longtexts-redis.json) reports the same.
 func TestReportOfLongTexts(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, rdb := newStore(t)
 	id := buildLongTexts(t, store)
 
 	for _, opt := range []ReportOptions{{}, {Raw: true}} {
@@ -399,8 +397,7 @@ func restoreCampaign(ctx context.Context, rdb redis.UniversalClient, id string, 
 // (testdata/longtexts-redis.json: buildLongTexts as that store wrote it), reports byte for
 // byte as the same campaign stored now.
 func TestReportOfOldLayout(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, rdb := newStore(t)
 	ctx := t.Context()
 	const old = "testdata/longtexts-redis.json"
 	if *updateGolden && os.Getenv("DIALER_DUMP_OLD_LAYOUT") != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 )
 
 // fakeEnqueuer records dial tasks; with failAfter > 0 it fails from that call on.
@@ -68,12 +69,18 @@ const contactsCSV = "\ufeffFirst Name,phone,note\r\n" +
 	"Di,415.555.0102,\"multi\nline\"\r\n" +
 	"Ed,415-555-0103\r\n"
 
+// newStore returns a Store on a clean test Redis (database 1, the package's), and the client.
+func newStore(tb testing.TB) (*Store, *redis.Client) {
+	tb.Helper()
+	rdb, _ := redistest.Setup(tb, 1)
+	return NewStore(rdb), rdb
+}
+
 // uploadContacts returns a Store on a fresh test Redis and the campaign it uploaded: mustFile
 // with contactsCSV, its dial tasks given to a fakeEnqueuer that is not kept.
 func uploadContacts(tb testing.TB) (*Store, *Campaign) {
 	tb.Helper()
-	rdb, _ := redistest.Setup(tb, 1)
-	store := NewStore(rdb)
+	store, _ := newStore(tb)
 	c, err := store.Upload(tb.Context(), mustFile(tb), "contacts.csv", opener(contactsCSV), &fakeEnqueuer{}, UploadOptions{})
 	if err != nil {
 		tb.Fatal(err)
@@ -82,8 +89,7 @@ func uploadContacts(tb testing.TB) (*Store, *Campaign) {
 }
 
 func TestUpload(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, _ := newStore(t)
 	enq := &fakeEnqueuer{}
 	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(contactsCSV), enq, UploadOptions{Enqueuers: 3, BatchSize: 2})
 	if err != nil {
@@ -178,9 +184,9 @@ func TestUploadRefusesBadInputAndKeepsNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rdb, _ := redistest.Setup(t, 1)
+			store, rdb := newStore(t)
 			enq := &fakeEnqueuer{}
-			_, err := NewStore(rdb).Upload(t.Context(), mustFileWith(t, tt.file), "contacts.csv", opener(tt.csv), enq, UploadOptions{})
+			_, err := store.Upload(t.Context(), mustFileWith(t, tt.file), "contacts.csv", opener(tt.csv), enq, UploadOptions{})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
 			}
@@ -294,8 +300,7 @@ func (f fakeSuppressor) SuppressedMany(_ context.Context, _ string, numbers []st
 }
 
 func TestUploadSuppressed(t *testing.T) {
-	rdb, _ := redistest.Setup(t, 1)
-	store := NewStore(rdb)
+	store, _ := newStore(t)
 	enq := &fakeEnqueuer{}
 	sup := fakeSuppressor{"+14155550102": true}
 	c, err := store.Upload(t.Context(), mustFile(t), "contacts.csv", opener(contactsCSV), enq, UploadOptions{ID: "csup", Suppressor: sup})
@@ -335,8 +340,8 @@ func TestUploadExcelWindows1252(t *testing.T) {
 	}
 	const path = "../contactcsv/testdata/excel-windows-1252.csv"
 	t.Run("refused without an encoding", func(t *testing.T) {
-		rdb, _ := redistest.Setup(t, 1)
-		_, err := NewStore(rdb).Upload(t.Context(), mustFile(t), path, opener(string(data)), &fakeEnqueuer{}, UploadOptions{})
+		store, rdb := newStore(t)
+		_, err := store.Upload(t.Context(), mustFile(t), path, opener(string(data)), &fakeEnqueuer{}, UploadOptions{})
 		var ce *contactcsv.CSVError
 		if !errors.As(err, &ce) || ce.Line != 2 || ce.Column != 4 {
 			t.Fatalf("Upload = %v, want a *contactcsv.CSVError at line 2 column 4", err)
@@ -359,8 +364,7 @@ func TestUploadExcelWindows1252(t *testing.T) {
 		"the option wins over the file": {extra: "  encoding: utf-8\n", opt: UploadOptions{Encoding: contactcsv.EncodingWindows1252}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			rdb, _ := redistest.Setup(t, 1)
-			store := NewStore(rdb)
+			store, _ := newStore(t)
 			c, err := store.Upload(t.Context(), mustFileWith(t, tc.extra), path, opener(string(data)), &fakeEnqueuer{}, tc.opt)
 			if err != nil {
 				t.Fatal(err)
