@@ -101,6 +101,23 @@ local function reopen(outcome, attempts)
 end
 `
 
+// waitingLua defines waiting(next, n, a, attemptKey), the check of redialScript and
+// skipScript that contact n's attempt a, read by the caller as its next attempt, still
+// waits: it returns the attempt's member "N:A" of the hopper and the held set, or nil and
+// why not: "stale" (the contact's next_attempt, next, is no longer a) or "busy" (the
+// attempt's hash attemptKey has a state: it is under way).
+const waitingLua = `
+local function waiting(next, n, a, attemptKey)
+  if (next or "1") ~= a then
+    return nil, "stale"
+  end
+  if redis.call("HEXISTS", attemptKey, "state") == 1 then
+    return nil, "busy"
+  end
+  return n .. ":" .. a
+end
+`
+
 // RetryResult is what Retry or Redial did.
 type RetryResult struct {
 	// Contacts counts the contacts given a new attempt; ByOutcome splits them by the final
@@ -232,7 +249,7 @@ func (e *ContactStateError) Error() string {
 // Returns "retried:O:A" (it had outcome O), "moved:A", or why not: "missing", "invalid"
 // (no number), "outcome:O" (an outcome never retried), "busy" (its attempt is under way),
 // "stale" (its next attempt changed since it was read).
-var redialScript = redis.NewScript(reopenLua + `
+var redialScript = redis.NewScript(reopenLua + waitingLua + `
 local c = redis.call("HMGET", KEYS[1], "line", "e164", "outcome", "attempts", "next_attempt")
 if not c[1] then
   return "missing"
@@ -248,13 +265,10 @@ if c[3] then
   end
   return "outcome:" .. c[3]
 end
-if (c[5] or "1") ~= ARGV[3] then
-  return "stale"
+local m, why = waiting(c[5], ARGV[2], ARGV[3], KEYS[5])
+if not m then
+  return why
 end
-if redis.call("HEXISTS", KEYS[5], "state") == 1 then
-  return "busy"
-end
-local m = ARGV[2] .. ":" .. ARGV[3]
 if redis.call("ZSCORE", KEYS[6], m) then
   return "moved:" .. ARGV[3]
 end
@@ -370,7 +384,7 @@ const SkippedReason = "skipped by an operator"
 //
 // Returns what finalizeScript returns (1, or 2 when that was the campaign's last row), or
 // why not: "missing", "outcome:O", "busy", "stale".
-var skipScript = redis.NewScript(`
+var skipScript = redis.NewScript(waitingLua + `
 local c = redis.call("HMGET", KEYS[1], "line", "outcome", "next_attempt")
 if not c[1] then
   return "missing"
@@ -378,13 +392,10 @@ end
 if c[2] then
   return "outcome:" .. c[2]
 end
-if (c[3] or "1") ~= ARGV[5] then
-  return "stale"
+local m, why = waiting(c[3], ARGV[4], ARGV[5], KEYS[5])
+if not m then
+  return why
 end
-if redis.call("HEXISTS", KEYS[5], "state") == 1 then
-  return "busy"
-end
-local m = ARGV[4] .. ":" .. ARGV[5]
 redis.call("ZREM", KEYS[6], m)
 redis.call("ZREM", KEYS[7], m)
 ` + finalizeLua)
