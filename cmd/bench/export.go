@@ -61,7 +61,9 @@ func seedResult(n int) campaign.Result {
 		SuccessEvaluation: "true",
 		Summary: fmt.Sprintf(`%s %s confirmed the appointment on %s at %s with %s at %s. They asked whether to "bring the insurance card", and said a text the day before suits them best.`,
 			rec[0], rec[1], rec[3], rec[4], rec[6], rec[5]),
-		StructuredData: fmt.Sprintf(`{"confirmed":true,"appointmentDate":%q,"appointmentTime":%q,"reminderChannel":"sms","questions":["insurance card"]}`,
+		// Keys in order, as encoding/json writes an object decoded into a map (the simulator's
+		// server messages, renderHookEvents): the receiver stores the text as it comes.
+		StructuredData: fmt.Sprintf(`{"appointmentDate":%q,"appointmentTime":%q,"confirmed":true,"questions":["insurance card"],"reminderChannel":"sms"}`,
 			rec[3], rec[4]),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/simulator"
 )
 
 // The server messages one call of the webhook throughput measure sends, in order: what a
@@ -43,95 +44,6 @@ var hookLines = [hookMessages]string{
 	"Yes, please bring it every time. Is there anything else I can help with?",
 	"No, that's all. Thank you, goodbye!",
 }
-
-// The wire shape of a server message, as internal/simulator renders it from the reference
-// (webhooks/events/*).
-type (
-	hookBody struct {
-		Message hookMessage `json:"message"`
-	}
-	hookMessage struct {
-		Type      string      `json:"type"`
-		Timestamp int64       `json:"timestamp"` // epoch ms
-		Call      hookCall    `json:"call"`
-		Assistant hookID      `json:"assistant"`
-		Phone     hookPhone   `json:"phone"`
-		Customer  hookPerson  `json:"customer"`
-		Analysis  any         `json:"analysis"` // {} but in the end-of-call-report
-		Messages  []hookEntry `json:"messages,omitempty"`
-		EndAt     string      `json:"endAt,omitempty"`
-		Cost      *hookCost   `json:"cost,omitempty"`
-		Recording *hookRec    `json:"recording,omitempty"`
-	}
-	hookCall struct {
-		ID                    string         `json:"id"`
-		TeamID                string         `json:"teamId"`
-		AssistantID           string         `json:"assistantId"`
-		PhoneNumberID         string         `json:"phoneNumberId"`
-		Direction             string         `json:"direction"`
-		CreatedAt             string         `json:"createdAt"`
-		UpdatedAt             string         `json:"updatedAt"`
-		StartAt               string         `json:"startAt"`
-		EndAt                 string         `json:"endAt,omitempty"`
-		Customer              hookPerson     `json:"customer"`
-		Status                string         `json:"status"`
-		PhoneCallStatus       string         `json:"phoneCallStatus"`
-		PhoneCallStatusReason string         `json:"phoneCallStatusReason"`
-		CallEndTriggerBy      string         `json:"callEndTriggerBy"`
-		UserNumber            string         `json:"userNumber"`
-		AssistantNumber       string         `json:"assistantNumber"`
-		Analysis              any            `json:"analysis,omitempty"`
-		Messages              []hookLine     `json:"messages"`
-		AssistantCallDuration int64          `json:"assistantCallDuration"` // ms
-		Cost                  *hookCost      `json:"cost,omitempty"`
-		Recording             *hookRec       `json:"recording,omitempty"`
-		Monitor               hookMonitor    `json:"monitor"`
-		Metadata              map[string]any `json:"metadata"`
-		PhoneVendor           string         `json:"phoneVendor"`
-		PhoneVendorDetails    map[string]any `json:"phoneVendorDetails"`
-	}
-	hookID struct {
-		ID string `json:"id"`
-	}
-	hookPhone struct {
-		ID     string `json:"id"`
-		Number string `json:"number"`
-	}
-	hookPerson struct {
-		Number string `json:"number"`
-		Name   string `json:"name"`
-	}
-	hookMonitor struct {
-		ControlURL string `json:"controlUrl"`
-	}
-	// hookLine is a transcript entry of the call object: ISO timestamp.
-	hookLine struct {
-		MessageID string `json:"messageId"`
-		Role      string `json:"role"`
-		Text      string `json:"text"`
-		Timestamp string `json:"timestamp"`
-	}
-	// hookEntry is a transcript entry of the message itself: epoch ms.
-	hookEntry struct {
-		MessageID string `json:"messageId"`
-		Role      string `json:"role"`
-		Text      string `json:"text"`
-		Timestamp int64  `json:"timestamp"`
-	}
-	hookAnalysis struct {
-		Summary           string          `json:"summary"`
-		SuccessEvaluation string          `json:"successEvaluation"`
-		StructuredData    json.RawMessage `json:"structuredData"`
-	}
-	hookCost struct {
-		CallDuration float64 `json:"callDuration"` // s
-		TotalCost    float64 `json:"totalCost"`    // USD
-	}
-	hookRec struct {
-		S3Bucket string `json:"s3Bucket"`
-		Path     string `json:"path"`
-	}
-)
 
 // isoMillis formats t as the API does: UTC with milliseconds, e.g. "2025-11-03T15:00:00.020Z".
 func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -180,10 +92,10 @@ func renderHookEvents(id string, n int) [len(hookEventTypes)][]byte {
 	r := seedResult(n)
 	at := hookTimes(r)
 	rec := contactRecord(n-1, make([]string, len(contactHeader)))
-	customer := hookPerson{Number: contactE164(n - 1), Name: rec[0]}
+	customer := simulator.Customer{Number: contactE164(n - 1), Name: rec[0]}
 	assistantNumber := "+14155551743"
-	lines := make([]hookLine, hookMessages)
-	entries := make([]hookEntry, hookMessages)
+	lines := make([]simulator.CallLine, hookMessages)
+	entries := make([]simulator.EventLine, hookMessages)
 	step := at.end.Sub(at.answer) / (hookMessages + 1)
 	for i := range hookMessages {
 		t := at.answer.Add(time.Duration(i+1) * step)
@@ -195,15 +107,18 @@ func renderHookEvents(id string, n int) [len(hookEventTypes)][]byte {
 			text = fmt.Sprintf(text, rec[0])
 		}
 		msgID := fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", n, i, n%0xfff, i, uint64(n)*2654435761)
-		lines[i] = hookLine{MessageID: msgID, Role: role, Text: text, Timestamp: isoMillis(t)}
-		entries[i] = hookEntry{MessageID: msgID, Role: role, Text: text, Timestamp: t.UnixMilli()}
+		lines[i] = simulator.CallLine{MessageID: msgID, Role: role, Text: text, Timestamp: isoMillis(t)}
+		entries[i] = simulator.EventLine{MessageID: msgID, Role: role, Text: text, Timestamp: t.UnixMilli()}
 	}
-	call := hookCall{
-		ID: r.CallID, TeamID: hookTeam, AssistantID: "678a253ca6d866573043502e", PhoneNumberID: "5f7b1b1b1b1b1b1b1b1b1b1b",
-		Direction: "outbound", CreatedAt: isoMillis(at.created), StartAt: isoMillis(at.created),
+	call := simulator.CallObject{
+		CallHead: simulator.CallHead{
+			ID: r.CallID, TeamID: hookTeam, AssistantID: "678a253ca6d866573043502e", PhoneNumberID: "5f7b1b1b1b1b1b1b1b1b1b1b",
+			Direction: "outbound", CreatedAt: isoMillis(at.created),
+		},
+		StartAt:  isoMillis(at.created),
 		Customer: customer, UserNumber: customer.Number, AssistantNumber: assistantNumber,
-		Messages: []hookLine{},
-		Monitor:  hookMonitor{ControlURL: "https://api.interactly.ai/calls/v1/conversations/" + r.CallID + "/control"},
+		Messages: []simulator.CallLine{},
+		Monitor:  simulator.Monitor{ControlURL: "https://api.interactly.ai/calls/v1/conversations/" + r.CallID + "/control"},
 		Metadata: map[string]any{
 			"campaignId": id, "contactId": n, "attempt": 1,
 			"idempotencyKey": id + ":" + strconv.Itoa(n) + ":1",
@@ -211,16 +126,16 @@ func renderHookEvents(id string, n int) [len(hookEventTypes)][]byte {
 		PhoneVendor:        "twilio",
 		PhoneVendorDetails: map[string]any{"callSid": fmt.Sprintf("CA%032x", uint64(n)*2654435761)},
 	}
-	message := func(typ string, t time.Time) hookMessage {
-		return hookMessage{
+	message := func(typ string, t time.Time) simulator.EventMessage {
+		return simulator.EventMessage{
 			Type: typ, Timestamp: t.UnixMilli(),
-			Assistant: hookID{ID: call.AssistantID}, Phone: hookPhone{ID: call.PhoneNumberID, Number: assistantNumber},
+			Assistant: simulator.EventAssistant{ID: call.AssistantID}, Phone: simulator.EventPhone{ID: call.PhoneNumberID, Number: assistantNumber},
 			Customer: customer, Analysis: map[string]any{},
 		}
 	}
 	var out [len(hookEventTypes)][]byte
-	encode := func(i int, m hookMessage) {
-		b, err := json.Marshal(hookBody{Message: m})
+	encode := func(i int, m simulator.EventMessage) {
+		b, err := json.Marshal(simulator.EventBody{Message: m})
 		if err != nil {
 			panic(fmt.Sprintf("bench: encode %s: %v", m.Type, err)) // only plain values in it
 		}
@@ -243,8 +158,8 @@ func renderHookEvents(id string, n int) [len(hookEventTypes)][]byte {
 	m.Call, m.Messages = call, entries
 	encode(2, m)
 
-	cost := &hookCost{CallDuration: at.end.Sub(at.answer).Seconds(), TotalCost: hookCostOf(n)}
-	recording := &hookRec{S3Bucket: "interactly-call-recordings", Path: hookRecordingOf(r.CallID)}
+	cost := &simulator.Cost{CallDuration: at.end.Sub(at.answer).Seconds(), TotalCost: hookCostOf(n)}
+	recording := &simulator.Recording{S3Bucket: "interactly-call-recordings", Path: hookRecordingOf(r.CallID)}
 	call.UpdatedAt, call.EndAt = isoMillis(at.report), isoMillis(at.end)
 	call.Status, call.PhoneCallStatus, call.PhoneCallStatusReason = "finished", "completed", "Call is completed"
 	call.CallEndTriggerBy, call.AssistantCallDuration = r.EndedBy, at.end.Sub(at.answer).Milliseconds()
@@ -252,7 +167,11 @@ func renderHookEvents(id string, n int) [len(hookEventTypes)][]byte {
 	call.Analysis, call.Cost, call.Recording = map[string]any{}, cost, recording
 	m = message(hookEventTypes[hookReport], at.report)
 	m.Call, m.Messages = call, entries
-	m.Analysis = hookAnalysis{Summary: r.Summary, SuccessEvaluation: r.SuccessEvaluation, StructuredData: json.RawMessage(r.StructuredData)}
+	analysis := simulator.Analysis{Summary: r.Summary, SuccessEvaluation: r.SuccessEvaluation}
+	if err := json.Unmarshal([]byte(r.StructuredData), &analysis.StructuredData); err != nil {
+		panic(fmt.Sprintf("bench: the structured data of call %d: %v", n, err)) // seedResult writes it
+	}
+	m.Analysis = analysis
 	m.EndAt, m.Cost, m.Recording = isoMillis(at.end), cost, recording
 	encode(hookReport, m)
 	return out
