@@ -11,6 +11,8 @@
 //   - Start runs a child process that dies with the command on Linux, and whose exit is
 //     awaited in the background; Env is the environment of the built commands, and
 //     ServeLoopback serves the in-process Interactly simulator on a loopback port;
+//   - NewPool runs the built worker as a Pool of processes, logging to files or memory, that
+//     may be killed one at a time, replaced when they exit by themselves, and stopped together;
 //   - Campaign writes the campaign file its contacts are uploaded with, and WriteFile the
 //     contact file;
 //   - PrintFigures prints the results: a table of Figures (measure, figure, target, met?),
