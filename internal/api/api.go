@@ -10,14 +10,17 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,14 +177,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // Its errors are bad requests worded for the caller: a value of the wrong JSON type names
 // the field by its JSON pointer (in the problem's errors too) and the type it wants, in the
 // API's terms rather than Go's.
+//
+// An unknown field is named by its JSON pointer, with the fields allowed where it stands.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	var body bytes.Buffer
+	dec := json.NewDecoder(io.TeeReader(http.MaxBytesReader(nil, r.Body, 1<<20), &body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
 		return nil
 	}
 	const hint = "send a JSON object as the API reference shows"
+	if strings.HasPrefix(err.Error(), "json: unknown field ") {
+		if pointer, allowed, ok := unknownField(body.Bytes(), reflect.TypeOf(v), ""); ok {
+			detail := fmt.Sprintf("%s: unknown field; the fields here are %s", pointer, strings.Join(allowed, ", "))
+			return &problem.Problem{Type: typeBadRequest, Title: "Bad request", Status: http.StatusBadRequest,
+				Detail: "request body: " + detail, Errors: []problem.FieldError{{Pointer: pointer, Detail: detail}}}
+		}
+	}
 	var (
 		typeErr   *json.UnmarshalTypeError
 		syntaxErr *json.SyntaxError
@@ -202,6 +215,88 @@ func decodeJSON(r *http.Request, v any) error {
 		return badRequest("request body ends before its JSON does; %s", hint)
 	}
 	return badRequest("request body: %v; %s", strings.TrimPrefix(err.Error(), "json: "), hint)
+}
+
+// unknownField finds the first member of the JSON value data that no field of t (a struct,
+// or a pointer, slice or map of one, at any depth) takes, as encoding/json matches names:
+// its JSON pointer below at, and the names t's struct takes there, sorted. ok is false when
+// every member is known, or data does not have t's shape (another error then tells).
+func unknownField(data []byte, t reflect.Type, at string) (pointer string, allowed []string, ok bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		var members map[string]json.RawMessage
+		if json.Unmarshal(data, &members) != nil {
+			return "", nil, false
+		}
+		fields := jsonFields(t)
+		for _, name := range slices.Sorted(maps.Keys(members)) {
+			f, known := fields[strings.ToLower(name)]
+			if !known {
+				allowed = make([]string, 0, len(fields))
+				for _, f := range fields {
+					allowed = append(allowed, f.name)
+				}
+				slices.Sort(allowed)
+				return at + "/" + pointerEscape(name), allowed, true
+			}
+			if pointer, allowed, ok := unknownField(members[name], f.typ, at+"/"+pointerEscape(name)); ok {
+				return pointer, allowed, ok
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		var items []json.RawMessage
+		if json.Unmarshal(data, &items) != nil {
+			return "", nil, false
+		}
+		for i, item := range items {
+			if pointer, allowed, ok := unknownField(item, t.Elem(), at+"/"+strconv.Itoa(i)); ok {
+				return pointer, allowed, ok
+			}
+		}
+	case reflect.Map:
+		var members map[string]json.RawMessage
+		if json.Unmarshal(data, &members) != nil {
+			return "", nil, false
+		}
+		for _, name := range slices.Sorted(maps.Keys(members)) {
+			if pointer, allowed, ok := unknownField(members[name], t.Elem(), at+"/"+pointerEscape(name)); ok {
+				return pointer, allowed, ok
+			}
+		}
+	}
+	return "", nil, false
+}
+
+// jsonField is a struct field as encoding/json sees it: its JSON name and its Go type.
+type jsonField struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields returns the fields encoding/json decodes into struct type t, by their JSON name
+// in lower case (encoding/json matches names case-insensitively), embedded structs' fields
+// included.
+func jsonFields(t reflect.Type) map[string]jsonField {
+	out := map[string]jsonField{}
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() || f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[strings.ToLower(name)] = jsonField{name: name, typ: f.Type}
+	}
+	return out
+}
+
+// pointerEscape escapes name as one reference token of a JSON pointer (RFC 6901).
+func pointerEscape(name string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
 }
 
 // jsonKind names the JSON type that decodes into t: "a number", "a string", ...

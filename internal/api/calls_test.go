@@ -330,7 +330,7 @@ func TestMalformedJSONBodies(t *testing.T) {
 		{"cut short", "POST", "/api/v1/calls/CC-1/control", `{"type": "say", `, "", "ends before its JSON does"},
 		{"not JSON", "POST", "/api/v1/calls/CC-1/control", `{type: say}`, "", "not valid JSON at byte 2"},
 		{"empty", "PUT", "/api/v1/accounts/west", ``, "", "request body is empty"},
-		{"unknown field", "PUT", "/api/v1/accounts/west", `{"cps": 3}`, "", `unknown field "cps"`},
+		{"unknown field", "PUT", "/api/v1/accounts/west", `{"apiKeyEnv": "K", "cps": 3}`, "/cps", "/cps: unknown field; the fields here are apiKeyEnv, callsPerSecond, maxConcurrentCalls"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := h.do(t, auth.ScopeAdmin, tt.method, tt.path, "application/json", strings.NewReader(tt.body))

@@ -33,7 +33,7 @@ const (
 	typeInternal = "/api/v1/problems/internal"
 	// typeUnavailable: the action needs something dialer serve was started without (an
 	// Interactly API key).
-	typeUnavailable = "/api/v1/problems/unavailable"
+	typeUnavailable = problem.TypeUnavailable
 )
 
 // conflict is the 409 problem titled title: the request conflicts with the state of what it

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/auth"
+	"github.com/dialerhq/dialer/internal/problem"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 )
@@ -207,6 +209,20 @@ var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(p.Name + " " + p.Scope.String() + " " + p.Method))
 })
 
+// problemType returns the type of the problem document rec holds, "" for a body that is not
+// one (a 200's).
+func problemType(tb testing.TB, rec *httptest.ResponseRecorder) string {
+	tb.Helper()
+	var p problem.Problem
+	if rec.Header().Get("Content-Type") != problem.ContentType {
+		return ""
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		tb.Fatalf("problem document %q: %v", rec.Body, err)
+	}
+	return p.Type
+}
+
 func serve(tb testing.TB, a *auth.Authenticator, req *http.Request) *httptest.ResponseRecorder {
 	tb.Helper()
 	mux := http.NewServeMux()
@@ -264,6 +280,10 @@ func TestMiddleware(t *testing.T) {
 			if rec.Code >= 400 && rec.Header().Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%s: Content-Type %q", tt.name, rec.Header().Get("Content-Type"))
 			}
+			wantType := map[int]string{401: problem.TypeUnauthenticated, 403: problem.TypeForbidden}[rec.Code]
+			if got := problemType(t, rec); got != wantType {
+				t.Errorf("%s: %d with problem type %q, want %q", tt.name, rec.Code, got, wantType)
+			}
 		}
 	})
 	t.Run("LocalOpenWhileNoToken", func(t *testing.T) {
@@ -305,8 +325,8 @@ func TestMiddleware(t *testing.T) {
 			}
 		}
 		rec := serve(t, a, request("GET", "/read", public, "Bearer "+good))
-		if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
-			t.Errorf("after 3 failures, a good token from the same address: %d %s", rec.Code, rec.Body)
+		if rec.Code != 429 || rec.Header().Get("Retry-After") == "" || problemType(t, rec) != problem.TypeRateLimited {
+			t.Errorf("after 3 failures, a good token from the same address: %d %s; want 429 of type %s with Retry-After", rec.Code, rec.Body, problem.TypeRateLimited)
 		}
 		if rec := serve(t, a, request("GET", "/read", "198.51.100.9:1", "Bearer "+good)); rec.Code != 200 {
 			t.Errorf("another address: %d %s", rec.Code, rec.Body)

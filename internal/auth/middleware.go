@@ -128,7 +128,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		}
 		client := clientAddr(r)
 		if wait, limited := a.failures.Limited(r); limited {
-			p := problem.New(http.StatusTooManyRequests, fmt.Sprintf("too many failed authentications from %s; wait and retry with a valid token", client))
+			p := problem.Typed(http.StatusTooManyRequests, problem.TypeRateLimited, fmt.Sprintf("too many failed authentications from %s; wait and retry with a valid token", client))
 			p.RetryAfter = int(wait.Seconds())
 			problem.Write(w, p)
 			return
@@ -149,7 +149,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			return // the caller has gone
 		case err != nil:
 			a.cfg.Logger.Error("authentication: token store unavailable", "err", err)
-			problem.Write(w, problem.New(http.StatusServiceUnavailable, "tokens cannot be checked: Redis does not answer; retry shortly"))
+			problem.Write(w, problem.Typed(http.StatusServiceUnavailable, problem.TypeUnavailable, "tokens cannot be checked: Redis does not answer; retry shortly"))
 			return
 		}
 		p := Principal{Name: tok.Name, Scope: tok.Scope, TokenID: tok.ID, Method: method}
@@ -263,7 +263,7 @@ func RequireScope(need Scope) func(http.Handler) http.Handler {
 			case errors.Is(err, ErrUnauthenticated):
 				writeUnauthenticated(w, r, "send a token as \"Authorization: Bearer TOKEN\"; `dialer token create --name NAME --scope "+need.String()+"` makes one")
 			default:
-				problem.Write(w, problem.New(http.StatusForbidden, err.Error()))
+				problem.Write(w, problem.Typed(http.StatusForbidden, problem.TypeForbidden, err.Error()))
 			}
 		})
 	}
@@ -272,7 +272,7 @@ func RequireScope(need Scope) func(http.Handler) http.Handler {
 // writeUnauthenticated answers 401 with a Bearer challenge, and a Basic one too for a
 // browser, which then asks its user for the token.
 func writeUnauthenticated(w http.ResponseWriter, r *http.Request, detail string) {
-	p := problem.New(http.StatusUnauthorized, detail)
+	p := problem.Typed(http.StatusUnauthorized, problem.TypeUnauthenticated, detail)
 	p.Headers = http.Header{"Www-Authenticate": {`Bearer realm="dialer"`}}
 	if strings.Contains(r.Header.Get("Accept"), "text/html") {
 		p.Headers.Add("Www-Authenticate", `Basic realm="dialer", charset="UTF-8"`)

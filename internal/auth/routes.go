@@ -50,7 +50,7 @@ func (a *Authenticator) Mount(mux *http.ServeMux, routes []Route) {
 func CrossOrigin(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		problem.Write(w, problem.New(http.StatusForbidden, "cross-origin request refused: a state-changing request from another site needs \"Authorization: Bearer TOKEN\""))
+		problem.Write(w, problem.Typed(http.StatusForbidden, problem.TypeForbidden, "cross-origin request refused: a state-changing request from another site needs \"Authorization: Bearer TOKEN\""))
 	}))
 	protected := cop.Handler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,29 @@ import (
 // ContentType is the media type of a problem document.
 const ContentType = "application/problem+json"
 
+// Problem types of the refusals every operator surface shares (the auth middleware's), as
+// URI references stable within v1 and listed in the API's openapi.json. The REST API's own
+// problems (validation, not-found, ...) have their types in package api.
+const (
+	// TypeUnauthenticated: 401, no credential, or one that is malformed, unknown, revoked or
+	// expired.
+	TypeUnauthenticated = "/api/v1/problems/unauthenticated"
+	// TypeForbidden: 403, a credential whose scope is too low, or a cross-site browser
+	// request without a bearer token.
+	TypeForbidden = "/api/v1/problems/forbidden"
+	// TypeRateLimited: 429, too many failed authentications from one address; Retry-After
+	// says when to try again.
+	TypeRateLimited = "/api/v1/problems/rate-limited"
+	// TypeUnavailable: 503, something the request needs is not there: Redis does not
+	// answer, or dialer serve was started without what the action needs.
+	TypeUnavailable = "/api/v1/problems/unavailable"
+)
+
+// Typed returns a problem of status and type typ, with the status's text as title.
+func Typed(status int, typ, detail string) *Problem {
+	return &Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}
+}
+
 // Problem is an RFC 9457 problem document. Type is a URI reference naming the kind of
 // problem ("about:blank" when empty: the title is then the status's text); Detail says what
 // was wrong with this request and what to do. Errors lists field-level errors of a
