@@ -36,13 +36,18 @@ func TestMain(m *testing.M) {
 	if !explicit {
 		_ = flag.Set("test.parallel", "6")
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if binTemporary {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
+	buildOnce    sync.Once
+	binDir       string
+	binTemporary bool // binDir is a temporary directory, removed by TestMain
+	buildErr     error
 )
 
 // e2eDatabases are this package's database numbers (see package redistest): each running
@@ -82,7 +87,7 @@ func startE2E(t *testing.T) (dialer, worker string, rdb *redis.Client) {
 // binaries the earlier run starts). Without a cache directory they go to a temporary one.
 func buildCommands(t *testing.T) (dialer, worker string) {
 	t.Helper()
-	buildOnce.Do(func() { binDir, buildErr = build("../../cmd/dialer", "../../cmd/worker") })
+	buildOnce.Do(func() { binDir, binTemporary, buildErr = build("../../cmd/dialer", "../../cmd/worker") })
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
@@ -90,13 +95,13 @@ func buildCommands(t *testing.T) (dialer, worker string) {
 }
 
 // build builds the main packages pkgs into the directory buildCommands describes and
-// returns it.
-func build(pkgs ...string) (string, error) {
+// returns it, and whether it is a temporary one.
+func build(pkgs ...string) (dir string, temporary bool, err error) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	dir, err := os.UserCacheDir()
+	dir, err = os.UserCacheDir()
 	if err == nil {
 		sum := sha256.Sum256([]byte(root))
 		dir = filepath.Join(dir, "dialer-test-bin", hex.EncodeToString(sum[:8]))
@@ -104,22 +109,23 @@ func build(pkgs ...string) (string, error) {
 	}
 	if err != nil {
 		if dir, err = os.MkdirTemp("", "dialer-bin-"); err != nil {
-			return "", err
+			return "", false, err
 		}
+		temporary = true
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return "", err
+		return dir, temporary, err
 	}
 	defer lock.Close() // and so unlocked
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+		return dir, temporary, fmt.Errorf("lock %s: %w", lock.Name(), err)
 	}
 	cmd := exec.Command("go", append([]string{"build", "-o", dir + string(os.PathSeparator)}, pkgs...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+		return dir, temporary, fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	return dir, nil
+	return dir, temporary, nil
 }
 
 const e2eCampaign = `
