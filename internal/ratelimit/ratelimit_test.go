@@ -2,13 +2,19 @@ package ratelimit
 
 import (
 	"context"
+	"os"
 	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
+
+// TestMain runs more parallel tests at once than the machine has cores: most of them wait
+// for a lease or a rate's interval.
+func TestMain(m *testing.M) { os.Exit(testutil.RunWaiting(m)) }
 
 // testDB is this package's database; see package redistest.
 const testDB = 3
