@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
 )
@@ -17,11 +16,8 @@ import (
 // DeleteTasks handles (more pending ones than one page), and checks that deleting one
 // campaign's tasks leaves exactly the other's.
 func TestDeleteTasks(t *testing.T) {
-	redistest.Parallel(t)
-	rdb, _ := redistest.Setup(t, 2)
+	rdb, c := setup(t)
 	ctx := t.Context()
-	c := NewClient(rdb)
-	defer c.Close()
 	in := asynq.NewInspectorFromRedisClient(rdb)
 	const pending = 1100
 	for n := 1; n <= pending; n++ {

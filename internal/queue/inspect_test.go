@@ -8,17 +8,13 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // TestTaskLease runs a dial task on a real asynq server and reads its lease while the handler
 // runs, and again after it returned.
 func TestTaskLease(t *testing.T) {
-	redistest.Parallel(t)
-	rdb, _ := redistest.Setup(t, 2)
-	c := NewClient(rdb)
-	defer c.Close()
+	rdb, c := setup(t)
 	running, done := make(chan struct{}), make(chan struct{})
 	srv := NewServer(rdb, ServerConfig{Concurrency: 1})
 	if err := srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error {

@@ -9,7 +9,20 @@ import (
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
+
+// setup returns a clean database of this package (2, see package redistest) and a Client of
+// it, closed when the test ends. It marks t parallel where the database is t's own
+// (redistest.Parallel).
+func setup(t *testing.T) (*redis.Client, *Client) {
+	t.Helper()
+	redistest.Parallel(t)
+	rdb, _ := redistest.Setup(t, 2)
+	c := NewClient(rdb)
+	t.Cleanup(func() { c.Close() })
+	return rdb, c
+}
 
 func TestCeilSecond(t *testing.T) {
 	base := time.Unix(1_800_000_000, 0)
@@ -33,10 +46,7 @@ func TestCeilSecond(t *testing.T) {
 // TestScheduledDialNeverEarly enqueues dials due at fractional seconds on a real asynq server
 // and checks that none starts before it is due: asynq alone keeps whole seconds, rounded down.
 func TestScheduledDialNeverEarly(t *testing.T) {
-	redistest.Parallel(t)
-	rdb, _ := redistest.Setup(t, 2)
-	c := NewClient(rdb)
-	defer c.Close()
+	rdb, c := setup(t)
 	var mu sync.Mutex
 	started := map[int]time.Time{}
 	all := make(chan struct{})
