@@ -6,13 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 func TestLeader(t *testing.T) {
-	redistest.Parallel(t)
-	rdb, _ := redistest.Setup(t, db)
+	rdb := setup(t)
 	ctx := t.Context()
 	cfg := LeaderConfig{TTL: 500 * time.Millisecond, RenewInterval: 100 * time.Millisecond}
 

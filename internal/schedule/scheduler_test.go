@@ -12,15 +12,13 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dialerhq/dialer/internal/campaign"
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // TestTwoReplicas runs two schedulers, each with its leader loop and its queue server,
 // against one Redis: every tick of an "@every 1s" schedule makes exactly one campaign.
 func TestTwoReplicas(t *testing.T) {
-	redistest.Parallel(t)
-	rdb, _ := redistest.Setup(t, db)
+	rdb := setup(t)
 	dir := t.TempDir()
 	st := NewStore(rdb)
 	sc, err := st.Add(t.Context(), Schedule{Cron: "@every 1s",
@@ -87,8 +85,7 @@ func TestTwoReplicas(t *testing.T) {
 }
 
 func TestHandlerSkips(t *testing.T) {
-	redistest.Parallel(t)
-	rdb, _ := redistest.Setup(t, db)
+	rdb := setup(t)
 	ctx := t.Context()
 	dir := t.TempDir()
 	st := NewStore(rdb)

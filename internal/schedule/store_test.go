@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // db is this package's Redis database number (see package redistest).
@@ -20,6 +21,15 @@ assistantId: 678a253ca6d866573043502e
 phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
 contacts: {numberColumn: phone}
 `
+
+// setup returns a clean database db for t, and marks t parallel where it is t's own
+// (redistest.Parallel).
+func setup(t *testing.T) *redis.Client {
+	t.Helper()
+	redistest.Parallel(t)
+	rdb, _ := redistest.Setup(t, db)
+	return rdb
+}
 
 func writeFile(tb testing.TB, dir, name, content string) string {
 	tb.Helper()
