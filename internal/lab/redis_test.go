@@ -13,8 +13,8 @@ import (
 )
 
 // mustStartRedis starts a redis-server with StartRedis, skipping the test when there is none
-// on PATH, and stops it at the end of the test.
-func mustStartRedis(tb testing.TB, durability Durability) *Redis {
+// on PATH, and returns it and a client of its database db; both go at the end of the test.
+func mustStartRedis(tb testing.TB, durability Durability, db int) (*Redis, *redis.Client) {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Skip("redis-server is not on PATH")
@@ -24,7 +24,9 @@ func mustStartRedis(tb testing.TB, durability Durability) *Redis {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(s.Close)
-	return s
+	rdb := s.Client(db)
+	tb.Cleanup(func() { rdb.Close() })
+	return s, rdb
 }
 
 // wantConfig fails the test unless CONFIG GET of each key of want answers its value.
@@ -41,14 +43,12 @@ func wantConfig(t *testing.T, rdb *redis.Client, want map[string]string) {
 // port: what cmd/chaos relies on the append-only file for.
 func TestRedisDurableRestart(t *testing.T) {
 	t.Parallel()
-	s := mustStartRedis(t, Durable)
+	s, rdb := mustStartRedis(t, Durable, 3)
 	ctx := t.Context()
 	addr := s.Addr()
 	if !strings.HasPrefix(addr, "127.0.0.1:") || s.URL(3) != "redis://"+addr+"/3" || s.Version == "" {
 		t.Errorf("Addr %s, URL(3) %s, Version %q; want a loopback address and a version", addr, s.URL(3), s.Version)
 	}
-	rdb := s.Client(3)
-	defer rdb.Close()
 	if err := rdb.Set(ctx, "lab:test", "kept", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +70,8 @@ func TestRedisDurableRestart(t *testing.T) {
 // the same port, with what was written more than a second before (appendfsync everysec).
 func TestRedisCrash(t *testing.T) {
 	t.Parallel()
-	s := mustStartRedis(t, Durable)
+	s, rdb := mustStartRedis(t, Durable, 3)
 	ctx := t.Context()
-	rdb := s.Client(3)
-	defer rdb.Close()
 	if err := rdb.Set(ctx, "lab:test", "kept", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +91,8 @@ func TestRedisCrash(t *testing.T) {
 // TestRedisVolatile checks the measuring server: no persistence, and gone after Close.
 func TestRedisVolatile(t *testing.T) {
 	t.Parallel()
-	s := mustStartRedis(t, Volatile)
+	s, rdb := mustStartRedis(t, Volatile, 0)
 	ctx := t.Context()
-	rdb := s.Client(0)
-	defer rdb.Close()
 	wantConfig(t, rdb, map[string]string{"appendonly": "no", "save": "", "bind": "127.0.0.1"})
 	s.Close()
 	if err := rdb.Ping(ctx).Err(); err == nil {
