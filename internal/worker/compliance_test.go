@@ -108,12 +108,10 @@ type dial struct {
 // scriptedAPI ends each call at once, one virtual minute after it began, with the
 // phoneCallStatus its script gives for that number's nth dial. It logs every dial.
 type scriptedAPI struct {
-	mu     sync.Mutex
+	callBook
 	clock  *testutil.Clock
 	script map[string][]interactly.PhoneCallStatus // E.164 number -> status of each dial
 	log    []dial
-	calls  map[string]*interactly.Call
-	byKey  map[string]*interactly.Call
 }
 
 var _ CallAPI = (*scriptedAPI)(nil)
@@ -156,16 +154,7 @@ func (f *scriptedAPI) ConnectCall(ctx context.Context, req *interactly.ConnectCa
 func (f *scriptedAPI) GetCall(_ context.Context, id string) (*interactly.Call, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c, ok := f.calls[id]; ok {
-		return c, nil
-	}
-	return nil, &interactly.APIError{Op: "get call", Status: 404, Message: "call not found"}
-}
-
-func (f *scriptedAPI) FindCall(_ context.Context, key string, _ time.Time) (*interactly.Call, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.byKey[key], nil
+	return f.get(id)
 }
 
 // complianceContact is one row of the campaign: its number as written, its tz cell, the
@@ -383,7 +372,7 @@ func runCompliance(t *testing.T, start time.Time, days []time.Weekday) *complian
 	}
 	run.campaignID = c.ID
 
-	run.api = &scriptedAPI{clock: clock, script: script, calls: map[string]*interactly.Call{}, byKey: map[string]*interactly.Call{}}
+	run.api = &scriptedAPI{callBook: newCallBook(), clock: clock, script: script}
 	h, err := New(Config{
 		Store: run.store, Enqueuer: q, API: run.api,
 		Limiter:    ratelimit.NewLimiter(rdb),

@@ -29,10 +29,37 @@ import (
 // TestMain runs more parallel tests at once than the machine has cores: most of them wait.
 func TestMain(m *testing.M) { os.Exit(testutil.RunWaiting(m)) }
 
+// callBook is what a fake CallAPI keeps of the calls it placed, under its mutex mu: each by
+// its ID, for Get Call, and by its idempotency key, for FindCall (List Calls).
+type callBook struct {
+	mu    sync.Mutex
+	calls map[string]*interactly.Call
+	byKey map[string]*interactly.Call
+}
+
+func newCallBook() callBook {
+	return callBook{calls: map[string]*interactly.Call{}, byKey: map[string]*interactly.Call{}}
+}
+
+// get answers Get Call for id, as the API does: the call, or a 404. The caller holds b.mu.
+func (b *callBook) get(id string) (*interactly.Call, error) {
+	if c, ok := b.calls[id]; ok {
+		return c, nil
+	}
+	return nil, &interactly.APIError{Op: "get call", Status: 404, Message: "call not found"}
+}
+
+// FindCall returns the call placed with idempotency key key, or nil.
+func (b *callBook) FindCall(_ context.Context, key string, _ time.Time) (*interactly.Call, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.byKey[key], nil
+}
+
 // fakeAPI places calls that are over at once, with the phoneCallStatus its script gives
 // for each Connect Call (the last one repeating), or with connectErr.
 type fakeAPI struct {
-	mu         sync.Mutex
+	callBook
 	script     []interactly.PhoneCallStatus
 	connectErr error
 	connects   []*interactly.ConnectCallRequest
@@ -43,12 +70,10 @@ type fakeAPI struct {
 	forget     bool        // Get Call answers 404 for every call (a restarted API); List Calls finds them
 	onGet      func(n int) // called with the number of each Get Call, if set
 	gets       int
-	calls      map[string]*interactly.Call
-	byKey      map[string]*interactly.Call
 }
 
 func newFakeAPI(script ...interactly.PhoneCallStatus) *fakeAPI {
-	return &fakeAPI{script: script, calls: map[string]*interactly.Call{}, byKey: map[string]*interactly.Call{}}
+	return &fakeAPI{callBook: newCallBook(), script: script}
 }
 
 // callStart is when the fake's calls begin: an hour before the tests' now, on their clock.
@@ -96,16 +121,7 @@ func (f *fakeAPI) GetCall(_ context.Context, id string) (*interactly.Call, error
 	if f.getErr != nil {
 		return nil, f.getErr
 	}
-	if c, ok := f.calls[id]; ok {
-		return c, nil
-	}
-	return nil, &interactly.APIError{Op: "get call", Status: 404, Message: "call not found"}
-}
-
-func (f *fakeAPI) FindCall(_ context.Context, key string, _ time.Time) (*interactly.Call, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.byKey[key], nil
+	return f.get(id)
 }
 
 // fakeEnqueuer records the follow-up tasks a handler enqueues.
