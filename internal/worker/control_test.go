@@ -19,6 +19,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	testutil.WaitFor(t, 5*time.Second, what, cond)
 }
 
+// watching reports whether an attempt of this process waits for the announcement of key's end.
+func (e *ends) watching(key string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.waiting[key] != nil
+}
+
 // A webhook's result reaches the worker following the call at once, although its poll
 // interval is long and every Get Call fails.
 func TestWebhookResultWakesTheWorker(t *testing.T) {
@@ -36,13 +43,13 @@ func TestWebhookResultWakesTheWorker(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- fx.process(t, 1) }()
-	waitFor(t, "the call to be live", func() bool {
-		rec, _ := fx.store.Attempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1})
-		return rec.State == campaign.AttemptLive
-	})
+	// The worker follows the live call once it watches for its end: an announcement made
+	// between the call's record and the watch would wait for the minute's poll.
+	ref := campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}
+	waitFor(t, "the worker to follow the live call", func() bool { return fx.h.ends.watching(ref.String()) })
 	r := campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-1", PhoneCallStatus: "busy", EndedAt: testutil.Now()}
 	sent := testutil.Now()
-	if status, err := fx.store.RecordResult(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "CC-1", r, true); err != nil || status != campaign.Recorded {
+	if status, err := fx.store.RecordResult(t.Context(), ref, "CC-1", r, true); err != nil || status != campaign.Recorded {
 		t.Fatalf("RecordResult = %v, %v", status, err)
 	}
 	select {

@@ -11,7 +11,6 @@ import (
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
-	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
@@ -26,8 +25,10 @@ const parkBound = 50 * time.Millisecond
 // under parkBound. Without a calls-per-second turn it waits at most TokenWait (250 ms) for
 // one, the turn the feeder timed to be due when the task came, then parks it. (A dial
 // stopped by the frequency cap has taken its turn first, as the cap is checked last.)
+//
+// It is not parallel with the package's other tests: their goroutines would stretch the
+// times it measures. Its subtests, each on a Redis of its own, run side by side.
 func TestCannotStartParksAtOnce(t *testing.T) {
-	redistest.Parallel(t) // the subtests have a Redis each
 	tests := []struct {
 		name    string
 		yaml    string
