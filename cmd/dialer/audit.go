@@ -15,11 +15,11 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	limit := fs.Int("limit", 50, "entries to print, newest first (at most 1000)")
 	before := fs.String("before", "", "print entries older than this entry ID (the last ID of the previous page)")
 	asJSON := fs.Bool("json", false, "print a JSON array of entries, as GET /api/v1/audit holds them")
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(e, fs, args, "audit"); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *limit < 1 {
-		return usageError(fs, "audit takes no arguments, and --limit at least 1")
+	if *limit < 1 {
+		return usageError(fs, "audit --limit %d: want at least 1", *limit)
 	}
 	return withRedis(ctx, e, func(rdb *redis.Client) error {
 		entries, next, err := audit.New(rdb).List(ctx, audit.ListOptions{Before: *before, Limit: *limit})
