@@ -20,8 +20,10 @@ import (
 // its key. From its dial log: every call of a campaign was placed with its own account's
 // key; each account kept its own caps across both processes; west used more live calls
 // than east's cap (the limits are the account's, not shared); every row was dialed once
-// and ended. Calls ring 100–200 ms and talk 600–800 ms (were 1.2–1.6 s): each account's
-// live calls and calls per second still both reach its caps.
+// and ended. Calls ring 100–200 ms and talk 900–1100 ms (were 1.2–1.6 s): no call is shorter
+// than 1 s, so no live-call slot dials twice within a second, and an account's dials in any
+// second stay within its cap of live calls, equal to its calls per second, even when a late
+// HTTP request bunches them at the simulator.
 func TestTwoAccounts(t *testing.T) {
 	dialer, workerBin, rdb := startE2E(t)
 	const defaultKey, eastKey, westKey = "default-key-77a1", "east-key-0b3c", "west-key-9d4e"
@@ -29,7 +31,7 @@ func TestTwoAccounts(t *testing.T) {
 		APIKey: defaultKey, Accounts: map[string]string{"east": eastKey, "west": westKey},
 		Seed: 17, Mix: map[string]float64{"completed": 1},
 		RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
-		TalkMin: 600 * time.Millisecond, TalkMax: 800 * time.Millisecond, AnalysisDelay: 50 * time.Millisecond,
+		TalkMin: 900 * time.Millisecond, TalkMax: 1100 * time.Millisecond, AnalysisDelay: 50 * time.Millisecond,
 	})
 	env := commandEnv(redistest.URL(rdb), srv.URL, defaultKey, "EAST_INTERACTLY_API_KEY="+eastKey, "WEST_INTERACTLY_API_KEY="+westKey)
 	runCommand(t, env, dialer, "account", "set", "east", "--api-key-env", "EAST_INTERACTLY_API_KEY", "--cps", "2", "--max-calls", "2")
