@@ -16,8 +16,9 @@ import (
 )
 
 // TestLimiter's subtests each have a database of their own. GlobalRateAcrossProcesses, which
-// counts grants against the time the process and Redis ran, runs first and alone; the
-// others then run in parallel (on miniredis; see redistest.Parallel).
+// counts grants against the time the process and Redis ran, and FractionalRate, which bounds
+// the gaps between grants, run first, one at a time; the others then run in parallel (on
+// miniredis; see redistest.Parallel).
 func TestLimiter(t *testing.T) {
 	const key = "dialer:{c1}:cps"
 
@@ -83,8 +84,7 @@ func TestLimiter(t *testing.T) {
 		}
 	})
 
-	t.Run("FractionalRate", func(t *testing.T) {
-		redistest.Parallel(t)
+	t.Run("FractionalRate", func(t *testing.T) { // alone too: it bounds the gaps above
 		const cps = 2.5 // one every 400ms
 		lim := NewLimiter(setup(t))
 		var prev time.Time

@@ -12,13 +12,16 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // TestTwoReplicas runs two schedulers, each with its leader loop and its queue server,
 // against one Redis: every tick of an "@every 1s" schedule makes exactly one campaign.
+//
+// It is not parallel with the package's other tests: it counts ticks in a span of wall time.
 func TestTwoReplicas(t *testing.T) {
-	rdb := setup(t)
+	rdb, _ := redistest.Setup(t, db)
 	dir := t.TempDir()
 	st := NewStore(rdb)
 	sc, err := st.Add(t.Context(), Schedule{Cron: "@every 1s",

@@ -32,7 +32,8 @@ func TestWebhookResultWakesTheWorker(t *testing.T) {
 	api := newFakeAPI(interactly.PhoneBusy)
 	api.live = true
 	api.getErr = &interactly.APIError{Op: "get call", Status: 503, Retryable: true, Message: "unavailable"}
-	fx := setupWith(t, api, strings.Replace(testCampaign, "interval: 100ms", "interval: 1m", 1), nil)
+	// Not parallel: the result must reach the worker within a second.
+	fx := setupOn(t, soleRedis(t), api, strings.Replace(testCampaign, "interval: 100ms", "interval: 1m", 1), nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go fx.h.ListenForEnds(ctx)

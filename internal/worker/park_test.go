@@ -26,8 +26,8 @@ const parkBound = 50 * time.Millisecond
 // one, the turn the feeder timed to be due when the task came, then parks it. (A dial
 // stopped by the frequency cap has taken its turn first, as the cap is checked last.)
 //
-// It is not parallel with the package's other tests: their goroutines would stretch the
-// times it measures. Its subtests, each on a Redis of its own, run side by side.
+// It and its subtests run one at a time, not in parallel with the package's other tests:
+// their goroutines would stretch the times it measures.
 func TestCannotStartParksAtOnce(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -74,7 +74,7 @@ func TestCannotStartParksAtOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fx := setupWith(t, newFakeAPI(interactly.PhoneCompleted), tt.yaml, nil)
+			fx := setupOn(t, soleRedis(t), newFakeAPI(interactly.PhoneCompleted), tt.yaml, nil)
 			run := tt.prepare(t, fx)
 			dials := len(fx.api.connects)
 			var took []time.Duration
