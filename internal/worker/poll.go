@@ -18,12 +18,17 @@ const maxRefusedPolls = 10
 // awaitEnd looks at call callID every poll.interval, and at once when its end is announced,
 // until it is over: done reports that a webhook recorded the attempt's result (call is then
 // nil); otherwise call is the ended call as Get Call shows it. Each look reads the attempt's
-// record first, so a missed announcement costs one interval at most. Retryable Get Call
+// record first, the first look too: an announcement made before the caller began watching
+// (between RecordCall and ends.watch) is missed, and its result must not wait a poll
+// interval. A missed announcement costs one interval at most. Retryable Get Call
 // failures are retried (the client retries each read within its own budget, too) until ctx
 // ends, and the task's timeout bounds the whole. After maxRefusedPolls permanent refusals
 // in a row it returns the last one, an *interactly.APIError.
 func (a *attempt) awaitEnd(ctx context.Context, callID string, ended <-chan struct{}) (call *interactly.Call, done bool, err error) {
 	refused := 0
+	if done, err := a.isRecordedYet(ctx); done || err != nil {
+		return nil, done, err
+	}
 	for now := true; ; {
 		if !now {
 			if err := a.wait(ctx, ended); err != nil {
