@@ -121,12 +121,8 @@ func setup(t *testing.T, nc *campaign.NotifyConfig, statuses ...int) *fixture {
 	rdb, _ := redistest.Setup(t, testDB)
 	fx := &fixture{rdb: rdb, store: campaign.NewStore(rdb), recv: newReceiver(t, statuses...),
 		logs: &lab.LockedBuffer{}, now: callStart.Add(time.Hour), env: map[string]string{}}
-	f, err := campaign.Parse("test.yaml", []byte(testCampaign))
+	f, err := campaign.ParseChecked("test.yaml", []byte(testCampaign))
 	if err != nil {
-		t.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if nc != nil && nc.URL == "" {

@@ -356,14 +356,7 @@ func runCompliance(t *testing.T, start time.Time, days []time.Weekday) *complian
 	for i, d := range days {
 		names[i] = strings.ToLower(d.String()[:3])
 	}
-	f, err := campaign.Parse("compliance.yaml", fmt.Appendf(nil, complianceCampaign, strings.Join(names, ", ")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	f := mustFile(t, fmt.Sprintf(complianceCampaign, strings.Join(names, ", ")))
 	run.store = campaign.NewStore(rdb)
 	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(csv.String())), nil }
 	c, err := run.store.Upload(t.Context(), f, "contacts.csv", open, q, campaign.UploadOptions{Now: clock.Now})

@@ -70,14 +70,7 @@ func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 	var fixed atomic.Bool
 	api := switchAPI{wrong: client("wrong-key"), right: client("right-key"), fixed: &fixed}
 
-	f, err := campaign.Parse("test.yaml", []byte(strings.Replace(testCampaign, "maxConcurrentCalls: 1", "maxConcurrentCalls: 10", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	f := mustFile(t, strings.Replace(testCampaign, "maxConcurrentCalls: 1", "maxConcurrentCalls: 10", 1))
 	var rows strings.Builder
 	rows.WriteString("First Name,phone,doctor\n")
 	const contacts = 10

@@ -223,15 +223,12 @@ func uploadTestContacts(t *testing.T, store *campaign.Store, f *campaign.File) *
 	return c
 }
 
-// mustFile reads campaign file text yaml as an upload does: parsed, defaults, validated.
+// mustFile reads campaign file text yaml as an upload does (campaign.ParseChecked: parsed,
+// defaults, validated, normalised).
 func mustFile(tb testing.TB, yaml string) *campaign.File {
 	tb.Helper()
-	f, err := campaign.Parse("test.yaml", []byte(yaml))
+	f, err := campaign.ParseChecked("test.yaml", []byte(yaml))
 	if err != nil {
-		tb.Fatal(err)
-	}
-	f.WithDefaults()
-	if err := f.Validate(); err != nil {
 		tb.Fatal(err)
 	}
 	return f
