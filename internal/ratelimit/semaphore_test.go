@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // TestSemaphore's subtests each have a database of their own and run in parallel (on
@@ -415,7 +415,7 @@ func TestSemaphoreConfig(t *testing.T) {
 				t.Errorf("WithDefaults() mismatch (-want +got):\n%s", diff)
 			}
 			err := got.Validate()
-			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			if !testutil.ErrMatches(err, tt.wantErr) {
 				t.Errorf("Validate() = %v, want an error naming %q", err, tt.wantErr)
 			}
 		})
