@@ -28,6 +28,7 @@ import (
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/schedule"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/dialerhq/dialer/internal/worker"
 )
@@ -98,15 +99,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, 6)
 	const apiKey = "console-test-key"
-	sim, err := simulator.New(simulator.Config{
+	_, simSrv := simtest.Serve(t, simulator.Config{
 		APIKey: apiKey, Seed: 3,
 		RingMin: 150 * time.Millisecond, RingMax: 300 * time.Millisecond,
 		TalkMin: 300 * time.Millisecond, TalkMax: 600 * time.Millisecond,
 		AnalysisDelay: 50 * time.Millisecond,
 	})
-	must(t, err)
-	simSrv := httptest.NewServer(sim)
-	defer simSrv.Close()
 	api, err := interactly.New(interactly.Config{BaseURL: simSrv.URL, APIKey: apiKey})
 	must(t, err)
 	ctx, stop := context.WithCancel(t.Context())

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/simulator"
+	"github.com/dialerhq/dialer/internal/simulator/simtest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
@@ -54,12 +54,7 @@ func (s switchAPI) FindCall(ctx context.Context, key string, since time.Time) (*
 func TestRefusedKeyHeldForTheFleet(t *testing.T) {
 	rdb := testRedis(t)
 	ctx := t.Context()
-	sim, err := simulator.New(simulator.Config{APIKey: "right-key", RingMin: 5 * time.Millisecond, TalkMin: 5 * time.Millisecond, AnalysisDelay: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
+	sim, srv := simtest.Serve(t, simulator.Config{APIKey: "right-key", RingMin: 5 * time.Millisecond, TalkMin: 5 * time.Millisecond, AnalysisDelay: -1})
 	client := func(key string) CallAPI {
 		c, err := interactly.New(interactly.Config{BaseURL: srv.URL, APIKey: key})
 		if err != nil {
