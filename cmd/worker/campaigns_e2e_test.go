@@ -47,15 +47,15 @@ priority: %d
 // calls stay near 1:2:3; the later, higher-priority campaign gets its slots as they free,
 // and every call of the others ends as scripted (nobody is hung up); every row ends.
 //
-// Calls ring 100–200 ms and talk 900–950 ms, and are polled every 100 ms: a live-call slot
-// is then held about 1.2 s, so the cap of 6 live calls binds, beneath the 6 calls per
+// Calls ring 100–120 ms and talk 900–920 ms, and are polled every 100 ms: a live-call slot
+// is then held about 1.15 s, so the cap of 6 live calls binds, beneath the 6 calls per
 // second, as it did with calls of 1.3–1.8 s. No call is shorter than 1 s, so no slot dials
 // twice within a second: the check of 6 dials a second cannot fail on a late HTTP request
 // alone, as with shorter calls it could under load.
 func TestManyCampaignsOnOneAccount(t *testing.T) {
 	dialer, workerBin, rdb := startE2E(t)
 	const apiKey = "many-secret-key-8c1d"
-	sim, srv := completingSimulator(t, apiKey, 11, 900*time.Millisecond, 950*time.Millisecond)
+	sim, srv := completingSimulator(t, apiKey, 11, 900*time.Millisecond, 920*time.Millisecond)
 	env := commandEnv(redistest.URL(rdb), srv.URL, apiKey)
 	runCommand(t, env, dialer, "account", "set", "default", "--cps", "6", "--max-calls", "6")
 
@@ -120,7 +120,7 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 		}
 	}
 	// The late campaign, at a higher priority, takes slots as they free: its first dial
-	// comes within one call's length (the others' calls end within 1.15 s), and while it has
+	// comes within one call's length (the others' calls end within 1.05 s), and while it has
 	// work it holds most of the cap.
 	var lateFirst time.Time
 	for _, d := range dials {
@@ -303,13 +303,13 @@ func TestSmallBesideLarge(t *testing.T) {
 	}
 }
 
-// completingSimulator serves a simulator whose every call rings 100–200 ms, is answered and
+// completingSimulator serves a simulator whose every call rings 100–120 ms, is answered and
 // talks talkMin to talkMax; the server stops when the test ends.
 func completingSimulator(t *testing.T, apiKey string, seed int64, talkMin, talkMax time.Duration) (*simulator.Server, *httptest.Server) {
 	t.Helper()
 	return simtest.Serve(t, simulator.Config{
 		APIKey: apiKey, Seed: seed, Mix: map[string]float64{"completed": 1},
-		RingMin: 100 * time.Millisecond, RingMax: 200 * time.Millisecond,
+		RingMin: 100 * time.Millisecond, RingMax: 120 * time.Millisecond,
 		TalkMin: talkMin, TalkMax: talkMax, AnalysisDelay: 50 * time.Millisecond,
 	})
 }
