@@ -88,13 +88,7 @@ func TestOpenSentinel(t *testing.T) {
 	startRedis(t, dir, "s.pid", conf, "--sentinel")
 
 	url := fmt.Sprintf("redis://127.0.0.1:%d/3?master_name=mymaster&password=masterpw", sentinel)
-	rdb := openWhenUp(t, url)
-	if err := rdb.Set(t.Context(), "k", "v", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if got := rdb.Get(t.Context(), "k").Val(); got != "v" {
-		t.Fatalf("GET through the Sentinel = %q, want v", got)
-	}
+	openAndRoundTrip(t, url, "through the Sentinel")
 }
 
 // startRedis starts redis-server (or a sentinel) daemonized with args, its pid in
@@ -115,6 +109,19 @@ func startRedis(t *testing.T, dir, pidFile string, args ...string) {
 			_ = exec.Command("kill", strings.TrimSpace(string(b))).Run()
 		}
 	})
+}
+
+// openAndRoundTrip opens url with openWhenUp and fails the test unless a SET there reads back
+// with GET; how names the way in messages ("over TLS").
+func openAndRoundTrip(t *testing.T, url, how string) {
+	t.Helper()
+	rdb := openWhenUp(t, url)
+	if err := rdb.Set(t.Context(), "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.Get(t.Context(), "k").Val(); got != "v" {
+		t.Fatalf("GET %s = %q, want v", how, got)
+	}
 }
 
 // openWhenUp opens url, retrying for up to 10 s while the server starts; the client is

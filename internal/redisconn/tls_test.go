@@ -33,13 +33,7 @@ func TestOpenTLSWithUser(t *testing.T) {
 		"--user", "default", "off", "--user", "dialer", "on", ">tls-pass-71c3", "~*", "&*", "+@all")
 
 	url := fmt.Sprintf("rediss://dialer:tls-pass-71c3@127.0.0.1:%d/2", port)
-	rdb := openWhenUp(t, url)
-	if err := rdb.Set(t.Context(), "k", "v", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if got := rdb.Get(t.Context(), "k").Val(); got != "v" {
-		t.Fatalf("GET over TLS = %q, want v", got)
-	}
+	openAndRoundTrip(t, url, "over TLS")
 	// The wrong password is refused, and the message hides both passwords.
 	bad := strings.Replace(url, "tls-pass-71c3", "guess-000", 1)
 	_, err := Open(t.Context(), bad)
