@@ -24,40 +24,44 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// manyCap is the account's cap in the many-campaigns test: live calls, and calls per second.
+const manyCap = 12
+
 // manyCampaign is a campaign file of the many-campaigns test: its own limits do not bind
-// beneath the account's 6 live calls, so the account's cap and the weights decide.
+// beneath the account's manyCap live calls, so the account's cap and the weights decide.
 const manyCampaign = `
 name: %s
 assistantId: 678a253ca6d866573043502e
 phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
 contacts: {numberColumn: phone}
 retry: {maxAttempts: 1}
-rateLimit: {callsPerSecond: 6, maxConcurrentCalls: 6}
+rateLimit: {callsPerSecond: 12, maxConcurrentCalls: 12}
 poll: {interval: 100ms, analysisWait: 1s}
 weight: %d
 priority: %d
 `
 
 // TestManyCampaignsOnOneAccount uploads three campaigns with weights 1, 2 and 3 on one
-// account capped at 6 live calls and 6 calls per second, dials them with two `worker`
-// processes, and uploads a higher-priority campaign while the three still have work. While
+// account capped at 12 live calls and 12 calls per second (manyCap), dials them with two
+// `worker` processes, and uploads a higher-priority campaign while the three still have work. While
 // the three share the cap, `dialer status` and `dialer list` show each one's share and that
-// it waits for the account (checkShares). It checks, from the simulator's dial log: never more than 6 live calls or 6 dials in any
-// second across all campaigns and both processes; while the three share the cap, their live
+// it waits for the account (checkShares). It checks, from the simulator's dial log: never
+// more than 12 live calls or 12 dials in any second across all campaigns and both processes; while the three share the cap, their live
 // calls stay near 1:2:3; the later, higher-priority campaign gets its slots as they free,
 // and every call of the others ends as scripted (nobody is hung up); every row ends.
 //
 // Calls ring 100–120 ms and talk 900–920 ms, and are polled every 100 ms: a live-call slot
-// is then held about 1.15 s, so the cap of 6 live calls binds, beneath the 6 calls per
+// is then held about 1.15 s, so the cap of 12 live calls binds, beneath the 12 calls per
 // second, as it did with calls of 1.3–1.8 s. No call is shorter than 1 s, so no slot dials
-// twice within a second: the check of 6 dials a second cannot fail on a late HTTP request
-// alone, as with shorter calls it could under load.
+// twice within a second: the check of 12 dials a second cannot fail on a late HTTP request
+// alone, as with shorter calls it could under load. (The cap was 6 before, with the same
+// rows: twice the time, for the same checks.)
 func TestManyCampaignsOnOneAccount(t *testing.T) {
 	dialer, workerBin, rdb := startE2E(t)
 	const apiKey = "many-secret-key-8c1d"
 	sim, srv := completingSimulator(t, apiKey, 11, 900*time.Millisecond, 920*time.Millisecond)
 	env := commandEnv(redistest.URL(rdb), srv.URL, apiKey)
-	runCommand(t, env, dialer, "account", "set", "default", "--cps", "6", "--max-calls", "6")
+	runCommand(t, env, dialer, "account", "set", "default", "--cps", strconv.Itoa(manyCap), "--max-calls", strconv.Itoa(manyCap))
 
 	dir := t.TempDir()
 	next := 0
@@ -70,17 +74,18 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 
 	startWorker(t, workerBin, env, "a")
 	startWorker(t, workerBin, env, "b")
-	// The later campaign comes once the three have shared the cap for a while, about 12 s:
-	// 75 calls (the weight-1 campaign has 30 rows, so all three still have work).
+	// The later campaign comes once the three have shared the cap for a while, about 10 s:
+	// 110 calls (the weight-1 campaign has 30 rows and has dialed about 18, so all three
+	// still have work).
 	store := campaign.NewStore(rdb)
-	waitUntil(t, time.Minute, "75 finished rows", func() bool {
+	waitUntil(t, time.Minute, "110 finished rows", func() bool {
 		finished := 0
 		for _, id := range ids {
 			st, err := store.Status(t.Context(), id)
 			must(t, err)
 			finished += st.Finished
 		}
-		return finished >= 75
+		return finished >= 110
 	})
 	checkShares(t, env, dialer, ids)
 	lateAt := time.Now()
@@ -90,11 +95,11 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 	waitAllDone(t, store, ids, 3*time.Minute)
 
 	stats := sim.Stats()
-	if stats.PeakLiveCalls > 6 {
-		t.Errorf("%d calls live at once across the account; its cap is 6", stats.PeakLiveCalls)
+	if stats.PeakLiveCalls > manyCap {
+		t.Errorf("%d calls live at once across the account; its cap is %d", stats.PeakLiveCalls, manyCap)
 	}
-	if stats.MaxDialsInOneSecond > 6 {
-		t.Errorf("%d dials began within one second across the account; its callsPerSecond is 6", stats.MaxDialsInOneSecond)
+	if stats.MaxDialsInOneSecond > manyCap {
+		t.Errorf("%d dials began within one second across the account; its callsPerSecond is %d", stats.MaxDialsInOneSecond, manyCap)
 	}
 	checkDialedOnce(t, stats)
 	dials := sim.Dials()
@@ -111,9 +116,9 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 	// dial plus 2 s (the first calls fill the cap as they come) to the late upload.
 	shares := liveShares(dials, ids[:3], dials[0].At.Add(2*time.Second), lateAt)
 	total := shares[0] + shares[1] + shares[2]
-	t.Logf("live-call shares of weights 1:2:3 while all had work: %.1f%% %.1f%% %.1f%% (mean live %.2f %.2f %.2f of the cap 6)",
-		100*shares[0]/total, 100*shares[1]/total, 100*shares[2]/total, shares[0], shares[1], shares[2])
-	t.Logf("account-wide: peak live calls %d (cap 6), most dials begun in any 1 s %d (cap 6)", stats.PeakLiveCalls, stats.MaxDialsInOneSecond)
+	t.Logf("live-call shares of weights 1:2:3 while all had work: %.1f%% %.1f%% %.1f%% (mean live %.2f %.2f %.2f of the cap %d)",
+		100*shares[0]/total, 100*shares[1]/total, 100*shares[2]/total, shares[0], shares[1], shares[2], manyCap)
+	t.Logf("account-wide: peak live calls %d (cap %d), most dials begun in any 1 s %d (cap %d)", stats.PeakLiveCalls, manyCap, stats.MaxDialsInOneSecond, manyCap)
 	for i, want := range []float64{1.0 / 6, 2.0 / 6, 3.0 / 6} {
 		if got := shares[i] / total; got < want*0.8 || got > want*1.2 {
 			t.Errorf("campaign of weight %d had %.0f%% of the live calls, want %.0f%% ±20%% (shares %v)", i+1, 100*got, 100*want, shares)
@@ -135,10 +140,10 @@ func TestManyCampaignsOnOneAccount(t *testing.T) {
 }
 
 // checkShares runs `dialer status` of each campaign of ids, of weights 1, 2 and 3 on an
-// account of 6 live calls and 6 calls per second, all three with rows waiting, and `dialer
-// list`. Both must show each campaign's share of the account, 1:2:3 (1, 2 and 3 live calls
-// and calls per second), and that its rows wait for the account: its cap, or its calls per
-// second.
+// account of manyCap live calls and calls per second, all three with rows waiting, and
+// `dialer list`. Both must show each campaign's share of the account, 1:2:3 (weight ×
+// manyCap/6 live calls and calls per second), and that its rows wait for the account: its
+// cap, or its calls per second.
 func checkShares(t *testing.T, env []string, dialer string, ids []string) {
 	t.Helper()
 	shareRE := regexp.MustCompile(`share now (\d+) live calls, ([0-9.]+) calls/s`)
@@ -146,6 +151,7 @@ func checkShares(t *testing.T, env []string, dialer string, ids []string) {
 	list, _ := runCommand(t, env, dialer, "list")
 	for i, id := range ids {
 		weight := i + 1
+		share := weight * manyCap / 6
 		status, _ := runCommand(t, env, dialer, "status", id)
 		m := shareRE.FindStringSubmatch(status)
 		if m == nil {
@@ -153,8 +159,8 @@ func checkShares(t *testing.T, env []string, dialer string, ids []string) {
 			continue
 		}
 		rate, _ := strconv.ParseFloat(m[2], 64)
-		if m[1] != strconv.Itoa(weight) || math.Abs(rate-float64(weight)) > 0.01 {
-			t.Errorf("dialer status of the campaign of weight %d: %q; want its share of 6 live calls and 6 calls/s, %d and %d", weight, m[0], weight, weight)
+		if m[1] != strconv.Itoa(share) || math.Abs(rate-float64(share)) > 0.01 {
+			t.Errorf("dialer status of the campaign of weight %d: %q; want its share of %d live calls and %d calls/s, %d and %d", weight, m[0], manyCap, manyCap, share, share)
 		}
 		if !strings.Contains(status, fmt.Sprintf("priority 0, weight %d", weight)) || !waitRE.MatchString(status) {
 			t.Errorf("dialer status of the campaign of weight %d does not show its weight and that it waits for the account's cap or calls per second:\n%s", weight, status)
@@ -165,8 +171,8 @@ func checkShares(t *testing.T, env []string, dialer string, ids []string) {
 				row = line
 			}
 		}
-		if !strings.Contains(row, fmt.Sprintf("0/%d", weight)) || !strings.Contains(row, fmt.Sprintf("%d live calls, ", weight)) || !waitRE.MatchString(row) {
-			t.Errorf("dialer list's row of the campaign of weight %d does not show PRIO/WEIGHT 0/%d, its share of %d live calls and that it waits for the account:\n%s", weight, weight, weight, list)
+		if !strings.Contains(row, fmt.Sprintf("0/%d", weight)) || !strings.Contains(row, fmt.Sprintf(" %d live calls, ", share)) || !waitRE.MatchString(row) {
+			t.Errorf("dialer list's row of the campaign of weight %d does not show PRIO/WEIGHT 0/%d, its share of %d live calls and that it waits for the account:\n%s", weight, weight, share, list)
 		}
 	}
 }
@@ -244,8 +250,12 @@ func TestSmallBesideLarge(t *testing.T) {
 		return &run{name: name, rdb: rdb, env: env, store: campaign.NewStore(rdb), dir: t.TempDir()}
 	}
 	upload := func(r *run, name string, rows int, cps float64, calls int) string {
-		yaml := strings.Replace(fmt.Sprintf(manyCampaign, name, 1, 0), "rateLimit: {callsPerSecond: 6, maxConcurrentCalls: 6}",
-			fmt.Sprintf("rateLimit: {callsPerSecond: %v, maxConcurrentCalls: %d}", cps, calls), 1)
+		yaml := fmt.Sprintf(manyCampaign, name, 1, 0)
+		limits := fmt.Sprintf("rateLimit: {callsPerSecond: %d, maxConcurrentCalls: %d}", manyCap, manyCap)
+		if !strings.Contains(yaml, limits) {
+			t.Fatalf("manyCampaign has no line %q to set the campaign's own limits in", limits)
+		}
+		yaml = strings.Replace(yaml, limits, fmt.Sprintf("rateLimit: {callsPerSecond: %v, maxConcurrentCalls: %d}", cps, calls), 1)
 		return uploadNumbers(t, r.env, dialer, r.dir, name, yaml, numbers(map[string]string{"L": "415 557", "S": "415 558"}[name], 0, rows))
 	}
 	alone, beside := start("alone"), start("beside")
