@@ -25,12 +25,34 @@ func fakeWorker(t *testing.T) string {
 	return bin
 }
 
+// waitLogged waits up to 10 s for the file at path to hold text, and fails the test then.
+func waitLogged(t *testing.T, path, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		data, _ := os.ReadFile(path)
+		if strings.Contains(string(data), text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %q after 10 s; want it to hold %q", path, data, text)
+		}
+	}
+}
+
+// TestPoolKillAndStop starts three workers logging to files, kills one, and stops the pool:
+// Live, Killed and Workers say which is which, Stop reports each worker it stopped, and
+// nothing counts as an unexpected exit.
 func TestPoolKillAndStop(t *testing.T) {
 	dir := t.TempDir()
 	p := NewPool(PoolConfig{Bin: fakeWorker(t), Prefix: "w", Args: []string{"--flag"}, LogDir: dir})
 	defer p.Stop(time.Second)
 	if err := p.Start(3); err != nil {
 		t.Fatal(err)
+	}
+	// Each worker must have run before it is killed or stopped: a SIGTERM that reaches the
+	// shell before its first line (a loaded machine) leaves an empty log.
+	for _, name := range []string{"w1", "w2", "w3"} {
+		waitLogged(t, filepath.Join(dir, name+".log"), "started "+name)
 	}
 	if err := p.Kill("w2"); err != nil {
 		t.Fatal(err)
@@ -74,6 +96,9 @@ func TestPoolKillAndStop(t *testing.T) {
 	}
 }
 
+// TestPoolUnexpectedExit checks a worker that exits by itself: in a pool that does not
+// replace workers it closes Exited and is reported with its last lines; in one that does,
+// it is replaced, and each replacement too.
 func TestPoolUnexpectedExit(t *testing.T) {
 	bin := fakeWorker(t)
 	// In memory, not replaced: the exit closes Exited and is in LogLines.
