@@ -141,7 +141,13 @@ func (c *chaos) chaosFigures(contacts []contact, camps []chaosCampaign, res, bas
 		figs = append(figs, lab.Figure{Measure: "time without faults (baseline)", Value: "not run (--baseline)"})
 	default:
 		fb := checkRun(camps, base.campaigns, base.dials)
-		limitsBroken := brokenFigures(limitFigures(cfg, base))
+		limits := limitFigures(cfg, base)
+		limitsBroken := brokenFigures(limits)
+		for _, f := range limits {
+			if f.Met == broken {
+				problems = append(problems, fmt.Sprintf("baseline: %s %s, want %s", f.Measure, f.Value, f.Target))
+			}
+		}
 		value := minutes(base.took)
 		if !base.done {
 			value = "not done after " + value
