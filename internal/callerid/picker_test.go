@@ -29,22 +29,10 @@ func setup(tb testing.TB) *redis.Client {
 	return rdb
 }
 
-// newClient returns another client of rdb's database, as another worker process would have.
-func newClient(tb testing.TB, rdb *redis.Client) *redis.Client {
-	tb.Helper()
-	opt, err := redis.ParseURL(redistest.URL(rdb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	tb.Cleanup(func() { c.Close() })
-	return c
-}
-
 // newPicker returns a Picker on its own client of rdb's database, with a Semaphore of cfg.
 func newPicker(tb testing.TB, rdb *redis.Client, cfg ratelimit.SemaphoreConfig) *Picker {
 	tb.Helper()
-	c := newClient(tb, rdb)
+	c := redistest.NewClient(tb, rdb)
 	return New(c, ratelimit.NewSemaphore(c, cfg))
 }
 
@@ -352,7 +340,7 @@ func TestSharedAcrossCampaigns(t *testing.T) {
 func TestNoCapNoRedis(t *testing.T) {
 	rdb := setup(t)
 	hook := &countingHook{}
-	c := newClient(t, rdb)
+	c := redistest.NewClient(t, rdb)
 	c.AddHook(hook)
 	p := New(c, ratelimit.NewSemaphore(c, ratelimit.SemaphoreConfig{}))
 	ctx := t.Context()

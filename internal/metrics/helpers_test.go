@@ -188,9 +188,7 @@ func (h *failHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // hook.fail is set.
 func newFailingClient(tb testing.TB, rdb *redis.Client) (*redis.Client, *failHook) {
 	tb.Helper()
-	opt := *rdb.Options() // a copy: clients must not share one Options
-	c := redis.NewClient(&opt)
-	tb.Cleanup(func() { c.Close() })
+	c := redistest.NewClient(tb, rdb)
 	hook := &failHook{}
 	c.AddHook(hook)
 	return c, hook

@@ -30,12 +30,7 @@ func setup(tb testing.TB) *redis.Client {
 // second worker process would have, and the number of commands it has had answered.
 func newClient(tb testing.TB, rdb *redis.Client) (*redis.Client, *atomic.Int64) {
 	tb.Helper()
-	opt, err := redis.ParseURL(redistest.URL(rdb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	tb.Cleanup(func() { c.Close() })
+	c := redistest.NewClient(tb, rdb)
 	h := &countingHook{}
 	c.AddHook(h)
 	return c, &h.n

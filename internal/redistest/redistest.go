@@ -140,6 +140,16 @@ func URL(rdb *redis.Client) string {
 	return u.String()
 }
 
+// NewClient returns another client of rdb's server and database, with connections of its
+// own, as a second worker process would have. It is closed when the test ends.
+func NewClient(tb testing.TB, rdb *redis.Client) *redis.Client {
+	tb.Helper()
+	opt := *rdb.Options() // a copy: clients must not share one Options
+	c := redis.NewClient(&opt)
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
 // StartServer starts a redis-server of the test's own (internal/lab.StartRedis: a free
 // port, no persistence), applies settings (name, value, … as CONFIG SET takes them, such as
 // "maxmemory-policy", "allkeys-lru") and returns a client of its database 0 and its URL.

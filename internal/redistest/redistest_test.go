@@ -18,16 +18,24 @@ func TestSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("URLReachesSameDatabase", func(t *testing.T) {
+	t.Run("OtherClientsReachSameDatabase", func(t *testing.T) {
 		opt, err := redis.ParseURL(redistest.URL(rdb))
 		if err != nil {
 			t.Fatal(err)
 		}
-		other := redis.NewClient(opt)
-		defer other.Close()
-		got, err := other.Get(ctx, "k").Result()
-		if err != nil || got != "v" {
-			t.Fatalf("GET k through %s = %q, %v; want \"v\"", redistest.URL(rdb), got, err)
+		byURL := redis.NewClient(opt)
+		defer byURL.Close()
+		for how, other := range map[string]*redis.Client{
+			"URL " + redistest.URL(rdb): byURL,
+			"NewClient":                 redistest.NewClient(t, rdb),
+		} {
+			if other == rdb {
+				t.Errorf("%s returned rdb itself; want a client of its own", how)
+			}
+			got, err := other.Get(ctx, "k").Result()
+			if err != nil || got != "v" {
+				t.Errorf("GET k through the client of %s = %q, %v; want \"v\"", how, got, err)
+			}
 		}
 	})
 
