@@ -259,15 +259,7 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 	b.Progress("report: dialer report of %s rows", lab.Thousands(rows))
 	out := filepath.Join(b.Dir, "bench-report.csv")
 	defer os.Remove(out)
-	cpu0, err := serverCPU(ctx, rdb)
-	if err != nil {
-		return nil, err
-	}
-	ex, err := b.runReport(ctx, u.id, out)
-	if err != nil {
-		return nil, err
-	}
-	cpu1, err := serverCPU(ctx, rdb)
+	ex, spent, err := redisSpent(ctx, rdb, func() (*dialerRun, error) { return b.runReport(ctx, u.id, out) })
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +318,7 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 		Target:  fmt.Sprintf("< %s s", trimFloat(targetTime.Seconds())),
 		Met:     verdict(ex.wall < targetTime),
 		Note: fmt.Sprintf("start to exit of the built `dialer report ID --out FILE` of a campaign uploaded by `dialer upload` whose every contact then got a completed call with its analysis (%d-char summary, structured data) and recording path, written as the attempt, contact and texts hashes the store writes (pipelined HSETs, %.1f s); meanwhile the report process used %.1f s of CPU and redis-server %.1f s",
-			len(seedResult(1).Summary), seedTook.Seconds(), ex.cpu.Seconds(), cpu1-cpu0),
+			len(seedResult(1).Summary), seedTook.Seconds(), ex.cpu.Seconds(), spent.cpu),
 	}, rss, {
 		Measure: "report: Redis memory per finished contact",
 		Value:   fmt.Sprintf("%s B (%s B at upload + %s B of results)", lab.Thousands(int(campaignMem/int64(rows))), lab.Thousands(int((mem1.data()-mem0.data())/int64(rows))), lab.Thousands(int((mem2.data()-mem1.data())/int64(rows)))),

@@ -321,6 +321,26 @@ func redisCounters(ctx context.Context, rdb *redis.Client) (redisTotals, error) 
 	return redisTotals{commands: cmds, cpu: cpu}, err
 }
 
+// redisSpent runs f and returns its result with what Redis ran and spent meanwhile, for
+// every client: the difference of redisCounters read before and after f. f's error is
+// returned as it is.
+func redisSpent[T any](ctx context.Context, rdb *redis.Client, f func() (T, error)) (T, redisTotals, error) {
+	var zero T
+	before, err := redisCounters(ctx, rdb)
+	if err != nil {
+		return zero, redisTotals{}, err
+	}
+	v, err := f()
+	if err != nil {
+		return zero, redisTotals{}, err
+	}
+	after, err := redisCounters(ctx, rdb)
+	if err != nil {
+		return zero, redisTotals{}, err
+	}
+	return v, after.since(before), nil
+}
+
 // since is what Redis ran and spent from reading before to reading t.
 func (t redisTotals) since(before redisTotals) redisTotals {
 	return redisTotals{commands: t.commands - before.commands, cpu: t.cpu - before.cpu}

@@ -251,20 +251,13 @@ func (b *bench) benchUpload(ctx context.Context) ([]lab.Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	cpuBefore, err := serverCPU(ctx, rdb)
-	if err != nil {
-		return nil, err
-	}
 	b.Progress("upload: %s rows with dialer upload", lab.Thousands(rows))
-	u, err := b.runUpload(ctx, lab.Campaign{Name: "bench-upload", CPS: 1, MaxLive: 10, Poll: pollInterval, AnalysisWait: 2 * time.Second}, rows, dbUpload)
+	spec := lab.Campaign{Name: "bench-upload", CPS: 1, MaxLive: 10, Poll: pollInterval, AnalysisWait: 2 * time.Second}
+	u, spent, err := redisSpent(ctx, rdb, func() (*uploaded, error) { return b.runUpload(ctx, spec, rows, dbUpload) })
 	if err != nil {
 		return nil, err
 	}
 	after, err := usedMemory(ctx, rdb)
-	if err != nil {
-		return nil, err
-	}
-	cpuAfter, err := serverCPU(ctx, rdb)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +292,7 @@ func (b *bench) benchUpload(ctx context.Context) ([]lab.Figure, error) {
 		Target:  "≥ " + lab.Thousands(uploadTarget) + " rows/s",
 		Met:     verdict(rate >= uploadTarget),
 		Note: fmt.Sprintf("rows ÷ wall time above; meanwhile the upload process used %.1f s of CPU and redis-server %.1f s, of %.1f s available on %d cores",
-			u.cpu.Seconds(), cpuAfter-cpuBefore, u.wall.Seconds()*float64(runtime.NumCPU()), runtime.NumCPU()),
+			u.cpu.Seconds(), spent.cpu, u.wall.Seconds()*float64(runtime.NumCPU()), runtime.NumCPU()),
 	}, rss, {
 		Measure: "upload: Redis memory per contact",
 		Value:   fmt.Sprintf("%s B", lab.Thousands(int(perContact))),
