@@ -298,11 +298,7 @@ func (h *Handler) contactBody(ctx context.Context, c *campaign.Campaign, p paylo
 	if ct.Outcome == "" {
 		return nil, fmt.Errorf("contact %d of campaign %s has no final outcome yet; its notification waits for one", p.ContactID, c.ID)
 	}
-	var o object
-	o.field("event", p.Event)
-	o.field("id", p.deliveryID())
-	o.field("campaignId", c.ID)
-	o.field("campaignName", c.File.Name)
+	o := eventObject(c, p)
 	o.field("contactId", p.ContactID)
 	var row object
 	names := campaign.ReportHeader(c)
@@ -341,15 +337,22 @@ func (h *Handler) campaignBody(ctx context.Context, c *campaign.Campaign, p payl
 	for _, oc := range others {
 		outcomes.field(oc, st.Outcomes[campaign.Outcome(oc)])
 	}
+	o := eventObject(c, p)
+	o.field("total", st.Total)
+	o.raw("outcomes", outcomes.bytes())
+	o.field("finishedAt", p.At.UTC().Format(time.RFC3339))
+	return o.bytes(), nil
+}
+
+// eventObject starts the body of p's event with the fields every event has: event, id (of
+// the delivery), campaignId and campaignName.
+func eventObject(c *campaign.Campaign, p payload) *object {
 	var o object
 	o.field("event", p.Event)
 	o.field("id", p.deliveryID())
 	o.field("campaignId", c.ID)
 	o.field("campaignName", c.File.Name)
-	o.field("total", st.Total)
-	o.raw("outcomes", outcomes.bytes())
-	o.field("finishedAt", p.At.UTC().Format(time.RFC3339))
-	return o.bytes(), nil
+	return &o
 }
 
 // object writes a JSON object whose keys keep the order they are added in, which a Go map
