@@ -138,23 +138,13 @@ func (f *scriptedAPI) ConnectCall(ctx context.Context, req *interactly.ConnectCa
 		return nil, &interactly.APIError{Op: "connect call", Status: 422, Message: fmt.Sprintf("dial %d of %s is not scripted", n+1, number)}
 	}
 	status := script[n]
-	call := &interactly.Call{
-		ID: fmt.Sprintf("CC-%d", len(f.log)), Status: interactly.CallFinished, PhoneCallStatus: status,
-		CreatedAt: interactly.Time{Time: now}, EndAt: interactly.Time{Time: now.Add(time.Minute)},
-		CallEndTriggerBy: "customer",
-	}
+	call := endedCall(len(f.log), status, now, "customer")
 	if status == interactly.PhoneCompleted {
 		call.Analysis = &interactly.Analysis{Summary: "Confirmed.", SuccessEvaluation: "Good"}
 	}
 	f.calls[call.ID] = call
 	f.byKey[req.IdempotencyKey] = call
 	return call, nil
-}
-
-func (f *scriptedAPI) GetCall(_ context.Context, id string) (*interactly.Call, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.get(id)
 }
 
 // complianceContact is one row of the campaign: its number as written, its tz cell, the

@@ -49,11 +49,28 @@ func (b *callBook) get(id string) (*interactly.Call, error) {
 	return nil, &interactly.APIError{Op: "get call", Status: 404, Message: "call not found"}
 }
 
+// GetCall answers Get Call from the book (get).
+func (b *callBook) GetCall(_ context.Context, id string) (*interactly.Call, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.get(id)
+}
+
 // FindCall returns the call placed with idempotency key key, or nil.
 func (b *callBook) FindCall(_ context.Context, key string, _ time.Time) (*interactly.Call, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.byKey[key], nil
+}
+
+// endedCall is the nth call of a fake whose calls are over at once: "CC-<n>", finished with
+// status, created at start and ended a minute later, hung up by trigger.
+func endedCall(n int, status interactly.PhoneCallStatus, start time.Time, trigger string) *interactly.Call {
+	return &interactly.Call{
+		ID: fmt.Sprintf("CC-%d", n), Status: interactly.CallFinished, PhoneCallStatus: status,
+		CreatedAt: interactly.Time{Time: start}, EndAt: interactly.Time{Time: start.Add(time.Minute)},
+		CallEndTriggerBy: trigger,
+	}
 }
 
 // fakeAPI places calls that are over at once, with the phoneCallStatus its script gives
@@ -93,11 +110,7 @@ func (f *fakeAPI) ConnectCall(ctx context.Context, req *interactly.ConnectCallRe
 	}
 	f.connects = append(f.connects, req)
 	status := f.script[min(len(f.connects), len(f.script))-1]
-	call := &interactly.Call{
-		ID: fmt.Sprintf("CC-%d", len(f.connects)), Status: interactly.CallFinished, PhoneCallStatus: status,
-		CreatedAt: interactly.Time{Time: callStart}, EndAt: interactly.Time{Time: callStart.Add(time.Minute)},
-		CallEndTriggerBy: "assistant",
-	}
+	call := endedCall(len(f.connects), status, callStart, "assistant")
 	if f.live {
 		call.Status, call.PhoneCallStatus, call.EndAt = interactly.CallQueued, interactly.PhoneRinging, interactly.Time{}
 	}
