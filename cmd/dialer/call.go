@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/operator"
 )
@@ -22,7 +23,7 @@ var callTimeout = 20 * time.Second
 // are bounded apart, by the retry budget).
 const apiRequestTimeout = 10 * time.Second
 
-const callUsage = `say|end|forward|dtmf CALL_ID [MESSAGE]
+const callUsage = `[--api-key-env VAR] say|end|forward|dtmf CALL_ID [MESSAGE]
 
   say CALL_ID TEXT          the assistant says TEXT (several words are joined with spaces)
   end CALL_ID               hang up
@@ -31,7 +32,8 @@ const callUsage = `say|end|forward|dtmf CALL_ID [MESSAGE]
 
 The call's monitor.controlUrl is read with Get Call and the control is posted there; a call
 without one is controlled through POST /calls/v1/conversations/CALL_ID/control.
-Uses INTERACTLY_API_KEY and INTERACTLY_BASE_URL.`
+Uses INTERACTLY_BASE_URL and the API key in INTERACTLY_API_KEY, or, for a call of another
+account, in the variable --api-key-env names (the account's, as dialer account list shows).`
 
 // runCall steers a live call: `dialer call say|end|forward|dtmf CALL_ID [MESSAGE]`, through
 // operator.ControlCall (what POST /api/v1/calls/{callId}/control does too), then prints one
@@ -39,7 +41,8 @@ Uses INTERACTLY_API_KEY and INTERACTLY_BASE_URL.`
 // ended call and an API refusal are errors naming the call.
 func runCall(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "call", callUsage)
-	fs.Usage = func() { fmt.Fprintf(fs.Output(), "usage: dialer call %s\n", callUsage) } // it has no flags
+	fs.Usage = func() { fmt.Fprintf(fs.Output(), "usage: dialer call %s\n", callUsage) } // its one flag is in callUsage
+	keyEnv := fs.String("api-key-env", account.DefaultAPIKeyEnv, "environment `variable` holding the API key of the call's account")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -48,7 +51,7 @@ func runCall(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return err
 	}
-	api, err := newAPIClient(e, "dialer call", interactly.Config{RetryBudget: callTimeout})
+	api, err := newAPIClientOf(e, "dialer call", *keyEnv, interactly.Config{RetryBudget: callTimeout})
 	if err != nil {
 		return err
 	}

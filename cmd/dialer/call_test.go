@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/interactly"
+	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/simulator"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
@@ -54,7 +56,14 @@ func startCallSim(t *testing.T, cfg simulator.Config, wrap func(http.Handler) ht
 // dial places a call and lets the clock run until it is answered.
 func (cs *callSim) dial(t *testing.T) string {
 	t.Helper()
-	call, err := cs.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{
+	return cs.dialWith(t, cs.api)
+}
+
+// dialWith places a call with api's key, so in api's account, and lets the clock run until
+// it is answered.
+func (cs *callSim) dialWith(t *testing.T, api *interactly.Client) string {
+	t.Helper()
+	call, err := api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{
 		PhoneNumberID: "5f7b1b1b1b1b1b1b1b1b1b1b", AssistantID: "678a253ca6d866573043502e",
 		Customer: interactly.Customer{Number: "+14155550101", Name: "Ann"},
 	})
@@ -404,5 +413,43 @@ func TestCallGivesUpOnSilentAPI(t *testing.T) {
 				t.Errorf("gave up after %v, want about 500ms", took)
 			}
 		})
+	}
+}
+
+// TestCallOfAnotherAccount: a call placed with another account's key is unknown to the
+// default key (Interactly keeps accounts apart), and is steered with --api-key-env naming
+// the variable that holds that account's key, which shows nowhere in the output.
+func TestCallOfAnotherAccount(t *testing.T) {
+	const westKey = "sk-west-call-test-51c0ffee"
+	cs := startCallSim(t, simulator.Config{Accounts: map[string]string{"west": westKey}}, nil)
+	west, err := interactly.New(interactly.Config{BaseURL: cs.url, APIKey: westKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := cs.dialWith(t, west)
+
+	if _, _, err := runCallCmd(t, cs.url, "end", id); !errors.Is(err, operator.ErrCallNotFound) {
+		t.Fatalf("dialer call end with the default key: %v; want %v", err, operator.ErrCallNotFound)
+	}
+	e, out, errOut := testEnv(t, map[string]string{"INTERACTLY_API_KEY": callTestKey, "WEST_KEY": westKey, "INTERACTLY_BASE_URL": cs.url})
+	if err := dispatch(t.Context(), e, []string{"call", "--api-key-env", "WEST_KEY", "end", id}); err != nil {
+		t.Fatalf("dialer call --api-key-env WEST_KEY end: %v\n%s", err, errOut)
+	}
+	if want := "ended call " + id + " (POST "; !strings.HasPrefix(out.String(), want) {
+		t.Errorf("stdout %q, want it to begin %q", out, want)
+	}
+	if got, err := west.GetCall(t.Context(), id); err != nil || !got.Ended() {
+		t.Errorf("the west call after end: %+v, %v", got, err)
+	}
+	for _, s := range []string{out.String(), errOut.String()} {
+		if strings.Contains(s, westKey) {
+			t.Errorf("the west key shows in the output: %s", s)
+		}
+	}
+
+	e, _, _ = testEnv(t, map[string]string{"INTERACTLY_API_KEY": callTestKey, "INTERACTLY_BASE_URL": cs.url})
+	err = dispatch(t.Context(), e, []string{"call", "--api-key-env", "WEST_KEY", "end", id})
+	if err == nil || !strings.Contains(err.Error(), "WEST_KEY is not set") {
+		t.Errorf("--api-key-env naming an unset variable: %v", err)
 	}
 }

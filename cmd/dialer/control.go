@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/interactly"
@@ -168,9 +169,16 @@ const hangupRetryBudget = 20 * time.Second
 // not answer ends the command with an error instead of holding it. what says what needs the
 // client, for the message when the key is not set.
 func newAPIClient(e *env, what string, cfg interactly.Config) (*interactly.Client, error) {
-	cfg.BaseURL, cfg.APIKey = e.getenv("INTERACTLY_BASE_URL"), e.getenv("INTERACTLY_API_KEY")
+	return newAPIClientOf(e, what, account.DefaultAPIKeyEnv, cfg)
+}
+
+// newAPIClientOf is newAPIClient with the API key read from the environment variable
+// keyEnv, the one an account names (account.Account.APIKeyEnv); an unset one is an error
+// naming it.
+func newAPIClientOf(e *env, what, keyEnv string, cfg interactly.Config) (*interactly.Client, error) {
+	cfg.BaseURL, cfg.APIKey = e.getenv("INTERACTLY_BASE_URL"), e.getenv(keyEnv)
 	if cfg.APIKey == "" {
-		return nil, fmt.Errorf("INTERACTLY_API_KEY is not set; %s needs your Interactly API key in it", what)
+		return nil, fmt.Errorf("%s is not set; %s needs your Interactly API key in it", keyEnv, what)
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: apiRequestTimeout}
