@@ -243,7 +243,7 @@ func TestSmallBesideLarge(t *testing.T) {
 		began, done time.Time
 	}
 	start := func(name string) *run {
-		rdb, _ := e2eDatabases.Setup(t)
+		rdb := e2eDatabases.SetupServer(t)
 		_, srv := completingSimulator(t, apiKey, 5, 2*time.Second, 2*time.Second)
 		env := commandEnv(redistest.URL(rdb), srv.URL, apiKey)
 		startWorker(t, workerBin, env, name)

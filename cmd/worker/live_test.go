@@ -61,7 +61,7 @@ func TestLiveOperations(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := e2eDatabases.Setup(t)
+			rdb := e2eDatabases.SetupServer(t)
 			rig := &liveRig{dialer: dialer, worker: workerBin, rdb: rdb, store: campaign.NewStore(rdb), redisURL: redistest.URL(rdb)}
 			rig.serveURL = startServe(t, dialer, append(os.Environ(), "REDIS_URL="+rig.redisURL, "INTERACTLY_WEBHOOK_SECRET="+liveSecret), liveSecret)
 			tt.run(rig, t)

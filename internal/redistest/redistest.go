@@ -1,5 +1,6 @@
 // Package redistest gives each test a clean Redis: the real server named by TEST_REDIS_URL
-// when it is set, an in-process miniredis otherwise.
+// when it is set, an in-process miniredis otherwise (Databases.SetupServer prefers a
+// redis-server of the test's own to the miniredis, when one is installed).
 //
 // Setup flushes its database, so every test package owns one database number and packages
 // can run in parallel against one real server without flushing each other:
@@ -33,6 +34,7 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"os/exec"
 	"strconv"
 	"testing"
 
@@ -118,6 +120,26 @@ func (d *Databases) Setup(tb testing.TB) (*redis.Client, *miniredis.Miniredis) {
 	}
 	tb.Cleanup(func() { d.free <- n })
 	return Setup(tb, n)
+}
+
+// SetupServer is Setup on a real Redis wherever one is at hand, for tests whose commands
+// run against Redis for many seconds (end-to-end tests of worker processes): with
+// TEST_REDIS_URL it is d.Setup; without it, database 0 of a redis-server of tb's own
+// (StartServer, gone when tb ends) when redis-server is on PATH; else d.Setup's miniredis.
+//
+// A miniredis with ClockTTL on walks and sorts all its keys on every command, so a test
+// that keeps thousands of keys and workers polling spends most of its CPU there; a
+// redis-server expires keys as production does at a fraction of that cost.
+func (d *Databases) SetupServer(tb testing.TB) *redis.Client {
+	tb.Helper()
+	if os.Getenv("TEST_REDIS_URL") == "" {
+		if _, err := exec.LookPath("redis-server"); err == nil {
+			rdb, _ := StartServer(tb)
+			return rdb
+		}
+	}
+	rdb, _ := d.Setup(tb)
+	return rdb
 }
 
 // URL returns a redis:// (or rediss://) URL of rdb's server and database, with its user and

@@ -108,3 +108,25 @@ func TestDatabases(t *testing.T) {
 		t.Errorf("%d tests held the one database at once; want 1", most)
 	}
 }
+
+// TestSetupServer: SetupServer gives a clean database that a second client reaches by its
+// URL, as a worker process does; on a redis-server of the test's own when there is one.
+func TestSetupServer(t *testing.T) {
+	rdb := redistest.NewDatabases(7).SetupServer(t)
+	ctx := t.Context()
+	if n, err := rdb.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Fatalf("DBSIZE after SetupServer = %d, %v; want 0", n, err)
+	}
+	if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := redis.ParseURL(redistest.URL(rdb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := redis.NewClient(opt)
+	defer other.Close()
+	if got, err := other.Get(ctx, "k").Result(); err != nil || got != "v" {
+		t.Fatalf("GET k through %s = %q, %v; want \"v\"", redistest.URL(rdb), got, err)
+	}
+}
