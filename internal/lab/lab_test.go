@@ -3,6 +3,8 @@ package lab
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,7 +46,9 @@ func TestExitCode(t *testing.T) {
 
 // TestOpen builds the dialer and worker into a Lab's directory, as both commands do first.
 // Building takes seconds of CPU, so only the first Lab builds; the second, which differs in
-// Keep, gets a copy of what the first built.
+// Keep, gets a copy of what the first built. The first runs the real build into its
+// directory, which it finds seeded with the commands as last built for this tree
+// (seededBuild): go build then links again only when the sources changed.
 func TestOpen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds cmd/dialer and cmd/worker")
@@ -53,6 +58,8 @@ func TestOpen(t *testing.T) {
 	var built []string // the commands the first Lab built, in a directory kept until the test ends
 	for _, keep := range []bool{true, false} {
 		t.Run(fmt.Sprintf("keep=%t", keep), func(t *testing.T) {
+			defer func(b func(context.Context, string, string) (string, string, error)) { buildCommands = b }(buildCommands)
+			buildCommands = seededBuild
 			if built != nil {
 				defer func(b func(context.Context, string, string) (string, string, error)) { buildCommands = b }(buildCommands)
 				buildCommands = func(_ context.Context, _, dir string) (dialer, worker string, err error) {
@@ -95,6 +102,45 @@ func TestOpen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seededBuild is build into dir, which it first seeds with the commands it built last for
+// this tree, kept in a directory of the user's cache named after the tree
+// (dialer-test-bin/lab-<hash of the root's path>, under an exclusive lock on its lock file).
+// go build finds a seeded command up to date when its sources have not changed since, and
+// then does not link it again: a second instead of the 4–10 s of linking both. Without a
+// cache directory it is build alone.
+func seededBuild(ctx context.Context, root, dir string) (dialer, worker string, err error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return build(ctx, root, dir)
+	}
+	sum := sha256.Sum256([]byte(root))
+	cache = filepath.Join(cache, "dialer-test-bin", "lab-"+hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		return build(ctx, root, dir)
+	}
+	lock, err := os.OpenFile(filepath.Join(cache, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", "", err
+	}
+	defer lock.Close() // and so unlocked
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	for _, name := range []string{"dialer", "worker"} {
+		// None yet at the first run: build links them.
+		_, _ = copyExecutable(filepath.Join(cache, name), dir)
+	}
+	if dialer, worker, err = build(ctx, root, dir); err != nil {
+		return "", "", err
+	}
+	for _, bin := range []string{dialer, worker} {
+		if _, err := copyExecutable(bin, cache); err != nil {
+			return "", "", err
+		}
+	}
+	return dialer, worker, nil
 }
 
 // copyExecutable copies the executable src into dir, under its own name, and returns the
