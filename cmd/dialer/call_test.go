@@ -376,8 +376,12 @@ func TestSimulateFlags(t *testing.T) {
 
 // An API that accepts connections and never answers ends `dialer call` at callTimeout, with
 // what it was waiting for, whether it hangs on Get Call or on the control itself.
+//
+// Not parallel: it sets callTimeout. Its two cases run at once, after it returns: so the
+// restores are cleanups, which run after the cases.
 func TestCallGivesUpOnSilentAPI(t *testing.T) {
-	defer func(d time.Duration) { callTimeout = d }(callTimeout)
+	was := callTimeout
+	t.Cleanup(func() { callTimeout = was })
 	callTimeout = 500 * time.Millisecond
 	hang := make(chan struct{})
 	var controlURL string
@@ -391,14 +395,15 @@ func TestCallGivesUpOnSilentAPI(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}))
-	defer srv.Close()
-	defer close(hang) // before Close, which waits for the handlers
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hang) }) // before Close, which waits for the handlers
 	controlURL = srv.URL + "/control/CC-answers"
 	for _, tt := range []struct{ call, waitingFor string }{
 		{"CC-silent", "to answer Get Call"},
 		{"CC-answers", "to answer Call Control (say)"},
 	} {
 		t.Run(tt.call, func(t *testing.T) {
+			t.Parallel()
 			e, _, _ := testEnv(t, map[string]string{"INTERACTLY_API_KEY": callTestKey, "INTERACTLY_BASE_URL": srv.URL})
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()

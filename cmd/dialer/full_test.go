@@ -12,6 +12,7 @@ import (
 // maxmemory under noeviction halfway: the upload fails, says Redis is full and what to do,
 // and leaves no key of the campaign and no task behind.
 func TestUploadIntoFullRedis(t *testing.T) {
+	t.Parallel() // on a redis-server of its own
 	rdb, url := redistest.StartServer(t)
 	ctx := t.Context()
 

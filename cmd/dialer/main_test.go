@@ -282,6 +282,7 @@ func TestRun(t *testing.T) {
 // TestRunInterrupted: Ctrl-C in run says at once what it does, then writes the report of
 // what finished.
 func TestRunInterrupted(t *testing.T) {
+	t.Parallel() // its own in-memory Redis
 	dir, campaignPath, contactsPath := fastFiles(t)
 	out := filepath.Join(dir, "report.csv")
 	var stdout, stderr lab.LockedBuffer

@@ -17,6 +17,7 @@ import (
 // evict keys: each refuses to start and says what to set; with --allow-eviction each starts
 // and logs a warning.
 func TestLongRunningCommandsRefuseEviction(t *testing.T) {
+	t.Parallel() // on a redis-server of its own
 	_, url := redistest.StartServer(t, "maxmemory-policy", "allkeys-lru")
 	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"scheduler"}} {
 		t.Run(args[0], func(t *testing.T) {

@@ -24,6 +24,7 @@ func TestServeRefusesToStartWithoutWebhookSecret(t *testing.T) {
 }
 
 func TestServeInsecureWithoutSecretWarnsAtStart(t *testing.T) {
+	redistest.Parallel(t)
 	rdb, _ := redistest.Setup(t, 6)
 	var stderr lab.LockedBuffer
 	e := &env{
