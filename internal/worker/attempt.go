@@ -11,9 +11,11 @@ import (
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/contactcsv"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
+	"github.com/dialerhq/dialer/internal/redisconn"
 	"github.com/dialerhq/dialer/internal/window"
 )
 
@@ -65,7 +67,7 @@ func (a *attempt) run(ctx context.Context) error {
 		a.keyAccepted(ctx)
 		if call != nil {
 			a.log.Info("found the call of an interrupted dial", "call", call.ID)
-			live, err := store.RecordCall(ctx, a.t, call.ID, call.Monitor.ControlURL, StartOf(call))
+			live, err := a.recordCall(ctx, call)
 			if err != nil {
 				return err
 			}
@@ -219,7 +221,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		}
 		return fmt.Errorf("connect call: %w", err)
 	}
-	live, err := cfg.Store.RecordCall(ctx, a.t, call.ID, call.Monitor.ControlURL, StartOf(call))
+	live, err := a.recordCall(ctx, call)
 	if err != nil {
 		return err
 	}
@@ -256,7 +258,11 @@ func (a *attempt) stopped(ctx context.Context, err error) error {
 // again and follows it. When another worker holds the lease (it adopted the call), the task
 // comes back later, for the follow-up once that worker has recorded the call.
 func (a *attempt) resume(ctx context.Context, callID, callerID string) error {
-	ok, err := a.h.cfg.Store.Follow(ctx, a.t, a.h.token)
+	var ok bool
+	err := a.untilRedisAnswers(ctx, "take the lease on following call "+callID, func(ctx context.Context) (err error) {
+		ok, err = a.h.cfg.Store.Follow(ctx, a.t, a.h.token)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -264,10 +270,12 @@ func (a *attempt) resume(ctx context.Context, callID, callerID string) error {
 		return &queue.RetryLaterError{In: campaign.FollowLease, Reason: "another worker follows call " + callID}
 	}
 	a.log.Info("resuming live call", "call", callID)
-	if err := a.holdSlots(ctx); err != nil {
+	if err := a.untilRedisAnswers(ctx, "hold the slot of call "+callID, a.holdSlots); err != nil {
 		return fmt.Errorf("hold the slot of call %s: %w", callID, err)
 	}
-	if err := a.holdCallerID(ctx, callerID); err != nil {
+	if err := a.untilRedisAnswers(ctx, "hold the caller ID of call "+callID, func(ctx context.Context) error {
+		return a.holdCallerID(ctx, callerID)
+	}); err != nil {
 		return fmt.Errorf("hold caller ID of call %s: %w", callID, err)
 	}
 	return a.follow(ctx, callID, callerID)
@@ -423,31 +431,79 @@ func (a *attempt) giveBack(ctx context.Context, slots bool, callerID string) {
 const releaseRetryFor = 3 * time.Minute
 
 // retryRelease gives back the attempt's slots (when slots is set) and caller ID callerID
-// (unless "") again, backing off from 250ms to 5s between tries, until each release succeeds
-// or releaseRetryFor has passed.
+// (unless "") again, backing off as backoff does, until each release succeeds or
+// releaseRetryFor has passed.
 func (a *attempt) retryRelease(ctx context.Context, slots bool, callerID string) {
 	ctx, cancel := context.WithTimeout(ctx, releaseRetryFor)
 	defer cancel()
-	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			a.log.Warn("gave up releasing the slot; its lease runs out on its own")
-			return
-		case <-t.C:
-		}
+	err := backoff(ctx, func() bool {
 		if slots && a.releaseSlots(ctx) == nil {
 			slots = false
 		}
 		if callerID != "" && a.releaseCallerID(ctx, callerID) == nil {
 			callerID = ""
 		}
-		if !slots && callerID == "" {
-			a.log.Info("slot released once Redis answered again")
-			return
+		return !slots && callerID == ""
+	})
+	if err != nil {
+		a.log.Warn("gave up releasing the slot; its lease runs out on its own")
+		return
+	}
+	a.log.Info("slot released once Redis answered again")
+}
+
+// backoff calls try after 250ms, then after waits doubling up to 5s, until try reports true
+// (backoff returns nil) or ctx ends (it returns ctx.Err()).
+func backoff(ctx context.Context, try func() bool) error {
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		if err := clock.Sleep(ctx, wait); err != nil {
+			return err
+		}
+		if try() {
+			return nil
 		}
 	}
+}
+
+// liveRetryFor bounds the retries of untilRedisAnswers. Redis unreachable for longer ends
+// them sooner: asynq cancels a run whose lease it cannot renew for 30 s.
+const liveRetryFor = time.Minute
+
+// untilRedisAnswers runs step, a Redis step a placed call needs before it is followed
+// (recording its id, taking the lease on following it, holding its slots again), and runs it
+// again while it fails (see backoff), until it succeeds, ctx ends or liveRetryFor has passed;
+// it returns step's last error. A step Redis refuses for want of memory is not retried
+// (redisconn.IsFull: ProcessTask holds the work). A failed step would end the run with the
+// call's slots held and nobody following the call: while Redis is unreachable asynq cannot
+// schedule the task's retry (asynq v0.26 retries that move with a context it has already
+// canceled), so the task waits for its asynq lease to run out and be recovered, 1–2 minutes,
+// and the slots stay held that long after the call ended.
+func (a *attempt) untilRedisAnswers(ctx context.Context, what string, step func(context.Context) error) error {
+	err := step(ctx)
+	if err == nil || ctx.Err() != nil || redisconn.IsFull(err) {
+		return err
+	}
+	a.log.Warn(what+"; retrying until Redis answers", "err", err)
+	rctx, cancel := context.WithTimeout(ctx, liveRetryFor)
+	defer cancel()
+	if backoff(rctx, func() bool {
+		err = step(ctx)
+		return err == nil || redisconn.IsFull(err)
+	}) == nil && err == nil {
+		a.log.Info(what + ": done once Redis answered again")
+	}
+	return err
+}
+
+// recordCall records the id of call, which this attempt placed (see campaign.Store.RecordCall),
+// retrying until Redis answers (see untilRedisAnswers). It reports false when the attempt's
+// result is recorded already.
+func (a *attempt) recordCall(ctx context.Context, call *interactly.Call) (live bool, err error) {
+	err = a.untilRedisAnswers(ctx, "record call "+call.ID, func(ctx context.Context) (err error) {
+		live, err = a.h.cfg.Store.RecordCall(ctx, a.t, call.ID, call.Monitor.ControlURL, StartOf(call))
+		return err
+	})
+	return live, err
 }
 
 // recorded does the follow-up of an attempt whose result a webhook recorded.

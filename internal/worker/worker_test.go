@@ -580,6 +580,101 @@ func (fx *fixture) releaseRetried(t *testing.T, key, what string) {
 	t.Logf("%s free %v after Redis answered again", what, testutil.Now().Sub(back).Round(time.Millisecond))
 }
 
+// unreachable makes every command fail while down is set, as when Redis cannot be reached.
+type unreachable struct{ down *atomic.Bool }
+
+func (h unreachable) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h unreachable) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.down.Load() {
+			err := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h unreachable) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.down.Load() {
+			err := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+			for _, cmd := range cmds {
+				cmd.SetErr(err)
+			}
+			return err
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// downAfterCall is a CallAPI whose Redis goes away for downFor as Connect Call places a call,
+// or as List Calls finds one (FindCall): the call exists, and its id cannot be recorded yet.
+type downAfterCall struct {
+	*fakeAPI
+	down    *atomic.Bool
+	downFor time.Duration
+}
+
+func (d downAfterCall) ConnectCall(ctx context.Context, req *interactly.ConnectCallRequest) (*interactly.Call, error) {
+	call, err := d.fakeAPI.ConnectCall(ctx, req)
+	d.goDown()
+	return call, err
+}
+
+func (d downAfterCall) FindCall(ctx context.Context, key string, since time.Time) (*interactly.Call, error) {
+	call, err := d.fakeAPI.FindCall(ctx, key, since)
+	d.goDown()
+	return call, err
+}
+
+func (d downAfterCall) goDown() {
+	d.down.Store(true)
+	time.AfterFunc(d.downFor, func() { d.down.Store(false) })
+}
+
+// A call placed (or found after an interrupted dial) just before Redis becomes unreachable is
+// not given up: its id is recorded once Redis answers again, and the same run follows it,
+// gives its slot back and records its result. Failing the task instead leaves the slot held,
+// with nobody following the call, until asynq runs the task again; while Redis is down asynq
+// cannot schedule that retry, and the task waits for its lease to run out (1–2 minutes), the
+// call long over.
+func TestPlacedCallRecordedOnceRedisAnswers(t *testing.T) {
+	redistest.Parallel(t) // the subtests have a Redis each
+	// run runs fx's first dial with Redis unreachable for a second from the moment the call
+	// is placed or found, and checks that the run ends well, the slot given back.
+	run := func(t *testing.T, fx *fixture) {
+		t.Helper()
+		var down atomic.Bool
+		fx.rdb.AddHook(unreachable{&down})
+		fx.h.cfg.API = downAfterCall{fakeAPI: fx.api, down: &down, downFor: time.Second}
+		if err := fx.process(t, 1); err != nil {
+			t.Fatalf("the run failed (%v): the call's slot stays held until asynq runs the task again", err)
+		}
+		if n := fx.rdb.ZCard(t.Context(), campaign.SlotsKey(fx.c.ID)).Val(); n != 0 {
+			t.Errorf("%d slots held after the run, want 0", n)
+		}
+		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCompleted || ct.Last.CallID != "CC-1" || len(fx.api.connects) != 1 {
+			t.Errorf("outcome %q, call %q after %d dials; want completed, CC-1 after 1", ct.Outcome, ct.Last.CallID, len(fx.api.connects))
+		}
+	}
+	t.Run("Dialed", func(t *testing.T) {
+		run(t, setup(t, newFakeAPI(interactly.PhoneCompleted)))
+	})
+	t.Run("FoundAfterInterruptedDial", func(t *testing.T) {
+		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+		// A first run took the slot, claimed and dialed, and died before recording the call id.
+		ref := campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}
+		if err := fx.h.cfg.Slots.Hold(t.Context(), campaign.SlotsKey(fx.c.ID), ref.String()); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := fx.store.ClaimAttempt(t.Context(), ref, "dead", campaign.Audit{}); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		_, _ = fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: ref.String()})
+		run(t, fx)
+	})
+}
+
 func TestWaits(t *testing.T) {
 	redistest.Parallel(t) // the subtests have a Redis each
 	t.Run("NoSlotFree", func(t *testing.T) {
