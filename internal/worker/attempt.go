@@ -168,21 +168,16 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	a.log.Info("dialing", "number", a.number(), "attempt", a.t.Attempt)
 	req := a.request(callerID)
 	// Every send takes a calls-per-second token: the first took it above, and the client's
-	// own retries take theirs here.
+	// own retries take theirs here. A retry follows an ambiguous failure, so a call may
+	// exist: a token that Redis cannot give now is waited for (untilRedisAnswers), since
+	// failing the run would keep the slots held with nobody following that call.
 	first := true
 	req.Pace = func(ctx context.Context) error {
 		if first {
 			first = false
 			return nil
 		}
-		if _, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.rate()); err != nil {
-			return err
-		}
-		if a.acct.CallsPerSecond > 0 {
-			_, err := cfg.Limiter.Wait(ctx, account.RateKey(a.acct.Name), a.acct.CallsPerSecond*(1-cfg.RateHeadroom))
-			return err
-		}
-		return nil
+		return a.untilRedisAnswers(ctx, "take a calls-per-second turn to send Connect Call again", a.paceRetry)
 	}
 	cfg.Metrics.Dial(a.c.ID)
 	// From the send on, a call may exist although ConnectCall fails: an answer lost, or ctx
@@ -493,6 +488,20 @@ func (a *attempt) untilRedisAnswers(ctx context.Context, what string, step func(
 		a.log.Info(what + ": done once Redis answered again")
 	}
 	return err
+}
+
+// paceRetry takes the campaign's calls-per-second token, then the account's, for a retried
+// send of Connect Call, waiting for each as long as ctx allows.
+func (a *attempt) paceRetry(ctx context.Context) error {
+	cfg := &a.h.cfg
+	if _, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.rate()); err != nil {
+		return err
+	}
+	if a.acct.CallsPerSecond > 0 {
+		_, err := cfg.Limiter.Wait(ctx, account.RateKey(a.acct.Name), a.acct.CallsPerSecond*(1-cfg.RateHeadroom))
+		return err
+	}
+	return nil
 }
 
 // recordCall records the id of call, which this attempt placed (see campaign.Store.RecordCall),

@@ -627,6 +627,19 @@ func (d downAfterCall) FindCall(ctx context.Context, key string, since time.Time
 	return call, err
 }
 
+// downBeforeRetry is a CallAPI whose first Connect Call send is lost (a 504, the call may
+// exist) and whose Redis goes away for downFor just then; it sends again, as the client does,
+// after the request's Pace lets it.
+type downBeforeRetry struct{ downAfterCall }
+
+func (d downBeforeRetry) ConnectCall(ctx context.Context, req *interactly.ConnectCallRequest) (*interactly.Call, error) {
+	d.goDown()
+	if err := req.Pace(ctx); err != nil {
+		return nil, err
+	}
+	return d.fakeAPI.ConnectCall(ctx, req)
+}
+
 func (d downAfterCall) goDown() {
 	d.down.Store(true)
 	time.AfterFunc(d.downFor, func() { d.down.Store(false) })
@@ -640,25 +653,11 @@ func (d downAfterCall) goDown() {
 // call long over.
 func TestPlacedCallRecordedOnceRedisAnswers(t *testing.T) {
 	redistest.Parallel(t) // the subtests have a Redis each
-	// run runs fx's first dial with Redis unreachable for a second from the moment the call
-	// is placed or found, and checks that the run ends well, the slot given back.
-	run := func(t *testing.T, fx *fixture) {
-		t.Helper()
-		var down atomic.Bool
-		fx.rdb.AddHook(unreachable{&down})
-		fx.h.cfg.API = downAfterCall{fakeAPI: fx.api, down: &down, downFor: time.Second}
-		if err := fx.process(t, 1); err != nil {
-			t.Fatalf("the run failed (%v): the call's slot stays held until asynq runs the task again", err)
-		}
-		if n := fx.rdb.ZCard(t.Context(), campaign.SlotsKey(fx.c.ID)).Val(); n != 0 {
-			t.Errorf("%d slots held after the run, want 0", n)
-		}
-		if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCompleted || ct.Last.CallID != "CC-1" || len(fx.api.connects) != 1 {
-			t.Errorf("outcome %q, call %q after %d dials; want completed, CC-1 after 1", ct.Outcome, ct.Last.CallID, len(fx.api.connects))
-		}
-	}
 	t.Run("Dialed", func(t *testing.T) {
-		run(t, setup(t, newFakeAPI(interactly.PhoneCompleted)))
+		runRedisAway(t, setup(t, newFakeAPI(interactly.PhoneCompleted)), false)
+	})
+	t.Run("RetriedSendPacedOnceRedisAnswers", func(t *testing.T) {
+		runRedisAway(t, setup(t, newFakeAPI(interactly.PhoneCompleted)), true)
 	})
 	t.Run("FoundAfterInterruptedDial", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
@@ -671,8 +670,31 @@ func TestPlacedCallRecordedOnceRedisAnswers(t *testing.T) {
 			t.Fatal(ok, err)
 		}
 		_, _ = fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: ref.String()})
-		run(t, fx)
+		runRedisAway(t, fx, false)
 	})
+}
+
+// runRedisAway runs fx's first dial with Redis unreachable for a second from the moment the
+// call is placed or found (beforeRetry: from a lost first send, before the client's retry
+// takes its calls-per-second turn), and checks that the run ends well, the slot given back.
+func runRedisAway(t *testing.T, fx *fixture, beforeRetry bool) {
+	t.Helper()
+	var down atomic.Bool
+	fx.rdb.AddHook(unreachable{&down})
+	d := downAfterCall{fakeAPI: fx.api, down: &down, downFor: time.Second}
+	fx.h.cfg.API = d
+	if beforeRetry {
+		fx.h.cfg.API = downBeforeRetry{d}
+	}
+	if err := fx.process(t, 1); err != nil {
+		t.Fatalf("the run failed (%v): the call's slot stays held until asynq runs the task again", err)
+	}
+	if n := fx.rdb.ZCard(t.Context(), campaign.SlotsKey(fx.c.ID)).Val(); n != 0 {
+		t.Errorf("%d slots held after the run, want 0", n)
+	}
+	if ct := fx.contact(t); ct.Outcome != campaign.OutcomeCompleted || ct.Last.CallID != "CC-1" || len(fx.api.connects) != 1 {
+		t.Errorf("outcome %q, call %q after %d dials; want completed, CC-1 after 1", ct.Outcome, ct.Last.CallID, len(fx.api.connects))
+	}
 }
 
 func TestWaits(t *testing.T) {
