@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
 )
@@ -300,7 +301,7 @@ func TestScrapeFailsWhenRedisFails(t *testing.T) {
 	mustFlush(t, r)
 
 	failing, hook := newFailingClient(t, rdb)
-	hook.fail.Store(true)
+	hook.Down.Store(true)
 
 	tests := []struct {
 		name      string
@@ -317,8 +318,8 @@ func TestScrapeFailsWhenRedisFails(t *testing.T) {
 			if code != http.StatusInternalServerError {
 				t.Errorf("status %d; want 500", code)
 			}
-			if !strings.Contains(body, tt.wantErr) || !strings.Contains(body, errInjected.Error()) {
-				t.Errorf("body does not name the failure (%q, %q):\n%s", tt.wantErr, errInjected, body)
+			if !strings.Contains(body, tt.wantErr) || !strings.Contains(body, redistest.ErrUnreachable.Error()) {
+				t.Errorf("body does not name the failure (%q, %q):\n%s", tt.wantErr, redistest.ErrUnreachable, body)
 			}
 			if strings.Contains(body, "dialer_dials_total{") {
 				t.Errorf("a failed scrape still served figures:\n%s", body)

@@ -3,13 +3,10 @@ package metrics
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,42 +153,14 @@ func mustScrapeSamples(tb testing.TB, url string, prefixes ...string) map[string
 	return samples(tb, body, prefixes...)
 }
 
-// failHook makes every command and pipeline of the client it is added to fail while fail is
-// set, as if Redis were unreachable.
-type failHook struct{ fail atomic.Bool }
-
-var errInjected = errors.New("injected: redis unreachable")
-
-func (h *failHook) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
-}
-
-func (h *failHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if h.fail.Load() {
-			return errInjected
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (h *failHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if h.fail.Load() {
-			return errInjected
-		}
-		return next(ctx, cmds)
-	}
-}
-
-// newFailingClient returns a second client of rdb's database whose commands fail while
-// hook.fail is set.
-func newFailingClient(tb testing.TB, rdb *redis.Client) (*redis.Client, *failHook) {
+// newFailingClient returns a second client of rdb's database whose commands fail (with
+// redistest.ErrUnreachable) while the outage's Down is set.
+func newFailingClient(tb testing.TB, rdb *redis.Client) (*redis.Client, *redistest.Outage) {
 	tb.Helper()
 	c := redistest.NewClient(tb, rdb)
-	hook := &failHook{}
-	c.AddHook(hook)
-	return c, hook
+	outage := &redistest.Outage{}
+	c.AddHook(outage)
+	return c, outage
 }
 
 // mustEnqueue enqueues a task of type t to queue q and returns its ID.

@@ -91,16 +91,16 @@ func TestFlushFailureKeepsDeltas(t *testing.T) {
 		r := NewRecorder(failing)
 
 		record(r)
-		hook.fail.Store(true)
+		hook.Down.Store(true)
 		err := r.Flush(t.Context())
-		if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "kept for the next flush") {
+		if !errors.Is(err, redistest.ErrUnreachable) || !strings.Contains(err.Error(), "kept for the next flush") {
 			t.Fatalf("Flush while Redis fails = %v; want the injected error, saying the counts are kept", err)
 		}
 		if got := read(t, rdb); len(got) != 0 {
 			t.Fatalf("a failed flush wrote %v", got)
 		}
 		record(r) // recorded while the failed deltas wait
-		hook.fail.Store(false)
+		hook.Down.Store(false)
 		mustFlush(t, r)
 		if diff := cmp.Diff(twice, read(t, rdb)); diff != "" {
 			t.Errorf("after recovery (-want +got):\n%s", diff)
@@ -260,12 +260,12 @@ func TestRunFlushesEveryIntervalAndAtTheEnd(t *testing.T) {
 	t.Run("FinalFlushFails", func(t *testing.T) {
 		rdb, _ := setup(t)
 		failing, hook := newFailingClient(t, rdb)
-		hook.fail.Store(true)
+		hook.Down.Store(true)
 		r := NewRecorderWithConfig(failing, RecorderConfig{FlushInterval: time.Hour})
 		r.Dial("c1")
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if err := r.Run(ctx); !errors.Is(err, errInjected) {
+		if err := r.Run(ctx); !errors.Is(err, redistest.ErrUnreachable) {
 			t.Errorf("Run whose last flush fails = %v; want that error", err)
 		}
 	})

@@ -1,6 +1,7 @@
 package redistest_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -128,5 +129,36 @@ func TestSetupServer(t *testing.T) {
 	defer other.Close()
 	if got, err := other.Get(ctx, "k").Result(); err != nil || got != "v" {
 		t.Fatalf("GET k through %s = %q, %v; want \"v\"", redistest.URL(rdb), got, err)
+	}
+}
+
+// TestOutage: while Down is set, the commands Only names (all without Only) fail with
+// ErrUnreachable, alone and in pipelines; the others, and all once Down is cleared, pass.
+func TestOutage(t *testing.T) {
+	rdb, _ := redistest.Setup(t, 7)
+	ctx := t.Context()
+	outage := &redistest.Outage{Only: "zrem"}
+	rdb.AddHook(outage)
+	outage.Down.Store(true)
+	if err := rdb.ZAdd(ctx, "z", redis.Z{Member: "a"}).Err(); err != nil {
+		t.Errorf("ZADD with only ZREM down: %v", err)
+	}
+	if err := rdb.ZRem(ctx, "z", "a").Err(); !errors.Is(err, redistest.ErrUnreachable) {
+		t.Errorf("ZREM while down: %v, want ErrUnreachable", err)
+	}
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZCard(ctx, "z")
+		p.ZRem(ctx, "z", "a")
+		return nil
+	}); !errors.Is(err, redistest.ErrUnreachable) {
+		t.Errorf("a pipeline with a ZREM while down: %v, want ErrUnreachable", err)
+	}
+	outage.Only = ""
+	if err := rdb.Ping(ctx).Err(); !errors.Is(err, redistest.ErrUnreachable) {
+		t.Errorf("PING with every command down: %v, want ErrUnreachable", err)
+	}
+	outage.Down.Store(false)
+	if n, err := rdb.ZRem(ctx, "z", "a").Result(); err != nil || n != 1 {
+		t.Errorf("ZREM once up = %d, %v; want 1 (the member the failed ZREMs left)", n, err)
 	}
 }

@@ -523,24 +523,6 @@ func TestCallGetCallForgetsIsFoundByIdempotencyKey(t *testing.T) {
 	}
 }
 
-// failZRem makes ZREM (a slot release) fail while down is set, as when Redis is unreachable.
-type failZRem struct{ down *atomic.Bool }
-
-func (h failZRem) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h failZRem) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if h.down.Load() && cmd.Name() == "zrem" {
-			err := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
-			cmd.SetErr(err)
-			return err
-		}
-		return next(ctx, cmd)
-	}
-}
-func (h failZRem) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
 // A call that ends while Redis cannot be reached cannot give its slot back at once; the
 // release is retried, and the slot is free within seconds of Redis answering again, not when
 // its 3-minute lease runs out.
@@ -563,48 +545,21 @@ func TestCallerIDReleaseRetriedUntilRedisAnswers(t *testing.T) {
 // while Redis refuses, and free within 10 s of Redis answering again.
 func (fx *fixture) releaseRetried(t *testing.T, key, what string) {
 	t.Helper()
-	var down atomic.Bool
-	fx.api.onGet = func(int) { down.Store(true) } // Redis goes away as the call is seen to end
-	fx.rdb.AddHook(failZRem{&down})
+	outage := &redistest.Outage{Only: "zrem"}            // a slot release
+	fx.api.onGet = func(int) { outage.Down.Store(true) } // Redis goes away as the call is seen to end
+	fx.rdb.AddHook(outage)
 	if err := fx.process(t, 1); err != nil {
 		t.Fatal(err)
 	}
 	if n := fx.rdb.ZCard(t.Context(), key).Val(); n != 1 {
 		t.Fatalf("%d %ss held while Redis refused the release, want 1", n, what)
 	}
-	down.Store(false)
+	outage.Down.Store(false)
 	back := testutil.Now()
 	if !testutil.Eventually(10*time.Second, func() bool { return fx.rdb.ZCard(t.Context(), key).Val() == 0 }) {
 		t.Fatalf("the %s is still held 10s after Redis answered again", what)
 	}
 	t.Logf("%s free %v after Redis answered again", what, testutil.Now().Sub(back).Round(time.Millisecond))
-}
-
-// unreachable makes every command fail while down is set, as when Redis cannot be reached.
-type unreachable struct{ down *atomic.Bool }
-
-func (h unreachable) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h unreachable) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if h.down.Load() {
-			err := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
-			cmd.SetErr(err)
-			return err
-		}
-		return next(ctx, cmd)
-	}
-}
-func (h unreachable) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if h.down.Load() {
-			err := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
-			for _, cmd := range cmds {
-				cmd.SetErr(err)
-			}
-			return err
-		}
-		return next(ctx, cmds)
-	}
 }
 
 // downAfterCall is a CallAPI whose Redis goes away for downFor as Connect Call places a call,
@@ -679,9 +634,9 @@ func TestPlacedCallRecordedOnceRedisAnswers(t *testing.T) {
 // takes its calls-per-second turn), and checks that the run ends well, the slot given back.
 func runRedisAway(t *testing.T, fx *fixture, beforeRetry bool) {
 	t.Helper()
-	var down atomic.Bool
-	fx.rdb.AddHook(unreachable{&down})
-	d := downAfterCall{fakeAPI: fx.api, down: &down, downFor: time.Second}
+	outage := &redistest.Outage{}
+	fx.rdb.AddHook(outage)
+	d := downAfterCall{fakeAPI: fx.api, down: &outage.Down, downFor: time.Second}
 	fx.h.cfg.API = d
 	if beforeRetry {
 		fx.h.cfg.API = downBeforeRetry{d}
