@@ -6,11 +6,13 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // mustUpload uploads a campaign of rows contacts with the given weight and its own limits
@@ -35,6 +37,20 @@ func mustUpload(t *testing.T, store *campaign.Store, name string, weight, rows i
 	return c.ID
 }
 
+// newFeeder returns a Feeder on rdb, closed when t ends, whose clock runs a millisecond
+// ahead: an upload parks its rows due at its instant rounded up to the millisecond, which a
+// feed in that same millisecond would not reach yet (a real feed tick comes later).
+func newFeeder(t *testing.T, rdb *redis.Client) *Feeder {
+	t.Helper()
+	fd, err := New(Config{Redis: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fd.queue.Close() })
+	fd.now = func() time.Time { return time.Now().Add(time.Millisecond) }
+	return fd
+}
+
 // TestFeedSharesTheAccount feeds three campaigns of weights 1, 2 and 3 on an account of 6
 // live calls and 6 calls per second, each with work enough to fill it. Each campaign's share
 // (what `dialer status` and `dialer list` show) is 1:2:3 of both limits, and says why its
@@ -50,11 +66,7 @@ func TestFeedSharesTheAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := []string{mustUpload(t, store, "w1", 1, 20), mustUpload(t, store, "w2", 2, 20), mustUpload(t, store, "w3", 3, 20)}
-	fd, err := New(Config{Redis: rdb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fd.queue.Close()
+	fd := newFeeder(t, rdb)
 	shares := func() []campaign.Share {
 		t.Helper()
 		fd.shared = fd.shared.AddDate(0, 0, -1) // write the shares at this feed
@@ -136,11 +148,7 @@ func TestFeedWaitsForTheCampaign(t *testing.T) {
 	ctx := t.Context()
 	store := campaign.NewStore(rdb)
 	id := mustUpload(t, store, "alone", 1, 20)
-	fd, err := New(Config{Redis: rdb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fd.queue.Close()
+	fd := newFeeder(t, rdb)
 	share := func() campaign.Share {
 		t.Helper()
 		fd.shared = fd.shared.AddDate(0, 0, -1) // write the share at this feed
