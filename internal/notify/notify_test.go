@@ -201,16 +201,29 @@ func hmacHex(secret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
+// refusingAddr returns a loopback address whose every connection is reset at once: a
+// listener held until t ends, so that no server of a test running beside it can take the
+// port over, as one could a port closed after use.
+func refusingAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // closed
+			}
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // reset, not a clean close
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // waitFor polls cond until it holds or 15 s pass.
@@ -469,7 +482,7 @@ func TestFailures(t *testing.T) {
 	})
 
 	t.Run("NetworkError", func(t *testing.T) {
-		addr := closedAddr(t)
+		addr := refusingAddr(t)
 		fx := setup(t, &campaign.NotifyConfig{URL: "http://" + addr + "/hook?key=abc123"})
 		fx.finishAnn(t)
 		err := fx.process(t, campaign.NotifyContactFinished, 1, fx.now)
@@ -548,8 +561,8 @@ func TestDropped(t *testing.T) {
 
 func TestEnqueuerNoOp(t *testing.T) {
 	t.Parallel()
-	// Nothing listens on this loopback port: an Enqueuer that touched Redis would fail.
-	rdb := redis.NewClient(&redis.Options{Addr: closedAddr(t), MaxRetries: -1})
+	// This loopback port resets every connection: an Enqueuer that touched Redis would fail.
+	rdb := redis.NewClient(&redis.Options{Addr: refusingAddr(t), MaxRetries: -1})
 	defer rdb.Close()
 	client := asynq.NewClientFromRedisClient(rdb)
 	enq := NewEnqueuer(client, campaign.NewStore(rdb))
