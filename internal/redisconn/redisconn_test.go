@@ -13,7 +13,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dialerhq/dialer/internal/testutil"
 )
+
+// TestMain lets all the parallel tests run at once: each Open of a URL that nobody answers
+// waits out go-redis's dial retries (about 1.7 s), and the tests that start a redis-server
+// wait for it to come up; none of them computes.
+func TestMain(m *testing.M) { os.Exit(testutil.RunWaiting(m)) }
 
 func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -77,6 +84,7 @@ func TestOpenErrorsHideSecrets(t *testing.T) {
 // TestOpenSentinel starts a redis-server with a password and a Sentinel watching it, and
 // opens it through the Sentinel URL.
 func TestOpenSentinel(t *testing.T) {
+	t.Parallel() // its own servers, on ports of its own
 	dir := t.TempDir()
 	master, sentinel := freePort(t), freePort(t)
 	startRedis(t, dir, "m.pid", "--port", fmt.Sprint(master), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

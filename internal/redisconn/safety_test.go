@@ -22,6 +22,7 @@ func mustStartPlainRedis(t *testing.T, extra ...string) *redis.Client {
 }
 
 func TestCheckSafety(t *testing.T) {
+	t.Parallel() // each case on a redis-server of its own
 	tests := []struct {
 		name       string
 		redis      []string
@@ -43,6 +44,7 @@ func TestCheckSafety(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			rdb := mustStartPlainRedis(t, tt.redis...)
 			var logs bytes.Buffer
 			tt.opt.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -74,6 +76,7 @@ func TestCheckSafety(t *testing.T) {
 // TestIsFull fills a redis-server with a small maxmemory under noeviction and checks that
 // both a plain write and a script's write are recognised as Redis being full.
 func TestIsFull(t *testing.T) {
+	t.Parallel() // its own redis-server
 	rdb := mustStartPlainRedis(t, "--maxmemory", "2mb", "--maxmemory-policy", "noeviction", "--appendonly", "no")
 	ctx := t.Context()
 	value := strings.Repeat("x", 10_000)
