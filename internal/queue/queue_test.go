@@ -69,11 +69,13 @@ func TestScheduledDialNeverEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	// Due two seconds from now at fractions up to .99 of their second: asynq's forwarder,
-	// which looks once a second, runs one of them early unless it looks in the last 10 ms.
+	// Due in the next whole second at fractions up to .99 of it: asynq's forwarder, which
+	// looks once a second, runs one of them early unless it looks in the last 10 ms. They
+	// are enqueued before that second begins (the one after, when less than 300 ms are
+	// left of this one), so the forwarder's one look in it finds them all.
 	fractions := [n]time.Duration{200, 400, 600, 800, 950, 990}
 	due := map[int]time.Time{}
-	base := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	base := time.Now().Add(300 * time.Millisecond).Truncate(time.Second).Add(time.Second)
 	for i := 1; i <= n; i++ {
 		due[i] = base.Add(fractions[i-1] * time.Millisecond)
 		if err := c.EnqueueDial(t.Context(), campaign.AttemptRef{CampaignID: "c1", ContactID: i, Attempt: 2}, due[i]); err != nil {
