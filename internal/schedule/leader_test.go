@@ -9,12 +9,18 @@ import (
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
+// TestLeader's subtests run in parallel, each on a lock key of its own in one database.
 func TestLeader(t *testing.T) {
 	rdb := setup(t)
 	ctx := t.Context()
-	cfg := LeaderConfig{TTL: 500 * time.Millisecond, RenewInterval: 100 * time.Millisecond}
+	// config returns the test's lock settings on a key of t's own.
+	config := func(t *testing.T) LeaderConfig {
+		return LeaderConfig{TTL: 500 * time.Millisecond, RenewInterval: 100 * time.Millisecond, Key: leaderKey() + ":" + t.Name()}
+	}
 
 	t.Run("OneOfTwo", func(t *testing.T) {
+		t.Parallel()
+		cfg := config(t)
 		a, b := NewLeader(rdb, cfg), NewLeader(rdb, cfg)
 		okA, errA := a.TryAcquire(ctx)
 		okB, errB := b.TryAcquire(ctx)
@@ -43,6 +49,8 @@ func TestLeader(t *testing.T) {
 	})
 
 	t.Run("TakeOverAfterExpiry", func(t *testing.T) {
+		t.Parallel()
+		cfg := config(t)
 		a, b := NewLeader(rdb, cfg), NewLeader(rdb, cfg)
 		if ok, _ := a.TryAcquire(ctx); !ok {
 			t.Fatal("a did not get the free lock")
@@ -62,6 +70,8 @@ func TestLeader(t *testing.T) {
 	})
 
 	t.Run("RunHandsOver", func(t *testing.T) {
+		t.Parallel()
+		cfg := config(t)
 		var leading, most atomic.Int32
 		started := make(chan int, 10)
 		lead := func(n int) func(context.Context) {
