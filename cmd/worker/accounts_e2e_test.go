@@ -48,7 +48,7 @@ func TestTwoAccounts(t *testing.T) {
 		accountOf[id] = acct
 		return id
 	}
-	ids := []string{upload("east-a", "east", 12), upload("east-b", "east", 12), upload("west-a", "west", 30)}
+	ids := []string{upload("east-a", "east", 8), upload("east-b", "east", 8), upload("west-a", "west", 30)}
 
 	startWorker(t, workerBin, env, "a")
 	startWorker(t, workerBin, env, "b")
@@ -74,7 +74,7 @@ func TestTwoAccounts(t *testing.T) {
 	for _, c := range []struct {
 		name       string
 		rows, caps int
-	}{{"east", 24, 2}, {"west", 30, 5}} {
+	}{{"east", 16, 2}, {"west", 30, 5}} {
 		dials := byAccount[c.name]
 		peak, perSecond := simulator.PeakLiveCalls(dials), simulator.MaxDialsIn(dials, time.Second)
 		t.Logf("account %s: %d dials, peak live calls %d (cap %d), most dials in any 1 s %d (cap %d)", c.name, len(dials), peak, c.caps, perSecond, c.caps)

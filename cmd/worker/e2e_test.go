@@ -137,7 +137,7 @@ assistantId: 678a253ca6d866573043502e
 phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
 contacts: {numberColumn: phone, nameColumn: name}
 retry: {maxAttempts: 3, retryOn: [busy, no-answer], delay: 500ms}
-rateLimit: {callsPerSecond: 4, maxConcurrentCalls: 3}
+rateLimit: {callsPerSecond: 5, maxConcurrentCalls: 5}
 poll: {interval: 200ms, analysisWait: 2s}
 `
 
@@ -354,11 +354,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("simulator saw %d dials, want %d", stats.Dials, wantDials)
 	}
 	checkDialedOnce(t, stats)
-	if stats.MaxDialsInOneSecond > 4 {
-		t.Errorf("%d dials began within one second; callsPerSecond is 4", stats.MaxDialsInOneSecond)
+	if stats.MaxDialsInOneSecond > 5 {
+		t.Errorf("%d dials began within one second; callsPerSecond is 5", stats.MaxDialsInOneSecond)
 	}
-	if stats.PeakLiveCalls > 3 {
-		t.Errorf("%d calls were live at once; maxConcurrentCalls is 3", stats.PeakLiveCalls)
+	if stats.PeakLiveCalls > 5 {
+		t.Errorf("%d calls were live at once; maxConcurrentCalls is 5", stats.PeakLiveCalls)
 	}
 	if stats.Faults["429"] == 0 || stats.Faults["5xx"] == 0 || stats.Faults["lost"] == 0 {
 		t.Errorf("the run met too few faults to mean much: %v", stats.Faults)

@@ -265,7 +265,7 @@ func (rig *liveRig) finishes(t *testing.T, cfg simulator.Config, webhooks bool, 
 }
 
 func (rig *liveRig) testPause(t *testing.T) {
-	numbers, script, want := scripted(40, 400)
+	numbers, script, want := scripted(24, 400)
 	sim, simURL := rig.liveSim(t, simulator.Config{Script: script}, true, 0)
 	env := rig.env(simURL)
 	id := rig.upload(t, env, fmt.Sprintf(liveCampaign, 8, 4, "500ms"), numbers)
