@@ -31,14 +31,19 @@ func TestLimiter(t *testing.T) {
 		)
 		rdb := setup(t)
 		grants := &grantLog{}
+		// The clients first: a client copies rdb's options, which rdb's first
+		// connection (meterStalls' first ping) writes to.
+		var lims []*Limiter
+		for range procs {
+			c, _ := newClient(t, rdb)
+			c.AddHook(grants)
+			lims = append(lims, NewLimiter(c))
+		}
 		ctx, cancel := context.WithTimeout(t.Context(), run)
 		defer cancel()
 		stalled := meterStalls(ctx, rdb)
 		var wg sync.WaitGroup
-		for range procs {
-			c, _ := newClient(t, rdb)
-			c.AddHook(grants)
-			lim := NewLimiter(c)
+		for _, lim := range lims {
 			for range perProc {
 				wg.Go(func() {
 					for {
