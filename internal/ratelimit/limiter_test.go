@@ -27,7 +27,9 @@ func TestLimiter(t *testing.T) {
 			procs   = 3 // Limiters, each on its own client, as worker processes
 			perProc = 5 // goroutines per Limiter
 			cps     = 20
-			run     = 3 * time.Second
+			// About 31 grants: the bounds below leave each the same share of its
+			// interval to lose as over a longer run.
+			run = 1500 * time.Millisecond
 		)
 		rdb := setup(t)
 		grants := &grantLog{}
