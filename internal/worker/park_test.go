@@ -18,12 +18,17 @@ import (
 // round trips, with room for a loaded machine.
 const parkBound = 50 * time.Millisecond
 
+// parkTokenWait is the TokenWait of TestCannotStartParksAtOnce's dial without a
+// calls-per-second turn, each of whose five runs waits it out.
+const parkTokenWait = 100 * time.Millisecond
+
 // TestCannotStartParksAtOnce checks, from the worker's side, that a dial that cannot start
 // now does not hold a worker goroutine (issue 10: no head-of-line blocking): with no slot
 // free, calling window closed, paused or frequency-capped, ProcessTask parks the dial (a
 // *queue.RetryLaterError; paused: held) without dialing, and the median of 5 runs takes
-// under parkBound. Without a calls-per-second turn it waits at most TokenWait (250 ms) for
-// one, the turn the feeder timed to be due when the task came, then parks it. (A dial
+// under parkBound. Without a calls-per-second turn it waits at most TokenWait (250 ms by
+// default, 100 ms here) for one, the turn the feeder timed to be due when the task came, then
+// parks it. (A dial
 // stopped by the frequency cap has taken its turn first, as the cap is checked last.)
 //
 // It and its subtests run one at a time, not in parallel with the package's other tests:
@@ -42,8 +47,9 @@ func TestCannotStartParksAtOnce(t *testing.T) {
 			}
 			return func() error { return fx.process(t, 1) }
 		}},
-		{name: "no calls-per-second turn", yaml: strings.Replace(testCampaign, "callsPerSecond: 50", "callsPerSecond: 0.1", 1), bound: 250*time.Millisecond + parkBound,
+		{name: "no calls-per-second turn", yaml: strings.Replace(testCampaign, "callsPerSecond: 50", "callsPerSecond: 0.1", 1), bound: parkTokenWait + parkBound,
 			prepare: func(t *testing.T, fx *fixture) func() error {
+				fx.h.cfg.TokenWait = parkTokenWait
 				// Another dial just took the campaign's turn: the next is 10 s away.
 				if _, err := fx.h.cfg.Limiter.Wait(t.Context(), campaign.RateKey(fx.c.ID), 0.1); err != nil {
 					t.Fatal(err)
