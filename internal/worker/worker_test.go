@@ -629,14 +629,16 @@ func TestPlacedCallRecordedOnceRedisAnswers(t *testing.T) {
 	})
 }
 
-// runRedisAway runs fx's first dial with Redis unreachable for a second from the moment the
+// runRedisAway runs fx's first dial with Redis unreachable for 600 ms from the moment the
 // call is placed or found (beforeRetry: from a lost first send, before the client's retry
 // takes its calls-per-second turn), and checks that the run ends well, the slot given back.
 func runRedisAway(t *testing.T, fx *fixture, beforeRetry bool) {
 	t.Helper()
 	outage := &redistest.Outage{}
 	fx.rdb.AddHook(outage)
-	d := downAfterCall{fakeAPI: fx.api, down: &outage.Down, downFor: time.Second}
+	// The step fails, and again at its first retry, 250 ms on (see backoff); the second,
+	// 750 ms on, finds Redis back.
+	d := downAfterCall{fakeAPI: fx.api, down: &outage.Down, downFor: 600 * time.Millisecond}
 	fx.h.cfg.API = d
 	if beforeRetry {
 		fx.h.cfg.API = downBeforeRetry{d}
