@@ -61,8 +61,9 @@ func TestEditReachesRunningWorkers(t *testing.T) {
 				<-done
 			})
 			testutil.WaitFor(t, 10*time.Second, "the first dial", func() bool { return dials() >= 1 })
-			// The old limit holds: a few rechecks pass without another dial.
-			const holdFor = 2500 * time.Millisecond
+			// The old limit holds: a recheck of the campaign (every CampaignRecheck, 1 s)
+			// passes without another dial.
+			const holdFor = 1500 * time.Millisecond
 			if testutil.Eventually(holdFor, func() bool { return dials() > tt.before }) {
 				t.Fatalf("%d dials before the edit, want %d", dials(), tt.before)
 			}
