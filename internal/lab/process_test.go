@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 // childEnv names what the test binary does when a test starts it as a child process.
@@ -23,11 +25,12 @@ const childEnv = "LAB_TEST_CHILD"
 
 // TestMain lets the tests start this test binary as a child that behaves as childEnv says:
 // "sleep" sleeps 30 s (and dies of SIGTERM), "ignore-term" says "ready" and sleeps 30 s
-// ignoring SIGTERM, "exit3" prints "bye" and exits 3.
+// ignoring SIGTERM, "exit3" prints "bye" and exits 3. As a test binary it runs all the
+// parallel tests at once (testutil.RunWaiting): they wait on redis-servers and children.
 func TestMain(m *testing.M) {
 	switch os.Getenv(childEnv) {
 	case "":
-		os.Exit(m.Run())
+		os.Exit(testutil.RunWaiting(m))
 	case "sleep":
 		time.Sleep(30 * time.Second)
 	case "ignore-term":
@@ -62,8 +65,11 @@ func mustStart(tb testing.TB, cmd *exec.Cmd) *Process {
 	return p
 }
 
+// TestProcess's subtests run in parallel, each with children of its own.
 func TestProcess(t *testing.T) {
+	t.Parallel()
 	t.Run("StopEndsAProcessWithSIGTERM", func(t *testing.T) {
+		t.Parallel()
 		p := mustStart(t, child("sleep"))
 		if p.Pid() <= 0 || p.Err() != nil || p.State() != nil {
 			t.Errorf("running: pid %d, Err %v, State %v; want a pid and neither", p.Pid(), p.Err(), p.State())
@@ -87,6 +93,7 @@ func TestProcess(t *testing.T) {
 	})
 
 	t.Run("StopKillsAProcessThatIgnoresSIGTERM", func(t *testing.T) {
+		t.Parallel()
 		cmd := child("ignore-term")
 		var out LockedBuffer
 		cmd.Stdout = &out
@@ -110,6 +117,7 @@ func TestProcess(t *testing.T) {
 	})
 
 	t.Run("WaitUntil", func(t *testing.T) {
+		t.Parallel()
 		p := mustStart(t, child("sleep"))
 		if p.WaitUntil(time.Now().Add(50 * time.Millisecond)) {
 			t.Error("WaitUntil = true for a process still sleeping")
@@ -121,6 +129,7 @@ func TestProcess(t *testing.T) {
 	})
 
 	t.Run("Kill", func(t *testing.T) {
+		t.Parallel()
 		p := mustStart(t, child("sleep"))
 		if err := p.Signal(syscall.Signal(0)); err != nil {
 			t.Errorf("Signal 0 to a running process: %v", err)
@@ -134,6 +143,7 @@ func TestProcess(t *testing.T) {
 	})
 
 	t.Run("Run", func(t *testing.T) {
+		t.Parallel()
 		cmd := child("exit3")
 		var out strings.Builder
 		cmd.Stdout = &out
