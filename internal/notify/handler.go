@@ -67,6 +67,9 @@ type Config struct {
 	// Deadline is how long after an event is first enqueued its delivery is retried. A try
 	// that fails after it is the last. Defaults to 1h.
 	Deadline time.Duration
+	// RetryDelay is the wait before retry n+1 of a failed try, for Run's server. Defaults
+	// to the package's RetryDelay (1–2 s, doubling up to 5 minutes); tests shorten it.
+	RetryDelay func(n int, err error, task *asynq.Task) time.Duration
 }
 
 // defaultHTTPTimeout bounds one POST of the default HTTPClient.
@@ -94,6 +97,9 @@ func (cfg Config) WithDefaults() Config {
 	if cfg.Deadline == 0 {
 		cfg.Deadline = time.Hour
 	}
+	if cfg.RetryDelay == nil {
+		cfg.RetryDelay = RetryDelay
+	}
 	return cfg
 }
 
@@ -115,6 +121,8 @@ func (cfg Config) Validate() error {
 		return errors.New("notify: Config.Logger is required (WithDefaults sets slog.Default())")
 	case cfg.Deadline < 0:
 		return fmt.Errorf("notify: Config.Deadline must not be negative, got %s", cfg.Deadline)
+	case cfg.RetryDelay == nil:
+		return errors.New("notify: Config.RetryDelay is required (WithDefaults sets RetryDelay)")
 	}
 	return nil
 }

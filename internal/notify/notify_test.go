@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -728,6 +729,16 @@ func TestServe(t *testing.T) {
 	t.Run("RetriedUntilDelivered", func(t *testing.T) {
 		fx := setup(t, &campaign.NotifyConfig{}, 500)
 		fx.h.cfg.Now = time.Now
+		// Retried at the server's next look at its retries (each second), not after
+		// RetryDelay's 1–2 s.
+		var asked []int
+		var mu sync.Mutex
+		fx.h.cfg.RetryDelay = func(n int, _ error, _ *asynq.Task) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			asked = append(asked, n)
+			return 0
+		}
 		fx.finishAnn(t)
 		enq := NewEnqueuer(asynq.NewClientFromRedisClient(fx.rdb), fx.store)
 		if err := enq.ContactFinished(t.Context(), fx.c, 1); err != nil {
@@ -740,6 +751,11 @@ func TestServe(t *testing.T) {
 		})
 		if st, n := fx.stats(t), len(fx.recv.requests()); st.Errors != 1 || n != 2 {
 			t.Errorf("%d requests and stats %+v, want 2 requests and 1 error", n, st)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(asked, []int{0}) {
+			t.Errorf("Config.RetryDelay asked for retries %v, want [0]", asked)
 		}
 	})
 }
@@ -781,6 +797,12 @@ func TestNew(t *testing.T) {
 	}
 	if h.cfg.Deadline != time.Hour || h.cfg.HTTPClient.Timeout != 10*time.Second {
 		t.Errorf("defaults: deadline %s, HTTP timeout %s; want 1h and 10s", h.cfg.Deadline, h.cfg.HTTPClient.Timeout)
+	}
+	// The default retry delay is RetryDelay's: 1–2 s before the first retry, 2–4 s before the second.
+	for n, full := range []time.Duration{2 * time.Second, 4 * time.Second} {
+		if d := h.cfg.RetryDelay(n, nil, nil); d < full/2 || d > full {
+			t.Errorf("default RetryDelay(%d) = %s, want within [%s, %s]", n, d, full/2, full)
+		}
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 	"github.com/dialerhq/dialer/internal/queue"
 )
 
-// RetryDelay is the asynq.Config.RetryDelayFunc of the server that runs Queue. It returns
+// RetryDelay is the asynq.Config.RetryDelayFunc of the server that runs Queue (unless
+// Config.RetryDelay says otherwise). It returns
 // the wait before retry n+1 (n counts the retries so far, from 0): a random time between half
 // of and all of 2 s·2ⁿ, capped at 5 minutes. That is 1–2 s, then 2–4 s and so on, then
 // 2.5–5 minutes from the 8th retry on. The jitter spreads the retries of many events that
@@ -29,7 +30,8 @@ func RetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
 const ShutdownTimeout = defaultHTTPTimeout + 2*time.Second
 
 // Run serves Queue with h until ctx is done. It runs up to concurrency POSTs at once
-// (defaults to 10 when not positive) and retries them with RetryDelay. When ctx is done it
+// (defaults to 10 when not positive) and retries them after h's Config.RetryDelay
+// (RetryDelay unless set). When ctx is done it
 // stops taking tasks, waits up to ShutdownTimeout for the running ones and returns nil.
 // logger receives asynq's own warnings (defaults to slog.Default()). Run returns an error
 // when h is nil or Redis cannot be reached at the start.
@@ -46,7 +48,7 @@ func Run(ctx context.Context, opt asynq.RedisConnOpt, h *Handler, concurrency in
 	srv := asynq.NewServer(opt, asynq.Config{
 		Concurrency:              concurrency,
 		Queues:                   map[string]int{Queue: 1},
-		RetryDelayFunc:           RetryDelay,
+		RetryDelayFunc:           h.cfg.RetryDelay,
 		ShutdownTimeout:          ShutdownTimeout,
 		DelayedTaskCheckInterval: time.Second,
 		TaskCheckInterval:        500 * time.Millisecond,
