@@ -17,8 +17,9 @@ import (
 
 // TestLimiter's subtests each have a database of their own. GlobalRateAcrossProcesses, which
 // counts grants against the time the process and Redis ran, and FractionalRate, which bounds
-// the gaps between grants, run first, one at a time; the others then run in parallel (on
-// miniredis; see redistest.Parallel).
+// the gaps between grants, run first, one at a time, with the package's other tests that run
+// alone; the others then run in parallel (on miniredis; see redistest.Parallel), with the
+// package's other parallel tests.
 func TestLimiter(t *testing.T) {
 	const key = "dialer:{c1}:cps"
 
@@ -108,6 +109,10 @@ func TestLimiter(t *testing.T) {
 			prev = now
 		}
 	})
+
+	// The rest runs once the package's tests that run alone are done (go test runs its
+	// parallel tests after the others).
+	redistest.Parallel(t)
 
 	t.Run("OneAskPerGrantAlone", func(t *testing.T) {
 		redistest.Parallel(t)

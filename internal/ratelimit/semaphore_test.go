@@ -17,8 +17,9 @@ import (
 )
 
 // TestSemaphore's subtests each have a database of their own and run in parallel (on
-// miniredis; see redistest.Parallel), but for KeepAliveOutlivesLease, which needs its renewals
-// on time and runs first, alone.
+// miniredis; see redistest.Parallel), with the package's other parallel tests, but for
+// KeepAliveOutlivesLease, which needs its renewals on time and runs first, alone, with the
+// package's other tests that run alone.
 func TestSemaphore(t *testing.T) {
 	const key = "dialer:{c1}:slots"
 
@@ -30,6 +31,33 @@ func TestSemaphore(t *testing.T) {
 		c, _ := newClient(t, rdb)
 		return NewSemaphore(c, cfg), rdb
 	}
+
+	t.Run("KeepAliveOutlivesLease", func(t *testing.T) {
+		ctx := t.Context()
+		const lease = 450 * time.Millisecond // renewed every 150ms
+		sem, _ := newSem(t, SemaphoreConfig{Lease: lease})
+		if ok, err := sem.TryAcquire(ctx, key, "a", 1); err != nil || !ok {
+			t.Fatalf("TryAcquire a = %v, %v; want true", ok, err)
+		}
+		stop := sem.KeepAlive(ctx, key, "a")
+		defer stop()
+		// Twice the lease: a's first lease has run out, and b has met several renewals.
+		for end := time.Now().Add(2 * lease); time.Now().Before(end); time.Sleep(lease / 10) {
+			if ok, err := sem.TryAcquire(ctx, key, "b", 1); err != nil || ok {
+				t.Fatalf("TryAcquire b while a is kept alive = %v, %v; want false", ok, err)
+			}
+		}
+		stop()
+		stop() // a second stop is harmless
+		eventually(t, 10*lease, "a's lease runs out after stop", func() (bool, error) {
+			n, err := sem.Count(ctx, key)
+			return n == 0, err
+		})
+	})
+
+	// The rest runs once the package's tests that run alone are done (go test runs its
+	// parallel tests after the others).
+	redistest.Parallel(t)
 
 	t.Run("NeverExceedsMax", func(t *testing.T) {
 		redistest.Parallel(t)
@@ -246,29 +274,6 @@ func TestSemaphore(t *testing.T) {
 		if got, _, err := sem.Lease(ctx, key, "a"); err != nil || !got.Equal(expiry) {
 			t.Errorf("Lease of a after it ran out = %v, %v; want the same expiry %v", got, err, expiry)
 		}
-	})
-
-	t.Run("KeepAliveOutlivesLease", func(t *testing.T) {
-		ctx := t.Context()
-		const lease = 450 * time.Millisecond // renewed every 150ms
-		sem, _ := newSem(t, SemaphoreConfig{Lease: lease})
-		if ok, err := sem.TryAcquire(ctx, key, "a", 1); err != nil || !ok {
-			t.Fatalf("TryAcquire a = %v, %v; want true", ok, err)
-		}
-		stop := sem.KeepAlive(ctx, key, "a")
-		defer stop()
-		// Twice the lease: a's first lease has run out, and b has met several renewals.
-		for end := time.Now().Add(2 * lease); time.Now().Before(end); time.Sleep(lease / 10) {
-			if ok, err := sem.TryAcquire(ctx, key, "b", 1); err != nil || ok {
-				t.Fatalf("TryAcquire b while a is kept alive = %v, %v; want false", ok, err)
-			}
-		}
-		stop()
-		stop() // a second stop is harmless
-		eventually(t, 10*lease, "a's lease runs out after stop", func() (bool, error) {
-			n, err := sem.Count(ctx, key)
-			return n == 0, err
-		})
 	})
 
 	t.Run("KeyExpiresWhenAbandoned", func(t *testing.T) {
