@@ -16,9 +16,9 @@ import (
 )
 
 // TestLimiter's subtests each have a database of their own. GlobalRateAcrossProcesses, which
-// counts grants against the time the process and Redis ran, and FractionalRate, which bounds
-// the gaps between grants, run first, one at a time, with the package's other tests that run
-// alone; the others then run in parallel (on miniredis; see redistest.Parallel), with the
+// counts grants against the time the process and Redis ran, FractionalRate, which bounds
+// the gaps between grants, and OneAskPerGrantAlone, which counts asks, run first, one at a
+// time, with the package's other tests that run alone; the others then run in parallel (on miniredis; see redistest.Parallel), with the
 // package's other parallel tests.
 func TestLimiter(t *testing.T) {
 	const key = "dialer:{c1}:cps"
@@ -110,12 +110,9 @@ func TestLimiter(t *testing.T) {
 		}
 	})
 
-	// The rest runs once the package's tests that run alone are done (go test runs its
-	// parallel tests after the others).
-	redistest.Parallel(t)
-
+	// Alone too: on a busy process (beside TestSemaphore/NeverExceedsMax) more asks come
+	// early and are denied.
 	t.Run("OneAskPerGrantAlone", func(t *testing.T) {
-		redistest.Parallel(t)
 		const (
 			cps        = 50
 			goroutines = 10
@@ -143,6 +140,10 @@ func TestLimiter(t *testing.T) {
 			t.Errorf("%d grants took %d commands, want at most %d", n, sent.Load(), limit)
 		}
 	})
+
+	// The rest runs once the package's tests that run alone are done (go test runs its
+	// parallel tests after the others).
+	redistest.Parallel(t)
 
 	t.Run("WaitStopsWithContext", func(t *testing.T) {
 		redistest.Parallel(t)
