@@ -215,7 +215,10 @@ func TestSeedFinishedAsStore(t *testing.T) {
 	defer rdb.Close()
 	store := campaign.NewStore(rdb)
 	ctx := t.Context()
-	const rows = 2*seedBatch + 7 // several pipelines, the last one short
+	// Several pipelines, the last one short; pipelines of 50 rather than the bench's
+	// seedBatch, for the same paths through seedFinished on a tenth of the rows.
+	const batch = 50
+	const rows = 2*batch + 7
 	spec := lab.Campaign{Name: "bench-report", CPS: 1, MaxLive: 10, Poll: 5 * time.Second, AnalysisWait: 30 * time.Second}
 	viaStore, seeded := mustUploadGenerated(t, store, spec, rows), mustUploadGenerated(t, store, spec, rows)
 
@@ -236,7 +239,7 @@ func TestSeedFinishedAsStore(t *testing.T) {
 		}
 	}
 	b := &bench{Lab: &lab.Lab{}}
-	if err := b.seedFinished(ctx, rdb, seeded.ID, rows); err != nil {
+	if err := b.seedFinished(ctx, rdb, seeded.ID, rows, batch); err != nil {
 		t.Fatal(err)
 	}
 
@@ -248,7 +251,7 @@ func TestSeedFinishedAsStore(t *testing.T) {
 		t.Errorf("Redis (-via the store +seeded):\n%s", diff)
 	}
 
-	for _, n := range []int{1, 2, seedBatch, seedBatch + 1, rows} {
+	for _, n := range []int{1, 2, batch, batch + 1, rows} {
 		want, err := store.Contact(ctx, viaStore.ID, n)
 		if err != nil {
 			t.Fatal(err)

@@ -110,10 +110,11 @@ var seedAudit = campaign.Audit{Window: "none", Suppression: "not suppressed", Fr
 // end-of-call-report brings), and the final outcome completed: what a worker's
 // Store.ClaimAttempt, RecordCall, FinishAttempt and Finalize would leave in Redis, written as
 // plain HSETs (the attempt hash, the contact hash, the texts hash) and counts (outcomes,
-// attempts), seedBatch contacts a pipeline from seedGoroutines goroutines. Calling those methods instead costs three Lua round trips a contact, and took
+// attempts), batch contacts a pipeline (seedBatch in the bench) from seedGoroutines
+// goroutines. Calling those methods instead costs three Lua round trips a contact, and took
 // over 2 minutes for a million contacts on the 2-core machine of the figures; this takes
 // seconds. It reports progress every 10 s.
-func (b *bench) seedFinished(ctx context.Context, rdb redis.UniversalClient, id string, rows int) error {
+func (b *bench) seedFinished(ctx context.Context, rdb redis.UniversalClient, id string, rows, batch int) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next, done atomic.Int64
@@ -121,11 +122,11 @@ func (b *bench) seedFinished(ctx context.Context, rdb redis.UniversalClient, id 
 	for range seedGoroutines {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				from := int(next.Add(seedBatch)) - seedBatch + 1
+				from := int(next.Add(int64(batch))) - batch + 1
 				if from > rows {
 					return
 				}
-				to := min(from+seedBatch-1, rows)
+				to := min(from+batch-1, rows)
 				if err := seedBatchOf(ctx, rdb, id, from, to); err != nil {
 					cancel(fmt.Errorf("record results of contacts %d-%d: %w", from, to, err))
 					return
@@ -229,7 +230,7 @@ func (b *bench) benchReport(ctx context.Context) ([]lab.Figure, error) {
 	b.Progress("report: recording a completed call for each of %s contacts", lab.Thousands(rows))
 	seedFrom := time.Now()
 	if err := b.onOwnConnections(ctx, func(rdb *redis.Client) error {
-		return b.seedFinished(ctx, rdb, u.id, rows)
+		return b.seedFinished(ctx, rdb, u.id, rows, seedBatch)
 	}); err != nil {
 		return nil, fmt.Errorf("record results of campaign %s: %w", u.id, err)
 	}

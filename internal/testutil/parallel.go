@@ -8,7 +8,9 @@ import (
 )
 
 // WaitingParallel is how many tests marked parallel RunWaiting lets run at once by default.
-const WaitingParallel = 8
+// At 16 rather than 8, internal/worker's 30-odd parallel tests take 3.5 s rather than 4.2 s
+// on two cores; the other packages that use it take the same time either way.
+const WaitingParallel = 16
 
 // RunWaiting runs m's tests, as a TestMain does, and returns m.Run's exit code for os.Exit:
 //
