@@ -368,7 +368,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if c, err := h.op.Store().Campaign(t.Context(), id); err != nil || c.File.RateLimit.CallsPerSecond != 25 {
 		t.Errorf("after the edit in the console: %v, callsPerSecond %v; want 25", err, c.File.RateLimit.CallsPerSecond)
 	}
-	resumed := time.Now()
+	resumed := testutil.Now()
 	run("resume",
 		chromedp.Click(`form[action$="/resume"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#campaign-header .state-running, #campaign-header .state-done`, chromedp.ByQuery),
@@ -386,7 +386,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("the page never showed the campaign done (status %+v): %v", st, err)
 	}
 	cancelWait()
-	t.Logf("the page showed the campaign done %s after Resume", time.Since(resumed).Round(time.Millisecond))
+	t.Logf("the page showed the campaign done %s after Resume", testutil.Now().Sub(resumed).Round(time.Millisecond))
 	problems.check(t)
 	run("campaign done", chromedp.Reload(), chromedp.WaitVisible(`table.rows`, chromedp.ByQuery), shot("07-campaign-done"))
 
