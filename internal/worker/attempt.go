@@ -490,18 +490,17 @@ func (a *attempt) untilRedisAnswers(ctx context.Context, what string, step func(
 	return err
 }
 
-// paceRetry takes the campaign's calls-per-second token, then the account's, for a retried
-// send of Connect Call, waiting for each as long as ctx allows.
+// paceRetry takes the account's calls-per-second token, then the campaign's, for a retried
+// send of Connect Call, waiting for each as long as ctx allows (in takeTurn's order).
 func (a *attempt) paceRetry(ctx context.Context) error {
 	cfg := &a.h.cfg
-	if _, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.rate()); err != nil {
-		return err
-	}
 	if a.acct.CallsPerSecond > 0 {
-		_, err := cfg.Limiter.Wait(ctx, account.RateKey(a.acct.Name), a.acct.CallsPerSecond*(1-cfg.RateHeadroom))
-		return err
+		if _, err := cfg.Limiter.Wait(ctx, account.RateKey(a.acct.Name), a.acct.CallsPerSecond*(1-cfg.RateHeadroom)); err != nil {
+			return err
+		}
 	}
-	return nil
+	_, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.rate())
+	return err
 }
 
 // recordCall records the id of call, which this attempt placed (see campaign.Store.RecordCall),
