@@ -18,8 +18,8 @@ import (
 // TestLimiter's subtests each have a database of their own. GlobalRateAcrossProcesses, which
 // counts grants against the time the process and Redis ran, FractionalRate, which bounds
 // the gaps between grants, and OneAskPerGrantAlone, which counts asks, run first, one at a
-// time, with the package's other tests that run alone; the others then run in parallel (on miniredis; see redistest.Parallel), with the
-// package's other parallel tests.
+// time, with the package's other tests that run alone; the others then run in parallel (on
+// miniredis; see redistest.Parallel), with the package's other parallel tests.
 func TestLimiter(t *testing.T) {
 	const key = "dialer:{c1}:cps"
 

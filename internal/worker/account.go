@@ -107,32 +107,14 @@ func (a *attempt) keepSlots(ctx context.Context) (stop func()) {
 	return func() { stopCampaign(); stopAccount() }
 }
 
-// takeTurn takes the dial's calls-per-second turn of its account, when the account caps
-// calls per second, and then of its campaign, waiting at most TokenWait in all: the
-// feeder gives workers a campaign's dials about when their turns come. It reports false
-// when a turn does not come in time; the dial is then parked again.
-//
-// The account's turn comes first. A turn holds its limit only if the dial is sent at
-// about the moment it was granted (the headroom leaves 25 ms a second); the turn taken
-// first goes stale by the wait for the second. Where many campaigns share an account, the
-// account's limit is the one they queue on and the campaign's rarely makes a dial wait, so
-// taken in this order both turns are fresh at the send. Taken the other way round, a
-// campaign's turns went stale in the account's queue, and its dials reached Interactly
-// bunched: 9 in one second against a callsPerSecond of 8 (cmd/chaos).
+// takeTurn takes the dial's calls-per-second turns (see turns), waiting at most TokenWait
+// in all: the feeder gives workers a campaign's dials about when their turns come. It
+// reports false when a turn does not come in time; the dial is then parked again.
 func (a *attempt) takeTurn(ctx context.Context) (bool, error) {
 	cfg := &a.h.cfg
 	wctx, cancel := context.WithTimeout(ctx, cfg.TokenWait)
 	defer cancel()
-	var waited time.Duration
-	var err error
-	if a.acct.CallsPerSecond > 0 {
-		waited, err = cfg.Limiter.Wait(wctx, account.RateKey(a.acct.Name), a.acct.CallsPerSecond*(1-cfg.RateHeadroom))
-	}
-	if err == nil {
-		var w time.Duration
-		w, err = cfg.Limiter.Wait(wctx, campaign.RateKey(a.c.ID), a.rate())
-		waited += w
-	}
+	waited, err := a.turns(wctx)
 	cfg.Metrics.RateLimitWait(a.c.ID, waited)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return false, nil
@@ -141,6 +123,29 @@ func (a *attempt) takeTurn(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("wait for a calls-per-second turn: %w", err)
 	}
 	return true, nil
+}
+
+// turns takes the calls-per-second turn of the dial's account, when the account caps calls
+// per second, and then of its campaign, waiting for each as long as ctx allows, and returns
+// how long it waited in all. Every send of Connect Call takes them: the first through
+// takeTurn, a retried one through paceRetry.
+//
+// The account's turn comes first. A turn holds its limit only if the dial is sent at
+// about the moment it was granted (the headroom leaves 25 ms a second); the turn taken
+// first goes stale by the wait for the second. Where many campaigns share an account, the
+// account's limit is the one they queue on and the campaign's rarely makes a dial wait, so
+// taken in this order both turns are fresh at the send. Taken the other way round, a
+// campaign's turns went stale in the account's queue, and its dials reached Interactly
+// bunched: 9 in one second against a callsPerSecond of 8 (cmd/chaos).
+func (a *attempt) turns(ctx context.Context) (waited time.Duration, err error) {
+	cfg := &a.h.cfg
+	if a.acct.CallsPerSecond > 0 {
+		if waited, err = cfg.Limiter.Wait(ctx, account.RateKey(a.acct.Name), a.acct.CallsPerSecond*(1-cfg.RateHeadroom)); err != nil {
+			return waited, err
+		}
+	}
+	w, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.rate())
+	return waited + w, err
 }
 
 // rate is the campaign's own calls per second, less the headroom.

@@ -490,16 +490,10 @@ func (a *attempt) untilRedisAnswers(ctx context.Context, what string, step func(
 	return err
 }
 
-// paceRetry takes the account's calls-per-second token, then the campaign's, for a retried
-// send of Connect Call, waiting for each as long as ctx allows (in takeTurn's order).
+// paceRetry takes the calls-per-second turns (see turns) for a retried send of Connect
+// Call, waiting for each as long as ctx allows.
 func (a *attempt) paceRetry(ctx context.Context) error {
-	cfg := &a.h.cfg
-	if a.acct.CallsPerSecond > 0 {
-		if _, err := cfg.Limiter.Wait(ctx, account.RateKey(a.acct.Name), a.acct.CallsPerSecond*(1-cfg.RateHeadroom)); err != nil {
-			return err
-		}
-	}
-	_, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.rate())
+	_, err := a.turns(ctx)
 	return err
 }
 
