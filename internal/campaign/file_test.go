@@ -1246,14 +1246,8 @@ callingWindow: {start: "09:00", end: "19:00", timezone: contact, timezoneColumn:
 		t.Run(tt.name, func(t *testing.T) {
 			f := mustParse(t, tt.in)
 			zones, source, err := f.ContactZones(tt.e164, tt.vars)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("error = %v, want %q", err, tt.wantErr)
-				}
+			if testutil.WantErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got []string
 			for _, z := range zones {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/dialerhq/dialer/internal/testutil"
 )
 
 func names(locs []*time.Location) []string {
@@ -130,14 +132,8 @@ func TestResolve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, source, err := Resolve(tt.e164, tt.column, tt.def)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("error = %v, want %q", err, tt.wantErr)
-				}
+			if testutil.WantErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, names(got)); diff != "" {
 				t.Errorf("zones (-want +got):\n%s", diff)
