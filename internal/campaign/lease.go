@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -82,20 +83,14 @@ return 1
 // the campaign is no longer uploading (ReapUpload marked it failed), it calls lost and
 // returns. A Redis error is retried at the next renewal: the lease outlives two of them.
 func (s *Store) keepLease(ctx context.Context, id string, lease time.Duration, lost func()) {
-	t := time.NewTicker(lease / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	clock.Every(ctx, lease/3, func() bool {
 		ok, err := renewLeaseScript.Run(ctx, s.rdb, []string{campaignKey(id), uploadLeaseKey(id)}, lease.Milliseconds()).Bool()
 		if err == nil && !ok {
 			lost()
-			return
+			return false
 		}
-	}
+		return true
+	})
 }
 
 // ReapUpload looks at campaign id: when it is uploading and its upload's lease has run

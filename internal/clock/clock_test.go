@@ -50,3 +50,40 @@ func TestSleepCutShort(t *testing.T) {
 		t.Errorf("Sleep took %s after its context's 20 ms deadline", took)
 	}
 }
+
+// TestEvery counts the calls of f: Every stops when f returns false, and when ctx ends.
+func TestEvery(t *testing.T) {
+	t.Run("until f returns false", func(t *testing.T) {
+		calls := 0
+		Every(context.Background(), time.Millisecond, func() bool {
+			calls++
+			return calls < 3
+		})
+		if calls != 3 {
+			t.Errorf("f called %d times, want 3", calls)
+		}
+	})
+	t.Run("until ctx ends", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		calls := 0
+		Every(ctx, time.Millisecond, func() bool {
+			calls++
+			if calls == 2 {
+				cancel() // no call after this one, though ticks keep coming due
+				time.Sleep(5 * time.Millisecond)
+			}
+			return true
+		})
+		if calls != 2 {
+			t.Errorf("f called %d times, want 2", calls)
+		}
+	})
+	t.Run("ended context", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		Every(ctx, time.Millisecond, func() bool {
+			t.Error("f called after ctx ended")
+			return true
+		})
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -326,16 +327,10 @@ func (s *Semaphore) KeepAlive(ctx context.Context, key, holder string) (stop fun
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(s.cfg.Lease / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				_ = s.Hold(ctx, key, holder) // on failure the next tick tries again
-			}
-		}
+		clock.Every(ctx, s.cfg.Lease/3, func() bool {
+			_ = s.Hold(ctx, key, holder) // on failure the next tick tries again
+			return true
+		})
 	}()
 	return func() {
 		cancel()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
@@ -135,17 +136,16 @@ func (s *Scheduler) lead(ctx context.Context, client *asynq.Client) {
 			}
 		}
 	}
-	reload()
 	t := time.NewTicker(s.cfg.ReloadInterval)
 	defer t.Stop()
 	for {
+		reload()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-changed:
 		}
-		reload()
 	}
 }
 
@@ -161,15 +161,7 @@ func (s *Scheduler) tick(ctx context.Context, client *asynq.Client, sc *Schedule
 		return
 	}
 	for {
-		if wait := next.Sub(s.cfg.Now()); wait > 0 {
-			timer := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return
-			case <-timer.C:
-			}
-		}
+		_ = clock.Sleep(ctx, next.Sub(s.cfg.Now())) // ctx is checked below: it may end as the tick comes due
 		if ctx.Err() != nil {
 			return
 		}
