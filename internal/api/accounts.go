@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/dialerhq/dialer/internal/account"
+	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/problem"
 )
 
@@ -27,26 +28,20 @@ func viewAccount(a *account.Account) accountView {
 	return accountView{Name: a.Name, APIKeyEnv: a.APIKeyEnv, CallsPerSecond: a.CallsPerSecond, MaxConcurrentCalls: a.MaxConcurrentCalls, Campaigns: []string{}}
 }
 
+// viewAccountUsage is an account with its campaigns and live calls, as listAccounts shows it.
+func viewAccountUsage(u operator.AccountUsage) accountView {
+	v := viewAccount(&u.Account)
+	for _, c := range u.Campaigns {
+		v.Campaigns = append(v.Campaigns, c.CampaignID)
+	}
+	v.LiveCalls, v.Done = u.LiveCalls, u.Done
+	return v
+}
+
 // listAccounts handles GET /api/v1/accounts: every account with its limits and campaigns,
 // as `dialer account list` shows them (operator.Accounts).
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
-	accts, err := s.op.Accounts(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := struct {
-		Accounts []accountView `json:"accounts"`
-	}{Accounts: make([]accountView, 0, len(accts))}
-	for _, u := range accts {
-		v := viewAccount(&u.Account)
-		for _, c := range u.Campaigns {
-			v.Campaigns = append(v.Campaigns, c.CampaignID)
-		}
-		v.LiveCalls, v.Done = u.LiveCalls, u.Done
-		out.Accounts = append(out.Accounts, v)
-	}
-	writeJSON(w, http.StatusOK, out)
+	serveList(s, w, r, "accounts", s.op.Accounts, viewAccountUsage)
 }
 
 // accountRequest is the body of PUT /api/v1/accounts/{name}: the flags of `dialer account

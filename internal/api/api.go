@@ -11,6 +11,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,6 +172,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// serveList answers a GET of a collection: {"<name>": [...]} holding view of each item that
+// list returns, an empty array (never null) when there are none, or list's error.
+func serveList[T, V any](s *Server, w http.ResponseWriter, r *http.Request, name string, list func(context.Context) ([]T, error), view func(T) V) {
+	items, err := list(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	views := make([]V, 0, len(items))
+	for _, item := range items {
+		views = append(views, view(item))
+	}
+	writeJSON(w, http.StatusOK, map[string][]V{name: views})
 }
 
 // decodeJSON reads a JSON request body of at most 1 MiB into v, refusing unknown fields.

@@ -29,18 +29,7 @@ func (s *Server) viewSchedule(sc *schedule.Schedule) scheduleView {
 // listSchedules handles GET /api/v1/schedules: every recurring campaign, oldest first, as
 // `dialer schedule list` shows them.
 func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
-	list, err := s.op.Schedules().List(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := struct {
-		Schedules []scheduleView `json:"schedules"`
-	}{Schedules: make([]scheduleView, 0, len(list))}
-	for _, sc := range list {
-		out.Schedules = append(out.Schedules, s.viewSchedule(sc))
-	}
-	writeJSON(w, http.StatusOK, out)
+	serveList(s, w, r, "schedules", s.op.Schedules().List, s.viewSchedule)
 }
 
 // scheduleRequest is the body of POST /api/v1/schedules.

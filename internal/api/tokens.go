@@ -6,22 +6,9 @@ import (
 	"github.com/dialerhq/dialer/internal/auth"
 )
 
-// tokenList is the answer of GET /api/v1/tokens.
-type tokenList struct {
-	Tokens []auth.Token `json:"tokens"`
-}
-
 // listTokens handles GET /api/v1/tokens, as `dialer token list --json`: no secrets.
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
-	toks, err := s.cfg.Tokens.List(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if toks == nil {
-		toks = []auth.Token{}
-	}
-	writeJSON(w, http.StatusOK, tokenList{Tokens: toks})
+	serveList(s, w, r, "tokens", s.cfg.Tokens.List, func(t auth.Token) auth.Token { return t })
 }
 
 // tokenRequest is the body of POST /api/v1/tokens.
