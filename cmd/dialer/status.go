@@ -21,16 +21,16 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return withRedis(ctx, e, func(rdb *redis.Client) error {
-		st, err := campaign.NewStore(rdb).Status(ctx, id)
+		store := campaign.NewStore(rdb)
+		st, err := store.Status(ctx, id)
 		if err != nil {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(e.stdout)
-			return enc.Encode(st)
+			return json.NewEncoder(e.stdout).Encode(st)
 		}
 		printStatus(e.stdout, st)
-		c, err := campaign.NewStore(rdb).Campaign(ctx, id)
+		c, err := store.Campaign(ctx, id)
 		if err != nil || c.File.Notify == nil {
 			return err
 		}
