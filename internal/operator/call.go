@@ -52,13 +52,11 @@ func ParseCallControl(callID, action, message string) (interactly.ControlRequest
 		if msg != "" {
 			return refuse("message", "end takes no MESSAGE, got %q", msg)
 		}
-		return req, nil
 	case interactly.ControlSay:
 		if msg == "" {
 			return refuse("message", "say needs the text to say, e.g. dialer call say %s \"One moment, please.\"", callID)
 		}
 		req.Message = msg
-		return req, nil
 	case interactly.ControlDTMF:
 		if msg == "" {
 			return refuse("message", "dtmf needs one MESSAGE: the digits to press (0-9, * and #, w or W for a pause, e.g. 1234#)")
@@ -67,7 +65,6 @@ func ParseCallControl(callID, action, message string) (interactly.ControlRequest
 			return refuse("message", "dtmf digits %q: use only 0-9, * and #, with w or W for a pause, e.g. 1234#", msg)
 		}
 		req.Message = msg
-		return req, nil
 	case interactly.ControlForward:
 		if msg == "" {
 			return refuse("message", "forward needs one MESSAGE: the number to forward to, in E.164 (e.g. +14155550123)")
@@ -77,9 +74,10 @@ func ParseCallControl(callID, action, message string) (interactly.ControlRequest
 			return refuse("message", "forward destination %q is not an E.164 number; pass + then the country code and number, e.g. +14155550123", msg)
 		}
 		req.Message = number
-		return req, nil
+	default:
+		return refuse("action", "unknown action %q; want one of %s", action, strings.Join(CallActions, ", "))
 	}
-	return refuse("action", "unknown action %q; want one of %s", action, strings.Join(CallActions, ", "))
+	return req, nil
 }
 
 // ErrCallNotFound is returned by ControlCall for a call Interactly does not know, or, when
