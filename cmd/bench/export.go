@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/queue"
@@ -172,23 +173,17 @@ func seedBatchOf(ctx context.Context, rdb redis.UniversalClient, id string, from
 
 // runEvery calls f every d until the returned stop is called.
 func runEvery(d time.Duration, f func()) (stop func()) {
-	quit := make(chan struct{})
+	ctx, quit := context.WithCancel(context.Background())
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(d)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				f()
-			}
-		}
+		clock.Every(ctx, d, func() bool {
+			f()
+			return true
+		})
 	}()
 	return func() {
-		close(quit)
+		quit()
 		<-finished
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/simulator"
@@ -325,12 +326,8 @@ func (c *chaos) schedule(ctx, schedCtx context.Context, p *lab.Pool, spec runSpe
 		if i == 0 {
 			wait = max(wait, c.cfg.chaosAfter)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-schedCtx.Done():
-			t.Stop()
+		if clock.Sleep(schedCtx, wait) != nil {
 			return
-		case <-t.C:
 		}
 		switch ev {
 		case "kill":

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/dialerhq/dialer/internal/simulator"
 )
@@ -54,29 +55,23 @@ type slotMeter struct {
 
 // run samples every slotSampleEvery until ctx ends.
 func (m *slotMeter) run(ctx context.Context) {
-	t := time.NewTicker(slotSampleEvery)
-	defer t.Stop()
 	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	clock.Every(ctx, slotSampleEvery, func() bool {
 		now := time.Now()
 		// A sample taken late (a loaded machine) counts the time since the last, up to 1 s;
 		// the time Redis is down is not counted, only what stays held after it is back.
 		dt := min(now.Sub(last), time.Second).Seconds()
 		if err := m.sample(ctx, now, dt); err != nil {
 			if ctx.Err() != nil {
-				return
+				return false
 			}
 			m.missed++
 		} else {
 			m.samples++
 		}
 		last = now
-	}
+		return true
+	})
 }
 
 // sample looks at the slots once, at now, counting each slot held after its call dt seconds.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -293,17 +294,11 @@ func (r *Recorder) Run(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	t := time.NewTicker(r.cfg.FlushInterval)
-	defer t.Stop()
+	// Not cancelled with ctx: a flush cut off after Redis ran it would count twice.
+	flushCtx := context.WithoutCancel(ctx)
 	failures := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return r.flushWithin(context.WithoutCancel(ctx))
-		case <-t.C:
-		}
-		// Not cancelled with ctx: a flush cut off after Redis ran it would count twice.
-		err := r.flushWithin(context.WithoutCancel(ctx))
+	clock.Every(ctx, r.cfg.FlushInterval, func() bool {
+		err := r.flushWithin(flushCtx)
 		switch {
 		case err != nil && failures == 0:
 			r.cfg.Logger.Warn("metrics flush failed; retrying every interval", "interval", r.cfg.FlushInterval, "err", err)
@@ -314,7 +309,9 @@ func (r *Recorder) Run(ctx context.Context) error {
 			r.cfg.Logger.Info("metrics flush recovered", "failedFlushes", failures)
 			failures = 0
 		}
-	}
+		return true
+	})
+	return r.flushWithin(flushCtx)
 }
 
 func (r *Recorder) flushWithin(ctx context.Context) error {

@@ -360,28 +360,21 @@ func (a *attempt) unreadable(ctx context.Context, callID string, apiErr *interac
 // and another may adopt the call at once.
 func (a *attempt) keepFollowing(ctx context.Context) (stop func()) {
 	store := a.h.cfg.Store
-	done := make(chan struct{})
+	// stop ends the renewals, but not a renewal in flight: it runs on ctx.
+	renewing, done := context.WithCancel(ctx)
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
-		t := time.NewTicker(campaign.FollowLease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				ok, err := store.Follow(ctx, a.t, a.h.token)
-				if err == nil && !ok {
-					a.log.Warn("another worker adopted the call while this one followed it; both follow it now")
-				}
+		clock.Every(renewing, campaign.FollowLease/3, func() bool {
+			ok, err := store.Follow(ctx, a.t, a.h.token)
+			if err == nil && !ok {
+				a.log.Warn("another worker adopted the call while this one followed it; both follow it now")
 			}
-		}
+			return true
+		})
 	}()
 	return func() {
-		close(done)
+		done()
 		<-exited
 		if err := store.Unfollow(context.WithoutCancel(ctx), a.t, a.h.token); err != nil {
 			a.log.Warn("drop the follower lease", "err", err) // it runs out anyway
