@@ -91,19 +91,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	cfg := &a.h.cfg
 	// Before its due time, before startAt, after endAt, while paused, or outside the
 	// contact's calling window, the task waits, or ends, without taking a slot.
-	if err := a.checkDue(); err != nil {
-		return err
-	}
-	if err := a.checkStart(); err != nil {
-		return err
-	}
-	if err := a.checkEnd(ctx); err != nil {
-		return err
-	}
-	if err := a.checkControl(ctx); err != nil {
-		return err
-	}
-	if err := a.checkWindow(ctx); err != nil {
+	if err := firstErr(ctx, a.checkDue, a.checkStart, a.checkEnd, a.checkControl, a.checkWindow); err != nil {
 		return err
 	}
 	// No dial waits for a slot: the feeder gives workers only the dials their campaign and
@@ -141,16 +129,7 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	} else if !ok {
 		return &queue.RetryLaterError{In: 0, Reason: "calls-per-second turn not free"}
 	}
-	if err := a.checkEnd(ctx); err != nil {
-		return err
-	}
-	if err := a.checkWindow(ctx); err != nil {
-		return err
-	}
-	if err := a.checkSuppressed(ctx); err != nil {
-		return err
-	}
-	if err := a.checkFrequency(ctx); err != nil {
+	if err := firstErr(ctx, a.checkEnd, a.checkWindow, a.checkSuppressed, a.checkFrequency); err != nil {
 		return err
 	}
 	if claim {

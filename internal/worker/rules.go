@@ -17,6 +17,18 @@ type Suppression interface {
 	Suppressed(ctx context.Context, campaignID, number string) (bool, error)
 }
 
+// firstErr runs checks in order, each with ctx, and returns the first error without running
+// the checks after it: those may have effects (checkFrequency counts the dial) that a
+// contact the failed check finalized or parked must not have.
+func firstErr(ctx context.Context, checks ...func(context.Context) error) error {
+	for _, check := range checks {
+		if err := check(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // errNeverOpen is the outcome error of a contact whose zones share no open hour.
 const errNeverOpen = "its time zones never share an open calling window; give it one zone in the timezone column"
 
@@ -60,7 +72,7 @@ func (a *attempt) checkWindow(ctx context.Context) error {
 // before the time its attempt was scheduled for (retry.delay after the previous attempt's
 // end), and nil from then on. asynq keeps a task's due time in whole seconds, so it can run
 // a task up to a second early; this check keeps retry.delay to the nanosecond.
-func (a *attempt) checkDue() error {
+func (a *attempt) checkDue(context.Context) error {
 	if a.ct.NextAttempt != a.t.Attempt || a.ct.NextAt.IsZero() {
 		return nil
 	}
@@ -72,7 +84,7 @@ func (a *attempt) checkDue() error {
 
 // checkStart returns a *queue.RetryLaterError due at the campaign's startAt while it lies
 // ahead, and nil from then on.
-func (a *attempt) checkStart() error {
+func (a *attempt) checkStart(context.Context) error {
 	start := a.c.File.StartAt
 	if start == nil {
 		return nil
