@@ -25,6 +25,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/clock"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/ratelimit"
 	"github.com/hibiken/asynq"
@@ -156,16 +157,9 @@ func (f *Feeder) Run(ctx context.Context) {
 	defer func() {
 		_ = f.cfg.Redis.Eval(context.WithoutCancel(ctx), `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`, []string{leaderKey}, f.token).Err()
 	}()
-	tick := time.NewTicker(f.cfg.Tick)
-	defer tick.Stop()
 	var renewed, reconciled time.Time
 	leading := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	clock.Every(ctx, f.cfg.Tick, func() bool {
 		now := time.Now()
 		if now.Sub(renewed) >= f.cfg.Lease/5 {
 			ok, err := leadScript.Run(ctx, f.cfg.Redis, []string{leaderKey}, f.token, f.cfg.Lease.Milliseconds()).Bool()
@@ -174,7 +168,7 @@ func (f *Feeder) Run(ctx context.Context) {
 					f.log.Warn("take the feeder lead", "err", err)
 				}
 				leading = false
-				continue
+				return true
 			}
 			if ok && !leading {
 				f.log.Info("leading the feeder")
@@ -183,7 +177,7 @@ func (f *Feeder) Run(ctx context.Context) {
 			leading, renewed = ok, now
 		}
 		if !leading {
-			continue
+			return true
 		}
 		if err := f.Feed(ctx); err != nil && ctx.Err() == nil {
 			f.log.Warn("feed", "err", err)
@@ -196,7 +190,8 @@ func (f *Feeder) Run(ctx context.Context) {
 				f.log.Warn("rebuilt dial work whose tasks went missing", "attempts", n)
 			}
 		}
-	}
+		return true
+	})
 }
 
 // view is one campaign at one feed.
