@@ -11,6 +11,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,18 +73,10 @@ func (c Config) WithDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.TempDir == "" {
-		c.TempDir = os.TempDir()
-	}
-	if c.MaxUploadBytes == 0 {
-		c.MaxUploadBytes = 1 << 30
-	}
-	if c.UploadTimeout == 0 {
-		c.UploadTimeout = 10 * time.Minute
-	}
-	if c.EventInterval == 0 {
-		c.EventInterval = 500 * time.Millisecond
-	}
+	c.TempDir = cmp.Or(c.TempDir, os.TempDir())
+	c.MaxUploadBytes = cmp.Or(c.MaxUploadBytes, 1<<30)
+	c.UploadTimeout = cmp.Or(c.UploadTimeout, 10*time.Minute)
+	c.EventInterval = cmp.Or(c.EventInterval, 500*time.Millisecond)
 	return c
 }
 
