@@ -20,6 +20,8 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dialerhq/dialer/internal/jsonhash"
 )
 
 // Default is the name of the account a campaign uses when its file names none.
@@ -135,28 +137,21 @@ func (s *Store) Get(ctx context.Context, name string) (*Account, error) {
 	if name == "" {
 		name = Default
 	}
-	b, err := s.rdb.HGet(ctx, accountsKey, name).Bytes()
+	a, err := jsonhash.Get[Account](ctx, s.rdb, accountsKey, name, "account")
 	if errors.Is(err, redis.Nil) {
 		if name == Default {
 			return &Account{Name: Default, APIKeyEnv: DefaultAPIKeyEnv}, nil
 		}
 		return nil, fmt.Errorf("account %q: %w; create it with: dialer account set %s --api-key-env VAR", name, ErrNotFound, name)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read account %s: %w", name, err)
-	}
-	var a Account
-	if err := json.Unmarshal(b, &a); err != nil {
-		return nil, fmt.Errorf("account %s: decode: %w", name, err)
-	}
-	return &a, nil
+	return a, err
 }
 
 // List returns every account, Default first, the others by name.
 func (s *Store) List(ctx context.Context) ([]*Account, error) {
-	m, err := s.rdb.HGetAll(ctx, accountsKey).Result()
+	m, err := jsonhash.All[Account](ctx, s.rdb, accountsKey, "account")
 	if err != nil {
-		return nil, fmt.Errorf("list accounts: %w", err)
+		return nil, err
 	}
 	var out []*Account
 	if _, ok := m[Default]; !ok {
@@ -177,11 +172,7 @@ func (s *Store) List(ctx context.Context) ([]*Account, error) {
 		return 0
 	})
 	for _, n := range names {
-		var a Account
-		if err := json.Unmarshal([]byte(m[n]), &a); err != nil {
-			return nil, fmt.Errorf("account %s: decode: %w", n, err)
-		}
-		out = append(out, &a)
+		out = append(out, m[n])
 	}
 	return out, nil
 }

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/jsonhash"
 )
 
 // ErrScheduleNotFound is returned (wrapped, with the ID) for a schedule that does not exist.
@@ -167,34 +170,20 @@ func newID() string {
 
 // Get returns schedule id, or an error wrapping ErrScheduleNotFound.
 func (st *Store) Get(ctx context.Context, id string) (*Schedule, error) {
-	b, err := st.rdb.HGet(ctx, schedulesKey(), id).Bytes()
+	s, err := jsonhash.Get[Schedule](ctx, st.rdb, schedulesKey(), id, "schedule")
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("schedule %q: %w", id, ErrScheduleNotFound)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read schedule %s: %w", id, err)
-	}
-	var s Schedule
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("schedule %s: decode: %w", id, err)
-	}
-	return &s, nil
+	return s, err
 }
 
 // List returns every schedule, oldest first.
 func (st *Store) List(ctx context.Context) ([]*Schedule, error) {
-	m, err := st.rdb.HGetAll(ctx, schedulesKey()).Result()
+	m, err := jsonhash.All[Schedule](ctx, st.rdb, schedulesKey(), "schedule")
 	if err != nil {
-		return nil, fmt.Errorf("list schedules: %w", err)
+		return nil, err
 	}
-	list := make([]*Schedule, 0, len(m))
-	for id, raw := range m {
-		var s Schedule
-		if err := json.Unmarshal([]byte(raw), &s); err != nil {
-			return nil, fmt.Errorf("schedule %s: decode: %w", id, err)
-		}
-		list = append(list, &s)
-	}
+	list := slices.AppendSeq(make([]*Schedule, 0, len(m)), maps.Values(m))
 	sort.Slice(list, func(i, j int) bool {
 		if !list[i].CreatedAt.Equal(list[j].CreatedAt) {
 			return list[i].CreatedAt.Before(list[j].CreatedAt)
