@@ -160,7 +160,17 @@ func TestConsoleInBrowser(t *testing.T) {
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	// Close the browser with Browser.close rather than only cancelling it: a killed
+	// chromium-headless-shell leaves its renderer and GPU processes running, and using CPU,
+	// after the test.
+	defer func() {
+		cctx, cancel := context.WithTimeout(bctx, 5*time.Second)
+		defer cancel()
+		if err := chromedp.Cancel(cctx); err != nil {
+			t.Logf("closing the browser: %v", err)
+		}
+		cancelBrowser()
+	}()
 	// The first Run on bctx starts the browser, which lives as long as bctx; later runs take
 	// a timeout of their own.
 	must(t, chromedp.Run(bctx))

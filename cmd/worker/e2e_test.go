@@ -202,7 +202,7 @@ func TestEndToEnd(t *testing.T) {
 		APIKey: apiKey, Script: script, Seed: 7,
 		RingMin: 200 * time.Millisecond, RingMax: 400 * time.Millisecond,
 		// Calls long enough that stopping a worker finds one live.
-		TalkMin: 1000 * time.Millisecond, TalkMax: 1500 * time.Millisecond,
+		TalkMin: 600 * time.Millisecond, TalkMax: 900 * time.Millisecond,
 		AnalysisDelay: 100 * time.Millisecond,
 		Faults: simulator.Faults{
 			RateLimited: 0.08, ServerError: 0.08, LostResponse: 0.2,
@@ -237,7 +237,7 @@ func TestEndToEnd(t *testing.T) {
 	// Stop w1 while it has a call live, and start w3 in its place: the call must be resumed
 	// by another worker, not dialed again.
 	store := campaign.NewStore(rdb)
-	// Only an answered call talks (1–1.5 s); a busy, no-answer or failed one ends within
+	// Only an answered call talks (600–900 ms); a busy, no-answer or failed one ends within
 	// its ring, and w1 would then finish it rather than hand it back.
 	taken := waitForLiveCall(t, rdb, id, "w1", func(e164 string, attempt int) bool {
 		s := script[e164]
@@ -478,8 +478,9 @@ func waitForLiveCall(t *testing.T, rdb *redis.Client, id, worker string, answere
 		for _, k := range keys {
 			rec, err := rdb.HGetAll(t.Context(), k).Result()
 			must(t, err)
-			// A call that began just now: answered calls last over 1.2 s, so it is still live
-			// when its worker has stopped.
+			// A call that began just now: answered calls ring 200–400 ms and talk 600–900 ms,
+			// so it is live for 500 ms more at least, and still live when its worker has
+			// stopped (--shutdown-timeout 200ms).
 			started, _ := time.Parse(time.RFC3339Nano, rec["started_at"])
 			if rec["state"] != "live" || rec["worker"] != worker || time.Since(started) >= 300*time.Millisecond {
 				continue
