@@ -18,6 +18,8 @@ import (
 // until the edit, and apply the new one within a few seconds of it.
 func TestEditReachesRunningWorkers(t *testing.T) {
 	redistest.Parallel(t) // the subtests have a Redis each
+	// The pool's CampaignRecheck: an edit reaches it within this (production: 1 s).
+	const recheck = 300 * time.Millisecond
 	for _, tt := range []struct {
 		name   string
 		limits string         // the campaign's rateLimit
@@ -54,16 +56,17 @@ func TestEditReachesRunningWorkers(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan error, 1)
 			go func() {
-				done <- Run(ctx, PoolConfig{Redis: rdb, API: api, Concurrency: 20, ShutdownTimeout: 100 * time.Millisecond, Now: testutil.Now, Feeder: feeder.Config{Tick: 20 * time.Millisecond}})
+				done <- Run(ctx, PoolConfig{Redis: rdb, API: api, Concurrency: 20, ShutdownTimeout: 100 * time.Millisecond, Now: testutil.Now,
+					Feeder: feeder.Config{Tick: 20 * time.Millisecond}, CampaignRecheck: recheck})
 			}()
 			t.Cleanup(func() {
 				cancel()
 				<-done
 			})
 			testutil.WaitFor(t, 10*time.Second, "the first dial", func() bool { return dials() >= 1 })
-			// The old limit holds: a recheck of the campaign (every CampaignRecheck, 1 s)
-			// passes without another dial.
-			const holdFor = 1500 * time.Millisecond
+			// The old limit holds: a recheck of the campaign (every CampaignRecheck) passes
+			// without another dial.
+			const holdFor = 5 * recheck / 3
 			if testutil.Eventually(holdFor, func() bool { return dials() > tt.before }) {
 				t.Fatalf("%d dials before the edit, want %d", dials(), tt.before)
 			}

@@ -50,6 +50,9 @@ type PoolConfig struct {
 	APIFor func(env string) (CallAPI, error)
 	// Feeder tunes this process's feeder (package feeder); Redis and Logger are filled in.
 	Feeder feeder.Config
+	// CampaignRecheck is as in Config: how soon an edit of a campaign takes effect here.
+	// Defaults to 1s.
+	CampaignRecheck time.Duration
 	// Name, Logger, LogPII and Now are as in Config; Now also tells the active hours.
 	Name   string
 	Logger *slog.Logger
@@ -89,6 +92,7 @@ func Run(ctx context.Context, cfg PoolConfig) error {
 		Suppression:         suppression.New(cfg.Redis),
 		Frequency:           frequency.New(cfg.Redis),
 		DefaultFrequencyCap: cfg.FrequencyCap,
+		CampaignRecheck:     cfg.CampaignRecheck,
 		Name:                cfg.Name,
 		Now:                 cfg.Now,
 		Logger:              logger,
