@@ -239,10 +239,31 @@ type request struct {
 	pace func(ctx context.Context) error
 }
 
+// retryBudgetKey is the context key of WithRetryBudget's budget.
+type retryBudgetKey struct{}
+
+// WithRetryBudget returns a copy of ctx under which a call of a Client retries for at most d
+// from its start, or for Config.RetryBudget when that is shorter; d <= 0 makes each such
+// call send its request once. The wait a retry would begin after the budget is spent is not
+// begun: the call returns its last error instead. A worker following a live call reads it
+// with Get Call every poll interval, and gives each read a budget of one interval: its next
+// read is its retry, and a read's backoff (up to MaxDelay, or a 429's Retry-After) must not
+// hold up learning that the call ended.
+func WithRetryBudget(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, retryBudgetKey{}, d)
+}
+
 // do performs r, decoding a 2xx body into out (unless out is nil), and
 // sends it again after retryable failures until it succeeds, fails for
-// good, the deadline would be passed, or ctx ends.
+// good, the deadline (r's, or ctx's WithRetryBudget's if sooner) would be
+// passed, or ctx ends.
 func (c *Client) do(ctx context.Context, r *request, out any) error {
+	deadline := r.deadline
+	if d, ok := ctx.Value(retryBudgetKey{}).(time.Duration); ok {
+		if end := c.now().Add(d); end.Before(deadline) {
+			deadline = end
+		}
+	}
 	for n := 0; ; n++ {
 		if r.pace != nil {
 			if err := r.pace(ctx); err != nil {
@@ -261,7 +282,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 			return last
 		}
 		wait := c.backoff(n, last.RetryAfter)
-		if !c.now().Add(wait).Before(r.deadline) {
+		if !c.now().Add(wait).Before(deadline) {
 			return last
 		}
 		if err := c.sleep(ctx, wait); err != nil {

@@ -105,6 +105,7 @@ func TestGetCallRetries(t *testing.T) {
 	tests := []struct {
 		name       string
 		cfg        Config
+		budget     time.Duration // the call's WithRetryBudget: 0 none, < 0 a zero budget
 		steps      []step
 		wantCalls  int
 		wantSleeps []time.Duration
@@ -166,6 +167,37 @@ func TestGetCallRetries(t *testing.T) {
 			wantErr:   &APIError{Status: 429, Retryable: true, RetryAfter: 10 * time.Minute},
 		},
 		{
+			name:       "a context's shorter budget (WithRetryBudget)",
+			budget:     time.Second,
+			steps:      []step{status(503)},
+			wantCalls:  3, // waits 0.25+0.5 = 0.75s; the next 1s would pass 1s
+			wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond},
+			wantErr:    &APIError{Status: 503, Retryable: true},
+		},
+		{
+			name:      "a context's budget ends before a Retry-After",
+			budget:    time.Second,
+			steps:     []step{{status: 429, header: map[string]string{"Retry-After": "3"}}, call},
+			wantCalls: 1,
+			wantErr:   &APIError{Status: 429, Retryable: true, RetryAfter: 3 * time.Second},
+		},
+		{
+			name:       "a context's longer budget is the config's",
+			cfg:        Config{RetryBudget: 10 * time.Second},
+			budget:     time.Hour,
+			steps:      []step{status(503)},
+			wantCalls:  6,
+			wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second},
+			wantErr:    &APIError{Status: 503, Retryable: true},
+		},
+		{
+			name:      "a context's zero budget never retries",
+			budget:    -1,
+			steps:     []step{status(503), call},
+			wantCalls: 1,
+			wantErr:   &APIError{Status: 503, Retryable: true},
+		},
+		{
 			name:      "negative budget never retries",
 			cfg:       Config{RetryBudget: -1},
 			steps:     []step{status(503), call},
@@ -183,7 +215,11 @@ func TestGetCallRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newScripted(map[string][]step{routeGet: tt.steps})
 			c, clock := setup(t, srv, tt.cfg)
-			got, err := c.GetCall(context.Background(), "CC-1")
+			ctx := context.Background()
+			if tt.budget != 0 {
+				ctx = WithRetryBudget(ctx, max(tt.budget, 0))
+			}
+			got, err := c.GetCall(ctx, "CC-1")
 			if n := srv.count(routeGet); n != tt.wantCalls {
 				t.Errorf("server saw %d requests, want %d", n, tt.wantCalls)
 			}

@@ -21,7 +21,7 @@ const maxRefusedPolls = 10
 // record first, the first look too: an announcement made before the caller began watching
 // (between RecordCall and ends.watch) is missed, and its result must not wait a poll
 // interval. A missed announcement costs one interval at most. Retryable Get Call
-// failures are retried (the client retries each read within its own budget, too) until ctx
+// failures are retried, each read within one interval's budget (see getCall), until ctx
 // ends, and the task's timeout bounds the whole. After maxRefusedPolls permanent refusals
 // in a row it returns the last one, an *interactly.APIError.
 func (a *attempt) awaitEnd(ctx context.Context, callID string, ended <-chan struct{}) (call *interactly.Call, done bool, err error) {
@@ -68,10 +68,12 @@ func (a *attempt) awaitEnd(ctx context.Context, callID string, ended <-chan stru
 }
 
 // getCall reads call id, giving the read up when the attempt's end is announced meanwhile
-// (woke): the client's retries of a failing Get Call can take minutes, and a webhook's result
-// must not wait for them.
+// (woke): a webhook's result must not wait for a slow or failing read. The client retries a
+// failing read for one poll interval at most (interactly.WithRetryBudget), not for its own
+// budget of minutes: the next read, one interval on, is the retry, and a backoff or a 429's
+// Retry-After must not keep a worker from seeing that the call ended (and so hold its slot).
 func (a *attempt) getCall(ctx context.Context, id string, ended <-chan struct{}) (call *interactly.Call, woke bool, err error) {
-	gctx, cancel := context.WithCancel(ctx)
+	gctx, cancel := context.WithCancel(interactly.WithRetryBudget(ctx, a.c.File.Poll.Interval.D()))
 	watched := make(chan bool, 1)
 	go func() {
 		select {
