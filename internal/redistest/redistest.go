@@ -7,8 +7,9 @@
 //
 //	1 campaign   2 queue   3 ratelimit   4 worker   5 cmd/worker   6 cmd/dialer   7 redistest
 //	8 suppression   9 frequency   10 schedule   11 notify   12 metrics   13 webhook
-//	14 callerid   15 auth   16 operator   17 console   18 api   20 archive   21 retention   22 audit
-//	23 feeder   26 jsonhash   40 account   48–55 cmd/worker (with 5: its end-to-end tests' Databases)
+//	14 callerid   15 auth   16 operator   17 console   18 api   19 campaigntest   20 archive
+//	21 retention   22 audit   23 feeder   26 jsonhash   40 account
+//	48–55 cmd/worker (with 5: its end-to-end tests' Databases)
 //
 // A new package takes the next free number (17, …) and adds it here. (interactly needs no
 // Redis.) A database in TEST_REDIS_URL is added to that number, which moves every package
