@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 )
 
 func TestEditRetryRedialSkip(t *testing.T) {
@@ -47,15 +48,7 @@ func TestEditRetryRedialSkip(t *testing.T) {
 	}
 
 	// Ann (row 1) ends no-answer; a retry gives her attempt 2. Bob (row 2) is skipped.
-	if ok, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, "w", campaign.Audit{}); err != nil || !ok {
-		t.Fatal(ok, err)
-	}
-	if _, err := store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeNoAnswer}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Finalize(ctx, id, 1, campaign.OutcomeNoAnswer, ""); err != nil {
-		t.Fatal(err)
-	}
+	campaigntest.EndAttempt(t, store, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeNoAnswer})
 	if got := run("retry", id, "--outcome", "no-answer,failed"); !strings.Contains(got, "1 contact gets another attempt, due now (no-answer 1)") {
 		t.Errorf("retry printed %q", got)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/queue"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
@@ -124,9 +125,7 @@ func TestStateLifeCycle(t *testing.T) {
 	// Another campaign is canceled while one of its calls is live.
 	id2 := strings.TrimSpace(run("upload", "--campaign", campaignPath, "--contacts", contactsPath))
 	id2 = id2[strings.LastIndex(id2, "\n")+1:]
-	if ok, err := store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: id2, ContactID: 1, Attempt: 1}, "test", campaign.Audit{}); !ok || err != nil {
-		t.Fatalf("claim = %v, %v", ok, err)
-	}
+	campaigntest.Claim(t, store, campaign.AttemptRef{CampaignID: id2, ContactID: 1, Attempt: 1}, "test")
 	if out := run("cancel", id2); !strings.Contains(out, "1 contact canceled") {
 		t.Errorf("cancel printed %q", out)
 	}

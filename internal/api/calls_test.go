@@ -12,6 +12,7 @@ import (
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/operator"
 	"github.com/dialerhq/dialer/internal/problem"
@@ -56,9 +57,7 @@ func TestCallControl(t *testing.T) {
 		}
 		if n > 0 {
 			req.Metadata = map[string]any{"campaignId": id, "contactId": n, "attempt": 1}
-			if _, err := h.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: 1}, "w1", campaign.Audit{}); err != nil {
-				t.Fatal(err)
-			}
+			campaigntest.Claim(t, h.store, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: 1}, "w1")
 		}
 		call, err := client.ConnectCall(ctx, req)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/dialerhq/dialer/internal/audit"
 	"github.com/dialerhq/dialer/internal/auth"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/problem"
 )
 
@@ -108,15 +109,7 @@ func TestRetryRedialSkip(t *testing.T) {
 	path := "/api/v1/campaigns/" + id
 	ctx, s := t.Context(), h.store
 	// Ann (1) ends no-answer, Bob (2) is still waiting; 3 is invalid.
-	if ok, err := s.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, "w", campaign.Audit{}); err != nil || !ok {
-		t.Fatal(ok, err)
-	}
-	if _, err := s.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeNoAnswer}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Finalize(ctx, id, 1, campaign.OutcomeNoAnswer, ""); err != nil {
-		t.Fatal(err)
-	}
+	campaigntest.EndAttempt(t, s, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeNoAnswer})
 
 	if rec := h.do(t, auth.ScopeOperate, "POST", path+"/retry?outcome=invalid", "", nil); rec.Code != 400 {
 		t.Errorf("retry of invalid rows: %d %s", rec.Code, rec.Body)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 	"github.com/minio/minio-go/v7"
@@ -55,17 +56,8 @@ func seedCampaign(t *testing.T) (redis.UniversalClient, *campaign.Store, string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := t.Context()
-	if _, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, "w", campaign.Audit{}); err != nil {
-		t.Fatal(err)
-	}
 	r := campaign.Result{Outcome: campaign.OutcomeCompleted, CallID: "CC-1", Summary: "Confirmed Tuesday."}
-	if _, err := store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, r); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Finalize(ctx, c.ID, 1, campaign.OutcomeCompleted, ""); err != nil {
-		t.Fatal(err)
-	}
+	campaigntest.EndAttempt(t, store, campaign.AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}, r)
 	return rdb, store, c.ID
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
@@ -87,17 +88,14 @@ func TestCampaignMetrics(t *testing.T) {
 	ctx := t.Context()
 	start := time.Date(2026, 11, 21, 17, 0, 0, 0, time.UTC)
 	for _, n := range []int{1, 4} {
-		if ok, err := store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, "w1", campaign.Audit{}); err != nil || !ok {
-			t.Fatalf("claim %d = %v, %v", n, ok, err)
-		}
-		if _, err := store.RecordCall(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, fmt.Sprintf("CC-%d", n), "", start); err != nil {
+		ref := campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}
+		campaigntest.Claim(t, store, ref, "w1")
+		if _, err := store.RecordCall(ctx, ref, fmt.Sprintf("CC-%d", n), "", start); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Contact 4 ends busy; contact 1's call is still live.
-	if _, err := store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: 4, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-4"}); err != nil {
-		t.Fatal(err)
-	}
+	campaigntest.Finish(t, store, campaign.AttemptRef{CampaignID: c.ID, ContactID: 4, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeBusy, CallID: "CC-4"})
 	if _, err := store.Finalize(ctx, c.ID, 4, campaign.OutcomeBusy, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/lab"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
@@ -160,22 +161,11 @@ func (fx *fixture) setClock(now time.Time) {
 // finishAnn records contact 1's one call and its final outcome, which finishes the campaign.
 func (fx *fixture) finishAnn(t *testing.T) {
 	t.Helper()
-	ctx, id := t.Context(), fx.c.ID
-	if _, err := fx.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, "w1", campaign.Audit{}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := fx.store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{
+	campaigntest.EndAttempt(t, fx.store, campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, campaign.Result{
 		Outcome: campaign.OutcomeCompleted, CallID: "CC-1", StartedAt: callStart, EndedAt: callStart.Add(time.Minute),
 		PhoneCallStatus: "completed", EndedBy: "assistant", SuccessEvaluation: "Good",
 		Summary: `Confirmed "Tuesday".`, StructuredData: `{"confirmed":true}`,
 	})
-
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fx.store.Finalize(ctx, id, 1, campaign.OutcomeCompleted, ""); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // process runs the task of event for contact n (0 for the campaign), first enqueued at at,
@@ -688,14 +678,9 @@ func TestServe(t *testing.T) {
 		if err != nil || res.Attempt != 2 || res.Retried != campaign.OutcomeCompleted {
 			t.Fatalf("redial: %+v, %v", res, err)
 		}
-		if _, err := fx.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 2}, "w1", campaign.Audit{}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := fx.store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 2}, campaign.Result{Outcome: campaign.OutcomeNoAnswer, CallID: "CC-2", PhoneCallStatus: "no-answer"}); err != nil {
-			t.Fatal(err)
-		}
-		if f, err := fx.store.Finalize(ctx, id, 1, campaign.OutcomeNoAnswer, ""); err != nil || f != campaign.FinalizedCampaign {
-			t.Fatalf("finalize after the redial: %v, %v", f, err)
+		ref := campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 2}
+		if f := campaigntest.EndAttempt(t, fx.store, ref, campaign.Result{Outcome: campaign.OutcomeNoAnswer, CallID: "CC-2", PhoneCallStatus: "no-answer"}); f != campaign.FinalizedCampaign {
+			t.Fatalf("finalize after the redial: %v", f)
 		}
 		finished()
 		waitFor(t, "the notifications of the new outcome", func() bool { return len(fx.recv.requests()) >= 4 })

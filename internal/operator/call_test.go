@@ -7,6 +7,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/simulator"
@@ -44,9 +45,7 @@ func TestCancelHangUpWithAccountKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := campaign.AttemptRef{CampaignID: c.ID, ContactID: 1, Attempt: 1}
-	if _, err := op.Store().ClaimAttempt(ctx, ref, "w1", campaign.Audit{}); err != nil {
-		t.Fatal(err)
-	}
+	campaigntest.Claim(t, op.Store(), ref, "w1")
 	call, err := west.ConnectCall(ctx, &interactly.ConnectCallRequest{
 		PhoneNumberID: f.PhoneNumberID, AssistantID: f.AssistantID, Customer: interactly.Customer{Number: "+14155550101"},
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
@@ -33,18 +34,14 @@ func dialable(tb testing.TB, op *Operator, id string, rows int) []int {
 // final, as the contact's final outcome.
 func mustDial(tb testing.TB, op *Operator, id string, n, a int, o campaign.Outcome, final bool) {
 	tb.Helper()
-	ctx, s := tb.Context(), op.Store()
-	if ok, err := s.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a}, "w1", campaign.Audit{}); err != nil || !ok {
-		tb.Fatalf("claim %d/%d: %v %v", n, a, ok, err)
-	}
-	if _, err := s.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a}, campaign.Result{Outcome: o, CallID: "call-" + strconv.Itoa(n)}); err != nil {
-		tb.Fatal(err)
-	}
+	ref := campaign.AttemptRef{CampaignID: id, ContactID: n, Attempt: a}
+	r := campaign.Result{Outcome: o, CallID: "call-" + strconv.Itoa(n)}
 	if final {
-		if _, err := s.Finalize(ctx, id, n, o, ""); err != nil {
-			tb.Fatal(err)
-		}
+		campaigntest.EndAttempt(tb, op.Store(), ref, r)
+		return
 	}
+	campaigntest.Claim(tb, op.Store(), ref, "w")
+	campaigntest.Finish(tb, op.Store(), ref, r)
 }
 
 func TestEdit(t *testing.T) {
@@ -203,9 +200,7 @@ func TestRetryRedialSkip(t *testing.T) {
 	if _, err := op.Redial(ctx, c.ID, 999); !errors.Is(err, campaign.ErrContactNotFound) {
 		t.Errorf("redial of no row: %v", err)
 	}
-	if ok, err := s.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: ds[4], Attempt: 1}, "w1", campaign.Audit{}); err != nil || !ok {
-		t.Fatal(ok, err)
-	}
+	campaigntest.Claim(t, s, campaign.AttemptRef{CampaignID: c.ID, ContactID: ds[4], Attempt: 1}, "w1")
 	if _, err := op.Redial(ctx, c.ID, ds[4]); !errors.As(err, &cse) {
 		t.Errorf("redial of a contact being dialed: %v", err)
 	}
@@ -233,9 +228,7 @@ func TestRetryRedialSkip(t *testing.T) {
 		o := campaign.OutcomeNoAnswer
 		if n == ds[4] { // claimed above: its attempt 1 ends busy
 			o = campaign.OutcomeBusy
-			if _, err := s.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, campaign.Result{Outcome: o}); err != nil {
-				t.Fatal(err)
-			}
+			campaigntest.Finish(t, s, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, campaign.Result{Outcome: o})
 		}
 		if _, err := s.Finalize(ctx, c.ID, n, o, ""); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/redis/go-redis/v9"
@@ -54,29 +55,22 @@ func (r *forgeryRig) reset(tb testing.TB) {
 	csv := "phone\n+14155550101\n+14155550102\n+14155550103\n+14155550104\n+14155550105\n"
 	c := upload(tb, r.store, "retry: {maxAttempts: 2, retryOn: [busy]}\n", csv)
 	r.id = c.ID
-	claim := func(n int) {
-		if ok, err := r.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, "w", campaign.Audit{}); err != nil || !ok {
-			tb.Fatalf("claim %d = %v, %v", n, ok, err)
-		}
+	ref := func(n int) campaign.AttemptRef {
+		return campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}
 	}
 	call := func(n int, id string) {
-		if live, err := r.store.RecordCall(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, id, "", time.Now()); err != nil || !live {
+		if live, err := r.store.RecordCall(ctx, ref(n), id, "", time.Now()); err != nil || !live {
 			tb.Fatalf("record call %s = %v, %v", id, live, err)
 		}
 	}
-	finish := func(n int, res campaign.Result) {
-		if _, err := r.store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: c.ID, ContactID: n, Attempt: 1}, res); err != nil {
-			tb.Fatal(err)
-		}
-	}
 	for n := 1; n <= 4; n++ {
-		claim(n)
+		campaigntest.Claim(tb, r.store, ref(n), "w")
 	}
 	call(1, "CC-1")
 	call(2, "CC-2")
-	finish(2, campaign.Result{Outcome: campaign.OutcomeCompleted, CallID: "CC-2", Summary: "Real.", SuccessEvaluation: "Good"})
+	campaigntest.Finish(tb, r.store, ref(2), campaign.Result{Outcome: campaign.OutcomeCompleted, CallID: "CC-2", Summary: "Real.", SuccessEvaluation: "Good"})
 	call(4, "CC-4")
-	finish(4, campaign.Result{Outcome: campaign.OutcomeCompleted, CallID: "CC-4"})
+	campaigntest.Finish(tb, r.store, ref(4), campaign.Result{Outcome: campaign.OutcomeCompleted, CallID: "CC-4"})
 }
 
 // snapshot reads every key of the database with its value; the campaign's texts hash, which

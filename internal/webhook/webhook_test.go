@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
@@ -68,12 +69,10 @@ func upload(tb testing.TB, store *campaign.Store, extra, csv string) *campaign.C
 // dial claims contact n's first attempt and, when callID is not empty, records its call.
 func (fx *fixture) dial(t *testing.T, n int, callID string) {
 	t.Helper()
-	ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: n, Attempt: 1}, "w", campaign.Audit{})
-	if err != nil || !ok {
-		t.Fatalf("claim = %v, %v", ok, err)
-	}
+	ref := campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: n, Attempt: 1}
+	campaigntest.Claim(t, fx.store, ref, "w")
 	if callID != "" {
-		if _, err := fx.store.RecordCall(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: n, Attempt: 1}, callID, "", time.Now()); err != nil {
+		if _, err := fx.store.RecordCall(t.Context(), ref, callID, "", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/redis/go-redis/v9"
 )
@@ -18,11 +19,9 @@ func TestAdoptOrphanedCall(t *testing.T) {
 	ctx := t.Context()
 	// The dead worker claimed the attempt, placed the call, took a slot and the follower
 	// lease, and died: the lease ran out a second ago.
-	ok, err := fx.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead", campaign.Audit{})
-	if err != nil || !ok {
-		t.Fatalf("claim = %v, %v", ok, err)
-	}
-	if _, err := fx.store.RecordCall(ctx, campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "CC-9", "", callStart); err != nil {
+	ref := campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}
+	campaigntest.Claim(t, fx.store, ref, "dead")
+	if _, err := fx.store.RecordCall(ctx, ref, "CC-9", "", callStart); err != nil {
 		t.Fatal(err)
 	}
 	key := fx.c.ID + ":1:1"

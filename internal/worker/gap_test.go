@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
@@ -22,9 +23,7 @@ func TestResultBeforeTheWatchIsNotMissed(t *testing.T) {
 	fx := setupWith(t, api, strings.Replace(testCampaign, "interval: 100ms", "interval: 1m", 1), nil)
 	ref := campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}
 	ctx := t.Context()
-	if claimed, err := fx.store.ClaimAttempt(ctx, ref, "w", campaign.Audit{}); err != nil || !claimed {
-		t.Fatalf("ClaimAttempt = %v, %v", claimed, err)
-	}
+	campaigntest.Claim(t, fx.store, ref, "w")
 	if live, err := fx.store.RecordCall(ctx, ref, "CC-1", "", testutil.Now()); err != nil || !live {
 		t.Fatalf("RecordCall = %v, %v", live, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/callerid"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/testutil"
 )
@@ -32,16 +33,13 @@ func TestSweepFreesSlotsOfFinishedAttempts(t *testing.T) {
 	id := fx.c.ID
 	finished, live, unclaimed := id+":1:1", id+":1:2", id+":1:3"
 	for a := 1; a <= 2; a++ {
-		if ok, err := fx.store.ClaimAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: a}, "w1", campaign.Audit{}); err != nil || !ok {
-			t.Fatalf("claim attempt %d: %v %v", a, ok, err)
-		}
-		if _, err := fx.store.RecordCall(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: a}, "CC-"+string(rune('0'+a)), "", testutil.Now()); err != nil {
+		ref := campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: a}
+		campaigntest.Claim(t, fx.store, ref, "w1")
+		if _, err := fx.store.RecordCall(ctx, ref, "CC-"+string(rune('0'+a)), "", testutil.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := fx.store.FinishAttempt(ctx, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeCompleted}); err != nil {
-		t.Fatal(err)
-	}
+	campaigntest.Finish(t, fx.store, campaign.AttemptRef{CampaignID: id, ContactID: 1, Attempt: 1}, campaign.Result{Outcome: campaign.OutcomeCompleted})
 	keys := []string{campaign.SlotsKey(id), account.SlotsKey(account.Default), callerid.SlotsKey("num-1")}
 	for _, key := range keys {
 		for _, holder := range []string{finished, live, unclaimed} {

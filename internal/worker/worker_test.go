@@ -15,6 +15,7 @@ import (
 
 	"github.com/dialerhq/dialer/internal/callerid"
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/frequency"
 	"github.com/dialerhq/dialer/internal/interactly"
 	"github.com/dialerhq/dialer/internal/queue"
@@ -424,10 +425,9 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		// A first run claimed, dialed and recorded the call, then died.
 		call, _ := fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: fx.c.ID + ":1:1"})
-		if ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead", campaign.Audit{}); !ok || err != nil {
-			t.Fatal(ok, err)
-		}
-		if _, err := fx.store.RecordCall(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, call.ID, "", callStart); err != nil {
+		ref := campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}
+		campaigntest.Claim(t, fx.store, ref, "dead")
+		if _, err := fx.store.RecordCall(t.Context(), ref, call.ID, "", callStart); err != nil {
 			t.Fatal(err)
 		}
 		if err := fx.process(t, 1); err != nil {
@@ -440,9 +440,7 @@ func TestRedeliveryNeverDialsTwice(t *testing.T) {
 	t.Run("InterruptedDialIsFound", func(t *testing.T) {
 		fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 		// A first run claimed and dialed, and died before recording the call id.
-		if ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead", campaign.Audit{}); !ok || err != nil {
-			t.Fatal(ok, err)
-		}
+		campaigntest.Claim(t, fx.store, campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead")
 		_, _ = fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: fx.c.ID + ":1:1"})
 		if err := fx.process(t, 1); err != nil {
 			t.Fatal(err)
@@ -486,10 +484,9 @@ func TestSlotFreeWhileAwaitingAnalysis(t *testing.T) {
 func TestUnreadableCallEndsInError(t *testing.T) {
 	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 	// A first run recorded a call id that Get Call does not know (the fake answers 404).
-	if ok, err := fx.store.ClaimAttempt(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "dead", campaign.Audit{}); !ok || err != nil {
-		t.Fatal(ok, err)
-	}
-	if _, err := fx.store.RecordCall(t.Context(), campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}, "CC-unknown", "", callStart); err != nil {
+	ref := campaign.AttemptRef{CampaignID: fx.c.ID, ContactID: 1, Attempt: 1}
+	campaigntest.Claim(t, fx.store, ref, "dead")
+	if _, err := fx.store.RecordCall(t.Context(), ref, "CC-unknown", "", callStart); err != nil {
 		t.Fatal(err)
 	}
 	if err := fx.process(t, 1); err != nil {
@@ -621,9 +618,7 @@ func TestPlacedCallRecordedOnceRedisAnswers(t *testing.T) {
 		if err := fx.h.cfg.Slots.Hold(t.Context(), campaign.SlotsKey(fx.c.ID), ref.String()); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := fx.store.ClaimAttempt(t.Context(), ref, "dead", campaign.Audit{}); !ok || err != nil {
-			t.Fatal(ok, err)
-		}
+		campaigntest.Claim(t, fx.store, ref, "dead")
 		_, _ = fx.api.ConnectCall(t.Context(), &interactly.ConnectCallRequest{IdempotencyKey: ref.String()})
 		runRedisAway(t, fx, false)
 	})
