@@ -63,9 +63,8 @@ func TestAPIEndToEnd(t *testing.T) {
 		fmt.Fprintf(&contacts, "Patient %d,%s,\"row %d, quoted\"\n", i+1, n, i+1)
 	}
 	contacts.WriteString("Nobody,not a number,\n")
-	const yaml = "name: api-e2e\nassistantId: 678a253ca6d866573043502e\nphoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b\n" +
-		"contacts: {numberColumn: phone, nameColumn: name}\nretry: {maxAttempts: 2, retryOn: [busy], delay: 300ms}\n" +
-		"rateLimit: {callsPerSecond: 10, maxConcurrentCalls: 4}\npoll: {interval: 100ms, analysisWait: 1s}\n"
+	yaml := campaignFile("api-e2e", "contacts: {numberColumn: phone, nameColumn: name}\nretry: {maxAttempts: 2, retryOn: [busy], delay: 300ms}\n"+
+		"rateLimit: {callsPerSecond: 10, maxConcurrentCalls: 4}\npoll: {interval: 100ms, analysisWait: 1s}\n")
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	part, _ := mw.CreateFormFile("campaign", "api-e2e.yaml")

@@ -29,17 +29,13 @@ const manyCap = 12
 
 // manyCampaign is a campaign file of the many-campaigns test: its own limits do not bind
 // beneath the account's manyCap live calls, so the account's cap and the weights decide.
-const manyCampaign = `
-name: %s
-assistantId: 678a253ca6d866573043502e
-phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
-contacts: {numberColumn: phone}
+var manyCampaign = campaignFile("%s", `contacts: {numberColumn: phone}
 retry: {maxAttempts: 1}
 rateLimit: {callsPerSecond: 12, maxConcurrentCalls: 12}
 poll: {interval: 100ms, analysisWait: 1s}
 weight: %d
 priority: %d
-`
+`)
 
 // TestManyCampaignsOnOneAccount uploads three campaigns with weights 1, 2 and 3 on one
 // account capped at 12 live calls and 12 calls per second (manyCap), dials them with two

@@ -208,19 +208,15 @@ func scripted(n, base int) (numbers []string, script map[string][]string, want m
 	return numbers, script, want
 }
 
-const liveCampaign = `
-name: live
-assistantId: 678a253ca6d866573043502e
-phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
-contacts: {numberColumn: phone, nameColumn: name}
+var liveCampaign = campaignFile("live", `contacts: {numberColumn: phone, nameColumn: name}
 retry: {maxAttempts: 2, retryOn: [busy, no-answer], delay: 300ms}
 rateLimit: {callsPerSecond: %d, maxConcurrentCalls: %d}
 poll: {interval: %s, analysisWait: 3s}
-`
+`)
 
-// reportRows reads campaign id's report, written by the built dialer, as phone_e164 -> row
-// (column name -> cell).
-func reportRows(t *testing.T, env []string, dialer, id string) map[string]map[string]string {
+// reportCSV runs the built dialer's report of campaign id and returns its records, the
+// header first.
+func reportCSV(t *testing.T, env []string, dialer, id string) [][]string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "report.csv")
 	runCommand(t, env, dialer, "report", id, "--out", path)
@@ -229,6 +225,14 @@ func reportRows(t *testing.T, env []string, dialer, id string) map[string]map[st
 	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
 	must(t, err)
+	return recs
+}
+
+// reportRows reads campaign id's report, written by the built dialer, as phone_e164 -> row
+// (column name -> cell).
+func reportRows(t *testing.T, env []string, dialer, id string) map[string]map[string]string {
+	t.Helper()
+	recs := reportCSV(t, env, dialer, id)
 	out := map[string]map[string]string{}
 	for _, r := range recs[1:] {
 		row := map[string]string{}

@@ -15,15 +15,11 @@ import (
 
 // rebuildCampaign is the campaign of TestDeletedTasksRebuilt: 8 live calls, so the feeder
 // gives asynq 8 dial tasks while the worker runs only 2 at once, and 6 wait in the queue.
-const rebuildCampaign = `
-name: rebuild
-assistantId: 678a253ca6d866573043502e
-phoneNumberId: 5f7b1b1b1b1b1b1b1b1b1b1b
-contacts: {numberColumn: phone}
+var rebuildCampaign = campaignFile("rebuild", `contacts: {numberColumn: phone}
 retry: {maxAttempts: 2, retryOn: [busy, no-answer], delay: 300ms}
 rateLimit: {callsPerSecond: 10, maxConcurrentCalls: 8}
 poll: {interval: 200ms, analysisWait: 3s}
-`
+`)
 
 // The reconciler's grace and period in TestDeletedTasksRebuilt's worker (production: 30 s
 // and 10 s).

@@ -142,7 +142,7 @@ func TestOnlyTheMostRecentCampaigns(t *testing.T) {
 	for i := range n {
 		id := fmt.Sprintf("c%03d", i)
 		err := store.CreateCampaign(t.Context(), &campaign.Campaign{
-			ID: id, File: *mustFile(t), Upload: campaign.UploadInProgress, CreatedAt: base.Add(time.Duration(i) * time.Minute),
+			ID: id, File: *campaigntest.File(t, ""), Upload: campaign.UploadInProgress, CreatedAt: base.Add(time.Duration(i) * time.Minute),
 		})
 		if err != nil {
 			t.Fatal(err)

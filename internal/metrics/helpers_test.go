@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dialerhq/dialer/internal/campaign"
+	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
 	"github.com/dialerhq/dialer/internal/redistest"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -30,23 +31,6 @@ type nopEnqueuer struct{}
 
 func (nopEnqueuer) EnqueueDial(context.Context, campaign.AttemptRef, time.Time) error { return nil }
 
-// mustFile parses a minimal campaign file, with defaults.
-func mustFile(tb testing.TB) *campaign.File {
-	tb.Helper()
-	f, err := campaign.ParseChecked("test.yaml", []byte(`
-name: reminders
-assistantId: a1
-phoneNumberId: p1
-contacts:
-  numberColumn: phone
-  nameColumn: First Name
-`))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return f
-}
-
 // contactsCSV has 5 rows: 1 and 4 dialable, 2 and 5 invalid, 3 a duplicate of 1.
 const contactsCSV = "First Name,phone,note\r\n" +
 	"Ann,(415) 555-0101,\r\n" +
@@ -59,7 +43,7 @@ const contactsCSV = "First Name,phone,note\r\n" +
 func seedCampaign(tb testing.TB, store *campaign.Store) *campaign.Campaign {
 	tb.Helper()
 	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(contactsCSV)), nil }
-	c, err := store.Upload(context.Background(), mustFile(tb), "contacts.csv", open, nopEnqueuer{}, campaign.UploadOptions{})
+	c, err := store.Upload(context.Background(), campaigntest.File(tb, ""), "contacts.csv", open, nopEnqueuer{}, campaign.UploadOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}

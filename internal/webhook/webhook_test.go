@@ -54,10 +54,7 @@ func seed(t testing.TB, rdb *redis.Client, csv string) *fixture {
 // caller ID. Its dial tasks are dropped.
 func upload(tb testing.TB, store *campaign.Store, extra, csv string) *campaign.Campaign {
 	tb.Helper()
-	f, err := campaign.ParseChecked("test.yaml", []byte("name: t\nassistantId: a1\nphoneNumberId: p1\ncontacts: {numberColumn: phone}\n"+extra))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	f := campaigntest.File(tb, extra)
 	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(csv)), nil }
 	c, err := store.Upload(tb.Context(), f, "c.csv", open, discard{}, campaign.UploadOptions{})
 	if err != nil {

@@ -1,7 +1,8 @@
-// Package campaigntest plays a worker's part against a campaign.Store for tests of the
-// packages around it: claim an attempt, record its result, give the contact its outcome.
-// Each helper fails the test at once, with the attempt in its message, when the store
-// refuses a step, so a test states the calls it needs in one line each.
+// Package campaigntest gives tests of the packages around campaign a minimal campaign file
+// (File) and plays a worker's part against a campaign.Store: claim an attempt, record its
+// result, give the contact its outcome. Each helper fails the test at once, with the
+// attempt in its message, when the store refuses a step, so a test states the calls it
+// needs in one line each.
 //
 // Tests of package campaign itself cannot import it (campaigntest imports campaign).
 package campaigntest
@@ -11,6 +12,22 @@ import (
 
 	"github.com/dialerhq/dialer/internal/campaign"
 )
+
+// FileKeys is the YAML of File's minimal campaign file: a name, an assistant, a caller ID
+// and the contact file's number column, phone.
+const FileKeys = "name: t\nassistantId: a1\nphoneNumberId: p1\ncontacts: {numberColumn: phone}\n"
+
+// File parses FileKeys followed by extra (more YAML lines, such as "retry: {maxAttempts:
+// 2}\n"; "" for none) as dialer upload does (campaign.ParseChecked: with its defaults,
+// validated and normalised). It fails tb when the file does not parse or validate.
+func File(tb testing.TB, extra string) *campaign.File {
+	tb.Helper()
+	f, err := campaign.ParseChecked("test.yaml", []byte(FileKeys+extra))
+	if err != nil {
+		tb.Fatalf("campaigntest: campaign file with %q: %v", extra, err)
+	}
+	return f
+}
 
 // Claim claims attempt ref for worker, with no audit fields, as a worker does before it
 // dials (Store.ClaimAttempt). It fails tb when the store returns an error (the campaign is

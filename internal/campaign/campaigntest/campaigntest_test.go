@@ -18,10 +18,7 @@ func setup(t *testing.T) (*campaign.Store, string) {
 	t.Helper()
 	rdb, _ := redistest.Setup(t, testDB)
 	store := campaign.NewStore(rdb)
-	f, err := campaign.ParseChecked("t.yaml", []byte("name: t\nassistantId: a1\nphoneNumberId: p1\ncontacts: {numberColumn: phone}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := File(t, "")
 	open := func() (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader("phone\n+14155550101\n+14155550102\n")), nil
 	}
