@@ -17,10 +17,25 @@ import (
 	"github.com/dialerhq/dialer/internal/testutil"
 )
 
-// TestMain lets all the parallel tests run at once: each Open of a URL that nobody answers
-// waits out go-redis's dial retries (about 1.7 s), and the tests that start a redis-server
-// wait for it to come up; none of them computes.
-func TestMain(m *testing.M) { os.Exit(testutil.RunWaiting(m)) }
+// TestMain trusts TestOpenTLSWithUser's certificate (trustSelfSigned), then lets all the
+// parallel tests run at once: each Open of a URL that nobody answers waits out go-redis's
+// dial retries (about 1.7 s), and the tests that start a redis-server wait for it to come
+// up; none of them computes.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "redisconn-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := 1
+	if err := trustSelfSigned(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "trust a self-signed certificate:", err)
+	} else {
+		code = testutil.RunWaiting(m)
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{

@@ -13,23 +13,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
 // TestOpenTLSWithUser opens a rediss:// URL with an ACL user and password against a
 // redis-server serving TLS only, its certificate trusted through SSL_CERT_FILE (as a
-// deployment would add its CA to the system pool).
+// deployment would add its CA to the system pool), which TestMain sets for the process.
 func TestOpenTLSWithUser(t *testing.T) {
+	t.Parallel() // its own server, on a port of its own
 	dir := t.TempDir()
-	certPath, keyPath := writeSelfSigned(t, dir)
-	// Go reads SSL_CERT_FILE once, at the process's first TLS verification; this package's
-	// other tests make none.
-	t.Setenv("SSL_CERT_FILE", certPath)
 	port := freePort(t)
 	startRedis(t, dir, "tls.pid", "--port", "0", "--tls-port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--tls-cert-file", certPath, "--tls-key-file", keyPath, "--tls-auth-clients", "no",
+		"--tls-cert-file", tlsCert, "--tls-key-file", tlsKey, "--tls-auth-clients", "no",
 		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--user", "default", "off", "--user", "dialer", "on", ">tls-pass-71c3", "~*", "&*", "+@all")
 
@@ -47,13 +43,19 @@ func TestOpenTLSWithUser(t *testing.T) {
 	}
 }
 
-// selfSigned is one self-signed certificate for 127.0.0.1 and its key, PEM encoded, made
-// once per process: Go reads SSL_CERT_FILE at the first TLS verification only, so a second
-// run of the test (go test -count=2) must present the certificate the first one trusted.
-var selfSigned = sync.OnceValues(func() (pemPair, error) {
+// tlsCert and tlsKey are the paths of a self-signed certificate for 127.0.0.1 and its key,
+// PEM encoded, that TestMain writes and trusts (SSL_CERT_FILE) before any test runs: Go
+// reads SSL_CERT_FILE once, at the process's first TLS verification, so the variable must be
+// set for the whole process, and t.Setenv would keep TestOpenTLSWithUser from running in
+// parallel.
+var tlsCert, tlsKey string
+
+// trustSelfSigned writes a self-signed certificate for 127.0.0.1 and its key into dir, sets
+// tlsCert and tlsKey to their paths and SSL_CERT_FILE to the certificate's.
+func trustSelfSigned(dir string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return pemPair{}, err
+		return err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
@@ -65,34 +67,18 @@ var selfSigned = sync.OnceValues(func() (pemPair, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return pemPair{}, err
+		return err
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return pemPair{}, err
+		return err
 	}
-	return pemPair{
-		cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		key:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-	}, nil
-})
-
-// pemPair is a certificate and its private key, PEM encoded.
-type pemPair struct{ cert, key []byte }
-
-// writeSelfSigned writes selfSigned's certificate and key into dir.
-func writeSelfSigned(t *testing.T, dir string) (certPath, keyPath string) {
-	t.Helper()
-	pair, err := selfSigned()
-	if err != nil {
-		t.Fatal(err)
+	tlsCert, tlsKey = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(tlsCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return err
 	}
-	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certPath, pair.cert, 0o600); err != nil {
-		t.Fatal(err)
+	if err := os.WriteFile(tlsKey, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
 	}
-	if err := os.WriteFile(keyPath, pair.key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certPath, keyPath
+	return os.Setenv("SSL_CERT_FILE", tlsCert)
 }
