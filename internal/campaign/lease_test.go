@@ -53,17 +53,9 @@ func TestUploadLease(t *testing.T) {
 		}
 		return rdb.ZCard(ctx, hopperKey("stalled")).Val() >= 2
 	})
-	// Three leases later, the upload still holds its lease.
-	time.Sleep(3 * lease)
-	if st, err := store.Status(ctx, "stalled"); err != nil || st.State != StateUploading {
-		t.Fatalf("a stalled upload that renews its lease: %+v, %v; want uploading", st, err)
-	}
-	if lost, err := store.ReapUpload(ctx, "stalled"); err != nil || lost {
-		t.Fatalf("ReapUpload of a running upload = %v, %v; want false", lost, err)
-	}
-
 	// A campaign whose upload stopped renewing (as if killed) shows as failed once the
-	// lease runs out, and ReapUpload clears it.
+	// lease runs out, and ReapUpload clears it. It is made now, so that its lease runs out
+	// while the stalled upload's renews.
 	dead := &Campaign{ID: "dead", File: *mustFile(t), Header: []string{"First Name", "phone"}, Upload: UploadInProgress, CreatedAt: testutil.Now()}
 	if err := store.createCampaign(ctx, dead, lease); err != nil {
 		t.Fatal(err)
@@ -73,6 +65,15 @@ func TestUploadLease(t *testing.T) {
 	if st, err := store.Status(ctx, "dead"); err != nil || st.State != StateUploading || st.Done {
 		t.Fatalf("an upload within its lease: %+v, %v; want uploading", st, err)
 	}
+	// Three leases later, the upload still holds its lease.
+	time.Sleep(3 * lease)
+	if st, err := store.Status(ctx, "stalled"); err != nil || st.State != StateUploading {
+		t.Fatalf("a stalled upload that renews its lease: %+v, %v; want uploading", st, err)
+	}
+	if lost, err := store.ReapUpload(ctx, "stalled"); err != nil || lost {
+		t.Fatalf("ReapUpload of a running upload = %v, %v; want false", lost, err)
+	}
+
 	testutil.WaitFor(t, 5*time.Second, "the lease to run out", func() bool { return rdb.Exists(ctx, uploadLeaseKey("dead")).Val() == 0 })
 	st, err := store.Status(ctx, "dead")
 	if err != nil || st.State != StateFailed || !st.Done || st.Failure != UploadLostReason {
