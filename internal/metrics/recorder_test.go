@@ -113,7 +113,10 @@ func TestFlushFailureKeepsDeltas(t *testing.T) {
 			t.Skip("stops the in-process miniredis; TEST_REDIS_URL is set")
 		}
 		opt := *rdb.Options() // a copy: clients must not share one Options
-		opt.MaxRetries = -1   // fail at once rather than back off against a closed port
+		// Fail at once rather than back off against a closed port: no retry of the
+		// command, one dial per connection (go-redis dials 5 times, 100 ms apart, by default).
+		opt.MaxRetries = -1
+		opt.DialerRetries = 1
 		down := redis.NewClient(&opt)
 		t.Cleanup(func() { down.Close() })
 		r := NewRecorder(down)
