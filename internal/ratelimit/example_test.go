@@ -51,11 +51,11 @@ func ExampleLimiter_Wait() {
 
 	lim := ratelimit.NewLimiter(rdb)
 	for range 3 {
-		waited, err := lim.Wait(context.Background(), "dialer:{c1}:cps", 5)
+		waited, err := lim.Wait(context.Background(), "dialer:{c1}:cps", 10)
 		fmt.Println("dial after", waited.Round(100*time.Millisecond), err)
 	}
 	// Output:
 	// dial after 0s <nil>
-	// dial after 200ms <nil>
-	// dial after 200ms <nil>
+	// dial after 100ms <nil>
+	// dial after 100ms <nil>
 }

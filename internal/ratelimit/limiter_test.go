@@ -15,134 +15,12 @@ import (
 	"github.com/dialerhq/dialer/internal/redistest"
 )
 
-// TestLimiter's subtests each have a database of their own. GlobalRateAcrossProcesses, which
-// counts grants against the time the process and Redis ran, FractionalRate, which bounds
-// the gaps between grants, and OneAskPerGrantAlone, which counts asks, run first, one at a
-// time, with the package's other tests that run alone; the others then run in parallel (on
-// miniredis; see redistest.Parallel), with the package's other parallel tests.
+// TestLimiter's subtests each have a database of their own and run in parallel (on
+// miniredis; see redistest.Parallel), with the package's other parallel tests. The Limiter's
+// tests that time it against the wall clock run before them, in TestAlone.
 func TestLimiter(t *testing.T) {
-	const key = "dialer:{c1}:cps"
+	const key = cpsKey
 
-	t.Run("GlobalRateAcrossProcesses", func(t *testing.T) {
-		const (
-			procs   = 3 // Limiters, each on its own client, as worker processes
-			perProc = 5 // goroutines per Limiter
-			cps     = 20
-			// About 31 grants: the bounds below leave each the same share of its
-			// interval to lose as over a longer run.
-			run = 1500 * time.Millisecond
-		)
-		rdb := setup(t)
-		grants := &grantLog{}
-		// The clients first: a client copies rdb's options, which rdb's first
-		// connection (meterStalls' first ping) writes to.
-		var lims []*Limiter
-		for range procs {
-			c, _ := newClient(t, rdb)
-			c.AddHook(grants)
-			lims = append(lims, NewLimiter(c))
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), run)
-		defer cancel()
-		stalled := meterStalls(ctx, rdb)
-		var wg sync.WaitGroup
-		for _, lim := range lims {
-			for range perProc {
-				wg.Go(func() {
-					for {
-						if _, err := lim.Wait(ctx, key, cps); err != nil {
-							if !errors.Is(err, context.DeadlineExceeded) {
-								t.Errorf("Wait: %v", err)
-							}
-							return
-						}
-					}
-				})
-			}
-		}
-		wg.Wait()
-
-		// Each grant happened in Redis between the sending of its ask and the
-		// receipt of the answer. Any cps+1 of them must be at least 1s apart; the
-		// check fails only where that is certainly broken, however late the test's
-		// goroutines ran.
-		asks := grants.sorted()
-		if len(asks) <= cps {
-			t.Fatalf("%d grants in %v at %d cps", len(asks), run, cps)
-		}
-		shortest := time.Duration(math.MaxInt64)
-		for i := 0; i+cps < len(asks); i++ {
-			last := slices.MaxFunc(asks[i:i+cps+1], func(a, b ask) int { return a.answered.Compare(b.answered) })
-			shortest = min(shortest, last.answered.Sub(asks[i].sent))
-		}
-		first, last := asks[0].sent, slices.MaxFunc(asks, func(a, b ask) int { return a.answered.Compare(b.answered) }).answered
-		lost := stalled()
-		t.Logf("%d grants in %v at %d cps (%v stalled); %d in a row within at most %v", len(asks), run, cps, lost, cps+1, shortest)
-		if shortest < time.Second {
-			t.Errorf("%d grants within at most %v, want %d at most per second", cps+1, shortest, cps)
-		}
-		if maxGrants := int(last.Sub(first).Seconds()*cps) + 1; len(asks) > maxGrants {
-			t.Errorf("%d grants in %v, want at most %d", len(asks), last.Sub(first), maxGrants)
-		}
-		// The lower bound counts only the time in which this process and Redis both
-		// ran: on a machine loaded many times over, neither the goroutines nor Redis
-		// get a core for whole stretches, and no limiter can grant in them.
-		if minGrants := int(math.Ceil(0.95 * cps * (run - lost).Seconds())); len(asks) < minGrants {
-			t.Errorf("%d grants in %v (%v of it stalled), want at least %d (95%% of %d cps)", len(asks), run, lost, minGrants, cps)
-		}
-	})
-
-	t.Run("FractionalRate", func(t *testing.T) { // alone too: it bounds the gaps above
-		const cps = 2.5 // one every 400ms
-		lim := NewLimiter(setup(t))
-		var prev time.Time
-		for i := range 3 {
-			if _, err := lim.Wait(t.Context(), key, cps); err != nil {
-				t.Fatal(err)
-			}
-			now := time.Now()
-			if i > 0 {
-				if gap := now.Sub(prev); gap < 390*time.Millisecond || gap > time.Second {
-					t.Errorf("grant %d came %v after the one before, want 400ms", i+1, gap)
-				}
-			}
-			prev = now
-		}
-	})
-
-	// Alone too: on a busy process (beside TestSemaphore/NeverExceedsMax) more asks come
-	// early and are denied.
-	t.Run("OneAskPerGrantAlone", func(t *testing.T) {
-		const (
-			cps        = 50
-			goroutines = 10
-			grants     = 25
-		)
-		c, sent := newClient(t, setup(t))
-		lim := NewLimiter(c)
-		var wg sync.WaitGroup
-		for range goroutines {
-			wg.Go(func() {
-				for range grants / goroutines {
-					if _, err := lim.Wait(t.Context(), key, cps); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		n := grants / goroutines * goroutines
-		// One EVALSHA per grant, plus the EVAL that loads the script, plus an ask now
-		// and then that comes early and is denied.
-		t.Logf("%d goroutines, %d grants: %d commands", goroutines, n, sent.Load())
-		if limit := int64(n*3/2) + 1; sent.Load() > limit {
-			t.Errorf("%d grants took %d commands, want at most %d", n, sent.Load(), limit)
-		}
-	})
-
-	// The rest runs once the package's tests that run alone are done (go test runs its
-	// parallel tests after the others).
 	redistest.Parallel(t)
 
 	t.Run("WaitStopsWithContext", func(t *testing.T) {
@@ -170,6 +48,134 @@ func TestLimiter(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testGlobalRateAcrossProcesses: Limiters of several processes, each Waiting from several
+// goroutines, grant at most cps in any second together, and not much fewer over the run
+// than cps in each second the process and Redis both ran. It runs in TestAlone: it counts
+// grants against the time the process and Redis ran.
+func testGlobalRateAcrossProcesses(t *testing.T) {
+	const key = cpsKey
+	const (
+		procs   = 3 // Limiters, each on its own client, as worker processes
+		perProc = 5 // goroutines per Limiter
+		cps     = 20
+		// About 31 grants: the bounds below leave each the same share of its
+		// interval to lose as over a longer run.
+		run = 1500 * time.Millisecond
+	)
+	rdb := setup(t)
+	grants := &grantLog{}
+	// The clients first: a client copies rdb's options, which rdb's first
+	// connection (meterStalls' first ping) writes to.
+	var lims []*Limiter
+	for range procs {
+		c, _ := newClient(t, rdb)
+		c.AddHook(grants)
+		lims = append(lims, NewLimiter(c))
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), run)
+	defer cancel()
+	stalled := meterStalls(ctx, rdb)
+	var wg sync.WaitGroup
+	for _, lim := range lims {
+		for range perProc {
+			wg.Go(func() {
+				for {
+					if _, err := lim.Wait(ctx, key, cps); err != nil {
+						if !errors.Is(err, context.DeadlineExceeded) {
+							t.Errorf("Wait: %v", err)
+						}
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+
+	// Each grant happened in Redis between the sending of its ask and the
+	// receipt of the answer. Any cps+1 of them must be at least 1s apart; the
+	// check fails only where that is certainly broken, however late the test's
+	// goroutines ran.
+	asks := grants.sorted()
+	if len(asks) <= cps {
+		t.Fatalf("%d grants in %v at %d cps", len(asks), run, cps)
+	}
+	shortest := time.Duration(math.MaxInt64)
+	for i := 0; i+cps < len(asks); i++ {
+		last := slices.MaxFunc(asks[i:i+cps+1], func(a, b ask) int { return a.answered.Compare(b.answered) })
+		shortest = min(shortest, last.answered.Sub(asks[i].sent))
+	}
+	first, last := asks[0].sent, slices.MaxFunc(asks, func(a, b ask) int { return a.answered.Compare(b.answered) }).answered
+	lost := stalled()
+	t.Logf("%d grants in %v at %d cps (%v stalled); %d in a row within at most %v", len(asks), run, cps, lost, cps+1, shortest)
+	if shortest < time.Second {
+		t.Errorf("%d grants within at most %v, want %d at most per second", cps+1, shortest, cps)
+	}
+	if maxGrants := int(last.Sub(first).Seconds()*cps) + 1; len(asks) > maxGrants {
+		t.Errorf("%d grants in %v, want at most %d", len(asks), last.Sub(first), maxGrants)
+	}
+	// The lower bound counts only the time in which this process and Redis both
+	// ran: on a machine loaded many times over, neither the goroutines nor Redis
+	// get a core for whole stretches, and no limiter can grant in them.
+	if minGrants := int(math.Ceil(0.95 * cps * (run - lost).Seconds())); len(asks) < minGrants {
+		t.Errorf("%d grants in %v (%v of it stalled), want at least %d (95%% of %d cps)", len(asks), run, lost, minGrants, cps)
+	}
+}
+
+// testFractionalRate: a rate below 1 cps spaces grants by its interval. It runs in
+// TestAlone: it bounds the gaps between grants.
+func testFractionalRate(t *testing.T) {
+	const key = cpsKey
+	const cps = 2.5 // one every 400ms
+	lim := NewLimiter(setup(t))
+	var prev time.Time
+	for i := range 3 {
+		if _, err := lim.Wait(t.Context(), key, cps); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if i > 0 {
+			if gap := now.Sub(prev); gap < 390*time.Millisecond || gap > time.Second {
+				t.Errorf("grant %d came %v after the one before, want 400ms", i+1, gap)
+			}
+		}
+		prev = now
+	}
+}
+
+// testOneAskPerGrant: goroutines of one process waiting on a key ask Redis about once per
+// grant, not each on its own. It runs in TestAlone: on a busy process (beside
+// TestSemaphore/NeverExceedsMax's 200 goroutines) more asks come early and are denied.
+func testOneAskPerGrant(t *testing.T) {
+	const key = cpsKey
+	const (
+		cps        = 50
+		goroutines = 10
+		grants     = 25
+	)
+	c, sent := newClient(t, setup(t))
+	lim := NewLimiter(c)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range grants / goroutines {
+				if _, err := lim.Wait(t.Context(), key, cps); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	n := grants / goroutines * goroutines
+	// One EVALSHA per grant, plus the EVAL that loads the script, plus an ask now
+	// and then that comes early and is denied.
+	t.Logf("%d goroutines, %d grants: %d commands", goroutines, n, sent.Load())
+	if limit := int64(n*3/2) + 1; sent.Load() > limit {
+		t.Errorf("%d grants took %d commands, want at most %d", n, sent.Load(), limit)
+	}
 }
 
 // grantLog is a go-redis hook that records when each ask that redis_rate granted was

@@ -19,6 +19,38 @@ func TestMain(m *testing.M) { os.Exit(testutil.RunWaiting(m)) }
 // testDB is this package's database; see package redistest.
 const testDB = 3
 
+// The keys the tests pace and count on, as a worker names a campaign's.
+const (
+	cpsKey   = "dialer:{c1}:cps"
+	slotsKey = "dialer:{c1}:slots"
+)
+
+// TestAlone runs the package's tests that time a Limiter or a Semaphore against the wall
+// clock first, before the package's parallel tests and beside no other test: gaps between
+// grants, grants counted over a run, asks that come early on a busy process, renewals of a
+// lease on time. FractionalRate runs alone: it reads the time after each grant, and beside
+// the others the goroutine that reads it is now and then late enough to make the next gap
+// look 15 ms short. The others then run in parallel with each other, each on a database of
+// its own (on miniredis; see redistest.Parallel): together they leave the process most of
+// its cores and Redis most of its time, as go test -count=20, with and without -race,
+// beside another package's tests showed.
+func TestAlone(t *testing.T) {
+	t.Run("FractionalRate", testFractionalRate)
+	for _, tt := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"GlobalRateAcrossProcesses", testGlobalRateAcrossProcesses},
+		{"OneAskPerGrant", testOneAskPerGrant},
+		{"KeepAliveOutlivesLease", testKeepAliveOutlivesLease},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			redistest.Parallel(t)
+			tt.test(t)
+		})
+	}
+}
+
 // setup returns a client of a clean database for the test.
 func setup(tb testing.TB) *redis.Client {
 	tb.Helper()

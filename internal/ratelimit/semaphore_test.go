@@ -17,46 +17,11 @@ import (
 )
 
 // TestSemaphore's subtests each have a database of their own and run in parallel (on
-// miniredis; see redistest.Parallel), with the package's other parallel tests, but for
-// KeepAliveOutlivesLease, which needs its renewals on time and runs first, alone, with the
-// package's other tests that run alone.
+// miniredis; see redistest.Parallel), with the package's other parallel tests. The
+// Semaphore's test that needs its renewals on time runs before them, in TestAlone.
 func TestSemaphore(t *testing.T) {
-	const key = "dialer:{c1}:slots"
+	const key = slotsKey
 
-	// newSem returns a Semaphore with cfg on a clean database, and a client of that
-	// database for looking at the key.
-	newSem := func(t *testing.T, cfg SemaphoreConfig) (*Semaphore, *redis.Client) {
-		t.Helper()
-		rdb := setup(t)
-		c, _ := newClient(t, rdb)
-		return NewSemaphore(c, cfg), rdb
-	}
-
-	t.Run("KeepAliveOutlivesLease", func(t *testing.T) {
-		ctx := t.Context()
-		const lease = 450 * time.Millisecond // renewed every 150ms
-		sem, _ := newSem(t, SemaphoreConfig{Lease: lease})
-		if ok, err := sem.TryAcquire(ctx, key, "a", 1); err != nil || !ok {
-			t.Fatalf("TryAcquire a = %v, %v; want true", ok, err)
-		}
-		stop := sem.KeepAlive(ctx, key, "a")
-		defer stop()
-		// Twice the lease: a's first lease has run out, and b has met several renewals.
-		for end := time.Now().Add(2 * lease); time.Now().Before(end); time.Sleep(lease / 10) {
-			if ok, err := sem.TryAcquire(ctx, key, "b", 1); err != nil || ok {
-				t.Fatalf("TryAcquire b while a is kept alive = %v, %v; want false", ok, err)
-			}
-		}
-		stop()
-		stop() // a second stop is harmless
-		eventually(t, 10*lease, "a's lease runs out after stop", func() (bool, error) {
-			n, err := sem.Count(ctx, key)
-			return n == 0, err
-		})
-	})
-
-	// The rest runs once the package's tests that run alone are done (go test runs its
-	// parallel tests after the others).
 	redistest.Parallel(t)
 
 	t.Run("NeverExceedsMax", func(t *testing.T) {
@@ -400,6 +365,42 @@ func TestSemaphore(t *testing.T) {
 		if ok, err := sem.TryAcquire(t.Context(), key, "a", 0); err == nil || ok {
 			t.Errorf("TryAcquire with max 0 = %v, %v; want an error", ok, err)
 		}
+	})
+}
+
+// newSem returns a Semaphore with cfg on a clean database, and a client of that database
+// for looking at the key.
+func newSem(t *testing.T, cfg SemaphoreConfig) (*Semaphore, *redis.Client) {
+	t.Helper()
+	rdb := setup(t)
+	c, _ := newClient(t, rdb)
+	return NewSemaphore(c, cfg), rdb
+}
+
+// testKeepAliveOutlivesLease: a holder kept alive keeps its slot through more than one
+// lease, and loses it once the keeping alive stops. It runs in TestAlone: it needs its
+// renewals on time.
+func testKeepAliveOutlivesLease(t *testing.T) {
+	const key = slotsKey
+	ctx := t.Context()
+	const lease = 450 * time.Millisecond // renewed every 150ms
+	sem, _ := newSem(t, SemaphoreConfig{Lease: lease})
+	if ok, err := sem.TryAcquire(ctx, key, "a", 1); err != nil || !ok {
+		t.Fatalf("TryAcquire a = %v, %v; want true", ok, err)
+	}
+	stop := sem.KeepAlive(ctx, key, "a")
+	defer stop()
+	// Twice the lease: a's first lease has run out, and b has met several renewals.
+	for end := time.Now().Add(2 * lease); time.Now().Before(end); time.Sleep(lease / 10) {
+		if ok, err := sem.TryAcquire(ctx, key, "b", 1); err != nil || ok {
+			t.Fatalf("TryAcquire b while a is kept alive = %v, %v; want false", ok, err)
+		}
+	}
+	stop()
+	stop() // a second stop is harmless
+	eventually(t, 10*lease, "a's lease runs out after stop", func() (bool, error) {
+		n, err := sem.Count(ctx, key)
+		return n == 0, err
 	})
 }
 
