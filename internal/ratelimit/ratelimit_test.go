@@ -28,18 +28,18 @@ const (
 // TestAlone runs the package's tests that time a Limiter or a Semaphore against the wall
 // clock first, before the package's parallel tests and beside no other test: gaps between
 // grants, grants counted over a run, asks that come early on a busy process, renewals of a
-// lease on time. FractionalRate runs alone: it reads the time after each grant, and beside
-// the others the goroutine that reads it is now and then late enough to make the next gap
-// look 15 ms short. The others then run in parallel with each other, each on a database of
-// its own (on miniredis; see redistest.Parallel): together they leave the process most of
-// its cores and Redis most of its time, as go test -count=20, with and without -race,
-// beside another package's tests showed.
+// lease on time. They run in parallel with each other, each on a database of its own (on
+// miniredis; see redistest.Parallel): together they leave the process most of its cores and
+// Redis most of its time, as go test -count=20, with and without -race, beside another
+// package's tests showed. The two that time grants bound each grant by the sending of its
+// ask and the receipt of the answer, so a goroutine that runs late after a grant cannot
+// make a gap look short.
 func TestAlone(t *testing.T) {
-	t.Run("FractionalRate", testFractionalRate)
 	for _, tt := range []struct {
 		name string
 		test func(*testing.T)
 	}{
+		{"FractionalRate", testFractionalRate},
 		{"GlobalRateAcrossProcesses", testGlobalRateAcrossProcesses},
 		{"OneAskPerGrant", testOneAskPerGrant},
 		{"KeepAliveOutlivesLease", testKeepAliveOutlivesLease},
