@@ -145,7 +145,17 @@ func (a *attempt) turns(ctx context.Context) (waited time.Duration, err error) {
 		}
 	}
 	w, err := cfg.Limiter.Wait(ctx, campaign.RateKey(a.c.ID), a.rate())
+	if err == nil {
+		a.turnAt = time.Now()
+	}
 	return waited + w, err
+}
+
+// staleTurn is how old a dial's calls-per-second turns may be when it is sent: half the
+// slack the headroom leaves in every second (12.5 ms by default), the other half left for
+// the way to Interactly.
+func (c *Config) staleTurn() time.Duration {
+	return time.Duration(c.RateHeadroom / 2 * float64(time.Second))
 }
 
 // rate is the campaign's own calls per second, less the headroom.

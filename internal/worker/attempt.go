@@ -32,6 +32,9 @@ type attempt struct {
 	log    *slog.Logger
 	probe  bool // this dial probes an API key Interactly refused (see checkKeyHold)
 	sent   bool // a request of this dial reached for Interactly
+	// turnAt is when turns last granted this dial its calls-per-second turns (the
+	// monotonic clock: it measures how long ago, not a time of day).
+	turnAt time.Time
 	// counted is whether this dial was counted against its number's frequency cap.
 	counted bool
 }
@@ -147,16 +150,24 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 	a.log.Info("dialing", "number", a.number(), "attempt", a.t.Attempt)
 	req := a.request(callerID)
 	// Every send takes a calls-per-second token: the first took it above, and the client's
-	// own retries take theirs here. A retry follows an ambiguous failure, so a call may
-	// exist: a token that Redis cannot give now is waited for (untilRedisAnswers), since
-	// failing the run would keep the slots held with nobody following that call.
+	// own retries take theirs here. So does a first send whose token went stale in the
+	// checks and the claim (a loaded machine, a slow Redis): a turn holds its limit only if
+	// the dial goes out at about the moment it was granted (see turns), and the headroom's
+	// slack is shared by this delay and the way to Interactly. A retry follows an ambiguous
+	// failure, so a call may exist: a token that Redis cannot give now is waited for
+	// (untilRedisAnswers), since failing the run would keep the slots held with nobody
+	// following that call.
 	first := true
 	req.Pace = func(ctx context.Context) error {
 		if first {
 			first = false
-			return nil
+			stale := time.Since(a.turnAt)
+			if stale <= cfg.staleTurn() {
+				return nil
+			}
+			a.log.Debug("calls-per-second turn went stale before the send; taking fresh turns", "after", stale)
 		}
-		return a.untilRedisAnswers(ctx, "take a calls-per-second turn to send Connect Call again", a.paceRetry)
+		return a.untilRedisAnswers(ctx, "take a calls-per-second turn to send Connect Call", a.paceRetry)
 	}
 	cfg.Metrics.Dial(a.c.ID)
 	// From the send on, a call may exist although ConnectCall fails: an answer lost, or ctx

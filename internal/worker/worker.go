@@ -111,7 +111,9 @@ type Config struct {
 	// RateHeadroom is the share of callsPerSecond left unused. Dials are granted exactly
 	// 1/rate apart, but reach Interactly a little late, each by its own amount (scheduling,
 	// network). The headroom absorbs that jitter, so that no one-second window there holds
-	// more than callsPerSecond. Defaults to 0.025: 25 ms of slack in every second.
+	// more than callsPerSecond. Defaults to 0.025: 25 ms of slack in every second. A dial
+	// whose turns are older than half that slack when it is sent (the checks before the
+	// send took that long) takes fresh turns first.
 	RateHeadroom float64
 	// Now is the clock every decision of time is made by: startAt, endAt, calling windows,
 	// frequency caps, an attempt's due time, the next attempt's time. Defaults to time.Now.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -698,4 +699,52 @@ func TestOutcomeOf(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStaleTurnRetaken: a dial whose calls-per-second turn is older than half the headroom's
+// slack when it is sent (here a headroom so small that any check outlasts it) takes fresh
+// turns before Connect Call, so that it reaches Interactly at about the moment its turn was
+// granted; its campaign's rate then grants it two turns for its one send.
+func TestStaleTurnRetaken(t *testing.T) {
+	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
+	fx.h.cfg.RateHeadroom = 1e-9 // half of it is 0.5 ns: every turn is stale at the send
+	grants := &grantCounter{key: "rate:" + campaign.RateKey(fx.c.ID)}
+	fx.rdb.AddHook(grants)
+	if err := fx.process(t, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fx.api.connects); n != 1 {
+		t.Fatalf("%d Connect Calls, want 1", n)
+	}
+	if n := grants.n.Load(); n != 2 {
+		t.Errorf("the campaign's rate granted %d turns for one send whose first turn went stale, want 2", n)
+	}
+	if fx.api.paced.Load() != 1 {
+		t.Errorf("Connect Call paced %d times, want 1", fx.api.paced.Load())
+	}
+}
+
+// grantCounter is a go-redis hook that counts the turns redis_rate granted on key.
+type grantCounter struct {
+	key string
+	n   atomic.Int32
+}
+
+func (g *grantCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (g *grantCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		// redis_rate's script answers {allowed, remaining, retry after, reset after}.
+		if c, ok := cmd.(*redis.Cmd); ok && err == nil && slices.Contains(cmd.Args(), any(g.key)) {
+			if v, ok := c.Val().([]any); ok && len(v) == 4 && v[0] == int64(1) {
+				g.n.Add(1)
+			}
+		}
+		return err
+	}
+}
+
+func (g *grantCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
