@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -204,4 +205,16 @@ func (l *Limiter) leave(p *pacer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.n--
+}
+
+// Granted reports whether cmd, once answered, was a Limiter's ask for a turn on key (as
+// passed to Wait) that Redis granted: redis_rate's script, whose reply is {allowed,
+// remaining, retry after, reset after}. A go-redis hook counts or times grants with it.
+func Granted(cmd redis.Cmder, key string) bool {
+	c, ok := cmd.(*redis.Cmd)
+	if !ok || c.Err() != nil || !slices.Contains(cmd.Args(), any(rateKeyPrefix+key)) {
+		return false
+	}
+	v, ok := c.Val().([]any)
+	return ok && len(v) == 4 && v[0] == int64(1)
 }

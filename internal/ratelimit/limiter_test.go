@@ -227,13 +227,10 @@ func (g *grantLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		sent := time.Now()
 		err := next(ctx, cmd)
 		answered := time.Now()
-		// redis_rate's script answers {allowed, remaining, retry after, reset after}.
-		if c, ok := cmd.(*redis.Cmd); ok && err == nil {
-			if v, ok := c.Val().([]any); ok && len(v) == 4 && v[0] == int64(1) {
-				g.mu.Lock()
-				g.asks = append(g.asks, ask{sent, answered})
-				g.mu.Unlock()
-			}
+		if Granted(cmd, cpsKey) {
+			g.mu.Lock()
+			g.asks = append(g.asks, ask{sent, answered})
+			g.mu.Unlock()
 		}
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -708,7 +707,7 @@ func TestOutcomeOf(t *testing.T) {
 func TestStaleTurnRetaken(t *testing.T) {
 	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 	fx.h.cfg.RateHeadroom = 1e-9 // half of it is 0.5 ns: every turn is stale at the send
-	grants := &grantCounter{key: "rate:" + campaign.RateKey(fx.c.ID)}
+	grants := &grantCounter{key: campaign.RateKey(fx.c.ID)}
 	fx.rdb.AddHook(grants)
 	if err := fx.process(t, 1); err != nil {
 		t.Fatal(err)
@@ -724,7 +723,7 @@ func TestStaleTurnRetaken(t *testing.T) {
 	}
 }
 
-// grantCounter is a go-redis hook that counts the turns redis_rate granted on key.
+// grantCounter is a go-redis hook that counts the turns a Limiter granted on key.
 type grantCounter struct {
 	key string
 	n   atomic.Int32
@@ -735,11 +734,8 @@ func (g *grantCounter) DialHook(next redis.DialHook) redis.DialHook { return nex
 func (g *grantCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		// redis_rate's script answers {allowed, remaining, retry after, reset after}.
-		if c, ok := cmd.(*redis.Cmd); ok && err == nil && slices.Contains(cmd.Args(), any(g.key)) {
-			if v, ok := c.Val().([]any); ok && len(v) == 4 && v[0] == int64(1) {
-				g.n.Add(1)
-			}
+		if ratelimit.Granted(cmd, g.key) {
+			g.n.Add(1)
 		}
 		return err
 	}
