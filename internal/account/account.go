@@ -101,12 +101,21 @@ func (a *Account) Validate() error {
 // it has no campaign hash tag.
 const accountsKey = "dialer:accounts"
 
-// SlotsKey is the key of account name's live-call leases (a ratelimit.Semaphore), under the
-// account's own hash tag.
-func SlotsKey(name string) string { return "dialer:{account:" + name + "}:slots" }
+// keyTag starts every key of account name: the account's own hash tag, so that they share
+// a Redis Cluster slot.
+func keyTag(name string) string { return "dialer:{account:" + name + "}:" }
+
+// SlotsKey is the key of account name's live-call leases (a ratelimit.Semaphore).
+func SlotsKey(name string) string { return keyTag(name) + "slots" }
 
 // RateKey is the key of account name's calls-per-second state (a ratelimit.Limiter).
-func RateKey(name string) string { return "dialer:{account:" + name + "}:cps" }
+func RateKey(name string) string { return keyTag(name) + "cps" }
+
+// CampaignRateKey is the key of the calls-per-second state of campaign id, of account name
+// (campaign.RateKey). It carries the account's hash tag, not the campaign's: a dial takes
+// the campaign's and the account's turns in one script (ratelimit.Limiter.WaitAll), and
+// Redis Cluster runs a script only on keys of one slot.
+func CampaignRateKey(name, id string) string { return keyTag(name) + "cps:" + id }
 
 // Store keeps accounts in Redis.
 type Store struct {

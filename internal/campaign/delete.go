@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -33,14 +34,19 @@ func (s *Store) IsLive(ctx context.Context, id string) (bool, *Status, error) {
 	return !st.Done, st, nil
 }
 
-// rateKeyOf is the calls-per-second state of campaign id as redis_rate stores it: RateKey
-// with the "rate:" redis_rate adds, outside the campaign's "dialer:{C}:" keys.
-func rateKeyOf(id string) string { return "rate:" + RateKey(id) }
-
-// deleteRateState deletes campaign id's calls-per-second state.
+// deleteRateState deletes campaign id's calls-per-second state (RateKey, under its
+// account's hash tag). A campaign whose record is gone has none left but what expires on its
+// own, an interval after its last dial.
 func (s *Store) deleteRateState(ctx context.Context, id string) error {
-	if err := s.rdb.Unlink(ctx, rateKeyOf(id)).Err(); err != nil {
-		return fmt.Errorf("delete campaign %s: %w", id, err)
+	c, err := s.Campaign(ctx, id)
+	if errors.Is(err, ErrCampaignNotFound) {
+		return nil
+	}
+	if err == nil {
+		err = s.rdb.Unlink(ctx, "rate:"+RateKey(c)).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("delete the calls-per-second state of campaign %s: %w", id, err)
 	}
 	return nil
 }

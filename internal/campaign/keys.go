@@ -1,6 +1,10 @@
 package campaign
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/dialerhq/dialer/internal/account"
+)
 
 // Every Redis key the dialer owns is built here. A campaign's keys carry its ID in braces
 // (a Redis Cluster hash tag), so one campaign lives in one slot and its scripts and
@@ -30,7 +34,7 @@ import "strconv"
 //	dialer:{C}:dispatched             ZSET  attempts "N:A" given to asynq, task not yet ended -> when (Unix ms)
 //	dialer:{C}:share                  HASH  the feeder's last view: slots, cps, waiting reason (package feeder)
 //	dialer:active                     SET   campaign IDs the feeder looks at: not known to be done
-//	dialer:{account:A}:slots, :cps    ZSET, STR  account A's live-call leases and GCRA state (package account)
+//	dialer:{account:A}:slots          ZSET  account A's live-call leases (package account)
 //	dialer:accounts                   HASH  account name -> JSON (package account)
 //	dialer:sweeper:leader             STR   token of the worker that frees slots of finished attempts (package worker)
 //	dialer:{C}:callerid:next, :local  STR, HASH  caller-ID rotation turns (package callerid)
@@ -38,7 +42,8 @@ import "strconv"
 //	dialer:{C}:notify, :notify:done   HASH, SET  notification counts and sent events (package notify)
 //	dialer:{C}:suppressed             SET   the campaign's own suppression list (package suppression)
 //	dialer:suppressed                 SET   the global suppression list (package suppression)
-//	rate:dialer:{C}:cps               STR   GCRA state (redis_rate adds "rate:")
+//	rate:dialer:{account:A}:cps       STR   account A's calls-per-second (GCRA) state (ratelimit adds "rate:")
+//	rate:dialer:{account:A}:cps:C     STR   campaign C's, under its account's tag (RateKey)
 //
 // and one pub/sub channel:
 //
@@ -112,8 +117,10 @@ func activeKey() string { return keyPrefix + "active" }
 // SlotsKey is the key of campaign id's concurrency leases, held by ratelimit.Semaphore.
 func SlotsKey(id string) string { return KeyTag(id) + "slots" }
 
-// RateKey is the key of campaign id's calls-per-second state, kept by ratelimit.Limiter.
-func RateKey(id string) string { return KeyTag(id) + "cps" }
+// RateKey is the key of campaign c's calls-per-second state, kept by ratelimit.Limiter. It
+// carries the hash tag of c's account, not c's own (account.CampaignRateKey): a dial takes
+// its campaign's and its account's turns in one script.
+func RateKey(c *Campaign) string { return account.CampaignRateKey(accountOf(c), c.ID) }
 
 // campaignKeyPattern matches every key of campaign id, for deleting a failed upload.
 func campaignKeyPattern(id string) string { return KeyTag(id) + "*" }

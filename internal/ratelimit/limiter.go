@@ -2,29 +2,32 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/dialerhq/dialer/internal/clock"
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 )
 
 // Limiter paces events of a key, e.g. a campaign's dials, to a rate in events per second
-// across every process sharing a Redis.
+// across every process sharing a Redis; WaitAll paces one event against several keys at
+// once, e.g. a dial against its campaign's rate and its account's.
 //
-// The global schedule is a GCRA in Redis (redis_rate, burst 1): grants are spaced at
-// least 1/cps apart by the Redis server's clock, never bunched, even after an idle spell.
-// In front of it each process keeps, per key, a local golang.org/x/time/rate limiter at
-// the same rate and a queue: a process's waiting goroutines wait their turn locally, in
-// arrival order, and the one whose turn it is asks Redis only once the local limiter says
-// 1/cps has passed since this process's last grant. So each process has at most one
-// request to Redis in flight per key, and a process dialing alone needs about one round
-// trip per grant.
+// The global schedule is a GCRA in Redis (burst 1, as redis_rate keeps it): grants are
+// spaced at least 1/cps apart by the Redis server's clock, never bunched, even after an idle
+// spell. In front of it each process keeps, per key (per set of keys for WaitAll), a local
+// golang.org/x/time/rate limiter at the same rate (the slowest of the set's) and a queue: a
+// process's waiting goroutines wait their turn locally, in arrival order, and the one whose
+// turn it is asks Redis only once the local limiter says 1/cps has passed since this
+// process's last grant. So each process has at most one request to Redis in flight per key,
+// and a process dialing alone needs about one round trip per grant.
 //
 // Burst 1 keeps no credit for lateness: a grant that comes after the moment the GCRA
 // would allow it pushes every later one back. Each comes a little late, by the waiting
@@ -34,14 +37,13 @@ import (
 //
 // A Limiter is safe for concurrent use; one per process is enough.
 type Limiter struct {
-	gcra *redis_rate.Limiter
-	rdb  redis.UniversalClient
+	rdb redis.UniversalClient
 
 	mu   sync.Mutex
 	keys map[string]*pacer
 }
 
-// pacer is one process's side of one key.
+// pacer is one process's side of one key, or of one set of keys that WaitAll takes together.
 type pacer struct {
 	turn  chan struct{} // capacity 1: who filled it asks Redis; the rest queue on the send, in order
 	local *rate.Limiter // burst 1, charged for each grant as of when it was asked for
@@ -50,12 +52,21 @@ type pacer struct {
 
 // NewLimiter returns a Limiter on rdb.
 func NewLimiter(rdb redis.UniversalClient) *Limiter {
-	return &Limiter{gcra: redis_rate.NewLimiter(rdb), rdb: rdb, keys: make(map[string]*pacer)}
+	return &Limiter{rdb: rdb, keys: make(map[string]*pacer)}
+}
+
+// Turn is one rate a WaitAll grant must keep: Key's events at CPS events per second.
+type Turn struct {
+	// Key names the rate's state; the Redis key is Key prefixed with "rate:".
+	Key string
+	// CPS is the rate, in events per second, from MinRate to MaxRate; it may be
+	// fractional (0.5 allows one event every 2 s).
+	CPS float64
 }
 
 // Wait blocks until key grants one event at cps events per second and returns how long
-// it waited. cps may be fractional: 0.5 allows one event every 2s. The Redis key is key
-// prefixed with "rate:" (redis_rate's prefix); it expires on its own once idle. Callers
+// it waited: WaitAll with one Turn. cps may be fractional: 0.5 allows one event every 2s.
+// The Redis key is key prefixed with "rate:"; it expires on its own once idle. Callers
 // sharing a key should pass the same cps; a change applies from the next grant, and a
 // raised rate is not held back by a turn the old rate gave (a caller that had not yet seen
 // the change, in any process): that turn is forgotten.
@@ -63,14 +74,38 @@ func NewLimiter(rdb redis.UniversalClient) *Limiter {
 // It returns an error if cps is below MinRate, above MaxRate or NaN, ctx.Err() if ctx ends
 // first, and the first Redis error as it comes, without retrying.
 func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited time.Duration, err error) {
-	start := time.Now()
-	if !(cps >= MinRate && cps <= MaxRate) {
-		return 0, fmt.Errorf("wait for %s: cps %v, want at least %v (one event in about 32 years) and at most %v", key, cps, MinRate, MaxRate)
-	}
-	interval := intervalOf(cps)
-	limit := redis_rate.Limit{Rate: 1, Period: interval, Burst: 1}
+	return l.WaitAll(ctx, Turn{Key: key, CPS: cps})
+}
 
-	p := l.join(key, cps)
+// WaitAll blocks until every turn's key grants one event at its rate, all at one instant,
+// and returns how long it waited. Redis grants the turns together or not at all (one
+// script), so none goes stale while the caller waits for another: a dial sent when WaitAll
+// returns keeps every rate it names. The keys must differ and, on a Redis Cluster, share a
+// hash slot. Each key behaves as under Wait; callers that name the same key pass the same
+// rate for it.
+//
+// It returns an error if turns is empty or a rate is below MinRate, above MaxRate or NaN,
+// ctx.Err() if ctx ends first, and the first Redis error as it comes, without retrying.
+func (l *Limiter) WaitAll(ctx context.Context, turns ...Turn) (waited time.Duration, err error) {
+	start := time.Now()
+	if len(turns) == 0 {
+		return 0, errors.New("wait for a turn: no keys")
+	}
+	names := make([]string, len(turns))
+	keys := make([]string, len(turns))
+	intervals := make([]any, len(turns))
+	slowest := math.Inf(1)
+	for i, t := range turns {
+		if !(t.CPS >= MinRate && t.CPS <= MaxRate) {
+			return 0, fmt.Errorf("wait for %s: cps %v, want at least %v (one event in about 32 years) and at most %v", t.Key, t.CPS, MinRate, MaxRate)
+		}
+		names[i], keys[i] = t.Key, rateKeyPrefix+t.Key
+		intervals[i] = intervalOf(t.CPS).Seconds()
+		slowest = min(slowest, t.CPS)
+	}
+	name := strings.Join(names, " and ")
+
+	p := l.join(strings.Join(names, "\n"), slowest)
 	defer l.leave(p)
 	select {
 	case p.turn <- struct{}{}:
@@ -79,24 +114,24 @@ func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited tim
 	}
 	defer func() { <-p.turn }()
 
-	if p.local.Limit() != rate.Limit(cps) {
-		p.local.SetLimit(rate.Limit(cps))
+	if p.local.Limit() != rate.Limit(slowest) {
+		p.local.SetLimit(rate.Limit(slowest))
 	}
 	if tokens := p.local.Tokens(); tokens < 1 {
-		if err := clock.Sleep(ctx, scale(interval, 1-tokens)); err != nil {
+		if err := clock.Sleep(ctx, scale(intervalOf(slowest), 1-tokens)); err != nil {
 			return time.Since(start), err
 		}
 	}
 	for {
 		asked := time.Now()
-		res, err := l.gcra.Allow(ctx, key, limit)
+		wait, err := grant(ctx, l.rdb, keys, intervals)
 		if ctx.Err() != nil {
 			return time.Since(start), ctx.Err()
 		}
 		if err != nil {
-			return time.Since(start), fmt.Errorf("wait for %s: %w", key, err)
+			return time.Since(start), fmt.Errorf("wait for %s: %w", name, err)
 		}
-		if res.Allowed > 0 {
+		if wait == 0 {
 			// Charge the local limiter as of the granted ask's sending, not as of
 			// the answer or of an earlier denied ask: the next ask then goes out 1/cps
 			// after this one did and reaches Redis about when the GCRA allows it. Any
@@ -105,46 +140,66 @@ func (l *Limiter) Wait(ctx context.Context, key string, cps float64) (waited tim
 			p.local.ReserveN(asked, 1)
 			return time.Since(start), nil
 		}
-		if res.RetryAfter > interval+time.Millisecond {
-			// At burst 1 a grant at this rate leaves the next at most one interval
-			// ahead: a longer wait is the turn a slower rate gave (the rate was raised,
-			// and a process that had not yet seen it took a turn at the old one). That
-			// turn is forgotten, so the new rate counts from now.
-			forgot, err := forgetSlowerScript.Run(ctx, l.rdb, []string{rateKeyPrefix + key}, interval.Seconds()+0.001).Int()
-			if err != nil {
-				return time.Since(start), fmt.Errorf("wait for %s: %w", key, err)
-			}
-			if forgot == 1 {
-				continue
-			}
-		}
-		if err := clock.Sleep(ctx, res.RetryAfter); err != nil {
+		if err := clock.Sleep(ctx, wait); err != nil {
 			return time.Since(start), err
 		}
 	}
 }
 
-// rateKeyPrefix is what redis_rate puts before a key.
+// rateKeyPrefix is what a Limiter puts before a key, as redis_rate does.
 const rateKeyPrefix = "rate:"
 
-// forgetSlowerScript deletes the GCRA state in KEYS[1] when its theoretical arrival time
-// lies more than ARGV[1] seconds (the caller's interval, with a millisecond's slack) ahead
-// of now: state that only a slower rate leaves. The time is redis_rate's: seconds since
-// 2017-01-01 UTC on the Redis server's clock. Returns 1 when it deleted, else 0; a later
-// grant at the caller's rate (another process's, say) is never more than ARGV[1] ahead, so it
-// stays.
-var forgetSlowerScript = redis.NewScript(`
-local tat = tonumber(redis.call("GET", KEYS[1]) or "")
-if not tat then
-  return 0
-end
+// grant runs gcraScript on keys (each with rateKeyPrefix) at intervals (seconds, one a key)
+// and returns 0 when it granted every key a turn, else how long until it would.
+func grant(ctx context.Context, rdb redis.Scripter, keys []string, intervals []any) (time.Duration, error) {
+	res, err := gcraScript.Run(ctx, rdb, keys, intervals...).Slice()
+	if err != nil {
+		return 0, err
+	}
+	if len(res) != 2 {
+		return 0, fmt.Errorf("rate script answered %v, want {granted, wait}", res)
+	}
+	if res[0] == int64(1) {
+		return 0, nil
+	}
+	s, _ := res[1].(string)
+	wait, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("rate script answered wait %q: %w", s, err)
+	}
+	return max(nanos(wait*float64(time.Second)), 1), nil
+}
+
+// gcraScript grants one event on every key of KEYS, or on none: a GCRA at burst 1 per key.
+//
+//	KEYS[i]  STR  the key's theoretical arrival time (TAT): when it next allows an event,
+//	              in seconds since 2017-01-01 UTC on the Redis server's clock (redis_rate's
+//	              format), expiring once it has passed
+//	ARGV[i]       KEYS[i]'s interval between events, in seconds
+//
+// A key allows an event once its TAT has come. When every key allows one, it sets each TAT
+// to now plus its interval and returns {1, "0"}; otherwise it changes nothing and returns
+// {0, wait}, wait being the seconds until the last of them allows one. A TAT more than its
+// interval (and a millisecond) ahead is a turn that a slower rate gave, which a grant at this
+// rate never leaves: it is forgotten, so a raised rate counts from now.
+var gcraScript = redis.NewScript(`
 local t = redis.call("TIME")
 local now = (t[1] - 1483228800) + (t[2] / 1000000)
-if tat - now > tonumber(ARGV[1]) then
-  redis.call("DEL", KEYS[1])
-  return 1
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call("GET", key) or "")
+  if tat and tat - now <= tonumber(ARGV[i]) + 0.001 then
+    wait = math.max(wait, tat - now)
+  end
 end
-return 0
+if wait > 0 then
+  return {0, tostring(wait)}
+end
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[i])
+  redis.call("SET", key, string.format("%.6f", now + interval), "EX", math.ceil(interval))
+end
+return {1, "0"}
 `)
 
 // MinRate and MaxRate bound the rate Wait accepts, in events per second. Below MinRate the
@@ -208,13 +263,13 @@ func (l *Limiter) leave(p *pacer) {
 }
 
 // Granted reports whether cmd, once answered, was a Limiter's ask for a turn on key (as
-// passed to Wait) that Redis granted: redis_rate's script, whose reply is {allowed,
-// remaining, retry after, reset after}. A go-redis hook counts or times grants with it.
+// passed to Wait, or among WaitAll's turns) that Redis granted: gcraScript, whose reply is
+// {granted, wait}. A go-redis hook counts or times grants with it.
 func Granted(cmd redis.Cmder, key string) bool {
 	c, ok := cmd.(*redis.Cmd)
 	if !ok || c.Err() != nil || !slices.Contains(cmd.Args(), any(rateKeyPrefix+key)) {
 		return false
 	}
 	v, ok := c.Val().([]any)
-	return ok && len(v) == 4 && v[0] == int64(1)
+	return ok && len(v) == 2 && v[0] == int64(1)
 }

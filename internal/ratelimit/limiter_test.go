@@ -39,6 +39,41 @@ func TestLimiter(t *testing.T) {
 		}
 	})
 
+	// WaitAll grants its turns together: both keys' next turns are set from one instant,
+	// and a turn one key refuses costs the other key nothing.
+	t.Run("WaitAllAtOneInstant", func(t *testing.T) {
+		redistest.Parallel(t)
+		rdb := setup(t)
+		lim := NewLimiter(rdb)
+		const account, campaign = "acct:cps", "camp:cps"
+		if _, err := lim.WaitAll(t.Context(), Turn{account, 4}, Turn{campaign, 1}); err != nil {
+			t.Fatal(err)
+		}
+		a, errA := rdb.Get(t.Context(), rateKeyPrefix+account).Float64()
+		c, errC := rdb.Get(t.Context(), rateKeyPrefix+campaign).Float64()
+		if errA != nil || errC != nil {
+			t.Fatalf("the turns' state: %v, %v", errA, errC)
+		}
+		// Each next turn is its interval after the grant: 0.25 s and 1 s.
+		if granted := c - 1; math.Abs(a-0.25-granted) > 1e-6 {
+			t.Errorf("next turns %.6f and %.6f: granted at %.6f and %.6f, want one instant", a, c, a-0.25, granted)
+		}
+
+		// The campaign's next turn is 1 s off: waiting 100 ms for both is refused, and
+		// the account's turn, free by then, is left for another campaign.
+		time.Sleep(260 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		if _, err := lim.WaitAll(ctx, Turn{account, 4}, Turn{campaign, 1}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("WaitAll with the campaign's turn 740 ms off, for 100 ms = %v, want %v", err, context.DeadlineExceeded)
+		}
+		ctx, cancel = context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		if waited, err := lim.WaitAll(ctx, Turn{account, 4}, Turn{"other:cps", 1}); err != nil || waited > 50*time.Millisecond {
+			t.Errorf("another campaign's dial on the account = %v after %v, want a turn at once: the refused WaitAll took none", err, waited)
+		}
+	})
+
 	t.Run("RejectsBadRate", func(t *testing.T) {
 		redistest.Parallel(t)
 		lim := NewLimiter(setup(t))
@@ -46,6 +81,12 @@ func TestLimiter(t *testing.T) {
 			if _, err := lim.Wait(t.Context(), key, cps); err == nil {
 				t.Errorf("Wait at %v cps: no error", cps)
 			}
+			if _, err := lim.WaitAll(t.Context(), Turn{key, 1}, Turn{"k:2", cps}); err == nil {
+				t.Errorf("WaitAll with a turn at %v cps: no error", cps)
+			}
+		}
+		if _, err := lim.WaitAll(t.Context()); err == nil {
+			t.Error("WaitAll with no turns: no error")
 		}
 	})
 }
@@ -190,7 +231,7 @@ func testOneAskPerGrant(t *testing.T) {
 	}
 }
 
-// grantLog is a go-redis hook that records when each ask that redis_rate granted was
+// grantLog is a go-redis hook that records when each ask that Redis granted was
 // sent and answered.
 type grantLog struct {
 	mu   sync.Mutex

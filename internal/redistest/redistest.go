@@ -24,7 +24,7 @@
 // test then holds a database of its own.
 //
 // Time: miniredis serves TIME (and so the Redis-time leases of package ratelimit and the
-// GCRA of redis_rate) from the wall clock, like a real server. Setup also turns on its
+// GCRA of ratelimit.Limiter) from the wall clock, like a real server. Setup also turns on its
 // ClockTTL, so key TTLs run out with the wall clock as they do on a real server;
 // FastForward still shortens them on top. Calling SetTime on the returned miniredis
 // freezes TIME: Redis-time leases then never run out and a GCRA never grants again

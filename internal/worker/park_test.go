@@ -51,7 +51,7 @@ func TestCannotStartParksAtOnce(t *testing.T) {
 			prepare: func(t *testing.T, fx *fixture) func() error {
 				fx.h.cfg.TokenWait = parkTokenWait
 				// Another dial just took the campaign's turn: the next is 10 s away.
-				if _, err := fx.h.cfg.Limiter.Wait(t.Context(), campaign.RateKey(fx.c.ID), 0.1); err != nil {
+				if _, err := fx.h.cfg.Limiter.Wait(t.Context(), campaign.RateKey(fx.c), 0.1); err != nil {
 					t.Fatal(err)
 				}
 				return func() error { return fx.process(t, 1) }

@@ -707,7 +707,7 @@ func TestOutcomeOf(t *testing.T) {
 func TestStaleTurnRetaken(t *testing.T) {
 	fx := setup(t, newFakeAPI(interactly.PhoneCompleted))
 	fx.h.cfg.RateHeadroom = 1e-9 // half of it is 0.5 ns: every turn is stale at the send
-	grants := &grantCounter{key: campaign.RateKey(fx.c.ID)}
+	grants := &grantCounter{key: campaign.RateKey(fx.c)}
 	fx.rdb.AddHook(grants)
 	if err := fx.process(t, 1); err != nil {
 		t.Fatal(err)
