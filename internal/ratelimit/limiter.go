@@ -167,7 +167,7 @@ func grant(ctx context.Context, rdb redis.Scripter, keys []string, intervals []a
 	if err != nil {
 		return 0, fmt.Errorf("rate script answered wait %q: %w", s, err)
 	}
-	return max(nanos(wait*float64(time.Second)), 1), nil
+	return nanos(wait * float64(time.Second)), nil
 }
 
 // gcraScript grants one event on every key of KEYS, or on none: a GCRA at burst 1 per key.

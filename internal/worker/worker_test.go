@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerhq/dialer/internal/account"
 	"github.com/dialerhq/dialer/internal/callerid"
 	"github.com/dialerhq/dialer/internal/campaign"
 	"github.com/dialerhq/dialer/internal/campaign/campaigntest"
@@ -720,6 +721,37 @@ func TestStaleTurnRetaken(t *testing.T) {
 	}
 	if fx.api.paced.Load() != 1 {
 		t.Errorf("Connect Call paced %d times, want 1", fx.api.paced.Load())
+	}
+}
+
+// TestTurnsTakenTogether: a dial takes its campaign's and its account's calls-per-second
+// turns together or not at all. One whose campaign's next turn is 10 s off parks, after
+// TokenWait, without taking the account's turn, which stays for the account's other
+// campaigns; taken one after the other, the account's turn would have been spent on it.
+func TestTurnsTakenTogether(t *testing.T) {
+	fx := setupWith(t, newFakeAPI(interactly.PhoneCompleted), strings.Replace(testCampaign, "callsPerSecond: 50", "callsPerSecond: 0.1", 1), nil)
+	accounts := account.NewStore(fx.rdb)
+	if err := accounts.Set(t.Context(), account.Account{Name: account.Default, CallsPerSecond: 4}); err != nil {
+		t.Fatal(err)
+	}
+	fx.h.cfg.Accounts = accounts
+	fx.h.cfg.TokenWait = 100 * time.Millisecond
+	// Another dial just took the campaign's turn.
+	if _, err := fx.h.cfg.Limiter.Wait(t.Context(), campaign.RateKey(fx.c), 0.1); err != nil {
+		t.Fatal(err)
+	}
+	grants := &grantCounter{key: account.RateKey(account.Default)}
+	fx.rdb.AddHook(grants)
+
+	var later *queue.RetryLaterError
+	if err := fx.process(t, 1); !errors.As(err, &later) {
+		t.Fatalf("err = %v, want a *queue.RetryLaterError: the dial parked", err)
+	}
+	if n := len(fx.api.connects); n != 0 {
+		t.Errorf("%d Connect Calls without the campaign's turn, want 0", n)
+	}
+	if n := grants.n.Load(); n != 0 {
+		t.Errorf("the account's rate granted %d turns to a dial that parked, want 0", n)
 	}
 }
 
