@@ -73,6 +73,12 @@ type ConnectCallRequest struct {
 	// here, so that the client's own retries after a 429 or a 5xx are paced
 	// like first dials.
 	Pace func(ctx context.Context) error `json:"-"`
+	// OnRetry, when set, is called each time a send fails and the request is to be
+	// tried again after wait: sent again, or, after an ambiguous failure, first
+	// looked up by IdempotencyKey. err is the failure (an *APIError). A dialer logs
+	// it: the retries of one Connect Call can take many seconds, all of them with
+	// the attempt's slot held and its call perhaps placed.
+	OnRetry func(err error, wait time.Duration) `json:"-"`
 }
 
 // body is the request as sent: direction defaulted and the idempotency key
@@ -121,6 +127,7 @@ func (c *Client) ConnectCall(ctx context.Context, req *ConnectCallRequest) (*Cal
 		body:     body,
 		deadline: start.Add(c.budget),
 		pace:     req.Pace,
+		onRetry:  req.OnRetry,
 	}
 	var found *Call
 	if key := req.IdempotencyKey; key != "" {

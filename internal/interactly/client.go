@@ -237,6 +237,8 @@ type request struct {
 	resend func(ctx context.Context) (bool, error)
 	// pace, when set, is waited for before every send.
 	pace func(ctx context.Context) error
+	// onRetry, when set, is told of each failure that is to be retried, and the wait.
+	onRetry func(err error, wait time.Duration)
 }
 
 // retryBudgetKey is the context key of WithRetryBudget's budget.
@@ -284,6 +286,9 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 		wait := c.backoff(n, last.RetryAfter)
 		if !c.now().Add(wait).Before(deadline) {
 			return last
+		}
+		if r.onRetry != nil {
+			r.onRetry(last, wait)
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return c.apiError(ctx, r.op, nil, nil, fmt.Errorf("gave up waiting to retry after %q: %w", last.Error(), err))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -672,7 +673,8 @@ func TestControlCall(t *testing.T) {
 }
 
 // TestConnectCallPace checks that Pace is waited for before every send, retries included,
-// and that its error ends the call without a send.
+// that OnRetry hears of each failure that is retried, and that Pace's error ends the call
+// without a send.
 func TestConnectCallPace(t *testing.T) {
 	var sends int
 	var mu sync.Mutex
@@ -690,13 +692,23 @@ func TestConnectCallPace(t *testing.T) {
 	})
 	c, _ := setup(t, h, Config{})
 	paced := 0
+	var retries []string
 	req := &ConnectCallRequest{PhoneNumberID: "p", Customer: Customer{Number: "+14155550101"},
-		Pace: func(context.Context) error { paced++; return nil }}
+		Pace: func(context.Context) error { paced++; return nil },
+		OnRetry: func(err error, wait time.Duration) {
+			var apiErr *APIError
+			errors.As(err, &apiErr)
+			retries = append(retries, fmt.Sprintf("%d in %v", apiErr.Status, wait))
+		}}
 	if _, err := c.ConnectCall(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}
 	if paced != 3 || sends != 3 {
 		t.Errorf("paced %d times for %d sends; want 3 and 3", paced, sends)
+	}
+	// Each 429 is retried after its Retry-After of 1 s, and OnRetry hears of both.
+	if want := []string{"429 in 1s", "429 in 1s"}; !slices.Equal(retries, want) {
+		t.Errorf("OnRetry heard %q, want %q", retries, want)
 	}
 
 	stop := errors.New("no token")

@@ -169,6 +169,11 @@ func (a *attempt) dial(ctx context.Context, claim bool) error {
 		}
 		return a.untilRedisAnswers(ctx, "take a calls-per-second turn to send Connect Call", a.paceRetry)
 	}
+	// The client's retries can take many seconds, with the slots held and the call perhaps
+	// placed: each is logged, so that a dial slow to start can be told apart.
+	req.OnRetry = func(err error, wait time.Duration) {
+		a.log.Warn("connect call failed; trying again", "in", wait, "err", err)
+	}
 	cfg.Metrics.Dial(a.c.ID)
 	// From the send on, a call may exist although ConnectCall fails: an answer lost, or ctx
 	// ended mid-request. So the slots stay held (the task's next run looks the call up and

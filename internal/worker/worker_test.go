@@ -319,7 +319,7 @@ func TestCompletedCall(t *testing.T) {
 	if fx.api.paced.Load() != 1 {
 		t.Errorf("Connect Call paced %d times, want 1", fx.api.paced.Load())
 	}
-	if diff := cmp.Diff(want, fx.api.connects[0], cmpopts.IgnoreFields(interactly.ConnectCallRequest{}, "Pace")); diff != "" {
+	if diff := cmp.Diff(want, fx.api.connects[0], cmpopts.IgnoreFields(interactly.ConnectCallRequest{}, "Pace", "OnRetry")); diff != "" {
 		t.Errorf("Connect Call request (-want +got):\n%s", diff)
 	}
 	ct := fx.contact(t)
