@@ -35,6 +35,11 @@ const (
 // between this host and the API and for the time a connect took.
 const findWindow = 2 * time.Minute
 
+// findNear is the narrow range FindCall reads first, on both sides of when the call was
+// placed: with the clocks in step the call is there, on its first page or two however busy
+// the account, where the wide range (findWindow) holds every call of the last minutes.
+const findNear = 5 * time.Second
+
 // findPageSize and findMaxPages bound FindCall's paging.
 const (
 	findPageSize = 100
@@ -226,11 +231,12 @@ func (c *Client) listCalls(ctx context.Context, p ListCallsParams, deadline time
 }
 
 // FindCall looks for the call placed with idempotencyKey (see
-// ConnectCallRequest.IdempotencyKey) by paging through ListCalls over
-// [since-2m, now+2m]; since is when the call was (or may have been)
+// ConnectCallRequest.IdempotencyKey) by paging through ListCalls, first over
+// [since-5s, now+5s], then, when it is not there, over [since-2m, now+2m]
+// (for clocks out of step); since is when the call was (or may have been)
 // placed. It returns (nil, nil) when no call carries the key. The API
-// cannot filter by metadata, so this reads every call of the team in that
-// window (api-reference/calls/list-calls); it gives up with an error after
+// cannot filter by metadata, so this reads every call of the team in those
+// ranges (api-reference/calls/list-calls); it gives up with an error after
 // 200 pages of 100 rather than report "none" without having looked.
 func (c *Client) FindCall(ctx context.Context, idempotencyKey string, since time.Time) (*Call, error) {
 	return c.findCall(ctx, idempotencyKey, since, c.deadline())
@@ -240,9 +246,20 @@ func (c *Client) findCall(ctx context.Context, key string, since, deadline time.
 	if key == "" {
 		return nil, errors.New("interactly: find call: empty idempotency key")
 	}
+	now := c.now()
+	call, err := c.findIn(ctx, key, since.Add(-findNear), now.Add(findNear), deadline)
+	if call != nil || err != nil {
+		return call, err
+	}
+	return c.findIn(ctx, key, since.Add(-findWindow), now.Add(findWindow), deadline)
+}
+
+// findIn pages through the calls created in [start, end] for the one with idempotency key
+// key (see findCall).
+func (c *Client) findIn(ctx context.Context, key string, start, end, deadline time.Time) (*Call, error) {
 	p := ListCallsParams{
-		StartDate: since.Add(-findWindow),
-		EndDate:   c.now().Add(findWindow),
+		StartDate: start,
+		EndDate:   end,
 		Size:      findPageSize,
 		Sort:      "startAt",
 	}

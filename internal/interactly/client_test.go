@@ -289,22 +289,23 @@ func TestConnectCallRetries(t *testing.T) {
 			wantPosts: 1, wantLists: 1, wantID: "CC-1", wantStatus: -1,
 		},
 		{
+			// FindCall reads the calls of the last seconds, then of the last minutes.
 			name: "504 with a key: FindCall finds nothing, sent again", key: "k1",
 			connect:   []step{status(504), created("CC-2")},
-			list:      []step{ok(listBody(`{"id":"CC-0","metadata":{"idempotencyKey":"k0"}}`))},
-			wantPosts: 2, wantLists: 1, wantID: "CC-2", wantStatus: -1,
+			list:      []step{ok(listBody(`{"id":"CC-0","metadata":{"idempotencyKey":"k0"}}`)), ok(listBody(`{"id":"CC-0","metadata":{"idempotencyKey":"k0"}}`))},
+			wantPosts: 2, wantLists: 2, wantID: "CC-2", wantStatus: -1,
 		},
 		{
 			name: "dropped after write with a key: FindCall finds nothing, sent again", key: "k1",
 			connect:   []step{{drop: true}, created("CC-2")},
-			list:      []step{ok(listBody())},
-			wantPosts: 2, wantLists: 1, wantID: "CC-2", wantStatus: -1,
+			list:      []step{ok(listBody()), ok(listBody())},
+			wantPosts: 2, wantLists: 2, wantID: "CC-2", wantStatus: -1,
 		},
 		{
 			name: "500 twice with a key, then found", key: "k1",
 			connect:   []step{status(500), status(500), created("CC-9")},
-			list:      []step{ok(listBody()), ok(listBody(`{"id":"CC-1","metadata":{"idempotencyKey":"k1"}}`))},
-			wantPosts: 2, wantLists: 2, wantID: "CC-1", wantStatus: -1,
+			list:      []step{ok(listBody()), ok(listBody()), ok(listBody(`{"id":"CC-1","metadata":{"idempotencyKey":"k1"}}`))},
+			wantPosts: 2, wantLists: 3, wantID: "CC-1", wantStatus: -1,
 		},
 		{
 			name: "FindCall fails: the connect error is returned", key: "k1",
@@ -522,7 +523,10 @@ func TestListCalls(t *testing.T) {
 
 // listServer serves List Calls over n calls, the i-th carrying key "k<i>",
 // optionally without totalCount.
-func listServer(n int, withTotal bool, seen *[]url.Values, mu *sync.Mutex) http.HandlerFunc {
+// listServer answers List Calls over n calls, call i (key "k<i>") created at first plus i
+// times every, and lists those created in [startDate, endDate], in creation order, a page
+// of them; it appends each query to seen. withTotal sends totalCount.
+func listServer(n int, first time.Time, every time.Duration, withTotal bool, seen *[]url.Values, mu *sync.Mutex) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		mu.Lock()
@@ -531,39 +535,79 @@ func listServer(n int, withTotal bool, seen *[]url.Values, mu *sync.Mutex) http.
 		var page, size int
 		fmt.Sscan(q.Get("page"), &page)
 		fmt.Sscan(q.Get("size"), &size)
+		start, err1 := time.Parse(TimeLayout, q.Get("startDate"))
+		end, err2 := time.Parse(TimeLayout, q.Get("endDate"))
+		if err1 != nil || err2 != nil {
+			http.Error(w, "bad dates", http.StatusBadRequest)
+			return
+		}
+		var in []int
+		for i := range n {
+			if at := first.Add(time.Duration(i) * every); !at.Before(start) && !at.After(end) {
+				in = append(in, i)
+			}
+		}
 		var calls []string
-		for i := (page - 1) * size; i < min(page*size, n); i++ {
-			calls = append(calls, fmt.Sprintf(`{"id":"CC-%d","metadata":{"idempotencyKey":"k%d"}}`, i, i))
+		for j := (page - 1) * size; j < min(page*size, len(in)); j++ {
+			calls = append(calls, fmt.Sprintf(`{"id":"CC-%d","metadata":{"idempotencyKey":"k%d"}}`, in[j], in[j]))
 		}
 		total := ""
 		if withTotal {
-			total = fmt.Sprintf(`"totalCount":%d,`, n)
+			total = fmt.Sprintf(`"totalCount":%d,`, len(in))
 		}
 		fmt.Fprintf(w, `{%s"conversations":[%s]}`, total, strings.Join(calls, ","))
 	}
 }
 
+// TestFindCall: FindCall reads the calls placed within 5 s of when its call was, then,
+// only when that call is not among them, those within 2 minutes (for clocks out of step),
+// page by page until it finds it or the calls end.
 func TestFindCall(t *testing.T) {
+	since := epoch.Add(-30 * time.Second)
+	near := url.Values{ // the first query: within 5 s
+		"startDate": {since.Add(-5 * time.Second).Format(TimeLayout)},
+		"endDate":   {epoch.Add(5 * time.Second).Format(TimeLayout)},
+		"page":      {"1"}, "size": {"100"}, "sort": {"startAt"},
+	}
+	wide := url.Values{ // the first query of the second reading: within 2 minutes
+		"startDate": {since.Add(-2 * time.Minute).Format(TimeLayout)},
+		"endDate":   {epoch.Add(2 * time.Minute).Format(TimeLayout)},
+		"page":      {"1"}, "size": {"100"}, "sort": {"startAt"},
+	}
+	// A busy account: a call every 100 ms for the two minutes before now, 350 of them
+	// within 5 s of since.
+	busy, every := epoch.Add(-2*time.Minute), 100*time.Millisecond
 	tests := []struct {
 		name      string
 		calls     int
+		first     time.Time     // when call 0 was placed
+		every     time.Duration // between calls
 		withTotal bool
 		key       string
 		wantID    string // "" for not found
 		wantPages int
+		wantWide  bool // the second reading was made
 	}{
-		{"first page", 30, true, "k7", "CC-7", 1},
-		{"third page", 250, true, "k230", "CC-230", 3},
-		{"absent, stops at totalCount", 250, true, "nope", "", 3},
-		{"absent, no totalCount, stops at an empty page", 150, false, "nope", "", 3},
-		{"no calls at all", 0, true, "k1", "", 1},
+		{"first page", 30, since, time.Millisecond, true, "k7", "CC-7", 1, false},
+		{"third page", 250, since, time.Millisecond, true, "k230", "CC-230", 3, false},
+		{"absent, stops at totalCount", 250, since, time.Millisecond, true, "nope", "", 6, true},
+		{"absent, no totalCount, stops at an empty page", 150, since, time.Millisecond, false, "nope", "", 6, true},
+		{"no calls at all", 0, since, time.Millisecond, true, "k1", "", 2, true},
+		// Call 901, placed 100 ms after since, is on the first page of the 5-s range; the
+		// 2-minute range has it on its tenth.
+		{"a busy account's call just placed", 1200, busy, every, true, "k901", "CC-901", 1, false},
+		// Call 300, a minute before since (the API's clock behind this host's), is not
+		// within 5 s: 4 pages of those, then the fourth of the 2-minute range.
+		{"a busy account's call, clocks a minute apart", 1200, busy, every, true, "k300", "CC-300", 8, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var seen []url.Values
 			var mu sync.Mutex
-			c, clock := setup(t, listServer(tt.calls, tt.withTotal, &seen, &mu), Config{})
-			since := epoch.Add(-30 * time.Second)
+			c, clock := setup(t, listServer(tt.calls, tt.first, tt.every, tt.withTotal, &seen, &mu), Config{})
+			if !clock.Now().Equal(epoch) {
+				t.Fatalf("the client's clock reads %v, want %v", clock.Now(), epoch)
+			}
 			got, err := c.FindCall(context.Background(), tt.key, since)
 			if err != nil {
 				t.Fatalf("FindCall: %v", err)
@@ -575,13 +619,17 @@ func TestFindCall(t *testing.T) {
 			if gotID != tt.wantID || len(seen) != tt.wantPages {
 				t.Errorf("found %q after %d pages, want %q after %d", gotID, len(seen), tt.wantID, tt.wantPages)
 			}
-			want := url.Values{
-				"startDate": {since.Add(-2 * time.Minute).Format(TimeLayout)},
-				"endDate":   {clock.Now().Add(2 * time.Minute).Format(TimeLayout)},
-				"page":      {"1"}, "size": {"100"}, "sort": {"startAt"},
-			}
-			if diff := cmp.Diff(want, seen[0]); diff != "" {
+			if diff := cmp.Diff(near, seen[0]); diff != "" {
 				t.Errorf("first page query (-want +got):\n%s", diff)
+			}
+			i := slices.IndexFunc(seen, func(q url.Values) bool { return q.Get("startDate") == wide.Get("startDate") })
+			if (i >= 0) != tt.wantWide {
+				t.Errorf("read the 2-minute range: %v, want %v", i >= 0, tt.wantWide)
+			}
+			if i >= 0 {
+				if diff := cmp.Diff(wide, seen[i]); diff != "" {
+					t.Errorf("the 2-minute range's first page query (-want +got):\n%s", diff)
+				}
 			}
 		})
 	}
