@@ -34,19 +34,25 @@ func (s *Store) IsLive(ctx context.Context, id string) (bool, *Status, error) {
 	return !st.Done, st, nil
 }
 
-// deleteRateState deletes campaign id's calls-per-second state (RateKey, under its
-// account's hash tag). A campaign whose record is gone has none left but what expires on its
-// own, an interval after its last dial.
-func (s *Store) deleteRateState(ctx context.Context, id string) error {
+// deleteRateStateOf deletes the calls-per-second state of campaign id, read to learn its
+// account (see deleteRateState). A campaign whose record is gone has none left but what
+// expires on its own, an interval after its last dial.
+func (s *Store) deleteRateStateOf(ctx context.Context, id string) error {
 	c, err := s.Campaign(ctx, id)
 	if errors.Is(err, ErrCampaignNotFound) {
 		return nil
 	}
-	if err == nil {
-		err = s.rdb.Unlink(ctx, "rate:"+RateKey(c)).Err()
-	}
 	if err != nil {
 		return fmt.Errorf("delete the calls-per-second state of campaign %s: %w", id, err)
+	}
+	return s.deleteRateState(ctx, c)
+}
+
+// deleteRateState deletes campaign c's calls-per-second state (RateKey, under its account's
+// hash tag).
+func (s *Store) deleteRateState(ctx context.Context, c *Campaign) error {
+	if err := s.rdb.Unlink(ctx, "rate:"+RateKey(c)).Err(); err != nil {
+		return fmt.Errorf("delete the calls-per-second state of campaign %s: %w", c.ID, err)
 	}
 	return nil
 }

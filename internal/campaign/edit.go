@@ -234,7 +234,7 @@ func (s *Store) SetFile(ctx context.Context, c *Campaign, f *File) (int64, error
 	if f.RateLimit.CallsPerSecond != c.File.RateLimit.CallsPerSecond {
 		// The GCRA state holds the next turn at the old rate (a minute ahead at one call a
 		// minute); forgetting it lets the new rate count from now.
-		if err := s.deleteRateState(ctx, c.ID); err != nil {
+		if err := s.deleteRateState(ctx, c); err != nil {
 			return v, err
 		}
 	}

@@ -120,7 +120,7 @@ func (s *Store) ReapUpload(ctx context.Context, id string) (bool, error) {
 	if err := s.deleteKeys(ctx, id, campaignKey(id)); err != nil {
 		return false, err
 	}
-	if err := s.deleteRateState(ctx, id); err != nil {
+	if err := s.deleteRateStateOf(ctx, id); err != nil {
 		return false, err
 	}
 	return true, s.Retire(ctx, id)

@@ -237,7 +237,7 @@ func (s *Store) finishUpload(ctx context.Context, c *Campaign) error {
 // its calls-per-second state and its place in the campaign list. Tasks still queued for it
 // are dropped by the worker, which finds no campaign.
 func (s *Store) DeleteCampaign(ctx context.Context, id string) error {
-	if err := s.deleteRateState(ctx, id); err != nil {
+	if err := s.deleteRateStateOf(ctx, id); err != nil {
 		return err
 	}
 	if err := s.deleteKeys(ctx, id, ""); err != nil {
